@@ -1,0 +1,179 @@
+"""Benchmark: import a generated LAION-layout Parquet file into one case.
+
+    .venv/bin/python bench/bench_import.py                 # 1,000,000 rows on SQLite and PostgreSQL
+    .venv/bin/python bench/bench_import.py --rows 200000 --db sqlite
+
+Each database runs in its own child process, so the peak RSS printed is that import's alone
+(Django, pyarrow and the import; the file is generated beforehand). PostgreSQL is reached at
+BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/takedown_bench, recreated).
+Targets (issue 2): >= 20,000 rows/s end to end and < 500 MB peak RSS on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "var" / "bench"
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/takedown_bench"
+)
+
+# Shaped like LAION: a few big CDNs and platforms, and a long tail of small sites.
+BIG_HOSTS = [
+    "cdn.shopify.com",
+    "i0.wp.com",
+    "i1.wp.com",
+    "d1x2y3z4.cloudfront.net",
+    "images-na.ssl-images-amazon.com",
+    "example-shop.s3.amazonaws.com",
+    "i.pinimg.com",
+    "1.bp.blogspot.com",
+    "lh3.googleusercontent.com",
+    "media.istockphoto.com",
+]
+TLDS = ["com", "net", "org", "de", "co.uk", "fr", "ru", "com.au", "nl", "it", "pl", "jp"]
+
+
+def generate(path: Path, rows: int, seed: int = 42) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(seed)
+    small_sites = [
+        f"{rng.choice(['www.', 'img.', 'static.', ''])}site{n}.{rng.choice(TLDS)}"
+        for n in range(60_000)
+    ]
+    schema = pa.schema(
+        [
+            ("SAMPLE_ID", pa.int64()),
+            ("URL", pa.string()),
+            ("TEXT", pa.string()),
+            ("HEIGHT", pa.int32()),
+            ("WIDTH", pa.int32()),
+            ("LICENSE", pa.string()),
+            ("NSFW", pa.string()),
+            ("similarity", pa.float64()),
+        ]
+    )
+    words = ["photo", "holiday", "beach", "family", "portrait", "clinic", "patient", "skin"]
+    chunk = 100_000
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            ids, urls, texts = [], [], []
+            for i in range(start, start + n):
+                host = rng.choice(BIG_HOSTS) if rng.random() < 0.4 else rng.choice(small_sites)
+                query = f"?v={rng.randrange(10**9)}" if rng.random() < 0.3 else ""
+                urls.append(f"https://{host}/files/{i:08d}/{rng.randrange(10**12):x}.jpg{query}")
+                ids.append(3_000_000_000 + i)
+                texts.append(" ".join(rng.choice(words) for _ in range(rng.randrange(3, 12))))
+            table = pa.table(
+                {
+                    "SAMPLE_ID": ids,
+                    "URL": urls,
+                    "TEXT": texts,
+                    "HEIGHT": [rng.randrange(64, 2048) for _ in range(n)],
+                    "WIDTH": [rng.randrange(64, 2048) for _ in range(n)],
+                    "LICENSE": ["?"] * n,
+                    "NSFW": ["UNLIKELY"] * n,
+                    "similarity": [rng.random() * 0.2 + 0.28 for _ in range(n)],
+                },
+                schema=schema,
+            )
+            writer.write_table(table)
+
+
+def child(db: str, parquet: Path) -> None:
+    """Runs in a fresh process: set up an empty database, import, print one JSON line."""
+    if db == "sqlite":
+        sqlite = BENCH_DIR / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{sqlite}"
+    else:
+        os.environ["DATABASE_URL"] = POSTGRES_URL
+        _recreate_postgres_database(POSTGRES_URL)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from takedown.cases import open_case
+    from takedown.intake.store import import_links
+
+    case = open_case(reference="TD-BENCH-0001")
+    started = time.perf_counter()
+    report = import_links(case, [parquet], dataset="laion-5b")
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "db": db,
+                "rows": report.rows,
+                "created": report.created,
+                "seconds": round(seconds, 2),
+                "rows_per_s": round(report.rows / seconds),
+                "peak_rss_mb": round(peak_mb),
+            }
+        )
+    )
+
+
+def _recreate_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, Path(args.file))
+        return
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    parquet = BENCH_DIR / f"laion-{args.rows}.parquet"
+    if not parquet.exists():
+        print(f"generating {parquet.name} ({args.rows:,} rows) ...", flush=True)
+        generate(parquet, args.rows)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(f"{'db':<10} {'rows':>10} {'created':>10} {'seconds':>8} {'rows/s':>8} {'peak RSS':>9}")
+    for db in dbs:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", db, "--file", str(parquet)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"{db:<10} {result['rows']:>10,} {result['created']:>10,} {result['seconds']:>8} "
+            f"{result['rows_per_s']:>8,} {result['peak_rss_mb']:>6} MB",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

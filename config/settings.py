@@ -1,0 +1,298 @@
+"""The one settings file. Every value that differs between machines comes from the environment.
+
+Without any environment the project runs on embedded defaults: SQLite under var/, a
+filesystem Celery broker that needs no server, and mail written to var/outbox/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TAKEDOWN_VAR_DIR", BASE_DIR / "var"))
+
+
+# --- small typed helpers: they fail loudly on values they do not understand ----------------
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envjson(name: str, default: object) -> object:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path) in Django's form."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/path, sqlite:////absolute/path
+        path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
+        return sqlite_database(Path(path) if path else VAR_DIR / "takedown.sqlite3")
+    raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
+
+
+def sqlite_database(path: Path) -> dict[str, object]:
+    # SQLite cannot create its folder; this is the embedded default, so make the quick start work.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # WAL lets the web app, the worker and the scheduler read while one of them writes;
+        # IMMEDIATE transactions make a writer wait for the lock instead of failing mid-way.
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        # Tests use a file, not :memory:, so a Celery worker thread sees the same database.
+        "TEST": {"NAME": str(path.with_name("test-" + path.name))},
+    }
+
+
+# --- core ----------------------------------------------------------------------------------
+
+DEBUG = envbool("TAKEDOWN_DEBUG", False)
+SECRET_KEY = envstr("TAKEDOWN_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and envbool("TAKEDOWN_PRODUCTION", False):
+        raise ImproperlyConfigured("TAKEDOWN_SECRET_KEY must be set in production")
+    SECRET_KEY = "insecure-local-only-key-set-TAKEDOWN_SECRET_KEY-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = envlist("TAKEDOWN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "takedown",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envstr("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(DATABASE_URL)
+    if DATABASE_URL
+    else sqlite_database(VAR_DIR / "takedown.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+TIME_ZONE = envstr("TAKEDOWN_TIME_ZONE", "Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- security ------------------------------------------------------------------------------
+
+PRODUCTION = envbool("TAKEDOWN_PRODUCTION", False)
+SESSION_COOKIE_AGE = envint("TAKEDOWN_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Keys for encrypting personal data at rest (comma-separated Fernet keys, newest first).
+# Rotation: put a new key first, keep the old ones until `manage.py rotate_keys` has run.
+FIELD_ENCRYPTION_KEYS = envlist("TAKEDOWN_FIELD_KEYS")
+
+# --- the outside world: every endpoint is configuration -------------------------------------
+
+# Tests and the sandbox only: lets lookups and fetches connect to loopback and private addresses.
+TAKEDOWN_ALLOW_PRIVATE_NETWORK = envbool("TAKEDOWN_ALLOW_PRIVATE_NETWORK", False)
+TAKEDOWN_WHOIS_SERVER = envstr("TAKEDOWN_WHOIS_SERVER")
+TAKEDOWN_WHOIS_SERVERS = envjson("TAKEDOWN_WHOIS_SERVERS", {})
+TAKEDOWN_RDAP_BOOTSTRAP = envstr("TAKEDOWN_RDAP_BOOTSTRAP")
+TAKEDOWN_DNS_NAMESERVERS = envlist("TAKEDOWN_DNS_NAMESERVERS")
+TAKEDOWN_USER_AGENT = envstr(
+    "TAKEDOWN_USER_AGENT", "Takedown/0.1 (image removal case manager; link checker)"
+)
+TAKEDOWN_ORGANISATION = envstr("TAKEDOWN_ORGANISATION", "Takedown demo organisation")
+TAKEDOWN_CASE_PREFIX = envstr("TAKEDOWN_CASE_PREFIX", "TD")
+
+# --- mail ----------------------------------------------------------------------------------
+
+EMAIL_URL = envstr("EMAIL_URL")
+DEFAULT_FROM_EMAIL = envstr("TAKEDOWN_FROM_EMAIL", "takedown@localhost")
+
+
+def mailer_from_url(url: str) -> dict[str, object]:
+    """EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://...) as a Django 6.1 MAILERS entry;
+    empty means .eml files under var/outbox/."""
+    if not url:
+        return {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "outbox")},
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(f"EMAIL_URL: unsupported scheme {parts.scheme!r}")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": parts.scheme == "smtps",
+            "use_tls": query.get("tls", "0").lower() in ("1", "true", "yes"),
+            "timeout": int(query.get("timeout", "30")),
+        },
+    }
+
+
+MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+
+# --- Celery --------------------------------------------------------------------------------
+# The database is the source of truth; a broker message is only a hint. The dispatcher tasks
+# in the beat schedule re-enqueue every piece of due work from database state.
+
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Longer than any task may run, so a message of a live worker is never redelivered.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-work": {"task": "takedown.tasks.dispatch_due_work", "schedule": 60.0},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- logging: no personal data. Log ids and counts, never names, e-mails or URLs. ------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("TAKEDOWN_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints URLs with query strings, which can carry portal tokens.
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# --- resolve: RDAP and DNS client limits (added by the RDAP/DNS helper; lead, move as you like)
+# Seconds for one RDAP lookup including redirects, and for one DNS lookup including retries.
+TAKEDOWN_RDAP_TIMEOUT = envint("TAKEDOWN_RDAP_TIMEOUT", 10)
+TAKEDOWN_DNS_TIMEOUT = envint("TAKEDOWN_DNS_TIMEOUT", 5)
+# Downloaded RDAP bootstrap files (IANA's by default), refreshed after 24 hours.
+TAKEDOWN_RDAP_CACHE_DIR = Path(
+    os.environ.get("TAKEDOWN_RDAP_CACHE_DIR", "") or VAR_DIR / "rdap-bootstrap"
+)

@@ -1,0 +1,200 @@
+"""The Django admin, for admins. Status columns are read-only here: status changes go through
+takedown.workflow.transition (admin actions below call it), so every change leaves an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from takedown import models as m
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed, transition
+
+
+def _move_all(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, to: str
+) -> None:
+    moved, refused = 0, []
+    for obj in queryset:
+        try:
+            transition(obj, to, actor=request.user, message=f"Changed in the admin to {to}.")
+            moved += 1
+        except (TransitionNotAllowed, ConcurrentChange) as exc:
+            refused.append(str(exc))
+    if moved:
+        modeladmin.message_user(request, f"{moved} moved to {to}.")
+    for reason in refused[:10]:
+        modeladmin.message_user(request, reason, level=messages.WARNING)
+
+
+class ReadOnlyStatusAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "status"]
+
+
+class AffectedPersonInline(admin.StackedInline):
+    model = m.AffectedPerson
+    can_delete = False
+    extra = 0
+
+
+@admin.register(m.Case)
+class CaseAdmin(ReadOnlyStatusAdmin):
+    list_display = ["reference", "category", "status", "team", "assigned_to", "created_at"]
+    list_filter = ["status", "category", "team", "owns_copyright", "is_minor"]
+    search_fields = ["reference"]
+    date_hierarchy = "created_at"
+    inlines = [AffectedPersonInline]
+    actions = ["close_cases", "reopen_cases"]
+
+    @admin.action(description="Close the selected cases")
+    def close_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _move_all(self, request, queryset, m.Case.Status.CLOSED)
+
+    @admin.action(description="Reopen the selected cases")
+    def reopen_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _move_all(self, request, queryset, m.Case.Status.OPEN)
+
+
+@admin.register(m.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(m.Mandate)
+class MandateAdmin(admin.ModelAdmin):
+    list_display = ["case", "uploaded_at", "uploaded_by", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["case__reference"]
+    exclude = ["signed_document"]
+
+
+@admin.register(m.FoundLink)
+class FoundLinkAdmin(ReadOnlyStatusAdmin):
+    list_display = ["id", "case", "host", "status", "last_verdict", "dataset", "in_other_case"]
+    list_filter = ["status", "last_verdict", "dataset", "in_other_case"]
+    search_fields = ["case__reference", "url", "host__hostname", "entry_id"]
+    list_select_related = ["case", "host"]
+    raw_id_fields = ["case", "host", "evidence"]
+    show_full_result_count = False
+
+
+@admin.register(m.LinkCheck)
+class LinkCheckAdmin(admin.ModelAdmin):
+    list_display = ["id", "link", "checked_at", "verdict", "status_code", "resolved_ip"]
+    list_filter = ["verdict"]
+    search_fields = ["link__case__reference", "sha256"]
+    raw_id_fields = ["link"]
+
+
+@admin.register(m.Import)
+class ImportAdmin(admin.ModelAdmin):
+    list_display = ["id", "case", "created_at", "format", "dataset", "source_name"]
+    list_filter = ["format", "dataset"]
+    search_fields = ["case__reference", "source_name"]
+    raw_id_fields = ["case"]
+
+
+@admin.register(m.Host)
+class HostAdmin(ReadOnlyStatusAdmin):
+    list_display = ["hostname", "registered_domain", "platform_suffix", "status", "resolved_at"]
+    list_filter = ["status", "needs_decision", "is_ip"]
+    search_fields = ["hostname", "registered_domain"]
+    raw_id_fields = ["current"]
+    actions = ["resolve_again"]
+
+    @admin.action(description="Resolve the selected hosts again")
+    def resolve_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _move_all(self, request, queryset, m.Host.Status.PENDING)
+
+
+@admin.register(m.HostResolution)
+class HostResolutionAdmin(admin.ModelAdmin):
+    list_display = ["host", "created_at", "hosting", "registrar", "platform"]
+    search_fields = ["host__hostname"]
+    raw_id_fields = ["host", "hosting", "registrar", "platform", "cdn", "operator"]
+
+
+@admin.register(m.DomainRecord)
+class DomainRecordAdmin(admin.ModelAdmin):
+    list_display = ["registered_domain", "source", "fetched_at", "expires_at"]
+    list_filter = ["source"]
+    search_fields = ["registered_domain"]
+
+
+class ContactInline(admin.TabularInline):
+    model = m.Contact
+    extra = 0
+
+
+class OperatorRuleInline(admin.TabularInline):
+    model = m.OperatorRule
+    extra = 0
+
+
+@admin.register(m.Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "country", "source", "trusted_flagger"]
+    list_filter = ["kind", "country", "trusted_flagger"]
+    search_fields = ["name", "external_key", "website"]
+    inlines = [ContactInline, OperatorRuleInline]
+
+
+@admin.register(m.Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "purpose", "channel", "value", "quality", "is_override"]
+    list_filter = ["purpose", "channel", "quality", "is_override"]
+    search_fields = ["organisation__name", "value"]
+    raw_id_fields = ["organisation"]
+
+
+@admin.register(m.OperatorRule)
+class OperatorRuleAdmin(admin.ModelAdmin):
+    list_display = ["match", "pattern", "organisation", "role"]
+    list_filter = ["match", "role"]
+    search_fields = ["pattern", "organisation__name"]
+    raw_id_fields = ["organisation"]
+
+
+class NoticeLinkInline(admin.TabularInline):
+    model = m.NoticeLink
+    extra = 0
+    raw_id_fields = ["link"]
+
+
+@admin.register(m.Notice)
+class NoticeAdmin(ReadOnlyStatusAdmin):
+    list_display = [
+        "id",
+        "case",
+        "kind",
+        "recipient",
+        "recipient_role",
+        "regime",
+        "status",
+        "due_at",
+    ]
+    list_filter = ["status", "kind", "recipient_role", "regime", "outcome"]
+    search_fields = ["case__reference", "recipient__name", "message_id"]
+    list_select_related = ["case", "recipient"]
+    raw_id_fields = ["case", "recipient", "contact", "parent"]
+    inlines = [NoticeLinkInline]
+
+
+@admin.register(m.CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "case", "kind", "actor", "visible_to_person"]
+    list_filter = ["kind", "visible_to_person"]
+    search_fields = ["case__reference", "kind"]
+    raw_id_fields = ["case", "link", "notice", "host"]
+
+    # The audit trail is append-only, even for admins.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

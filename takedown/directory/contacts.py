@@ -1,0 +1,222 @@
+"""Choosing the contact to write to, caseworker overrides, and syncing contacts from a source.
+
+Every contact carries where it came from (`source`, `source_date`) and how far we trust it
+(`quality`). A caseworker who learns a better address records an override: it wins over every
+other contact of its purpose, is never touched by the seed or an importer, and leaves an event
+with its author.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from takedown.models import Contact, Organisation
+from takedown.workflow import record_event
+
+Q = Contact.Quality
+
+# Lower is better. Overrides win before quality is looked at; the rank is here for completeness.
+QUALITY_RANK: dict[str, int] = {Q.OVERRIDE: 0, Q.VERIFIED: 1, Q.RDAP: 2, Q.WHOIS: 3, Q.IMPORTED: 4}
+
+DEFAULT_PURPOSES: tuple[str, ...] = (
+    Contact.Purpose.ABUSE,
+    Contact.Purpose.LEGAL,
+    Contact.Purpose.GENERAL,
+)
+
+
+class ContactError(ValueError):
+    """An override that cannot be recorded (unknown purpose or channel, empty value or reason)."""
+
+
+def best_contact(
+    organisation: Organisation | int,
+    purposes: Sequence[str] = DEFAULT_PURPOSES,
+    channels: Sequence[str] | None = None,
+) -> Contact | None:
+    """The contact to use, or None.
+
+    `purposes` are in the caller's order of preference: a contact for an earlier purpose beats
+    any contact for a later one. Within a purpose: the newest override, then contacts marked
+    preferred, then quality (verified > rdap > whois > imported), then the caller's channel
+    order, then the most recently sourced. `channels` limits the channels the caller can use.
+    """
+    org_id = organisation.pk if isinstance(organisation, Organisation) else organisation
+    purposes = list(purposes)
+    contacts = Contact.objects.filter(organisation_id=org_id, purpose__in=purposes)
+    if channels is not None:
+        channels = list(channels)
+        contacts = contacts.filter(channel__in=channels)
+    candidates = list(contacts)
+    if not candidates:
+        return None
+
+    def rank(contact: Contact) -> tuple[Any, ...]:
+        return (
+            purposes.index(contact.purpose),
+            # Among overrides the newest is the caseworker's current word.
+            (0, -contact.created_at.timestamp()) if contact.is_override else (1, 0.0),
+            not contact.preferred,
+            QUALITY_RANK.get(contact.quality, len(QUALITY_RANK)),
+            channels.index(contact.channel) if channels is not None else 0,
+            -contact.source_date.toordinal(),
+            -contact.pk,
+        )
+
+    return min(candidates, key=rank)
+
+
+def override_contact(
+    organisation: Organisation,
+    purpose: str,
+    channel: str,
+    value: str,
+    *,
+    actor: Any,
+    reason: str,
+) -> Contact:
+    """Record a caseworker's contact for `organisation`; it wins in best_contact from now on."""
+    if purpose not in Contact.Purpose.values:
+        raise ContactError(f"unknown purpose {purpose!r}")
+    if channel not in Contact.Channel.values:
+        raise ContactError(f"unknown channel {channel!r}")
+    value, reason = value.strip(), reason.strip()
+    if not value:
+        raise ContactError("an override needs a value")
+    if not reason:
+        raise ContactError("an override needs a reason")
+    user = actor if getattr(actor, "pk", None) else None
+    with transaction.atomic():
+        contact = Contact.objects.create(
+            organisation=organisation,
+            purpose=purpose,
+            channel=channel,
+            value=value,
+            source=f"caseworker override: {reason}"[:300],
+            quality=Q.OVERRIDE,
+            is_override=True,
+            created_by=user,
+        )
+        # The value is an organisation's address, not personal data; the reason is the
+        # caseworker's own words and belongs in the audit trail.
+        record_event(
+            None,
+            "directory.override",
+            actor=user,
+            message=f"Contact override for {organisation.name}: {purpose} via {channel}.",
+            data={
+                "organisation": organisation.pk,
+                "contact": contact.pk,
+                "purpose": purpose,
+                "channel": channel,
+                "value": value,
+                "reason": reason,
+            },
+        )
+    return contact
+
+
+# --- syncing contacts from the seed or an importer ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    """A contact as a source states it; synced onto an organisation by sync_contacts."""
+
+    purpose: str
+    channel: str
+    value: str
+    source: str
+    quality: str = Q.IMPORTED
+    preferred: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return contact_key(self.purpose, self.channel, self.value)
+
+
+def contact_key(purpose: str, channel: str, value: str) -> tuple[str, str, str]:
+    # E-mail addresses compare case-insensitively in practice (upstream data mixes cases).
+    value = value.strip()
+    if channel == Contact.Channel.EMAIL:
+        value = value.lower()
+    return (purpose, channel, value)
+
+
+@dataclass
+class ContactChanges:
+    create: list[Contact] = field(default_factory=list)
+    update: list[Contact] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.create or self.update or self.delete)
+
+    def extend(self, other: ContactChanges) -> None:
+        self.create += other.create
+        self.update += other.update
+        self.delete += other.delete
+
+    def apply(self) -> None:
+        """Write the changes; call inside the caller's transaction."""
+        if self.delete:
+            Contact.objects.filter(pk__in=self.delete, is_override=False).delete()
+        if self.update:
+            Contact.objects.bulk_update(
+                self.update, ["value", "source", "source_date", "quality", "preferred"]
+            )
+        if self.create:
+            # Organisations created in the same run got their pk after planning; Django copies
+            # it from the related object when saving.
+            Contact.objects.bulk_create(self.create)
+
+
+def plan_contacts(
+    organisation: Organisation,
+    specs: Iterable[ContactSpec],
+    existing: Iterable[Contact],
+    *,
+    owned: Callable[[Contact], bool],
+    source_date: datetime.date,
+) -> ContactChanges:
+    """What to create, update and delete so that the organisation's contacts owned by this
+    source are exactly `specs`. Overrides and contacts of other sources are left alone; a
+    contact whose facts did not change keeps its source_date (the date we last learnt it)."""
+    changes = ContactChanges()
+    mine = {
+        contact_key(c.purpose, c.channel, c.value): c
+        for c in existing
+        if not c.is_override and owned(c)
+    }
+    seen: set[tuple[str, str, str]] = set()
+    for spec in specs:
+        if spec.key in seen:
+            continue
+        seen.add(spec.key)
+        contact = mine.get(spec.key)
+        if contact is None:
+            changes.create.append(
+                Contact(
+                    organisation=organisation,
+                    purpose=spec.purpose,
+                    channel=spec.channel,
+                    value=spec.value,
+                    source=spec.source[:300],
+                    source_date=source_date,
+                    quality=spec.quality,
+                    preferred=spec.preferred,
+                )
+            )
+            continue
+        wanted = (spec.value, spec.source[:300], spec.quality, spec.preferred)
+        if (contact.value, contact.source, contact.quality, contact.preferred) != wanted:
+            contact.value, contact.source, contact.quality, contact.preferred = wanted
+            contact.source_date = source_date
+            changes.update.append(contact)
+    changes.delete = [c.pk for key, c in mine.items() if key not in seen]
+    return changes

@@ -1,0 +1,292 @@
+"""Normalise found image URLs into one canonical string per resource.
+
+The canonical form is what we deduplicate on, hash and later fetch, so it changes as little
+as possible: scheme and host are lowercased, IDN hosts become punycode, default ports and
+the fragment go, an empty path becomes "/". Path and query are kept byte for byte: image
+CDNs serve different images for different query strings, and re-encoding would make our URL
+differ from the one in the dataset we ask to be cleaned.
+
+Hosts:
+- Internationalised names are encoded with IDNA 2008 + UTS 46 (non-transitional, like
+  browsers: "faß.de" -> "xn--fa-hia.de"). Names IDNA 2008 refuses but browsers still open
+  (emoji such as "i❤.ws", an underscore next to a non-ASCII label) fall back to Python's
+  IDNA 2003 codec; only names both refuse are invalid. ASCII labels are checked for
+  characters and length only (underscores and edge hyphens occur in real hostnames), and
+  "xn--" labels are not decoded to check them.
+- A host whose last label is a number is an IPv4 address, as in the WHATWG URL standard:
+  "0x7f.1" and "2130706433" are 127.0.0.1 to every browser, so they are normalised to the
+  dotted form (via inet_aton) or rejected, never stored as names.
+- IPv6 literals keep their brackets in the URL and are written in compressed form; zone ids
+  are refused.
+- Single-label names ("localhost", "intranet") are refused: nothing on the public web.
+
+Registered domain and platform come from the Public Suffix List snapshot bundled with
+tldextract; nothing is ever downloaded. `registered_domain` is the domain bought from a
+registrar (ICANN section: "foo.blogspot.com" -> "blogspot.com"), the party that answers for
+the host. `platform_suffix` is the PSL private-section suffix the host sits under
+("blogspot.com", "s3.amazonaws.com"), meaning the content belongs to one of the platform's
+users; a host equal to such a suffix (path-style "s3.amazonaws.com/bucket/key") counts too.
+Fallbacks: a host that is itself a public suffix ("co.uk") is its own registered domain; a
+host under a TLD the snapshot does not know uses its last two labels.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import ipaddress
+import re
+import socket
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
+
+__all__ = [
+    "HOST_CACHE_SIZE",
+    "MAX_URL_LENGTH",
+    "InvalidURL",
+    "NormalizedURL",
+    "normalize_url",
+    "url_sha256",
+]
+
+MAX_URL_LENGTH = 2048
+# Distinct hosts remembered by the host cache; a multi-million-row LAION shard has a few
+# hundred thousand, and one entry costs a few hundred bytes.
+HOST_CACHE_SIZE = 200_000
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Whitespace, C0/C1 controls, invisible and bidi-override characters, BOM, lone surrogates.
+# Browsers silently strip or encode some of these; a URL that needs that is not the URL the
+# dataset holds, so we refuse it rather than guess.
+_FORBIDDEN = re.compile(
+    "[\x00-\x20\x7f-\x9f\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f"
+    "\u3000\ufeff\ud800-\udfff]"
+)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+_HOSTNAME = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*")
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+_IPV4_ANY_RADIX = re.compile(r"(?:(?:[0-9]+|0x[0-9a-f]*)\.){0,3}(?:[0-9]+|0x[0-9a-f]*)")
+
+
+class InvalidURL(ValueError):
+    """The input cannot be used as a web URL; `reason` is short and safe to show and log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NormalizedURL(NamedTuple):
+    url: str
+    # Lowercase ASCII host without port; an IPv6 address without brackets.
+    hostname: str
+    registered_domain: str
+    # PSL private suffix the host sits under ("blogspot.com"), or "".
+    platform_suffix: str
+    is_ip: bool
+    # Hex SHA-256 of `url` as UTF-8: a fixed-width key for unique indexes.
+    url_sha256: str
+
+
+def url_sha256(url: str) -> str:
+    """Hex SHA-256 of an already normalised URL's UTF-8 bytes."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def normalize_url(raw: str) -> NormalizedURL:
+    """Return the canonical form of `raw`, or raise InvalidURL saying why it is unusable."""
+    text = raw.strip()
+    if not text:
+        raise InvalidURL("empty URL")
+    if " " in text:
+        # About 0.1% of LAION URLs hold a literal space in the path (row 589 of the shared
+        # sample). Browsers send it as %20 and the host serves the image, so refusing the row
+        # would leave that image online. Other whitespace and controls are still refused; a
+        # space in the host fails the host check below.
+        text = text.replace(" ", "%20")
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        if "\ud800" <= bad.group() <= "\udfff":
+            raise InvalidURL("URL is not valid Unicode")
+        raise InvalidURL("whitespace or control character in URL")
+
+    # Nearly every input starts with a lowercase scheme: test that before anything slower.
+    if text.startswith("https://"):
+        scheme, rest = "https", text[8:]
+    elif text.startswith("http://"):
+        scheme, rest = "http", text[7:]
+    else:
+        scheme, rest = _split_unusual_scheme(text)
+
+    end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    authority, tail = rest[:end], rest[end:]
+
+    if "@" in authority:
+        raise InvalidURL("credentials in URL")
+    if authority.startswith("["):
+        close = authority.find("]")
+        if close < 0:
+            raise InvalidURL("invalid IPv6 address")
+        host, after = authority[: close + 1], authority[close + 1 :]
+        if after and after[0] != ":":
+            raise InvalidURL("invalid character in host")
+        port = after[1:]
+    else:
+        host, _, port = authority.partition(":")
+
+    info = _HOST_CACHE(host)
+    if isinstance(info, str):
+        raise InvalidURL(info)
+    host_for_url, hostname, registered_domain, platform_suffix, is_ip = info
+
+    if port:  # an empty port ("host:/") means the default, as in RFC 3986
+        if not (port.isascii() and port.isdigit()):
+            raise InvalidURL("invalid port")
+        number = int(port)
+        if not 0 < number <= 65535:
+            raise InvalidURL("port out of range")
+        if number != _DEFAULT_PORTS[scheme]:
+            host_for_url = f"{host_for_url}:{number}"
+
+    fragment = tail.find("#")
+    if fragment >= 0:
+        tail = tail[:fragment]
+    if not tail or tail[0] == "?":
+        tail = "/" + tail
+
+    url = f"{scheme}://{host_for_url}{tail}"
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
+    return NormalizedURL(
+        url,
+        hostname,
+        registered_domain,
+        platform_suffix,
+        is_ip,
+        hashlib.sha256(url.encode()).hexdigest(),
+    )
+
+
+def _split_unusual_scheme(text: str) -> tuple[str, str]:
+    """Handle upper-case schemes and explain every way a URL can lack an http(s) scheme."""
+    scheme, colon, rest = text.partition(":")
+    if not colon or not _SCHEME.fullmatch(scheme) or "." in scheme:
+        # "www.example.com:8080/x" would parse as scheme "www.example.com"; it has none.
+        raise InvalidURL("no scheme (expected http:// or https://)")
+    scheme = scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidURL(f"scheme '{scheme[:20]}' not allowed (only http and https)")
+    if not rest.startswith("//"):
+        raise InvalidURL("no host after scheme (expected //)")
+    return scheme, rest[2:]
+
+
+# (host as written in the URL, hostname, registered domain, platform suffix, is_ip), or the
+# reason the host is unusable. Failures are cached too: the same bad host tends to repeat.
+_HostInfo = tuple[str, str, str, str, bool] | str
+
+
+def _host_info(host: str) -> _HostInfo:
+    if host.startswith("["):
+        return _ipv6_info(host)
+    name = host.lower()
+    if not name.isascii():
+        encoded = _encode_idn(name)
+        if encoded is None:
+            return "invalid international domain name"
+        name = encoded
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        return "empty host"
+    if len(name) > 253 or not _HOSTNAME.fullmatch(name):
+        return _hostname_problem(name)
+    if _NUMERIC_LABEL.fullmatch(name.rpartition(".")[2]):
+        return _ipv4_info(name)
+    if "." not in name:
+        return "host is a single label, not a public domain name"
+    registered_domain, platform_suffix = _split_domain(name)
+    return name, name, registered_domain, platform_suffix, False
+
+
+_HOST_CACHE = functools.lru_cache(maxsize=HOST_CACHE_SIZE)(_host_info)
+
+
+def _encode_idn(name: str) -> str | None:
+    import idna
+
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        pass
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+
+
+def _hostname_problem(name: str) -> str:
+    if len(name) > 253:
+        return "host longer than 253 characters"
+    labels = name.split(".")
+    if "" in labels:
+        return "empty label in host"
+    if any(len(label) > 63 for label in labels):
+        return "host label longer than 63 characters"
+    return "invalid character in host"
+
+
+def _ipv4_info(name: str) -> _HostInfo:
+    if not _IPV4_ANY_RADIX.fullmatch(name):
+        # WHATWG: a name whose last label is a number must be an IPv4 address.
+        return "invalid IPv4 address"
+    try:
+        dotted = socket.inet_ntoa(socket.inet_aton(name))
+    except OSError:
+        return "invalid IPv4 address"
+    return dotted, dotted, dotted, "", True
+
+
+def _ipv6_info(host: str) -> _HostInfo:
+    inner = host[1:-1]
+    if not host.endswith("]") or "%" in inner:
+        return "invalid IPv6 address"
+    try:
+        address = ipaddress.IPv6Address(inner).compressed
+    except ValueError:
+        return "invalid IPv6 address"
+    return f"[{address}]", address, address, "", True
+
+
+def _split_domain(name: str) -> tuple[str, str]:
+    """(registered domain under the ICANN suffix, PSL private suffix or "") for a host name."""
+    result = _extractor().extract_str(name)
+    labels = name.split(".")
+    if result.is_private:
+        # top_domain_under_registry_suffix is "" when the host *is* the private suffix
+        # ("s3.amazonaws.com"), so count the labels ourselves.
+        keep = result.registry_suffix.count(".") + 2 if result.registry_suffix else 2
+        return ".".join(labels[-keep:]), result.suffix
+    if result.domain and result.suffix:
+        return f"{result.domain}.{result.suffix}", ""
+    if result.suffix:
+        return name, ""  # the host is itself a public suffix
+    return ".".join(labels[-2:]), ""  # TLD unknown to the snapshot
+
+
+@functools.cache
+def _extractor() -> TLDExtract:
+    # tldextract pulls in requests; import it only when a host is first looked up.
+    import tldextract
+
+    # No suffix_list_urls and no cache_dir: the bundled snapshot, never a download.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )

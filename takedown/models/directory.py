@@ -1,0 +1,120 @@
+"""Organisations that receive notices, their contacts, and the rules that recognise platforms."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        OPERATOR = "operator", "Site operator"
+        PLATFORM = "platform", "Platform"
+        HOSTING = "hosting", "Hosting provider"
+        CDN = "cdn", "CDN"
+        REGISTRAR = "registrar", "Registrar"
+        DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
+        DPA = "dpa", "Data-protection authority"
+
+    name = models.CharField(max_length=300)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    website = models.URLField(max_length=500, blank=True)
+    # Stable key for importers (e.g. "datenanfragen:google", "iana-registrar:292") so a re-import
+    # updates the row instead of adding a second one.
+    external_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # For a DPA: the countries (and German states) it supervises.
+    supervises = models.JSONField(default=list, blank=True)
+    # For a dataset maintainer: the dataset names it maintains, as recorded on FoundLink.dataset.
+    datasets = models.JSONField(default=list, blank=True)
+    trusted_flagger = models.BooleanField(
+        default=False, help_text="Our organisation is a DSA Art. 22 trusted flagger for this host."
+    )
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "country"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """One way to reach an organisation for one purpose, with where we learnt it."""
+
+    class Purpose(models.TextChoices):
+        ABUSE = "abuse", "Abuse"
+        LEGAL = "legal", "Legal"
+        PRIVACY = "privacy", "Privacy / data protection"
+        COPYRIGHT = "copyright", "Copyright (DMCA agent)"
+        GENERAL = "general", "General"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBFORM = "webform", "Web form"
+        POSTAL = "postal", "Postal address"
+        API = "api", "API"
+        PHONE = "phone", "Phone"
+
+    class Quality(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        IMPORTED = "imported", "Imported"
+        WHOIS = "whois", "From WHOIS"
+        RDAP = "rdap", "From RDAP"
+        OVERRIDE = "override", "Caseworker override"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="contacts"
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    value = models.TextField(help_text="The address, form URL, postal address or API endpoint.")
+    preferred = models.BooleanField(default=False)
+    source = models.CharField(
+        max_length=300, help_text="Where this came from: URL, registry, file."
+    )
+    source_date = models.DateField(default=timezone.localdate)
+    quality = models.CharField(max_length=16, choices=Quality.choices)
+    # Overrides win over every other contact of the same purpose and are recorded with their author.
+    is_override = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_override", "-preferred", "purpose"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.purpose} via {self.channel}"
+
+
+class OperatorRule(models.Model):
+    """A curated rule: when it matches, the organisation is the operator, and it beats WHOIS."""
+
+    class Match(models.TextChoices):
+        HOST_SUFFIX = "host_suffix", "Hostname suffix"
+        CNAME_SUFFIX = "cname_suffix", "CNAME target suffix"
+        NETWORK_NAME = "network_name", "IP network name"
+
+    match = models.CharField(max_length=16, choices=Match.choices)
+    pattern = models.CharField(max_length=253, help_text="e.g. s3.amazonaws.com, cloudfront.net")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="rules")
+    role = models.CharField(
+        max_length=24,
+        choices=Organisation.Kind.choices,
+        default=Organisation.Kind.PLATFORM,
+        help_text="The role the organisation plays for matching hosts (platform, CDN, hosting).",
+    )
+    source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["match", "pattern"], name="unique_operator_rule"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.match} {self.pattern} -> {self.organisation}"

@@ -1,0 +1,44 @@
+"""The case event log: the audit trail and, where marked visible, the affected person's timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from takedown.models.case import Case
+
+
+class CaseEvent(models.Model):
+    # Null for events about shared objects (a host's resolution changed), which concern no one case.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # Dotted names such as "link.status", "notice.status", "case.opened", "person.revealed".
+    kind = models.CharField(max_length=64)
+    # Shown to the affected person in the portal only when True; internal by default.
+    visible_to_person = models.BooleanField(default=False)
+    # Plain-language sentence. For visible events it is written for the affected person.
+    message = models.TextField(blank=True)
+    # Machine-readable details: ids, old and new status. No personal data.
+    data = models.JSONField(default=dict, blank=True)
+    link = models.ForeignKey(
+        "takedown.FoundLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    notice = models.ForeignKey(
+        "takedown.Notice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    host = models.ForeignKey(
+        "takedown.Host", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="event_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.case_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,125 @@
+"""Found links (image URLs in a case) and the history of checking them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from takedown.models.case import Case
+from takedown.models.host import Host
+
+
+class Verdict(models.TextChoices):
+    """What one check of a link decided (see takedown.checks)."""
+
+    ONLINE_SAME = "online_same", "Still online, same image"
+    ONLINE_CHANGED = "online_changed", "Online, but a different image"
+    REMOVED = "removed", "Removed"
+    BLOCKED = "blocked", "Blocked (403/451)"
+    NOT_IMAGE = "not_image", "Not an image"
+    MOVED = "moved", "Moved to another host"
+    UNREACHABLE = "unreachable", "Unreachable"
+
+
+class FoundLink(models.Model):
+    class Status(models.TextChoices):
+        FOUND = "found", "Found"
+        NOTIFIED = "notified", "Notice sent"
+        REMOVED = "removed", "Removed"
+        REAPPEARED = "reappeared", "Reappeared after removal"
+        EXCLUDED = "excluded", "Excluded by a caseworker"
+
+    # No single-column index on case: the (case, host) index below serves case lookups, and
+    # every index costs several microseconds per row in a million-row import.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links", db_index=False)
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="links", db_index=False)
+    # Normalised: lowercase scheme and host, punycode, no default port or fragment; path and
+    # query exactly as found (image CDNs are query-sensitive).
+    url = models.TextField()
+    # As entered, when it differs from the normalised form.
+    original_url = models.TextField(blank=True)
+    url_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the normalised URL")
+    # Where it was found.
+    dataset = models.CharField(max_length=100, blank=True, help_text="e.g. laion-5b")
+    entry_id = models.CharField(max_length=100, blank=True, help_text="e.g. LAION SAMPLE_ID")
+    caption = models.TextField(blank=True, help_text="Alt text / caption as the dataset lists it")
+    extra = models.JSONField(null=True, blank=True, help_text="Width, height, similarity, ...")
+    # Another case holds the same URL. Only the fact is shown, never anything of the other case.
+    in_other_case = models.BooleanField(default=False)
+    # Reference hashes supplied by the person or caseworker, computed elsewhere (never the image).
+    ref_sha256 = models.CharField(max_length=64, blank=True)
+    ref_phash = models.CharField(max_length=16, blank=True, help_text="64-bit pHash, hex")
+    ref_pdq = models.CharField(max_length=64, blank=True, help_text="256-bit PDQ hash, hex")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FOUND)
+    last_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Removal is confirmed only after consecutive "removed" verdicts.
+    removed_streak = models.PositiveSmallIntegerField(default=0)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.ForeignKey(
+        "LinkCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Leading url_sha256 lets the same index answer "is this URL in another case?".
+            models.UniqueConstraint(fields=["url_sha256", "case"], name="unique_link_per_case"),
+        ]
+        indexes = [
+            models.Index(fields=["case", "host"], name="link_case_host"),
+            models.Index(
+                fields=["next_check_at"],
+                name="link_check_due",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.pk} of {self.case_id}"
+
+
+class LinkCheck(models.Model):
+    """One fetch of a link. The image bytes are never stored: only hashes and headers."""
+
+    link = models.ForeignKey(FoundLink, on_delete=models.CASCADE, related_name="checks")
+    checked_at = models.DateTimeField(default=timezone.now)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_url = models.TextField(blank=True)
+    resolved_ip = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    byte_count = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    phash = models.CharField(max_length=16, blank=True)
+    pdq = models.CharField(max_length=64, blank=True)
+    pdq_quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        indexes = [models.Index(fields=["link", "-checked_at"], name="check_link_time")]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class Import(models.Model):
+    """One run of intake into a case, with its exact report."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imports")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_name = models.CharField(max_length=300, blank=True)
+    format = models.CharField(max_length=16)
+    dataset = models.CharField(max_length=100, blank=True)
+    report = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.case}"

@@ -1,0 +1,131 @@
+"""Notices: one per recipient per case, through four-eyes review to sending and an outcome."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from takedown.models.case import Case
+from takedown.models.directory import Contact, Organisation
+from takedown.models.link import FoundLink
+
+
+class RecipientRole(models.TextChoices):
+    SITE_OPERATOR = "site_operator", "Site operator"
+    HOSTING = "hosting", "Hosting provider"
+    CDN = "cdn", "CDN"
+    REGISTRAR = "registrar", "Registrar"
+    DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
+    DPA = "dpa", "Data-protection authority"
+
+
+class Notice(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        QUEUED = "queued", "Queued for sending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+        # A worker died between handing the message to the server and recording it: a human
+        # checks the server's log before anything is sent again.
+        NEEDS_CHECK = "needs_check", "Delivery uncertain: check before resending"
+        AWAITING_MANUAL = "awaiting_manual", "Waiting for manual submission"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        NOTICE = "notice", "Notice"
+        REMINDER = "reminder", "Reminder"
+        ESCALATION = "escalation", "Escalation"
+        COMPLAINT = "complaint", "Complaint to an authority"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLIED = "complied", "Complied"
+        PARTLY = "partly", "Partly complied"
+        REFUSED = "refused", "Refused"
+        NOT_RESPONSIBLE = "not_responsible", "Says it is not responsible"
+        NO_RESPONSE = "no_response", "No response"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NOTICE)
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="notices")
+    recipient_role = models.CharField(max_length=24, choices=RecipientRole.choices)
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
+    channel = models.CharField(
+        max_length=16, choices=Contact.Channel.choices, default=Contact.Channel.EMAIL
+    )
+    to_address = models.TextField(blank=True, help_text="E-mail address, or form URL for manual")
+    regime = models.CharField(max_length=32, help_text="Code of a regime in takedown.notices")
+    language = models.CharField(max_length=8, default="en")
+    links = models.ManyToManyField(FoundLink, through="NoticeLink", related_name="notices")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # The missing required elements found by the last element check; empty means complete.
+    element_check = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True, help_text="Edited body; empty means the template's")
+
+    # The person's name and contact are withheld unless the regime needs them and a reviewer
+    # confirmed the disclosure.
+    discloses_person = models.BooleanField(default=False)
+    disclosure_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    # Sending: the Message-ID is generated and stored before the first attempt, reused on retries.
+    message_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    manual_confirmation = models.CharField(max_length=200, blank=True)
+
+    # Legal clock and result.
+    due_at = models.DateTimeField(null=True, blank=True)
+    extended_until = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    reply_text = models.TextField(blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notice_send_due"),
+            models.Index(fields=["due_at"], name="notice_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} ({self.case.reference}, {self.regime})"
+
+
+class NoticeLink(models.Model):
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE)
+    link = models.ForeignKey(FoundLink, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "link"], name="unique_notice_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.link_id} in notice {self.notice_id}"

@@ -1,0 +1,138 @@
+"""A DNS server on UDP and TCP that answers like a recursive resolver over a small zone dict.
+
+zone = {"www.example.com": {"CNAME": "cdn.example.net."},
+        "cdn.example.net": {"A": ["127.0.0.1"], "AAAA": ["::1"]}}
+
+Any record type dnspython can parse from text works ("MX": ["10 mx.example."], ...).
+CNAME chains inside the zone are followed and returned whole (CNAME records first, then the
+final records), as a recursive resolver returns them; names outside the zone are NXDOMAIN.
+A name's entry may also hold "rcode": "SERVFAIL" (or "REFUSED") to fail, or "silent": True
+to drop queries so the client times out.
+"""
+
+from __future__ import annotations
+
+import socketserver
+import struct
+import threading
+from collections import Counter
+from typing import Any
+
+from takedown.sandbox.base import BackgroundServer, QuietErrors, QuietThreadingTCPServer
+
+TTL = 300
+MAX_CHAIN = 8
+
+Zone = dict[str, dict[str, Any]]
+
+
+def _key(name: str) -> str:
+    return name.lower().rstrip(".") + "."
+
+
+class DnsServer(BackgroundServer):
+    scheme = "dns"
+
+    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self._zone: Zone = {}
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        for name, records in (zone or {}).items():
+            self.add(name, **records)
+
+    def add(self, name: str, **records: Any) -> None:
+        """add("www.example.com", A=["127.0.0.1"], CNAME="other.example.")"""
+        with self._lock:
+            self._zone[_key(name)] = records
+
+    def _make_servers(self) -> list[socketserver.BaseServer]:
+        # UDP and TCP on one port number; with port 0 the TCP side may find it taken: retry.
+        for _ in range(20):
+            udp = _UdpServer((self.host, self.port), _UdpHandler)
+            try:
+                tcp = QuietThreadingTCPServer((self.host, udp.server_address[1]), _TcpHandler)
+            except OSError:
+                udp.server_close()
+                if self.port:
+                    raise
+                continue
+            return [udp, tcp]
+        raise OSError("no port free for both UDP and TCP")
+
+    def answer(self, wire: bytes) -> bytes | None:
+        """The response to one query in wire format, or None to stay silent."""
+        import dns.flags
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.RA
+        question = query.question[0]
+        name = question.name.to_text().lower()
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        with self._lock:
+            self._counts[(name, rdtype)] += 1
+            zone = dict(self._zone)
+
+        for _ in range(MAX_CHAIN):
+            records = zone.get(name)
+            if records is None:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+                break
+            if records.get("silent"):
+                return None
+            if "rcode" in records:
+                response.set_rcode(dns.rcode.from_text(records["rcode"]))
+                break
+            if "CNAME" in records and rdtype != "CNAME":
+                target = _key(records["CNAME"])
+                response.answer.append(dns.rrset.from_text(name, TTL, "IN", "CNAME", target))
+                name = target
+                continue
+            values = records.get(rdtype, [])
+            values = [values] if isinstance(values, str) else values
+            if values:
+                response.answer.append(dns.rrset.from_text_list(name, TTL, "IN", rdtype, values))
+            break
+        else:
+            response.set_rcode(dns.rcode.SERVFAIL)  # a CNAME loop
+        return response.to_wire()
+
+    def count(self, name: str, rdtype: str = "A") -> int:
+        with self._lock:
+            return self._counts[(_key(name), rdtype)]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._zone.clear()
+            self._counts.clear()
+
+
+class _UdpServer(QuietErrors, socketserver.ThreadingUDPServer):
+    pass
+
+
+class _UdpHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        wire, sock = self.request
+        reply = self.server.sandbox.answer(wire)  # type: ignore[attr-defined]
+        if reply is not None:
+            sock.sendto(reply, self.client_address)
+
+
+class _TcpHandler(socketserver.StreamRequestHandler):
+    timeout = 10
+
+    def handle(self) -> None:
+        while header := self.rfile.read(2):
+            if len(header) < 2:
+                return
+            (length,) = struct.unpack("!H", header)
+            reply = self.server.sandbox.answer(self.rfile.read(length))  # type: ignore[attr-defined]
+            if reply is None:
+                return
+            self.wfile.write(struct.pack("!H", len(reply)) + reply)

@@ -1,0 +1,208 @@
+"""The demo world: all five sandbox servers started together and filled with a small story.
+
+Three made-up sites host copies of a private photo. Their names resolve (sandbox DNS) to
+127.0.0.1, where one HTTP server plays all of them; registration data comes from the
+sandbox WHOIS (the .de site, plus every real response in ../shared/data/whois/raw) and
+RDAP (the .com and .net sites, and the hosting network 127.0.0.0/8). `Sandbox.env()` is the
+configuration that points Takedown at it all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from takedown.sandbox.dns import DnsServer
+from takedown.sandbox.http import HttpHost, html, image, redirect, status
+from takedown.sandbox.rdap import RdapServer, rdap_domain, rdap_ip_network
+from takedown.sandbox.smtp import SmtpServer
+from takedown.sandbox.whois import WhoisServer
+
+DEFAULT_PORTS = {"smtp": 8025, "whois": 8043, "dns": 8053, "http": 8080, "rdap": 8081}
+
+PICSHARE = "img.picshare-demo.com"
+BILDERBUDE = "www.bilderbude-demo.de"
+LEAKY = "cdn.leakyimages-demo.net"
+
+
+def shared_data_dir() -> Path:
+    """../shared/data beside the checkout, or $TAKEDOWN_SHARED_DIR/data."""
+    override = os.environ.get("TAKEDOWN_SHARED_DIR")
+    base = Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
+    return base / "data"
+
+
+@dataclass
+class Sandbox:
+    http: HttpHost
+    rdap: RdapServer
+    smtp: SmtpServer
+    whois: WhoisServer
+    dns: DnsServer
+    var_dir: Path
+    demo_urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rdap_bootstrap_dir(self) -> Path:
+        return self.var_dir / "rdap-bootstrap"
+
+    def env(self) -> dict[str, str]:
+        """Environment settings that point Takedown at these servers."""
+        return {
+            "TAKEDOWN_WHOIS_SERVER": self.whois.address,
+            "TAKEDOWN_RDAP_BOOTSTRAP": str(self.rdap_bootstrap_dir),
+            "TAKEDOWN_DNS_NAMESERVERS": self.dns.address,
+            "EMAIL_URL": self.smtp.url,
+            "TAKEDOWN_ALLOW_PRIVATE_NETWORK": "1",
+        }
+
+    def stop(self) -> None:
+        for server in (self.http, self.rdap, self.smtp, self.whois, self.dns):
+            server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_sandbox(
+    var_dir: Path | str,
+    *,
+    ports: dict[str, int] | None = None,
+    shared_dir: Path | None = None,
+) -> Sandbox:
+    """Start all five servers on `ports` (DEFAULT_PORTS, overridden per key; 0 = any free
+    port), load the demo world and write the RDAP bootstrap and mail folder under `var_dir`."""
+    var_dir = Path(var_dir)
+    ports = {**DEFAULT_PORTS, **(ports or {})}
+    started: list[HttpHost | SmtpServer | WhoisServer | DnsServer] = []
+    try:
+        http = HttpHost(port=ports["http"])
+        rdap = RdapServer(port=ports["rdap"])
+        smtp = SmtpServer(port=ports["smtp"], eml_dir=var_dir / "mail")
+        whois = WhoisServer(port=ports["whois"])
+        dns = DnsServer(port=ports["dns"])
+        for server in (http, rdap, smtp, whois, dns):
+            server.start()
+            started.append(server)
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    sandbox = Sandbox(http, rdap, smtp, whois, dns, var_dir)
+    load_demo_world(sandbox, shared_dir if shared_dir is not None else shared_data_dir())
+    rdap.write_bootstrap(sandbox.rdap_bootstrap_dir)
+    return sandbox
+
+
+def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
+    http, port = sandbox.http, sandbox.http.port
+    routes = {
+        "live photo": (PICSHARE, "/photos/1001.jpg", image(1)),
+        "smaller re-upload": (PICSHARE, "/photos/1001_small.jpg", image(1, size=(320, 240))),
+        "deleted": (PICSHARE, "/photos/1002.jpg", status(404)),
+        "photo (PNG copy)": (BILDERBUDE, "/galerie/urlaub.png", image(1, fmt="PNG")),
+        "replaced by placeholder": (BILDERBUDE, "/galerie/strand.jpg", image(placeholder=True)),
+        "gone": (BILDERBUDE, "/galerie/alt.jpg", status(410)),
+        "redirect to another site": (
+            LEAKY,
+            "/i/abc.jpg",
+            redirect(f"http://{BILDERBUDE}:{port}/galerie/urlaub.png", 301),
+        ),
+        "redirect to cloud metadata": (
+            LEAKY,
+            "/i/meta.jpg",
+            redirect("http://169.254.169.254/latest/meta-data/"),
+        ),
+        "blocked for legal reasons": (LEAKY, "/i/legal.jpg", status(451)),
+        "other photo (re-encoded)": (LEAKY, "/i/xyz.jpg", image(2, quality=60)),
+        "gallery page": (
+            LEAKY,
+            "/",
+            html('<html><body><img src="/i/abc.jpg"><img src="/i/xyz.jpg"></body></html>'),
+        ),
+    }
+    for label, (host, path, route) in routes.items():
+        sandbox.demo_urls[label] = http.add_route(path, route, host=host)
+
+    for host in (PICSHARE, BILDERBUDE, LEAKY):
+        sandbox.dns.add(host, A=["127.0.0.1"])
+    sandbox.dns.add("www.picshare-demo.com", CNAME=PICSHARE)
+
+    rdap = sandbox.rdap
+    rdap.add_domain(
+        "picshare-demo.com",
+        rdap_domain(
+            "picshare-demo.com",
+            registrar="Demo Registrar LLC",
+            iana_id="9998",
+            abuse_email="abuse@registrar-demo.com",
+            registrant_country=None,
+        ),
+    )
+    rdap.add_domain(
+        "leakyimages-demo.net",
+        rdap_domain(
+            "leakyimages-demo.net",
+            registrar="Offshore Names Ltd.",
+            iana_id="9997",
+            abuse_email="abuse@offshore-names-demo.net",
+            registrant_country="PA",
+        ),
+    )
+    rdap.add_ip(
+        "127.0.0.0/8",
+        rdap_ip_network(
+            "127.0.0.0",
+            "127.255.255.255",
+            name="SANDBOX-HOSTING",
+            country="DE",
+            abuse_email="abuse@hoster-demo.de",
+            org="Demo Hosting GmbH",
+        ),
+    )
+
+    raw = shared_dir / "whois" / "raw"
+    if raw.is_dir():
+        sandbox.whois.load_dir(raw)
+    for domain, text in SYNTHETIC_WHOIS.items():
+        sandbox.whois.add(domain, text)
+
+
+SYNTHETIC_WHOIS = {
+    "bilderbude-demo.de": (
+        "Domain: bilderbude-demo.de\r\n"
+        "Nserver: ns1.hoster-demo.de\r\n"
+        "Nserver: ns2.hoster-demo.de\r\n"
+        "Status: connect\r\n"
+        "Changed: 2024-05-02T09:12:44+02:00\r\n"
+    ),
+    "picshare-demo.com": (
+        "   Domain Name: PICSHARE-DEMO.COM\r\n"
+        "   Registrar WHOIS Server: whois.registrar-demo.com\r\n"
+        "   Registrar: Demo Registrar LLC\r\n"
+        "   Registrar IANA ID: 9998\r\n"
+        "   Registrar Abuse Contact Email: abuse@registrar-demo.com\r\n"
+        "   Registrar Abuse Contact Phone: +1.5555550100\r\n"
+        "   Name Server: NS1.SANDBOX.EXAMPLE\r\n"
+        ">>> Last update of whois database: 2026-01-01T00:00:00Z <<<\r\n"
+    ),
+    "127.0.0.1": (
+        "inetnum:        127.0.0.0 - 127.255.255.255\r\n"
+        "netname:        SANDBOX-HOSTING\r\n"
+        "country:        DE\r\n"
+        "org-name:       Demo Hosting GmbH\r\n"
+        "abuse-mailbox:  abuse@hoster-demo.de\r\n"
+        "source:         RIPE\r\n"
+    ),
+}

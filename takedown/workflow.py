@@ -1,0 +1,151 @@
+"""The one place where status changes happen.
+
+`transition()` checks the allowed-transition table, performs a conditional update (the row must
+still have the status the caller read, so two workers or two browser tabs cannot both move it),
+and writes the event row in the same transaction. Views, the admin, tasks and commands never
+assign `status` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
+
+C, L, N, H = Case.Status, FoundLink.Status, Notice.Status, Host.Status
+
+# For each model: status -> the statuses it may move to.
+TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
+    Case: {
+        C.OPEN: frozenset({C.PAUSED, C.WITHDRAWN, C.CLOSED}),
+        C.PAUSED: frozenset({C.OPEN, C.WITHDRAWN, C.CLOSED}),
+        C.WITHDRAWN: frozenset({C.OPEN}),
+        C.CLOSED: frozenset({C.OPEN}),
+    },
+    FoundLink: {
+        L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
+        L.NOTIFIED: frozenset({L.REMOVED, L.EXCLUDED}),
+        # A reappearance after removal reopens the link.
+        L.REMOVED: frozenset({L.REAPPEARED}),
+        L.REAPPEARED: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
+        L.EXCLUDED: frozenset({L.FOUND}),
+    },
+    Notice: {
+        N.DRAFT: frozenset({N.IN_REVIEW, N.CANCELLED}),
+        # Rejection returns the draft with the reviewer's comment.
+        N.IN_REVIEW: frozenset({N.APPROVED, N.DRAFT, N.CANCELLED}),
+        # Editing an approved notice withdraws the approval.
+        N.APPROVED: frozenset({N.QUEUED, N.AWAITING_MANUAL, N.DRAFT, N.CANCELLED}),
+        N.QUEUED: frozenset({N.SENDING, N.CANCELLED}),
+        # SENDING -> QUEUED is a transient failure that will be retried.
+        N.SENDING: frozenset({N.SENT, N.FAILED, N.QUEUED, N.NEEDS_CHECK}),
+        N.NEEDS_CHECK: frozenset({N.SENT, N.QUEUED, N.FAILED}),
+        N.AWAITING_MANUAL: frozenset({N.SENT, N.CANCELLED}),
+        N.SENT: frozenset({N.BOUNCED}),
+        N.FAILED: frozenset({N.DRAFT, N.CANCELLED}),
+        N.BOUNCED: frozenset({N.DRAFT, N.CANCELLED}),
+        N.CANCELLED: frozenset(),
+    },
+    Host: {
+        H.PENDING: frozenset({H.RESOLVING}),
+        H.RESOLVING: frozenset({H.RESOLVED, H.PARTIAL, H.FAILED, H.CHANGED, H.PENDING}),
+        H.RESOLVED: frozenset({H.PENDING, H.RESOLVING}),
+        H.PARTIAL: frozenset({H.PENDING, H.RESOLVING}),
+        H.FAILED: frozenset({H.PENDING, H.RESOLVING}),
+        H.CHANGED: frozenset({H.PENDING, H.RESOLVING, H.RESOLVED}),
+    },
+}
+
+
+class TransitionNotAllowed(Exception):
+    """The table does not allow this move."""
+
+
+class ConcurrentChange(Exception):
+    """The row's status changed between reading it and updating it: someone else moved it first."""
+
+
+def transition(
+    obj: Case | FoundLink | Notice | Host,
+    to: str,
+    *,
+    actor: Any = None,
+    message: str = "",
+    visible_to_person: bool = False,
+    data: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> CaseEvent:
+    """Move `obj` from the status it was read with to `to`, or raise.
+
+    `fields` are further columns updated in the same statement (e.g. sent_at); `on_commit` runs
+    after the transaction commits (e.g. enqueueing a task), never for a rolled-back change.
+    """
+    model = type(obj)
+    table = TRANSITIONS[model]
+    from_status = obj.status
+    if to not in table.get(from_status, frozenset()):
+        raise TransitionNotAllowed(
+            f"{model.__name__} {obj.pk}: {from_status} -> {to} is not allowed"
+        )
+    extra = dict(fields or {})
+    with transaction.atomic():
+        changed = model._default_manager.filter(pk=obj.pk, status=from_status).update(
+            status=to, **extra
+        )
+        if changed != 1:
+            raise ConcurrentChange(
+                f"{model.__name__} {obj.pk} is no longer {from_status}: "
+                "it was changed by someone else"
+            )
+        event = CaseEvent.objects.create(
+            case_id=_case_id(obj),
+            actor=actor if getattr(actor, "pk", None) else None,
+            kind=f"{model.__name__.lower()}.{to}",
+            visible_to_person=visible_to_person,
+            message=message,
+            data={"from": from_status, "to": to, "id": obj.pk, **(data or {})},
+            link=obj if isinstance(obj, FoundLink) else None,
+            notice=obj if isinstance(obj, Notice) else None,
+            host=obj if isinstance(obj, Host) else None,
+        )
+        if on_commit is not None:
+            transaction.on_commit(on_commit)
+    obj.status = to
+    for name, value in extra.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(obj, name, value)
+    return event
+
+
+def record_event(
+    case: Case | None,
+    kind: str,
+    *,
+    actor: Any = None,
+    message: str = "",
+    visible_to_person: bool = False,
+    data: Mapping[str, Any] | None = None,
+    **refs: Any,
+) -> CaseEvent:
+    """An event that is not a status change: an import, a reveal of personal details, a reply."""
+    return CaseEvent.objects.create(
+        case=case,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        at=timezone.now(),
+        visible_to_person=visible_to_person,
+        message=message,
+        data=dict(data or {}),
+        **refs,
+    )
+
+
+def _case_id(obj: models.Model) -> int | None:
+    if isinstance(obj, Case):
+        return obj.pk
+    return getattr(obj, "case_id", None)

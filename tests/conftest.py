@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from takedown import crypto
+
+pytest_plugins = ["tests.sandbox_fixtures"]
+
+SHARED_DIR = Path(
+    os.environ.get("TAKEDOWN_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared")
+)
+SHARED_DATA = SHARED_DIR / "data"
+LAION_SAMPLE = SHARED_DATA / "laion-sample-1000.parquet"
+
+
+def shared_file(path: Path) -> Path:
+    """A file from ../shared/data, or skip the test with the reason."""
+    if not path.exists():
+        pytest.skip(f"needs {path} (../shared beside the checkout, or TAKEDOWN_SHARED_DIR)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def field_keys(settings: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """A fresh encryption key per test, so no test depends on a key file under var/."""
+    keys = [Fernet.generate_key().decode()]
+    settings.FIELD_ENCRYPTION_KEYS = keys
+    crypto.reset_keys()
+    yield keys
+    crypto.reset_keys()

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import hashlib
+
+import factory
+from django.contrib.auth import get_user_model
+
+from takedown import models as m
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Case
+        skip_postgeneration_save = True
+
+    reference = factory.Sequence(lambda n: f"TD-2026-{n + 1:04d}")
+    category = m.Case.Category.MEDICAL
+    person = factory.RelatedFactory("tests.factories.PersonFactory", factory_related_name="case")
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.AffectedPerson
+
+    case = factory.SubFactory(CaseFactory, person=None)
+    name = "Alex Example"
+    email = "alex@example.org"
+    country = "DE"
+
+
+class HostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Host
+        django_get_or_create = ["hostname"]
+
+    hostname = factory.Sequence(lambda n: f"img{n}.example.com")
+    registered_domain = "example.com"
+
+
+class FoundLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.FoundLink
+
+    case = factory.SubFactory(CaseFactory)
+    host = factory.SubFactory(HostFactory)
+    url = factory.LazyAttributeSequence(lambda o, n: f"https://{o.host.hostname}/photo{n}.jpg")
+    url_sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.url.encode()).hexdigest())
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Organisation
+
+    name = factory.Sequence(lambda n: f"Hoster {n} GmbH")
+    kind = m.Organisation.Kind.HOSTING
+    country = "DE"
+
+
+class NoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Notice
+
+    case = factory.SubFactory(CaseFactory)
+    recipient = factory.SubFactory(OrganisationFactory)
+    recipient_role = m.RecipientRole.HOSTING
+    regime = "gdpr"

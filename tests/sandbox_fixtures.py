@@ -1,0 +1,87 @@
+"""pytest plugin: the sandbox servers as fixtures (enable with pytest_plugins in conftest).
+
+Each server starts once per session on a free loopback port (`*_session` fixtures); the
+function-scoped fixtures hand out the same server reset to an empty state, so tests are
+fast and still independent. Nothing here patches product code: point settings at
+`server.address` / `server.url` / the bootstrap directory instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from takedown.sandbox.dns import DnsServer
+from takedown.sandbox.http import HttpHost
+from takedown.sandbox.rdap import RdapServer
+from takedown.sandbox.smtp import SmtpServer
+from takedown.sandbox.whois import WhoisServer
+
+
+@pytest.fixture(scope="session")
+def http_host_session() -> Iterator[HttpHost]:
+    with HttpHost() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smtp_server_session() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def whois_server_session() -> Iterator[WhoisServer]:
+    with WhoisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rdap_server_session() -> Iterator[RdapServer]:
+    with RdapServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dns_server_session() -> Iterator[DnsServer]:
+    with DnsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def http_host(http_host_session: HttpHost) -> HttpHost:
+    http_host_session.reset()
+    return http_host_session
+
+
+@pytest.fixture
+def smtp_server(smtp_server_session: SmtpServer) -> SmtpServer:
+    smtp_server_session.reset()
+    return smtp_server_session
+
+
+@pytest.fixture
+def whois_server(whois_server_session: WhoisServer) -> WhoisServer:
+    whois_server_session.reset()
+    return whois_server_session
+
+
+@pytest.fixture
+def rdap_server(rdap_server_session: RdapServer) -> RdapServer:
+    rdap_server_session.reset()
+    return rdap_server_session
+
+
+@pytest.fixture
+def dns_server(dns_server_session: DnsServer) -> DnsServer:
+    dns_server_session.reset()
+    return dns_server_session
+
+
+@pytest.fixture
+def rdap_bootstrap(rdap_server: RdapServer, tmp_path: Path) -> Path:
+    """A directory of IANA-format bootstrap files (dns.json, ipv4.json, ipv6.json) that send
+    .com, .net, .org, .de and every IP lookup to `rdap_server`."""
+    return rdap_server.write_bootstrap(tmp_path / "rdap-bootstrap", ["com", "net", "org", "de"])

@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import hashlib
+import socket
+
+import pytest
+
+from takedown.intake import normalize
+from takedown.intake.normalize import (
+    MAX_URL_LENGTH,
+    InvalidURL,
+    NormalizedURL,
+    normalize_url,
+    url_sha256,
+)
+from tests.conftest import LAION_SAMPLE, shared_file
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_normalize_url_idn_host_becomes_punycode_and_keeps_path_and_query() -> None:
+    result = normalize_url("http://bücher.example/Ä?x=Ä")
+
+    assert result == NormalizedURL(
+        url="http://xn--bcher-kva.example/Ä?x=Ä",
+        hostname="xn--bcher-kva.example",
+        registered_domain="xn--bcher-kva.example",
+        platform_suffix="",
+        is_ip=False,
+        url_sha256=_sha("http://xn--bcher-kva.example/Ä?x=Ä"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Upper-case IDN: IDNA 2008 with UTS 46 mapping lowercases it first.
+        ("http://BÜCHER.Example/", "http://xn--bcher-kva.example/"),
+        # IDNA 2008, as browsers do now; IDNA 2003 would give fass.de.
+        ("http://faß.de/", "http://xn--fa-hia.de/"),
+        # Refused by IDNA 2008, encoded by the IDNA 2003 fallback like browsers do.
+        ("http://i❤.ws/", "http://xn--i-7iq.ws/"),
+        ("http://my_site.bücher.de/", "http://my_site.xn--bcher-kva.de/"),
+        # Full-width letters and ideographic full stop map to ASCII.
+        (
+            "http://\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d/",
+            "http://example.com/",
+        ),
+        ("http://xn--bcher-kva.example/", "http://xn--bcher-kva.example/"),
+    ],
+)
+def test_normalize_url_international_hosts(raw: str, expected: str) -> None:
+    assert normalize_url(raw).url == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTPS://WWW.Example.COM/Path/IMG.JPG?Q=A", "https://www.example.com/Path/IMG.JPG?Q=A"),
+        ("Http://Example.com", "http://example.com/"),
+        ("  http://example.com/x.jpg \n", "http://example.com/x.jpg"),
+        ("http://example.com", "http://example.com/"),
+        ("http://example.com?w=200", "http://example.com/?w=200"),
+        ("http://example.com/a?b=1#frag", "http://example.com/a?b=1"),
+        ("http://example.com#top", "http://example.com/"),
+        ("http://example.com/a#", "http://example.com/a"),
+        # Path and query byte for byte: no decoding, re-encoding, sorting or dot removal.
+        (
+            "http://example.com/a%2fb/../c//d.jpg?z=1&a=%41&a=2&",
+            "http://example.com/a%2fb/../c//d.jpg?z=1&a=%41&a=2&",
+        ),
+    ],
+)
+def test_normalize_url_canonical_form(raw: str, expected: str) -> None:
+    assert normalize_url(raw).url == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:080/a", "http://example.com/a"),
+        ("http://example.com:/a", "http://example.com/a"),
+        ("https://example.com:80/a", "https://example.com:80/a"),
+        ("http://example.com:443/a", "http://example.com:443/a"),
+        ("http://example.com:8080", "http://example.com:8080/"),
+        ("http://example.com:8080?x", "http://example.com:8080/?x"),
+    ],
+)
+def test_normalize_url_ports(raw: str, expected: str) -> None:
+    result = normalize_url(raw)
+
+    assert (result.url, result.hostname) == (expected, "example.com")
+
+
+def test_normalize_url_accepts_host_of_253_characters() -> None:
+    host = ("a" * 62 + ".") * 3 + "a" * 60 + ".com"
+
+    assert len(host) == 253
+    assert normalize_url(f"http://{host}./").hostname == host
+
+
+def test_normalize_url_strips_one_trailing_dot() -> None:
+    result = normalize_url("http://Example.COM./a")
+
+    assert (result.url, result.hostname, result.registered_domain) == (
+        "http://example.com/a",
+        "example.com",
+        "example.com",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty URL"),
+        ("   \t ", "empty URL"),
+        ("ftp://example.com/a.jpg", "scheme 'ftp' not allowed (only http and https)"),
+        ("javascript:alert(1)", "scheme 'javascript' not allowed (only http and https)"),
+        ("data:image/png;base64,iVBORw0KGgo=", "scheme 'data' not allowed (only http and https)"),
+        ("file:///etc/passwd", "scheme 'file' not allowed (only http and https)"),
+        ("mailto:someone@example.com", "scheme 'mailto' not allowed (only http and https)"),
+        ("FTP://example.com/", "scheme 'ftp' not allowed (only http and https)"),
+        ("example.com/a.jpg", "no scheme (expected http:// or https://)"),
+        ("//example.com/a.jpg", "no scheme (expected http:// or https://)"),
+        ("www.example.com:8080/a.jpg", "no scheme (expected http:// or https://)"),
+        ("http:example.com/a.jpg", "no host after scheme (expected //)"),
+        ("http://user:secret@example.com/a.jpg", "credentials in URL"),
+        ("http://user@example.com/a.jpg", "credentials in URL"),
+        ("http://:secret@example.com/", "credentials in URL"),
+        ("http://", "empty host"),
+        ("http:///a.jpg", "empty host"),
+        ("http://:8080/a.jpg", "empty host"),
+        ("http://./a.jpg", "empty host"),
+        ("http://a..example.com/", "empty label in host"),
+        ("http://.example.com/", "empty label in host"),
+        ("http://example.com../", "empty label in host"),
+        ("http://" + "a" * 64 + ".com/", "host label longer than 63 characters"),
+        ("http://" + ("a" * 62 + ".") * 4 + "com/", "host longer than 253 characters"),
+        ("http://exa$mple.com/", "invalid character in host"),
+        ("http://ex%41mple.com/", "invalid character in host"),
+        ("http://example.com\\evil/", "invalid character in host"),
+        ("http://" + "ü" * 64 + ".de/", "invalid international domain name"),
+        ("http://localhost/a.jpg", "host is a single label, not a public domain name"),
+        ("http://example.com:0/", "port out of range"),
+        ("http://example.com:65536/", "port out of range"),
+        ("http://example.com:http/", "invalid port"),
+        ("http://example.com:8080:90/", "invalid port"),
+        ("http://example.com:-1/", "invalid port"),
+        ("http://example.com:²/", "invalid port"),
+        ("http://exa mple.com/", "invalid character in host"),
+        ("http://example.com/a\tb.jpg", "whitespace or control character in URL"),
+        ("http://example.com/a\tb.jpg", "whitespace or control character in URL"),
+        ("http://example.com/a\x00.jpg", "whitespace or control character in URL"),
+        ("http://example.com/a\u200bb.jpg", "whitespace or control character in URL"),
+        ("http://example.com/a\u00a0b.jpg", "whitespace or control character in URL"),
+        ("http://example.com/\ud800.jpg", "URL is not valid Unicode"),
+        ("http://[::1/", "invalid IPv6 address"),
+        ("http://[fe80::1%25eth0]/", "invalid IPv6 address"),
+        ("http://[1.2.3.4]/", "invalid IPv6 address"),
+        ("http://[v1.future]/", "invalid IPv6 address"),
+        ("http://[::1]junk/", "invalid character in host"),
+        ("http://256.1.1.1/", "invalid IPv4 address"),
+        ("http://1.2.3.4.5/", "invalid IPv4 address"),
+        ("http://4294967296/", "invalid IPv4 address"),
+        ("http://08.1.1.1/", "invalid IPv4 address"),
+        # WHATWG: a name ending in a number must be an IPv4 address.
+        ("http://example.123/", "invalid IPv4 address"),
+    ],
+)
+def test_normalize_url_rejects(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidURL) as caught:
+        normalize_url(raw)
+
+    assert caught.value.reason == reason
+    assert str(caught.value) == reason
+
+
+def test_invalid_url_is_a_value_error() -> None:
+    assert issubclass(InvalidURL, ValueError)
+
+
+def test_normalize_url_length_limit_counts_the_normalised_url() -> None:
+    prefix = "http://example.com/"
+    fits = prefix + "a" * (MAX_URL_LENGTH - len(prefix))
+    # The default port and fragment are dropped before the length is measured.
+    padded = "http://example.com:80/" + "a" * (MAX_URL_LENGTH - len(prefix)) + "#" + "f" * 50
+
+    assert MAX_URL_LENGTH == 2048
+    assert normalize_url(fits).url == fits
+    assert normalize_url(padded).url == fits
+    with pytest.raises(InvalidURL) as caught:
+        normalize_url(fits + "a")
+    assert caught.value.reason == "URL longer than 2048 characters"
+
+
+@pytest.mark.parametrize(
+    ("raw", "url", "hostname"),
+    [
+        ("http://127.0.0.1/a.jpg", "http://127.0.0.1/a.jpg", "127.0.0.1"),
+        ("http://93.184.216.34:8080/", "http://93.184.216.34:8080/", "93.184.216.34"),
+        ("http://1.2.3.4./", "http://1.2.3.4/", "1.2.3.4"),
+        # Shorthand, hex, octal and decimal forms that browsers also read as IPv4.
+        ("http://0x7f.1/", "http://127.0.0.1/", "127.0.0.1"),
+        ("http://2130706433/", "http://127.0.0.1/", "127.0.0.1"),
+        ("http://017700000001/", "http://127.0.0.1/", "127.0.0.1"),
+        ("http://0X7F.0.0.1/", "http://127.0.0.1/", "127.0.0.1"),
+        ("http://[::1]:8080/a", "http://[::1]:8080/a", "::1"),
+        ("https://[2001:DB8:0:0:0:0:0:1]/", "https://[2001:db8::1]/", "2001:db8::1"),
+        ("https://[2001:db8::1]:443/", "https://[2001:db8::1]/", "2001:db8::1"),
+    ],
+)
+def test_normalize_url_ip_literals(raw: str, url: str, hostname: str) -> None:
+    result = normalize_url(raw)
+
+    assert result == NormalizedURL(url, hostname, hostname, "", True, _sha(url))
+
+
+@pytest.mark.parametrize(
+    ("raw", "hostname", "registered_domain", "platform_suffix"),
+    [
+        ("http://foo.blogspot.com/a.jpg", "foo.blogspot.com", "blogspot.com", "blogspot.com"),
+        (
+            "https://bucket.s3.amazonaws.com/k.jpg",
+            "bucket.s3.amazonaws.com",
+            "amazonaws.com",
+            "s3.amazonaws.com",
+        ),
+        # Path-style S3: the host is the platform suffix itself.
+        (
+            "https://s3.amazonaws.com/bucket/k.jpg",
+            "s3.amazonaws.com",
+            "amazonaws.com",
+            "s3.amazonaws.com",
+        ),
+        ("https://x.github.io/i.png", "x.github.io", "github.io", "github.io"),
+        (
+            "https://shop.myshopify.com/i.png",
+            "shop.myshopify.com",
+            "myshopify.com",
+            "myshopify.com",
+        ),
+        ("https://cdn.shopify.com/s/files/1.jpg", "cdn.shopify.com", "shopify.com", ""),
+        ("http://images.bbc.co.uk/a.jpg", "images.bbc.co.uk", "bbc.co.uk", ""),
+        ("http://a.b.example.co.uk/a.jpg", "a.b.example.co.uk", "example.co.uk", ""),
+        ("http://www.example.com/a.jpg", "www.example.com", "example.com", ""),
+        # Fallbacks: a public suffix as host, and a TLD the snapshot does not know.
+        ("http://co.uk/", "co.uk", "co.uk", ""),
+        ("http://img.cdn.notarealtld/", "img.cdn.notarealtld", "cdn.notarealtld", ""),
+    ],
+)
+def test_normalize_url_registered_domain_and_platform(
+    raw: str, hostname: str, registered_domain: str, platform_suffix: str
+) -> None:
+    result = normalize_url(raw)
+
+    assert (result.hostname, result.registered_domain, result.platform_suffix, result.is_ip) == (
+        hostname,
+        registered_domain,
+        platform_suffix,
+        False,
+    )
+
+
+def test_normalize_url_host_cache_gives_same_answer_for_any_spelling() -> None:
+    first = normalize_url("http://Foo.BlogSpot.com/a")
+    second = normalize_url("http://foo.blogspot.com/a")
+    third = normalize_url("http://FOO.BLOGSPOT.COM/a")
+
+    assert first == second == third
+    assert first.url == "http://foo.blogspot.com/a"
+
+
+def test_normalize_url_repeated_bad_host_keeps_its_reason() -> None:
+    reasons = []
+    for _ in range(2):
+        with pytest.raises(InvalidURL) as caught:
+            normalize_url("http://bad_host$.com/")
+        reasons.append(caught.value.reason)
+
+    assert reasons == ["invalid character in host", "invalid character in host"]
+
+
+def test_url_sha256_is_hex_sha256_of_utf8() -> None:
+    url = "http://xn--bcher-kva.example/Ä?x=Ä"
+
+    assert url_sha256(url) == _sha(url)
+    assert url_sha256(url) == normalize_url("http://bücher.example/Ä?x=Ä#f").url_sha256
+    assert len(url_sha256(url)) == 64
+
+
+def test_normalize_url_never_touches_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access during normalisation")
+
+    # Build the extractor afresh so loading the suffix list happens under the guard.
+    normalize._extractor.cache_clear()
+    normalize._HOST_CACHE.cache_clear()
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+    result = normalize_url("https://pics.example.co.uk/a.jpg")
+
+    assert result.registered_domain == "example.co.uk"
+
+
+@pytest.mark.shared_data
+def test_normalize_url_laion_sample() -> None:
+    path = shared_file(LAION_SAMPLE)
+    import pyarrow.parquet as pq
+
+    urls = pq.read_table(path, columns=["URL"]).column("URL").to_pylist()
+    results, rejected = [], []
+    for position, raw in enumerate(urls, 1):
+        try:
+            results.append(normalize_url(raw))
+        except InvalidURL as exc:
+            rejected.append((position, raw.split("/")[2], exc.reason))
+
+    # Every row is usable; row 589 carries literal spaces, sent as %20 like a browser does.
+    assert rejected == []
+    assert len({r.url for r in results}) == 1000
+    assert results[588].url.startswith("https://www.satcomresources.com/SSP%20Applications/")
+    domains = {r.registered_domain for r in results}
+    assert len(domains) == 530  # as the data README says
+    assert sum(r.is_ip for r in results) == 0
+    assert sum(1 for r in results if r.platform_suffix) == 61
+    # Four URLs change: two drop ":443", one has an upper-case host, one has spaces.
+    changed = [r.url for raw, r in zip(urls, results, strict=True) if raw != r.url]
+    assert changed.pop(2).startswith("https://www.satcomresources.com/SSP%20Applications/")
+    assert changed == [
+        "https://media.rightmove.co.uk/dir/crop/10:9-16:9/34k/33173/84192700/"
+        "33173_29953049_IMG_01_0000_max_476x317.jpg",
+        "http://www.historiquedesjeuxvideo.com/phpbuns/jeu/upload/11313.jpg",
+        "https://dtrpg-public-files.s3.us-east-2.amazonaws.com/images/97/107892-thumb100.jpg",
+    ]

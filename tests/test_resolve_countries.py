@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from takedown.resolve.countries import CODES, to_alpha2
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("DE", "DE"),
+        ("de", "DE"),
+        ("Germany", "DE"),
+        ("Deutschland", "DE"),
+        ("Austria", "AT"),
+        ("Österreich", "AT"),
+        ("United States", "US"),
+        ("United States of America", "US"),
+        ("UNITED STATES", "US"),
+        ("USA", "US"),
+        ("U.S.A.", "US"),
+        ("UK", "GB"),
+        ("United Kingdom", "GB"),
+        ("England", "GB"),
+        ("Korea, Republic of", "KR"),
+        ("Republic of Korea", "KR"),
+        ("Korea, Democratic People's Republic of", "KP"),
+        ("Hong Kong (HK)", "HK"),
+        ("Hong Kong", "HK"),
+        ("location: PL", "PL"),
+        ("Country Code: SK", "SK"),
+        ("Polska/Poland", "PL"),
+        ("BULGARIA", "BG"),
+        ("Côte d'Ivoire", "CI"),
+        ("Cote d\u2019Ivoire", "CI"),
+        ("Türkiye", "TR"),
+        ("Turkey", "TR"),
+        ("Russian Federation", "RU"),
+        ("Viet Nam", "VN"),
+        ("Falkland Islands (Malvinas)", "FK"),
+        ("Congo, The Democratic Republic of the", "CD"),
+        ("Congo", "CG"),
+        ("Netherlands", "NL"),
+        ("The Netherlands", "NL"),
+        ("  Ireland,  ", "IE"),
+        ("EL", "GR"),
+    ],
+)
+def test_to_alpha2_maps_what_records_write(text: str, code: str) -> None:
+    assert to_alpha2(text) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "Россия",  # non-Latin names are not in the table
+        "中国",
+        "EU",  # not a country
+        "XX",
+        "Atlantis",
+        "Out of Turkey,",
+        "REDACTED FOR PRIVACY",
+        "Redacted | EU Data Subject",
+        "Mountain View, CA",
+    ],
+)
+def test_to_alpha2_returns_empty_when_unknown(text: str) -> None:
+    assert to_alpha2(text) == ""
+
+
+def test_to_alpha2_table_has_every_iso_code_once() -> None:
+    assert len(CODES) == 249
+    assert all(to_alpha2(code) == code for code in CODES)

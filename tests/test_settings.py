@@ -1,0 +1,398 @@
+"""Settings helpers, the bootstrap's Python finder, the admin login and `manage.py runall`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import VAR_DIR, database_from_url, envbool, envint, envjson
+
+ROOT = Path(__file__).resolve().parents[1]
+FIND_PYTHON = ROOT / "scripts" / "find-python"
+
+# --- env helpers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
+def test_envbool_known_words(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
+    monkeypatch.setenv("TD_TEST_FLAG", raw)
+    assert envbool("TD_TEST_FLAG", not expected) is expected
+
+
+@pytest.mark.parametrize("raw", [None, ""])
+def test_envbool_unset_or_empty_gives_default(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None
+) -> None:
+    if raw is None:
+        monkeypatch.delenv("TD_TEST_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("TD_TEST_FLAG", raw)
+    assert envbool("TD_TEST_FLAG", True) is True
+    assert envbool("TD_TEST_FLAG", False) is False
+
+
+@pytest.mark.parametrize("raw", ["2", "maybe", "y", " true"])
+def test_envbool_unknown_value_raises(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("TD_TEST_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"^TD_TEST_FLAG must be a boolean"):
+        envbool("TD_TEST_FLAG")
+
+
+def test_envint_parses_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TD_TEST_INT", "-42")
+    assert envint("TD_TEST_INT", 7) == -42
+    monkeypatch.setenv("TD_TEST_INT", "")
+    assert envint("TD_TEST_INT", 7) == 7
+    monkeypatch.delenv("TD_TEST_INT")
+    assert envint("TD_TEST_INT", 7) == 7
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", "0x10"])
+def test_envint_non_integer_raises(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("TD_TEST_INT", raw)
+    with pytest.raises(
+        ImproperlyConfigured, match=re.escape(f"TD_TEST_INT must be an integer, not '{raw}'")
+    ):
+        envint("TD_TEST_INT", 0)
+
+
+def test_envjson_parses_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TD_TEST_JSON", '{"de": "whois.denic.de", "ports": [43]}')
+    assert envjson("TD_TEST_JSON", {}) == {"de": "whois.denic.de", "ports": [43]}
+    monkeypatch.delenv("TD_TEST_JSON")
+    assert envjson("TD_TEST_JSON", {"x": 1}) == {"x": 1}
+
+
+def test_envjson_invalid_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TD_TEST_JSON", "{de: whois.denic.de}")
+    with pytest.raises(ImproperlyConfigured, match=r"^TD_TEST_JSON must be JSON: "):
+        envjson("TD_TEST_JSON", {})
+
+
+# --- database_from_url ------------------------------------------------------------------------
+
+
+def test_database_from_url_postgres_with_everything() -> None:
+    url = "postgres://td%40user:p%3Ass%2Fw@db.internal:6543/take%20down?sslmode=require&connect_timeout=5"
+    assert database_from_url(url) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "take down",
+        "USER": "td@user",
+        "PASSWORD": "p:ss/w",
+        "HOST": "db.internal",
+        "PORT": "6543",
+        "OPTIONS": {"sslmode": "require", "connect_timeout": "5"},
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "pgsql"])
+def test_database_from_url_postgres_minimal(scheme: str) -> None:
+    config = database_from_url(f"{scheme}://127.0.0.1/takedown_ci")
+    assert (config["ENGINE"], config["NAME"], config["HOST"]) == (
+        "django.db.backends.postgresql",
+        "takedown_ci",
+        "127.0.0.1",
+    )
+    assert (config["USER"], config["PASSWORD"], config["PORT"], config["OPTIONS"]) == (
+        "",
+        "",
+        "",
+        {},
+    )
+
+
+def test_database_from_url_postgres_user_without_password() -> None:
+    config = database_from_url("postgres://postgres@127.0.0.1:5432/takedown_ci")
+    assert (config["USER"], config["PASSWORD"], config["PORT"]) == ("postgres", "", "5432")
+
+
+@pytest.mark.parametrize(
+    ("url", "relative_path"),
+    [
+        ("sqlite:///var/db.sqlite3", "var/db.sqlite3"),
+        ("sqlite:///my%20data/db.sqlite3", "my data/db.sqlite3"),
+    ],
+)
+def test_database_from_url_sqlite_relative_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, relative_path: str
+) -> None:
+    # The helper creates the database's folder, so work in a scratch directory.
+    monkeypatch.chdir(tmp_path)
+    config = database_from_url(url)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == Path(relative_path)
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert (tmp_path / relative_path).parent.is_dir()
+
+
+def test_database_from_url_sqlite_absolute_path(tmp_path: Path) -> None:
+    path = tmp_path / "data dir" / "db.sqlite3"
+    config = database_from_url("sqlite:///" + str(path).replace(" ", "%20"))
+    assert config["NAME"] == path
+    assert path.parent.is_dir()
+
+
+def test_database_from_url_sqlite_without_path_uses_var_dir() -> None:
+    assert database_from_url("sqlite://")["NAME"] == VAR_DIR / "takedown.sqlite3"
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/takedown", "db.sqlite3"])
+def test_database_from_url_unsupported_scheme_raises(url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"^DATABASE_URL: unsupported scheme"):
+        database_from_url(url)
+
+
+# --- scripts/find-python ----------------------------------------------------------------------
+
+
+def run_find_python(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(FIND_PYTHON)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_find_python_honours_python_override() -> None:
+    result = run_find_python({**os.environ, "PYTHON": sys.executable})
+    assert (result.returncode, result.stdout, result.stderr) == (0, sys.executable + "\n", "")
+
+
+def test_find_python_rejects_old_python_from_override() -> None:
+    candidates = [shutil.which("python3.11"), "/usr/bin/python3.11"]
+    old = next((c for c in candidates if c and Path(c).exists()), None)
+    if old is None:
+        pytest.skip("no python3.11 on this machine to stand in for a too-old Python")
+    result = run_find_python({**os.environ, "PYTHON": old})
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"PYTHON={old} is not usable: it is Python 3.11." in result.stderr
+    assert "pyenv install 3.13" in result.stderr
+
+
+def test_find_python_rejects_override_that_cannot_run(tmp_path: Path) -> None:
+    result = run_find_python({**os.environ, "PYTHON": str(tmp_path / "no-such-python")})
+    assert result.returncode == 1
+    assert "is not usable: it cannot be run." in result.stderr
+
+
+@pytest.fixture
+def bare_path() -> str:
+    """A PATH with the shell tools but, on this machine, no Python 3.12+ of the system's own."""
+    path = "/usr/bin:/bin"
+    system = [
+        f"{folder}/python{version}"
+        for folder in ("/usr/bin", "/bin", "/usr/local/bin")
+        for version in ("3.12", "3.13")
+    ]
+    found = [p for p in system if Path(p).exists()]
+    if found:
+        pytest.skip(f"the system itself has a suitable Python: {found[0]}")
+    if shutil.which("uv", path=path):
+        pytest.skip("uv is installed system-wide and may know a suitable Python")
+    if (
+        subprocess.run(
+            ["python3", "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+            env={"PATH": path},
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    ):
+        pytest.skip("the system python3 is already 3.12 or newer")
+    return path
+
+
+def test_find_python_prefers_newest_pyenv_313(tmp_path: Path, bare_path: str) -> None:
+    versions = tmp_path / "pyenv" / "versions"
+    for version in ("3.12.9", "3.13.1", "3.13.10", "3.13.11t"):
+        (versions / version / "bin").mkdir(parents=True)
+        (versions / version / "bin" / "python").symlink_to(sys.executable)
+    env = {"PATH": bare_path, "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    result = run_find_python(env)
+    assert (result.returncode, result.stdout) == (0, f"{versions}/3.13.10/bin/python\n")
+
+
+def test_find_python_none_found_explains_what_to_install(tmp_path: Path, bare_path: str) -> None:
+    env = {"PATH": bare_path, "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    result = run_find_python(env)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("find-python: no Python 3.12 or newer found")
+    assert "pyenv install 3.13" in result.stderr
+    assert "PYTHON=/path/to/python3.13 make run" in result.stderr
+
+
+# --- the embedded defaults end to end: admin login and runall (subprocesses, SQLite) ----------
+
+
+def embedded_env(var_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL")
+    }
+    return {**env, "TAKEDOWN_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+@pytest.fixture(scope="module")
+def migrated_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    var_dir = tmp_path_factory.mktemp("var")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=embedded_env(var_dir),
+        check=True,
+        timeout=120,
+    )
+    return var_dir
+
+
+@pytest.mark.smoke
+def test_ensure_admin_creates_login_once_and_keeps_it(migrated_var: Path) -> None:
+    def ensure() -> str:
+        return subprocess.run(
+            [sys.executable, "scripts/ensure_admin.py"],
+            cwd=ROOT,
+            env=embedded_env(migrated_var),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
+    first = ensure()
+    password_file = migrated_var / "admin-password"
+    password = password_file.read_text().strip()
+    assert len(password) == 20
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert first == f"Admin login: username admin  password {password}\n"
+    assert ensure() == first
+    assert password_file.read_text().strip() == password
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def start_runall(migrated_var: Path, tmp_path: Path) -> Iterator[Callable[..., tuple]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log = tmp_path / f"runall-{len(started)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "runall", "--grace", "15", *args],
+                cwd=ROOT,
+                env=embedded_env(migrated_var),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+        return process, log
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; output:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def http_status(url: str) -> int:
+    # No proxies: the request must go straight to the local server.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=2) as response:
+            return response.status
+    except OSError:
+        return 0
+
+
+def child_pids(output: str) -> dict[str, int]:
+    return {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)}
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.smoke
+def test_runall_serves_and_stops_everything_on_ctrl_c(start_runall: Callable[..., tuple]) -> None:
+    port = free_port()
+    process, log = start_runall("--port", str(port))
+
+    wait_for(
+        lambda: http_status(f"http://127.0.0.1:{port}/admin/login/") == 200, 60, "the web app", log
+    )
+    wait_for(lambda: re.search(r"^worker \| .* ready\.$", log.read_text(), re.M), 60, "worker", log)
+    wait_for(lambda: "beat   | " in log.read_text(), 60, "beat", log)
+    # Static files are served too, so the admin is usable.
+    assert http_status(f"http://127.0.0.1:{port}/static/admin/css/base.css") == 200
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    output = log.read_text()
+    assert "runall | SIGINT received: stopping all\n" in output
+    assert output.endswith("runall | all stopped\n")
+    pids = child_pids(output)
+    assert sorted(pids) == ["beat", "web", "worker"]
+    assert [name for name, pid in pids.items() if is_running(pid)] == []
+
+
+@pytest.mark.smoke
+def test_runall_stops_the_others_when_one_dies(start_runall: Callable[..., tuple]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # The web server cannot bind the port and exits; the worker must not be left running.
+        process, log = start_runall("--port", str(port), "--no-beat")
+        assert process.wait(timeout=60) == 1
+
+    output = log.read_text()
+    assert "runall | web exited with code 1: stopping the others\n" in output
+    assert output.endswith("runall | all stopped\n")
+    pids = child_pids(output)
+    assert sorted(pids) == ["web", "worker"]
+    assert not is_running(pids["worker"])

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from takedown.models import Case, CaseEvent, FoundLink, Notice
+from takedown.workflow import TRANSITIONS, ConcurrentChange, TransitionNotAllowed, transition
+from tests.factories import CaseFactory, FoundLinkFactory, NoticeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_transition_moves_status_and_writes_one_event():
+    notice = NoticeFactory()
+    reviewer = UserFactory()
+
+    event = transition(notice, Notice.Status.IN_REVIEW, actor=reviewer, message="Submitted.")
+
+    notice.refresh_from_db()
+    assert notice.status == "in_review"
+    assert event.kind == "notice.in_review"
+    assert event.case_id == notice.case_id
+    assert event.notice_id == notice.pk
+    assert event.actor == reviewer
+    assert event.data == {"from": "draft", "to": "in_review", "id": notice.pk}
+    assert CaseEvent.objects.filter(kind__startswith="notice.").count() == 1
+
+
+def test_transition_sets_extra_fields_in_the_same_update():
+    case = CaseFactory()
+
+    transition(case, Case.Status.CLOSED, fields={"close_reason": "All links removed."})
+
+    case.refresh_from_db()
+    assert (case.status, case.close_reason) == ("closed", "All links removed.")
+
+
+def test_transition_not_in_table_is_refused_and_changes_nothing():
+    notice = NoticeFactory()
+
+    with pytest.raises(TransitionNotAllowed, match="draft -> sent is not allowed"):
+        transition(notice, Notice.Status.SENT)
+
+    notice.refresh_from_db()
+    assert notice.status == "draft"
+    assert CaseEvent.objects.filter(notice=notice).count() == 0
+
+
+def test_transition_on_stale_copy_fails_loudly_and_writes_no_event():
+    link = FoundLinkFactory()
+    first = FoundLink.objects.get(pk=link.pk)
+    stale = FoundLink.objects.get(pk=link.pk)
+    transition(first, FoundLink.Status.NOTIFIED)
+
+    with pytest.raises(ConcurrentChange, match="no longer found"):
+        transition(stale, FoundLink.Status.EXCLUDED)
+
+    link.refresh_from_db()
+    assert link.status == "notified"
+    assert list(CaseEvent.objects.filter(link=link).values_list("kind", flat=True)) == [
+        "foundlink.notified"
+    ]
+
+
+def test_transition_visible_event_is_marked_for_the_person():
+    link = FoundLinkFactory()
+
+    event = transition(
+        link, FoundLink.Status.REMOVED, visible_to_person=True, message="The image was removed."
+    )
+
+    assert event.visible_to_person is True
+    assert event.message == "The image was removed."
+
+
+def test_transition_on_commit_runs_only_after_commit(django_capture_on_commit_callbacks):
+    notice = NoticeFactory(status=Notice.Status.APPROVED)
+    calls: list[int] = []
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        transition(notice, Notice.Status.QUEUED, on_commit=lambda: calls.append(notice.pk))
+        assert calls == []
+
+    assert len(callbacks) == 1
+    assert calls == [notice.pk]
+
+
+def test_transition_table_covers_every_status_of_every_model():
+    for model, table in TRANSITIONS.items():
+        statuses = {choice for choice, _ in model._meta.get_field("status").choices}
+        assert set(table) == statuses, model.__name__
+        for targets in table.values():
+            assert targets <= statuses, model.__name__
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transition_race_between_two_threads_has_exactly_one_winner():
+    notice = NoticeFactory(status=Notice.Status.QUEUED)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def claim() -> None:
+        copy = Notice.objects.get(pk=notice.pk)
+        barrier.wait()
+        try:
+            transition(copy, Notice.Status.SENDING)
+            result = "won"
+        except ConcurrentChange:
+            result = "lost"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["lost", "won"]
+    assert CaseEvent.objects.filter(notice=notice, kind="notice.sending").count() == 1
