@@ -117,7 +117,7 @@ class Import(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source_name = models.CharField(max_length=300, blank=True)
-    format = models.CharField(max_length=16)
+    format = models.CharField(max_length=64)
     dataset = models.CharField(max_length=100, blank=True)
     report = models.JSONField(default=dict)
 

@@ -105,9 +105,9 @@ def start_sandbox(
     return sandbox
 
 
-def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
-    http, port = sandbox.http, sandbox.http.port
-    routes = {
+def demo_routes(port: int) -> dict[str, tuple[str, str, object]]:
+    """label -> (virtual host, path, route) of the demo world's image host on `port`."""
+    return {
         "live photo": (PICSHARE, "/photos/1001.jpg", image(1)),
         "smaller re-upload": (PICSHARE, "/photos/1001_small.jpg", image(1, size=(320, 240))),
         "deleted": (PICSHARE, "/photos/1002.jpg", status(404)),
@@ -132,7 +132,18 @@ def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
             html('<html><body><img src="/i/abc.jpg"><img src="/i/xyz.jpg"></body></html>'),
         ),
     }
-    for label, (host, path, route) in routes.items():
+
+
+def demo_urls(port: int = DEFAULT_PORTS["http"]) -> dict[str, str]:
+    """The demo world's image URLs, without starting anything (for the demo case)."""
+    return {
+        label: f"http://{host}:{port}{path}" for label, (host, path, _) in demo_routes(port).items()
+    }
+
+
+def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
+    http, port = sandbox.http, sandbox.http.port
+    for label, (host, path, route) in demo_routes(port).items():
         sandbox.demo_urls[label] = http.add_route(path, route, host=host)
 
     for host in (PICSHARE, BILDERBUDE, LEAKY):
