@@ -45,6 +45,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -288,7 +298,14 @@ LOGGING = {
     },
 }
 
-# --- resolve: RDAP and DNS client limits (added by the RDAP/DNS helper; lead, move as you like)
+# --- resolve: who is responsible for a host ---------------------------------------------------
+# RDAP/WHOIS answers are cached per registered domain and IP network for this many days.
+TAKEDOWN_LOOKUP_CACHE_DAYS = envint("TAKEDOWN_LOOKUP_CACHE_DAYS", 7)
+# Seconds between two queries to the same WHOIS or RDAP server, across all workers.
+TAKEDOWN_WHOIS_INTERVAL = envfloat("TAKEDOWN_WHOIS_INTERVAL", 1.0)
+TAKEDOWN_RDAP_INTERVAL = envfloat("TAKEDOWN_RDAP_INTERVAL", 0.2)
+# Seconds to leave a server alone after it answered "quota exceeded" without a Retry-After.
+TAKEDOWN_QUOTA_BACKOFF = envint("TAKEDOWN_QUOTA_BACKOFF", 300)
 # Seconds for one RDAP lookup including redirects, and for one DNS lookup including retries.
 TAKEDOWN_RDAP_TIMEOUT = envint("TAKEDOWN_RDAP_TIMEOUT", 10)
 TAKEDOWN_DNS_TIMEOUT = envint("TAKEDOWN_DNS_TIMEOUT", 5)

@@ -1,43 +1,75 @@
 """Celery tasks: thin. Ids in, one domain call, transient errors become retries.
 
 The database is the source of truth. `dispatch_due_work` runs every minute from the beat
-schedule and enqueues whatever the database says is due, so a lost message, a broker restart or
-a crashed worker delays work by at most a dispatch interval and never loses it.
+schedule and enqueues whatever the database says is due. Enqueueing moves the item's due time
+forward by a lease, so a busy queue does not fill up with copies, and a lost message (a broker
+restart, a killed worker) only delays the work until the lease runs out.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
 from takedown.models import Host
+from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_host
 
 log = logging.getLogger(__name__)
 
-# A host claimed for resolving longer ago than this belongs to a worker that died.
-RESOLVE_CLAIM_TIMEOUT = timedelta(minutes=15)
+DISPATCH_LEASE = timedelta(minutes=10)
+DISPATCH_BATCH = 2000
+RETRY_COUNTDOWNS = (30, 120, 480)
 
 
 @shared_task(name="takedown.tasks.dispatch_due_work", ignore_result=True)
 def dispatch_due_work() -> dict[str, int]:
     """Find due work in the database and hand it to the workers."""
-    counts = {"hosts": len(due_host_ids())}
+    counts = {"released": release_stale_claims(), "domains": 0, "hosts": 0}
+    for host_ids in lease_due_hosts().values():
+        resolve_hosts.delay(host_ids)
+        counts["domains"] += 1
+        counts["hosts"] += len(host_ids)
     log.info("dispatch: %s", counts)
     return counts
 
 
-def due_host_ids(limit: int = 1000) -> list[int]:
-    """Hosts of open cases that are waiting to be resolved (the resolution issue enqueues them)."""
+def lease_due_hosts(limit: int = DISPATCH_BATCH) -> dict[str, list[int]]:
+    """Due hosts grouped by registered domain (one task per domain: one WHOIS/RDAP query),
+    each moved forward by the lease with a conditional update so two dispatchers never hand
+    out the same host."""
     now = timezone.now()
-    return list(
-        Host.objects.filter(
-            next_resolve_at__lte=now,
-            status__in=[Host.Status.PENDING],
-            links__case__status="open",
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for host_id, domain, due in due_hosts(now=now).values_list(
+        "id", "registered_domain", "next_resolve_at"
+    )[:limit]:
+        leased = Host.objects.filter(pk=host_id, next_resolve_at=due).update(
+            next_resolve_at=now + DISPATCH_LEASE
         )
-        .values_list("id", flat=True)
-        .distinct()[:limit]
-    )
+        if leased:
+            grouped[domain].append(host_id)
+    return grouped
+
+
+@shared_task(
+    bind=True,
+    name="takedown.tasks.resolve_hosts",
+    ignore_result=True,
+    max_retries=len(RETRY_COUNTDOWNS),
+    soft_time_limit=300,
+    time_limit=330,
+)
+def resolve_hosts(self, host_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Resolve the hosts of one registered domain; retry the ones whose sources all failed
+    transiently (the database also has them due again later, should the retries run out)."""
+    retry: list[int] = []
+    for host_id in host_ids:
+        resolution = resolve_host(host_id)
+        failed = resolution is not None and resolution.host.status == Host.Status.FAILED
+        if failed and all(error.get("transient") for error in resolution.errors):
+            retry.append(host_id)
+    if retry and self.request.retries < len(RETRY_COUNTDOWNS):
+        raise self.retry(args=[retry], countdown=RETRY_COUNTDOWNS[self.request.retries])

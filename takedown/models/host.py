@@ -16,6 +16,8 @@ class DomainRecord(models.Model):
     """The cached WHOIS/RDAP answer for one registered domain."""
 
     registered_domain = models.CharField(max_length=253, unique=True)
+    # Set while one worker fetches it; the others wait for its answer (see resolve.lookup).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, blank=True, help_text="rdap or whois")
@@ -25,6 +27,38 @@ class DomainRecord(models.Model):
 
     def __str__(self) -> str:
         return self.registered_domain
+
+
+class NetworkRecord(models.Model):
+    """The cached RDAP answer for one IP network, found again by any address inside it.
+
+    Addresses are stored as fixed-width hex keys (32 digits; IPv4 mapped into IPv6) so that
+    "which cached network holds this address" is a plain range comparison on any database."""
+
+    start_key = models.CharField(max_length=32)
+    end_key = models.CharField(max_length=32)
+    fetched_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["start_key", "end_key"], name="network_range")]
+
+    def __str__(self) -> str:
+        return str(self.data.get("name") or self.start_key)
+
+
+class ServerThrottle(models.Model):
+    """Politeness towards one WHOIS/RDAP server, shared by every worker (database flavour;
+    Redis is used instead when it is the broker)."""
+
+    server = models.CharField(max_length=255, primary_key=True)
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+    # Set after a quota answer: no query goes to this server before then.
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.server
 
 
 class Host(models.Model):
@@ -44,6 +78,8 @@ class Host(models.Model):
     # Due work lives in the database: the dispatcher resolves hosts whose time has come.
     next_resolve_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it (PENDING -> RESOLVING); a claim this old belongs to a dead worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     current = models.ForeignKey(
         "HostResolution", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

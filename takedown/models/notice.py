@@ -95,6 +95,8 @@ class Notice(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     manual_confirmation = models.CharField(max_length=200, blank=True)
+    # Set when re-resolution found that another party now hosts or registers the links.
+    needs_reroute = models.BooleanField(default=False)
 
     # Legal clock and result.
     due_at = models.DateTimeField(null=True, blank=True)

@@ -98,11 +98,24 @@ def lookup_domain(domain: str) -> DomainFacts:
     `domain` is the registered domain ("example.co.uk"), not a host name below it.
     """
     name = _ascii_domain(domain)
-    base = _bootstrap("dns").server_for_domain(name)
+    base = server_for_domain(name)
     if base is None:
         raise NoRdapService(f"no RDAP service for .{name.rsplit('.', 1)[-1]}")
     data, raw, server = _query(base, f"domain/{name}", "domain")
     return domain_facts(name, data, raw=raw, server=server)
+
+
+def server_for_domain(domain: str) -> str | None:
+    """The RDAP base URL the bootstrap names for this domain's TLD, or None."""
+    return _bootstrap("dns").server_for_domain(_ascii_domain(domain))
+
+
+def server_for_ip(ip: str) -> str | None:
+    """The RDAP base URL the bootstrap names for this address, or None."""
+    address = parse_ip(ip)
+    if address is None:
+        return None
+    return _bootstrap(f"ipv{address.version}").server_for_ip(address)
 
 
 def lookup_ip(ip: str) -> NetworkFacts:

@@ -1,0 +1,83 @@
+"""manage.py resolve_hosts [--case REF] [--sync] [--refresh] [--workers N]
+
+Without --sync the due hosts are queued for the Celery workers (grouped by registered domain);
+with --sync they are resolved here, several registered domains at a time, printing progress.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from takedown.models import Case, Host
+from takedown.resolve.hosts import due_hosts, release_stale_claims, request_resolution, resolve_host
+from takedown.tasks import lease_due_hosts, resolve_hosts
+
+
+class Command(BaseCommand):
+    help = "Resolve the hosts that are due (of one case, or of all open cases)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--case", metavar="REF")
+        parser.add_argument("--sync", action="store_true", help="Resolve here, not in the workers")
+        parser.add_argument(
+            "--refresh", action="store_true", help="Resolve again now, ignoring the cache"
+        )
+        parser.add_argument("--workers", type=int, default=8, help="Parallel domains with --sync")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        case = None
+        if options["case"]:
+            case = Case.objects.filter(reference=options["case"]).first()
+            if case is None:
+                raise CommandError(f"no case {options['case']!r}", returncode=2)
+        release_stale_claims()
+        if options["refresh"]:
+            scope = Host.objects.filter(links__case=case) if case else Host.objects.all()
+            request_resolution(scope.distinct())
+        if not options["sync"]:
+            grouped = lease_due_hosts() if case is None else _group(due_hosts(case=case))
+            for host_ids in grouped.values():
+                resolve_hosts.delay(host_ids)
+            total = sum(len(ids) for ids in grouped.values())
+            self.stdout.write(f"queued {total} hosts on {len(grouped)} registered domains")
+            return
+        grouped = _group(due_hosts(case=case))
+        total = sum(len(ids) for ids in grouped.values())
+        self.stdout.write(f"resolving {total} hosts on {len(grouped)} registered domains")
+        done = 0
+        counts: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=max(1, options["workers"])) as pool:
+            futures = [
+                pool.submit(_resolve_group, ids, options["refresh"]) for ids in grouped.values()
+            ]
+            for future in as_completed(futures):
+                for status in future.result():
+                    counts[status] = counts.get(status, 0) + 1
+                    done += 1
+                    if done % 50 == 0 or done == total:
+                        self.stdout.write(f"  {done}/{total} hosts")
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        self.stdout.write(f"done: {summary or 'nothing was due'}")
+
+
+def _group(hosts: Any) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for host_id, domain in hosts.values_list("id", "registered_domain"):
+        grouped.setdefault(domain, []).append(host_id)
+    return grouped
+
+
+def _resolve_group(host_ids: list[int], refresh: bool) -> list[str]:
+    statuses = []
+    try:
+        for index, host_id in enumerate(host_ids):
+            # The hosts share a registered domain: fetching it again once is the refresh.
+            resolution = resolve_host(host_id, refresh=refresh and index == 0)
+            statuses.append(resolution.host.status if resolution else "skipped")
+    finally:
+        connection.close()  # each pool thread has its own connection
+    return statuses

@@ -1,0 +1,293 @@
+"""Which countries and legal regimes apply to the parties behind a host, and how sure we are.
+
+Pure logic: `assess` takes what the sources said about each party (`PartyEvidence`) and returns
+a `Jurisdiction` with reasons a caseworker can read. It never guesses: missing, redacted or
+conflicting evidence sets `needs_decision` with the reason. A working summary, not legal
+advice (see NOTES-legal.md).
+
+Decisions:
+- One country per role. Sources rank override > directory > rule > rdap = whois: curated
+  entries name the legal entity that answers for a service (Google Ireland Ltd for EU users),
+  while registry data says where an IP network or domain contact is registered (Google LLC, US).
+  A higher-ranked source with a country wins and the disagreement is kept as a reason; two
+  different countries at the top rank (rdap US vs whois IE) are a conflict: the role counts for
+  nothing until a caseworker decides. "redacted" and "" are noted, never filled in.
+- Parties that can act on the image: platform, operator, dataset_maintainer, hosting, cdn,
+  registrant. The registrar cannot remove content (a registrar notice is a late escalation step,
+  ICANN RAA §3.18), so it carries no regime and its country is listed only when no other is known.
+- Per party: EU/EEA -> GDPR (Art. 9 for medical/intimate), plus the DSA Art. 16 notice route for
+  hosting services (hosting, platform); a CDN is a caching service (DSA Art. 5), not hosting.
+  Germany adds KUG §22. UK -> UK GDPR, plus the Online Safety Act for platforms (user-to-user
+  services). US -> TAKE IT DOWN Act for platforms and intimate images; DMCA to hosting, platform
+  or CDN only when the person owns the copyright. No other regime -> a generic privacy request.
+- GDPR Art. 3(2): an affected person in the EU/EEA adds GDPR, at low confidence, to controllers
+  (platform, operator, registrant, dataset_maintainer) outside the EU/EEA; hosts and CDNs are
+  processors that do not themselves offer the service to that person.
+- Confidence comes from the party that acts (platform, operator, dataset maintainer, else
+  hosting): high from a curated source or two agreeing registry sources, medium from one
+  registry source, low when only the registrar, a conflict or the person's country tells us
+  anything, none when nothing does (regimes then ["generic_privacy"]).
+- category None means "no case yet": conditional regimes (TAKE IT DOWN, DMCA, Art. 9) are only
+  described in reasons; `regimes` holds what applies unconditionally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from takedown.resolve.countries import to_alpha2
+from takedown.resolve.facts import REDACTED
+
+REGIMES = ("gdpr", "dsa", "uk_gdpr", "uk_osa", "take_it_down", "dmca", "kug", "generic_privacy")
+_EU = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
+EU_EEA: frozenset[str] = frozenset(f"{_EU} IS LI NO".split())  # the EEA adds IS, LI, NO
+
+ROLE_LABELS = {
+    "platform": "Platform",
+    "operator": "Site operator",
+    "dataset_maintainer": "Dataset maintainer",
+    "hosting": "Hosting provider",
+    "cdn": "CDN",
+    "registrant": "Registrant",
+    "registrar": "Registrar",
+}
+ACTING_ROLES = ("platform", "operator", "dataset_maintainer", "hosting")
+CONTROLLER_ROLES = frozenset({"platform", "operator", "registrant", "dataset_maintainer"})
+SOURCE_RANK = {"override": 3, "directory": 2, "rule": 1, "rdap": 0, "whois": 0}
+CURATED_SOURCES = frozenset({"override", "directory", "rule"})
+CATEGORIES = frozenset({"medical", "intimate", "personal", "other"})
+REGIME_LABELS = {
+    "gdpr": "GDPR",
+    "dsa": "DSA",
+    "uk_gdpr": "UK GDPR",
+    "uk_osa": "Online Safety Act",
+    "take_it_down": "TAKE IT DOWN Act",
+    "dmca": "DMCA",
+    "kug": "KUG §22",
+    "generic_privacy": "generic privacy request",
+}
+
+
+@dataclass(frozen=True)
+class PartyEvidence:
+    role: str  # a key of ROLE_LABELS
+    name: str
+    country: str  # ISO alpha-2, "redacted" (facts.REDACTED) or ""
+    source: str  # "rdap", "whois", "rule", "directory", "override"
+
+
+@dataclass
+class Jurisdiction:
+    countries: list[str]
+    regimes: list[str]
+    confidence: str  # "high", "medium", "low", "none"
+    reasons: list[str]
+    needs_decision: bool
+    decision_reasons: list[str]
+    by_party: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Role:
+    """What the evidence for one role settles on."""
+
+    country: str = ""  # "" when unknown or in conflict
+    name: str = ""
+    sources: list[str] = field(default_factory=list)  # the sources that back `country`
+    conflict: bool = False
+
+
+def _country(raw: str) -> str:
+    return REDACTED if raw.strip().lower() == REDACTED else to_alpha2(raw)
+
+
+def _ordered(regimes: set[str]) -> list[str]:
+    return [code for code in REGIMES if code in regimes]
+
+
+def _settle(entries: list[PartyEvidence], notes: list[str], decisions: list[str]) -> _Role:
+    label = ROLE_LABELS[entries[0].role]
+    known = [e for e in entries if e.country not in ("", REDACTED)]
+    for e in entries:
+        if e.country == REDACTED:
+            notes.append(f"{label} {e.name or '(unnamed)'}: country redacted in {e.source}.")
+    if not known:
+        return _Role(name=entries[0].name)
+    top = max(SOURCE_RANK[e.source] for e in known)
+    best = [e for e in known if SOURCE_RANK[e.source] == top]
+    if len({e.country for e in best}) > 1:
+        said = ", ".join(f"{e.source} says {e.country} ({e.name})" for e in best)
+        decisions.append(f"{label}: {said}; a caseworker must decide which entity is responsible.")
+        return _Role(conflict=True)
+    chosen = best[0]
+    for e in known:
+        if e.country != chosen.country:
+            notes.append(
+                f"{label}: {chosen.source} says {chosen.country}, {e.source} says {e.country};"
+                f" {chosen.source} is used (override > directory > rule > registry data: registry"
+                " data shows where a network is registered, not who answers for the service)."
+            )
+    sources = sorted({e.source for e in known if e.country == chosen.country})
+    return _Role(country=chosen.country, name=chosen.name, sources=sources)
+
+
+def _party_regimes(
+    role: str, country: str, category: str | None, owns_copyright: bool, notes: list[str]
+) -> set[str]:
+    """The regimes for one party in a known country; conditions go into `notes`."""
+    if role == "registrar":
+        return set()
+    found: set[str] = set()
+    if country in EU_EEA or country == "GB":
+        found.add("gdpr" if country in EU_EEA else "uk_gdpr")
+        if category == "medical":
+            notes.append("GDPR Art. 9: health data are a special category.")
+        elif category == "intimate":
+            notes.append("GDPR Art. 9: data about a person's sex life are a special category.")
+        elif category is None:
+            notes.append("GDPR Art. 9 applies if the images show health or sex life.")
+    if country in EU_EEA:
+        if role in ("hosting", "platform"):
+            found.add("dsa")
+        elif role == "cdn":
+            notes.append(
+                "A CDN is a caching service (DSA Art. 5), not a hosting service:"
+                " the DSA Art. 16 notice route does not apply to it."
+            )
+    if country == "DE":
+        found.add("kug")
+    if country == "GB" and role == "platform":
+        found.add("uk_osa")
+        notes.append(
+            "Online Safety Act s.10(3): sharing intimate images without consent is a priority"
+            " offence (Sexual Offences Act 2003 s.66B)."
+            if category == "intimate"
+            else "Online Safety Act s.10(3) covers illegal content: the notice must name the"
+            " offence (for intimate images, Sexual Offences Act 2003 s.66B)."
+        )
+    if country == "US":
+        if role == "platform":
+            if category == "intimate":
+                found.add("take_it_down")
+            elif category is None:
+                notes.append("TAKE IT DOWN Act applies only to intimate images.")
+            else:
+                notes.append("TAKE IT DOWN Act does not apply: it covers intimate images only.")
+        if role in ("hosting", "platform", "cdn"):
+            if owns_copyright:
+                found.add("dmca")
+            elif category is None:
+                notes.append("DMCA applies only if the affected person owns the copyright.")
+    return found or {"generic_privacy"}
+
+
+def assess(
+    parties: Sequence[PartyEvidence],
+    *,
+    category: str | None = None,
+    owns_copyright: bool = False,
+    person_country: str = "",
+) -> Jurisdiction:
+    if category is not None and category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    parties = [PartyEvidence(p.role, p.name, _country(p.country), p.source) for p in parties]
+    by_role: dict[str, list[PartyEvidence]] = {}
+    for p in parties:
+        if p.role not in ROLE_LABELS or p.source not in SOURCE_RANK:
+            raise ValueError(f"unknown role or source: {p.role!r}, {p.source!r}")
+        by_role.setdefault(p.role, []).append(p)
+
+    reasons: list[str] = []
+    decisions: list[str] = []
+    roles = {role: _settle(entries, reasons, decisions) for role, entries in by_role.items()}
+    person = to_alpha2(person_country)
+
+    party_regimes: dict[str, set[str]] = {}
+    for role, settled in roles.items():
+        if not settled.country:
+            continue
+        notes: list[str] = []
+        found = _party_regimes(role, settled.country, category, owns_copyright, notes)
+        if person in EU_EEA and role in CONTROLLER_ROLES and settled.country not in EU_EEA:
+            found.add("gdpr")
+            notes.append(
+                f"The affected person is in {person}: GDPR may bind {settled.name or 'it'} under"
+                " Art. 3(2) if it offers services to or monitors people in the EU (low confidence)."
+            )
+        party_regimes[role] = found
+        listed = ", ".join(REGIME_LABELS[code] for code in _ordered(found)) or "no content regime"
+        if role == "registrar":
+            listed += " (a registrar is a late escalation step; it can disclose a registrant)"
+        reasons.append(
+            f"{ROLE_LABELS[role]} {settled.name or '(unnamed)'} is in {settled.country}"
+            f" ({', '.join(settled.sources)}): {listed}."
+        )
+        reasons.extend(notes)
+
+    countries = sorted(
+        {r.country for role, r in roles.items() if r.country and role != "registrar"}
+    )
+    acting = next((role for role in ACTING_ROLES if roles.get(role, _Role()).country), "")
+    regimes = set().union(*party_regimes.values()) if countries else set()
+    if acting:
+        confidence = (
+            "high"
+            if CURATED_SOURCES & set(roles[acting].sources) or len(roles[acting].sources) > 1
+            else "medium"
+        )
+        for role in ACTING_ROLES[: ACTING_ROLES.index(acting)]:
+            if role in roles and not roles[role].conflict:
+                decisions.append(
+                    f"{ROLE_LABELS[role]} has no settled country; regimes rest on the"
+                    f" {ROLE_LABELS[acting].lower()}."
+                )
+    elif countries:
+        # Only a CDN or the registrant is placed: whoever can remove the original is not.
+        confidence = "low"
+        decisions.append(
+            "Neither a platform, operator, dataset maintainer nor hosting provider has a known"
+            " country."
+        )
+    else:
+        registrar = roles.get("registrar", _Role()).country
+        countries = [registrar] if registrar else []
+        regimes = {"generic_privacy"}
+        if person in EU_EEA:
+            regimes.add("gdpr")
+            reasons.append(
+                f"The affected person is in {person}: GDPR applies to whoever runs the site,"
+                " inside the EU/EEA or under Art. 3(2) (low confidence)."
+            )
+        confidence = "low" if registrar or person in EU_EEA or decisions else "none"
+        redacted = sorted({ROLE_LABELS[p.role].lower() for p in parties if p.country == REDACTED})
+        only = f"Only the registrar's country ({registrar}) is known: " if registrar else ""
+        withheld = f" ({', '.join(redacted)}: redacted)" if redacted else ""
+        decisions.append(
+            f"{only}No party that can remove the image has a settled country{withheld}."
+        )
+    by_party = [
+        {
+            "role": p.role,
+            "name": p.name,
+            "country": p.country,
+            "source": p.source,
+            "regimes": _ordered(party_regimes.get(p.role, set()))
+            if p.country and p.country == roles[p.role].country
+            else [],
+        }
+        for p in parties
+    ]
+    return Jurisdiction(
+        countries=countries,
+        regimes=_ordered(regimes),
+        confidence=confidence,
+        reasons=list(dict.fromkeys(reasons)),
+        needs_decision=bool(decisions),
+        decision_reasons=decisions,
+        by_party=by_party,
+    )

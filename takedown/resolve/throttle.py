@@ -1,0 +1,111 @@
+"""Politeness towards WHOIS and RDAP servers, shared by every worker on every machine.
+
+Each server gets at most one query per interval. The next free slot is kept in Redis when
+Redis is the broker (an atomic script), otherwise in the database (a compare-and-swap update),
+so the limit holds across worker processes either way; Celery's own rate_limit is per process
+and would not. After a quota answer the server is blocked for a while and queries fail fast
+as transient, to be retried later.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from takedown.models import ServerThrottle
+from takedown.resolve.facts import LookupFailed
+
+# Reserve the next slot: returns the milliseconds to wait, or -1 while the server is blocked.
+_RESERVE = """
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then return -1 end
+local now = tonumber(ARGV[1])
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+if slot < now then slot = now end
+redis.call('SET', KEYS[1], slot + tonumber(ARGV[2]), 'PX', tonumber(ARGV[2]) + 60000)
+return slot - now
+"""
+
+
+def wait_turn(server: str, interval: float, *, max_wait: float = 30.0) -> None:
+    """Sleep until `server` may receive one more query. Raise a transient LookupFailed when it
+    is blocked after a quota answer, or when the queue for it is longer than `max_wait`."""
+    if interval <= 0:
+        if _blocked(server):
+            raise LookupFailed(server, "blocked after a quota answer", transient=True, quota=True)
+        return
+    wait = _reserve(server, interval)
+    if wait is None:
+        raise LookupFailed(server, "blocked after a quota answer", transient=True, quota=True)
+    if wait > max_wait:
+        raise LookupFailed(server, f"too many queries queued ({wait:.0f}s)", transient=True)
+    if wait > 0:
+        time.sleep(wait)
+
+
+def block(server: str, seconds: float) -> None:
+    """Send nothing to `server` for `seconds` (after it answered with a quota message)."""
+    redis = _redis()
+    if redis is not None:
+        redis.set(_key("blocked", server), 1, px=int(seconds * 1000))
+        return
+    until = timezone.now() + timedelta(seconds=seconds)
+    ServerThrottle.objects.update_or_create(server=server, defaults={"blocked_until": until})
+
+
+def _reserve(server: str, interval: float) -> float | None:
+    redis = _redis()
+    if redis is not None:
+        now_ms = int(time.time() * 1000)
+        wait_ms = redis.eval(
+            _RESERVE, 2, _key("slot", server), _key("blocked", server), now_ms, int(interval * 1000)
+        )
+        return None if wait_ms < 0 else wait_ms / 1000
+    return _reserve_in_database(server, interval)
+
+
+def _reserve_in_database(server: str, interval: float) -> float | None:
+    step = timedelta(seconds=interval)
+    ServerThrottle.objects.get_or_create(server=server)
+    while True:
+        row = ServerThrottle.objects.get(server=server)
+        now = timezone.now()
+        if row.blocked_until and row.blocked_until > now:
+            return None
+        slot = max(now, row.next_slot_at or now)
+        # Compare-and-swap: only one worker gets this slot; the others read again.
+        taken = ServerThrottle.objects.filter(server=server, next_slot_at=row.next_slot_at).update(
+            next_slot_at=slot + step
+        )
+        if taken == 1:
+            return (slot - now).total_seconds()
+
+
+def _blocked(server: str) -> bool:
+    redis = _redis()
+    if redis is not None:
+        return bool(redis.exists(_key("blocked", server)))
+    return ServerThrottle.objects.filter(server=server, blocked_until__gt=timezone.now()).exists()
+
+
+def _key(kind: str, server: str) -> str:
+    return f"takedown:throttle:{kind}:{server}"
+
+
+@cache
+def _redis_for(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
+def _redis() -> Any:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        return _redis_for(url)
+    return None
