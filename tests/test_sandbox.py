@@ -8,6 +8,7 @@ import json
 import smtplib
 import socket
 import time
+from collections import Counter
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -548,6 +549,33 @@ def test_dns_servfail_and_silence(dns_server: DnsServer) -> None:
         resolver_for(dns_server).resolve("broken.example.com", "A")
     with pytest.raises(dns.resolver.LifetimeTimeout):
         resolver_for(dns_server, lifetime=0.3).resolve("silent.example.com", "A")
+
+
+def test_dns_counts_every_query_by_name_and_type(dns_server: DnsServer) -> None:
+    dns_server.add("www.example.com", A=["127.0.0.1"])
+
+    resolver_for(dns_server).resolve("www.example.com", "A")
+    resolver_for(dns_server).resolve("WWW.example.com", "A", tcp=True)
+    with pytest.raises(dns.resolver.NoAnswer):
+        resolver_for(dns_server).resolve("www.example.com", "AAAA")
+
+    assert dns_server.counts == Counter(
+        {("www.example.com.", "A"): 2, ("www.example.com.", "AAAA"): 1}
+    )
+
+
+def test_dns_latency_delays_every_answer_over_udp_and_tcp(dns_server: DnsServer) -> None:
+    dns_server.add("slow.example.com", A=["127.0.0.1"])
+    dns_server.latency = 0.2
+
+    with pytest.raises(dns.resolver.LifetimeTimeout):
+        resolver_for(dns_server, lifetime=0.1).resolve("slow.example.com", "A")
+    started = time.monotonic()
+    udp = resolver_for(dns_server).resolve("slow.example.com", "A")
+    tcp = resolver_for(dns_server).resolve("slow.example.com", "A", tcp=True)
+
+    assert time.monotonic() - started >= 0.4
+    assert [r.address for r in udp] == [r.address for r in tcp] == ["127.0.0.1"]
 
 
 # --- the demo world -----------------------------------------------------------------------

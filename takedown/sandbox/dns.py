@@ -7,7 +7,8 @@ Any record type dnspython can parse from text works ("MX": ["10 mx.example."], .
 CNAME chains inside the zone are followed and returned whole (CNAME records first, then the
 final records), as a recursive resolver returns them; names outside the zone are NXDOMAIN.
 A name's entry may also hold "rcode": "SERVFAIL" (or "REFUSED") to fail, or "silent": True
-to drop queries so the client times out.
+to drop queries so the client times out. `latency` (seconds) delays every answer, as a
+resolver without a warm cache would, for benchmarks.
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ def _key(name: str) -> str:
 class DnsServer(BackgroundServer):
     scheme = "dns"
 
-    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        zone: Zone | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
         super().__init__(host, port)
+        self.latency = latency
         self._zone: Zone = {}
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -106,10 +114,18 @@ class DnsServer(BackgroundServer):
         with self._lock:
             return self._counts[(_key(name), rdtype)]
 
+    @property
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Queries per (name with its final dot, record type), as a copy."""
+        with self._lock:
+            return Counter(self._counts)
+
     def reset(self) -> None:
+        """Forget the zone, the counts and the latency (fixtures call this between tests)."""
         with self._lock:
             self._zone.clear()
             self._counts.clear()
+        self.latency = 0.0
 
 
 class _UdpServer(QuietErrors, socketserver.ThreadingUDPServer):
@@ -119,8 +135,12 @@ class _UdpServer(QuietErrors, socketserver.ThreadingUDPServer):
 class _UdpHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         wire, sock = self.request
-        reply = self.server.sandbox.answer(wire)  # type: ignore[attr-defined]
+        dns_server: DnsServer = self.server.sandbox  # type: ignore[attr-defined]
+        reply = dns_server.answer(wire)
         if reply is not None:
+            # Each UDP query has its own handler thread: concurrent queries wait side by side.
+            if dns_server.latency:
+                dns_server.stopping.wait(dns_server.latency)
             sock.sendto(reply, self.client_address)
 
 
@@ -128,11 +148,14 @@ class _TcpHandler(socketserver.StreamRequestHandler):
     timeout = 10
 
     def handle(self) -> None:
+        dns_server: DnsServer = self.server.sandbox  # type: ignore[attr-defined]
         while header := self.rfile.read(2):
             if len(header) < 2:
                 return
             (length,) = struct.unpack("!H", header)
-            reply = self.server.sandbox.answer(self.rfile.read(length))  # type: ignore[attr-defined]
+            reply = dns_server.answer(self.rfile.read(length))
             if reply is None:
                 return
+            if dns_server.latency:
+                dns_server.stopping.wait(dns_server.latency)
             self.wfile.write(struct.pack("!H", len(reply)) + reply)

@@ -49,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start a worker")
         parser.add_argument("--no-beat", action="store_true", help="do not start beat")
         parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="also run the local sandbox (WHOIS, RDAP, DNS, image hosts, SMTP) and point "
+            "the web app and workers at it: the demo, on a machine without internet",
+        )
+        parser.add_argument(
             "--grace",
             type=float,
             default=20.0,
@@ -61,7 +67,28 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be 1-65535, not {port}")
         prepare_folders()
         children = plan_children(port, worker=not options["no_worker"], beat=not options["no_beat"])
-        code = Supervisor(children, grace=float(str(options["grace"]))).run()
+        env: dict[str, str] = {}
+        sandbox = None
+        if options["sandbox"]:
+            from takedown.sandbox.world import start_sandbox
+
+            sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
+            env = sandbox.env()
+            self.stdout.write(
+                "runall: sandbox running (WHOIS, RDAP, DNS, image hosts, SMTP on 127.0.0.1); "
+                f"mail it receives lands in {sandbox.var_dir / 'mail'}"
+            )
+        if not options["no_worker"]:
+            # Kick the dispatcher once so due work (the demo case) starts now, not after the
+            # first beat interval.
+            from takedown.tasks import dispatch_due_work
+
+            dispatch_due_work.delay()
+        try:
+            code = Supervisor(children, grace=float(str(options["grace"])), env=env).run()
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
         if code:
             sys.exit(code)
 
@@ -73,8 +100,9 @@ def prepare_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder"):
         if key in options:
             folders.append(Path(str(options[key])))
-    if getattr(settings, "EMAIL_FILE_PATH", None):
-        folders.append(Path(settings.EMAIL_FILE_PATH))
+    outbox = settings.MAILERS["default"].get("OPTIONS", {}).get("file_path")
+    if outbox:
+        folders.append(Path(outbox))
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -103,8 +131,11 @@ def plan_children(port: int, *, worker: bool, beat: bool) -> list[Child]:
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], *, grace: float) -> None:
+    def __init__(
+        self, children: list[Child], *, grace: float, env: dict[str, str] | None = None
+    ) -> None:
         self.children = children
+        self.env = env or {}
         self.grace = grace
         self.width = max(len("runall"), *(len(child.name) for child in children))
         self.output_lock = threading.Lock()
@@ -127,7 +158,7 @@ class Supervisor:
         self.signals.append(signum)
 
     def _start(self, child: Child) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         # S603: the argv is built from fixed parts above, no user input.
         child.process = subprocess.Popen(  # noqa: S603
             child.argv,

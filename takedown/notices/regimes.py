@@ -1,0 +1,519 @@
+"""Legal regimes as data: when each applies, what a valid notice must contain, how long the
+recipient has, and what follows. A working summary, not legal advice (see NOTES-legal.md).
+
+The element lists are exactly those NOTES-legal.md names for each regime, plus the mandate and
+the person's identity where the regime acts in the person's name or needs their identity.
+`takedown.notices.render.check_elements` evaluates them against a rendered notice.
+
+Mandate (`needs_mandate`): regimes that exercise the person's own rights or speak as their
+authorised person: GDPR / UK GDPR (Art. 80(1) mandate), KUG (power of attorney), the Online
+Safety Act route (the sender says it is the person's representative), TAKE IT DOWN and DMCA
+(signature of a person authorised to act for the depicted person / owner). The DSA lets anyone
+notify (Art. 16(1)), and the generic request invokes no right of the person, so neither needs one.
+
+Disclosure (`discloses_person`): only the DMCA. The organisation signs as representative in
+every regime, and naming the person is the exception:
+- DMCA: the claim rests on ownership of the work; hosts forward notices to the uploader and
+  often publish them (Lumen), and a counter-notice leads to court, where the owner must be
+  named. Without the owner's identity the notice is routinely rejected, so it is disclosed,
+  and only after a reviewer confirmed it.
+- TAKE IT DOWN (47 U.S.C. §223a(a)(1)(B)): the signature and contact may be those of "an
+  authorized person acting on behalf of" the depicted person; the depiction itself identifies
+  them. Not disclosed.
+- KUG: NOTES-legal says a demand names "the depicted person or the representative's power of
+  attorney": we name the power of attorney. A recipient may insist on seeing the original
+  (BGB §174 by analogy); it goes out only with the person's consent, outside this notice.
+- GDPR / UK GDPR: the controller may ask for information to confirm identity (Art. 12(6));
+  that is answered on request, not volunteered in the notice.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from takedown.models.notice import RecipientRole
+from takedown.resolve.jurisdiction import EU_EEA
+from takedown.resolve.jurisdiction import REGIMES as REGIME_CODES
+
+DeadlineUnit = Literal["hours", "calendar_days", "working_days", "months"]
+DEADLINE_UNITS: tuple[str, ...] = ("hours", "calendar_days", "working_days", "months")
+
+R = RecipientRole
+ALL_ROLES: tuple[str, ...] = tuple(R.values)
+# Roles that decide why and how the data are used (GDPR Art. 4(7)); used for Art. 3(2).
+CONTROLLER_ROLES = frozenset({R.SITE_OPERATOR, R.DATASET_MAINTAINER})
+
+
+class UnknownRegime(KeyError):
+    """No regime has this code."""
+
+
+@dataclass(frozen=True)
+class Element:
+    """One thing a valid notice must contain.
+
+    `key` selects how it is checked (see render.check_elements): statement keys are checked by
+    their sentence appearing in the body; urls, notifier, signature, mandate and identity are
+    checked against data."""
+
+    key: str
+    label: str
+    citation: str = ""
+    # Required only for cases of these categories; None means always.
+    categories: frozenset[str] | None = None
+
+    def applies_to(self, category: str) -> bool:
+        return self.categories is None or category in self.categories
+
+
+SPECIAL_CATEGORIES = frozenset({"medical", "intimate"})
+
+URLS = Element("urls", "exact URL(s) of the content")
+NOTIFIER = Element("notifier", "name and e-mail address of the notifier")
+SIGNATURE = Element("signature", "signature of the authorised representative")
+DEADLINE = Element("deadline", "a deadline for the response")
+MANDATE = Element("mandate", "a signed mandate from the affected person on file")
+IDENTITY = Element(
+    "identity", "the affected person's name, with the disclosure confirmed by a reviewer"
+)
+
+
+@dataclass(frozen=True)
+class Regime:
+    code: str
+    title: str
+    citation: str
+    # Recipient countries (ISO alpha-2) where it applies; None means anywhere.
+    countries: frozenset[str] | None
+    roles: tuple[str, ...]
+    # Case categories it covers; None means any.
+    categories: frozenset[str] | None
+    requires_copyright: bool
+    deadline_amount: int
+    deadline_unit: DeadlineUnit
+    # The law that sets the deadline; "" when the law sets none and the amount is our setting.
+    deadline_basis: str
+    needs_mandate: bool
+    discloses_person: bool
+    elements: tuple[Element, ...]
+    reminder_after_days: int
+    escalation: str
+    # The recipient role of the escalation step, when it is a notice this system drafts.
+    escalation_role: str | None = None
+    # Also binds controllers anywhere when the affected person is in one of these countries
+    # (GDPR / UK GDPR Art. 3(2)); see takedown.resolve.jurisdiction.
+    person_countries: frozenset[str] | None = None
+    languages: tuple[str, ...] = ("en", "de")
+    # Months the person has to file a criminal complaint (KUG §33 with StGB §77b).
+    complaint_deadline_months: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.code not in REGIME_CODES:
+            raise ValueError(f"regime code {self.code!r} is not in jurisdiction.REGIMES")
+        if self.deadline_unit not in DEADLINE_UNITS:
+            raise ValueError(f"{self.code}: unknown deadline unit {self.deadline_unit!r}")
+        if unknown := set(self.roles) - set(ALL_ROLES):
+            raise ValueError(f"{self.code}: unknown roles {sorted(unknown)}")
+        keys = [e.key for e in self.elements]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"{self.code}: duplicate element keys")
+        # The flags and the element list must agree, or the check would not enforce the flag.
+        if self.needs_mandate != ("mandate" in keys):
+            raise ValueError(f"{self.code}: needs_mandate and the mandate element disagree")
+        if self.discloses_person != ("identity" in keys):
+            raise ValueError(f"{self.code}: discloses_person and the identity element disagree")
+
+    def required_elements(self, category: str) -> tuple[Element, ...]:
+        return tuple(e for e in self.elements if e.applies_to(category))
+
+    def applies(
+        self,
+        *,
+        country: str,
+        role: str,
+        category: str,
+        owns_copyright: bool,
+        person_country: str = "",
+    ) -> bool:
+        """Whether a notice under this regime fits this recipient and case."""
+        if role not in self.roles:
+            return False
+        if self.categories is not None and category not in self.categories:
+            return False
+        if self.requires_copyright and not owns_copyright:
+            return False
+        if self.countries is None or country.upper() in self.countries:
+            return True
+        return (
+            self.person_countries is not None
+            and person_country.upper() in self.person_countries
+            and role in CONTROLLER_ROLES
+        )
+
+    def due_at(self, start: datetime) -> datetime:
+        """When the response is due for a notice received at `start`."""
+        amount = self.deadline_amount
+        if self.deadline_unit == "hours":
+            return start + timedelta(hours=amount)
+        if self.deadline_unit == "calendar_days":
+            return start + timedelta(days=amount)
+        if self.deadline_unit == "working_days":
+            # Monday to Friday; public holidays differ per country and are not counted.
+            due = start
+            while amount > 0:
+                due += timedelta(days=1)
+                if due.weekday() < 5:
+                    amount -= 1
+            return due
+        return add_months(start, amount)
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day when it has no such day
+    (the EU rule for periods in months, Regulation 1182/71 Art. 3(2)(c))."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+_GDPR_ELEMENTS = (
+    URLS,
+    Element("legal_basis", "erasure ground (GDPR Art. 17(1)) and objection (Art. 21)", "Art. 17"),
+    Element(
+        "special_category",
+        "special-category argument for health or sex-life data (GDPR Art. 9)",
+        "Art. 9",
+        SPECIAL_CATEGORIES,
+    ),
+    Element(
+        "inform_controllers",
+        "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)",
+        "Art. 17(2)",
+    ),
+    Element("deadline", "the one-month response deadline (GDPR Art. 12(3))", "Art. 12(3)"),
+    NOTIFIER,
+    SIGNATURE,
+    MANDATE,
+)
+
+_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != R.DPA)
+
+REGIMES: dict[str, Regime] = {
+    regime.code: regime
+    for regime in (
+        Regime(
+            code="gdpr",
+            title="GDPR erasure request",
+            citation="GDPR Art. 17, 21 (Art. 9 for special categories)",
+            countries=EU_EEA,
+            person_countries=EU_EEA,
+            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=1,
+            deadline_unit="months",
+            deadline_basis="GDPR Art. 12(3)",
+            needs_mandate=True,
+            discloses_person=False,
+            elements=_GDPR_ELEMENTS,
+            reminder_after_days=35,
+            escalation=(
+                "Complaint to the competent supervisory authority (GDPR Art. 77), lodged for"
+                " the person under Art. 80(1); the authority should answer within three months"
+                " (Art. 78(2))."
+            ),
+            escalation_role=R.DPA,
+            notes=(
+                "The one month may be extended by two months only if the controller says so,"
+                " with reasons, within the first month (Art. 12(3)).",
+                "Dataset maintainers may invoke the research exception (Art. 17(3)(d)).",
+            ),
+        ),
+        Regime(
+            code="dsa",
+            title="DSA notice of illegal content",
+            citation="Digital Services Act (EU) 2022/2065 Art. 16",
+            countries=EU_EEA,
+            # A CDN is a caching service (Art. 5), not a hosting service.
+            roles=(R.SITE_OPERATOR, R.HOSTING),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=7,
+            deadline_unit="calendar_days",
+            deadline_basis="",
+            needs_mandate=False,
+            discloses_person=False,
+            elements=(
+                Element(
+                    "legal_basis",
+                    "a substantiated explanation of why the content is illegal",
+                    "Art. 16(2)(a)",
+                ),
+                Element("urls", URLS.label, "Art. 16(2)(b)"),
+                Element("notifier", NOTIFIER.label, "Art. 16(2)(c)"),
+                Element(
+                    "good_faith",
+                    "statement of good-faith belief that the notice is accurate and complete",
+                    "Art. 16(2)(d)",
+                ),
+            ),
+            reminder_after_days=7,
+            escalation=(
+                "The host's internal complaint system (Art. 20) or out-of-court dispute"
+                " settlement (Art. 21); systemic failures to the Digital Services Coordinator"
+                " (Art. 53); then the registrar."
+            ),
+            escalation_role=R.REGISTRAR,
+            notes=("A complete notice gives the host actual knowledge (Art. 16(3)).",),
+        ),
+        Regime(
+            code="uk_gdpr",
+            title="UK GDPR erasure request",
+            citation="UK GDPR Art. 17, 21 (Art. 9 for special categories)",
+            countries=frozenset({"GB"}),
+            person_countries=frozenset({"GB"}),
+            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=1,
+            deadline_unit="months",
+            deadline_basis="UK GDPR Art. 12(3)",
+            needs_mandate=True,
+            discloses_person=False,
+            elements=_GDPR_ELEMENTS,
+            reminder_after_days=35,
+            escalation="Complaint to the Information Commissioner's Office (UK GDPR Art. 77).",
+            escalation_role=R.DPA,
+        ),
+        Regime(
+            code="uk_osa",
+            title="Online Safety Act illegal-content report",
+            citation="Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+            countries=frozenset({"GB"}),
+            roles=(R.SITE_OPERATOR, R.HOSTING),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=48,
+            deadline_unit="hours",
+            deadline_basis="",
+            needs_mandate=True,
+            discloses_person=False,
+            elements=(
+                URLS,
+                Element("legal_basis", "the offence the content constitutes", "s.10(3)"),
+                Element(
+                    "representation",
+                    "statement that the sender is the depicted person's representative",
+                ),
+                NOTIFIER,
+                SIGNATURE,
+                MANDATE,
+            ),
+            reminder_after_days=3,
+            escalation=(
+                "Report to Ofcom; the person may report the offence to the police; then the"
+                " hosting provider."
+            ),
+            escalation_role=R.HOSTING,
+            notes=("The Act sets no deadline, only swift take-down: 48 hours is our setting.",),
+        ),
+        Regime(
+            code="take_it_down",
+            title="TAKE IT DOWN Act removal request",
+            citation="47 U.S.C. §223a (TAKE IT DOWN Act)",
+            countries=frozenset({"US"}),
+            roles=(R.SITE_OPERATOR, R.HOSTING),
+            categories=frozenset({"intimate"}),
+            requires_copyright=False,
+            deadline_amount=48,
+            deadline_unit="hours",
+            deadline_basis="47 U.S.C. §223a(a)(3)",
+            needs_mandate=True,
+            discloses_person=False,
+            elements=(
+                Element(
+                    "signature",
+                    "signature of the depicted person or an authorised person",
+                    "(1)",
+                ),
+                Element(
+                    "urls", "identification and location of the intimate visual depiction", "(2)"
+                ),
+                Element(
+                    "good_faith",
+                    "statement of good-faith belief that the depiction is not consensual",
+                    "(3)",
+                ),
+                Element("notifier", "contact information", "(4)"),
+                MANDATE,
+            ),
+            reminder_after_days=3,
+            escalation=(
+                "Report the platform to the Federal Trade Commission (non-compliance is an"
+                " unfair or deceptive practice); then the hosting provider."
+            ),
+            escalation_role=R.HOSTING,
+            notes=("The platform must also remove known identical copies.",),
+        ),
+        Regime(
+            code="dmca",
+            title="DMCA takedown notice",
+            citation="17 U.S.C. §512(c)(3)",
+            countries=frozenset({"US"}),
+            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN),
+            categories=None,
+            requires_copyright=True,
+            deadline_amount=5,
+            deadline_unit="working_days",
+            deadline_basis="",
+            needs_mandate=True,
+            discloses_person=True,
+            elements=(
+                Element(
+                    "signature",
+                    "signature of a person authorised to act for the copyright owner",
+                    "(i)",
+                ),
+                Element(
+                    "work",
+                    "identification of the copyrighted work, owned by the affected person",
+                    "(ii)",
+                ),
+                Element("urls", "identification and location of the infringing material", "(iii)"),
+                Element("notifier", "contact information of the complaining party", "(iv)"),
+                Element(
+                    "good_faith",
+                    "statement of good-faith belief that the use is not authorised",
+                    "(v)",
+                ),
+                Element(
+                    "perjury",
+                    "statement of accuracy and, under penalty of perjury, of authority to act",
+                    "(vi)",
+                ),
+                MANDATE,
+                IDENTITY,
+            ),
+            reminder_after_days=10,
+            escalation=(
+                "Notify the hosting provider's designated agent and search engines. A"
+                " counter-notice restores the content after 10-14 business days unless a court"
+                " action is filed (§512(g))."
+            ),
+            escalation_role=R.HOSTING,
+            notes=(
+                "Hosts forward DMCA notices to the uploader and often publish them (Lumen):"
+                " the owner's name becomes known to both.",
+                "The statute asks for expeditious removal: 5 working days is our setting.",
+            ),
+        ),
+        Regime(
+            code="kug",
+            title="Removal demand under the right to one's own image",
+            citation="KUG §§22, 23, 33",
+            countries=frozenset({"DE"}),
+            roles=(R.SITE_OPERATOR, R.HOSTING, R.DATASET_MAINTAINER),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=14,
+            deadline_unit="calendar_days",
+            deadline_basis="",
+            needs_mandate=True,
+            discloses_person=False,
+            elements=(
+                Element(
+                    "representation",
+                    "the representative's power of attorney (instead of the person's name)",
+                ),
+                MANDATE,
+                Element("urls", "exact URL(s) and description of the images"),
+                Element("lack_of_consent", "statement that the depicted person did not consent"),
+                DEADLINE,
+                Element("reservation", "reservation of criminal and civil steps", "KUG §33"),
+                SIGNATURE,
+            ),
+            reminder_after_days=15,
+            escalation=(
+                "Criminal complaint under KUG §33 (within three months of learning of the act"
+                " and the offender, StGB §77b) and a civil injunction (BGB §§823, 1004)."
+            ),
+            escalation_role=R.HOSTING,
+            complaint_deadline_months=3,
+            notes=(
+                "StGB §77b: the criminal complaint must be filed within 3 months of learning of"
+                " the act and the offender; track it on the case.",
+            ),
+        ),
+        Regime(
+            code="generic_privacy",
+            title="Privacy removal request",
+            citation="the recipient's policies and applicable privacy law",
+            countries=None,
+            roles=_ALL_BUT_DPA,
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=14,
+            deadline_unit="calendar_days",
+            deadline_basis="",
+            needs_mandate=False,
+            discloses_person=False,
+            elements=(
+                URLS,
+                Element("legal_basis", "explanation of why the images must be removed"),
+                NOTIFIER,
+                SIGNATURE,
+            ),
+            reminder_after_days=14,
+            escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
+            escalation_role=R.HOSTING,
+        ),
+    )
+}
+
+# Which regime to prefer when several apply to one recipient: the one built for that kind of
+# recipient and with the shortest clock. The notice text cites the others where they help
+# (the DSA explanation names GDPR and KUG as the law the content breaks).
+PREFERENCE: dict[str, tuple[str, ...]] = {
+    R.SITE_OPERATOR: (
+        "take_it_down", "uk_osa", "gdpr", "uk_gdpr", "kug", "dsa", "dmca", "generic_privacy",
+    ),
+    R.HOSTING: (
+        "take_it_down", "uk_osa", "dsa", "dmca", "gdpr", "uk_gdpr", "kug", "generic_privacy",
+    ),
+    R.CDN: ("dmca", "gdpr", "uk_gdpr", "generic_privacy"),
+    R.REGISTRAR: ("generic_privacy",),
+    R.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
+    R.DPA: ("gdpr", "uk_gdpr"),
+}  # fmt: skip
+
+
+def get_regime(code: str) -> Regime:
+    try:
+        return REGIMES[code]
+    except KeyError:
+        raise UnknownRegime(code) from None
+
+
+def choose_regime(
+    candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
+) -> Regime | None:
+    """The preferred regime among `candidates` (e.g. jurisdiction regimes of the recipient)
+    that can address `role` for this case; the generic request when none can, None for a role
+    no candidate serves (a DPA outside GDPR)."""
+    wanted = set(candidates) | {"generic_privacy"}
+    for code in PREFERENCE[role]:
+        regime = REGIMES[code]
+        if (
+            code in wanted
+            and role in regime.roles
+            and (regime.categories is None or category in regime.categories)
+            and (owns_copyright or not regime.requires_copyright)
+        ):
+            return regime
+    return None

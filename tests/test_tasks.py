@@ -1,0 +1,109 @@
+"""The dispatcher and the resolve task with a real Celery worker on a real broker.
+
+The broker is CELERY_BROKER_URL when it is Redis (CI), else Kombu's in-memory transport; the
+database is a real transactional one, because the worker runs in its own thread and sees only
+committed rows. Eager mode would hide retries and acknowledgements.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from config.celery import app
+from takedown.models import Host, HostResolution
+from takedown.tasks import DISPATCH_LEASE, dispatch_due_work, lease_due_hosts
+from tests.factories import FoundLinkFactory, HostFactory
+from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_blocker) -> Iterator[None]:
+    """One worker for the module: starting and stopping one takes seconds."""
+    broker = django_settings.CELERY_BROKER_URL
+    if not broker.startswith("redis"):
+        broker = "memory://"
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = broker
+    app.conf.task_always_eager = False
+    # Leave nothing queued from another test in a shared Redis database.
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+    # The worker's Django fixup touches the database as it starts and stops.
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False),
+    ):
+        yield
+    app.conf.broker_url, app.conf.task_always_eager = previous
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def make_due_host():
+    host = HostFactory(hostname="img.leaky-demo.com", registered_domain="leaky-demo.com")
+    FoundLinkFactory(host=host)
+    return host
+
+
+def test_dispatch_due_work_resolves_host_through_worker(internet, worker):  # noqa: F811
+    host = make_due_host()
+
+    counts = dispatch_due_work()
+
+    assert counts == {"released": 0, "domains": 1, "hosts": 1}
+    wait_until(lambda: Host.objects.get(pk=host.pk).status == "resolved")
+    assert HostResolution.objects.filter(host=host).count() == 1
+
+
+def test_dispatch_twice_hands_out_host_once(internet, worker):  # noqa: F811
+    host = make_due_host()
+
+    first = dispatch_due_work()
+    second = dispatch_due_work()
+
+    assert (first["hosts"], second["hosts"]) == (1, 0)
+    wait_until(lambda: Host.objects.get(pk=host.pk).status == "resolved")
+    assert HostResolution.objects.filter(host=host).count() == 1
+
+
+def test_lost_message_is_recovered_after_the_lease(internet, worker):  # noqa: F811
+    host = make_due_host()
+    # A dispatch whose message never reached a worker: the host is leased, nothing runs.
+    assert lease_due_hosts() == {"leaky-demo.com": [host.pk]}
+    assert dispatch_due_work()["hosts"] == 0
+
+    # The lease runs out (time moves on); the next dispatch hands the host out again.
+    Host.objects.filter(pk=host.pk).update(next_resolve_at=timezone.now() - timedelta(seconds=1))
+    assert Host.objects.get(pk=host.pk).next_resolve_at < timezone.now() + DISPATCH_LEASE
+    assert dispatch_due_work()["hosts"] == 1
+    wait_until(lambda: Host.objects.get(pk=host.pk).status == "resolved")
+
+
+def test_dead_worker_claim_is_released(internet, worker):  # noqa: F811
+    host = make_due_host()
+    # A worker claimed the host and died: RESOLVING with an old claim.
+    Host.objects.filter(pk=host.pk).update(
+        status="resolving", claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+    counts = dispatch_due_work()
+
+    assert counts["released"] == 1
+    assert counts["hosts"] == 1
+    wait_until(lambda: Host.objects.get(pk=host.pk).status == "resolved")
