@@ -321,33 +321,37 @@ class _Writer(threading.Thread):
             self._store_links_sqlite(cursor, links)
 
     def _store_links_postgres(self, cursor: Any, links: list[tuple[Any, ...]]) -> None:
-        """COPY into a temporary table, then let the server flag URLs that other cases hold
-        (on both sides) and insert what is new, all through the url_sha256 index."""
+        """COPY into a temporary table; one pass through the url_sha256 index finds the URLs
+        other cases hold, which flags both sides; then insert what is new."""
         host_ids = self._host_ids
         constants = self._link_constants
         rows = [(*constants, host_ids[link[0]], *link[1:], False) for link in links]
         table = FoundLink._meta.db_table
         columns = self._link_columns
-        self._copy(cursor, "intake_links", table, columns, rows)
-        cursor.execute(
-            f"UPDATE {table} AS other SET in_other_case = TRUE FROM intake_links AS new "
-            f"WHERE other.url_sha256 = new.url_sha256 AND other.case_id <> new.case_id "
-            f"AND NOT other.in_other_case"
-        )
-        selected = ", ".join(
-            f"EXISTS (SELECT 1 FROM {table} AS other WHERE other.url_sha256 = new.url_sha256 "
-            "AND other.case_id <> new.case_id)"
-            if column == "in_other_case"
-            else f"new.{column}"
-            for column in columns
-        )
         column_list = ", ".join(columns)
+        self._copy(cursor, "intake_links", table, columns, rows)
+        cursor.execute("DROP TABLE IF EXISTS intake_elsewhere")
         cursor.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT {selected} FROM intake_links AS new "
+            f"CREATE TEMPORARY TABLE intake_elsewhere ON COMMIT DROP AS "
+            f"SELECT other.id, other.url_sha256, other.in_other_case FROM {table} AS other "
+            f"JOIN intake_links AS new ON other.url_sha256 = new.url_sha256 "
+            f"AND other.case_id <> new.case_id"
+        )
+        if cursor.rowcount:
+            cursor.execute(
+                f"UPDATE {table} SET in_other_case = TRUE WHERE id IN "
+                f"(SELECT id FROM intake_elsewhere WHERE NOT in_other_case)"
+            )
+            cursor.execute(
+                "UPDATE intake_links SET in_other_case = TRUE "
+                "WHERE url_sha256 IN (SELECT url_sha256 FROM intake_elsewhere)"
+            )
+            self.maybe_elsewhere += 1
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM intake_links "
             f"ON CONFLICT (url_sha256, case_id) DO NOTHING"
         )
         self.created += cursor.rowcount
-        self.maybe_elsewhere += 1  # unknown here: count at the end
 
     def _store_links_sqlite(self, cursor: Any, links: list[tuple[Any, ...]]) -> None:
         host_ids = self._host_ids
