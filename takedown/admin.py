@@ -119,6 +119,18 @@ class HostResolutionAdmin(admin.ModelAdmin):
     raw_id_fields = ["host", "hosting", "registrar", "platform", "cdn", "operator"]
 
 
+@admin.register(m.NetworkRecord)
+class NetworkRecordAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "start_key", "end_key", "fetched_at", "expires_at"]
+    search_fields = ["start_key"]
+
+
+@admin.register(m.ServerThrottle)
+class ServerThrottleAdmin(admin.ModelAdmin):
+    list_display = ["server", "next_slot_at", "blocked_until"]
+    search_fields = ["server"]
+
+
 @admin.register(m.DomainRecord)
 class DomainRecordAdmin(admin.ModelAdmin):
     list_display = ["registered_domain", "source", "fetched_at", "expires_at"]

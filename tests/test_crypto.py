@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.db import connection
+
+from takedown import crypto
+from takedown.models import AffectedPerson, Mandate
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def raw_column(table: str, column: str, pk: int) -> str | bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def use_keys(settings, *keys: str) -> None:
+    settings.FIELD_ENCRYPTION_KEYS = list(keys)
+    crypto.reset_keys()
+
+
+def test_personal_fields_are_stored_encrypted():
+    case = CaseFactory(person__name="Alex Example", person__email="alex@example.org")
+    person = case.person
+
+    stored = raw_column("takedown_affectedperson", "name", person.pk)
+
+    assert "Alex" not in stored
+    assert AffectedPerson.objects.get(pk=person.pk).name == "Alex Example"
+
+
+def test_mandate_document_is_stored_encrypted():
+    case = CaseFactory()
+    mandate = Mandate.objects.create(case=case, signed_document=b"%PDF-1.7 signed by Alex")
+
+    stored = bytes(raw_column("takedown_mandate", "signed_document", mandate.pk))
+
+    assert b"Alex" not in stored
+    assert Mandate.objects.get(pk=mandate.pk).signed_document == b"%PDF-1.7 signed by Alex"
+
+
+def test_rotate_keys_re_encrypts_with_the_newest_key(settings, field_keys):
+    old = field_keys[0]
+    case = CaseFactory(person__name="Alex Example")
+    Mandate.objects.create(case=case, signed_document=b"signed")
+    new = Fernet.generate_key().decode()
+    use_keys(settings, new, old)
+
+    call_command("rotate_keys", stdout=__import__("io").StringIO())
+
+    use_keys(settings, new)  # the old key is gone
+    assert AffectedPerson.objects.get(case=case).name == "Alex Example"
+    assert Mandate.objects.get(case=case).signed_document == b"signed"
+
+
+def test_value_without_a_matching_key_fails_loudly(settings):
+    case = CaseFactory(person__name="Alex Example")
+    use_keys(settings, Fernet.generate_key().decode())
+
+    with pytest.raises(ImproperlyConfigured, match="could not be decrypted"):
+        AffectedPerson.objects.get(case=case)

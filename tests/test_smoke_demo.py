@@ -1,0 +1,48 @@
+"""The demo pipeline on the embedded defaults (SQLite, no broker server), as `make run` does it:
+separate processes, the product pointed at a running sandbox through its settings alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from takedown.sandbox.world import start_sandbox
+from tests.test_settings import ROOT, embedded_env
+
+pytestmark = pytest.mark.smoke
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path):
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap")}
+    with start_sandbox(tmp_path / "sandbox", ports=ports) as sandbox:
+        env = {**embedded_env(tmp_path / "var"), **sandbox.env()}
+        manage(env, "migrate", "--noinput", "-v", "0")
+
+        demo = manage(env, "setup_demo")
+        again = manage(env, "setup_demo")
+        resolved = manage(env, "resolve_hosts", "--sync")
+        lookup = manage(env, "lookup_host", "--json", "img.picshare-demo.com")
+
+    assert "demo: opened case TD-DEMO-0001 with 11 links on 3 hosts" in demo
+    assert "demo: case TD-DEMO-0001 is already there" in again
+    assert resolved.splitlines()[0] == "resolving 3 hosts on 3 registered domains"
+    assert resolved.splitlines()[-1] == "done: 3 resolved"
+    assert '"hosting": {"name": "Demo Hosting GmbH"' in lookup
+    assert (tmp_path / "var" / "takedown.sqlite3").exists()
