@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def raw_column(table: str, column: str, pk: int) -> str | bytes:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()[0]
 
 
