@@ -26,6 +26,15 @@ def shared_file(path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fresh_throttle() -> Iterator[None]:
+    """Server blocks and slots live in Redis when it is the broker; no test may see another's."""
+    yield
+    from takedown.resolve import throttle
+
+    throttle.forget_redis_state()
+
+
+@pytest.fixture(autouse=True)
 def field_keys(settings: pytest.FixtureRequest) -> Iterator[list[str]]:
     """A fresh encryption key per test, so no test depends on a key file under var/."""
     keys = [Fernet.generate_key().decode()]

@@ -58,6 +58,16 @@ def block(server: str, seconds: float) -> None:
     ServerThrottle.objects.update_or_create(server=server, defaults={"blocked_until": until})
 
 
+def forget_redis_state() -> None:
+    """Drop every slot and block kept in Redis (for tests: unlike the database flavour, Redis
+    is not rolled back between them)."""
+    redis = _redis()
+    if redis is not None:
+        keys = list(redis.scan_iter(match=_key("*", "*")))
+        if keys:
+            redis.delete(*keys)
+
+
 def _reserve(server: str, interval: float) -> float | None:
     redis = _redis()
     if redis is not None:
