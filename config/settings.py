@@ -295,6 +295,9 @@ LOGGING = {
     "loggers": {
         # Django's request logger prints URLs with query strings, which can carry portal tokens.
         "django.request": {"level": "ERROR"},
+        # WeasyPrint logs progress per PDF at INFO, and its errors can quote URLs.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -313,3 +316,15 @@ TAKEDOWN_DNS_TIMEOUT = envint("TAKEDOWN_DNS_TIMEOUT", 5)
 TAKEDOWN_RDAP_CACHE_DIR = Path(
     os.environ.get("TAKEDOWN_RDAP_CACHE_DIR", "") or VAR_DIR / "rdap-bootstrap"
 )
+
+# --- notices: sending (takedown/notices/send.py) ------------------------------------------------
+# Envelope senders are bounces+<notice id>@ this domain, so a bounce names its notice; Message-IDs
+# use it too. Empty: the domain of DEFAULT_FROM_EMAIL.
+TAKEDOWN_BOUNCE_DOMAIN = envstr("TAKEDOWN_BOUNCE_DOMAIN")
+# Attempts before a transient failure (4xx, connection error) becomes final; attempt n+1 waits
+# TAKEDOWN_SEND_RETRY_SECONDS * 2**(n-1).
+TAKEDOWN_SEND_MAX_ATTEMPTS = envint("TAKEDOWN_SEND_MAX_ATTEMPTS", 6)
+TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
+# A notice in SENDING whose claim is older than this belongs to a dead worker and is concluded
+# from the sent log. Must exceed the send_notice task's hard time limit (270 s).
+TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)

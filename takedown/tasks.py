@@ -16,6 +16,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from takedown.models import Host
+from takedown.notices import send as sending
 from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_host
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def dispatch_due_work() -> dict[str, int]:
         resolve_hosts.delay(host_ids)
         counts["domains"] += 1
         counts["hosts"] += len(host_ids)
+    counts.update(dispatch_sending())
     log.info("dispatch: %s", counts)
     return counts
 
@@ -73,3 +75,29 @@ def resolve_hosts(self, host_ids: list[int]) -> None:  # type: ignore[no-untyped
             retry.append(host_id)
     if retry and self.request.retries < len(RETRY_COUNTDOWNS):
         raise self.retry(args=[retry], countdown=RETRY_COUNTDOWNS[self.request.retries])
+
+
+# --- sending notices ---------------------------------------------------------------------------
+
+
+def dispatch_sending() -> dict[str, int]:
+    """Conclude notices whose worker died while sending (from the sent log), then hand out the
+    queued notices that are due, each leased so the next dispatch does not hand it out again."""
+    recovered = sending.recover_stuck_sending()
+    notice_ids = sending.lease_due_notices(DISPATCH_LEASE)
+    for notice_id in notice_ids:
+        send_notice.delay(notice_id)
+    return {"notices_recovered": sum(recovered.values()), "notices": len(notice_ids)}
+
+
+@shared_task(
+    name="takedown.tasks.send_notice",
+    ignore_result=True,
+    # Below TAKEDOWN_SEND_CLAIM_TIMEOUT: a claim that old belongs to a worker that is gone.
+    soft_time_limit=240,
+    time_limit=270,
+)
+def send_notice(notice_id: int) -> str:
+    """Claim and send one notice. No Celery retries: a transient failure puts the notice back
+    in the queue with next_attempt_at in the database, where the dispatcher finds it."""
+    return sending.send_notice(notice_id).outcome

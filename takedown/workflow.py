@@ -8,6 +8,7 @@ assign `status` themselves.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -59,6 +60,23 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
         H.CHANGED: frozenset({H.PENDING, H.RESOLVING, H.RESOLVED}),
     },
 }
+
+
+# Side effects of entering a status, run inside the transition's transaction (so they commit or
+# roll back with it). Registered by the pipeline modules, e.g. takedown.notices.clock.
+_ON_ENTER: dict[tuple[type[models.Model], str], list[Callable[[Any, Any], None]]] = defaultdict(
+    list
+)
+
+
+def on_enter(model: type[models.Model], status: str) -> Callable[[Callable], Callable]:
+    """Register `hook(obj, actor)` to run whenever `model` enters `status`."""
+
+    def register(hook: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        _ON_ENTER[(model, status)].append(hook)
+        return hook
+
+    return register
 
 
 class TransitionNotAllowed(Exception):
@@ -113,12 +131,14 @@ def transition(
             notice=obj if isinstance(obj, Notice) else None,
             host=obj if isinstance(obj, Host) else None,
         )
+        obj.status = to
+        for name, value in extra.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(obj, name, value)
+        for hook in _ON_ENTER.get((model, to), ()):
+            hook(obj, actor)
         if on_commit is not None:
             transaction.on_commit(on_commit)
-    obj.status = to
-    for name, value in extra.items():
-        if not hasattr(value, "resolve_expression"):
-            setattr(obj, name, value)
     return event
 
 

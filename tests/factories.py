@@ -80,3 +80,23 @@ class NoticeFactory(factory.django.DjangoModelFactory):
     recipient = factory.SubFactory(OrganisationFactory)
     recipient_role = m.RecipientRole.HOSTING
     regime = "gdpr"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Contact
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    purpose = m.Contact.Purpose.ABUSE
+    channel = m.Contact.Channel.EMAIL
+    value = factory.Sequence(lambda n: f"abuse{n}@hoster.example")
+    source = "test"
+    quality = m.Contact.Quality.VERIFIED
+
+
+class MandateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Mandate
+
+    case = factory.SubFactory(CaseFactory)
+    signed_document = b"%PDF-1.7 signed mandate (test stand-in)"

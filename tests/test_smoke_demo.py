@@ -39,6 +39,8 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
         again = manage(env, "setup_demo")
         resolved = manage(env, "resolve_hosts", "--sync")
         lookup = manage(env, "lookup_host", "--json", "img.picshare-demo.com")
+        pipeline = manage(env, "setup_demo", "--pipeline")
+        mail = sandbox.smtp.wait_for(2, timeout=10)
 
     assert "demo: opened case TD-DEMO-0001 with 11 links on 3 hosts" in demo
     assert "demo: case TD-DEMO-0001 is already there" in again
@@ -46,3 +48,10 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
     assert resolved.splitlines()[-1] == "done: 3 resolved"
     assert '"hosting": {"name": "Demo Hosting GmbH"' in lookup
     assert (tmp_path / "var" / "takedown.sqlite3").exists()
+    sent = [line for line in pipeline.splitlines() if line.startswith("demo: notice")]
+    assert len(sent) == 2
+    assert all(": sent; PDF " in line for line in sent)
+    recipients = sorted(address for message in mail for address in message.rcpt_tos)
+    assert recipients == ["abuse@hoster-demo.de", "contact@laion.ai"]
+    assert all(message.mail_from.startswith("bounces+") for message in mail)
+    assert len(list((tmp_path / "var" / "demo").glob("notice-*.pdf"))) == 2

@@ -111,6 +111,7 @@ class Notice(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("review_notice", "Can approve or reject notices (four-eyes review)")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notice_send_due"),
             models.Index(fields=["due_at"], name="notice_due"),

@@ -181,9 +181,8 @@ def _network(result: HostLookup, *, refresh: bool) -> NetworkFacts | None:
 def _domain(result: HostLookup, *, refresh: bool) -> DomainFacts | None:
     """RDAP, or WHOIS where the TLD has no RDAP service or RDAP fails; cached per domain."""
     domain = result.registered_domain
-    record = _claim_domain(domain, refresh=refresh)
-    if record is None:  # someone else fetched it meanwhile, or it is fresh in the cache
-        record = DomainRecord.objects.get(registered_domain=domain)
+    record, must_fetch = _claim_domain(domain, refresh=refresh)
+    if not must_fetch:  # fresh in the cache, or someone else fetched it meanwhile
         result.errors.extend(record.errors)
         return _facts_from_record(record)
     errors: list[dict[str, Any]] = []
@@ -222,20 +221,26 @@ def _fetch_domain(domain: str, errors: list[dict[str, Any]]) -> DomainFacts | No
 # --- the domain cache with single flight -----------------------------------------------------
 
 
-def _claim_domain(domain: str, *, refresh: bool) -> DomainRecord | None:
-    """Return the record when this caller must fetch the domain, or None when the cache
-    answers, after waiting for another worker's fetch if one is under way (single flight)."""
-    try:
-        with transaction.atomic():
-            DomainRecord.objects.get_or_create(registered_domain=domain)
-    except IntegrityError:
-        pass  # another worker created it at the same moment
+def _claim_domain(domain: str, *, refresh: bool) -> tuple[DomainRecord, bool]:
+    """The domain's cache record, and whether this caller must fetch the domain: False when
+    the cache answers, after waiting for another worker's fetch if one is under way (single
+    flight)."""
+    # Most calls find the row: read it first, so a cache hit costs one query and, on SQLite,
+    # takes no write lock (get_or_create's transaction would, for every host).
+    record = DomainRecord.objects.filter(registered_domain=domain).first()
+    if record is None:
+        try:
+            with transaction.atomic():
+                record, _created = DomainRecord.objects.get_or_create(registered_domain=domain)
+        except IntegrityError:
+            pass  # another worker created it at the same moment: read it below
     give_up = time.monotonic() + FETCH_CLAIM_SECONDS
     while True:
-        record = DomainRecord.objects.get(registered_domain=domain)
+        if record is None:
+            record = DomainRecord.objects.get(registered_domain=domain)
         now = timezone.now()
         if not refresh and record.expires_at is not None and record.expires_at > now:
-            return None
+            return record, False
         stale = now - timedelta(seconds=FETCH_CLAIM_SECONDS)
         if record.claimed_at is None or record.claimed_at < stale:
             # Conditional update: of two workers reading the same row, one wins the claim.
@@ -243,12 +248,13 @@ def _claim_domain(domain: str, *, refresh: bool) -> DomainRecord | None:
                 claimed_at=now
             )
             if won:
-                return record
-            continue
-        if time.monotonic() > give_up:
-            return None
-        refresh = False  # the other worker's fetch is the fresh answer we wait for
-        time.sleep(0.05)
+                return record, True
+        elif time.monotonic() > give_up:
+            return record, False
+        else:
+            refresh = False  # the other worker's fetch is the fresh answer we wait for
+            time.sleep(0.05)
+        record = None  # read it again
 
 
 def _store_domain(
@@ -318,15 +324,17 @@ def _store_network(facts: NetworkFacts) -> None:
     except ValueError:
         start_key = end_key = _address_key(facts.ip)
     now = timezone.now()
-    NetworkRecord.objects.update_or_create(
-        start_key=start_key,
-        end_key=end_key,
-        defaults={
-            "fetched_at": now,
-            "expires_at": now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS),
-            "data": asdict(facts),
-        },
-    )
+    values = {
+        "fetched_at": now,
+        "expires_at": now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS),
+        "data": asdict(facts),
+    }
+    # Networks have no single flight and the range no unique constraint: two workers that
+    # fetched the same network at once both insert it, and update_or_create's get() would
+    # then fail on every later store. Refresh every copy instead; lookups take the first.
+    same = NetworkRecord.objects.filter(start_key=start_key, end_key=end_key)
+    if not same.update(**values):
+        NetworkRecord.objects.create(start_key=start_key, end_key=end_key, **values)
 
 
 # --- shaping the result ----------------------------------------------------------------------

@@ -1,21 +1,35 @@
-"""manage.py setup_demo: the directory seed, a demo team and a demo case whose links point at
-the sandbox's demo world (`manage.py sandbox`). Safe to run again: it changes nothing twice."""
+"""manage.py setup_demo [--pipeline]: the directory seed, a demo team and a demo case whose links
+point at the sandbox's demo world (`manage.py sandbox`). Safe to run again.
+
+With --pipeline (run against a running sandbox: `make run` does it) the demo case is carried
+through the whole pipeline: resolve, generate notices, four-eyes approval by a second user,
+send. The mail arrives at the sandbox's SMTP server; PDFs are written to var/demo/.
+"""
 
 from __future__ import annotations
 
 import csv
+import secrets
 import tempfile
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from takedown.cases import open_case
 from takedown.intake.store import import_links
-from takedown.models import Case, Team
+from takedown.models import Case, Mandate, Notice, Team
+from takedown.notices.generate import generate_notices
+from takedown.notices.pdf import render_mandate
+from takedown.notices.render import notice_pdf
+from takedown.notices.review import approve, submit_for_review
+from takedown.notices.send import SendError, queue_notice, send_notice
 from takedown.sandbox.world import demo_urls
 
 DEMO_REFERENCE = "TD-DEMO-0001"
@@ -24,8 +38,20 @@ DEMO_REFERENCE = "TD-DEMO-0001"
 class Command(BaseCommand):
     help = "Load the directory seed and a demo case that points at the sandbox's demo world."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--pipeline",
+            action="store_true",
+            help="resolve, generate, approve and send the demo notices (needs the sandbox)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("seed_directory", verbosity=0)
+        self.load_case()
+        if options["pipeline"]:
+            self.run_pipeline()
+
+    def load_case(self) -> None:
+        call_command("seed_directory", stdout=StringIO())
         team, _ = Team.objects.get_or_create(name="Demo team")
         admin = get_user_model().objects.filter(username="admin").first()
         if admin is not None:
@@ -57,3 +83,50 @@ class Command(BaseCommand):
             f"demo: opened case {DEMO_REFERENCE} with {report.created} links "
             f"on {report.hosts} hosts (served by `manage.py sandbox`)"
         )
+
+    def run_pipeline(self) -> None:
+        case = Case.objects.get(reference=DEMO_REFERENCE)
+        caseworker, reviewer = _demo_users(case.team)
+        if not case.mandates.exists():
+            # The demo person "signs" the generated mandate; a real one is uploaded signed.
+            Mandate.objects.create(
+                case=case, signed_document=render_mandate(case), uploaded_by=caseworker
+            )
+        call_command("resolve_hosts", "--case", DEMO_REFERENCE, "--sync", stdout=StringIO())
+        report = generate_notices(case, actor=caseworker)
+        out_dir = Path(settings.VAR_DIR) / "demo"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for notice in report.notices:
+            if notice.status == Notice.Status.DRAFT and not notice.element_check.get("missing"):
+                submit_for_review(notice, caseworker)
+                approve(notice, reviewer)
+            if notice.status == Notice.Status.APPROVED:
+                try:
+                    queue_notice(notice, actor=reviewer)
+                except SendError as exc:
+                    self.stdout.write(f"demo: notice {notice.pk} not queued: {exc}")
+            if notice.status == Notice.Status.QUEUED:
+                send_notice(notice.pk)
+            notice.refresh_from_db()
+            pdf = out_dir / f"notice-{notice.pk}.pdf"
+            pdf.write_bytes(notice_pdf(notice))
+            self.stdout.write(
+                f"demo: notice {notice.pk} to {notice.recipient.name} ({notice.regime}): "
+                f"{notice.status}; PDF {pdf}"
+            )
+
+
+def _demo_users(team: Team | None) -> tuple[Any, Any]:
+    """A caseworker who drafts and a reviewer who approves: four eyes, even in the demo.
+    Their passwords are random and unknown; the admin can set them."""
+    users = get_user_model().objects
+    caseworker, _ = users.get_or_create(username="demo-caseworker")
+    reviewer, _ = users.get_or_create(username="demo-reviewer")
+    for user in (caseworker, reviewer):
+        if not user.has_usable_password():
+            user.set_password(secrets.token_urlsafe(16))
+            user.save()
+        if team is not None:
+            team.members.add(user)
+    reviewer.user_permissions.add(Permission.objects.get(codename="review_notice"))
+    return caseworker, users.get(pk=reviewer.pk)  # fresh: permission caches are per instance

@@ -1,0 +1,45 @@
+"""manage.py approve_notice ID --as USER [--confirm-disclosure] [--reject COMMENT]
+
+Four-eyes: a draft is first submitted (by its author), then approved by USER, who must hold the
+reviewer permission and must not be the author or the submitter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from takedown.models import Notice
+from takedown.notices.review import ReviewError, approve, reject, submit_for_review
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+
+
+class Command(BaseCommand):
+    help = "Approve (or reject) a notice as a reviewer."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("id", type=int)
+        parser.add_argument("--as", dest="user", required=True, metavar="USER")
+        parser.add_argument("--confirm-disclosure", action="store_true")
+        parser.add_argument("--reject", metavar="COMMENT")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        notice = Notice.objects.filter(pk=options["id"]).first()
+        if notice is None:
+            raise CommandError(f"no notice {options['id']}", returncode=2)
+        reviewer = get_user_model().objects.filter(username=options["user"]).first()
+        if reviewer is None:
+            raise CommandError(f"no user {options['user']!r}", returncode=2)
+        try:
+            if notice.status == Notice.Status.DRAFT:
+                submit_for_review(notice, notice.created_by)
+            if options["reject"]:
+                reject(notice, reviewer, options["reject"])
+                self.stdout.write(f"notice {notice.pk} returned to its author")
+                return
+            approve(notice, reviewer, confirm_disclosure=options["confirm_disclosure"])
+        except (ReviewError, TransitionNotAllowed, ConcurrentChange) as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        self.stdout.write(f"notice {notice.pk} approved by {reviewer.username}")

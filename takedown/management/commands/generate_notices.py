@@ -1,0 +1,50 @@
+"""manage.py generate_notices --case REF [--json] [--as USER]: create or refresh draft notices
+and print them with their element-check results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from takedown.models import Case
+from takedown.notices.generate import generate_notices
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the draft notices of a case (one per recipient)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--case", required=True, metavar="REF")
+        parser.add_argument("--as", dest="user", metavar="USER", help="author of new drafts")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        case = Case.objects.filter(reference=options["case"]).first()
+        if case is None:
+            raise CommandError(f"no case {options['case']!r}", returncode=2)
+        actor = None
+        if options["user"]:
+            actor = get_user_model().objects.filter(username=options["user"]).first()
+            if actor is None:
+                raise CommandError(f"no user {options['user']!r}", returncode=2)
+        report = generate_notices(case, actor=actor).as_dict()
+        if options["json"]:
+            self.stdout.write(json.dumps(report, ensure_ascii=False))
+            return
+        self.stdout.write(
+            f"{case.reference}: {report['created']} new, {report['refreshed']} refreshed, "
+            f"{report['unchanged']} already under way; "
+            f"{report['unrouted_links']} links have no resolved recipient yet"
+        )
+        for notice in report["notices"]:
+            missing = notice["missing"]
+            check = "missing: " + "; ".join(missing) if missing else "complete"
+            address = notice["to"] or "(no contact)"
+            self.stdout.write(
+                f"  notice {notice['id']} [{notice['status']}] to {notice['recipient']} "
+                f"({notice['role']}, {notice['regime']}, {notice['language']}, "
+                f"{notice['links']} links, {notice['channel']} {address}): {check}"
+            )

@@ -1,0 +1,561 @@
+"""Notices as the recipient sees them: subject, plain-text and HTML bodies, attachments, PDF,
+and the element check that runs on every draft.
+
+The letter text ("body") is one plain-text template assembly per regime, role and language:
+pieces (intro, request, closing) and the legal statements of the regime's elements, each picked
+from templates/notices/<lang>/<regime>/ before templates/notices/<lang>/common/, role-specific
+names (`request_cdn.txt`) before general ones (`request.txt`). The layouts in
+templates/notices/layout/ wrap that body with the header, the URL table and the signature block,
+as plain text, HTML e-mail and PDF. A caseworker's edited text (`Notice.body_text`) replaces
+the body only: header, URL table and signature stay generated, so editing cannot lose a URL.
+
+The context holds plain values built from the notice's own case only (its links filtered to
+`notice.case`); templates never see a model, so they cannot reach the person's details. Those
+appear only when the regime requires them and a reviewer confirmed the disclosure.
+Plain text is rendered without escaping, HTML with Django's autoescape.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.template import Context, Engine, engines
+from django.utils import formats, timezone, translation
+
+from takedown.models import Mandate, Notice, NoticeLink
+from takedown.models.case import AffectedPerson
+from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+
+# Layout words per language. The letter text itself lives in templates/notices/<lang>/.
+LABELS: dict[str, dict[str, Any]] = {
+    "en": {
+        "case_reference": "Our reference",
+        "date": "Date",
+        "recipient": "To",
+        "legal_basis": "Legal basis",
+        "sender": "From",
+        "on_behalf_of": "On behalf of",
+        "withheld": "the affected person (name withheld to protect their privacy)",
+        "links_heading": "Content concerned",
+        "col_no": "No.",
+        "col_url": "URL",
+        "col_first_seen": "First seen",
+        "col_entry": "Entry id",
+        "col_dataset": "Dataset",
+        "col_caption": "Caption",
+        "col_sha256": "SHA-256 of the URL",
+        "attachments": "Attached",
+        "closing_formula": "Yours faithfully,",
+        "signed": "/s/",
+        "authorised_representative": "authorised representative of",
+        "reminder": "Reminder",
+        "date_format": "j F Y",
+        "datetime_format": "j F Y, H:i T",
+        "roles": {
+            "site_operator": "site operator",
+            "hosting": "hosting provider",
+            "cdn": "content delivery network",
+            "registrar": "domain registrar",
+            "dataset_maintainer": "dataset maintainer",
+            "dpa": "data-protection authority",
+        },
+        "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
+        "complaint": ("Complaint to the supervisory authority", "{law} Art. 77, Art. 80(1)"),
+        "regimes": {},  # English titles and citations come from the Regime itself
+        "units": {
+            "hours": ("{n} hour", "{n} hours"),
+            "calendar_days": ("{n} day", "{n} days"),
+            "working_days": ("{n} working day", "{n} working days"),
+            "months": ("one month", "{n} months"),
+        },
+    },
+    "de": {
+        "case_reference": "Unser Zeichen",
+        "date": "Datum",
+        "recipient": "An",
+        "legal_basis": "Rechtsgrundlage",
+        "sender": "Von",
+        "on_behalf_of": "Im Auftrag von",
+        "withheld": "der betroffenen Person (Name zum Schutz ihrer Privatsphäre nicht genannt)",
+        "links_heading": "Betroffene Inhalte",
+        "col_no": "Nr.",
+        "col_url": "URL",
+        "col_first_seen": "Zuerst gesehen",
+        "col_entry": "Eintrags-ID",
+        "col_dataset": "Datensatz",
+        "col_caption": "Bildunterschrift",
+        "col_sha256": "SHA-256 der URL",
+        "attachments": "Anlagen",
+        "closing_formula": "Mit freundlichen Grüßen",
+        "signed": "gez.",
+        "authorised_representative": "bevollmächtigte Vertretung für",
+        "reminder": "Erinnerung",
+        "date_format": "j. F Y",
+        "datetime_format": "j. F Y, H:i T",
+        "roles": {
+            "site_operator": "Betreiber der Website",
+            "hosting": "Hosting-Anbieter",
+            "cdn": "Content-Delivery-Netzwerk",
+            "registrar": "Domain-Registrar",
+            "dataset_maintainer": "Herausgeber des Datensatzes",
+            "dpa": "Datenschutzaufsichtsbehörde",
+        },
+        "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
+        "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77, Art. 80 Abs. 1 {law}"),
+        "regimes": {
+            "gdpr": ("Antrag auf Löschung nach der DSGVO", "DSGVO Art. 17, 21 (Art. 9)"),
+            "dsa": (
+                "Meldung rechtswidriger Inhalte nach dem Digital Services Act",
+                "Verordnung (EU) 2022/2065 (DSA) Art. 16",
+            ),
+            "uk_gdpr": ("Antrag auf Löschung nach der UK GDPR", "UK GDPR Art. 17, 21 (Art. 9)"),
+            "uk_osa": (
+                "Meldung rechtswidriger Inhalte nach dem Online Safety Act",
+                "Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+            ),
+            "take_it_down": (
+                "Entfernungsantrag nach dem TAKE IT DOWN Act",
+                "47 U.S.C. §223a (TAKE IT DOWN Act)",
+            ),
+            "dmca": ("DMCA-Benachrichtigung (Takedown Notice)", "17 U.S.C. §512(c)(3)"),
+            "kug": (
+                "Aufforderung zur Entfernung nach dem Recht am eigenen Bild",
+                "KUG §§ 22, 23, 33",
+            ),
+            "generic_privacy": (
+                "Bitte um Entfernung privater Bilder",
+                "Richtlinien des Empfängers und anwendbares Datenschutzrecht",
+            ),
+        },
+        # Dative, after "innerhalb von".
+        "units": {
+            "hours": ("{n} Stunde", "{n} Stunden"),
+            "calendar_days": ("{n} Tag", "{n} Tagen"),
+            "working_days": ("{n} Werktag", "{n} Werktagen"),
+            "months": ("einem Monat", "{n} Monaten"),
+        },
+    },
+}
+
+# Element keys checked against data; every other key is a statement whose sentence must
+# appear in the body.
+DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity"})
+# Every notice states its deadline, whether or not the regime makes it a required element.
+ALWAYS_STATED = ("deadline",)
+ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass
+class RenderedNotice:
+    subject: str
+    text: str  # plain-text body
+    html: str  # HTML e-mail body
+    # links CSV always; manifest CSV+JSON for dataset maintainers; PDF unless with_pdf=False
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass
+class _Draft:
+    """Everything up to the plain text: what both rendering and the element check need."""
+
+    notice: Notice
+    regime: Regime
+    context: dict[str, Any]
+    statements: dict[str, str]
+    body: str
+    text: str
+    foreign_links: int
+
+
+def language_for(notice: Notice, regime: Regime) -> str:
+    return notice.language if notice.language in regime.languages else "en"
+
+
+def _engine() -> Engine:
+    return engines["django"].engine  # type: ignore[attr-defined]
+
+
+def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> str:
+    template = _engine().select_template(names)
+    return template.render(Context(context, autoescape=autoescape))
+
+
+def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> list[str]:
+    """Where a piece of a notice may live, most specific first."""
+    dirs = [regime.code]
+    if regime.code == "uk_gdpr":
+        dirs.append("gdpr")  # UK GDPR mirrors the GDPR; its templates branch on regime.code
+    dirs.append("common")
+    files = [f"{piece}_{role}.txt", f"{piece}.txt"] if role else [f"{piece}.txt"]
+    return [f"notices/{lang}/{folder}/{name}" for name in files for folder in dirs]
+
+
+def _format_date(value: datetime, lang: str, *, with_time: bool = False) -> str:
+    key = "datetime_format" if with_time else "date_format"
+    with translation.override(lang):
+        return formats.date_format(timezone.localtime(value), LABELS[lang][key])
+
+
+def _period(regime: Regime, lang: str) -> str:
+    one, many = LABELS[lang]["units"][regime.deadline_unit]
+    return (one if regime.deadline_amount == 1 else many).format(n=regime.deadline_amount)
+
+
+def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
+    """The person's name, only where the regime needs it and a reviewer confirmed it. The
+    e-mail and phone are never disclosed: replies go to the organisation."""
+    if not (regime.discloses_person and notice.discloses_person):
+        return None
+    if notice.disclosure_confirmed_by_id is None:
+        return None
+    try:
+        person = notice.case.person
+    except AffectedPerson.DoesNotExist:
+        return None
+    return {"name": person.name} if person.name.strip() else None
+
+
+def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
+    """The notice's links of its own case, and how many belong to another case (a bug
+    elsewhere: they are left out, and the element check reports them)."""
+    rows = []
+    foreign = 0
+    through = (
+        NoticeLink.objects.filter(notice=notice)
+        .select_related("link")
+        .order_by("link__created_at", "link__pk")
+    )
+    for item in through:
+        link = item.link
+        if link.case_id != notice.case_id:
+            foreign += 1
+            continue
+        rows.append(
+            {
+                "url": link.url,
+                "first_seen": link.created_at,
+                "entry_id": link.entry_id,
+                "dataset": link.dataset,
+                "caption": link.caption,
+                # Recomputed, not read: the manifest promises the hash of exactly this string.
+                "url_sha256": hashlib.sha256(link.url.encode()).hexdigest(),
+            }
+        )
+    return rows, foreign
+
+
+def _mandate(notice: Notice) -> Mandate | None:
+    return (
+        Mandate.objects.filter(case_id=notice.case_id, revoked_at__isnull=True)
+        .order_by("-uploaded_at")
+        .first()
+    )
+
+
+def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, Any]:
+    """The template context: plain values from this notice and its own case only."""
+    regime = regime or get_regime(notice.regime)
+    lang = language_for(notice, regime)
+    labels = LABELS[lang]
+    case = notice.case
+    now = timezone.now()
+    links, foreign = _link_rows(notice)
+    signer = notice.created_by
+    signer_name = (signer.get_full_name().strip() or signer.get_username()) if signer else ""
+    notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
+    law = labels["laws"].get(regime.code, "")
+    title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
+    if notice.recipient_role == "dpa":
+        title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
+    due = regime.due_at(now)
+    mandate = _mandate(notice)
+    parent = notice.parent
+    for_dpa = notice.recipient_role == "dpa"
+    for_dataset = notice.recipient_role == "dataset_maintainer"
+    return {
+        "lang": lang,
+        "labels": labels,
+        "kind": notice.kind,
+        "case_reference": case.reference,
+        "category": case.category,
+        "special_category": case.category in ("medical", "intimate"),
+        "owns_copyright": case.owns_copyright,
+        "date": _format_date(now, lang),
+        "regime": {
+            "code": regime.code,
+            "title": title,
+            "citation": citation,
+            "law": law,
+            "deadline_basis": regime.deadline_basis,
+        },
+        "role": notice.recipient_role,
+        "role_label": labels["roles"].get(notice.recipient_role, notice.recipient_role),
+        "recipient": {
+            "name": notice.recipient.name,
+            "country": notice.recipient.country,
+            "trusted_flagger": notice.recipient.trusted_flagger and not for_dpa,
+        },
+        "organisation": settings.TAKEDOWN_ORGANISATION.strip(),
+        "notifier": {"email": notifier_email.strip()},
+        "signer": {"name": signer_name},
+        "person": _person(notice, regime),
+        "links": links,
+        "foreign_links": foreign,
+        "attachment_names": attachment_names(case.reference, is_dataset=for_dataset),
+        "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
+        "is_dataset": for_dataset,
+        "deadline": {
+            "period": _period(regime, lang),
+            "due": _format_date(due, lang, with_time=regime.deadline_unit == "hours"),
+        },
+        "mandate": {
+            "on_file": mandate is not None,
+            "date": _format_date(mandate.uploaded_at, lang) if mandate else "",
+        },
+        "parent": {
+            "recipient": parent.recipient.name,
+            "date": _format_date(parent.sent_at or parent.created_at, lang),
+        }
+        if parent
+        else None,
+    }
+
+
+def _statement_keys(regime: Regime, category: str) -> list[str]:
+    keys = [e.key for e in regime.required_elements(category) if e.key not in DATA_ELEMENTS]
+    return keys + [key for key in ALWAYS_STATED if key not in keys]
+
+
+def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
+    regime = get_regime(notice.regime)
+    context = notice_context(notice, regime)
+    lang, role = context["lang"], notice.recipient_role
+    with translation.override(lang):
+        statements = {
+            key: _clean(_render(template_names(lang, regime, key, role), context, autoescape=False))
+            for key in _statement_keys(regime, notice.case.category)
+        }
+        pieces = {
+            piece: _clean(
+                _render(template_names(lang, regime, piece, role), context, autoescape=False)
+            )
+            for piece in ("intro", "request", "closing")
+        }
+        template_body = _render(
+            template_names(lang, regime, "body", role),
+            {**context, **pieces, "statements": [s for s in statements.values() if s]},
+            autoescape=False,
+        )
+        edited = notice.body_text.replace("\r\n", "\n").strip() if use_edit else ""
+        body = edited or _clean(template_body)
+        context = {**context, "body": body}
+        text = _render(["notices/layout/message.txt"], context, autoescape=False)
+    return _Draft(notice, regime, context, statements, body, text, context["foreign_links"])
+
+
+def _clean(text: str) -> str:
+    """Collapse the blank lines template tags leave behind; keep paragraph breaks."""
+    # ASCII whitespace only: the German templates bind "§ 22" with no-break spaces.
+    paragraphs = [ASCII_SPACE.sub(" ", part).strip() for part in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def template_body(notice: Notice) -> str:
+    """The template's letter text for this notice: what an editor starts from."""
+    return _prepare(notice, use_edit=False).body
+
+
+def _words(text: str) -> str:
+    """For comparison only: every run of whitespace (no-break spaces too) as one space."""
+    return " ".join(text.split())
+
+
+def _states(body: str, statement: str, due: str) -> bool:
+    """Whether `body` contains `statement`, whatever the due date in it: an edited body keeps
+    the date of the day it was edited, and the sentence is still there."""
+    if not statement:
+        return False
+    pattern = re.escape(_words(statement))
+    if due:
+        pattern = pattern.replace(re.escape(due), ".{1,80}?")
+    return re.search(pattern, body) is not None
+
+
+def _missing(draft: _Draft) -> list[str]:
+    notice, regime, ctx = draft.notice, draft.regime, draft.context
+    text = _words(draft.text)
+    body = _words(draft.body)
+    checks = {
+        "urls": bool(ctx["links"]) and all(row["url"] in text for row in ctx["links"]),
+        "notifier": bool(ctx["organisation"] and ctx["notifier"]["email"])
+        and ctx["organisation"] in text
+        and ctx["notifier"]["email"] in text,
+        "signature": bool(ctx["signer"]["name"]) and ctx["signer"]["name"] in text,
+        "mandate": ctx["mandate"]["on_file"],
+        "identity": ctx["person"] is not None and ctx["person"]["name"] in text,
+        # The work is the person's own only when they own the copyright (a selfie).
+        "work": ctx["owns_copyright"],
+    }
+    missing = []
+    if notice.recipient_role not in regime.roles:
+        roles = ", ".join(LABELS["en"]["roles"][role] for role in regime.roles)
+        missing.append(f"a recipient this regime addresses ({roles})")
+    if regime.categories is not None and notice.case.category not in regime.categories:
+        missing.append(
+            f"content this regime covers ({', '.join(sorted(regime.categories))} images)"
+        )
+    if draft.foreign_links:
+        missing.append(f"links of this case only ({draft.foreign_links} belong to another case)")
+    for element in regime.required_elements(notice.case.category):
+        present = checks.get(element.key, True)
+        if element.key not in DATA_ELEMENTS:
+            statement = draft.statements.get(element.key, "")
+            present = present and _states(body, statement, ctx["deadline"]["due"])
+        if not present:
+            missing.append(element.label)
+    return missing
+
+
+def statements_for(notice: Notice) -> dict[str, str]:
+    """The required sentences of this notice by element key, as the template words them (an
+    editor can highlight them; removing one fails the element check)."""
+    return _prepare(notice, use_edit=False).statements
+
+
+def check_elements(notice: Notice) -> list[str]:
+    """Human labels of the required elements this notice lacks; [] means complete."""
+    try:
+        draft = _prepare(notice)
+    except UnknownRegime:
+        return [f"a known legal regime ({notice.regime!r} is not one)"]
+    return _missing(draft)
+
+
+def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
+    """The data files every notice carries (the PDF comes on top, named per notice)."""
+    names = [f"{reference}-links.csv"]
+    if is_dataset:
+        names += [f"{reference}-removal-manifest.csv", f"{reference}-removal-manifest.json"]
+    return names
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _cell(value: str) -> str:
+    """A caption a spreadsheet would run as a formula is quoted (the JSON keeps it exact)."""
+    return "'" + value if value.startswith(CSV_FORMULA_START) else value
+
+
+def links_csv(links: list[dict[str, Any]]) -> bytes:
+    return _csv(
+        ["url", "first_seen", "entry_id", "url_sha256"],
+        [
+            [row["url"], row["first_seen"].isoformat(), row["entry_id"], row["url_sha256"]]
+            for row in links
+        ],
+    )
+
+
+def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {
+            "dataset": row["dataset"],
+            "entry_id": row["entry_id"],
+            "url": row["url"],
+            "caption": row["caption"],
+            "url_sha256": row["url_sha256"],
+        }
+        for row in links
+    ]
+
+
+def manifest_csv(links: list[dict[str, Any]]) -> bytes:
+    entries = manifest_entries(links)
+    header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
+    return _csv(header, [[_cell(entry[key]) for key in header] for entry in entries])
+
+
+def manifest_json(context: dict[str, Any]) -> bytes:
+    document = {
+        "manifest_version": 1,
+        "case_reference": context["case_reference"],
+        "requested_by": context["organisation"],
+        "contact": context["notifier"]["email"],
+        "date": timezone.localdate().isoformat(),
+        "action": "remove",
+        "scope": ["index", "future_releases", "mirrors"],
+        "datasets": context["datasets"],
+        "entries": manifest_entries(context["links"]),
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _subject(draft: _Draft) -> str:
+    ctx = draft.context
+    with translation.override(ctx["lang"]):
+        raw = _render(
+            template_names(ctx["lang"], draft.regime, "subject", draft.notice.recipient_role),
+            ctx,
+            autoescape=False,
+        )
+    # One line: a header with a line break in it is an injection (and Django refuses it).
+    return " ".join(raw.split())[:300]
+
+
+def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
+    """The notice as it goes out. Raises UnknownRegime for a bad regime code."""
+    draft = _prepare(notice)
+    ctx = draft.context
+    reference = ctx["case_reference"]
+    with translation.override(ctx["lang"]):
+        html = _render(["notices/layout/message.html"], ctx, autoescape=True)
+        names = ctx["attachment_names"]
+        attachments = [Attachment(names[0], links_csv(ctx["links"]), "text/csv")]
+        if ctx["is_dataset"]:
+            attachments += [
+                Attachment(names[1], manifest_csv(ctx["links"]), "text/csv"),
+                Attachment(names[2], manifest_json(ctx), "application/json"),
+            ]
+        if with_pdf:
+            attachments.append(
+                Attachment(
+                    f"{reference}-notice-{notice.pk}.pdf", render_pdf(ctx), "application/pdf"
+                )
+            )
+    return RenderedNotice(_subject(draft), draft.text, html, attachments)
+
+
+def render_pdf(context: dict[str, Any]) -> bytes:
+    from takedown.notices.pdf import asset_url, html_to_pdf
+
+    context = {**context, "stylesheet": asset_url("notice.css")}
+    return html_to_pdf(_render(["notices/layout/document.html"], context, autoescape=True))
+
+
+def notice_pdf(notice: Notice) -> bytes:
+    """Only the PDF (for `render_notice ID --pdf FILE` and manual submission)."""
+    draft = _prepare(notice)
+    with translation.override(draft.context["lang"]):
+        return render_pdf(draft.context)

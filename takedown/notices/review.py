@@ -1,0 +1,129 @@
+"""Four-eyes review: draft -> in review -> approved by a different user with the reviewer
+permission; a rejection returns the draft with the reviewer's comment; editing an approved
+notice withdraws the approval. Every step is a timeline event (internal: the affected person
+sees that a notice was sent, not the review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from takedown.models import Notice
+from takedown.notices.regimes import get_regime
+from takedown.notices.render import check_elements
+from takedown.workflow import record_event, transition
+
+REVIEW_PERMISSION = "takedown.review_notice"
+
+
+class ReviewError(Exception):
+    """The step is refused; the message says why, in words for the person who asked."""
+
+
+def submit_for_review(notice: Notice, actor: Any) -> None:
+    missing = _store_check(notice)
+    transition(
+        notice,
+        Notice.Status.IN_REVIEW,
+        actor=actor,
+        message="Submitted for review.",
+        data={"missing": missing},
+    )
+
+
+def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) -> None:
+    if notice.status != Notice.Status.IN_REVIEW:
+        raise ReviewError(f"notice {notice.pk} is {notice.status}, not in review")
+    if not reviewer.has_perm(REVIEW_PERMISSION):
+        raise ReviewError(f"{reviewer} may not approve notices (no reviewer permission)")
+    if reviewer.pk in {notice.created_by_id, _submitter_id(notice)}:
+        raise ReviewError("a notice must be approved by someone other than its author")
+    regime = get_regime(notice.regime)
+    if regime.discloses_person and not notice.disclosure_confirmed_by_id:
+        if not confirm_disclosure:
+            raise ReviewError(
+                f"{regime.title} requires naming the affected person: "
+                "confirm the disclosure explicitly to approve"
+            )
+        with transaction.atomic():
+            Notice.objects.filter(pk=notice.pk).update(
+                discloses_person=True, disclosure_confirmed_by=reviewer
+            )
+            notice.discloses_person, notice.disclosure_confirmed_by = True, reviewer
+            record_event(
+                notice.case,
+                "notice.disclosure_confirmed",
+                actor=reviewer,
+                message="The reviewer confirmed that this notice names the affected person.",
+                notice=notice,
+            )
+    missing = _store_check(notice)
+    if missing:
+        raise ReviewError("cannot approve: missing " + "; ".join(missing))
+    transition(
+        notice,
+        Notice.Status.APPROVED,
+        actor=reviewer,
+        message="Approved.",
+        fields={"approved_by": reviewer, "approved_at": timezone.now(), "review_comment": ""},
+    )
+
+
+def reject(notice: Notice, reviewer: Any, comment: str) -> None:
+    if not comment.strip():
+        raise ReviewError("a rejection needs a comment for the author")
+    if not reviewer.has_perm(REVIEW_PERMISSION):
+        raise ReviewError(f"{reviewer} may not reject notices (no reviewer permission)")
+    transition(
+        notice,
+        Notice.Status.DRAFT,
+        actor=reviewer,
+        message="Returned to the author.",
+        fields={"review_comment": comment.strip()},
+        data={"comment": comment.strip()},
+    )
+
+
+def edit(
+    notice: Notice, actor: Any, *, subject: str | None = None, body_text: str | None = None
+) -> None:
+    """Change the text. A notice in review or approved goes back to draft: what a reviewer
+    approved is exactly what is sent."""
+    changes = {
+        name: value
+        for name, value in (("subject", subject), ("body_text", body_text))
+        if value is not None
+    }
+    with transaction.atomic():
+        if notice.status in (Notice.Status.IN_REVIEW, Notice.Status.APPROVED):
+            transition(
+                notice,
+                Notice.Status.DRAFT,
+                actor=actor,
+                message="Edited: the approval was withdrawn.",
+                fields={**changes, "approved_by": None, "approved_at": None},
+            )
+        elif notice.status == Notice.Status.DRAFT:
+            Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(**changes)
+            for name, value in changes.items():
+                setattr(notice, name, value)
+            record_event(notice.case, "notice.edited", actor=actor, notice=notice)
+        else:
+            raise ReviewError(f"notice {notice.pk} is {notice.status}: it can no longer be edited")
+        _store_check(notice)
+
+
+def _store_check(notice: Notice) -> list[str]:
+    missing = check_elements(notice)
+    notice.element_check = {"missing": missing, "complete": not missing}
+    Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
+    return missing
+
+
+def _submitter_id(notice: Notice) -> int | None:
+    event = (
+        notice.case.events.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
+    )
+    return event.actor_id if event else None

@@ -1,0 +1,1128 @@
+"""Sending approved notices: e-mail that is never sent twice and never lost, the manual
+channels, and bounces.
+
+    approved --queue_notice--> queued --claim--> sending --> sent | queued (retry) | failed
+    sending --> needs_check --resolve_uncertain--> sent | queued
+    approved --queue_notice--> awaiting_manual --mark_submitted--> sent
+    sent --process_bounces--> bounced
+
+Persist, claim, act, record. `queue_notice` stores a new Message-ID before the first attempt;
+every retry of that notice reuses it. `send_notice` claims the notice with
+transition(queued -> sending), which is a conditional update: of two workers given the same
+notice exactly one wins, the other returns. Each recipient address gets its own message (one
+SMTP transaction), so a refused address is seen and reported instead of being dropped the way
+Django's SMTP backend drops partially refused recipient lists.
+
+The sent log
+------------
+Around the one step whose outcome can be lost, the end of DATA, the worker writes CaseEvent
+rows of kind `mail.*` for the notice, keyed by its Message-ID and the address, each committed
+in its own (durable) transaction:
+
+1. `mail.handover`, after the server answered 354 to DATA and before the message and its
+   terminating "." are written to the socket. It is only written while the worker still holds
+   its claim: the notice row is locked and must be SENDING with the worker's own claimed_at.
+2. The server's reply to the terminating ".": 250 gives `mail.accepted` (with the reply, which
+   usually names the server's queue id); 4xx or 5xx gives `mail.refused`; no reply at all
+   (connection lost, timeout) gives `mail.uncertain`. Refusals before DATA (connect, MAIL,
+   RCPT) are logged as `mail.refused` with their stage and no handover.
+
+A server can accept a message only once it has received the terminating "." (RFC 5321 4.1.1.4),
+and the handover row is committed before the "." leaves. So for the current attempt:
+
+- no handover row: nothing was handed over (the worker died before step 1, or the server
+  refused earlier in the transaction). Safe to send.
+- handover and accepted: the server took it. Never sent again, on any later attempt.
+- handover and refused: the server refused the complete message. Retry (4xx) or fail (5xx).
+- handover and nothing else, or uncertain: the worker died, or the connection broke, between
+  handing the message over and recording the reply. The server may have accepted it. The
+  notice goes to NEEDS_CHECK; a human looks for the Message-ID in the server's log and calls
+  `resolve_uncertain`. Nothing is resent automatically.
+
+The window that needs a human is therefore only the time between committing the handover row
+and committing the accepted row: one network round trip and one commit. A crash anywhere else
+is resolved automatically. (A failed write of the message body itself cannot have carried the
+terminating ".", which is its last byte, so it counts as refused, not uncertain.)
+
+Recovery: a notice in SENDING whose claim is older than TAKEDOWN_SEND_CLAIM_TIMEOUT belongs to
+a dead worker (the timeout is longer than the send task's hard time limit). `recover_stuck_sending`
+concludes it from the sent log with the same function a live worker uses at the end of an
+attempt. Concluding locks the notice row and checks the claim in the same transaction as its
+decision, and so does writing the handover row: the two cannot interleave, so a worker that
+was merely slow finds its claim gone and stops before it hands anything over.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import logging
+import mailbox
+import re
+import secrets
+import smtplib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.filebased import EmailBackend as FileBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import transaction
+from django.db.models import F, Q
+from django.dispatch import Signal
+from django.utils import timezone
+
+from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
+from takedown.models import CaseEvent, Contact, Notice
+from takedown.workflow import ConcurrentChange, record_event, transition
+
+if TYPE_CHECKING:
+    from takedown.notices.render import RenderedNotice
+
+log = logging.getLogger(__name__)
+
+N = Notice.Status
+CH = Contact.Channel
+
+# Channels a person has to use by hand: the caseworker gets a task with the PDF and the target.
+MANUAL_CHANNELS = frozenset({CH.WEBFORM, CH.POSTAL, CH.API, CH.PHONE})
+
+# Serialised once per message; 7-bit so that servers without 8BITMIME take it unchanged.
+WIRE_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+# Sent at the steps of an attempt whose crash windows matter ("claiming", "claimed",
+# "handing_over", "accepted", "logged"), with notice= and recipient=. Tests connect receivers
+# that stop the worker there; the product never listens.
+send_checkpoint = Signal()
+
+
+class SendError(Exception):
+    """The notice cannot be queued or submitted as asked (no address, wrong status ...)."""
+
+
+class ClaimLost(Exception):
+    """Another worker or the recovery took the notice while this worker was sending."""
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    recipient: str
+    # connect, mail, rcpt, data (the DATA command or writing the message), end (the reply to
+    # the final ".")
+    stage: str
+    code: int | None
+    reply: str
+    permanent: bool = False
+    uncertain: bool = False
+
+    def __str__(self) -> str:
+        code = f"{self.code} " if self.code else ""
+        return f"{self.recipient}: {code}{self.reply} (at {self.stage})"
+
+
+@dataclass
+class SendResult:
+    notice_id: int
+    # The notice's status after the attempt, or "lost" (another worker has it) or "skipped"
+    # (it was not queued).
+    outcome: str
+    accepted: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    next_attempt_at: datetime | None = None
+    message: str = ""
+
+
+# --- addresses and identifiers -------------------------------------------------------------------
+
+
+def bounce_domain() -> str:
+    configured = settings.TAKEDOWN_BOUNCE_DOMAIN
+    if configured:
+        return configured.lower()
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].lower() or "localhost"
+
+
+def envelope_sender(notice: Notice) -> str:
+    """bounces+<id>@domain: the address bounces come back to names the notice (VERP)."""
+    return f"bounces+{notice.pk}@{bounce_domain()}"
+
+
+def new_message_id(notice: Notice) -> str:
+    return f"<notice-{notice.pk}.{secrets.token_hex(8)}@{bounce_domain()}>"
+
+
+def organisation_address() -> str:
+    addr = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return str(Address(display_name=settings.TAKEDOWN_ORGANISATION, addr_spec=addr))
+
+
+def reply_to(notice: Notice) -> str:
+    """The caseworker signs as authorised representative, so replies go to them when assigned."""
+    caseworker = notice.case.assigned_to
+    if caseworker is not None and caseworker.email:
+        name = caseworker.get_full_name() or caseworker.get_username()
+        return str(
+            Address(
+                display_name=f"{name} ({settings.TAKEDOWN_ORGANISATION})",
+                addr_spec=caseworker.email,
+            )
+        )
+    return organisation_address()
+
+
+def recipient_addresses(notice: Notice) -> list[str]:
+    """The notice's e-mail addresses (to_address may list several, separated by commas,
+    semicolons or lines), else its contact's; normalised, without duplicates. Raises SendError
+    when there is none or one cannot be used in an SMTP envelope."""
+    raw = notice.to_address.strip()
+    if not raw and notice.contact is not None and notice.contact.channel == CH.EMAIL:
+        raw = notice.contact.value
+    addresses: list[str] = []
+    for _name, addr in getaddresses([re.sub(r"[;\n\r]+", ",", raw)]):
+        if not addr:
+            continue
+        normalised = normalise_address(addr)
+        if normalised not in addresses:
+            addresses.append(normalised)
+    if not addresses:
+        raise SendError(f"notice {notice.pk} has no e-mail address")
+    return addresses
+
+
+def normalise_address(addr: str) -> str:
+    local, _, domain = addr.strip().rpartition("@")
+    if not local or not domain or not local.isascii() or any(c in addr for c in ' <>"\\'):
+        raise SendError(f"not a usable e-mail address: {addr!r}")
+    try:
+        domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise SendError(f"not a usable e-mail domain: {domain!r}") from None
+    return f"{local}@{domain}"
+
+
+# --- queueing and the manual channels ------------------------------------------------------------
+
+
+def queue_notice(notice: Notice, *, actor: Any = None) -> str:
+    """approved -> queued (e-mail) or awaiting_manual (web form, post, API). Returns the status.
+
+    Queueing starts a new message: a fresh Message-ID, attempts from zero. A notice that was
+    edited after a failure comes back through review and gets a new one here; retries of one
+    message never come through here and keep theirs.
+    """
+    if notice.channel in MANUAL_CHANNELS:
+        target = manual_target(notice)
+        if not target:
+            raise SendError(f"notice {notice.pk} has no form URL or address to submit to")
+        channel = Contact.Channel(notice.channel).label
+        transition(
+            notice,
+            N.AWAITING_MANUAL,
+            actor=actor,
+            message=(
+                f"Submit manually ({channel}): {target}. Attach the notice PDF "
+                f"(python manage.py render_notice {notice.pk} --pdf FILE), then record the "
+                "confirmation number."
+            ),
+            data={"channel": notice.channel, "target": target},
+        )
+        return N.AWAITING_MANUAL
+    addresses = recipient_addresses(notice)
+    transition(
+        notice,
+        N.QUEUED,
+        actor=actor,
+        message="Queued for sending.",
+        data={"recipients": len(addresses)},
+        fields={
+            "message_id": new_message_id(notice),
+            "attempts": 0,
+            "next_attempt_at": timezone.now(),
+            "claimed_at": None,
+            "last_error": "",
+        },
+    )
+    return N.QUEUED
+
+
+def manual_target(notice: Notice) -> str:
+    """The exact form URL (or postal address, API endpoint) the caseworker submits to."""
+    if notice.to_address.strip():
+        return notice.to_address.strip()
+    if notice.contact is not None:
+        return notice.contact.value.strip()
+    return ""
+
+
+def mark_submitted(notice: Notice, actor: Any, confirmation: str) -> None:
+    """The caseworker submitted a manual notice: awaiting_manual -> sent, with the confirmation
+    number (ticket id, registered-post number) the recipient gave."""
+    confirmation = confirmation.strip()
+    if not confirmation:
+        raise SendError("a manual submission needs the confirmation number or reference")
+    now = timezone.now()
+    transition(
+        notice,
+        N.SENT,
+        actor=actor,
+        message=f"Submitted manually; confirmation {confirmation}.",
+        data={"confirmation": confirmation},
+        fields={"manual_confirmation": confirmation[:200], "sent_at": now},
+    )
+
+
+def resolve_uncertain(notice: Notice, actor: Any, *, delivered: bool, note: str) -> str:
+    """A human checked the mail server's log for a NEEDS_CHECK notice's Message-ID.
+
+    delivered=True: the uncertain addresses count as accepted; the notice is sent, or queued
+    again if other addresses still wait for their first successful attempt. delivered=False:
+    queued again with the same Message-ID. Returns the new status.
+    """
+    note = note.strip()
+    if not note:
+        raise SendError("say what the check found (e.g. the server's log line)")
+    if notice.status != N.NEEDS_CHECK:
+        raise SendError(f"notice {notice.pk} is {notice.status}, not waiting for a check")
+    now = timezone.now()
+    with transaction.atomic():
+        if delivered:
+            state = delivery_state(notice)
+            addresses = recipient_addresses(notice)
+            for address in addresses:
+                if state[address].handed_over and not state[address].accepted:
+                    _record(notice, "mail.accepted", address, reply=f"confirmed by a check: {note}")
+            state = delivery_state(notice)
+            waiting = [a for a in addresses if not state[a].accepted and not state[a].permanent]
+            if not waiting:
+                transition(
+                    notice,
+                    N.SENT,
+                    actor=actor,
+                    message=f"Checked: delivered. {note}",
+                    data={"checked": "delivered"},
+                    fields={"sent_at": now, "last_error": ""},
+                )
+                return N.SENT
+        transition(
+            notice,
+            N.QUEUED,
+            actor=actor,
+            message=f"Checked: {'delivered' if delivered else 'not delivered'}. {note}",
+            data={"checked": "delivered" if delivered else "not_delivered"},
+            fields={"next_attempt_at": now},
+        )
+        return N.QUEUED
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+
+def due_notices(*, case: Any = None, now: datetime | None = None) -> Any:
+    now = now or timezone.now()
+    due = Notice.objects.filter(status=N.QUEUED).filter(
+        Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True)
+    )
+    return due.filter(case=case) if case is not None else due
+
+
+def lease_due_notices(lease: timedelta, *, case: Any = None, limit: int = 500) -> list[int]:
+    """Due notices, each moved forward by the lease with a conditional update, so two
+    dispatchers never hand out the same notice and a lost task message only delays it."""
+    now = timezone.now()
+    leased: list[int] = []
+    for notice_id, due in due_notices(case=case, now=now).values_list("id", "next_attempt_at")[
+        :limit
+    ]:
+        if Notice.objects.filter(pk=notice_id, status=N.QUEUED, next_attempt_at=due).update(
+            next_attempt_at=now + lease
+        ):
+            leased.append(notice_id)
+    return leased
+
+
+def send_notice(notice_id: int) -> SendResult:
+    """Claim a queued notice and send it to each of its addresses; record and conclude.
+
+    It does not look at next_attempt_at: whoever hands the notice out (the dispatcher's lease,
+    send_notices --sync) has decided that it is due.
+    Must not run inside a transaction: the claim and each sent-log row must be committed
+    before the next step touches the network (the log writes are durable and refuse).
+    """
+    notice = _load(notice_id)
+    if notice is None or notice.status != N.QUEUED:
+        return SendResult(notice_id, "skipped")
+    _checkpoint("claiming", notice)
+    claim = timezone.now()
+    try:
+        transition(
+            notice,
+            N.SENDING,
+            message="Sending.",
+            data={"attempt": notice.attempts + 1},
+            fields={"claimed_at": claim, "attempts": F("attempts") + 1},
+        )
+    except ConcurrentChange:
+        return SendResult(notice_id, "lost")
+    notice.refresh_from_db(fields=["attempts"])
+    _checkpoint("claimed", notice)
+
+    try:
+        addresses = recipient_addresses(notice)
+    except SendError as exc:
+        return _conclude(notice, claim, error=str(exc))
+    state = delivery_state(notice)
+    todo = [a for a in addresses if not state[a].accepted and not state[a].permanent]
+    failures: list[Failure] = []
+    if todo:
+        try:
+            rendered = _render(notice)
+        except Exception as exc:
+            # Rendering is deterministic: retrying would fail the same way.
+            log.exception("notice %s: rendering failed", notice.pk)
+            return _conclude(notice, claim, error=f"rendering failed: {type(exc).__name__}")
+        try:
+            failures = _deliver_all(notice, claim, rendered, todo)
+        except ClaimLost:
+            log.warning("notice %s: claim lost during sending; stopped", notice.pk)
+            return SendResult(notice_id, "lost")
+    result = _conclude(notice, claim)
+    result.failures = failures
+    return result
+
+
+def _load(notice_id: int) -> Notice | None:
+    return (
+        Notice.objects.select_related("case", "case__assigned_to", "recipient", "contact")
+        .filter(pk=notice_id)
+        .first()
+    )
+
+
+def _render(notice: Notice) -> RenderedNotice:
+    # Imported here: rendering pulls in the template engine and WeasyPrint, and the dispatcher
+    # and the commands import this module without needing them.
+    from takedown.notices.render import render_notice
+
+    return render_notice(notice)
+
+
+def _deliver_all(
+    notice: Notice, claim: datetime, rendered: RenderedNotice, todo: list[str]
+) -> list[Failure]:
+    failures: list[Failure] = []
+    transport = open_transport()
+    sender = envelope_sender(notice)
+    try:
+        for index, recipient in enumerate(todo):
+            message = build_message(notice, rendered, recipient)
+            try:
+                reply = transport.deliver(
+                    notice,
+                    sender,
+                    recipient,
+                    message,
+                    handover=lambda r=recipient: _log_handover(notice, claim, r),
+                )
+            except DeliveryError as err:
+                failure = err.failure(recipient)
+                kind = "mail.uncertain" if failure.uncertain else "mail.refused"
+                _log(notice, kind, recipient, **_failure_data(failure))
+                failures.append(failure)
+                if err.stage == "connect":
+                    # The server is unreachable: the other addresses wait for the next attempt.
+                    for rest in todo[index + 1 :]:
+                        failure = err.failure(rest)
+                        _log(notice, "mail.refused", rest, **_failure_data(failure))
+                        failures.append(failure)
+                    break
+                continue
+            _checkpoint("accepted", notice, recipient)
+            _log(notice, "mail.accepted", recipient, reply=reply)
+            _checkpoint("logged", notice, recipient)
+    finally:
+        transport.close()
+    return failures
+
+
+def _failure_data(failure: Failure) -> dict[str, Any]:
+    data = asdict(failure)
+    del data["recipient"]
+    return data
+
+
+# --- concluding an attempt (the worker at the end, the recovery for a dead worker) ---------------
+
+
+def recover_stuck_sending(*, now: datetime | None = None) -> dict[str, int]:
+    """Conclude notices whose worker died while sending; counts by the resulting status."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TAKEDOWN_SEND_CLAIM_TIMEOUT)
+    counts: Counter[str] = Counter()
+    stuck = Notice.objects.filter(status=N.SENDING, claimed_at__lt=cutoff)
+    for notice in stuck.select_related("case", "recipient", "contact"):
+        assert notice.claimed_at is not None
+        result = _conclude(notice, notice.claimed_at, recovering=True)
+        counts[result.outcome] += 1
+        log.warning("notice %s: recovered from a stopped worker -> %s", notice.pk, result.outcome)
+    return dict(counts)
+
+
+@dataclass
+class AddressState:
+    accepted: str = ""  # the server's reply, from any attempt of this Message-ID
+    permanent: dict[str, Any] | None = None  # a 5xx, from any attempt
+    failure: dict[str, Any] | None = None  # the last failure in the current attempt
+    handed_over: bool = False  # handed over in the current attempt, reply not yet logged
+
+
+def delivery_state(notice: Notice) -> dict[str, AddressState]:
+    """What the sent log says about each address for the notice's current Message-ID."""
+    states: dict[str, AddressState] = {}
+    for row in CaseEvent.objects.filter(notice=notice, kind__startswith="mail.").order_by(
+        "at", "pk"
+    ):
+        data = row.data
+        if data.get("message_id") != notice.message_id or "recipient" not in data:
+            continue
+        state = states.setdefault(data["recipient"], AddressState())
+        current = data.get("attempt") == notice.attempts
+        if row.kind == "mail.accepted":
+            state.accepted = data.get("reply", "") or "accepted"
+            state.handed_over = False
+        elif row.kind == "mail.refused":
+            if data.get("permanent"):
+                state.permanent = data
+            if current:
+                state.failure, state.handed_over = data, False
+        elif row.kind == "mail.handover" and current:
+            state.handed_over = True
+        elif row.kind == "mail.uncertain" and current:
+            # Stays handed over: the reply never came.
+            state.failure = data
+    return _DefaultStates(states)
+
+
+class _DefaultStates(dict[str, AddressState]):
+    def __missing__(self, key: str) -> AddressState:
+        return AddressState()
+
+
+def _conclude(
+    notice: Notice, claim: datetime, *, recovering: bool = False, error: str = ""
+) -> SendResult:
+    with transaction.atomic(durable=True):
+        if not _owns(notice.pk, claim):
+            return SendResult(notice.pk, "lost")
+        notice.status = N.SENDING
+        now = timezone.now()
+        try:
+            addresses = recipient_addresses(notice)
+        except SendError as exc:
+            addresses, error = [], error or str(exc)
+        state = delivery_state(notice)
+        accepted = [a for a in addresses if state[a].accepted]
+        uncertain = [a for a in addresses if not state[a].accepted and state[a].handed_over]
+        permanent = [a for a in addresses if not state[a].accepted and state[a].permanent]
+        pending = [a for a in addresses if a not in {*accepted, *uncertain, *permanent}]
+        reasons = {a: _reason(state[a], recovering) for a in addresses if a not in accepted}
+        if error:
+            # Not retried: the next attempt would fail the same way.
+            reasons.update({a: error for a in pending})
+            permanent, pending = [*permanent, *pending], []
+        result = SendResult(notice.pk, "", accepted=accepted)
+        data: dict[str, Any] = {
+            "attempt": notice.attempts,
+            "accepted": len(accepted),
+            "recovered": recovering,
+        }
+
+        if uncertain:
+            why = "; ".join(reasons[a] for a in uncertain)
+            text = (
+                f"Delivery uncertain for {', '.join(uncertain)}: the message was handed to the "
+                f"server but its answer was not recorded ({why}). "
+                f"Look for Message-ID {notice.message_id} in the mail server's log, then record "
+                "whether it was delivered. It will not be resent automatically."
+            )
+            return _finish(notice, N.NEEDS_CHECK, text, {"last_error": text}, data, result)
+
+        if pending and notice.attempts < settings.TAKEDOWN_SEND_MAX_ATTEMPTS:
+            delay = timedelta(0) if recovering else retry_delay(notice.attempts)
+            result.next_attempt_at = now + delay
+            text = "; ".join(f"{a}: {reasons[a]}" for a in pending)
+            fields = {"next_attempt_at": result.next_attempt_at, "last_error": text[:2000]}
+            message = (
+                f"Will retry (attempt {notice.attempts + 1}) at "
+                f"{result.next_attempt_at:%Y-%m-%d %H:%M} UTC: {text}"
+            )
+            return _finish(notice, N.QUEUED, message, fields, data, result)
+
+        undelivered = [*permanent, *pending]
+        lines = [f"Not delivered to {a}: {reasons[a]}" for a in undelivered] or [error]
+        if accepted:
+            text = "\n".join(lines)
+            message = f"Sent to {', '.join(accepted)}." + (f" {text}" if text else "")
+            fields = {"sent_at": now, "last_error": text[:2000]}
+            return _finish(notice, N.SENT, message, fields, data, result)
+
+        suggestion = next_contact(notice, set(undelivered))
+        if suggestion is not None:
+            lines.append(
+                f"Next contact to try: {suggestion.get_purpose_display()} via "
+                f"{suggestion.get_channel_display()}: {suggestion.value} (contact {suggestion.pk})"
+            )
+            data["next_contact"] = suggestion.pk
+        text = "\n".join(lines)
+        return _finish(notice, N.FAILED, text, {"last_error": text[:2000]}, data, result)
+
+
+def _finish(
+    notice: Notice,
+    to: str,
+    message: str,
+    fields: dict[str, Any],
+    data: dict[str, Any] | None = None,
+    result: SendResult | None = None,
+) -> SendResult:
+    transition(notice, to, message=message, data=data, fields={"claimed_at": None, **fields})
+    result = result or SendResult(notice.pk, "")
+    result.outcome, result.message = to, message
+    log.info("notice %s: attempt %s -> %s", notice.pk, notice.attempts, to)
+    return result
+
+
+def _reason(state: AddressState, recovering: bool) -> str:
+    data = state.failure or state.permanent
+    if data is not None:
+        code = f"{data['code']} " if data.get("code") else ""
+        return f"{code}{data.get('reply', '')} (at {data.get('stage', '?')})".strip()
+    if state.handed_over:
+        return "the worker stopped after handing the message over"
+    return "the worker stopped before sending" if recovering else "not attempted"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: base, 2 x base, 4 x base ..., at most six hours."""
+    seconds = settings.TAKEDOWN_SEND_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def next_contact(notice: Notice, failed: set[str]) -> Contact | None:
+    """The organisation's best other contact after these addresses failed: abuse, legal and
+    general before other purposes, overrides and preferred ones first, then quality, e-mail
+    before other channels."""
+    purposes = list(DEFAULT_PURPOSES)
+    failed = {a.lower() for a in failed}
+
+    def rank(contact: Contact) -> tuple[Any, ...]:
+        return (
+            purposes.index(contact.purpose) if contact.purpose in purposes else len(purposes),
+            not contact.is_override,
+            not contact.preferred,
+            QUALITY_RANK.get(contact.quality, len(QUALITY_RANK)),
+            contact.channel != CH.EMAIL,
+            -contact.pk,
+        )
+
+    candidates = [
+        c
+        for c in Contact.objects.filter(organisation_id=notice.recipient_id)
+        if not (c.channel == CH.EMAIL and c.value.strip().lower() in failed)
+        and c.channel != CH.PHONE
+    ]
+    return min(candidates, key=rank, default=None)
+
+
+# --- the sent log --------------------------------------------------------------------------------
+
+
+def _owns(notice_id: int, claim: datetime) -> bool:
+    """True while this worker's claim stands. Locks the notice row until the transaction ends
+    (SQLite: the IMMEDIATE transaction already holds the database's write lock)."""
+    return bool(
+        list(
+            Notice.objects.select_for_update()
+            .filter(pk=notice_id, status=N.SENDING, claimed_at=claim)
+            .values_list("pk", flat=True)
+        )
+    )
+
+
+def _log_handover(notice: Notice, claim: datetime, recipient: str) -> None:
+    with transaction.atomic(durable=True):
+        if not _owns(notice.pk, claim):
+            raise ClaimLost(f"notice {notice.pk}")
+        _record(notice, "mail.handover", recipient)
+    _checkpoint("handing_over", notice, recipient)
+
+
+def _log(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
+    # Durable: the row must be on disk before the worker goes on; the server's 250 may already
+    # have been given and this row is the only memory of it.
+    with transaction.atomic(durable=True):
+        _record(notice, kind, recipient, **data)
+
+
+def _record(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
+    # Recipients are organisations' role addresses (abuse@...), not the affected person's.
+    record_event(
+        notice.case,
+        kind,
+        notice=notice,
+        data={
+            "message_id": notice.message_id,
+            "attempt": notice.attempts,
+            "recipient": recipient,
+            **data,
+        },
+    )
+
+
+def _checkpoint(step: str, notice: Notice, recipient: str = "") -> None:
+    send_checkpoint.send(sender=Notice, step=step, notice=notice, recipient=recipient)
+
+
+# --- building and handing over messages ----------------------------------------------------------
+
+
+def build_message(
+    notice: Notice, rendered: RenderedNotice, recipient: str
+) -> EmailMultiAlternatives:
+    """The message for one address: built once, then serialised for the wire or the outbox."""
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=organisation_address(),
+        to=[recipient],
+        reply_to=[reply_to(notice)],
+        headers={
+            "Message-ID": notice.message_id,
+            "Date": format_datetime(timezone.now()),
+        },
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    for attachment in rendered.attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return message
+
+
+def wire_bytes(message: EmailMultiAlternatives) -> bytes:
+    return message.message(policy=WIRE_POLICY).as_bytes()
+
+
+class DeliveryError(Exception):
+    def __init__(
+        self,
+        stage: str,
+        reply: str,
+        code: int | None = None,
+        *,
+        permanent: bool = False,
+        uncertain: bool = False,
+    ) -> None:
+        super().__init__(f"{code or ''} {reply} (at {stage})".strip())
+        self.stage, self.reply, self.code = stage, reply, code
+        self.permanent, self.uncertain = permanent, uncertain
+
+    def failure(self, recipient: str) -> Failure:
+        return Failure(recipient, self.stage, self.code, self.reply, self.permanent, self.uncertain)
+
+
+class Transport:
+    """One attempt's way of handing messages over. `handover` is called right before the point
+    after which the message may have been accepted; it may raise ClaimLost to stop."""
+
+    def deliver(
+        self,
+        notice: Notice,
+        sender: str,
+        recipient: str,
+        message: EmailMultiAlternatives,
+        handover: Callable[[], None],
+    ) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def open_transport() -> Transport:
+    """The transport for MAILERS["default"]: SMTP spoken here (to see each reply), the
+    file-based backend as .eml files (the local default), any other backend through Django."""
+    backend = mailers["default"]
+    if isinstance(backend, SmtpBackend):
+        return SmtpTransport(backend)
+    if isinstance(backend, FileBackend):
+        return OutboxTransport(Path(backend.file_path))
+    return BackendTransport(backend)
+
+
+class SmtpTransport(Transport):
+    """SMTP through smtplib on the connection Django's backend opens (TLS, login and timeout
+    from EMAIL_URL), one transaction per address, each reply read and classified."""
+
+    def __init__(self, backend: SmtpBackend) -> None:
+        self.backend = backend
+
+    def _connection(self) -> smtplib.SMTP:
+        if self.backend.connection is None:
+            try:
+                self.backend.open()
+                self.backend.connection.ehlo_or_helo_if_needed()
+            except smtplib.SMTPResponseException as exc:
+                self._drop()
+                # A refused login is our configuration, not the recipient: retry, never fail.
+                raise DeliveryError("connect", _text(exc.smtp_error), exc.smtp_code) from exc
+            except OSError as exc:
+                self._drop()
+                raise DeliveryError("connect", _describe(exc)) from exc
+        return self.backend.connection
+
+    def deliver(
+        self,
+        notice: Notice,
+        sender: str,
+        recipient: str,
+        message: EmailMultiAlternatives,
+        handover: Callable[[], None],
+    ) -> str:
+        payload = _dot_stuffed(wire_bytes(message))
+        conn = self._connection()
+        stage = "mail"
+        try:
+            self._expect(conn.mail(sender), (250,), stage)
+            stage = "rcpt"
+            self._expect(conn.rcpt(recipient), (250, 251), stage)
+            stage = "data"
+            self._expect(conn.docmd("data"), (354,), stage)
+        except OSError as exc:
+            self._drop()
+            raise DeliveryError(stage, _describe(exc)) from exc
+        try:
+            handover()
+        except BaseException:
+            # Hang up in the middle of DATA: without the final "." the server discards it.
+            self._drop()
+            raise
+        try:
+            conn.send(payload)
+        except OSError as exc:
+            # The "." is the payload's last byte; a failed write never delivered it.
+            self._drop()
+            raise DeliveryError("data", _describe(exc)) from exc
+        try:
+            code, reply = conn.getreply()
+        except OSError as exc:
+            self._drop()
+            raise DeliveryError("end", _describe(exc), uncertain=True) from exc
+        if code != 250:
+            raise DeliveryError("end", _text(reply), code, permanent=code >= 500)
+        return f"{code} {_text(reply)}"
+
+    def _expect(self, answer: tuple[int, bytes], codes: tuple[int, ...], stage: str) -> None:
+        code, reply = answer
+        if code in codes:
+            return
+        try:
+            self.backend.connection.rset()
+        except OSError:
+            self._drop()
+        raise DeliveryError(stage, _text(reply), code, permanent=code >= 500)
+
+    def _drop(self) -> None:
+        # close(), not quit(): in the middle of DATA a QUIT would become part of the message.
+        for conn in (self.backend.connection, self.backend._partial_connection):
+            if conn is not None:
+                conn.close()
+        self.backend.connection = self.backend._partial_connection = None
+
+    def close(self) -> None:
+        try:
+            self.backend.close()
+        except OSError:
+            self._drop()
+
+
+class OutboxTransport(Transport):
+    """The local default: each message as an .eml file, with the envelope as a mailbox would
+    show it (Return-Path, Delivered-To). A resend overwrites its own file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def deliver(
+        self,
+        notice: Notice,
+        sender: str,
+        recipient: str,
+        message: EmailMultiAlternatives,
+        handover: Callable[[], None],
+    ) -> str:
+        payload = wire_bytes(message)
+        handover()
+        key = hashlib.sha256(f"{notice.message_id} {recipient}".encode()).hexdigest()[:12]
+        path = self.directory / f"notice-{notice.pk}-{key}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(
+            f"Return-Path: <{sender}>\r\nDelivered-To: {recipient}\r\n".encode() + payload
+        )
+        tmp.replace(path)
+        return f"250 written to {path.name}"
+
+
+class BackendTransport(Transport):
+    """Any other Django backend (locmem in tests, console). It cannot set the envelope sender
+    or report refusals; fine for development, not for production."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def deliver(
+        self,
+        notice: Notice,
+        sender: str,
+        recipient: str,
+        message: EmailMultiAlternatives,
+        handover: Callable[[], None],
+    ) -> str:
+        handover()
+        if self.backend.send_messages([message]) != 1:
+            raise DeliveryError("end", f"{type(self.backend).__name__} did not send it")
+        return f"250 handed to {type(self.backend).__module__}"
+
+
+def _dot_stuffed(payload: bytes) -> bytes:
+    # RFC 5321 4.5.2: a line starting with "." gets another; then the terminating ".".
+    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(text.split())
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+# --- bounces -------------------------------------------------------------------------------------
+
+_VERP = re.compile(r"bounces\+(\d+)@([^\s>,;]+)", re.IGNORECASE)
+_ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
+
+
+@dataclass
+class RecipientReport:
+    """One recipient block of an RFC 3464 delivery-status report."""
+
+    recipient: str
+    action: str
+    status: str
+    diagnostic: str
+
+    @property
+    def reason(self) -> str:
+        return " ".join(part for part in (self.status, self.diagnostic) if part)
+
+
+@dataclass
+class BounceOutcome:
+    key: str  # the mailbox's key for the message
+    result: str  # bounced, partial, duplicate, delayed, unmatched, not_dsn, ignored
+    notice_id: int | None = None
+    reasons: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(key, raw message) from a Maildir folder or an mbox file; the mailbox is not changed."""
+    box: mailbox.Mailbox
+    if path.is_dir():
+        if not (path / "cur").is_dir() or not (path / "new").is_dir():
+            raise SendError(f"{path} is a folder but not a Maildir (no cur/ and new/)")
+        box = mailbox.Maildir(path, factory=None, create=False)
+    elif path.is_file():
+        box = mailbox.mbox(path, factory=None, create=False)
+    else:
+        raise SendError(f"{path} does not exist")
+    try:
+        for key in box.iterkeys():
+            yield str(key), box.get_bytes(key)
+    finally:
+        box.close()
+
+
+def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] | None:
+    """The recipient reports and the original Message-IDs of a delivery-status report, or None
+    when the message is not one (an auto-reply, a non-standard bounce)."""
+    reports: list[RecipientReport] = []
+    original_ids: list[str] = []
+    found = False
+    for part in message.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            found = True
+            blocks = part.get_payload()
+            # The first block is about the message, the others each about one recipient.
+            for block in blocks if isinstance(blocks, list) else []:
+                if not (block.get("Final-Recipient") or block.get("Original-Recipient")):
+                    continue
+                recipient = _typed_value(block.get("Original-Recipient")) or _typed_value(
+                    block.get("Final-Recipient")
+                )
+                reports.append(
+                    RecipientReport(
+                        recipient=recipient.strip("<>").lower(),
+                        action=str(block.get("Action", "")).strip().lower(),
+                        status=str(block.get("Status", "")).strip(),
+                        diagnostic=_typed_value(block.get("Diagnostic-Code")),
+                    )
+                )
+        elif ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and inner[0].get("Message-ID"):
+                original_ids.append(str(inner[0]["Message-ID"]).strip())
+        elif ctype == "text/rfc822-headers":
+            headers = email.message_from_string(part.get_content(), policy=email.policy.default)
+            if headers.get("Message-ID"):
+                original_ids.append(str(headers["Message-ID"]).strip())
+    return (reports, original_ids) if found else None
+
+
+def _typed_value(value: Any) -> str:
+    # "rfc822; abuse@example.net", "smtp; 550 5.1.1 ...": drop the type.
+    text = " ".join(str(value or "").split())
+    return text.split(";", 1)[1].strip() if ";" in text else text
+
+
+def find_bounced_notice(
+    message: EmailMessage, original_ids: list[str]
+) -> tuple[Notice | None, str]:
+    """The notice a report is about: by the envelope it came back to (bounces+<id>@ our
+    bounce domain), cross-checked with the original Message-ID when the report carries it; or
+    by that Message-ID alone. Returns (notice, "") or (None, why not)."""
+    notice_id = _verp_notice_id(message)
+    if notice_id is not None:
+        notice = Notice.objects.select_related("case").filter(pk=notice_id).first()
+        if notice is None:
+            return None, f"no notice {notice_id}"
+        if original_ids and notice.message_id not in original_ids:
+            # Forged, or about an older message of the notice (it was queued again since).
+            return None, f"notice {notice_id}: the report is about another Message-ID"
+        return notice, ""
+    notice = (
+        Notice.objects.select_related("case").filter(message_id__in=original_ids).first()
+        if original_ids
+        else None
+    )
+    if notice is None:
+        return None, "neither the envelope nor the Message-ID names a notice"
+    return notice, ""
+
+
+def _verp_notice_id(message: EmailMessage) -> int | None:
+    domain = bounce_domain()
+    for name in _ENVELOPE_HEADERS:
+        for value in message.get_all(name, []):
+            for match in _VERP.finditer(str(value)):
+                if match.group(2).lower().rstrip(".") == domain:
+                    return int(match.group(1))
+    return None
+
+
+def process_bounces(path: Path) -> list[BounceOutcome]:
+    outcomes = []
+    for key, raw in read_mailbox(path):
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        outcomes.append(process_bounce(key, message))
+    return outcomes
+
+
+def process_bounce(key: str, message: EmailMessage) -> BounceOutcome:
+    parsed = parse_dsn(message)
+    if parsed is None:
+        return BounceOutcome(key, "not_dsn")
+    reports, original_ids = parsed
+    failed = [r for r in reports if r.action == "failed"]
+    notice, why = find_bounced_notice(message, original_ids)
+    if notice is None:
+        return BounceOutcome(key, "unmatched", detail=why)
+    outcome = BounceOutcome(key, "", notice.pk, [r.reason for r in failed])
+    if not failed:
+        outcome.result = "delayed" if any(r.action == "delayed" for r in reports) else "ignored"
+        return outcome
+    outcome.result = record_bounce(notice, failed)
+    return outcome
+
+
+def record_bounce(notice: Notice, failed: list[RecipientReport]) -> str:
+    """Log each failed recipient once; the notice is BOUNCED when every address the server
+    accepted has bounced. Returns bounced, partial, duplicate or ignored."""
+    if notice.status == N.BOUNCED:
+        return "duplicate"
+    if notice.status == N.NEEDS_CHECK:
+        # Only a message the server accepted can bounce: the uncertainty is resolved.
+        transition(
+            notice,
+            N.SENT,
+            message="A bounce shows the server had accepted the message.",
+            fields={"sent_at": timezone.now()},
+        )
+    if notice.status != N.SENT:
+        return "ignored"
+    addresses = recipient_addresses(notice)
+    state = delivery_state(notice)
+    accepted = [a for a in addresses if state[a].accepted] or addresses
+    already = {
+        row.data.get("recipient")
+        for row in CaseEvent.objects.filter(notice=notice, kind="mail.bounced")
+        if row.data.get("message_id") == notice.message_id
+    }
+    new = [r for r in failed if r.recipient not in already]
+    if not new:
+        return "duplicate"
+    for report in new:
+        # A single-address notice owns its bounce even when the report names a forwarded
+        # address; with several addresses only a named one counts.
+        recipient = addresses[0] if len(addresses) == 1 else report.recipient
+        already.add(recipient)
+        record_event(
+            notice.case,
+            "mail.bounced",
+            notice=notice,
+            message=f"Bounced: {report.reason}",
+            data={
+                "message_id": notice.message_id,
+                "recipient": recipient,
+                "status": report.status,
+                "diagnostic": report.diagnostic,
+            },
+        )
+    reason = "; ".join(f"{r.recipient}: {r.reason}" for r in new)
+    if not set(accepted) <= already:
+        Notice.objects.filter(pk=notice.pk).update(last_error=f"Bounced: {reason}"[:2000])
+        return "partial"
+    transition(
+        notice,
+        N.BOUNCED,
+        message=f"Bounced: {reason}",
+        data={"status": [r.status for r in new]},
+        fields={"last_error": f"Bounced: {reason}"[:2000]},
+    )
+    return "bounced"
