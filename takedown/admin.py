@@ -10,7 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from takedown import models as m
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed, transition
+from takedown.notices.review import ReviewError, approve, edit, submit_for_review
+from takedown.notices.send import SendError, queue_notice
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 
 def _move_all(
@@ -162,6 +164,29 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["purpose", "channel", "quality", "is_override"]
     search_fields = ["organisation__name", "value"]
     raw_id_fields = ["organisation"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # An override wins over every other contact of its purpose: record who made it.
+        if obj.is_override or obj.quality == m.Contact.Quality.OVERRIDE:
+            obj.is_override, obj.quality, obj.created_by = (
+                True,
+                m.Contact.Quality.OVERRIDE,
+                request.user,
+            )
+            super().save_model(request, obj, form, change)
+            record_event(
+                None,
+                "directory.override",
+                actor=request.user,
+                data={
+                    "organisation": obj.organisation_id,
+                    "contact": obj.pk,
+                    "purpose": obj.purpose,
+                },
+            )
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(m.OperatorRule)
@@ -180,21 +205,47 @@ class NoticeLinkInline(admin.TabularInline):
 
 @admin.register(m.Notice)
 class NoticeAdmin(ReadOnlyStatusAdmin):
-    list_display = [
-        "id",
-        "case",
-        "kind",
-        "recipient",
-        "recipient_role",
-        "regime",
-        "status",
-        "due_at",
-    ]
-    list_filter = ["status", "kind", "recipient_role", "regime", "outcome"]
+    list_display = ["id", "case", "kind", "recipient", "recipient_role", "regime", "status"]
+    list_filter = ["status", "kind", "recipient_role", "regime", "outcome", "needs_reroute"]
     search_fields = ["case__reference", "recipient__name", "message_id"]
     list_select_related = ["case", "recipient"]
     raw_id_fields = ["case", "recipient", "contact", "parent"]
+    readonly_fields = [
+        "element_check", "approved_by", "approved_at", "disclosure_confirmed_by", "message_id",
+        "attempts", "sent_at", "claimed_at", "last_error", "due_at",
+    ]  # fmt: skip
     inlines = [NoticeLinkInline]
+    actions = ["submit_for_review", "approve", "queue_for_sending"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Editing the text goes through review.edit, which withdraws an approval.
+        if change and {"subject", "body_text"} & set(form.changed_data):
+            edit(obj, request.user, subject=obj.subject, body_text=obj.body_text)
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Submit the selected drafts for review")
+    def submit_for_review(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, lambda notice: submit_for_review(notice, request.user))
+
+    @admin.action(description="Approve the selected notices (four eyes: not your own)")
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, lambda notice: approve(notice, request.user))
+
+    @admin.action(description="Queue the selected approved notices for sending")
+    def queue_for_sending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, lambda notice: queue_notice(notice, actor=request.user))
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, step: Any) -> None:
+        done = 0
+        for notice in queryset:
+            try:
+                step(notice)
+                done += 1
+            except (ReviewError, SendError, TransitionNotAllowed, ConcurrentChange) as exc:
+                self.message_user(request, f"Notice {notice.pk}: {exc}", level=messages.WARNING)
+        if done:
+            self.message_user(request, f"{done} notices done.")
 
 
 @admin.register(m.CaseEvent)

@@ -64,3 +64,31 @@ def test_value_without_a_matching_key_fails_loudly(settings):
 
     with pytest.raises(ImproperlyConfigured, match="could not be decrypted"):
         AffectedPerson.objects.get(case=case)
+
+
+def test_mandate_command_writes_pdf_and_stores_signed_copy(tmp_path):
+    from io import StringIO
+
+    case = CaseFactory(person__name="Alex Example")
+    unsigned = tmp_path / "mandate.pdf"
+
+    call_command("mandate", "--case", case.reference, "--pdf", str(unsigned), stdout=StringIO())
+    call_command("mandate", "--case", case.reference, "--upload", str(unsigned), stdout=StringIO())
+
+    assert unsigned.read_bytes().startswith(b"%PDF")
+    assert Mandate.objects.get(case=case).signed_document == unsigned.read_bytes()
+    assert case.events.get(kind="mandate.uploaded").visible_to_person is True
+
+
+def test_mandate_command_refuses_non_pdf(tmp_path):
+    from django.core.management import CommandError
+
+    case = CaseFactory()
+    fake = tmp_path / "x.pdf"
+    fake.write_text("not a pdf")
+
+    with pytest.raises(CommandError, match="not a PDF") as caught:
+        call_command("mandate", "--case", case.reference, "--upload", str(fake))
+
+    assert caught.value.returncode == 2
+    assert Mandate.objects.count() == 0
