@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -21,11 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / "var" / "bench"
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/takedown_bench"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import BENCH_DIR, fresh_django
 
 # Shaped like LAION: a few big CDNs and platforms, and a long tail of small sites.
 BIG_HOSTS = [
@@ -94,22 +90,7 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
 
 def child(db: str, parquet: Path) -> None:
     """Runs in a fresh process: set up an empty database, import, print one JSON line."""
-    if db == "sqlite":
-        sqlite = BENCH_DIR / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{sqlite}"
-    else:
-        os.environ["DATABASE_URL"] = POSTGRES_URL
-        _recreate_postgres_database(POSTGRES_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_django(db, "bench.sqlite3")
     from takedown.cases import open_case
     from takedown.intake.store import import_links
 
@@ -130,16 +111,6 @@ def child(db: str, parquet: Path) -> None:
             }
         )
     )
-
-
-def _recreate_postgres_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:

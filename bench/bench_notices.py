@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import resource
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.bench_import import BENCH_DIR, POSTGRES_URL, _recreate_postgres_database  # noqa: E402
+from bench.common import fresh_django  # noqa: E402
 
 COUNTRIES = ["DE", "FR", "NL", "US", "GB", "IE", "JP", "PL", "AT", "SE"]
 
@@ -68,22 +67,7 @@ def setup_case(links: int, recipients: int):  # type: ignore[no-untyped-def]
 
 
 def run(db: str, links: int, recipients: int) -> None:
-    if db == "sqlite":
-        path = BENCH_DIR / "notices.sqlite3"
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    else:
-        os.environ["DATABASE_URL"] = POSTGRES_URL
-        _recreate_postgres_database(POSTGRES_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_django(db, "notices.sqlite3")
     from pypdf import PdfReader
 
     from takedown.notices.generate import generate_notices

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.management.lookups import user_named
 from takedown.models import Notice
 from takedown.notices.review import ReviewError, approve, reject, submit_for_review
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed
@@ -29,9 +29,7 @@ class Command(BaseCommand):
         notice = Notice.objects.filter(pk=options["id"]).first()
         if notice is None:
             raise CommandError(f"no notice {options['id']}", returncode=2)
-        reviewer = get_user_model().objects.filter(username=options["user"]).first()
-        if reviewer is None:
-            raise CommandError(f"no user {options['user']!r}", returncode=2)
+        reviewer = user_named(options["user"])
         try:
             if notice.status == Notice.Status.DRAFT:
                 submit_for_review(notice, notice.created_by)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from takedown.models import Case
+from takedown.management.lookups import case_named, user_named
 from takedown.notices.generate import generate_notices
 
 
@@ -22,14 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = Case.objects.filter(reference=options["case"]).first()
-        if case is None:
-            raise CommandError(f"no case {options['case']!r}", returncode=2)
-        actor = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"no user {options['user']!r}", returncode=2)
+        case = case_named(options["case"])
+        actor = user_named(options["user"]) if options["user"] else None
         report = generate_notices(case, actor=actor).as_dict()
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.models import Case, Mandate
+from takedown.management.lookups import case_named, user_named
+from takedown.models import Mandate
 from takedown.notices.pdf import render_mandate
 from takedown.workflow import record_event
 
@@ -31,9 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="user", metavar="USER")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = Case.objects.filter(reference=options["case"]).first()
-        if case is None:
-            raise CommandError(f"no case {options['case']!r}", returncode=2)
+        case = case_named(options["case"])
         if options["pdf"]:
             Path(options["pdf"]).write_bytes(render_mandate(case))
             self.stdout.write(f"wrote the mandate for {case.reference} to {options['pdf']}")
@@ -44,9 +42,7 @@ class Command(BaseCommand):
         data = path.read_bytes()
         if len(data) > MAX_UPLOAD or not data.startswith(b"%PDF"):
             raise CommandError(f"{path}: not a PDF of at most 20 MB", returncode=2)
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
+        user = user_named(options["user"]) if options["user"] else None
         Mandate.objects.create(case=case, signed_document=data, uploaded_by=user)
         record_event(
             case,

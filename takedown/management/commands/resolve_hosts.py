@@ -9,10 +9,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from takedown.models import Case, Host
+from takedown.management.lookups import case_named
+from takedown.models import Host
 from takedown.resolve.hosts import due_hosts, release_stale_claims, request_resolution, resolve_host
 from takedown.tasks import lease_due_hosts, resolve_hosts
 
@@ -29,11 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=8, help="Parallel domains with --sync")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = None
-        if options["case"]:
-            case = Case.objects.filter(reference=options["case"]).first()
-            if case is None:
-                raise CommandError(f"no case {options['case']!r}", returncode=2)
+        case = case_named(options["case"]) if options["case"] else None
         release_stale_claims()
         if options["refresh"]:
             scope = Host.objects.filter(links__case=case) if case else Host.objects.all()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from takedown.models import Case, Notice
+from takedown.management.lookups import case_named
+from takedown.models import Notice
 from takedown.notices import send as sending
 from takedown.tasks import DISPATCH_LEASE, send_notice
 from takedown.workflow import ConcurrentChange
@@ -25,11 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="Send here, not in the workers")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = None
-        if options["case"]:
-            case = Case.objects.filter(reference=options["case"]).first()
-            if case is None:
-                raise CommandError(f"no case {options['case']!r}", returncode=2)
+        case = case_named(options["case"]) if options["case"] else None
 
         recovered = sending.recover_stuck_sending()
         for status, count in sorted(recovered.items()):
