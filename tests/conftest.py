@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,16 @@ SHARED_DIR = Path(
 )
 SHARED_DATA = SHARED_DIR / "data"
 LAION_SAMPLE = SHARED_DATA / "laion-sample-1000.parquet"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll until `condition()` holds (for work done by a Celery worker thread)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
 
 
 def shared_file(path: Path) -> Path:

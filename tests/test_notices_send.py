@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -47,6 +46,7 @@ from takedown.notices.send import (
 from takedown.sandbox.base import free_port
 from takedown.sandbox.smtp import SmtpServer
 from takedown.tasks import dispatch_due_work
+from tests.conftest import wait_until
 from tests.factories import (
     CaseFactory,
     ContactFactory,
@@ -655,15 +655,6 @@ def worker() -> Iterator[list[str]]:
     finally:
         task_postrun.disconnect(collect)
         app.conf.broker_url, app.conf.task_always_eager = previous
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.django_db(transaction=True)

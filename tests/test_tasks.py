@@ -7,7 +7,6 @@ committed rows. Eager mode would hide retries and acknowledgements.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,6 +18,7 @@ from django.utils import timezone
 from config.celery import app
 from takedown.models import Host, HostResolution
 from takedown.tasks import DISPATCH_LEASE, dispatch_due_work, lease_due_hosts
+from tests.conftest import wait_until
 from tests.factories import FoundLinkFactory, HostFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)
 
@@ -44,15 +44,6 @@ def worker(django_db_blocker) -> Iterator[None]:
     ):
         yield
     app.conf.broker_url, app.conf.task_always_eager = previous
-
-
-def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def make_due_host():
