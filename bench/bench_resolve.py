@@ -27,9 +27,8 @@ and TAKEDOWN_RDAP_INTERVAL (1.0 s and 0.2 s by default), keyed by server name fo
 base-URL host for RDAP. Every sandbox RDAP answer comes from 127.0.0.1, one throttle key, so
 the benchmark sets both intervals (--rdap-interval, --whois-interval; default 0: off) and
 prints the floor they put under a cold run, and the floor the defaults put under it against
-the real registries. PostgreSQL is reached at BENCH_POSTGRES_URL (default
-postgres://postgres@127.0.0.1:5432/takedown_bench_resolve, dropped and created again); SQLite
-is var/bench/resolve.sqlite3.
+the real registries. The database is made by bench/common.py: var/bench/resolve.sqlite3, or
+BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/takedown_bench, recreated).
 """
 
 from __future__ import annotations
@@ -52,16 +51,12 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
+from takedown.sandbox.world import shared_data_dir
 
-from takedown.sandbox.world import shared_data_dir  # noqa: E402
-
-BENCH_DIR = ROOT / "var" / "bench"
 SAMPLE = shared_data_dir() / "laion-sample-1000.parquet"
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/takedown_bench_resolve"
-)
+SQLITE_NAME = "resolve.sqlite3"
 CASE_REFERENCE = "TD-BENCH-RESOLVE"
 
 # --- the synthetic world ---------------------------------------------------------------------
@@ -373,12 +368,15 @@ def delta(after: dict[str, Counter[str]], before: dict[str, Counter[str]]) -> di
 def child(phase: str, db: str, workers: int) -> None:
     """Runs in a fresh process: `setup` builds the database, `cold` and `warm` resolve."""
     if phase == "setup":
-        _fresh_database(db)
-    os.environ["DATABASE_URL"] = _database_url(db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
+        fresh_django(db, SQLITE_NAME)
+    else:
+        os.environ["DATABASE_URL"] = (
+            f"sqlite:///{BENCH_DIR / SQLITE_NAME}" if db == "sqlite" else POSTGRES_URL
+        )
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
 
-    django.setup()
+        django.setup()
     from django.conf import settings
     from django.core.management import call_command
 
@@ -388,7 +386,6 @@ def child(phase: str, db: str, workers: int) -> None:
         from takedown.cases import open_case
         from takedown.intake.store import import_links
 
-        call_command("migrate", verbosity=0)
         call_command("seed_directory", stdout=StringIO())
         case = open_case(reference=CASE_REFERENCE)
         report = import_links(case, [SAMPLE], dataset="laion-5b")
@@ -427,24 +424,6 @@ def child(phase: str, db: str, workers: int) -> None:
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _database_url(db: str) -> str:
-    return f"sqlite:///{BENCH_DIR / 'resolve.sqlite3'}" if db == "sqlite" else POSTGRES_URL
-
-
-def _fresh_database(db: str) -> None:
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{BENCH_DIR / 'resolve.sqlite3'}{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg
-
-    name = POSTGRES_URL.rsplit("/", 1)[1]
-    admin = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def run_child(phase: str, db: str, args: argparse.Namespace, env: dict[str, str]) -> Any:
@@ -504,7 +483,9 @@ def throttle_floor(world: World, rdap_interval: float, whois_interval: float) ->
             keys["rdap:127.0.0.1"] += 1  # every sandbox RDAP base URL is on this host
         else:
             keys[f"whois:{whois.SERVERS.get(tld, f'whois.nic.{tld}')}"] += 1
-    keys["rdap:127.0.0.1"] += len(world.networks)  # at least one /ip query per network
+    # At least one /ip query for every network a host's address lies in.
+    addresses = Counter(ip for records in world.zone.values() for ip in records.get("A", []))
+    keys["rdap:127.0.0.1"] += networks_hit(world, addresses)
     floors = {
         key: n * (rdap_interval if key.startswith("rdap:") else whois_interval)
         for key, n in keys.items()
@@ -575,6 +556,7 @@ def main() -> None:
                 result["server_cpu"] = _cpu_seconds() - cpu
                 queries = delta(servers.counts(), before)
                 row[phase] = (result, queries)
+                row.setdefault("networks", {})[phase] = networks_hit(world, queries["ip"])
                 failures += check(db, phase, world, result, queries)
             rows.append(row)
             report_details(row)
@@ -601,6 +583,19 @@ def check(
     return failures
 
 
+def networks_hit(world: World, addresses: Counter[str]) -> int:
+    """How many of the world's networks the RDAP /ip queries were about (no network has
+    single flight: workers that meet a new network at once each ask about it)."""
+    networks = [ipaddress.ip_network(prefix) for prefix in world.networks]
+    hit = {
+        network
+        for address in addresses
+        for network in networks
+        if ipaddress.ip_address(address) in network
+    }
+    return len(hit)
+
+
 def report_details(row: dict[str, Any]) -> None:
     for phase in ("cold", "warm"):
         result, queries = row[phase]
@@ -610,7 +605,7 @@ def report_details(row: dict[str, Any]) -> None:
             f"{result['cpu']:.2f} CPU s, sandbox servers {result['server_cpu']:.2f} CPU s; "
             f"hosts: {statuses}\n"
             f"{'':<14}queries: {sum(queries['domain'].values())} domain (RDAP+WHOIS), "
-            f"{sum(queries['ip'].values())} RDAP /ip for {len(queries['ip'])} addresses, "
+            f"{sum(queries['ip'].values())} RDAP /ip in {row['networks'][phase]} networks, "
             f"{sum(queries['iana'].values())} IANA, {sum(queries['dns'].values())} DNS; "
             f"throttle store: {result['throttle']}",
             flush=True,

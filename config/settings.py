@@ -112,10 +112,13 @@ def sqlite_database(path: Path) -> dict[str, object]:
 
 # --- core ----------------------------------------------------------------------------------
 
+PRODUCTION = envbool("TAKEDOWN_PRODUCTION", False)
 DEBUG = envbool("TAKEDOWN_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("TAKEDOWN_DEBUG must be off in production: debug pages leak data")
 SECRET_KEY = envstr("TAKEDOWN_SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and envbool("TAKEDOWN_PRODUCTION", False):
+    if PRODUCTION:
         raise ImproperlyConfigured("TAKEDOWN_SECRET_KEY must be set in production")
     SECRET_KEY = "insecure-local-only-key-set-TAKEDOWN_SECRET_KEY-in-production"  # noqa: S105
 
@@ -187,7 +190,6 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # --- security ------------------------------------------------------------------------------
 
-PRODUCTION = envbool("TAKEDOWN_PRODUCTION", False)
 SESSION_COOKIE_AGE = envint("TAKEDOWN_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

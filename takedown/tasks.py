@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 DISPATCH_LEASE = timedelta(minutes=10)
 DISPATCH_BATCH = 2000
-RETRY_COUNTDOWNS = (30, 120, 480)
+# Longer than the minute a transient domain failure is cached (resolve.lookup), so a retry
+# asks the servers again instead of reading the cached failure.
+RETRY_COUNTDOWNS = (90, 300, 900)
 
 
 @shared_task(name="takedown.tasks.dispatch_due_work", ignore_result=True)
@@ -69,7 +71,12 @@ def resolve_hosts(self, host_ids: list[int]) -> None:  # type: ignore[no-untyped
     transiently (the database also has them due again later, should the retries run out)."""
     retry: list[int] = []
     for host_id in host_ids:
-        resolution = resolve_host(host_id)
+        try:
+            resolution = resolve_host(host_id)
+        except Exception:
+            # One host's bug must not strand the others of its group until the lease ends.
+            log.exception("resolving host %s failed", host_id)
+            continue
         failed = resolution is not None and resolution.host.status == Host.Status.FAILED
         if failed and all(error.get("transient") for error in resolution.errors):
             retry.append(host_id)

@@ -122,7 +122,7 @@ def transition(
             )
         event = CaseEvent.objects.create(
             case_id=_case_id(obj),
-            actor=actor if getattr(actor, "pk", None) else None,
+            actor=_actor(actor),
             kind=f"{model.__name__.lower()}.{to}",
             visible_to_person=visible_to_person,
             message=message,
@@ -142,6 +142,48 @@ def transition(
     return event
 
 
+def transition_many(
+    model: type[models.Model],
+    ids: list[int],
+    from_statuses: list[str],
+    to: str,
+    *,
+    actor: Any = None,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> list[int]:
+    """Move every row of `ids` that is still in one of `from_statuses` to `to` in one
+    conditional update, with an event per row moved. Rows another worker moved first are left
+    alone, not an error (several notices can cover one link). Returns the ids moved."""
+    if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
+        raise TransitionNotAllowed(f"{model.__name__}: {from_statuses} -> {to} is not allowed")
+    case_column = "pk" if model is Case else "case_id"
+    refs = {FoundLink: "link", Notice: "notice"}
+    with transaction.atomic():
+        rows = model._default_manager.select_for_update().filter(
+            pk__in=ids, status__in=from_statuses
+        )
+        moved = list(rows.values_list("pk", "status", case_column))
+        model._default_manager.filter(pk__in=[pk for pk, _, _ in moved]).update(status=to)
+        CaseEvent.objects.bulk_create(
+            CaseEvent(
+                case_id=case_id,
+                actor=_actor(actor),
+                kind=f"{model.__name__.lower()}.{to}",
+                message=message,
+                data={"from": status, "to": to, "id": pk, **(data or {})},
+                **({f"{refs[model]}_id": pk} if model in refs else {}),
+            )
+            for pk, status, case_id in moved
+        )
+    return [pk for pk, _, _ in moved]
+
+
+def _actor(actor: Any) -> Any:
+    """Only a saved user is recorded: commands and tasks pass None."""
+    return actor if getattr(actor, "pk", None) else None
+
+
 def record_event(
     case: Case | None,
     kind: str,
@@ -155,7 +197,7 @@ def record_event(
     """An event that is not a status change: an import, a reveal of personal details, a reply."""
     return CaseEvent.objects.create(
         case=case,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=_actor(actor),
         kind=kind,
         at=timezone.now(),
         visible_to_person=visible_to_person,

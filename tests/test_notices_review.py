@@ -275,3 +275,41 @@ def test_approve_notice_command_refusal_exits_1(case_with_links):
         call_command("approve_notice", str(notice.pk), "--as", "carla")
 
     assert caught.value.returncode == 1
+
+
+def test_generate_notices_follow_up_for_links_added_after_sending(case_with_links):
+    case, hoster, _, links = case_with_links
+    generate_notices(case)
+    first = Notice.objects.get(recipient=hoster)
+    Notice.objects.filter(pk=first.pk).update(status=Notice.Status.SENT)
+    later = FoundLinkFactory(case=case, host=links[0].host)
+
+    report = generate_notices(case)
+
+    follow_up = Notice.objects.get(recipient=hoster, status=Notice.Status.DRAFT)
+    assert list(follow_up.links.all()) == [later]
+    assert report.created == 1
+
+
+def test_generate_notices_stale_draft_loses_closed_links(case_with_links):
+    case, _, platform, links = case_with_links
+    generate_notices(case)
+    draft = Notice.objects.get(recipient=platform)
+    links[2].status = "excluded"
+    links[2].save()
+
+    generate_notices(case)
+
+    draft.refresh_from_db()
+    assert draft.status == "cancelled"
+    assert draft.links.count() == 0
+
+
+def test_approve_refuses_notice_without_recorded_author(case_with_links):
+    case, hoster, _, _ = case_with_links
+    generate_notices(case)  # no actor: nobody is recorded as the author
+    notice = Notice.objects.get(recipient=hoster)
+    submit_for_review(notice, None)
+
+    with pytest.raises(ReviewError, match="no recorded author"):
+        approve(notice, reviewer())

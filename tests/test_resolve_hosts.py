@@ -309,3 +309,50 @@ def test_resolve_hosts_command_sync_resolves_due_hosts_of_case(internet):
         "done: 2 resolved",
     ]
     assert set(Host.objects.values_list("status", flat=True)) == {"resolved"}
+
+
+def test_throttle_block_is_not_extended_by_refused_queries(settings):
+    throttle.block("whois:example.test", 0.2)
+
+    with pytest.raises(LookupFailed) as caught:
+        throttle.wait_turn("whois:example.test", 0.01)
+
+    assert caught.value.quota is False  # a refusal of ours never restarts the block
+    import time
+
+    time.sleep(0.25)
+    throttle.wait_turn("whois:example.test", 0.01)
+
+
+def test_throttle_queue_full_reserves_nothing(settings):
+    throttle.wait_turn("rdap:busy.test", 10)  # takes the slot; the next is 10 s away
+
+    for _ in range(5):
+        with pytest.raises(LookupFailed, match="queued"):
+            throttle.wait_turn("rdap:busy.test", 10, max_wait=1)
+
+    from takedown.models import ServerThrottle
+
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        return  # the Redis flavour is covered by the same code path in the Lua script
+    slot = ServerThrottle.objects.get(server="rdap:busy.test").next_slot_at
+    from django.utils import timezone
+
+    assert (slot - timezone.now()).total_seconds() <= 10
+
+
+def test_resolve_host_transient_failure_keeps_last_good_resolution(internet, settings):
+    host = HostFactory(hostname="img.leaky-demo.com", registered_domain="leaky-demo.com")
+    good = resolve_host(host.pk)
+    settings.TAKEDOWN_DNS_NAMESERVERS = ["127.0.0.1:9"]
+    settings.TAKEDOWN_DNS_TIMEOUT = 1
+    internet["rdap"].add_domain("leaky-demo.com", rdap_error(503, "down"))
+    DomainRecord.objects.all().delete()
+    request_resolution([Host.objects.get(pk=host.pk)])
+
+    failed = resolve_host(host.pk)
+
+    host.refresh_from_db()
+    assert host.status == "failed"
+    assert host.current == good
+    assert failed.hosting is None  # the failed snapshot is kept as evidence, not as current

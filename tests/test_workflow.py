@@ -6,7 +6,13 @@ import pytest
 from django.db import connection
 
 from takedown.models import Case, CaseEvent, FoundLink, Notice
-from takedown.workflow import TRANSITIONS, ConcurrentChange, TransitionNotAllowed, transition
+from takedown.workflow import (
+    TRANSITIONS,
+    ConcurrentChange,
+    TransitionNotAllowed,
+    transition,
+    transition_many,
+)
 from tests.factories import CaseFactory, FoundLinkFactory, NoticeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +129,31 @@ def test_transition_race_between_two_threads_has_exactly_one_winner():
 
     assert sorted(outcomes) == ["lost", "won"]
     assert CaseEvent.objects.filter(notice=notice, kind="notice.sending").count() == 1
+
+
+def test_transition_many_moves_only_rows_still_in_a_from_status():
+    found = FoundLinkFactory()
+    notified = FoundLinkFactory(case=found.case, status=FoundLink.Status.NOTIFIED)
+    removed = FoundLinkFactory(case=found.case, status=FoundLink.Status.REMOVED)
+
+    moved = transition_many(
+        FoundLink,
+        [found.pk, notified.pk, removed.pk],
+        [FoundLink.Status.FOUND, FoundLink.Status.REAPPEARED],
+        FoundLink.Status.NOTIFIED,
+    )
+
+    assert moved == [found.pk]
+    statuses = dict(FoundLink.objects.values_list("pk", "status"))
+    assert statuses == {found.pk: "notified", notified.pk: "notified", removed.pk: "removed"}
+    events = CaseEvent.objects.filter(kind="foundlink.notified")
+    assert [(e.link_id, e.case_id, e.data["from"]) for e in events] == [
+        (found.pk, found.case_id, "found")
+    ]
+
+
+def test_transition_many_refuses_a_move_the_table_forbids():
+    link = FoundLinkFactory(status=FoundLink.Status.REMOVED)
+
+    with pytest.raises(TransitionNotAllowed):
+        transition_many(FoundLink, [link.pk], [FoundLink.Status.REMOVED], FoundLink.Status.NOTIFIED)

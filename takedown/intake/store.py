@@ -242,20 +242,30 @@ class _Writer(threading.Thread):
             self._cursor = self._prepare()
 
     def finish(self) -> None:
-        if not self._threaded:
-            return
-        self._queue.put(None)
-        self.join()
+        if self._threaded:
+            self._queue.put(None)
+            self.join()
+        self._restore()
         if self._error is not None:
             raise self._error
 
     def abort(self) -> None:
-        if not self._threaded:
-            return
-        self._aborted.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-        self.join()
+        if self._threaded:
+            self._aborted.set()
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            self.join()
+        self._restore()
+
+    def _restore(self) -> None:
+        """Undo the import's tuning: the caller's transaction goes on after the import."""
+        cursor = self._raw.cursor()
+        if self._postgres:
+            cursor.execute("RESET enable_hashjoin")
+            cursor.execute("RESET enable_mergejoin")
+        else:
+            cursor.execute("PRAGMA cache_size = -2000")
+        cursor.close()
 
     def run(self) -> None:
         try:

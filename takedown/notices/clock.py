@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from takedown.models import FoundLink, Notice
 from takedown.notices.regimes import get_regime
-from takedown.workflow import on_enter, record_event, transition
+from takedown.workflow import on_enter, record_event, transition_many
 
 
 @on_enter(Notice, Notice.Status.SENT)
@@ -18,10 +18,16 @@ def start_clock(notice: Notice, actor: Any) -> None:
     due = get_regime(notice.regime).due_at(sent_at)
     Notice.objects.filter(pk=notice.pk).update(due_at=due)
     notice.due_at = due
-    for link in notice.links.filter(
-        case=notice.case, status__in=[FoundLink.Status.FOUND, FoundLink.Status.REAPPEARED]
-    ):
-        transition(link, FoundLink.Status.NOTIFIED, actor=actor, data={"notice": notice.pk})
+    # One conditional update: a dataset notice and a hosting notice can cover the same links
+    # and be sent at the same moment; whichever comes second finds them notified already.
+    transition_many(
+        FoundLink,
+        list(notice.links.filter(case=notice.case).values_list("pk", flat=True)),
+        [FoundLink.Status.FOUND, FoundLink.Status.REAPPEARED],
+        FoundLink.Status.NOTIFIED,
+        actor=actor,
+        data={"notice": notice.pk},
+    )
     local_due = timezone.localtime(due)
     record_event(
         notice.case,

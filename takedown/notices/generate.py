@@ -18,15 +18,16 @@ from takedown.directory.contacts import best_contact
 from takedown.models import Case, Contact, FoundLink, HostResolution, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.notices.regimes import choose_regime
-from takedown.notices.render import check_elements
+from takedown.notices.render import store_element_check
 from takedown.resolve.jurisdiction import PartyEvidence, assess
-from takedown.workflow import record_event
+from takedown.workflow import record_event, transition
 
 OPEN_LINK_STATUSES = [
     FoundLink.Status.FOUND,
     FoundLink.Status.NOTIFIED,
     FoundLink.Status.REAPPEARED,
 ]
+CLOSED_NOTICE_STATUSES = [Notice.Status.CANCELLED, Notice.Status.FAILED, Notice.Status.BOUNCED]
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
 PURPOSES = {
@@ -106,29 +107,55 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
     report = GenerateReport(unrouted_links=unrouted)
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     with transaction.atomic():
+        drafted: set[int] = set()
         for recipient in recipients:
             notice = _draft_for(case, recipient, actor, person_country, report)
             if notice is not None:
                 report.notices.append(notice)
+                drafted.add(notice.pk)
+        _prune_stale_drafts(case, drafted)
     return report
+
+
+def _prune_stale_drafts(case: Case, current: set[int]) -> None:
+    """Drafts the plan no longer produces keep only their open links; empty ones are
+    cancelled, so a removed or excluded link can never be sent in a stale draft."""
+    stale = Notice.objects.filter(
+        case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT
+    ).exclude(pk__in=current)
+    for notice in stale:
+        notice.links.remove(*notice.links.exclude(status__in=OPEN_LINK_STATUSES))
+        if not notice.links.exists():
+            transition(notice, Notice.Status.CANCELLED, message="No open links left.")
 
 
 def _draft_for(
     case: Case, recipient: Recipient, actor: Any, person_country: str, report: GenerateReport
 ) -> Notice | None:
     organisation, role = recipient.organisation, recipient.role
+    notices = Notice.objects.filter(
+        case=case, recipient=organisation, recipient_role=role, kind=Notice.Kind.NOTICE
+    ).exclude(status__in=CLOSED_NOTICE_STATUSES)
+    # Links already in a notice under way (in review, approved, sent ...) are covered; what is
+    # left (links imported later, links that reappeared) goes into a draft of its own.
+    under_way = notices.exclude(status=Notice.Status.DRAFT)
+    covered = set(under_way.values_list("links", flat=True))
+    for notice in under_way:
+        report.unchanged += 1
+        report.notices.append(notice)
+    recipient.links = [
+        link
+        for link in recipient.links
+        if link.pk not in covered or link.status == FoundLink.Status.REAPPEARED
+    ]
+    if not recipient.links:
+        return None
     existing = (
-        Notice.objects.filter(
-            case=case, recipient=organisation, recipient_role=role, kind=Notice.Kind.NOTICE
-        )
-        .exclude(status=Notice.Status.CANCELLED)
+        notices.filter(status=Notice.Status.DRAFT)
+        .select_for_update()
         .order_by("-created_at")
         .first()
     )
-    if existing is not None and existing.status != Notice.Status.DRAFT:
-        report.unchanged += 1
-        report.notices.append(existing)
-        return None
     regimes = assess(
         [
             PartyEvidence(
@@ -173,14 +200,15 @@ def _draft_for(
         )
     else:
         notice = existing
-        Notice.objects.filter(pk=notice.pk).update(**fields)
+        # Locked above and still a draft: nothing a reviewer saw can change underneath.
+        Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+            needs_reroute=False, **fields
+        )
         for name, value in fields.items():
             setattr(notice, name, value)
         report.refreshed += 1
     notice.links.set(recipient.links)
-    missing = check_elements(notice)
-    notice.element_check = {"missing": missing, "complete": not missing}
-    Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
+    store_element_check(notice)
     return notice
 
 

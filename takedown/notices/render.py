@@ -447,6 +447,14 @@ def check_elements(notice: Notice) -> list[str]:
     return _missing(draft)
 
 
+def store_element_check(notice: Notice) -> list[str]:
+    """Run the element check and keep its result on the notice (for lists and the review)."""
+    missing = check_elements(notice)
+    notice.element_check = {"missing": missing, "complete": not missing}
+    Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
+    return missing
+
+
 def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
     """The data files every notice carries (the PDF comes on top, named per notice)."""
     names = [f"{reference}-links.csv"]

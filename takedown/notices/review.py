@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from takedown.models import Notice
 from takedown.notices.regimes import get_regime
-from takedown.notices.render import check_elements
-from takedown.workflow import record_event, transition
+from takedown.notices.render import store_element_check
+from takedown.workflow import ConcurrentChange, record_event, transition
 
 REVIEW_PERMISSION = "takedown.review_notice"
 
@@ -23,7 +23,7 @@ class ReviewError(Exception):
 
 
 def submit_for_review(notice: Notice, actor: Any) -> None:
-    missing = _store_check(notice)
+    missing = store_element_check(notice)
     transition(
         notice,
         Notice.Status.IN_REVIEW,
@@ -36,10 +36,15 @@ def submit_for_review(notice: Notice, actor: Any) -> None:
 def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) -> None:
     if notice.status != Notice.Status.IN_REVIEW:
         raise ReviewError(f"notice {notice.pk} is {notice.status}, not in review")
-    if not reviewer.has_perm(REVIEW_PERMISSION):
-        raise ReviewError(f"{reviewer} may not approve notices (no reviewer permission)")
-    if reviewer.pk in {notice.created_by_id, _submitter_id(notice)}:
+    _require_reviewer(reviewer, "approve")
+    author, submitter = notice.created_by_id, _submitter_id(notice)
+    if author is None and submitter is None:
+        # Without a recorded author, "someone else" cannot be checked: four eyes need two names.
+        raise ReviewError("the notice has no recorded author: its author must submit it")
+    if reviewer.pk in {author, submitter}:
         raise ReviewError("a notice must be approved by someone other than its author")
+    if notice.needs_reroute:
+        raise ReviewError("the responsible party changed: generate the notices again first")
     regime = get_regime(notice.regime)
     if regime.discloses_person and not notice.disclosure_confirmed_by_id:
         if not confirm_disclosure:
@@ -59,7 +64,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
                 message="The reviewer confirmed that this notice names the affected person.",
                 notice=notice,
             )
-    missing = _store_check(notice)
+    missing = store_element_check(notice)
     if missing:
         raise ReviewError("cannot approve: missing " + "; ".join(missing))
     transition(
@@ -74,8 +79,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
 def reject(notice: Notice, reviewer: Any, comment: str) -> None:
     if not comment.strip():
         raise ReviewError("a rejection needs a comment for the author")
-    if not reviewer.has_perm(REVIEW_PERMISSION):
-        raise ReviewError(f"{reviewer} may not reject notices (no reviewer permission)")
+    _require_reviewer(reviewer, "reject")
     transition(
         notice,
         Notice.Status.DRAFT,
@@ -103,23 +107,32 @@ def edit(
                 Notice.Status.DRAFT,
                 actor=actor,
                 message="Edited: the approval was withdrawn.",
-                fields={**changes, "approved_by": None, "approved_at": None},
+                fields={
+                    **changes,
+                    "approved_by": None,
+                    "approved_at": None,
+                    # A confirmation covered the text the reviewer saw, not this one.
+                    "discloses_person": False,
+                    "disclosure_confirmed_by": None,
+                },
             )
         elif notice.status == Notice.Status.DRAFT:
-            Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(**changes)
+            saved = Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+                **changes, discloses_person=False, disclosure_confirmed_by=None
+            )
+            if saved != 1:
+                raise ConcurrentChange(f"notice {notice.pk} is no longer a draft")
             for name, value in changes.items():
                 setattr(notice, name, value)
             record_event(notice.case, "notice.edited", actor=actor, notice=notice)
         else:
             raise ReviewError(f"notice {notice.pk} is {notice.status}: it can no longer be edited")
-        _store_check(notice)
+        store_element_check(notice)
 
 
-def _store_check(notice: Notice) -> list[str]:
-    missing = check_elements(notice)
-    notice.element_check = {"missing": missing, "complete": not missing}
-    Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
-    return missing
+def _require_reviewer(user: Any, step: str) -> None:
+    if not user.has_perm(REVIEW_PERMISSION):
+        raise ReviewError(f"{user} may not {step} notices (no reviewer permission)")
 
 
 def _submitter_id(notice: Notice) -> int | None:

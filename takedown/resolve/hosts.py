@@ -131,23 +131,29 @@ def record_resolution(host: Host, result: HostLookup) -> HostResolution:
             data=result.as_dict(),
             errors=result.errors,
         )
-        changed = _changed_parties(previous, resolution)
-        if result.transient_only:
-            status = Host.Status.FAILED
+        transient = any(error.get("transient") for error in result.errors)
+        if not result.found_any_party:
+            # Keep the last good snapshot as current: a failed lookup must not unroute the
+            # links, and the next success is compared with what was true before it.
+            status, changed, current = Host.Status.FAILED, set(), previous or resolution
+        else:
+            changed = _changed_parties(previous, resolution)
+            status = Host.Status.CHANGED if changed else _status_for(result)
+            current = resolution
+        if transient:
             next_at = now + _retry_delay(host.attempts)
         else:
-            status = Host.Status.CHANGED if changed else _status_for(result)
             next_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
         transition(
             host,
             status,
             fields={
-                "current": resolution,
+                "current": current,
                 "resolved_at": now,
                 "next_resolve_at": next_at,
                 "claimed_at": None,
                 "needs_decision": bool(result.jurisdiction.get("needs_decision")),
-                "attempts": 0 if status != Host.Status.FAILED else host.attempts,
+                "attempts": host.attempts if transient else 0,
             },
             data={"resolution": resolution.pk, "changed": sorted(changed)},
         )
@@ -212,13 +218,15 @@ def _hosting_org(party: dict[str, Any] | None) -> Organisation | None:
         return None
     if party.get("organisation_id"):
         return _rule_org(party)
-    # The provider, not the network: one provider announces many networks.
-    key = party.get("name") or party.get("network") or party.get("handle")
-    if not key:
+    # Keyed by the registry's handle and the name it gives: a name alone is self-declared
+    # ("Private Customer") and would merge unrelated networks' abuse contacts into one.
+    handle = party.get("handle") or party.get("network") or ""
+    name = party.get("name") or ""
+    if not (handle or name):
         return None
     return _upsert_org(
-        f"hosting:{key}".lower()[:200],
-        name=party.get("name") or key,
+        f"hosting:{handle}:{name}".lower()[:200],
+        name=name or handle,
         kind=Organisation.Kind.HOSTING,
         country=party.get("country", ""),
         email=party.get("abuse_email", ""),

@@ -165,6 +165,7 @@ def _network(result: HostLookup, *, refresh: bool) -> NetworkFacts | None:
         cached = None if refresh else _cached_network(ip)
         if cached is not None:
             return cached
+        server = None
         try:
             server = rdap.server_for_ip(ip)
             throttle.wait_turn(f"rdap:{_server_host(server)}", settings.TAKEDOWN_RDAP_INTERVAL)
@@ -186,11 +187,14 @@ def _domain(result: HostLookup, *, refresh: bool) -> DomainFacts | None:
         result.errors.extend(record.errors)
         return _facts_from_record(record)
     errors: list[dict[str, Any]] = []
-    facts = None
     try:
         facts = _fetch_domain(domain, errors)
-    finally:
-        _store_domain(record, facts, errors)
+    except Exception:
+        # Not a source's answer but our failure (a bug, Redis down): release the claim and
+        # cache nothing, rather than "no data" for a week.
+        DomainRecord.objects.filter(pk=record.pk).update(claimed_at=None)
+        raise
+    _store_domain(record, facts, errors)
     result.errors.extend(errors)
     return facts
 
@@ -262,7 +266,7 @@ def _store_domain(
 ) -> None:
     now = timezone.now()
     if facts is None and any(e.get("transient") for e in errors):
-        expires = now + timedelta(minutes=5)  # try again soon, not in a week
+        expires = now + timedelta(minutes=1)  # try again soon, not in a week
     else:
         expires = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
     DomainRecord.objects.filter(pk=record.pk).update(

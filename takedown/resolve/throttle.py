@@ -20,30 +20,36 @@ from django.utils import timezone
 from takedown.models import ServerThrottle
 from takedown.resolve.facts import LookupFailed
 
-# Reserve the next slot: returns the milliseconds to wait, or -1 while the server is blocked.
+# Reserve the next slot: returns the milliseconds to wait, -1 while the server is blocked, or
+# -2 when the queue is longer than the caller will wait (then nothing is reserved).
 _RESERVE = """
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then return -1 end
 local now = tonumber(ARGV[1])
 local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
 if slot < now then slot = now end
+if slot - now > tonumber(ARGV[3]) then return -2 end
 redis.call('SET', KEYS[1], slot + tonumber(ARGV[2]), 'PX', tonumber(ARGV[2]) + 60000)
 return slot - now
 """
+BLOCKED = "blocked"
+QUEUE_FULL = "queue_full"
 
 
 def wait_turn(server: str, interval: float, *, max_wait: float = 30.0) -> None:
     """Sleep until `server` may receive one more query. Raise a transient LookupFailed when it
     is blocked after a quota answer, or when the queue for it is longer than `max_wait`."""
+    # quota=False: only a server's own quota answer may (re)start a block, or a blocked server
+    # under steady load would be blocked again and again by its own refusals.
     if interval <= 0:
         if _blocked(server):
-            raise LookupFailed(server, "blocked after a quota answer", transient=True, quota=True)
+            raise LookupFailed(server, "blocked after a quota answer", transient=True)
         return
-    wait = _reserve(server, interval)
-    if wait is None:
-        raise LookupFailed(server, "blocked after a quota answer", transient=True, quota=True)
-    if wait > max_wait:
-        raise LookupFailed(server, f"too many queries queued ({wait:.0f}s)", transient=True)
+    wait = _reserve(server, interval, max_wait)
+    if wait == BLOCKED:
+        raise LookupFailed(server, "blocked after a quota answer", transient=True)
+    if wait == QUEUE_FULL:
+        raise LookupFailed(server, f"more than {max_wait:.0f}s of queries queued", transient=True)
     if wait > 0:
         time.sleep(wait)
 
@@ -68,26 +74,35 @@ def forget_redis_state() -> None:
             redis.delete(*keys)
 
 
-def _reserve(server: str, interval: float) -> float | None:
+def _reserve(server: str, interval: float, max_wait: float) -> float | str:
+    """Seconds to wait for a reserved slot, or BLOCKED, or QUEUE_FULL (nothing reserved)."""
     redis = _redis()
     if redis is not None:
         now_ms = int(time.time() * 1000)
         wait_ms = redis.eval(
-            _RESERVE, 2, _key("slot", server), _key("blocked", server), now_ms, int(interval * 1000)
+            _RESERVE,
+            2,
+            _key("slot", server),
+            _key("blocked", server),
+            now_ms,
+            int(interval * 1000),
+            int(max_wait * 1000),
         )
-        return None if wait_ms < 0 else wait_ms / 1000
-    return _reserve_in_database(server, interval)
+        return {-1: BLOCKED, -2: QUEUE_FULL}.get(wait_ms, wait_ms / 1000)
+    return _reserve_in_database(server, interval, max_wait)
 
 
-def _reserve_in_database(server: str, interval: float) -> float | None:
+def _reserve_in_database(server: str, interval: float, max_wait: float) -> float | str:
     step = timedelta(seconds=interval)
     ServerThrottle.objects.get_or_create(server=server)
     while True:
         row = ServerThrottle.objects.get(server=server)
         now = timezone.now()
         if row.blocked_until and row.blocked_until > now:
-            return None
+            return BLOCKED
         slot = max(now, row.next_slot_at or now)
+        if (slot - now).total_seconds() > max_wait:
+            return QUEUE_FULL
         # Compare-and-swap: only one worker gets this slot; the others read again.
         taken = ServerThrottle.objects.filter(server=server, next_slot_at=row.next_slot_at).update(
             next_slot_at=slot + step

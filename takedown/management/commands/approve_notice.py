@@ -32,7 +32,9 @@ class Command(BaseCommand):
         reviewer = user_named(options["user"])
         try:
             if notice.status == Notice.Status.DRAFT:
-                submit_for_review(notice, notice.created_by)
+                # Recorded as the command's step, not the author's; the author check in
+                # approve() still applies, and a draft with no author cannot be approved.
+                submit_for_review(notice, None)
             if options["reject"]:
                 reject(notice, reviewer, options["reject"])
                 self.stdout.write(f"notice {notice.pk} returned to its author")

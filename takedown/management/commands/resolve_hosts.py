@@ -6,7 +6,10 @@ with --sync they are resolved here, several registered domains at a time, printi
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import logging
+import queue
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -16,6 +19,8 @@ from takedown.management.lookups import case_named
 from takedown.models import Host
 from takedown.resolve.hosts import due_hosts, release_stale_claims, request_resolution, resolve_host
 from takedown.tasks import lease_due_hosts, resolve_hosts
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -45,18 +50,12 @@ class Command(BaseCommand):
         grouped = _group(due_hosts(case=case))
         total = sum(len(ids) for ids in grouped.values())
         self.stdout.write(f"resolving {total} hosts on {len(grouped)} registered domains")
-        done = 0
         counts: dict[str, int] = {}
-        with ThreadPoolExecutor(max_workers=max(1, options["workers"])) as pool:
-            futures = [
-                pool.submit(_resolve_group, ids, options["refresh"]) for ids in grouped.values()
-            ]
-            for future in as_completed(futures):
-                for status in future.result():
-                    counts[status] = counts.get(status, 0) + 1
-                    done += 1
-                    if done % 50 == 0 or done == total:
-                        self.stdout.write(f"  {done}/{total} hosts")
+        statuses = _resolve_all(list(grouped.values()), options["workers"], options["refresh"])
+        for done, status in enumerate(statuses, start=1):
+            counts[status] = counts.get(status, 0) + 1
+            if done % 50 == 0 or done == total:
+                self.stdout.write(f"  {done}/{total} hosts")
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         self.stdout.write(f"done: {summary or 'nothing was due'}")
 
@@ -68,13 +67,51 @@ def _group(hosts: Any) -> dict[str, list[int]]:
     return grouped
 
 
+def _resolve_all(groups: list[list[int]], workers: int, refresh: bool) -> Iterator[str]:
+    """Resolve the groups (one registered domain each) on `workers` threads, yielding each
+    host's status as it finishes. A thread keeps its database connection for all the groups it
+    takes (one per group cost a quarter of the run on PostgreSQL) and closes it when done."""
+    todo: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+    for group in groups:
+        todo.put(group)
+    results: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    group = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for status in _resolve_group(group, refresh):
+                    results.put(status)
+        finally:
+            connection.close()
+            results.put(None)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    while running:
+        status = results.get()
+        if status is None:
+            running -= 1
+        else:
+            yield status
+    for thread in threads:
+        thread.join()
+
+
 def _resolve_group(host_ids: list[int], refresh: bool) -> list[str]:
     statuses = []
-    try:
-        for index, host_id in enumerate(host_ids):
+    for index, host_id in enumerate(host_ids):
+        try:
             # The hosts share a registered domain: fetching it again once is the refresh.
             resolution = resolve_host(host_id, refresh=refresh and index == 0)
-            statuses.append(resolution.host.status if resolution else "skipped")
-    finally:
-        connection.close()  # each pool thread has its own connection
+        except Exception:
+            log.exception("resolving host %s failed", host_id)
+            statuses.append("error")
+            continue
+        statuses.append(resolution.host.status if resolution else "skipped")
     return statuses

@@ -1,0 +1,1 @@
+"""Rechecking links: fetching untrusted URLs safely (fetch.py), and deciding what a fetch means."""
