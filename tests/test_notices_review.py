@@ -313,3 +313,25 @@ def test_approve_refuses_notice_without_recorded_author(case_with_links):
 
     with pytest.raises(ReviewError, match="no recorded author"):
         approve(notice, reviewer())
+
+
+def test_mark_submitted_command_records_confirmation(case_with_links):
+    notice = complete_notice(case_with_links, UserFactory(username="carla"))
+    Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.AWAITING_MANUAL)
+
+    call_command(
+        "mark_submitted", str(notice.pk), "--confirmation", "TICKET-4711", stdout=StringIO()
+    )
+
+    notice.refresh_from_db()
+    assert (notice.status, notice.manual_confirmation) == ("sent", "TICKET-4711")
+    assert notice.due_at is not None
+
+
+def test_mark_submitted_command_refuses_notice_not_waiting(case_with_links):
+    notice = complete_notice(case_with_links, UserFactory(username="carla"))
+
+    with pytest.raises(CommandError) as caught:
+        call_command("mark_submitted", str(notice.pk), "--confirmation", "X")
+
+    assert caught.value.returncode == 1
