@@ -79,3 +79,9 @@ def test_admin_contact_override_is_recorded_with_author(client, admin_user):
     assert (contact.quality, contact.created_by) == ("override", admin_user)
     event = CaseEvent.objects.get(kind="directory.override")
     assert (event.actor, event.data["contact"]) == (admin_user, contact.pk)
+
+
+def test_root_leads_to_the_admin_login(client):
+    response = client.get("/")
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
