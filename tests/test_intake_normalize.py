@@ -297,7 +297,7 @@ def test_normalize_url_never_touches_network(monkeypatch: pytest.MonkeyPatch) ->
         raise AssertionError("network access during normalisation")
 
     # Build the extractor afresh so loading the suffix list happens under the guard.
-    normalize._extractor.cache_clear()
+    monkeypatch.setattr(normalize, "_EXTRACTOR", None)
     normalize._HOST_CACHE.cache_clear()
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)

@@ -283,19 +283,23 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 
 _EXTRACTOR_LOCK = threading.Lock()
+_EXTRACTOR: TLDExtract | None = None
 
 
-@functools.cache
 def _extractor() -> TLDExtract:
-    # tldextract pulls in requests; import it only when a host is first looked up.
-    import tldextract
+    """One extractor for the process, built and warmed once: TLDExtract parses its suffix
+    list lazily on first use, and 32 resolver threads would otherwise each parse it."""
+    global _EXTRACTOR
+    if _EXTRACTOR is None:
+        with _EXTRACTOR_LOCK:
+            if _EXTRACTOR is None:
+                # tldextract pulls in requests; import it only when a host is first looked up.
+                import tldextract
 
-    # Built and warmed once under a lock: TLDExtract parses its suffix list lazily on first
-    # use, and 32 resolver threads would otherwise each parse it (a fifth of their CPU).
-    with _EXTRACTOR_LOCK:
-        # No suffix_list_urls and no cache_dir: the bundled snapshot, never a download.
-        extractor = tldextract.TLDExtract(
-            suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-        )
-        extractor.extract_str("warm.example.com")
-    return extractor
+                # No suffix_list_urls and no cache_dir: the bundled snapshot, never a download.
+                extractor = tldextract.TLDExtract(
+                    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+                )
+                extractor.extract_str("warm.example.com")
+                _EXTRACTOR = extractor
+    return _EXTRACTOR
