@@ -83,6 +83,7 @@ from django.utils import timezone
 
 from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
 from takedown.models import CaseEvent, Contact, Notice
+from takedown.schedule import backoff
 from takedown.workflow import ConcurrentChange, record_event, transition
 
 if TYPE_CHECKING:
@@ -615,8 +616,9 @@ def _reason(state: AddressState, recovering: bool) -> str:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: base, 2 x base, 4 x base ..., at most six hours."""
-    seconds = settings.TAKEDOWN_SEND_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, 6 * 3600))
+    return backoff(
+        attempts, timedelta(seconds=settings.TAKEDOWN_SEND_RETRY_SECONDS), timedelta(hours=6)
+    )
 
 
 def next_contact(notice: Notice, failed: set[str]) -> Contact | None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from takedown.models import Case, Contact, Host, HostResolution, Notice, Organisation
 from takedown.resolve.lookup import HostLookup, lookup_host
+from takedown.schedule import backoff
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def _status_for(result: HostLookup) -> str:
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+    return backoff(attempts, RETRY_BASE, RETRY_MAX)
 
 
 def _changed_parties(previous: HostResolution | None, current: HostResolution) -> set[str]:
