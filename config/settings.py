@@ -330,3 +330,12 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 # A notice in SENDING whose claim is older than this belongs to a dead worker and is concluded
 # from the sent log. Must exceed the send_notice task's hard time limit (270 s).
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
+
+# --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
+TAKEDOWN_FETCH_PORTS = [int(port) for port in envlist("TAKEDOWN_FETCH_PORTS", "80,443")]
+TAKEDOWN_FETCH_MAX_BYTES = envint("TAKEDOWN_FETCH_MAX_BYTES", 25 * 1024 * 1024)
+TAKEDOWN_FETCH_CONNECT_TIMEOUT = envfloat("TAKEDOWN_FETCH_CONNECT_TIMEOUT", 5.0)
+TAKEDOWN_FETCH_READ_TIMEOUT = envfloat("TAKEDOWN_FETCH_READ_TIMEOUT", 10.0)
+TAKEDOWN_FETCH_DEADLINE = envfloat("TAKEDOWN_FETCH_DEADLINE", 30.0)
+# Tests and the sandbox only: exact "ip:port" pairs a fetch may reach although not public.
+TAKEDOWN_FETCH_ALLOWED_ENDPOINTS = envlist("TAKEDOWN_FETCH_ALLOWED_ENDPOINTS")

@@ -431,3 +431,11 @@ def test_decide_redirect_to_other_host_then_404_removed() -> None:
         removed_streak=1,
         moved_to_host="www.example.org",
     )
+
+
+def test_decide_unusable_url_from_the_fetcher_is_unreachable_for_a_human():
+    decision = decide(Observation(error="bad_url", host=HOST), NONE, FRESH)
+
+    assert decision.verdict == Verdict.UNREACHABLE
+    assert decision.needs_human is True
+    assert decision.reason == "refused: the address or a redirect to it is not a usable URL"

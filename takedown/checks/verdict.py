@@ -41,6 +41,7 @@ REFUSED_ERRORS = {
     "refused_address": "refused: not a public address",
     "bad_scheme": "refused: the address does not use http or https",
     "bad_port": "refused: the address uses a port that is not allowed",
+    "bad_url": "refused: the address or a redirect to it is not a usable URL",
 }
 TRANSIENT_ERRORS = {
     "timeout": "the server did not answer in time",
