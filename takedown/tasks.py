@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -41,13 +42,13 @@ def dispatch_due_work() -> dict[str, int]:
     return counts
 
 
-def lease_due_hosts(limit: int = DISPATCH_BATCH) -> dict[str, list[int]]:
+def lease_due_hosts(limit: int = DISPATCH_BATCH, *, case: Any = None) -> dict[str, list[int]]:
     """Due hosts grouped by registered domain (one task per domain: one WHOIS/RDAP query),
     each moved forward by the lease with a conditional update so two dispatchers never hand
     out the same host."""
     now = timezone.now()
     grouped: dict[str, list[int]] = defaultdict(list)
-    for host_id, domain, due in due_hosts(now=now).values_list(
+    for host_id, domain, due in due_hosts(case=case, now=now).values_list(
         "id", "registered_domain", "next_resolve_at"
     )[:limit]:
         leased = Host.objects.filter(pk=host_id, next_resolve_at=due).update(
@@ -66,13 +67,14 @@ def lease_due_hosts(limit: int = DISPATCH_BATCH) -> dict[str, list[int]]:
     soft_time_limit=300,
     time_limit=330,
 )
-def resolve_hosts(self, host_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+def resolve_hosts(self, host_ids: list[int], refresh: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Resolve the hosts of one registered domain; retry the ones whose sources all failed
     transiently (the database also has them due again later, should the retries run out)."""
     retry: list[int] = []
     for host_id in host_ids:
         try:
-            resolution = resolve_host(host_id)
+            # The hosts share a registered domain: asking its servers again once is the refresh.
+            resolution = resolve_host(host_id, refresh=refresh and host_id == host_ids[0])
         except Exception:
             # One host's bug must not strand the others of its group until the lease ends.
             log.exception("resolving host %s failed", host_id)

@@ -36,6 +36,18 @@ def shared_file(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def in_memory_broker() -> None:
+    """Without Redis, messages a test sends stay in this process (Kombu's memory transport)
+    instead of files under var/; the worker tests start their worker on the same broker."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        app.conf.broker_url = "memory://"
+
+
 @pytest.fixture(autouse=True)
 def fresh_throttle() -> Iterator[None]:
     """Server blocks and slots live in Redis when it is the broker; no test may see another's."""

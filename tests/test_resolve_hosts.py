@@ -356,3 +356,21 @@ def test_resolve_host_transient_failure_keeps_last_good_resolution(internet, set
     assert host.status == "failed"
     assert host.current == good
     assert failed.hosting is None  # the failed snapshot is kept as evidence, not as current
+
+
+def test_resolve_hosts_command_queues_case_hosts_with_a_lease(internet):
+    from django.utils import timezone
+
+    link = FoundLinkFactory(
+        host=HostFactory(hostname="img.leaky-demo.com", registered_domain="leaky-demo.com")
+    )
+    out = StringIO()
+
+    call_command("resolve_hosts", "--case", link.case.reference, stdout=out)
+    call_command("resolve_hosts", "--case", link.case.reference, stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "queued 1 hosts on 1 registered domains",
+        "queued 0 hosts on 0 registered domains",
+    ]
+    assert Host.objects.get(pk=link.host_id).next_resolve_at > timezone.now()

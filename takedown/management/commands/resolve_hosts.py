@@ -41,9 +41,9 @@ class Command(BaseCommand):
             scope = Host.objects.filter(links__case=case) if case else Host.objects.all()
             request_resolution(scope.distinct())
         if not options["sync"]:
-            grouped = lease_due_hosts() if case is None else _group(due_hosts(case=case))
+            grouped = lease_due_hosts(case=case)
             for host_ids in grouped.values():
-                resolve_hosts.delay(host_ids)
+                resolve_hosts.delay(host_ids, refresh=options["refresh"])
             total = sum(len(ids) for ids in grouped.values())
             self.stdout.write(f"queued {total} hosts on {len(grouped)} registered domains")
             return
