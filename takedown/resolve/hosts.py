@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from takedown.models import Case, Contact, Host, HostResolution, Notice, Organisation
@@ -84,18 +84,17 @@ def request_resolution(hosts: Iterable[Host], *, actor: Any = None) -> int:
 
 def resolve_host(host_id: int, *, refresh: bool = False) -> HostResolution | None:
     """Claim one host, look it up and record the result. None when another worker has it."""
-    host = Host.objects.filter(pk=host_id).first()
+    host = Host.objects.select_related("current").filter(pk=host_id).first()
     if host is None or host.status not in RESOLVABLE:
         return None
     try:
         transition(
             host,
             Host.Status.RESOLVING,
-            fields={"claimed_at": timezone.now(), "attempts": F("attempts") + 1},
+            fields={"claimed_at": timezone.now(), "attempts": host.attempts + 1},
         )
     except (ConcurrentChange, TransitionNotAllowed):
         return None  # lost the claim: someone else resolves it
-    host.refresh_from_db(fields=["attempts"])
     try:
         result = lookup_host(host.hostname, refresh=refresh)
     except Exception:
@@ -209,8 +208,9 @@ def _flag_notices_for_rerouting(
 
 
 def _rule_org(party: dict[str, Any] | None) -> Organisation | None:
+    """The directory organisation a rule matched (only its id is needed for the snapshot)."""
     if party and party.get("organisation_id"):
-        return Organisation.objects.filter(pk=party["organisation_id"]).first()
+        return Organisation(pk=party["organisation_id"])
     return None
 
 
