@@ -84,3 +84,17 @@ def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     if port and not (port.isdigit() and 0 < int(port) < 65536):
         raise ValueError(f"{text!r} has an invalid port")
     return host, int(port) if port else default_port
+
+
+def ip_endpoint(entry: str, default_port: int, setting: str) -> tuple[IPAddress, int]:
+    """An "ip[:port]" entry of a setting, or ImproperlyConfigured naming the setting."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        host, port = parse_hostport(entry, default_port)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{setting}: {exc}") from None
+    address = parse_ip(host)
+    if address is None:
+        raise ImproperlyConfigured(f"{setting}: {entry!r} is not an IP address (with a port)")
+    return address, port

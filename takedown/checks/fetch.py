@@ -41,10 +41,15 @@ from typing import Final, Self
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from yarl import URL
 
-from takedown.net import AddressNotAllowed, IPAddress, check_address, parse_hostport, parse_ip
+from takedown.net import (
+    AddressNotAllowed,
+    IPAddress,
+    check_address,
+    ip_endpoint,
+    parse_ip,
+)
 from takedown.resolve.dns import resolve_host
 from takedown.resolve.facts import DnsFacts, LookupFailed
 
@@ -138,16 +143,7 @@ def _allowed_endpoints(entries: Iterable[str] | str) -> frozenset[tuple[IPAddres
     for entry in (entry.strip() for entry in entries):
         if not entry:
             continue
-        try:
-            host, port = parse_hostport(entry, 80)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"TAKEDOWN_FETCH_ALLOWED_ENDPOINTS: {exc}") from None
-        address = parse_ip(host)
-        if address is None:
-            raise ImproperlyConfigured(
-                f"TAKEDOWN_FETCH_ALLOWED_ENDPOINTS: {entry!r} is not an IP address with a port"
-            )
-        endpoints.add((address, port))
+        endpoints.add(ip_endpoint(entry, 80, "TAKEDOWN_FETCH_ALLOWED_ENDPOINTS"))
     return frozenset(endpoints)
 
 

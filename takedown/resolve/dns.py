@@ -17,9 +17,8 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from takedown.net import parse_hostport, parse_ip
+from takedown.net import ip_endpoint, parse_ip
 from takedown.resolve.facts import DnsFacts, LookupFailed
 
 if TYPE_CHECKING:  # dnspython takes about 0.1 s to import: only the lookups load it
@@ -100,15 +99,7 @@ def _resolver() -> dns.resolver.Resolver:
 def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
     import dns.nameserver
 
-    try:
-        host, port = parse_hostport(entry, 53)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"TAKEDOWN_DNS_NAMESERVERS: {exc}") from None
-    address = parse_ip(host)
-    if address is None:
-        raise ImproperlyConfigured(
-            f"TAKEDOWN_DNS_NAMESERVERS: {entry!r} is not an IP address (with optional :port)"
-        )
+    address, port = ip_endpoint(entry, 53, "TAKEDOWN_DNS_NAMESERVERS")
     return dns.nameserver.Do53Nameserver(str(address), port)
 
 
