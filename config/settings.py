@@ -69,11 +69,16 @@ def envjson(name: str, default: object) -> object:
         raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
 
 
+def query_options(query: str) -> dict[str, str]:
+    """?a=1&b=2 -> {"a": "1", "b": "2"}; a repeated key keeps its last value."""
+    return {key: values[-1] for key, values in parse_qs(query).items()}
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path) in Django's form."""
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        options = query_options(parts.query)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -235,7 +240,7 @@ def mailer_from_url(url: str) -> dict[str, object]:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
         raise ImproperlyConfigured(f"EMAIL_URL: unsupported scheme {parts.scheme!r}")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    query = query_options(parts.query)
     return {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {

@@ -19,6 +19,7 @@ from django.utils import timezone
 from takedown.models import Host
 from takedown.notices import send as sending
 from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_host
+from takedown.schedule import lease
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,16 @@ def lease_due_hosts(limit: int = DISPATCH_BATCH, *, case: Any = None) -> dict[st
     each moved forward by the lease with a conditional update so two dispatchers never hand
     out the same host."""
     now = timezone.now()
+    rows = list(
+        due_hosts(case=case, now=now).values_list("id", "registered_domain", "next_resolve_at")[
+            :limit
+        ]
+    )
+    domains = {host_id: domain for host_id, domain, _ in rows}
+    leased = lease(Host, [(pk, due) for pk, _, due in rows], "next_resolve_at", DISPATCH_LEASE, now)
     grouped: dict[str, list[int]] = defaultdict(list)
-    for host_id, domain, due in due_hosts(case=case, now=now).values_list(
-        "id", "registered_domain", "next_resolve_at"
-    )[:limit]:
-        leased = Host.objects.filter(pk=host_id, next_resolve_at=due).update(
-            next_resolve_at=now + DISPATCH_LEASE
-        )
-        if leased:
-            grouped[domain].append(host_id)
+    for host_id in leased:
+        grouped[domains[host_id]].append(host_id)
     return grouped
 
 

@@ -84,6 +84,7 @@ from django.utils import timezone
 from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
 from takedown.models import CaseEvent, Contact, Notice
 from takedown.schedule import backoff
+from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
 
 if TYPE_CHECKING:
@@ -342,15 +343,8 @@ def lease_due_notices(lease: timedelta, *, case: Any = None, limit: int = 500) -
     """Due notices, each moved forward by the lease with a conditional update, so two
     dispatchers never hand out the same notice and a lost task message only delays it."""
     now = timezone.now()
-    leased: list[int] = []
-    for notice_id, due in due_notices(case=case, now=now).values_list("id", "next_attempt_at")[
-        :limit
-    ]:
-        if Notice.objects.filter(pk=notice_id, status=N.QUEUED, next_attempt_at=due).update(
-            next_attempt_at=now + lease
-        ):
-            leased.append(notice_id)
-    return leased
+    due = due_notices(case=case, now=now).values_list("id", "next_attempt_at")[:limit]
+    return lease_rows(Notice, due, "next_attempt_at", lease, now, status=N.QUEUED)
 
 
 def send_notice(notice_id: int) -> SendResult:

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -165,14 +166,15 @@ def _network(result: HostLookup, *, refresh: bool) -> NetworkFacts | None:
         cached = None if refresh else _cached_network(ip)
         if cached is not None:
             return cached
-        server = None
+        key = ""
         try:
-            server = rdap.server_for_ip(ip)
-            throttle.wait_turn(f"rdap:{_server_host(server)}", settings.TAKEDOWN_RDAP_INTERVAL)
+            key = _rdap_key(rdap.server_for_ip(ip))
+            if key:  # without a server, lookup_ip says so (NoRdapService)
+                throttle.wait_turn(key, settings.TAKEDOWN_RDAP_INTERVAL)
             facts = rdap.lookup_ip(ip)
         except LookupFailed as exc:
             _error(result, exc)
-            _maybe_block(exc, f"rdap:{_server_host(server)}" if server else "")
+            _maybe_block(exc, key)
             return None
         _store_network(facts)
         return facts
@@ -200,25 +202,25 @@ def _domain(result: HostLookup, *, refresh: bool) -> DomainFacts | None:
 
 
 def _fetch_domain(domain: str, errors: list[dict[str, Any]]) -> DomainFacts | None:
-    server = None
+    key = ""
     try:
-        server = rdap.server_for_domain(domain)
-        if server is not None:
-            throttle.wait_turn(f"rdap:{_server_host(server)}", settings.TAKEDOWN_RDAP_INTERVAL)
+        key = _rdap_key(rdap.server_for_domain(domain))
+        if key:
+            throttle.wait_turn(key, settings.TAKEDOWN_RDAP_INTERVAL)
             return rdap.lookup_domain(domain)
     except LookupFailed as exc:
         errors.append(_error_entry(exc))
-        _maybe_block(exc, f"rdap:{_server_host(server)}" if server else "")
+        _maybe_block(exc, key)
         if not exc.transient and "not found" in exc.message:
             return None  # RDAP is authoritative: the domain is not registered
-    whois_server = ""
+    key = ""
     try:
-        whois_server = whois.server_for(domain)
-        throttle.wait_turn(f"whois:{whois_server}", settings.TAKEDOWN_WHOIS_INTERVAL)
+        key = f"whois:{whois.server_for(domain)}"
+        throttle.wait_turn(key, settings.TAKEDOWN_WHOIS_INTERVAL)
         return whois.lookup_domain(domain)
     except LookupFailed as exc:
         errors.append(_error_entry(exc))
-        _maybe_block(exc, f"whois:{whois_server}" if whois_server else "")
+        _maybe_block(exc, key)
         return None
 
 
@@ -446,7 +448,8 @@ def _maybe_block(exc: LookupFailed, server: str) -> None:
         throttle.block(server, float(retry_after or settings.TAKEDOWN_QUOTA_BACKOFF))
 
 
-def _server_host(base_url: str | None) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(base_url).hostname or "" if base_url else ""
+def _rdap_key(base_url: str | None) -> str:
+    """The throttle key of an RDAP server: its host name ("" when the bootstrap has none)."""
+    if not base_url:
+        return ""
+    return f"rdap:{urlsplit(base_url).hostname or ''}"
