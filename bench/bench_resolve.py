@@ -1,7 +1,7 @@
 """Benchmark: resolve every host of the shared LAION sample against slow local servers.
 
-    .venv/bin/python bench/bench_resolve.py                  # SQLite and PostgreSQL, 32 workers
-    .venv/bin/python bench/bench_resolve.py --db sqlite --workers 64 --skip-naive
+    .venv/bin/python bench/bench_resolve.py                  # SQLite and PostgreSQL
+    .venv/bin/python bench/bench_resolve.py --db sqlite --processes 1 --skip-naive --profile
     .venv/bin/python bench/bench_resolve.py --rdap-interval 0.02 --whois-interval 0.02
 
 Issue 3. The sandbox WHOIS, RDAP and DNS servers run in this process on free loopback ports,
@@ -12,7 +12,8 @@ record (no referral; TLDs the client does not know ask the sandbox's IANA first)
 host resolves, some through CloudFront, Akamai or Fastly CNAMEs, into one of 100 synthetic
 /24 networks registered in RDAP. The product runs in a fresh child process per phase (setup,
 cold, warm), so the servers' CPU does not share its interpreter; a phase times
-`manage.py resolve_hosts --sync --workers N` only (not migrations, seeding or the import).
+`manage.py resolve_hosts --sync --workers N --processes P` only (not migrations, seeding or the
+import); `--profile` writes a cProfile of each phase to var/bench/.
 
 Printed: queries per distinct registered domain (target: exactly one RDAP-or-WHOIS domain
 query each on a cold cache, none on a warm one, where DomainRecord and NetworkRecord answer),
@@ -397,11 +398,29 @@ def child(phase: str, db: str, workers: int) -> None:
     if phase == "warm":
         request_resolution(Host.objects.all())
     out = StringIO()
-    cpu = _cpu_seconds()
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        # Since Python 3.12 cProfile sees every thread (sys.monitoring), not only this one.
+        profile = cProfile.Profile()
+        profile.enable()
+    cpu = _cpu_seconds(children=True)
     started = time.perf_counter()
-    call_command("resolve_hosts", "--sync", "--workers", str(workers), stdout=out)
+    call_command(
+        "resolve_hosts",
+        "--sync",
+        "--workers",
+        str(workers),
+        "--processes",
+        os.environ.get("BENCH_PROCESSES", "1"),
+        stdout=out,
+    )
     seconds = time.perf_counter() - started
-    cpu = _cpu_seconds() - cpu
+    cpu = _cpu_seconds(children=True) - cpu
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(BENCH_DIR / f"resolve-{db}-{phase}.prof")
     errors: Counter[str] = Counter()
     for host in Host.objects.select_related("current"):
         for error in host.current.errors if host.current else [{"message": "no resolution"}]:
@@ -421,9 +440,13 @@ def child(phase: str, db: str, workers: int) -> None:
     )
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_seconds(*, children: bool = False) -> float:
+    """CPU of this process, with `children` also of its finished children (the processes of
+    resolve_hosts --processes; not the bench's own product children)."""
+    kinds = (
+        (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) if children else (resource.RUSAGE_SELF,)
+    )
+    return sum(usage.ru_utime + usage.ru_stime for usage in map(resource.getrusage, kinds))
 
 
 def run_child(phase: str, db: str, args: argparse.Namespace, env: dict[str, str]) -> Any:
@@ -504,12 +527,19 @@ def real_floor(world: World) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workers", type=int, default=32, help="resolve_hosts --workers")
+    parser.add_argument("--workers", type=int, default=8, help="resolve_hosts --workers")
+    parser.add_argument("--processes", type=int, default=2, help="resolve_hosts --processes")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per WHOIS/RDAP query")
     parser.add_argument("--dns-latency", type=float, help="seconds per DNS query (as --latency)")
     parser.add_argument("--rdap-interval", type=float, default=0.0, help="TAKEDOWN_RDAP_INTERVAL")
     parser.add_argument("--whois-interval", type=float, default=0.0, help="TAKEDOWN_WHOIS_INTERVAL")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive run")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the resolving phases under cProfile (slower) and write "
+        "var/bench/resolve-DB-PHASE.prof",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -527,13 +557,16 @@ def main() -> None:
         **servers.env(),
         "TAKEDOWN_RDAP_INTERVAL": str(args.rdap_interval),
         "TAKEDOWN_WHOIS_INTERVAL": str(args.whois_interval),
+        "BENCH_PROCESSES": str(args.processes),
+        **({"BENCH_PROFILE": "1"} if args.profile else {}),
     }
     domains = len(world.domains)
     print(
         f"{len(world.url_domains):,} URLs, {len(world.hosts)} hosts, {domains} registered "
         f"domains ({len(world.rdap_domains)} over RDAP, {domains - len(world.rdap_domains)} "
         f"over WHOIS), {len(world.networks)} networks; latency {args.latency * 1000:g} ms per "
-        f"WHOIS/RDAP query, {dns_latency * 1000:g} ms per DNS query; {args.workers} workers; "
+        f"WHOIS/RDAP query, {dns_latency * 1000:g} ms per DNS query; {args.workers} workers "
+        f"in {args.processes} processes; "
         f"{os.cpu_count()} CPUs"
     )
     print(
@@ -584,8 +617,8 @@ def check(
 
 
 def networks_hit(world: World, addresses: Counter[str]) -> int:
-    """How many of the world's networks the RDAP /ip queries were about (no network has
-    single flight: workers that meet a new network at once each ask about it)."""
+    """How many of the world's networks the RDAP /ip queries were about (with single flight
+    per network, as many as there were /ip queries)."""
     networks = [ipaddress.ip_network(prefix) for prefix in world.networks]
     hit = {
         network

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TAKEDOWN_VAR_DIR", BASE_DIR / "var"))
@@ -142,11 +143,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: picks the language from the cookie set by set_language,
+    # then the browser's Accept-Language (the portal speaks English and German).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -163,6 +168,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "takedown.web.access.roles",
             ],
         },
     },
@@ -187,6 +194,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 TIME_ZONE = envstr("TAKEDOWN_TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
+# Translations of the portal (and whatever else is marked): locale/de/LC_MESSAGES/django.po,
+# compiled to django.mo, which is committed so that no install needs GNU gettext.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -204,6 +214,43 @@ SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# CSRF on every POST (the middleware); no page reads the cookie from script.
+CSRF_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (Django's own middleware): everything from this origin only; no inline
+# styles or style attributes; inline scripts only with the per-response nonce
+# (<script nonce="{{ csp_nonce }}">), which Django adds to the header only when a page used it.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Failed sign-ins allowed per username and address (ten times as many per address) before
+# further attempts are refused for TAKEDOWN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
+TAKEDOWN_LOGIN_FAILURE_LIMIT = envint("TAKEDOWN_LOGIN_FAILURE_LIMIT", 5)
+TAKEDOWN_LOGIN_LOCKOUT_SECONDS = envint("TAKEDOWN_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Rate-limit counters must be shared by all web processes: with several processes set
+# TAKEDOWN_CACHE_URL=redis://host:6379/N; the default is per process (fine for one process).
+TAKEDOWN_CACHE_URL = envstr("TAKEDOWN_CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TAKEDOWN_CACHE_URL}
+        if TAKEDOWN_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "takedown"}
+    )
+}
 
 # Keys for encrypting personal data at rest (comma-separated Fernet keys, newest first).
 # Rotation: put a new key first, keep the old ones until `manage.py rotate_keys` has run.
@@ -222,6 +269,15 @@ TAKEDOWN_USER_AGENT = envstr(
 )
 TAKEDOWN_ORGANISATION = envstr("TAKEDOWN_ORGANISATION", "Takedown demo organisation")
 TAKEDOWN_CASE_PREFIX = envstr("TAKEDOWN_CASE_PREFIX", "TD")
+
+# --- the affected person's portal (takedown/web/portal/) -------------------------------------
+# Where people reach this installation: portal links are built on it.
+TAKEDOWN_PUBLIC_URL = envstr("TAKEDOWN_PUBLIC_URL", "http://127.0.0.1:8000")
+# How long a portal link works unless the caseworker chooses otherwise.
+TAKEDOWN_PORTAL_LINK_DAYS = envint("TAKEDOWN_PORTAL_LINK_DAYS", 30)
+# Support services shown in the portal when the case's team lists none: a JSON list of
+# {"name", "url", "phone", "description", "language"} ("language" shows an entry only then).
+TAKEDOWN_SUPPORT_LINKS = envjson("TAKEDOWN_SUPPORT_LINKS", [])
 
 # --- mail ----------------------------------------------------------------------------------
 
@@ -292,6 +348,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-work": {"task": "takedown.tasks.dispatch_due_work", "schedule": 60.0},
+    # Daily; idempotent (claims), so a missed or repeated run only shifts reminders by a day.
+    "escalate-overdue": {"task": "takedown.tasks.escalate_overdue", "schedule": 24 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -320,6 +378,8 @@ TAKEDOWN_WHOIS_INTERVAL = envfloat("TAKEDOWN_WHOIS_INTERVAL", 1.0)
 TAKEDOWN_RDAP_INTERVAL = envfloat("TAKEDOWN_RDAP_INTERVAL", 0.2)
 # Seconds to leave a server alone after it answered "quota exceeded" without a Retry-After.
 TAKEDOWN_QUOTA_BACKOFF = envint("TAKEDOWN_QUOTA_BACKOFF", 300)
+# Threads per process waiting on DNS, RDAP and WHOIS answers at the same time.
+TAKEDOWN_LOOKUP_THREADS = envint("TAKEDOWN_LOOKUP_THREADS", 128)
 # Seconds for one RDAP lookup including redirects, and for one DNS lookup including retries.
 TAKEDOWN_RDAP_TIMEOUT = envint("TAKEDOWN_RDAP_TIMEOUT", 10)
 TAKEDOWN_DNS_TIMEOUT = envint("TAKEDOWN_DNS_TIMEOUT", 5)
@@ -348,3 +408,27 @@ TAKEDOWN_FETCH_READ_TIMEOUT = envfloat("TAKEDOWN_FETCH_READ_TIMEOUT", 10.0)
 TAKEDOWN_FETCH_DEADLINE = envfloat("TAKEDOWN_FETCH_DEADLINE", 30.0)
 # Tests and the sandbox only: exact "ip:port" pairs a fetch may reach although not public.
 TAKEDOWN_FETCH_ALLOWED_ENDPOINTS = envlist("TAKEDOWN_FETCH_ALLOWED_ENDPOINTS")
+
+# --- checks: the recheck schedule (takedown/checks/schedule.py) ----------------------------------
+# Hours between checks while a notice for the link is pending, and before a first "removed"
+# answer is confirmed by a second one.
+TAKEDOWN_RECHECK_PENDING_HOURS = envfloat("TAKEDOWN_RECHECK_PENDING_HOURS", 24.0)
+TAKEDOWN_RECHECK_CONFIRM_HOURS = envfloat("TAKEDOWN_RECHECK_CONFIRM_HOURS", 24.0)
+# After removal, "every:for" in days, stage after stage, then no more checks: weekly for a
+# month, then monthly for six months.
+TAKEDOWN_RECHECK_AFTER_REMOVAL = envstr("TAKEDOWN_RECHECK_AFTER_REMOVAL", "7:30,30:180")
+# Unreachable links are retried after 30 min, 1 h, 2 h ... at most the link's usual interval;
+# a link without a notice yet gives up after this many failures.
+TAKEDOWN_RECHECK_RETRY_MINUTES = envfloat("TAKEDOWN_RECHECK_RETRY_MINUTES", 30.0)
+TAKEDOWN_RECHECK_INTAKE_ATTEMPTS = envint("TAKEDOWN_RECHECK_INTAKE_ATTEMPTS", 5)
+# Politeness towards one image host: concurrent requests and seconds between two starts.
+TAKEDOWN_RECHECK_PER_HOST = envint("TAKEDOWN_RECHECK_PER_HOST", 2)
+TAKEDOWN_RECHECK_POLITENESS_DELAY = envfloat("TAKEDOWN_RECHECK_POLITENESS_DELAY", 1.0)
+TAKEDOWN_RECHECK_CONCURRENCY = envint("TAKEDOWN_RECHECK_CONCURRENCY", 64)
+# Per dispatch (every minute): links leased, links of one host, links per task, and new links
+# made due for their evidence fetch (once they are TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES old).
+TAKEDOWN_RECHECK_DISPATCH_LINKS = envint("TAKEDOWN_RECHECK_DISPATCH_LINKS", 5000)
+TAKEDOWN_RECHECK_HOST_LINKS = envint("TAKEDOWN_RECHECK_HOST_LINKS", 30)
+TAKEDOWN_RECHECK_TASK_LINKS = envint("TAKEDOWN_RECHECK_TASK_LINKS", 500)
+TAKEDOWN_RECHECK_INTAKE_BATCH = envint("TAKEDOWN_RECHECK_INTAKE_BATCH", 10000)
+TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES = envfloat("TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES", 10.0)

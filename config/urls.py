@@ -1,9 +1,19 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
+
+from takedown.web.access import ThrottledLoginView
+from takedown.web.staff.views import home
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Until the staff screens exist (issue 6), the admin is the way in.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    # Caseworker's workspace (takedown/web/staff/, namespace "staff").
+    path("cases/", include("takedown.web.staff.urls")),
+    # Affected person's portal (takedown/web/portal/, namespace "portal").
+    path("p/", include("takedown.web.portal.urls")),
+    # Reviewer's dashboard (takedown/web/review/, namespace "review").
+    path("review/", include("takedown.web.review.urls")),
+    path("", home, name="home"),
 ]

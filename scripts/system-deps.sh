@@ -3,6 +3,7 @@
 #
 #   scripts/system-deps.sh check            print what is missing and the apt command; exit 1 if any
 #   scripts/system-deps.sh install          as root: apt-get install only what is missing
+#                                           (PDF libraries and fonts, chromium for browser tests)
 #   scripts/system-deps.sh install --ci     also PostgreSQL and Redis, which CI tests against
 #
 # Checking uses dpkg-query and makes no network access, so it is fast when all is installed.
@@ -19,7 +20,17 @@ RUNTIME_PACKAGES=(
     fonts-noto-core
     fonts-noto-cjk
 )
-# Later: chromium for Playwright browser tests.
+# The real-browser tests (pytest -m browser) drive Debian's chromium through Playwright: the
+# browser download of Playwright itself cannot reach its CDN here, and Debian's build gets
+# security updates with the system. fonts-liberation gives pages the metric-compatible Arial/
+# Times the screenshots are meant to be read with. Without chromium those tests skip.
+TEST_PACKAGES=(
+    chromium
+    fonts-liberation
+    # msgfmt: the test that the committed locale/*/django.mo matches its .po (and
+    # `manage.py compilemessages` after editing translations). Runtime needs only the .mo.
+    gettext
+)
 CI_PACKAGES=(
     postgresql
     redis-server
@@ -37,7 +48,7 @@ missing_from() {
 }
 
 mode=${1:-check}
-packages=("${RUNTIME_PACKAGES[@]}")
+packages=("${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 if [ "${2:-}" = "--ci" ]; then
     packages+=("${CI_PACKAGES[@]}")
 fi

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from takedown.models import Host
 from takedown.notices import send as sending
-from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_host
+from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_batch
 from takedown.schedule import lease
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def dispatch_due_work() -> dict[str, int]:
         counts["domains"] += 1
         counts["hosts"] += len(host_ids)
     counts.update(dispatch_sending())
+    counts.update(dispatch_rechecks())
     log.info("dispatch: %s", counts)
     return counts
 
@@ -61,6 +62,22 @@ def lease_due_hosts(limit: int = DISPATCH_BATCH, *, case: Any = None) -> dict[st
     return grouped
 
 
+def queue_resolution(*, case: Any = None, refresh: bool = False) -> tuple[int, int]:
+    """Hand the due hosts (of one case, or all) to the workers, one task per registered domain;
+    with `refresh` every host of the case is due again now. Returns (hosts, domains). Used by
+    the case page's "resolve" action; the same as `resolve_hosts --case REF` without --sync."""
+    from takedown.resolve.hosts import request_resolution
+
+    release_stale_claims()
+    if refresh:
+        scope = Host.objects.filter(links__case=case) if case is not None else Host.objects.all()
+        request_resolution(scope.distinct())
+    grouped = lease_due_hosts(case=case)
+    for host_ids in grouped.values():
+        resolve_hosts.delay_on_commit(host_ids, refresh=refresh)
+    return sum(len(ids) for ids in grouped.values()), len(grouped)
+
+
 @shared_task(
     bind=True,
     name="takedown.tasks.resolve_hosts",
@@ -70,20 +87,22 @@ def lease_due_hosts(limit: int = DISPATCH_BATCH, *, case: Any = None) -> dict[st
     time_limit=330,
 )
 def resolve_hosts(self, host_ids: list[int], refresh: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Resolve the hosts of one registered domain; retry the ones whose sources all failed
-    transiently (the database also has them due again later, should the retries run out)."""
-    retry: list[int] = []
-    for host_id in host_ids:
-        try:
-            # The hosts share a registered domain: asking its servers again once is the refresh.
-            resolution = resolve_host(host_id, refresh=refresh and host_id == host_ids[0])
-        except Exception:
-            # One host's bug must not strand the others of its group until the lease ends.
-            log.exception("resolving host %s failed", host_id)
-            continue
-        failed = resolution is not None and resolution.host.status == Host.Status.FAILED
-        if failed and all(error.get("transient") for error in resolution.errors):
-            retry.append(host_id)
+    """Resolve the hosts of one registered domain together; retry the ones whose sources all
+    failed transiently (the database also has them due again later, should the retries run
+    out)."""
+    try:
+        resolutions = resolve_batch(host_ids, refresh=refresh)
+    except Exception:
+        # A bug or the database: the batch's hosts are back as failed with a retry time.
+        log.exception("resolving hosts %s failed", host_ids)
+        return
+    retry = [
+        resolution.host.pk
+        for resolution in resolutions
+        if resolution is not None
+        and resolution.host.status == Host.Status.FAILED
+        and all(error.get("transient") for error in resolution.errors)
+    ]
     if retry and self.request.retries < len(RETRY_COUNTDOWNS):
         raise self.retry(args=[retry], countdown=RETRY_COUNTDOWNS[self.request.retries])
 
@@ -112,3 +131,68 @@ def send_notice(notice_id: int) -> str:
     """Claim and send one notice. No Celery retries: a transient failure puts the notice back
     in the queue with next_attempt_at in the database, where the dispatcher finds it."""
     return sending.send_notice(notice_id).outcome
+
+
+# --- rechecking links --------------------------------------------------------------------------
+
+
+def dispatch_rechecks() -> dict[str, int]:
+    """Make newly imported links due for their evidence fetch, then lease the due links and
+    hand them out in batches of whole hosts (see takedown.checks.schedule)."""
+    from takedown.checks.schedule import feed_new_links, lease_due_links
+
+    fed = feed_new_links()
+    batches, lease_until = lease_due_links()
+    for batch in batches:
+        recheck_links.delay(batch, lease_until.isoformat())
+    return {"links_fed": fed, "links": sum(map(len, batches)), "recheck_tasks": len(batches)}
+
+
+def queue_recheck(case: Any) -> tuple[int, int, int]:
+    """Every link of the case due now (as `recheck_links --case REF`), and the first round
+    handed to the workers within the per-host limits; the dispatcher hands out the rest.
+    Returns (links made due, links queued, tasks). Used by the case page's "check links now"."""
+    from takedown.checks.schedule import lease_due_links, make_due
+    from takedown.models import FoundLink
+
+    due = make_due(FoundLink.objects.filter(case=case))
+    batches, lease_until = lease_due_links(case=case)
+    for batch in batches:
+        recheck_links.delay_on_commit(batch, lease_until.isoformat())
+    return due, sum(map(len, batches)), len(batches)
+
+
+@shared_task(
+    name="takedown.tasks.recheck_links",
+    ignore_result=True,
+    # Below schedule.CLAIM_LEASE (15 min): a claim that old belongs to a worker that is gone.
+    soft_time_limit=600,
+    time_limit=660,
+)
+def recheck_links(link_ids: list[int], lease_until: str) -> int:
+    """Claim the leased links (a copy of this message finds them claimed) and check them.
+    No Celery retries: unreachable links are rescheduled in the database with backoff."""
+    from datetime import datetime
+
+    from takedown.checks.check import check_links
+    from takedown.checks.schedule import claim_leased
+
+    claimed = claim_leased(link_ids, datetime.fromisoformat(lease_until))
+    if claimed:
+        check_links(claimed)
+    return len(claimed)
+
+
+# --- deadlines and escalation ------------------------------------------------------------------
+
+
+@shared_task(name="takedown.tasks.escalate_overdue", ignore_result=True)
+def escalate_overdue() -> dict[str, int]:
+    """Daily: mark the notices whose deadline passed, then draft the reminders and ladder steps
+    that are due. Both claim each notice with a conditional update, so overlapping runs are
+    harmless."""
+    from takedown.checks.escalate import escalate_due, mark_overdue
+
+    counts = {"overdue": mark_overdue(), "drafts": escalate_due()}
+    log.info("escalation: %s", counts)
+    return counts

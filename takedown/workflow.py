@@ -151,27 +151,39 @@ def transition_many(
     actor: Any = None,
     message: str = "",
     data: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    row_data: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[int]:
     """Move every row of `ids` that is still in one of `from_statuses` to `to` in one
     conditional update, with an event per row moved. Rows another worker moved first are left
-    alone, not an error (several notices can cover one link). Returns the ids moved."""
+    alone, not an error (several notices can cover one link). Returns the ids moved.
+
+    `fields` are further columns set on every row moved (values or expressions, e.g.
+    F("attempts") + 1); `row_data` adds per-row entries to each row's event data."""
     if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
         raise TransitionNotAllowed(f"{model.__name__}: {from_statuses} -> {to} is not allowed")
-    case_column = "pk" if model is Case else "case_id"
-    refs = {FoundLink: "link", Notice: "notice"}
+    # Hosts belong to no single case: their events carry the host, like transition()'s do.
+    case_column = "pk" if model is Case else None if model is Host else "case_id"
+    refs = {FoundLink: "link", Notice: "notice", Host: "host"}
+    row_data = row_data or {}
     with transaction.atomic():
         rows = model._default_manager.select_for_update().filter(
             pk__in=ids, status__in=from_statuses
         )
-        moved = list(rows.values_list("pk", "status", case_column))
-        model._default_manager.filter(pk__in=[pk for pk, _, _ in moved]).update(status=to)
+        if case_column is None:
+            moved = [(pk, status, None) for pk, status in rows.values_list("pk", "status")]
+        else:
+            moved = list(rows.values_list("pk", "status", case_column))
+        model._default_manager.filter(pk__in=[pk for pk, _, _ in moved]).update(
+            status=to, **dict(fields or {})
+        )
         CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case_id,
                 actor=_actor(actor),
                 kind=f"{model.__name__.lower()}.{to}",
                 message=message,
-                data={"from": status, "to": to, "id": pk, **(data or {})},
+                data={"from": status, "to": to, "id": pk, **(data or {}), **row_data.get(pk, {})},
                 **({f"{refs[model]}_id": pk} if model in refs else {}),
             )
             for pk, status, case_id in moved

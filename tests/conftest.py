@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 
 from takedown import crypto
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 SHARED_DIR = Path(
     os.environ.get("TAKEDOWN_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared")

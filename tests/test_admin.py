@@ -81,7 +81,8 @@ def test_admin_contact_override_is_recorded_with_author(client, admin_user):
     assert (event.actor, event.data["contact"]) == (admin_user, contact.pk)
 
 
-def test_root_leads_to_the_admin_login(client):
+def test_root_leads_to_the_staff_login(client):
+    # Issue 6: the root is the caseworker's case queue; the admin stays at /admin/.
     response = client.get("/")
 
-    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/")

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from takedown import crypto
-from takedown.models import AffectedPerson, Mandate
+from takedown.models import AffectedPerson, Mandate, PortalMessage
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,14 +48,19 @@ def test_rotate_keys_re_encrypts_with_the_newest_key(settings, field_keys):
     old = field_keys[0]
     case = CaseFactory(person__name="Alex Example")
     Mandate.objects.create(case=case, signed_document=b"signed")
+    message = PortalMessage.objects.create(case=case, body="Please hurry, Alex")
     new = Fernet.generate_key().decode()
     use_keys(settings, new, old)
+    out = __import__("io").StringIO()
 
-    call_command("rotate_keys", stdout=__import__("io").StringIO())
+    call_command("rotate_keys", stdout=out)
 
     use_keys(settings, new)  # the old key is gone
     assert AffectedPerson.objects.get(case=case).name == "Alex Example"
     assert Mandate.objects.get(case=case).signed_document == b"signed"
+    assert PortalMessage.objects.get(pk=message.pk).body == "Please hurry, Alex"
+    assert "1 affected persons" in out.getvalue()
+    assert "1 portal messages" in out.getvalue()
 
 
 def test_value_without_a_matching_key_fails_loudly(settings):

@@ -19,7 +19,8 @@ FRIDAY_NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     [
         ("take_it_down", datetime(2026, 11, 29, 12, 0, tzinfo=UTC)),  # 48 hours
         ("dsa", datetime(2026, 12, 4, 12, 0, tzinfo=UTC)),  # 7 calendar days
-        ("gdpr", datetime(2026, 12, 27, 12, 0, tzinfo=UTC)),  # one month
+        # One month ends on Sunday 27 December: the period runs to Monday (1182/71 Art. 3(4)).
+        ("gdpr", datetime(2026, 12, 28, 12, 0, tzinfo=UTC)),
         ("dmca", datetime(2026, 12, 4, 12, 0, tzinfo=UTC)),  # 5 working days, over a weekend
     ],
 )
@@ -28,9 +29,10 @@ def test_due_date_per_regime_unit(code, expected):
 
 
 def test_due_date_month_end_clamps():
-    january_31 = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
+    january_31 = datetime(2028, 1, 31, 9, 0, tzinfo=UTC)
 
-    assert get_regime("gdpr").due_at(january_31) == datetime(2027, 2, 28, 9, 0, tzinfo=UTC)
+    # 2028 is a leap year; Tuesday 29 February is a working day.
+    assert get_regime("gdpr").due_at(january_31) == datetime(2028, 2, 29, 9, 0, tzinfo=UTC)
 
 
 def test_sent_notice_starts_clock_and_marks_links_notified():
@@ -49,3 +51,38 @@ def test_sent_notice_starts_clock_and_marks_links_notified():
     visible = notice.case.events.get(kind="notice.sent_to_recipient")
     assert visible.visible_to_person is True
     assert notice.recipient.name in visible.message
+
+
+def test_sent_reminder_tells_the_person_it_is_a_reminder():
+    parent = NoticeFactory(status=Notice.Status.SENT, regime="dsa", sent_at=FRIDAY_NOON)
+    reminder = NoticeFactory(
+        case=parent.case,
+        parent=parent,
+        recipient=parent.recipient,
+        kind=Notice.Kind.REMINDER,
+        status=Notice.Status.SENDING,
+        regime="dsa",
+    )
+
+    transition(reminder, Notice.Status.SENT, fields={"sent_at": FRIDAY_NOON})
+
+    event = reminder.case.events.get(kind="notice.sent_to_recipient", notice=reminder)
+    assert event.message == (
+        f"A reminder was sent to {parent.recipient.name}, who had not answered our request. "
+        "They are expected to respond by 04 December 2026."
+    )
+
+
+def test_sent_complaint_runs_three_months():
+    complaint = NoticeFactory(
+        kind=Notice.Kind.COMPLAINT,
+        recipient_role="dpa",
+        status=Notice.Status.SENDING,
+        regime="gdpr",
+    )
+
+    transition(complaint, Notice.Status.SENT, fields={"sent_at": FRIDAY_NOON})
+
+    complaint.refresh_from_db()
+    # 27 February 2027 is a Saturday: the period runs to Monday 1 March.
+    assert complaint.due_at == datetime(2027, 3, 1, 12, 0, tzinfo=UTC)

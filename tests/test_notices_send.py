@@ -31,7 +31,7 @@ from django.db import connection
 
 from config.celery import app
 from config.settings import BASE_DIR, mailer_from_url
-from takedown.models import CaseEvent, Contact, Notice, NoticeLink
+from takedown.models import Case, CaseEvent, Contact, Notice, NoticeLink
 from takedown.notices.render import render_notice
 from takedown.notices.send import (
     SendError,
@@ -46,6 +46,7 @@ from takedown.notices.send import (
 from takedown.sandbox.base import free_port
 from takedown.sandbox.smtp import SmtpServer
 from takedown.tasks import dispatch_due_work
+from takedown.workflow import transition
 from tests.conftest import wait_until
 from tests.factories import (
     CaseFactory,
@@ -773,3 +774,50 @@ def test_claim_timeout_outlasts_the_send_task():
 
     # Recovery must never conclude a notice whose worker may still be running.
     assert send_notice_task.time_limit < django_settings.TAKEDOWN_SEND_CLAIM_TIMEOUT
+
+
+# --- paused and withdrawn cases ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_queued_notice_of_a_paused_case_waits_until_it_is_resumed(mail):
+    notice = queued_notice()
+    case = notice.case
+    transition(case, Case.Status.PAUSED)
+
+    assert list(due_notices()) == []
+    assert send_notice(notice.pk).outcome == "skipped"
+    assert mail.messages == []
+    assert Notice.objects.get(pk=notice.pk).status == "queued"
+
+    transition(Case.objects.get(pk=case.pk), Case.Status.OPEN)
+    assert [n.pk for n in due_notices()] == [notice.pk]
+    assert send_notice(notice.pk).outcome == "sent"
+    assert len(mail.messages) == 1
+
+
+@pytest.mark.django_db
+def test_approved_notice_of_a_paused_case_is_not_queued():
+    notice = approved_notice()
+    transition(notice.case, Case.Status.PAUSED)
+    notice = Notice.objects.select_related("case").get(pk=notice.pk)
+
+    with pytest.raises(SendError, match="is paused by the affected person: nothing is sent"):
+        queue_notice(notice)
+    assert Notice.objects.get(pk=notice.pk).status == "approved"
+
+
+@pytest.mark.django_db
+def test_withdrawing_a_case_cancels_its_unsent_notices_and_keeps_sent_ones(mail):
+    queued = queued_notice()
+    case = queued.case
+    sent = NoticeFactory(case=case, status=Notice.Status.APPROVED, to_address="abuse@other.example")
+    NoticeLink.objects.create(notice=sent, link=FoundLinkFactory(case=case))
+    queue_notice(Notice.objects.get(pk=sent.pk))
+    assert send_notice(sent.pk).outcome == "sent"
+
+    transition(Case.objects.get(pk=case.pk), Case.Status.WITHDRAWN)
+
+    assert Notice.objects.get(pk=queued.pk).status == "cancelled"
+    assert Notice.objects.get(pk=sent.pk).status == "sent"
+    assert CaseEvent.objects.filter(notice=queued, kind="notice.cancelled").count() == 1

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
-from takedown.resolve.dns import resolve_host
+from takedown.resolve.dns import resolve_host, resolve_many
 from takedown.resolve.facts import DnsFacts, LookupFailed
 from takedown.sandbox.dns import DnsServer
 
@@ -125,3 +125,32 @@ def test_resolve_host_nameserver_must_be_an_address(settings: Settings) -> None:
 
     with pytest.raises(ImproperlyConfigured):
         resolve_host("www.example")
+
+
+def test_resolve_many_answers_as_resolve_host(nameserver: DnsServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nameserver.add("img.shop.example", CNAME="shop.example.edgekey.net.")
+    nameserver.add("shop.example.edgekey.net", A=["192.0.2.10"], AAAA=["2001:db8::10"])
+    nameserver.add("v6.example", AAAA=["2001:db8::6"])
+    nameserver.add("old.example", CNAME="deleted-bucket.s3.example.")
+    names = ["img.shop.example", "v6.example", "old.example", "gone.example", "192.0.2.9"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = resolve_many(names, pool)
+        together = {name: futures[name].result() for name in names}
+
+    assert together == {name: resolve_host(name) for name in names}
+    assert together["img.shop.example"].ips == ["192.0.2.10", "2001:db8::10"]
+    assert together["old.example"].nxdomain is True
+
+
+def test_resolve_many_failure_raises_from_its_future(nameserver: DnsServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nameserver.add("broken.example", rcode="SERVFAIL")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        future = resolve_many(["broken.example"], pool)["broken.example"]
+        with pytest.raises(LookupFailed, match="no server could answer"):
+            future.result()

@@ -31,9 +31,10 @@ once with per-host limits), their `*_async` coroutines, and `Fetcher` for a long
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final, Self
@@ -261,6 +262,18 @@ class Fetcher:
         result.elapsed = time.monotonic() - started
         return result
 
+    async def warm(self, url: str) -> None:
+        """Look up the URL's host name now (answers are kept for the session), so that a
+        politeness turn taken afterwards is not spent waiting for DNS. Errors are left for
+        fetch() to report."""
+        try:
+            host = URL(url).raw_host or ""
+        except (ValueError, TypeError):
+            return
+        if host and parse_ip(host) is None and not _is_numeric_ipv4(host):
+            with contextlib.suppress(LookupFailed):
+                await self._lookup_facts(host)
+
     async def _follow(self, result: FetchResult, read_body: bool) -> None:
         assert self._session is not None, "use Fetcher as an async context manager"
         current = self._checked_url(result.url)
@@ -348,7 +361,7 @@ class Fetcher:
         except AddressNotAllowed as exc:
             raise _Stop(REFUSED_ADDRESS, str(exc)) from None
 
-    async def _lookup(self, host: str) -> DnsFacts:
+    async def _lookup_facts(self, host: str) -> DnsFacts:
         lookup = self._lookups.get(host)
         if lookup is None:
             loop = asyncio.get_running_loop()
@@ -359,9 +372,12 @@ class Fetcher:
             # its exception, so read it here to keep asyncio from complaining.
             lookup.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._lookups[host] = lookup
+        # shield: one fetch's deadline must not cancel the lookup others wait for.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, host: str) -> DnsFacts:
         try:
-            # shield: one fetch's deadline must not cancel the lookup others wait for.
-            return await asyncio.shield(lookup)
+            return await self._lookup_facts(host)
         except LookupFailed as exc:
             raise _Stop(DNS_ERROR, exc.message) from None
 
@@ -433,6 +449,49 @@ def _host_key(url: str) -> str:
         return ""
 
 
+async def fetch_each_async[T](
+    urls: Iterable[str],
+    handle: Callable[[int, FetchResult], T],
+    *,
+    per_host: int = 2,
+    concurrency: int = 64,
+    politeness_delay: float = 0.0,
+    read_body: bool = True,
+    handle_in_thread: bool = False,
+) -> list[T]:
+    """Fetch all `urls` and return `handle(index, result)` for each, in the order of `urls`.
+
+    `handle` runs in the event loop as soon as a fetch completes, so it can boil a body down
+    to its hashes and let it go: a batch of thousands then never holds every image at once.
+    At most `concurrency` requests are in flight, at most `per_host` of them to one host (the
+    host of the URL as given: a redirect to another host counts against the first), and
+    `politeness_delay` seconds pass between the starts of two requests to one host.
+    `handle_in_thread` runs `handle` in the loop's thread pool instead: image decoding
+    releases the GIL, so hashing then overlaps with the network work of the loop."""
+    if per_host < 1 or concurrency < 1:
+        raise ValueError("per_host and concurrency must be at least 1")
+    hosts: dict[str, _HostTurns] = {}
+    slots = asyncio.Semaphore(concurrency)
+
+    async with Fetcher(concurrency=concurrency) as fetcher:
+
+        async def one(index: int, url: str) -> T:
+            turns = hosts.setdefault(_host_key(url), _HostTurns(asyncio.Semaphore(per_host)))
+            # Host slot first, global slot second: a busy host must not hold global slots
+            # that other hosts could use.
+            async with turns.slots:
+                if politeness_delay > 0:
+                    await fetcher.warm(url)
+                await turns.wait_turn(politeness_delay)
+                async with slots:
+                    result = await fetcher.fetch(url, read_body=read_body)
+            if handle_in_thread:
+                return await asyncio.to_thread(handle, index, result)
+            return handle(index, result)
+
+        return list(await asyncio.gather(*(one(i, url) for i, url in enumerate(urls))))
+
+
 async def fetch_many_async(
     urls: Iterable[str],
     *,
@@ -441,27 +500,15 @@ async def fetch_many_async(
     politeness_delay: float = 0.0,
     read_body: bool = True,
 ) -> list[FetchResult]:
-    """Fetch all `urls` (results in the same order) with at most `concurrency` requests in
-    flight, at most `per_host` of them to one host (the host of the URL as given: a redirect to
-    another host counts against the first) and `politeness_delay` seconds between the starts of
-    two requests to one host."""
-    if per_host < 1 or concurrency < 1:
-        raise ValueError("per_host and concurrency must be at least 1")
-    hosts: dict[str, _HostTurns] = {}
-    slots = asyncio.Semaphore(concurrency)
-
-    async with Fetcher(concurrency=concurrency) as fetcher:
-
-        async def one(url: str) -> FetchResult:
-            turns = hosts.setdefault(_host_key(url), _HostTurns(asyncio.Semaphore(per_host)))
-            # Host slot first, global slot second: a busy host must not hold global slots
-            # that other hosts could use.
-            async with turns.slots:
-                await turns.wait_turn(politeness_delay)
-                async with slots:
-                    return await fetcher.fetch(url, read_body=read_body)
-
-        return list(await asyncio.gather(*(one(url) for url in urls)))
+    """Fetch all `urls` (results in the same order) with the limits of fetch_each_async."""
+    return await fetch_each_async(
+        urls,
+        lambda _index, result: result,
+        per_host=per_host,
+        concurrency=concurrency,
+        politeness_delay=politeness_delay,
+        read_body=read_body,
+    )
 
 
 def fetch_many(

@@ -7,11 +7,19 @@ from takedown.models.host import (
     DomainRecord,
     Host,
     HostResolution,
+    NetworkClaim,
     NetworkRecord,
     ServerThrottle,
 )
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
 from takedown.models.notice import Notice, NoticeLink, RecipientRole
+from takedown.models.portal import (
+    DeletionRequest,
+    PortalAccess,
+    PortalCode,
+    PortalDevice,
+    PortalMessage,
+)
 
 __all__ = [
     "AffectedPerson",
@@ -19,6 +27,7 @@ __all__ = [
     "CaseEvent",
     "Contact",
     "Counter",
+    "DeletionRequest",
     "DomainRecord",
     "FoundLink",
     "Host",
@@ -26,11 +35,16 @@ __all__ = [
     "Import",
     "LinkCheck",
     "Mandate",
+    "NetworkClaim",
     "NetworkRecord",
     "Notice",
     "NoticeLink",
     "OperatorRule",
     "Organisation",
+    "PortalAccess",
+    "PortalCode",
+    "PortalDevice",
+    "PortalMessage",
     "RecipientRole",
     "ServerThrottle",
     "Team",

@@ -14,6 +14,10 @@ class Team(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # Support services shown to the team's affected people in the portal: a list of
+    # {"name", "url", "phone", "description", "language"} (all optional but name; "language"
+    # limits an entry to that portal language). Empty: settings.TAKEDOWN_SUPPORT_LINKS.
+    support_links = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name

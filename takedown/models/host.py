@@ -43,9 +43,26 @@ class NetworkRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["start_key", "end_key"], name="network_range")]
+        # One row per network: a refresh or a second worker's answer replaces the cached one.
+        constraints = [
+            models.UniqueConstraint(fields=["start_key", "end_key"], name="unique_network_range")
+        ]
 
     def __str__(self) -> str:
         return str(self.data.get("name") or self.start_key)
+
+
+class NetworkClaim(models.Model):
+    """Single flight for network lookups across processes: the worker that holds a block's
+    claim asks RDAP about it, the others wait for its answer in NetworkRecord (see
+    resolve.lookup). A block is the /24 or /48 an address lies in; its network is not known
+    before the answer."""
+
+    block = models.CharField(max_length=64, unique=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.block
 
 
 class ServerThrottle(models.Model):

@@ -59,6 +59,11 @@ class FoundLink(models.Model):
     removed_streak = models.PositiveSmallIntegerField(default=0)
     removed_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Consecutive unreachable checks: the retry backoff grows with it (takedown.checks.schedule).
+    check_failures = models.PositiveSmallIntegerField(default=0)
+    # A check found something a person should look at (a different image, an HTML page, a
+    # redirect elsewhere, a reappearance); the reason is the last check's. Cleared by a person.
+    needs_review = models.BooleanField(default=False)
     evidence = models.ForeignKey(
         "LinkCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -99,6 +104,8 @@ class LinkCheck(models.Model):
     pdq = models.CharField(max_length=64, blank=True)
     pdq_quality = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Why the verdict was reached, in plain words (takedown.checks.verdict.Decision.reason).
+    reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-checked_at"]

@@ -105,6 +105,13 @@ class Notice(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     reply_text = models.TextField(blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
+    # What the recipient said (an Outcome value, "" before any reply); `outcome` is what the
+    # links show, see takedown.checks.escalate.
+    reply_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # Escalation claims (conditional updates from null): the reminder for this overdue notice
+    # was drafted; the next step of the ladder was taken.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

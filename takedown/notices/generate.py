@@ -156,31 +156,7 @@ def _draft_for(
         .order_by("-created_at")
         .first()
     )
-    regimes = assess(
-        [
-            PartyEvidence(
-                _jurisdiction_role(organisation, role),
-                organisation.name,
-                organisation.country,
-                "directory",
-            )
-        ],
-        category=case.category,
-        owns_copyright=case.owns_copyright,
-        person_country=person_country,
-    ).regimes
-    regime = choose_regime(
-        regimes, role=role, category=case.category, owns_copyright=case.owns_copyright
-    )
-    purposes = ("copyright", "legal", "abuse") if regime and regime.code == "dmca" else None
-    contact = best_contact(organisation, purposes=purposes or PURPOSES[role])
-    fields = {
-        "regime": regime.code if regime else "generic_privacy",
-        "language": "de" if organisation.country in GERMAN_SPEAKING else "en",
-        "contact": contact,
-        "channel": contact.channel if contact else Contact.Channel.EMAIL,
-        "to_address": contact.value if contact else "",
-    }
+    fields = route(case, organisation, role, person_country)
     if existing is None:
         notice = Notice.objects.create(
             case=case,
@@ -208,6 +184,92 @@ def _draft_for(
             setattr(notice, name, value)
         report.refreshed += 1
     notice.links.set(recipient.links)
+    store_element_check(notice)
+    return notice
+
+
+def route(
+    case: Case,
+    organisation: Organisation,
+    role: str,
+    person_country: str,
+    *,
+    regime_code: str | None = None,
+) -> dict[str, Any]:
+    """Regime, language and contact for a notice to `organisation` as `role` in this case."""
+    if regime_code is None:
+        regimes = assess(
+            [
+                PartyEvidence(
+                    _jurisdiction_role(organisation, role),
+                    organisation.name,
+                    organisation.country,
+                    "directory",
+                )
+            ],
+            category=case.category,
+            owns_copyright=case.owns_copyright,
+            person_country=person_country,
+        ).regimes
+        regime = choose_regime(
+            regimes, role=role, category=case.category, owns_copyright=case.owns_copyright
+        )
+        regime_code = regime.code if regime else "generic_privacy"
+    purposes = ("copyright", "legal", "abuse") if regime_code == "dmca" else None
+    contact = best_contact(organisation, purposes=purposes or PURPOSES[role])
+    return {
+        "regime": regime_code,
+        "language": "de" if organisation.country in GERMAN_SPEAKING else "en",
+        "contact": contact,
+        "channel": contact.channel if contact else Contact.Channel.EMAIL,
+        "to_address": contact.value if contact else "",
+    }
+
+
+def draft_follow_up(
+    parent: Notice,
+    *,
+    kind: str,
+    organisation: Organisation,
+    role: str,
+    links: list[FoundLink],
+    regime_code: str | None = None,
+    actor: Any = None,
+) -> Notice:
+    """A reminder, escalation or complaint draft that follows `parent`, through the same
+    element check and four-eyes review as a first notice. It is written in the name of the
+    parent's author (the signature), who may submit it but not approve it."""
+    case = parent.case
+    if kind == Notice.Kind.REMINDER:
+        # The same address the request went to: the reminder refers to that letter.
+        fields: dict[str, Any] = {
+            "regime": parent.regime,
+            "language": parent.language,
+            "contact": parent.contact,
+            "channel": parent.channel,
+            "to_address": parent.to_address,
+        }
+    else:
+        person_country = getattr(getattr(case, "person", None), "country", "") or ""
+        fields = route(case, organisation, role, person_country, regime_code=regime_code)
+    notice = Notice.objects.create(
+        case=case,
+        kind=kind,
+        parent=parent,
+        recipient=organisation,
+        recipient_role=role,
+        created_by_id=parent.created_by_id or case.assigned_to_id,
+        **fields,
+    )
+    notice.links.set(links)
+    record_event(
+        case,
+        f"notice.{kind}_drafted",
+        actor=actor,
+        message=f"Draft {kind} to {organisation.name} ({role}), following notice {parent.pk}.",
+        data={"regime": fields["regime"], "links": len(links), "parent": parent.pk},
+        notice=notice,
+    )
     store_element_check(notice)
     return notice
 

@@ -30,10 +30,13 @@ every regime, and naming the person is the exception:
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+
+from django.utils import timezone
 
 from takedown.models.notice import RecipientRole
 from takedown.resolve.jurisdiction import EU_EEA
@@ -110,6 +113,12 @@ class Regime:
     languages: tuple[str, ...] = ("en", "de")
     # Months the person has to file a criminal complaint (KUG §33 with StGB §77b).
     complaint_deadline_months: int | None = None
+    # Months the recipient may add to the deadline by telling us, with reasons, in time
+    # (GDPR Art. 12(3): two further months).
+    extension_months: int = 0
+    # A legal period that ends on a weekend or public holiday runs to the next working day
+    # (Regulation 1182/71 Art. 3(4) for EU law; the ICO applies the same rule to UK GDPR).
+    ends_on_working_day: bool = False
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -155,22 +164,82 @@ class Regime:
             and role in CONTROLLER_ROLES
         )
 
-    def due_at(self, start: datetime) -> datetime:
-        """When the response is due for a notice received at `start`."""
-        amount = self.deadline_amount
-        if self.deadline_unit == "hours":
-            return start + timedelta(hours=amount)
-        if self.deadline_unit == "calendar_days":
-            return start + timedelta(days=amount)
-        if self.deadline_unit == "working_days":
-            # Monday to Friday; public holidays differ per country and are not counted.
-            due = start
-            while amount > 0:
-                due += timedelta(days=1)
-                if due.weekday() < 5:
-                    amount -= 1
-            return due
-        return add_months(start, amount)
+    def due_at(self, start: datetime, *, country: str = "") -> datetime:
+        """When the response is due for a notice received at `start` by a recipient in
+        `country` (ISO alpha-2; its public holidays are not working days)."""
+        return deadline(
+            start,
+            self.deadline_amount,
+            self.deadline_unit,
+            country=country,
+            ends_on_working_day=self.ends_on_working_day,
+        )
+
+    def latest_extension(self, start: datetime, *, country: str = "") -> datetime | None:
+        """The furthest a recipient may extend the deadline (None: the regime allows none)."""
+        if not self.extension_months:
+            return None
+        return deadline(
+            start,
+            self.deadline_amount + self.extension_months,
+            self.deadline_unit,
+            country=country,
+            ends_on_working_day=self.ends_on_working_day,
+        )
+
+
+def deadline(
+    start: datetime,
+    amount: int,
+    unit: str,
+    *,
+    country: str = "",
+    ends_on_working_day: bool = False,
+) -> datetime:
+    """`amount` `unit`s after `start`. Days and months are counted on the local calendar
+    (settings.TIME_ZONE), so a deadline keeps its wall-clock time across a DST change; hours
+    are absolute. Working days skip weekends and the public holidays of `country`."""
+    if unit == "hours":
+        # In UTC: arithmetic on a zone-aware datetime keeps the wall clock, and 48 hours over
+        # a DST change are still 48 hours.
+        return (start.astimezone(UTC) + timedelta(hours=amount)).astimezone(start.tzinfo)
+    if unit not in DEADLINE_UNITS:
+        raise ValueError(f"unknown deadline unit {unit!r}")
+    local = timezone.localtime(start)
+    if unit == "calendar_days":
+        due = local + timedelta(days=amount)
+    elif unit == "working_days":
+        due = local
+        while amount > 0:
+            due += timedelta(days=1)
+            if is_working_day(due.date(), country):
+                amount -= 1
+    else:
+        due = add_months(local, amount)
+    if ends_on_working_day:
+        while not is_working_day(due.date(), country):
+            due += timedelta(days=1)
+    return due
+
+
+def is_working_day(day: date, country: str = "") -> bool:
+    """Monday to Friday and not a nationwide public holiday of `country` (regional holidays
+    are not counted: a recipient's state or province is rarely known)."""
+    return day.weekday() < 5 and day not in _holidays(country.upper(), day.year)
+
+
+@functools.cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    if not country:
+        return frozenset()
+    import holidays
+
+    try:
+        found = holidays.country_holidays(country, years=year)
+    except NotImplementedError:
+        # A country the package does not know: weekends only, rather than no deadline.
+        return frozenset()
+    return frozenset(found.keys())
 
 
 def add_months(start: datetime, months: int) -> datetime:
@@ -219,6 +288,8 @@ REGIMES: dict[str, Regime] = {
             deadline_amount=1,
             deadline_unit="months",
             deadline_basis="GDPR Art. 12(3)",
+            extension_months=2,
+            ends_on_working_day=True,
             needs_mandate=True,
             discloses_person=False,
             elements=_GDPR_ELEMENTS,
@@ -284,6 +355,8 @@ REGIMES: dict[str, Regime] = {
             deadline_amount=1,
             deadline_unit="months",
             deadline_basis="UK GDPR Art. 12(3)",
+            extension_months=2,
+            ends_on_working_day=True,
             needs_mandate=True,
             discloses_person=False,
             elements=_GDPR_ELEMENTS,

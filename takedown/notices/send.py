@@ -82,7 +82,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
-from takedown.models import CaseEvent, Contact, Notice
+from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
@@ -224,6 +224,11 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
     edited after a failure comes back through review and gets a new one here; retries of one
     message never come through here and keep theirs.
     """
+    if notice.case.status != Case.Status.OPEN:
+        raise SendError(
+            f"case {notice.case.reference} is {notice.case.get_status_display().lower()}: "
+            "nothing is sent for it"
+        )
     if notice.channel in MANUAL_CHANNELS:
         target = manual_target(notice)
         if not target:
@@ -333,7 +338,8 @@ def resolve_uncertain(notice: Notice, actor: Any, *, delivered: bool, note: str)
 
 def due_notices(*, case: Any = None, now: datetime | None = None) -> Any:
     now = now or timezone.now()
-    due = Notice.objects.filter(status=N.QUEUED).filter(
+    # A paused case's queued notices wait until the person resumes it.
+    due = Notice.objects.filter(status=N.QUEUED, case__status=Case.Status.OPEN).filter(
         Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True)
     )
     return due.filter(case=case) if case is not None else due
@@ -357,6 +363,9 @@ def send_notice(notice_id: int) -> SendResult:
     """
     notice = _load(notice_id)
     if notice is None or notice.status != N.QUEUED:
+        return SendResult(notice_id, "skipped")
+    if notice.case.status != Case.Status.OPEN:
+        # Paused (or withdrawn) after the notice was handed out: it stays queued.
         return SendResult(notice_id, "skipped")
     _checkpoint("claiming", notice)
     claim = timezone.now()

@@ -10,18 +10,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from takedown.models import Case, Contact, Host, HostResolution, Notice, Organisation
-from takedown.resolve.lookup import HostLookup, lookup_host
+from takedown.resolve.bulk import update_each
+from takedown.resolve.lookup import HostLookup, lookup_hosts
 from takedown.schedule import backoff
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+from takedown.workflow import (
+    ConcurrentChange,
+    TransitionNotAllowed,
+    record_event,
+    transition,
+    transition_many,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,83 +92,166 @@ def request_resolution(hosts: Iterable[Host], *, actor: Any = None) -> int:
 
 def resolve_host(host_id: int, *, refresh: bool = False) -> HostResolution | None:
     """Claim one host, look it up and record the result. None when another worker has it."""
-    host = Host.objects.select_related("current").filter(pk=host_id).first()
-    if host is None or host.status not in RESOLVABLE:
-        return None
-    try:
-        transition(
-            host,
-            Host.Status.RESOLVING,
-            fields={"claimed_at": timezone.now(), "attempts": host.attempts + 1},
+    return resolve_batch([host_id], refresh=refresh)[0]
+
+
+def resolve_batch(host_ids: list[int], *, refresh: bool = False) -> list[HostResolution | None]:
+    """Claim these hosts, look them up together and record the results, in the order of
+    `host_ids` (None for a host another worker has or that is not resolvable).
+
+    Together: each registered domain and IP network among them is asked about once, all the
+    network waits overlap (resolve.lookup.lookup_hosts), and the claim and the record are one
+    transaction each for the whole batch, not a handful of queries per host."""
+    hosts = {
+        host.pk: host
+        for host in Host.objects.select_related("current").filter(
+            pk__in=host_ids, status__in=RESOLVABLE
         )
-    except (ConcurrentChange, TransitionNotAllowed):
-        return None  # lost the claim: someone else resolves it
-    try:
-        result = lookup_host(host.hostname, refresh=refresh)
-    except Exception:
-        # Unexpected failure (a bug, the database): put the host back, retry later.
-        transition(
-            host,
+    }
+    claimed = transition_many(
+        Host,
+        list(hosts),
+        RESOLVABLE,
+        Host.Status.RESOLVING,
+        fields={"claimed_at": timezone.now(), "attempts": F("attempts") + 1},
+    )
+    batch = [hosts[pk] for pk in host_ids if pk in claimed]  # lost claims: someone else has them
+    for host in batch:
+        host.status = Host.Status.RESOLVING
+        host.attempts += 1
+    resolutions: dict[int, HostResolution] = {}
+    if batch:
+        try:
+            results = lookup_hosts([host.hostname for host in batch], refresh=refresh)
+            resolutions = record_resolutions(batch, results)
+        except Exception:
+            # Unexpected failure (a bug, the database): put the hosts back, retry later.
+            _fail_unexpectedly(batch)
+            raise
+    return [resolutions.get(pk) for pk in host_ids]
+
+
+def _fail_unexpectedly(hosts: list[Host]) -> None:
+    now = timezone.now()
+    for attempts in sorted({host.attempts for host in hosts}):
+        transition_many(
+            Host,
+            [host.pk for host in hosts if host.attempts == attempts],
+            [Host.Status.RESOLVING],
             Host.Status.FAILED,
-            fields={"next_resolve_at": timezone.now() + _retry_delay(host.attempts)},
+            fields={"next_resolve_at": now + _retry_delay(attempts), "claimed_at": None},
             data={"error": "internal error"},
         )
-        raise
-    return record_resolution(host, result)
 
 
 def record_resolution(host: Host, result: HostLookup) -> HostResolution:
-    previous = host.current
+    return record_resolutions([host], [result])[host.pk]
+
+
+def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int, HostResolution]:
+    """Record the lookups of claimed (RESOLVING) hosts in one transaction: a snapshot each,
+    directory entries for the parties found, the status change with its event, and notices
+    flagged for rerouting where a responsible party changed. Host id -> snapshot."""
     now = timezone.now()
+    # Directory entries first, each statement on its own: they are shared by every batch, and
+    # inside the transaction below a batch would wait for another's commit to insert the same
+    # registrar (PostgreSQL's unique index), serialising the batches on a cold directory.
+    directory = _Directory(results)
     with transaction.atomic():
-        orgs = {
-            "platform": _rule_org(result.platform),
-            "cdn": _rule_org(result.cdn),
-            "hosting": _hosting_org(result.hosting),
-            "registrar": _registrar_org(result.registrar),
-        }
-        resolution = HostResolution.objects.create(
-            host=host,
-            ips=result.ips,
-            cname_chain=result.cname_chain,
-            platform=orgs["platform"],
-            cdn=orgs["cdn"],
-            hosting=orgs["hosting"],
-            registrar=orgs["registrar"],
-            operator=orgs["platform"],
-            data=result.as_dict(),
-            errors=result.errors,
+        resolutions = HostResolution.objects.bulk_create(
+            [
+                HostResolution(
+                    host=host,
+                    created_at=now,
+                    ips=result.ips,
+                    cname_chain=result.cname_chain,
+                    platform_id=_rule_org_id(result.platform),
+                    cdn_id=_rule_org_id(result.cdn),
+                    hosting_id=directory.hosting(result.hosting),
+                    registrar_id=directory.registrar(result.registrar),
+                    operator_id=_rule_org_id(result.platform),
+                    data=result.as_dict(),
+                    errors=result.errors,
+                )
+                for host, result in zip(hosts, results, strict=True)
+            ]
         )
-        transient = any(error.get("transient") for error in result.errors)
-        if not result.found_any_party:
-            # Keep the last good snapshot as current: a failed lookup must not unroute the
-            # links, and the next success is compared with what was true before it.
-            status, changed, current = Host.Status.FAILED, set(), previous or resolution
-        else:
-            changed = _changed_parties(previous, resolution)
-            status = Host.Status.CHANGED if changed else _status_for(result)
-            current = resolution
-        if transient:
-            next_at = now + _retry_delay(host.attempts)
-        else:
-            next_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
-        transition(
-            host,
-            status,
-            fields={
-                "current": current,
-                "resolved_at": now,
-                "next_resolve_at": next_at,
-                "claimed_at": None,
-                "needs_decision": bool(result.jurisdiction.get("needs_decision")),
-                "attempts": host.attempts if transient else 0,
-            },
-            data={"resolution": resolution.pk, "changed": sorted(changed)},
+        moves: dict[str, dict[int, dict[str, Any]]] = {}  # status -> host -> event data
+        updates: list[Host] = []
+        rerouting: list[tuple[Host, HostResolution | None, set[str]]] = []
+        for host, result, resolution in zip(hosts, results, resolutions, strict=True):
+            previous = host.current
+            transient = any(error.get("transient") for error in result.errors)
+            if not result.found_any_party:
+                # Keep the last good snapshot as current: a failed lookup must not unroute the
+                # links, and the next success is compared with what was true before it.
+                status, changed, current = Host.Status.FAILED, set(), previous or resolution
+            else:
+                changed = _changed_parties(previous, resolution)
+                status = Host.Status.CHANGED if changed else _status_for(result)
+                current = resolution
+            if transient:
+                next_at = now + _retry_delay(host.attempts)
+            else:
+                next_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
+            host.current = current
+            host.resolved_at = now
+            host.next_resolve_at = next_at
+            host.claimed_at = None
+            host.needs_decision = bool(result.jurisdiction.get("needs_decision"))
+            host.attempts = host.attempts if transient else 0
+            updates.append(host)
+            moves.setdefault(status, {})[host.pk] = {
+                "resolution": resolution.pk,
+                "changed": sorted(changed),
+            }
+            if changed:
+                rerouting.append((host, previous, changed))
+        moved: set[int] = set()
+        for status, events in moves.items():
+            moved.update(
+                transition_many(
+                    Host, list(events), [Host.Status.RESOLVING], status, row_data=events
+                )
+            )
+        # Only hosts still ours: one released as stale meanwhile belongs to its next worker.
+        update_each(
+            Host,
+            [
+                "current",
+                "resolved_at",
+                "next_resolve_at",
+                "claimed_at",
+                "needs_decision",
+                "attempts",
+            ],
+            [
+                (
+                    host.pk,
+                    host.current.pk if host.current else None,
+                    host.resolved_at,
+                    host.next_resolve_at,
+                    None,
+                    host.needs_decision,
+                    host.attempts,
+                )
+                for host in updates
+                if host.pk in moved
+            ],
         )
-        if changed:
-            _flag_notices_for_rerouting(host, previous, changed)
-    log.info("host %s resolved: %s, %d errors", host.pk, status, len(result.errors))
-    return resolution
+        for host, previous, changed in rerouting:
+            if host.pk in moved:
+                _flag_notices_for_rerouting(host, previous, changed)
+    statuses: dict[str, int] = {}
+    for host, resolution in zip(hosts, resolutions, strict=True):
+        for status, events in moves.items():
+            if host.pk in events and host.pk in moved:
+                host.status = status
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+        resolution.host = host
+    lost = len(hosts) - len(moved)
+    log.info("resolved %d hosts: %s; %d claims lost meanwhile", len(moved), statuses, lost)
+    return {host.pk: resolution for host, resolution in zip(hosts, resolutions, strict=True)}
 
 
 def _status_for(result: HostLookup) -> str:
@@ -207,67 +298,150 @@ def _flag_notices_for_rerouting(
 # --- directory entries for parties found by RDAP/WHOIS ---------------------------------------
 
 
-def _rule_org(party: dict[str, Any] | None) -> Organisation | None:
-    """The directory organisation a rule matched (only its id is needed for the snapshot)."""
-    if party and party.get("organisation_id"):
-        return Organisation(pk=party["organisation_id"])
-    return None
+def _rule_org_id(party: dict[str, Any] | None) -> int | None:
+    """The directory organisation a rule matched."""
+    return party.get("organisation_id") if party else None
 
 
-def _hosting_org(party: dict[str, Any] | None) -> Organisation | None:
-    if not party:
+@dataclass
+class _Entry:
+    key: str
+    name: str
+    kind: str
+    country: str
+    source: str
+    emails: dict[str, str] = field(default_factory=dict)  # abuse e-mail -> source
+
+
+class _Directory:
+    """The directory organisations (each with its abuse e-mail) of the parties a batch of
+    lookups found in RDAP/WHOIS: read and created for the whole batch in a few queries."""
+
+    def __init__(self, results: list[HostLookup]) -> None:
+        entries: dict[str, _Entry] = {}
+        self._keys: dict[int, str] = {}  # id(party dict) -> its entry's key
+        for result in results:
+            for party, entry in (
+                (result.hosting, _hosting_entry(result.hosting)),
+                (result.registrar, _registrar_entry(result.registrar)),
+            ):
+                if entry is None:
+                    continue
+                known = entries.setdefault(entry.key, entry)
+                if entry is not known and entry.country and not known.country:
+                    known.country = entry.country
+                for email, source in entry.emails.items():
+                    known.emails.setdefault(email, source)
+                self._keys[id(party)] = entry.key
+        # In key order: two batches creating the same organisations wait for each other's
+        # inserts in the same order, never in a cycle (a deadlock on PostgreSQL).
+        self._ids = _upsert_orgs(sorted(entries.values(), key=lambda e: e.key)) if entries else {}
+
+    def hosting(self, party: dict[str, Any] | None) -> int | None:
+        if party and party.get("organisation_id"):
+            return party["organisation_id"]
+        return self._id(party)
+
+    def registrar(self, party: dict[str, Any] | None) -> int | None:
+        return self._id(party)
+
+    def _id(self, party: dict[str, Any] | None) -> int | None:
+        key = self._keys.get(id(party)) if party else None
+        return self._ids.get(key) if key else None
+
+
+def _hosting_entry(party: dict[str, Any] | None) -> _Entry | None:
+    if not party or party.get("organisation_id"):
         return None
-    if party.get("organisation_id"):
-        return _rule_org(party)
     # Keyed by the registry's handle and the name it gives: a name alone is self-declared
     # ("Private Customer") and would merge unrelated networks' abuse contacts into one.
     handle = party.get("handle") or party.get("network") or ""
     name = party.get("name") or ""
     if not (handle or name):
         return None
-    return _upsert_org(
+    return _entry(
         f"hosting:{handle}:{name}".lower()[:200],
         name=name or handle,
         kind=Organisation.Kind.HOSTING,
         country=party.get("country", ""),
         email=party.get("abuse_email", ""),
-        purpose=Contact.Purpose.ABUSE,
         source=party.get("source", "rdap"),
     )
 
 
-def _registrar_org(party: dict[str, Any] | None) -> Organisation | None:
+def _registrar_entry(party: dict[str, Any] | None) -> _Entry | None:
     if not party or not party.get("name"):
         return None
     key = f"iana-registrar:{party['iana_id']}" if party.get("iana_id") else None
-    key = key or f"registrar:{party['name']}".lower()[:200]
-    return _upsert_org(
-        key,
+    country = party.get("country", "")
+    return _entry(
+        key or f"registrar:{party['name']}".lower()[:200],
         name=party["name"],
         kind=Organisation.Kind.REGISTRAR,
-        country=party.get("country", "") if len(party.get("country", "")) == 2 else "",
+        country=country if len(country) == 2 else "",
         email=party.get("abuse_email", ""),
-        purpose=Contact.Purpose.ABUSE,
         source=party.get("source", ""),
     )
 
 
-def _upsert_org(
-    key: str, *, name: str, kind: str, country: str, email: str, purpose: str, source: str
-) -> Organisation:
-    org, created = Organisation.objects.get_or_create(
-        external_key=key,
-        defaults={"name": name[:300], "kind": kind, "country": country, "source": source},
-    )
-    if not created and country and not org.country:
-        Organisation.objects.filter(pk=org.pk).update(country=country)
-    quality = Contact.Quality.RDAP if source == "rdap" else Contact.Quality.WHOIS
-    if email and "@" in email:
-        Contact.objects.get_or_create(
-            organisation=org,
-            purpose=purpose,
-            channel=Contact.Channel.EMAIL,
-            value=email,
-            defaults={"source": source, "quality": quality},
+def _entry(key: str, *, name: str, kind: str, country: str, email: str, source: str) -> _Entry:
+    emails = {email: source} if email and "@" in email else {}
+    return _Entry(key, name[:300], kind, country, source, emails)
+
+
+def _upsert_orgs(entries: list[_Entry]) -> dict[str, int]:
+    """Organisation id per entry key: existing ones (their missing country filled in), new
+    ones created; each with an abuse e-mail contact per address the sources gave."""
+    keys = [entry.key for entry in entries]
+    orgs = {o.external_key: o for o in Organisation.objects.filter(external_key__in=keys)}
+    missing = [entry for entry in entries if entry.key not in orgs]
+    if missing:
+        # Another worker may create some at the same moment: its row is as good as ours.
+        Organisation.objects.bulk_create(
+            [
+                Organisation(
+                    external_key=entry.key,
+                    name=entry.name,
+                    kind=entry.kind,
+                    country=entry.country,
+                    source=entry.source,
+                )
+                for entry in missing
+            ],
+            ignore_conflicts=True,
         )
-    return org
+        orgs.update(
+            (o.external_key, o)
+            for o in Organisation.objects.filter(external_key__in=[e.key for e in missing])
+        )
+    for entry in entries:
+        org = orgs[entry.key]
+        if entry.country and not org.country:
+            Organisation.objects.filter(pk=org.pk, country="").update(country=entry.country)
+    wanted = {
+        (orgs[entry.key].pk, email): source
+        for entry in entries
+        for email, source in entry.emails.items()
+    }
+    if wanted:
+        have = set(
+            Contact.objects.filter(
+                organisation_id__in={org_id for org_id, _ in wanted},
+                purpose=Contact.Purpose.ABUSE,
+                channel=Contact.Channel.EMAIL,
+                value__in={email for _, email in wanted},
+            ).values_list("organisation_id", "value")
+        )
+        Contact.objects.bulk_create(
+            Contact(
+                organisation_id=org_id,
+                purpose=Contact.Purpose.ABUSE,
+                channel=Contact.Channel.EMAIL,
+                value=email,
+                source=source,
+                quality=Contact.Quality.RDAP if source == "rdap" else Contact.Quality.WHOIS,
+            )
+            for (org_id, email), source in wanted.items()
+            if (org_id, email) not in have
+        )
+    return {key: org.pk for key, org in orgs.items()}

@@ -4,31 +4,40 @@
 the others still answer, so a result is partial rather than empty or a crash. Domain answers
 are cached per registered domain (DomainRecord) and network answers per IP network
 (NetworkRecord) for TAKEDOWN_LOOKUP_CACHE_DAYS, shared by every case; a domain is fetched by one
-worker at a time (single flight), so a cold cache costs exactly one RDAP-or-WHOIS query per
-registered domain however many hosts and cases point at it.
+worker at a time (single flight, DomainRecord.claimed_at), and so is a network (per /24 or
+/48 block: in-process futures, NetworkClaim across processes), so a cold cache costs exactly
+one RDAP-or-WHOIS query per registered domain and one RDAP query per network however many
+hosts and cases point at them. `lookup_hosts` does this for a batch at once.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import threading
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from takedown.directory.contacts import best_contact
 from takedown.directory.rules import best_by_role, load_rules, match_rules
 from takedown.intake.normalize import InvalidURL, normalize_url
-from takedown.models import DomainRecord, NetworkRecord, Organisation
+from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
 from takedown.resolve import dns, rdap, throttle, whois
+from takedown.resolve.bulk import update_each
 from takedown.resolve.facts import (
     REDACTED,
     ContactFact,
+    DnsFacts,
     DomainFacts,
     LookupFailed,
     NetworkFacts,
@@ -100,26 +109,95 @@ def lookup_host(
     owns_copyright: bool = False,
     person_country: str = "",
 ) -> HostLookup:
-    hostname, registered_domain, platform_suffix, is_ip = parse_target(target)
-    result = HostLookup(hostname, registered_domain, platform_suffix, is_ip)
+    """Who is responsible for one URL or host name (BadTarget when it is neither)."""
+    return lookup_hosts(
+        [target],
+        refresh=refresh,
+        category=category,
+        owns_copyright=owns_copyright,
+        person_country=person_country,
+    )[0]
 
-    _resolve_names(result)
-    network = _network(result, refresh=refresh)
-    domain = None if is_ip else _domain(result, refresh=refresh)
-    network_names = [n for n in (network.name, network.handle) if n] if network else []
-    matches = best_by_role(
-        match_rules(hostname, result.cname_chain, network_names, rules=load_rules())
+
+def lookup_hosts(
+    targets: Sequence[str],
+    *,
+    refresh: bool = False,
+    category: str | None = None,
+    owns_copyright: bool = False,
+    person_country: str = "",
+) -> list[HostLookup]:
+    """lookup_host for many targets at once, results in the same order.
+
+    The network waits overlap: every name's A and AAAA queries, every registered domain's
+    RDAP-or-WHOIS query (one per domain, however many targets share it) and every network's
+    RDAP query (one per network, single flight within the process) run at the same time on a
+    shared thread pool, while the database work (caches, throttle turns) stays on the calling
+    thread and is done for all targets together."""
+    results = [HostLookup(*parse_target(target)) for target in targets]
+    pool = _executor()
+    turns = _Turns()
+    names = dns.resolve_many([r.hostname for r in results if not r.is_ip], pool)
+    domains = _Domains(sorted({r.registered_domain for r in results if not r.is_ip}), refresh)
+    domains.start(pool, turns)
+    try:
+        for result in results:
+            _take_names(result, names.get(result.hostname))
+        networks = _networks([r.ips[0] for r in results if r.ips], refresh, pool, turns)
+        answers = domains.finish(pool, turns)
+    except BaseException:
+        domains.release()
+        raise
+
+    rules = load_rules()
+    all_matches = []
+    for result in results:
+        network = networks.get(result.ips[0]) if result.ips else None
+        if isinstance(network, LookupFailed):
+            _error(result, network)
+            network = None
+        network_names = [n for n in (network.name, network.handle) if n] if network else []
+        matches = best_by_role(
+            match_rules(result.hostname, result.cname_chain, network_names, rules=rules)
+        )
+        all_matches.append((result, network, matches))
+    organisations = Organisation.objects.in_bulk(
+        {m.organisation_id for _, _, matches in all_matches for m in matches.values()}
     )
-    organisations = Organisation.objects.in_bulk(m.organisation_id for m in matches.values())
+    contacts = _ContactCache()
+    for result, network, matches in all_matches:
+        domain = None
+        if not result.is_ip:
+            domain, errors = answers[result.registered_domain]
+            result.errors.extend(errors)
+        _shape(result, network, domain, matches, organisations, contacts)
+        result.jurisdiction = assess(
+            _evidence(result),
+            category=category,
+            owns_copyright=owns_copyright,
+            person_country=person_country,
+        ).as_dict()
+    return results
 
+
+def _shape(
+    result: HostLookup,
+    network: NetworkFacts | None,
+    domain: DomainFacts | None,
+    matches: dict[str, Any],
+    organisations: dict[int, Organisation],
+    contacts: _ContactCache,
+) -> None:
     for role in ("platform", "cdn"):
         match = matches.get(role)
         if match:
-            setattr(result, role, _rule_party(organisations[match.organisation_id], match))
+            setattr(
+                result, role, _rule_party(organisations[match.organisation_id], match, contacts)
+            )
     if "hosting" in matches:
         # A curated rule beats the network's registry data (e.g. an AWS range -> Amazon).
         result.hosting = _rule_party(
-            organisations[matches["hosting"].organisation_id], matches["hosting"]
+            organisations[matches["hosting"].organisation_id], matches["hosting"], contacts
         )
     elif network is not None:
         result.hosting = {
@@ -133,25 +211,85 @@ def lookup_host(
     if domain is not None:
         result.registrar = _registrar(domain)
         result.registrant = _registrant(domain.registrant, domain.source)
-    result.contacts = _contacts(result, domain, network, organisations, matches)
-    result.jurisdiction = assess(
-        _evidence(result),
-        category=category,
-        owns_copyright=owns_copyright,
-        person_country=person_country,
-    ).as_dict()
-    return result
+    result.contacts = _contacts(result, domain, network, organisations, matches, contacts)
+
+
+# --- the thread pool for network waits -------------------------------------------------------
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's pool for DNS, RDAP and WHOIS queries. Its jobs only talk to the network
+    and never wait for other jobs, so callers on many threads can share it without deadlock,
+    and no job holds a database connection."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=settings.TAKEDOWN_LOOKUP_THREADS, thread_name_prefix="lookup"
+            )
+        return _pool
+
+
+def _forget_pool() -> None:
+    # A forked worker (Celery's prefork pool) inherits the pool object but not its threads.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _after(delay: float, query: Callable[..., Any], *args: Any) -> Any:
+    """Run `query` once its throttle turn (reserved by the caller) has come."""
+    if delay > 0:
+        time.sleep(delay)
+    return query(*args)
+
+
+class _Turns:
+    """Throttle turns for one batch of lookups. Without an interval only a quota block is
+    checked, once per server per batch (not once per query); with one, every query reserves
+    its own slot, shared with every other worker."""
+
+    def __init__(self) -> None:
+        self._blocked: dict[str, LookupFailed | None] = {}
+
+    def reserve(self, server: str, interval: float) -> float:
+        if interval > 0:
+            return throttle.reserve_turn(server, interval)
+        if server not in self._blocked:
+            try:
+                throttle.reserve_turn(server, 0)
+                self._blocked[server] = None
+            except LookupFailed as exc:
+                self._blocked[server] = exc
+        refusal = self._blocked[server]
+        if refusal is not None:
+            raise LookupFailed(refusal.source, refusal.message, transient=refusal.transient)
+        return 0.0
+
+    def answered(self, exc: LookupFailed, server: str) -> None:
+        """A source failed: after a quota answer the server gets nothing more for a while."""
+        if exc.quota and server:
+            retry_after = getattr(exc, "retry_after", None)
+            throttle.block(server, float(retry_after or settings.TAKEDOWN_QUOTA_BACKOFF))
+            self._blocked[server] = LookupFailed(
+                server, "blocked after a quota answer", transient=True
+            )
 
 
 # --- sources ---------------------------------------------------------------------------------
 
 
-def _resolve_names(result: HostLookup) -> None:
-    if result.is_ip:
+def _take_names(result: HostLookup, answer: Future[DnsFacts] | None) -> None:
+    if result.is_ip or answer is None:
         result.ips = [result.hostname]
         return
     try:
-        facts = dns.resolve_host(result.hostname)
+        facts = answer.result()
     except LookupFailed as exc:
         _error(result, exc)
         return
@@ -160,124 +298,223 @@ def _resolve_names(result: HostLookup) -> None:
         result.errors.append({"source": "dns", "message": "name does not resolve (NXDOMAIN)"})
 
 
-def _network(result: HostLookup, *, refresh: bool) -> NetworkFacts | None:
-    """RDAP facts for the network of the first public address (cached per network)."""
-    for ip in result.ips:
-        cached = None if refresh else _cached_network(ip)
-        if cached is not None:
-            return cached
+class _Domains:
+    """The registered domains of a batch: cache hits, single-flight claims, the RDAP-or-WHOIS
+    queries of the claimed ones, and their answers stored back in DomainRecord."""
+
+    def __init__(self, domains: list[str], refresh: bool) -> None:
+        self.domains = domains
+        self.refresh = refresh
+        self.answers: dict[str, tuple[DomainFacts | None, list[dict[str, Any]]]] = {}
+        self.claimed: dict[str, DomainRecord] = {}  # fetched by us, not stored yet
+        self.others: list[str] = []  # being fetched by another worker
+        self.errors: dict[str, list[dict[str, Any]]] = {}
+        self.rdap: dict[str, tuple[str, Future[DomainFacts]]] = {}
+        self.whois: dict[str, tuple[str, Future[DomainFacts]]] = {}
+        self.whois_servers: dict[str, Future[str]] = {}
+
+    def start(self, pool: ThreadPoolExecutor, turns: _Turns) -> None:
+        if not self.domains:
+            return
+        records = self._records(self.domains)
+        now = timezone.now()
+        due = []
+        for domain in self.domains:
+            record = records[domain]
+            if not self.refresh and record.expires_at is not None and record.expires_at > now:
+                self.answers[domain] = (_facts_from_record(record), list(record.errors))
+            else:
+                due.append(record)
+        won = _claim_domains(due, refresh=self.refresh)
+        for record in due:
+            if record.pk not in won:
+                self.others.append(record.registered_domain)
+                continue
+            domain = record.registered_domain
+            self.claimed[domain] = record
+            self.errors[domain] = []
+            self._start_rdap(domain, pool, turns)
+
+    def _records(self, domains: list[str]) -> dict[str, DomainRecord]:
+        records = {
+            r.registered_domain: r
+            for r in DomainRecord.objects.filter(registered_domain__in=domains)
+        }
+        missing = [domain for domain in domains if domain not in records]
+        if missing:
+            # Another worker may create some of them at the same moment: its row is as good.
+            DomainRecord.objects.bulk_create(
+                [DomainRecord(registered_domain=domain) for domain in missing],
+                ignore_conflicts=True,
+            )
+            records.update(
+                (r.registered_domain, r)
+                for r in DomainRecord.objects.filter(registered_domain__in=missing)
+            )
+        return records
+
+    def _start_rdap(self, domain: str, pool: ThreadPoolExecutor, turns: _Turns) -> None:
         key = ""
         try:
-            key = _rdap_key(rdap.server_for_ip(ip))
-            if key:  # without a server, lookup_ip says so (NoRdapService)
-                throttle.wait_turn(key, settings.TAKEDOWN_RDAP_INTERVAL)
-            facts = rdap.lookup_ip(ip)
+            key = _rdap_key(rdap.server_for_domain(domain))
+            if key:
+                delay = turns.reserve(key, settings.TAKEDOWN_RDAP_INTERVAL)
+                self.rdap[domain] = (key, pool.submit(_after, delay, rdap.lookup_domain, domain))
+                return
         except LookupFailed as exc:
-            _error(result, exc)
-            _maybe_block(exc, key)
-            return None
-        _store_network(facts)
-        return facts
-    return None
+            if not self._rdap_failed(domain, exc, key, turns):
+                return
+        self._start_whois(domain, pool, turns)
 
-
-def _domain(result: HostLookup, *, refresh: bool) -> DomainFacts | None:
-    """RDAP, or WHOIS where the TLD has no RDAP service or RDAP fails; cached per domain."""
-    domain = result.registered_domain
-    record, must_fetch = _claim_domain(domain, refresh=refresh)
-    if not must_fetch:  # fresh in the cache, or someone else fetched it meanwhile
-        result.errors.extend(record.errors)
-        return _facts_from_record(record)
-    errors: list[dict[str, Any]] = []
-    try:
-        facts = _fetch_domain(domain, errors)
-    except Exception:
-        # Not a source's answer but our failure (a bug, Redis down): release the claim and
-        # cache nothing, rather than "no data" for a week.
-        DomainRecord.objects.filter(pk=record.pk).update(claimed_at=None)
-        raise
-    _store_domain(record, facts, errors)
-    result.errors.extend(errors)
-    return facts
-
-
-def _fetch_domain(domain: str, errors: list[dict[str, Any]]) -> DomainFacts | None:
-    key = ""
-    try:
-        key = _rdap_key(rdap.server_for_domain(domain))
-        if key:
-            throttle.wait_turn(key, settings.TAKEDOWN_RDAP_INTERVAL)
-            return rdap.lookup_domain(domain)
-    except LookupFailed as exc:
-        errors.append(_error_entry(exc))
-        _maybe_block(exc, key)
+    def _rdap_failed(self, domain: str, exc: LookupFailed, key: str, turns: _Turns) -> bool:
+        """Note an RDAP failure; True when WHOIS should be asked instead."""
+        self.errors[domain].append(_error_entry(exc))
+        turns.answered(exc, key)
         if not exc.transient and "not found" in exc.message:
-            return None  # RDAP is authoritative: the domain is not registered
-    key = ""
-    try:
-        key = f"whois:{whois.server_for(domain)}"
-        throttle.wait_turn(key, settings.TAKEDOWN_WHOIS_INTERVAL)
-        return whois.lookup_domain(domain)
-    except LookupFailed as exc:
-        errors.append(_error_entry(exc))
-        _maybe_block(exc, key)
-        return None
+            self.answers[domain] = (None, self.errors[domain])  # RDAP is authoritative
+            return False
+        return True
+
+    def _start_whois(self, domain: str, pool: ThreadPoolExecutor, turns: _Turns) -> None:
+        try:
+            server = whois.known_server_for(domain)
+        except LookupFailed as exc:
+            self._whois_failed(domain, exc, "", turns)
+            return
+        if server is None:  # IANA must say which server: ask it on the pool, go on in finish()
+            self.whois_servers[domain] = pool.submit(whois.server_for, domain)
+            return
+        self._submit_whois(domain, server, pool, turns)
+
+    def _submit_whois(
+        self, domain: str, server: str, pool: ThreadPoolExecutor, turns: _Turns
+    ) -> None:
+        key = f"whois:{server}"
+        try:
+            delay = turns.reserve(key, settings.TAKEDOWN_WHOIS_INTERVAL)
+        except LookupFailed as exc:
+            self._whois_failed(domain, exc, key, turns)
+            return
+        self.whois[domain] = (key, pool.submit(_after, delay, whois.lookup_domain, domain))
+
+    def _whois_failed(self, domain: str, exc: LookupFailed, key: str, turns: _Turns) -> None:
+        self.errors[domain].append(_error_entry(exc))
+        turns.answered(exc, key)
+        self.answers[domain] = (None, self.errors[domain])
+
+    def finish(
+        self, pool: ThreadPoolExecutor, turns: _Turns
+    ) -> dict[str, tuple[DomainFacts | None, list[dict[str, Any]]]]:
+        """Wait for the queries (falling back from RDAP to WHOIS), store the answers, and wait
+        for the domains another worker is fetching."""
+        for domain, (key, job) in self.rdap.items():
+            try:
+                self.answers[domain] = (job.result(), self.errors[domain])
+            except LookupFailed as exc:
+                if self._rdap_failed(domain, exc, key, turns):
+                    self._start_whois(domain, pool, turns)
+        for domain, job in self.whois_servers.items():
+            try:
+                server = job.result()
+            except LookupFailed as exc:
+                self._whois_failed(domain, exc, "", turns)
+                continue
+            self._submit_whois(domain, server, pool, turns)
+        for domain, (key, job) in self.whois.items():
+            try:
+                self.answers[domain] = (job.result(), self.errors[domain])
+            except LookupFailed as exc:
+                self._whois_failed(domain, exc, key, turns)
+        self._store()
+        if self.others:
+            self._wait_for_others()
+        return self.answers
+
+    def _store(self) -> None:
+        now = timezone.now()
+        records = []
+        for domain, record in self.claimed.items():
+            facts, errors = self.answers[domain]
+            if facts is None and any(e.get("transient") for e in errors):
+                record.expires_at = now + timedelta(minutes=1)  # try again soon, not in a week
+            else:
+                record.expires_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
+            record.claimed_at = None
+            record.source = facts.source if facts else "none"
+            record.fetched_at = now
+            record.data = _facts_to_json(facts) if facts else {}
+            record.errors = errors
+            records.append(record)
+        update_each(
+            DomainRecord,
+            ["claimed_at", "source", "fetched_at", "expires_at", "data", "errors"],
+            [(r.pk, None, r.source, r.fetched_at, r.expires_at, r.data, r.errors) for r in records],
+        )
+        self.claimed = {}
+
+    def _wait_for_others(self) -> None:
+        """Single flight: another worker fetches these; use its answer once stored. After
+        FETCH_CLAIM_SECONDS, take whatever the cache holds."""
+        give_up = time.monotonic() + FETCH_CLAIM_SECONDS
+        waiting = list(self.others)
+        while waiting:
+            now = timezone.now()
+            rows = DomainRecord.objects.filter(registered_domain__in=waiting)
+            late = time.monotonic() > give_up
+            for record in rows:
+                if late or (record.expires_at is not None and record.expires_at > now):
+                    self.answers[record.registered_domain] = (
+                        _facts_from_record(record),
+                        list(record.errors),
+                    )
+            waiting = [domain for domain in waiting if domain not in self.answers]
+            if waiting:
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        """Our failure (a bug, the database): release the claims and cache nothing, rather
+        than "no data" for a week."""
+        for _key, job in [*self.rdap.values(), *self.whois.values()]:
+            job.cancel()
+        if self.claimed:
+            DomainRecord.objects.filter(pk__in=[r.pk for r in self.claimed.values()]).update(
+                claimed_at=None
+            )
 
 
 # --- the domain cache with single flight -----------------------------------------------------
 
+_stamp_lock = threading.Lock()
+_last_stamp: datetime | None = None
 
-def _claim_domain(domain: str, *, refresh: bool) -> tuple[DomainRecord, bool]:
-    """The domain's cache record, and whether this caller must fetch the domain: False when
-    the cache answers, after waiting for another worker's fetch if one is under way (single
-    flight)."""
-    # Most calls find the row: read it first, so a cache hit costs one query and, on SQLite,
-    # takes no write lock (get_or_create's transaction would, for every host).
-    record = DomainRecord.objects.filter(registered_domain=domain).first()
-    if record is None:
-        try:
-            with transaction.atomic():
-                record, _created = DomainRecord.objects.get_or_create(registered_domain=domain)
-        except IntegrityError:
-            pass  # another worker created it at the same moment: read it below
-    give_up = time.monotonic() + FETCH_CLAIM_SECONDS
-    while True:
-        if record is None:
-            record = DomainRecord.objects.get(registered_domain=domain)
+
+def _claim_stamp() -> datetime:
+    """Now, but later than any stamp this process gave out before: the claim update below
+    recognises its own rows by it."""
+    global _last_stamp
+    with _stamp_lock:
         now = timezone.now()
-        if not refresh and record.expires_at is not None and record.expires_at > now:
-            return record, False
-        stale = now - timedelta(seconds=FETCH_CLAIM_SECONDS)
-        if record.claimed_at is None or record.claimed_at < stale:
-            # Conditional update: of two workers reading the same row, one wins the claim.
-            won = DomainRecord.objects.filter(pk=record.pk, claimed_at=record.claimed_at).update(
-                claimed_at=now
-            )
-            if won:
-                return record, True
-        elif time.monotonic() > give_up:
-            return record, False
-        else:
-            refresh = False  # the other worker's fetch is the fresh answer we wait for
-            time.sleep(0.05)
-        record = None  # read it again
+        if _last_stamp is not None and now <= _last_stamp:
+            now = _last_stamp + timedelta(microseconds=1)
+        _last_stamp = now
+        return now
 
 
-def _store_domain(
-    record: DomainRecord, facts: DomainFacts | None, errors: list[dict[str, Any]]
-) -> None:
-    now = timezone.now()
-    if facts is None and any(e.get("transient") for e in errors):
-        expires = now + timedelta(minutes=1)  # try again soon, not in a week
-    else:
-        expires = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
-    DomainRecord.objects.filter(pk=record.pk).update(
-        claimed_at=None,
-        source=facts.source if facts else "none",
-        fetched_at=now,
-        expires_at=expires,
-        data=_facts_to_json(facts) if facts else {},
-        errors=errors,
+def _claim_domains(records: list[DomainRecord], *, refresh: bool) -> set[int]:
+    """Claim the domains no other worker is fetching, in one conditional update; the ids won.
+    Without `refresh`, a domain another worker stored since we read it is not claimed (its
+    answer is read in _wait_for_others)."""
+    if not records:
+        return set()
+    stamp = _claim_stamp()
+    stale = stamp - timedelta(seconds=FETCH_CLAIM_SECONDS)
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    if not refresh:
+        free &= Q(expires_at__isnull=True) | Q(expires_at__lte=stamp)
+    ids = [record.pk for record in records]
+    DomainRecord.objects.filter(free, pk__in=ids).update(claimed_at=stamp)
+    return set(
+        DomainRecord.objects.filter(pk__in=ids, claimed_at=stamp).values_list("pk", flat=True)
     )
 
 
@@ -300,7 +537,178 @@ def _facts_from_record(record: DomainRecord) -> DomainFacts | None:
     )
 
 
-# --- the network cache -----------------------------------------------------------------------
+# --- the network cache with single flight ----------------------------------------------------
+
+# Networks in flight in this process, by the block an address lies in: a lookup for another
+# address of the block waits for that answer, and asks itself only when the network the answer
+# names does not hold its address.
+_flight_lock = threading.Lock()
+_in_flight: dict[str, Future[NetworkFacts]] = {}
+
+
+def _block(ip: str) -> str:
+    """The /24 (IPv4) or /48 (IPv6) of an address: smaller than almost any allocation an RIR
+    registers, so addresses that share one share their network in the common case."""
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _networks(
+    ips: list[str], refresh: bool, pool: ThreadPoolExecutor, turns: _Turns
+) -> dict[str, NetworkFacts | LookupFailed]:
+    """The network of each address: from the cache, from a query already in flight (in this
+    process, or in another one that holds the block's NetworkClaim), or from one query per
+    block of addresses."""
+    wanted = sorted(set(ips))
+    if not wanted:
+        return {}
+    ours: dict[str, Future[NetworkFacts]] = {}  # block -> the answer others here may join
+    joined: dict[str, Future[NetworkFacts]] = {}
+    blocks: dict[str, list[str]] = {}
+    with _flight_lock:
+        # Under the lock: an answer is stored before its flight ends (see the finally below),
+        # so each address is either in the cache read here or in a flight seen here.
+        found = {} if refresh else _cached_networks(wanted)
+        for ip in wanted:
+            if ip not in found:
+                blocks.setdefault(_block(ip), []).append(ip)
+        for block in blocks:
+            answer = _in_flight.get(block)
+            if answer is None:
+                answer = _in_flight[block] = Future()
+                ours[block] = answer
+            else:
+                joined[block] = answer
+    keys: dict[str, str] = {}  # block -> throttle key of our query
+    won: set[str] = set()
+    answered: list[NetworkFacts] = []
+    try:
+        won = _claim_blocks(list(ours))
+        if won and not refresh:
+            # A process that stored its answer after our read has released its claim since.
+            late = _cached_networks([blocks[block][0] for block in won])
+            for block in list(won):
+                if blocks[block][0] in late:
+                    ours[block].set_result(late[blocks[block][0]])
+        waits = {block: blocks[block][0] for block in ours if block not in won}
+        waited, claimed = _wait_for_blocks(waits)
+        won |= claimed  # the other process gave up or failed: ask ourselves
+        for block, facts in waited.items():
+            if facts is not None:
+                ours[block].set_result(facts)
+        for block in won:
+            if not ours[block].done():
+                keys[block], job = _start_network(blocks[block][0], pool, turns)
+                _pass_on(job, ours[block])
+        strays: list[str] = []
+        for block, job in [*ours.items(), *joined.items()]:
+            try:
+                facts = job.result()
+            except LookupFailed as exc:
+                turns.answered(exc, keys.get(block, ""))
+                found.update((ip, exc) for ip in blocks[block])
+                continue
+            if block in keys:
+                answered.append(facts)
+            for ip in blocks[block]:
+                if _holds(facts, ip):
+                    found[ip] = replace(facts, ip=ip)
+                else:
+                    strays.append(ip)
+        # Addresses the block's network does not hold (a smaller assignment next door).
+        for ip, (key, job) in [(ip, _start_network(ip, pool, turns)) for ip in strays]:
+            try:
+                found[ip] = job.result()
+                answered.append(found[ip])
+            except LookupFailed as exc:
+                turns.answered(exc, key)
+                found[ip] = exc
+        _store_networks(answered)
+    finally:
+        if won:
+            NetworkClaim.objects.filter(block__in=won).update(claimed_at=None)
+        with _flight_lock:
+            for block, answer in ours.items():
+                if not answer.done():  # our own failure: let whoever joined us go on
+                    answer.set_exception(LookupFailed("rdap", "lookup abandoned", transient=True))
+                if _in_flight.get(block) is answer:
+                    del _in_flight[block]
+    return found
+
+
+def _claim_blocks(blocks: list[str]) -> set[str]:
+    """Claim these blocks for this process in one conditional update; the blocks won."""
+    if not blocks:
+        return set()
+    NetworkClaim.objects.bulk_create(
+        [NetworkClaim(block=block) for block in blocks], ignore_conflicts=True
+    )
+    stamp = _claim_stamp()
+    free = Q(claimed_at__isnull=True) | Q(
+        claimed_at__lt=stamp - timedelta(seconds=FETCH_CLAIM_SECONDS)
+    )
+    NetworkClaim.objects.filter(free, block__in=blocks).update(claimed_at=stamp)
+    return set(
+        NetworkClaim.objects.filter(block__in=blocks, claimed_at=stamp).values_list(
+            "block", flat=True
+        )
+    )
+
+
+def _wait_for_blocks(
+    leaders: dict[str, str],
+) -> tuple[dict[str, NetworkFacts | None], set[str]]:
+    """Blocks another process is asking about: its answer for each block's first address once
+    cached, or None when its claim ends without one (or after FETCH_CLAIM_SECONDS), and the
+    blocks whose claim passed to us meanwhile (the caller asks about those and releases them)."""
+    results: dict[str, NetworkFacts | None] = {}
+    claimed: set[str] = set()
+    give_up = time.monotonic() + FETCH_CLAIM_SECONDS
+    while len(results) < len(leaders):
+        time.sleep(0.05)
+        waiting = {block: ip for block, ip in leaders.items() if block not in results}
+        late = time.monotonic() > give_up
+        if late:
+            claimed |= set(waiting)
+        else:
+            # Claim first, then read: an answer stored before its claim was released is seen.
+            claimed |= _claim_blocks(list(waiting))
+        cached = _cached_networks(list(waiting.values()))
+        for block, ip in waiting.items():
+            facts = cached.get(ip)
+            if isinstance(facts, NetworkFacts):
+                results[block] = facts
+            elif block in claimed:
+                results[block] = None
+    return results, claimed
+
+
+def _start_network(
+    ip: str, pool: ThreadPoolExecutor, turns: _Turns
+) -> tuple[str, Future[NetworkFacts]]:
+    """Ask RDAP about the network of `ip` on the pool: (throttle key, future answer)."""
+    key = ""
+    try:
+        key = _rdap_key(rdap.server_for_ip(ip))
+        # Without a server lookup_ip says so (NoRdapService), on the pool like any answer.
+        delay = turns.reserve(key, settings.TAKEDOWN_RDAP_INTERVAL) if key else 0.0
+    except LookupFailed as exc:
+        refused: Future[NetworkFacts] = Future()
+        refused.set_exception(exc)
+        return key, refused
+    return key, pool.submit(_after, delay, rdap.lookup_ip, ip)
+
+
+def _pass_on(source: Future[Any], target: Future[Any]) -> None:
+    def settle(done: Future[Any]) -> None:
+        error = done.exception()
+        if error is not None:
+            target.set_exception(error)
+        else:
+            target.set_result(done.result())
+
+    source.add_done_callback(settle)
 
 
 def _address_key(address: str) -> str:
@@ -309,45 +717,89 @@ def _address_key(address: str) -> str:
     return f"{value:032x}"
 
 
-def _cached_network(ip: str) -> NetworkFacts | None:
-    key = _address_key(ip)
-    record = (
-        NetworkRecord.objects.filter(
-            start_key__lte=key, end_key__gte=key, expires_at__gt=timezone.now()
-        )
-        .order_by("-start_key")
-        .first()
-    )
-    if record is None:
-        return None
-    return NetworkFacts(**{**record.data, "ip": ip})
-
-
-def _store_network(facts: NetworkFacts) -> None:
-    start, end = facts.start or facts.ip, facts.end or facts.ip
+def _range_keys(facts: NetworkFacts) -> tuple[str, str]:
     try:
-        start_key, end_key = _address_key(start), _address_key(end)
+        return _address_key(facts.start or facts.ip), _address_key(facts.end or facts.ip)
     except ValueError:
-        start_key = end_key = _address_key(facts.ip)
+        key = _address_key(facts.ip)
+        return key, key
+
+
+def _holds(facts: NetworkFacts, ip: str) -> bool:
+    start, end = _range_keys(facts)
+    return start <= _address_key(ip) <= end
+
+
+# SQLite nests an OR chain in its parser: keep each query well below its depth limit.
+CACHE_QUERY_CHUNK = 200
+
+
+def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
+    """Cached networks holding these addresses: for each, the smallest range that holds it, so
+    a customer's sub-allocation cached next to its provider's block wins over the block."""
+    keys = {ip: _address_key(ip) for ip in ips}
+    distinct = sorted(set(keys.values()))
     now = timezone.now()
-    values = {
-        "fetched_at": now,
-        "expires_at": now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS),
-        "data": asdict(facts),
-    }
-    # Networks have no single flight and the range no unique constraint: two workers that
-    # fetched the same network at once both insert it, and update_or_create's get() would
-    # then fail on every later store. Refresh every copy instead; lookups take the first.
-    same = NetworkRecord.objects.filter(start_key=start_key, end_key=end_key)
-    if not same.update(**values):
-        NetworkRecord.objects.create(start_key=start_key, end_key=end_key, **values)
+    table = connection.ops.quote_name(NetworkRecord._meta.db_table)
+    rows: list[NetworkRecord] = []
+    for offset in range(0, len(distinct), CACHE_QUERY_CHUNK):
+        chunk = distinct[offset : offset + CACHE_QUERY_CHUNK]
+        # Written out rather than OR-ed Q objects: the ORM spent more time compiling that
+        # query than the database answering it. Only placeholders vary; values are parameters.
+        holds = " OR ".join(["(start_key <= %s AND end_key >= %s)"] * len(chunk))
+        sql = f"SELECT * FROM {table} WHERE expires_at > %s AND ({holds})"  # noqa: S608
+        params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
+        for key in chunk:
+            params += [key, key]
+        rows += NetworkRecord.objects.raw(sql, params)
+    found: dict[str, NetworkFacts | LookupFailed] = {}
+    for ip, key in keys.items():
+        holding = [row for row in rows if row.start_key <= key <= row.end_key]
+        if holding:
+            best = min(holding, key=lambda row: int(row.end_key, 16) - int(row.start_key, 16))
+            found[ip] = NetworkFacts(**{**best.data, "ip": ip})
+    return found
+
+
+def _store_networks(answers: list[NetworkFacts]) -> None:
+    """Cache each network under its range (unique): a network fetched again, by a refresh or by
+    another process at the same time, replaces the cached copy."""
+    now = timezone.now()
+    expires = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
+    by_range = {_range_keys(facts): facts for facts in answers}
+    if not by_range:
+        return
+    NetworkRecord.objects.bulk_create(
+        [
+            NetworkRecord(
+                start_key=start, end_key=end, fetched_at=now, expires_at=expires, data=asdict(f)
+            )
+            for (start, end), f in by_range.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["start_key", "end_key"],
+        update_fields=["fetched_at", "expires_at", "data"],
+    )
 
 
 # --- shaping the result ----------------------------------------------------------------------
 
 
-def _rule_party(organisation: Organisation, match: Any) -> dict[str, Any]:
-    contact = best_contact(organisation, purposes=("abuse", "legal", "privacy", "general"))
+class _ContactCache:
+    """best_contact per organisation and purposes, asked once per batch of lookups."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def best(self, organisation: Organisation, purposes: tuple[str, ...]) -> Any:
+        key = (organisation.pk, purposes)
+        if key not in self._seen:
+            self._seen[key] = best_contact(organisation, purposes=purposes)
+        return self._seen[key]
+
+
+def _rule_party(organisation: Organisation, match: Any, contacts: _ContactCache) -> dict[str, Any]:
+    contact = contacts.best(organisation, ("abuse", "legal", "privacy", "general"))
     return {
         "name": organisation.name,
         "organisation_id": organisation.pk,
@@ -393,6 +845,7 @@ def _contacts(
     network: NetworkFacts | None,
     organisations: dict[int, Organisation],
     matches: dict[str, Any],
+    cache: _ContactCache,
 ) -> list[dict[str, Any]]:
     contacts: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -405,9 +858,8 @@ def _contacts(
     for role in ("platform", "cdn", "hosting"):
         match = matches.get(role)
         if match:
-            contact = best_contact(
-                organisations[match.organisation_id], purposes=("abuse", "legal", "privacy")
-            )
+            organisation = organisations[match.organisation_id]
+            contact = cache.best(organisation, ("abuse", "legal", "privacy"))
             if contact and contact.channel == "email":
                 add(f"{role}_abuse", contact.value, "directory")
     if network is not None:
@@ -440,12 +892,6 @@ def _error_entry(exc: LookupFailed) -> dict[str, Any]:
 
 def _error(result: HostLookup, exc: LookupFailed) -> None:
     result.errors.append(_error_entry(exc))
-
-
-def _maybe_block(exc: LookupFailed, server: str) -> None:
-    if exc.quota and server:
-        retry_after = getattr(exc, "retry_after", None)
-        throttle.block(server, float(retry_after or settings.TAKEDOWN_QUOTA_BACKOFF))
 
 
 def _rdap_key(base_url: str | None) -> str:

@@ -39,19 +39,27 @@ QUEUE_FULL = "queue_full"
 def wait_turn(server: str, interval: float, *, max_wait: float = 30.0) -> None:
     """Sleep until `server` may receive one more query. Raise a transient LookupFailed when it
     is blocked after a quota answer, or when the queue for it is longer than `max_wait`."""
+    wait = reserve_turn(server, interval, max_wait=max_wait)
+    if wait > 0:
+        time.sleep(wait)
+
+
+def reserve_turn(server: str, interval: float, *, max_wait: float = 30.0) -> float:
+    """Reserve one query to `server` and return the seconds to wait before sending it (so the
+    reservation can be made where the database is at hand and the wait where the query runs).
+    Raises like wait_turn."""
     # quota=False: only a server's own quota answer may (re)start a block, or a blocked server
     # under steady load would be blocked again and again by its own refusals.
     if interval <= 0:
         if _blocked(server):
             raise LookupFailed(server, "blocked after a quota answer", transient=True)
-        return
+        return 0.0
     wait = _reserve(server, interval, max_wait)
     if wait == BLOCKED:
         raise LookupFailed(server, "blocked after a quota answer", transient=True)
     if wait == QUEUE_FULL:
         raise LookupFailed(server, f"more than {max_wait:.0f}s of queries queued", transient=True)
-    if wait > 0:
-        time.sleep(wait)
+    return float(wait)
 
 
 def block(server: str, seconds: float) -> None:

@@ -381,6 +381,19 @@ def server_for(
     return _registry_server(name, budget)
 
 
+def known_server_for(domain: str) -> str | None:
+    """server_for without a query: the server from the table or from IANA's cached answer, or
+    None when IANA would have to be asked. Raises LookupFailed when IANA named no server."""
+    tld = normalise_domain(domain).rpartition(".")[2]
+    if tld in SERVERS:
+        return SERVERS[tld]
+    with _iana_lock:
+        cached = _iana_cache.get(tld)
+    if cached == "":
+        raise LookupFailed(SOURCE, f"no WHOIS server for .{tld}")
+    return cached
+
+
 # --- answers that are not records -------------------------------------------------------------
 
 _QUOTA = re.compile(
@@ -512,6 +525,7 @@ __all__ = [
     "clear_cache",
     "decode",
     "fetch_record",
+    "known_server_for",
     "lookup_domain",
     "normalise_domain",
     "parse_answers",

@@ -1,7 +1,10 @@
-"""manage.py resolve_hosts [--case REF] [--sync] [--refresh] [--workers N]
+"""manage.py resolve_hosts [--case REF] [--sync] [--refresh] [--workers N] [--processes N]
 
 Without --sync the due hosts are queued for the Celery workers (grouped by registered domain);
-with --sync they are resolved here, several registered domains at a time, printing progress.
+with --sync they are resolved here in batches of whole registered domains, `--workers` batches
+at a time, through the same resolve_batch the workers use, printing progress. Resolving is
+mostly Python (parsing answers, recording them), so one process uses one core whatever the
+thread count: `--processes N` shares the batches out among N forked processes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from django.db import connection
 
 from takedown.management.lookups import case_named
 from takedown.models import Host
-from takedown.resolve.hosts import due_hosts, release_stale_claims, request_resolution, resolve_host
+from takedown.resolve.hosts import (
+    due_hosts,
+    release_stale_claims,
+    request_resolution,
+    resolve_batch,
+)
 from takedown.tasks import lease_due_hosts, resolve_hosts
 
 log = logging.getLogger(__name__)
@@ -32,7 +40,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--refresh", action="store_true", help="Resolve again now, ignoring the cache"
         )
-        parser.add_argument("--workers", type=int, default=8, help="Parallel domains with --sync")
+        parser.add_argument("--workers", type=int, default=8, help="Parallel batches with --sync")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="With --sync: processes to share the batches (each with --workers threads)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         case = case_named(options["case"]) if options["case"] else None
@@ -51,7 +65,13 @@ class Command(BaseCommand):
         total = sum(len(ids) for ids in grouped.values())
         self.stdout.write(f"resolving {total} hosts on {len(grouped)} registered domains")
         counts: dict[str, int] = {}
-        statuses = _resolve_all(list(grouped.values()), options["workers"], options["refresh"])
+        processes = max(1, options["processes"])
+        workers = max(1, options["workers"])
+        batches = _batches(list(grouped.values()), workers * processes)
+        if processes > 1 and len(batches) > 1:
+            statuses = _resolve_in_processes(batches, processes, workers, options["refresh"])
+        else:
+            statuses = _resolve_all(batches, workers, options["refresh"])
         for done, status in enumerate(statuses, start=1):
             counts[status] = counts.get(status, 0) + 1
             if done % 50 == 0 or done == total:
@@ -67,23 +87,44 @@ def _group(hosts: Any) -> dict[str, list[int]]:
     return grouped
 
 
-def _resolve_all(groups: list[list[int]], workers: int, refresh: bool) -> Iterator[str]:
-    """Resolve the groups (one registered domain each) on `workers` threads, yielding each
-    host's status as it finishes. A thread keeps its database connection for all the groups it
-    takes (one per group cost a quarter of the run on PostgreSQL) and closes it when done."""
-    todo: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+# Hosts per batch at most: a batch is one transaction, and its lookups wait together.
+BATCH_HOSTS = 64
+
+
+def _batches(groups: list[list[int]], workers: int) -> list[list[int]]:
+    """Whole registered domains packed into batches, small enough that every worker gets one
+    (or several), at most BATCH_HOSTS hosts unless one domain alone has more."""
+    total = sum(len(group) for group in groups)
+    size = max(1, min(BATCH_HOSTS, -(-total // max(1, workers))))
+    batches: list[list[int]] = []
+    current: list[int] = []
     for group in groups:
-        todo.put(group)
+        if current and len(current) + len(group) > size:
+            batches.append(current)
+            current = []
+        current = current + group
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _resolve_all(batches: list[list[int]], workers: int, refresh: bool) -> Iterator[str]:
+    """Resolve the batches on `workers` threads, yielding each host's status as its batch
+    finishes. A thread keeps its database connection for all the batches it takes and closes
+    it when done."""
+    todo: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+    for batch in batches:
+        todo.put(batch)
     results: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
     def work() -> None:
         try:
             while True:
                 try:
-                    group = todo.get_nowait()
+                    batch = todo.get_nowait()
                 except queue.Empty:
                     return
-                for status in _resolve_group(group, refresh):
+                for status in _resolve_batch(batch, refresh):
                     results.put(status)
         finally:
             connection.close()
@@ -103,15 +144,55 @@ def _resolve_all(groups: list[list[int]], workers: int, refresh: bool) -> Iterat
         thread.join()
 
 
-def _resolve_group(host_ids: list[int], refresh: bool) -> list[str]:
-    statuses = []
-    for index, host_id in enumerate(host_ids):
+def _resolve_in_processes(
+    batches: list[list[int]], processes: int, workers: int, refresh: bool
+) -> Iterator[str]:
+    """_resolve_all in `processes` forked children, each with its share of the batches."""
+    import multiprocessing
+    from queue import Empty
+
+    from django.db import connections
+
+    # A child must not share this process's database connections: each opens its own.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results: Any = context.Queue()
+    shares = [batches[index::processes] for index in range(processes)]
+    children = [
+        context.Process(target=_child, args=(share, workers, refresh, results), daemon=True)
+        for share in shares
+        if share
+    ]
+    for child in children:
+        child.start()
+    running = len(children)
+    while running:
         try:
-            # The hosts share a registered domain: fetching it again once is the refresh.
-            resolution = resolve_host(host_id, refresh=refresh and index == 0)
-        except Exception:
-            log.exception("resolving host %s failed", host_id)
-            statuses.append("error")
+            statuses = results.get(timeout=1.0)
+        except Empty:
+            if not any(child.is_alive() for child in children):
+                break  # a child died without saying so: its hosts stay leased, then due again
             continue
-        statuses.append(resolution.host.status if resolution else "skipped")
-    return statuses
+        if statuses is None:
+            running -= 1
+        else:
+            yield from statuses
+    for child in children:
+        child.join()
+
+
+def _child(batches: list[list[int]], workers: int, refresh: bool, results: Any) -> None:
+    try:
+        for status in _resolve_all(batches, workers, refresh):
+            results.put([status])
+    finally:
+        results.put(None)
+
+
+def _resolve_batch(host_ids: list[int], refresh: bool) -> list[str]:
+    try:
+        resolutions = resolve_batch(host_ids, refresh=refresh)
+    except Exception:
+        log.exception("resolving hosts %s failed", host_ids)
+        return ["error"] * len(host_ids)
+    return [resolution.host.status if resolution else "skipped" for resolution in resolutions]

@@ -1,0 +1,203 @@
+"""Benchmark: recheck 10,000 links spread over 1,000 image hosts that answer after 50 ms.
+
+    .venv/bin/python bench/bench_recheck.py                 # SQLite
+    .venv/bin/python bench/bench_recheck.py --db postgres --links 2000 --hosts 200
+
+Issue 5. A child process runs the sandbox: a DNS server that resolves host0.bench ...
+host999.bench to 127.0.0.1 and one HTTP server that plays all of them (virtual hosts by the
+Host header), answering every request after --latency seconds (50 ms) with one of 20 JPEG
+photos (640x480). The product runs in this process with its default politeness: at most
+TAKEDOWN_RECHECK_PER_HOST (2) requests at once and TAKEDOWN_RECHECK_POLITENESS_DELAY (1 s)
+between two starts to one hostname, TAKEDOWN_RECHECK_CONCURRENCY (64) in flight overall.
+
+Timed: `manage.py recheck_links --sync` end to end (lease, claim, fetch, hash, decide, one
+LinkCheck row per link and the FoundLink updates, in rounds of TAKEDOWN_RECHECK_DISPATCH_LINKS),
+twice: the first pass records the evidence, the second is a recheck against it (the links are
+made due again in between, untimed). Not timed: migrations and creating the links.
+
+The naive loop is what a caseworker's script does: one GET at a time (urllib, a new
+connection each time) plus the same SHA-256/pHash/PDQ hashing, no database. It runs on a
+sample of --naive-sample links and is extrapolated to all links (printed as such).
+Targets: >= 300 checks/s and >= 15x the naive loop. Exits 1 when a link's verdict is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import fresh_django
+
+SEEDS = 20
+
+
+def serve(hosts: int, latency: float) -> None:
+    """Child process: the sandbox DNS and HTTP servers until stdin closes."""
+    from takedown.sandbox.dns import DnsServer
+    from takedown.sandbox.http import HttpHost, image
+
+    dns = DnsServer()
+    for n in range(hosts):
+        dns.add(f"host{n}.bench", A=["127.0.0.1"])
+    http = HttpHost(latency=latency)
+    for seed in range(SEEDS):
+        http.add_route(f"/img{seed}.jpg", image(seed + 1))
+    with dns, http:
+        print(json.dumps({"dns": dns.address, "http_port": http.port}), flush=True)
+        sys.stdin.read()
+
+
+def make_links(count: int, hosts: int, port: int) -> list[str]:
+    from django.db import transaction
+
+    from takedown.intake.normalize import normalize_url
+    from takedown.models import Case, FoundLink, Host
+
+    with transaction.atomic():
+        case = Case.objects.create(reference="TD-BENCH-RECHECK", category="medical")
+        host_ids = {
+            host.hostname: host.pk
+            for host in Host.objects.bulk_create(
+                Host(hostname=f"host{n}.bench", registered_domain=f"host{n}.bench")
+                for n in range(hosts)
+            )
+        }
+        urls = []
+        links = []
+        for i in range(count):
+            name = f"host{i % hosts}.bench"
+            normal = normalize_url(f"http://{name}:{port}/img{i % SEEDS}.jpg?n={i}")
+            urls.append(normal.url)
+            links.append(
+                FoundLink(
+                    case=case,
+                    host_id=host_ids[name],
+                    url=normal.url,
+                    url_sha256=normal.url_sha256,
+                    status=FoundLink.Status.NOTIFIED,
+                )
+            )
+        FoundLink.objects.bulk_create(links, batch_size=2000)
+    return urls
+
+
+def timed_pass() -> tuple[float, float]:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from takedown.models import FoundLink
+
+    FoundLink.objects.update(next_check_at=timezone.now())
+    cpu, wall = time.process_time(), time.perf_counter()
+    call_command("recheck_links", "--sync", stdout=StringIO())
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def naive(urls: list[str], port: int) -> float:
+    """One GET at a time, then the same hashing: seconds for len(urls) links."""
+    import urllib.request
+
+    from takedown.checks.hashing import image_hashes
+
+    started = time.perf_counter()
+    for url in urls:
+        # The system resolver does not know the sandbox names: connect to the address the
+        # sandbox DNS would give and name the host in the Host header, as a browser would.
+        host = url.split("/")[2].split(":")[0]
+        path = "/" + url.split("/", 3)[3]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            image_hashes(response.read())
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--links", type=int, default=10_000)
+    parser.add_argument("--hosts", type=int, default=1_000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--naive-sample", type=int, default=300)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.hosts, args.latency)
+        return 0
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--hosts",
+            str(args.hosts),
+            "--latency",
+            str(args.latency),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        endpoints = json.loads(server.stdout.readline())  # type: ignore[union-attr]
+        port = endpoints["http_port"]
+        os.environ.update(
+            TAKEDOWN_ALLOW_PRIVATE_NETWORK="1",
+            TAKEDOWN_DNS_NAMESERVERS=endpoints["dns"],
+            TAKEDOWN_FETCH_PORTS=f"80,443,{port}",
+        )
+        fresh_django(args.db, "recheck.sqlite3")
+        from django.conf import settings
+        from django.db.models import Count
+
+        from takedown.models import FoundLink, LinkCheck
+
+        urls = make_links(args.links, args.hosts, port)
+        print(
+            f"{args.links} links on {args.hosts} hosts, {args.latency * 1000:.0f} ms latency, "
+            f"database {args.db}; politeness: {settings.TAKEDOWN_RECHECK_PER_HOST} per host, "
+            f"{settings.TAKEDOWN_RECHECK_POLITENESS_DELAY:g} s between starts, "
+            f"{settings.TAKEDOWN_RECHECK_CONCURRENCY} in flight, "
+            f"{settings.TAKEDOWN_RECHECK_DISPATCH_LINKS} links per round"
+        )
+        results = {}
+        for name in ("evidence", "recheck"):
+            wall, cpu = timed_pass()
+            results[name] = wall
+            print(
+                f"{name:8} pass: {wall:6.1f} s  {args.links / wall:7.0f} checks/s  "
+                f"(CPU {cpu:.1f} s in this process)"
+            )
+
+        sample = urls[:: max(1, len(urls) // args.naive_sample)][: args.naive_sample]
+        naive_seconds = naive(sample, port) * len(urls) / len(sample)
+        print(
+            f"naive loop: {len(sample)} links measured, extrapolated to {args.links}: "
+            f"{naive_seconds:.1f} s ({args.links / naive_seconds:.1f} checks/s)"
+        )
+        for name, wall in results.items():
+            print(f"speed-up ({name} pass): {naive_seconds / wall:.1f}x")
+
+        verdicts = dict(LinkCheck.objects.values_list("verdict").annotate(n=Count("id")).order_by())
+        per_link = set(
+            LinkCheck.objects.values("link").annotate(n=Count("id")).values_list("n", flat=True)
+        )
+        evidence = FoundLink.objects.filter(evidence__isnull=False).count()
+        print(f"verdicts: {verdicts}; checks per link: {sorted(per_link)}; evidence: {evidence}")
+        ok = verdicts == {"online_same": 2 * args.links} and per_link == {2}
+        return 0 if ok else 1
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Checking links: fetch, decide, record. The caller holds the claim on the links
+(takedown.checks.schedule: lease_due_links + claim_leased, or claim_links).
+
+One batch is one event loop: `check_links` fetches every link of the batch at once with the
+per-host limits (TAKEDOWN_RECHECK_PER_HOST concurrent requests, TAKEDOWN_RECHECK_POLITENESS_DELAY
+seconds between two starts to one host), boils each body down to its hashes as soon as it
+arrives (bodies are never stored and never all held at once), and then records the batch in one
+transaction:
+
+- a LinkCheck per fetch (status, final URL, resolved IP, key headers, hashes, error, reason);
+- the link's last_verdict, last_checked_at, removed_streak, check_failures, needs_review and
+  next_check_at, and its evidence: the first fetch that showed the image (the reference
+  hashes a person or caseworker supplied win over the evidence when comparing);
+- status changes through takedown.workflow.transition only: FOUND/NOTIFIED/REAPPEARED ->
+  REMOVED once two consecutive checks say removed, REMOVED -> REAPPEARED when the same image
+  is back; both are told to the person in plain words (reopening a closed case and the
+  notice outcomes follow from on_enter hooks in takedown.checks.outcomes);
+- a redirect to another host that serves the image ("moved") adds the target URL to the case
+  as a link of its own, on a Host created or reused as intake does, so the dispatcher resolves
+  who is responsible there and a notice can go to them;
+- anything a person should look at (a different image, an HTML page, a refused redirect, a
+  reappearance) sets needs_review and writes an internal event the first time.
+
+Unreachable links (timeouts, 5xx, resets) are never taken for removed: they keep their streak
+and are retried with backoff (schedule.next_check_after).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from takedown.checks.fetch import FetchResult, fetch_each_async
+from takedown.checks.hashing import ImageHashes, image_hashes
+from takedown.checks.schedule import RecheckSettings, next_check_after
+from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
+from takedown.models import Case, FoundLink, Host, LinkCheck, Verdict
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+
+log = logging.getLogger(__name__)
+
+L = FoundLink.Status
+CHECKABLE_CASES = (Case.Status.OPEN, Case.Status.CLOSED)  # closed: watch for reappearance
+CHECKED_FIELDS = [
+    "last_verdict",
+    "last_checked_at",
+    "removed_streak",
+    "check_failures",
+    "needs_review",
+    "next_check_at",
+    "evidence",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """One link's result, as the command prints it."""
+
+    link_id: int
+    url: str
+    verdict: str
+    status: str
+    reason: str
+    next_check_at: datetime | None
+    check_id: int | None  # None: not fetched (excluded link, withdrawn or paused case)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.link_id,
+            "url": self.url,
+            "verdict": self.verdict,
+            "status": self.status,
+            "reason": self.reason,
+            "next_check_at": self.next_check_at.isoformat() if self.next_check_at else None,
+            "check": self.check_id,
+        }
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a fetch left after its body was hashed and dropped."""
+
+    result: FetchResult
+    hashes: ImageHashes | None
+    byte_count: int | None
+    is_html: bool
+
+
+def check_links(link_ids: list[int], *, conf: RecheckSettings | None = None) -> list[CheckOutcome]:
+    """Check the links of `link_ids` once each (claimed by the caller) and record the results."""
+    conf = conf or RecheckSettings.load()
+    links = list(
+        FoundLink.objects.filter(pk__in=link_ids)
+        .select_related("case", "host", "evidence")
+        .order_by("id")
+    )
+    now = timezone.now()
+    outcomes: list[CheckOutcome] = []
+    to_fetch: list[FoundLink] = []
+    for link in links:
+        skipped = _skip(link, now, conf)
+        if skipped is None:
+            to_fetch.append(link)
+        else:
+            outcomes.append(skipped)
+    seen = asyncio.run(_fetch(to_fetch, conf)) if to_fetch else []
+    with transaction.atomic():
+        outcomes += _record(to_fetch, seen, conf)
+    outcomes.sort(key=lambda outcome: outcome.link_id)
+    return outcomes
+
+
+def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome | None:
+    """Links that must not be fetched now: rescheduled (or dropped) without a check."""
+    case_status = link.case.status
+    if link.status == L.EXCLUDED or case_status == Case.Status.WITHDRAWN:
+        due, reason = None, "not checked: the link is excluded or the case withdrawn"
+    elif case_status not in CHECKABLE_CASES:
+        due, reason = now + conf.pending, "not checked: the case is paused"
+    else:
+        return None
+    FoundLink.objects.filter(pk=link.pk).update(next_check_at=due)
+    return CheckOutcome(link.pk, link.url, link.last_verdict, link.status, reason, due, None)
+
+
+async def _fetch(links: list[FoundLink], conf: RecheckSettings) -> list[_Seen]:
+    def boil_down(_index: int, result: FetchResult) -> _Seen:
+        body, result.body = result.body, None  # the bytes go no further than this
+        content_type = result.headers.get("content-type", "").lower()
+        hashes = image_hashes(body) if body and not result.error else None
+        is_html = "html" in content_type or (body or b"")[:200].lstrip()[:1] == b"<"
+        return _Seen(result, hashes, len(body) if body is not None else None, is_html)
+
+    return await fetch_each_async(
+        [link.url for link in links],
+        boil_down,
+        per_host=conf.per_host,
+        concurrency=conf.concurrency,
+        politeness_delay=conf.politeness_delay,
+        handle_in_thread=True,
+    )
+
+
+def reference_for(link: FoundLink) -> Reference:
+    """What a check compares against: supplied hashes if any, else the evidence's."""
+    if link.ref_sha256 or link.ref_phash or link.ref_pdq:
+        return Reference(link.ref_sha256, link.ref_phash, link.ref_pdq, None)
+    evidence = link.evidence
+    if evidence is not None:
+        return Reference(evidence.sha256, evidence.phash, evidence.pdq, evidence.pdq_quality)
+    return Reference()
+
+
+def observation(link: FoundLink, seen: _Seen) -> Observation:
+    result = seen.result
+    return Observation(
+        status_code=result.status if not result.error else None,
+        error=result.error or "",
+        host=link.host.hostname,
+        final_host=_hostname(result.final_url),
+        content_type=result.headers.get("content-type", ""),
+        hashes=seen.hashes,
+        is_html=seen.is_html,
+    )
+
+
+def _record(links: list[FoundLink], seen: list[_Seen], conf: RecheckSettings) -> list[CheckOutcome]:
+    now = timezone.now()
+    decisions: list[Decision] = []
+    checks: list[LinkCheck] = []
+    for link, one in zip(links, seen, strict=True):
+        previous = Previous(link.removed_streak, link.last_verdict, link.status == L.REMOVED)
+        decision = decide(observation(link, one), reference_for(link), previous)
+        decisions.append(decision)
+        checks.append(_link_check(link, one, decision, now))
+    LinkCheck.objects.bulk_create(checks, batch_size=500)
+
+    outcomes = []
+    review_events = []
+    for link, one, decision, check in zip(links, seen, decisions, checks, strict=True):
+        if link.evidence_id is None and _is_evidence(decision, one):
+            link.evidence = check
+        status = _apply_status(link, decision, check, now)
+        if decision.verdict == Verdict.MOVED and decision.moved_to_host:
+            _add_moved_link(link, one.result.final_url, check, now)
+        if decision.needs_human and not link.needs_review:
+            review_events.append(_review_event(link, decision, check))
+        link.needs_review = link.needs_review or decision.needs_human
+        failures = link.check_failures + 1 if decision.verdict == Verdict.UNREACHABLE else 0
+        link.last_verdict = decision.verdict
+        link.last_checked_at = now
+        link.removed_streak = decision.removed_streak
+        link.check_failures = failures
+        link.next_check_at = next_check_after(
+            status,
+            verdict=decision.verdict,
+            confirmed_removed=decision.confirmed_removed,
+            failures=failures,
+            removed_at=link.removed_at,
+            now=now,
+            conf=conf,
+        )
+        outcomes.append(
+            CheckOutcome(
+                link.pk,
+                link.url,
+                decision.verdict,
+                status,
+                decision.reason,
+                link.next_check_at,
+                check.pk,
+            )
+        )
+    _save_checked(links)
+    if review_events:
+        from takedown.models import CaseEvent
+
+        CaseEvent.objects.bulk_create(review_events)
+    return outcomes
+
+
+def _save_checked(links: list[FoundLink]) -> None:
+    """One UPDATE per link, sent as one executemany: bulk_update's CASE expressions cost
+    milliseconds of Python per link, more than the fetch and the hashing together."""
+    fields = [FoundLink._meta.get_field(name) for name in CHECKED_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    table = connection.ops.quote_name(FoundLink._meta.db_table)
+    # Only column names from the model are interpolated; every value is a parameter.
+    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608
+    rows = [
+        [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields] + [link.pk]
+        for link in links
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _link_check(link: FoundLink, seen: _Seen, decision: Decision, now: datetime) -> LinkCheck:
+    result, hashes = seen.result, seen.hashes
+    return LinkCheck(
+        link=link,
+        checked_at=now,
+        verdict=decision.verdict,
+        status_code=result.status,
+        final_url=result.final_url if result.final_url != link.url else "",
+        resolved_ip=result.resolved_ip or None,
+        headers=result.headers,
+        content_type=result.headers.get("content-type", "")[:200],
+        byte_count=seen.byte_count,
+        sha256=hashes.sha256 if hashes else "",
+        phash=hashes.phash if hashes else "",
+        pdq=hashes.pdq if hashes else "",
+        pdq_quality=hashes.pdq_quality if hashes else None,
+        error=f"{result.error}: {result.message}" if result.error else "",
+        reason=decision.reason,
+    )
+
+
+def _is_evidence(decision: Decision, seen: _Seen) -> bool:
+    # With supplied reference hashes, a fetch is evidence only when it shows that image.
+    return decision.is_evidence or (
+        seen.hashes is not None and decision.verdict == Verdict.ONLINE_SAME
+    )
+
+
+def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: datetime) -> str:
+    """Status changes the decision calls for; returns the link's status afterwards."""
+    host = link.host.hostname
+    try:
+        if decision.confirmed_removed and link.status in (L.FOUND, L.NOTIFIED, L.REAPPEARED):
+            transition(
+                link,
+                L.REMOVED,
+                message=(
+                    f"An image in your case is no longer online at {host}. "
+                    "Two checks in a row found it gone."
+                ),
+                visible_to_person=True,
+                data={"check": check.pk, "reason": decision.reason},
+                fields={"removed_at": now},
+            )
+        elif decision.reappeared and link.status == L.REMOVED:
+            transition(
+                link,
+                L.REAPPEARED,
+                message=(
+                    f"An image that had been removed from {host} is online again. "
+                    "We are asking for its removal again."
+                ),
+                visible_to_person=True,
+                data={"check": check.pk, "reason": decision.reason},
+            )
+            record_event(
+                link.case,
+                "link.reappeared",
+                message=(
+                    f"Link {link.pk} on {host} serves the removed image again "
+                    f"({decision.reason}). It is reopened: a new notice is needed."
+                ),
+                data={"check": check.pk, "link": link.pk},
+                link=link,
+            )
+    except (ConcurrentChange, TransitionNotAllowed) as exc:
+        # A person excluded the link, or another check moved it, while this one fetched.
+        log.info("link %s: status not changed after check %s: %s", link.pk, check.pk, exc)
+        link.status = FoundLink.objects.values_list("status", flat=True).get(pk=link.pk)
+    return link.status
+
+
+def _review_event(link: FoundLink, decision: Decision, check: LinkCheck) -> Any:
+    from takedown.models import CaseEvent
+
+    return CaseEvent(
+        case_id=link.case_id,
+        kind="link.needs_review",
+        message=f"Link {link.pk} needs a look: {decision.reason}.",
+        data={"check": check.pk, "verdict": decision.verdict, "link": link.pk},
+        link=link,
+    )
+
+
+def _add_moved_link(link: FoundLink, target: str, check: LinkCheck, now: datetime) -> None:
+    """The image is served from another host now: track that URL in the case as well."""
+    from takedown.intake.normalize import InvalidURL, normalize_url
+
+    try:
+        normal = normalize_url(target)
+    except InvalidURL:
+        return  # the fetcher followed it, so this is rare; the check row keeps the URL
+    host, _ = Host.objects.get_or_create(
+        hostname=normal.hostname,
+        defaults={
+            "registered_domain": normal.registered_domain,
+            "platform_suffix": normal.platform_suffix,
+            "is_ip": normal.is_ip,
+        },
+    )
+    reference = reference_for(link)
+    moved, created = FoundLink.objects.get_or_create(
+        case_id=link.case_id,
+        url_sha256=normal.url_sha256,
+        defaults={
+            "host": host,
+            "url": normal.url,
+            "dataset": link.dataset,
+            "extra": {"moved_from": link.pk},
+            # The evidence of the original is what the new place must be compared with.
+            "ref_sha256": reference.sha256,
+            "ref_phash": reference.phash,
+            "ref_pdq": reference.pdq,
+            "next_check_at": now,
+        },
+    )
+    if created:
+        record_event(
+            link.case,
+            "link.moved",
+            message=(
+                f"Link {link.pk} redirects to {normal.hostname}, which serves the image: "
+                f"added as link {moved.pk}; its host is being looked up."
+            ),
+            data={"check": check.pk, "link": link.pk, "new_link": moved.pk, "host": host.pk},
+            link=link,
+            host=host,
+        )
+
+
+def _hostname(url: str) -> str:
+    from yarl import URL
+
+    try:
+        return (URL(url).raw_host or "").lower()
+    except (TypeError, ValueError):
+        return ""

@@ -1,0 +1,210 @@
+"""What each notice achieved, and closing a case when nothing is left online.
+
+A notice's outcome is what its links show, read against what the recipient said:
+
+- complied: every link of the notice is removed (for a dataset maintainer: removed, or its
+  entry gone from the newest release compared, see takedown.checks.releases);
+- partly: some are;
+- refused / not_responsible: none is, and the recipient said so (the reply is recorded);
+- no_response: none is, the deadline passed and no reply was recorded;
+- pending: otherwise (also when the recipient claims a removal the rechecks have not seen).
+
+Outcomes are recomputed when a link is removed, reappears or is excluded (workflow hooks, run
+inside the transition's transaction) and when a reply is recorded. Links excluded by a
+caseworker count for nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from takedown.models import Case, CaseEvent, FoundLink, Notice
+from takedown.models import RecipientRole as Role
+from takedown.workflow import ConcurrentChange, on_enter, record_event, transition
+
+L, N = FoundLink.Status, Notice.Status
+Outcome = Notice.Outcome
+OPEN_LINK_STATUSES = [L.FOUND, L.NOTIFIED, L.REAPPEARED]
+UNSENT = [N.DRAFT, N.IN_REVIEW, N.APPROVED, N.QUEUED, N.AWAITING_MANUAL]
+AUTO_CLOSE_REASON = "All links removed (closed automatically)."
+RELEASE_COMPARED = "dataset.release_compared"
+
+
+def dataset_gone(notice: Notice) -> set[int]:
+    """Links of a maintainer notice whose entries the latest compared release no longer has."""
+    events = CaseEvent.objects.filter(notice=notice, kind=RELEASE_COMPARED)
+    event = events.order_by("-at", "-pk").first()
+    return set(event.data.get("gone", [])) if event else set()
+
+
+def compute_outcome(notice: Notice) -> str:
+    rows = list(
+        notice.links.filter(case_id=notice.case_id)
+        .exclude(status=L.EXCLUDED)
+        .values_list("pk", "status")
+    )
+    done = {pk for pk, status in rows if status == L.REMOVED}
+    if notice.recipient_role == Role.DATASET_MAINTAINER:
+        done |= dataset_gone(notice) & {pk for pk, _ in rows}
+    if rows and len(done) == len(rows):
+        return Outcome.COMPLIED
+    if done:
+        return Outcome.PARTLY
+    if notice.reply_outcome in (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE):
+        return notice.reply_outcome
+    if notice.overdue_at is not None and not notice.reply_outcome:
+        return Outcome.NO_RESPONSE
+    return Outcome.PENDING
+
+
+def recompute_outcome(notice: Notice, *, actor: Any = None) -> str:
+    """Store the notice's outcome when it changed; tell the person about removals."""
+    old, new = notice.outcome, compute_outcome(notice)
+    if new == old:
+        return new
+    # Conditional: two recomputations racing (two links removed by two workers) write once.
+    if not Notice.objects.filter(pk=notice.pk, outcome=old).update(outcome=new):
+        notice.refresh_from_db(fields=["outcome"])
+        return notice.outcome
+    notice.outcome = new
+    record_event(
+        notice.case,
+        "notice.outcome",
+        actor=actor,
+        data={"notice": notice.pk, "from": old, "to": new},
+        notice=notice,
+    )
+    # A reminder repeats its request: the person hears about the request, not twice.
+    # Only a change is stored, so "partly" is told once, however many links follow.
+    if notice.kind != Notice.Kind.REMINDER and new in (Outcome.COMPLIED, Outcome.PARTLY):
+        record_event(
+            notice.case,
+            "notice.outcome_for_person",
+            actor=actor,
+            visible_to_person=True,
+            message=_outcome_message(notice, new),
+            data={"notice": notice.pk, "outcome": new},
+            notice=notice,
+        )
+    return new
+
+
+def _outcome_message(notice: Notice, outcome: str) -> str:
+    name = notice.recipient.name
+    what = (
+        "entries we reported to {name} are gone from its dataset"
+        if notice.recipient_role == Role.DATASET_MAINTAINER
+        else "images we reported to {name} are no longer online"
+    ).format(name=name)
+    if outcome == Outcome.COMPLIED:
+        return f"All the {what}."
+    return f"Some of the {what}; we keep following up on the rest."
+
+
+def recompute_for_links(link_ids: Iterable[int], *, actor: Any = None) -> None:
+    for notice in (
+        Notice.objects.filter(links__in=list(link_ids), status=N.SENT)
+        .select_related("case", "recipient")
+        .distinct()
+    ):
+        recompute_outcome(notice, actor=actor)
+
+
+def cancel_unsent(notices: Iterable[Notice], *, actor: Any = None, message: str) -> int:
+    """Cancel drafts and unsent notices; one that moved on meanwhile (a sender claimed it) is
+    left alone rather than failing the caller's transaction."""
+    cancelled = 0
+    for notice in notices:
+        try:
+            with transaction.atomic():
+                transition(notice, N.CANCELLED, actor=actor, message=message)
+            cancelled += 1
+        except ConcurrentChange:
+            continue
+    return cancelled
+
+
+def close_if_done(case: Case, *, actor: Any = None) -> bool:
+    """Close the case when none of its links is still open and at least one was removed."""
+    case = Case.objects.get(pk=case.pk)
+    if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
+        return False
+    links = FoundLink.objects.filter(case=case)
+    if links.filter(status__in=OPEN_LINK_STATUSES).exists():
+        return False
+    if not links.filter(status=L.REMOVED).exists():
+        return False
+    try:
+        with transaction.atomic():
+            transition(
+                case,
+                Case.Status.CLOSED,
+                actor=actor,
+                visible_to_person=True,
+                message="All the images we reported have been removed. Your case is closed.",
+                data={"automatic": True},
+                fields={"closed_at": timezone.now(), "close_reason": AUTO_CLOSE_REASON},
+            )
+            cancel_unsent(
+                Notice.objects.filter(case=case, status__in=UNSENT),
+                actor=actor,
+                message="The case was closed: every link is removed.",
+            )
+    except ConcurrentChange:
+        return False
+    return True
+
+
+@on_enter(FoundLink, FoundLink.Status.REMOVED)
+@on_enter(FoundLink, FoundLink.Status.EXCLUDED)
+def link_done(link: FoundLink, actor: Any) -> None:
+    recompute_for_links([link.pk], actor=actor)
+    # Follow-ups not yet sent whose every link is now done have nothing left to ask for.
+    stale = [
+        notice
+        for notice in Notice.objects.filter(case_id=link.case_id, links=link, status__in=UNSENT)
+        .exclude(kind=Notice.Kind.NOTICE)
+        .distinct()
+        if not notice.links.filter(status__in=OPEN_LINK_STATUSES).exists()
+    ]
+    cancel_unsent(stale, actor=actor, message="Nothing left to ask for: every link is done.")
+    close_if_done(link.case, actor=actor)
+
+
+@on_enter(FoundLink, FoundLink.Status.REAPPEARED)
+def link_reappeared(link: FoundLink, actor: Any) -> None:
+    recompute_for_links([link.pk], actor=actor)
+    case = Case.objects.get(pk=link.case_id)
+    # Only a closure this module made is undone; a caseworker's closure stands.
+    if case.status == Case.Status.CLOSED and case.close_reason == AUTO_CLOSE_REASON:
+        try:
+            with transaction.atomic():
+                transition(
+                    case,
+                    Case.Status.OPEN,
+                    actor=actor,
+                    visible_to_person=True,
+                    message=(
+                        "An image that had been removed is online again. "
+                        "Your case has been reopened and we are following up."
+                    ),
+                    data={"automatic": True},
+                    fields={"closed_at": None, "close_reason": ""},
+                )
+        except ConcurrentChange:
+            return
+
+
+@on_enter(Case, Case.Status.WITHDRAWN)
+def _withdrawn(case: Case, actor: Any) -> None:
+    # The person withdrew their consent to act for them: nothing more leaves in their name.
+    # Notices already sent stay sent; a reopened case drafts afresh.
+    cancel_unsent(
+        Notice.objects.filter(case=case, status__in=UNSENT),
+        actor=actor,
+        message="The case was withdrawn.",
+    )

@@ -1,0 +1,363 @@
+"""The organisation's results, read-only: how many links were found and removed, how fast each
+recipient removed them, which notices are overdue, and who answers at all.
+
+Selectors only: nothing here writes. Each function takes `cases`, the cases the viewer may see
+(`takedown.web.access.cases_for(user)`), or None for every case, and costs a fixed number of
+queries whatever the number of rows: counts are aggregated in SQL; medians, which SQLite cannot
+compute, come from one pass over `values_list()` rows.
+
+Definitions (shown on the results page, so that a reader knows what a figure means):
+- A link is *removed* while its status is "removed"; a link that reappeared counts as online
+  again, and its earlier removal is not counted in any week. Links a caseworker excluded are not
+  counted at all. *Still online* is every other link: found, notified or reappeared.
+- *Time to removal* is measured per link, from the sending of a notice (or escalation) that
+  named it to its confirmed removal. Reminders are left out: they repeat a notice to the same
+  recipient and would count the same removal again with a shorter clock. A link removed before
+  a notice went out counts for no recipient.
+- A notice is *overdue* when it was sent, no outcome was recorded and its deadline (extended
+  deadline if any) has passed, or the escalation clock marked it overdue (`overdue_at`).
+- The scoreboard counts sent notices per recipient. *Complied* and *ignored* are shares of the
+  notices that are *settled*: an outcome was recorded, or the deadline passed without one. A
+  notice overdue without any outcome counts as ignored, like an explicit "no response".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from takedown.models import Case, FoundLink, Notice, NoticeLink
+from takedown.notices.regimes import UnknownRegime, get_regime
+
+# Notice kinds whose sending starts a removal clock for the recipient (see the module text).
+CLOCKED_KINDS = (Notice.Kind.NOTICE, Notice.Kind.ESCALATION)
+Outcome = Notice.Outcome
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week (Monday to Sunday, in the site's time zone)."""
+
+    start: date
+    found: int  # links first found in the week
+    removed: int  # links whose removal was confirmed in the week
+    still_online: int  # links found up to the week's end and not removed by then
+
+
+@dataclass(frozen=True)
+class Median:
+    key: str  # organisation id, country code or regime code ("" when unknown)
+    label: str
+    median: timedelta
+    links: int  # removals the median is taken over
+
+
+@dataclass(frozen=True)
+class RemovalTimes:
+    by_recipient: list[Median]
+    by_country: list[Median]
+    by_regime: list[Median]
+    overall: timedelta | None
+    links: int
+
+
+@dataclass(frozen=True)
+class OverdueNotice:
+    notice_id: int
+    case_reference: str
+    recipient: str
+    regime: str
+    sent_at: datetime
+    due: datetime | None
+    overdue_for: timedelta  # since the deadline (or since it was marked overdue)
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    organisation_id: int
+    organisation: str
+    country: str
+    sent: int
+    settled: int  # outcome recorded, or deadline passed without one
+    complied: int
+    partly: int
+    refused: int
+    ignored: int
+    pending: int  # sent, no outcome, deadline not yet passed
+    median_removal: timedelta | None
+
+    @property
+    def complied_share(self) -> float | None:
+        return self.complied / self.settled if self.settled else None
+
+    @property
+    def ignored_share(self) -> float | None:
+        return self.ignored / self.settled if self.settled else None
+
+
+@dataclass(frozen=True)
+class Results:
+    weeks: list[Week]
+    totals: dict[str, int]  # found, removed, still_online, excluded
+    removal: RemovalTimes
+    overdue: list[OverdueNotice]
+    scoreboard: list[Responsiveness]
+    generated_at: datetime = field(default_factory=timezone.now)
+
+
+def _links(cases: QuerySet[Case] | None) -> QuerySet[FoundLink]:
+    links = FoundLink.objects.all()
+    return links if cases is None else links.filter(case__in=cases.values("pk"))
+
+
+def _notices(cases: QuerySet[Case] | None) -> QuerySet[Notice]:
+    notices = Notice.objects.filter(status=Notice.Status.SENT, sent_at__isnull=False)
+    return notices if cases is None else notices.filter(case__in=cases.values("pk"))
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _as_date(value: date | datetime) -> date:
+    # TruncWeek gives an aware datetime at local midnight on a DateTimeField.
+    return timezone.localtime(value).date() if isinstance(value, datetime) else value
+
+
+def link_weeks(
+    cases: QuerySet[Case] | None = None, *, weeks: int = 12, now: datetime | None = None
+) -> list[Week]:
+    """The last `weeks` weeks up to the current one, oldest first. Two queries."""
+    if weeks < 1:
+        raise ValueError("weeks must be at least 1")
+    now = now or timezone.now()
+    links = _links(cases).exclude(status=FoundLink.Status.EXCLUDED)
+    found_by_week = dict(
+        links.annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+        .order_by()
+    )
+    removed_by_week = dict(
+        links.filter(status=FoundLink.Status.REMOVED, removed_at__isnull=False)
+        .annotate(week=TruncWeek("removed_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+        .order_by()
+    )
+    found = _sum_by_week(found_by_week)
+    removed = _sum_by_week(removed_by_week)
+    last = _week_start(timezone.localtime(now).date())
+    starts = [last - timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
+    # Everything before the window still counts towards "still online".
+    found_total = sum(n for week, n in found.items() if week < starts[0])
+    removed_total = sum(n for week, n in removed.items() if week < starts[0])
+    result = []
+    for start in starts:
+        found_total += found.get(start, 0)
+        removed_total += removed.get(start, 0)
+        result.append(
+            Week(start, found.get(start, 0), removed.get(start, 0), found_total - removed_total)
+        )
+    return result
+
+
+def _sum_by_week(rows: dict[Any, int]) -> dict[date, int]:
+    totals: dict[date, int] = defaultdict(int)
+    for week, n in rows.items():
+        totals[_as_date(week)] += n
+    return totals
+
+
+def link_totals(cases: QuerySet[Case] | None = None) -> dict[str, int]:
+    """found (not excluded), removed, still_online, excluded. One query."""
+    S = FoundLink.Status
+    counts = _links(cases).aggregate(
+        all=Count("pk"),
+        removed=Count("pk", filter=Q(status=S.REMOVED)),
+        excluded=Count("pk", filter=Q(status=S.EXCLUDED)),
+    )
+    found = counts["all"] - counts["excluded"]
+    return {
+        "found": found,
+        "removed": counts["removed"],
+        "still_online": found - counts["removed"],
+        "excluded": counts["excluded"],
+    }
+
+
+def _removal_rows(cases: QuerySet[Case] | None) -> list[tuple[int, str, str, str, timedelta]]:
+    """(organisation id, organisation name, country, regime, time to removal): one query."""
+    rows = NoticeLink.objects.filter(
+        notice__status=Notice.Status.SENT,
+        notice__sent_at__isnull=False,
+        notice__kind__in=CLOCKED_KINDS,
+        link__status=FoundLink.Status.REMOVED,
+        link__removed_at__isnull=False,
+    )
+    if cases is not None:
+        rows = rows.filter(notice__case__in=cases.values("pk"))
+    result = []
+    for org_id, name, country, regime, sent_at, removed_at in rows.values_list(
+        "notice__recipient_id",
+        "notice__recipient__name",
+        "notice__recipient__country",
+        "notice__regime",
+        "notice__sent_at",
+        "link__removed_at",
+    ).order_by():
+        if removed_at >= sent_at:
+            result.append((org_id, name, country, regime, removed_at - sent_at))
+    return result
+
+
+def _median(values: list[timedelta]) -> timedelta:
+    return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
+
+
+def _medians(groups: dict[tuple[str, str], list[timedelta]]) -> list[Median]:
+    rows = [
+        Median(key, label, _median(times), len(times)) for (key, label), times in groups.items()
+    ]
+    # Fastest first; ties by name so the order is stable for readers and tests.
+    return sorted(rows, key=lambda row: (row.median, row.label))
+
+
+def regime_title(code: str) -> str:
+    try:
+        return get_regime(code).title
+    except UnknownRegime:
+        return code
+
+
+def removal_times(cases: QuerySet[Case] | None = None) -> RemovalTimes:
+    """Median time to removal by recipient, by the recipient's country and by regime. One query."""
+    return _removal_times(_removal_rows(cases))
+
+
+def _removal_times(rows: Iterable[tuple[int, str, str, str, timedelta]]) -> RemovalTimes:
+    by_recipient: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
+    by_country: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
+    by_regime: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
+    everything = []
+    for org_id, name, country, regime, elapsed in rows:
+        by_recipient[(str(org_id), name)].append(elapsed)
+        by_country[(country, country or "unknown")].append(elapsed)
+        by_regime[(regime, regime_title(regime))].append(elapsed)
+        everything.append(elapsed)
+    return RemovalTimes(
+        by_recipient=_medians(by_recipient),
+        by_country=_medians(by_country),
+        by_regime=_medians(by_regime),
+        overall=_median(everything) if everything else None,
+        links=len(everything),
+    )
+
+
+def _deadline() -> Coalesce:
+    return Coalesce("extended_until", "due_at")
+
+
+def _overdue_q(now: datetime) -> Q:
+    return Q(outcome=Outcome.PENDING) & (
+        Q(overdue_at__isnull=False, overdue_at__lte=now)
+        | Q(overdue_at__isnull=True, deadline__lt=now)
+    )
+
+
+def overdue_notices(
+    cases: QuerySet[Case] | None = None, *, now: datetime | None = None, limit: int | None = None
+) -> list[OverdueNotice]:
+    """Sent notices past their deadline without an outcome, longest overdue first. One query."""
+    now = now or timezone.now()
+    rows = (
+        _notices(cases)
+        .annotate(deadline=_deadline())
+        .filter(_overdue_q(now))
+        .annotate(since=Coalesce("overdue_at", "deadline"))
+        .order_by("since", "pk")
+        .values_list(
+            "pk", "case__reference", "recipient__name", "regime", "sent_at", "deadline", "since"
+        )
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        OverdueNotice(pk, reference, recipient, regime, sent_at, deadline, now - (since or now))
+        for pk, reference, recipient, regime, sent_at, deadline, since in rows
+    ]
+
+
+def scoreboard(
+    cases: QuerySet[Case] | None = None,
+    *,
+    now: datetime | None = None,
+    removal: RemovalTimes | None = None,
+) -> list[Responsiveness]:
+    """Per recipient organisation: sent notices and what came of them, with the median time to
+    removal. One query (two without `removal`). Most notices first."""
+    now = now or timezone.now()
+    overdue = _overdue_q(now)
+    rows = (
+        _notices(cases)
+        .filter(kind__in=CLOCKED_KINDS)
+        .annotate(deadline=_deadline())
+        .values("recipient_id", "recipient__name", "recipient__country")
+        .annotate(
+            sent=Count("pk"),
+            complied=Count("pk", filter=Q(outcome=Outcome.COMPLIED)),
+            partly=Count("pk", filter=Q(outcome=Outcome.PARTLY)),
+            refused=Count("pk", filter=Q(outcome__in=[Outcome.REFUSED, Outcome.NOT_RESPONSIBLE])),
+            ignored=Count("pk", filter=Q(outcome=Outcome.NO_RESPONSE) | overdue),
+            settled=Count("pk", filter=~Q(outcome=Outcome.PENDING) | overdue),
+        )
+        .order_by()
+    )
+    removal = removal if removal is not None else removal_times(cases)
+    medians = {int(row.key): row.median for row in removal.by_recipient}
+    board = [
+        Responsiveness(
+            organisation_id=row["recipient_id"],
+            organisation=row["recipient__name"],
+            country=row["recipient__country"],
+            sent=row["sent"],
+            settled=row["settled"],
+            complied=row["complied"],
+            partly=row["partly"],
+            refused=row["refused"],
+            ignored=row["ignored"],
+            pending=row["sent"] - row["settled"],
+            median_removal=medians.get(row["recipient_id"]),
+        )
+        for row in rows
+    ]
+    return sorted(board, key=lambda r: (-r.sent, r.organisation, r.organisation_id))
+
+
+def results(
+    cases: QuerySet[Case] | None = None,
+    *,
+    now: datetime | None = None,
+    weeks: int = 12,
+) -> Results:
+    """Everything the results page shows, in six queries."""
+    now = now or timezone.now()
+    removal = removal_times(cases)
+    return Results(
+        weeks=link_weeks(cases, weeks=weeks, now=now),
+        totals=link_totals(cases),
+        removal=removal,
+        overdue=overdue_notices(cases, now=now),
+        scoreboard=scoreboard(cases, now=now, removal=removal),
+        generated_at=now,
+    )

@@ -1,0 +1,234 @@
+"""Who may see what: roles, object-level access to cases, login throttling, audit of access.
+
+Roles are Django groups created by migration 0005_web: "caseworker" (works the cases of their
+teams), "reviewer" (has takedown.review_notice: four-eyes approval of their teams' notices) and
+"admin" (everything, and the Django admin; takedown.web.roles keeps its permissions complete).
+A superuser counts as admin. Every staff view looks a case up through `get_case_for`, so a
+caseworker of another team gets the same 404 as for a case that does not exist: the reference
+itself is not confirmed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from takedown.models import Case, Team
+
+CASEWORKER = "caseworker"
+REVIEWER = "reviewer"
+ADMIN = "admin"
+ROLES = (CASEWORKER, REVIEWER, ADMIN)
+REVIEW_PERMISSION = "takedown.review_notice"
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def _groups(user: Any) -> set[str]:
+    # Cached on the user object: the nav and the decorator ask on every request.
+    cached = getattr(user, "_takedown_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.pk else set()
+        user._takedown_groups = cached
+    return cached
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: Any) -> bool:
+    return _active(user) and (user.is_superuser or ADMIN in _groups(user))
+
+
+def is_caseworker(user: Any) -> bool:
+    return _active(user) and (is_admin(user) or CASEWORKER in _groups(user))
+
+
+def is_reviewer(user: Any) -> bool:
+    return _active(user) and user.has_perm(REVIEW_PERMISSION)
+
+
+def roles(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: which parts of the navigation this user may see."""
+    user = getattr(request, "user", None)
+    return {
+        "roles": {
+            "caseworker": is_caseworker(user),
+            "reviewer": is_reviewer(user),
+            "admin": is_admin(user),
+        }
+    }
+
+
+# --- object-level access ----------------------------------------------------------------------
+
+
+def cases_for(user: Any) -> QuerySet[Case]:
+    """The cases this user may see: all for admins, their teams' for caseworkers and
+    reviewers, else none. Which screens a user reaches is the role decorators' business: a
+    reviewer gets their teams' notices in the review dashboard, not the caseworker screens."""
+    if is_admin(user):
+        return Case.objects.all()
+    if is_caseworker(user) or is_reviewer(user):
+        # A subquery, not a join on team members: a join would repeat rows per member.
+        return Case.objects.filter(team__in=Team.objects.filter(members=user).values("pk"))
+    return Case.objects.none()
+
+
+def get_case_for(user: Any, reference: str) -> Case:
+    """The case with this reference if the user may open it; Http404 otherwise (also for
+    cases of other teams, so the answer does not confirm that the reference exists)."""
+    case = cases_for(user).select_related("team", "assigned_to").filter(reference=reference).first()
+    if case is None:
+        raise Http404("No such case")
+    return case
+
+
+def _role_required(check: Callable[[Any], bool]) -> Callable[[Callable], Callable]:
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        # Anonymous users go to the login page; signed-in users without the role get 403.
+        return login_required(wrapped)
+
+    return decorator
+
+
+staff_required = _role_required(is_caseworker)
+"""For caseworker screens: caseworkers and admins."""
+
+reviewer_required = _role_required(is_reviewer)
+"""For reviewer screens: users with takedown.review_notice."""
+
+admin_required = _role_required(is_admin)
+
+
+# --- audit of access ------------------------------------------------------------------------
+
+VIEW_AUDIT_INTERVAL = timedelta(minutes=10)
+
+
+def audit_case_viewed(request: HttpRequest, case: Case) -> bool:
+    """Record "case.viewed" when staff open a case. Repeated opens by the same session within
+    VIEW_AUDIT_INTERVAL (paging through links, returning after an action) are one visit."""
+    from takedown.workflow import record_event
+
+    key = f"takedown:viewed:{case.pk}"
+    now = timezone.now()
+    last = request.session.get(key)
+    if last is not None and now.timestamp() - float(last) < VIEW_AUDIT_INTERVAL.total_seconds():
+        return False
+    record_event(case, "case.viewed", actor=request.user, message="Case opened by staff")
+    request.session[key] = now.timestamp()
+    return True
+
+
+def audit_person_revealed(request: HttpRequest, case: Case, fields: list[str]) -> None:
+    """Record "person.revealed": who saw which of the affected person's details (the field
+    names only, never the values)."""
+    from takedown.workflow import record_event
+
+    record_event(
+        case,
+        "person.revealed",
+        actor=request.user,
+        message="Personal details revealed to staff",
+        data={"fields": sorted(fields)},
+    )
+
+
+# --- rate limiting (login here; the portal uses the same counters) ---------------------------
+
+
+def _counter_key(scope: str, ident: str) -> str:
+    # Hashed so the cache holds no usernames, addresses or tokens.
+    digest = hashlib.sha256(f"{scope}\0{ident}".encode()).hexdigest()[:32]
+    return f"takedown:rl:{scope}:{digest}"
+
+
+def attempts(scope: str, ident: str) -> int:
+    return int(cache.get(_counter_key(scope, ident), 0))
+
+
+def add_attempt(scope: str, ident: str, *, window: int) -> int:
+    """Count one attempt; the counter expires `window` seconds after the first attempt."""
+    key = _counter_key(scope, ident)
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return 1
+
+
+def clear_attempts(scope: str, ident: str) -> None:
+    cache.delete(_counter_key(scope, ident))
+
+
+def client_ip(request: HttpRequest) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it,
+    # and trusting it would let anyone pick a fresh address per attempt.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The login form, refusing further attempts after too many failures for one username
+    from one address (and, higher, from one address across usernames)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": _(
+            "Too many failed sign-in attempts. Wait %(minutes)s minutes and try again, "
+            "or ask an administrator to reset your password."
+        ),
+    }
+
+    def _idents(self) -> list[tuple[str, str, int]]:
+        ip = client_ip(self.request) if self.request else ""
+        username = (self.data.get("username") or "").strip().lower()
+        limit = settings.TAKEDOWN_LOGIN_FAILURE_LIMIT
+        return [("login-user", f"{username}\0{ip}", limit), ("login-ip", ip, limit * 10)]
+
+    def clean(self) -> dict[str, Any]:
+        idents = self._idents()
+        window = settings.TAKEDOWN_LOGIN_LOCKOUT_SECONDS
+        if any(attempts(scope, ident) >= limit for scope, ident, limit in idents):
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": max(1, window // 60)},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            for scope, ident, _limit in idents:
+                add_attempt(scope, ident, window=window)
+            raise
+        clear_attempts(*idents[0][:2])
+        return cleaned
+
+
+class ThrottledLoginView(LoginView):
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True

@@ -1,0 +1,224 @@
+"""What the affected person can do in the portal, and what staff read of it (services).
+
+Every action writes an event: the ones the person did are visible on their own timeline; staff
+find the rest in the audit trail. Status changes of the case go through the one transition
+function, like everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from takedown.models import AffectedPerson, Case, DeletionRequest, Mandate, PortalMessage
+from takedown.web.portal.access import PortalError
+from takedown.web.portal.status import person_message, summary
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+
+MESSAGE_MAX = 5000
+MANDATE_MAX_BYTES = 20 * 1024 * 1024
+BY_PERSON = {"by": "person"}
+
+
+# --- messages to the caseworker -----------------------------------------------------------------
+
+
+def send_message(case: Case, body: str) -> PortalMessage:
+    body = body.strip()
+    if not body:
+        raise PortalError("empty")
+    if len(body) > MESSAGE_MAX:
+        raise PortalError("too_long")
+    with transaction.atomic():
+        message = PortalMessage.objects.create(case=case, body=body)
+        record_event(
+            case,
+            "portal.message_sent",
+            visible_to_person=True,
+            message="You sent a message to your caseworker.",
+            data={"message": message.pk, **BY_PERSON},
+        )
+    return message
+
+
+def portal_messages(case: Case) -> QuerySet[PortalMessage]:
+    """For staff screens: the person's messages on this case, oldest first (bodies decrypted
+    on access). The caller has checked that the user may open the case."""
+    return PortalMessage.objects.filter(case=case).order_by("created_at", "pk")
+
+
+def unread_message_count(case: Case) -> int:
+    return PortalMessage.objects.filter(case=case, read_at__isnull=True).count()
+
+
+def mark_messages_read(case: Case, *, actor: Any) -> int:
+    """Mark the case's unread messages as read by `actor`; returns how many."""
+    with transaction.atomic():
+        count = PortalMessage.objects.filter(case=case, read_at__isnull=True).update(
+            read_at=timezone.now(), read_by=actor if getattr(actor, "pk", None) else None
+        )
+        if count:
+            record_event(
+                case,
+                "portal.messages_read",
+                actor=actor,
+                message="Messages from the affected person were read.",
+                data={"count": count},
+            )
+    return count
+
+
+# --- the mandate --------------------------------------------------------------------------------
+
+
+def store_signed_mandate(case: Case, data: bytes, *, actor: Any = None) -> Mandate:
+    """Keep the signed authorisation (encrypted at rest). PDF only, as the notices attach it."""
+    if len(data) > MANDATE_MAX_BYTES or not data.startswith(b"%PDF"):
+        raise PortalError("not_pdf")
+    with transaction.atomic():
+        mandate = Mandate.objects.create(
+            case=case,
+            signed_document=data,
+            uploaded_by=actor if getattr(actor, "pk", None) else None,
+        )
+        record_event(
+            case,
+            "mandate.uploaded",
+            actor=actor,
+            visible_to_person=True,
+            message="Your signed authorisation was received.",
+            data={"mandate": mandate.pk, **({} if getattr(actor, "pk", None) else BY_PERSON)},
+        )
+    return mandate
+
+
+# --- pausing, resuming, withdrawing ---------------------------------------------------------------
+
+_PERSON_MOVES = {
+    "pause": (Case.Status.PAUSED, "You paused your case."),
+    "resume": (Case.Status.OPEN, "You resumed your case."),
+    "withdraw": (Case.Status.WITHDRAWN, "You withdrew your case."),
+}
+
+
+def allowed_moves(case: Case) -> list[str]:
+    """What the person may do with their case now. Reopening a withdrawn or closed case is
+    for the caseworker, who talks to the person first."""
+    if case.status == Case.Status.OPEN:
+        return ["pause", "withdraw"]
+    if case.status == Case.Status.PAUSED:
+        return ["resume", "withdraw"]
+    return []
+
+
+def change_case(case: Case, move: str) -> None:
+    if move not in _PERSON_MOVES or move not in allowed_moves(case):
+        raise PortalError("not_allowed")
+    to, message = _PERSON_MOVES[move]
+    try:
+        transition(case, to, visible_to_person=True, message=message, data=BY_PERSON)
+    except (TransitionNotAllowed, ConcurrentChange):
+        raise PortalError("changed") from None
+
+
+# --- the person's data ----------------------------------------------------------------------------
+
+
+def request_deletion(case: Case) -> DeletionRequest:
+    """Record the wish; an open request is not repeated. A caseworker acts on it, because
+    notices already sent and legal records may have to be kept."""
+    with transaction.atomic():
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        existing = DeletionRequest.objects.filter(case=case, handled_at__isnull=True).first()
+        if existing is not None:
+            return existing
+        request = DeletionRequest.objects.create(case=case)
+        record_event(
+            case,
+            "portal.deletion_requested",
+            visible_to_person=True,
+            message="You asked for your data to be deleted. Your caseworker will contact you.",
+            data={"request": request.pk, **BY_PERSON},
+        )
+    return request
+
+
+def export_data(case: Case) -> dict[str, Any]:
+    """The case as the person may see it, as JSON-ready data (GDPR Art. 15 and 20): their own
+    details, the links with full addresses and states, the requests sent and to whom, their
+    timeline and messages. Not the caseworker's notes, not reviewers' comments, not the texts
+    of notices, not other cases."""
+    from takedown.web.portal import status
+
+    try:
+        person: AffectedPerson | None = case.person
+    except AffectedPerson.DoesNotExist:
+        person = None
+    links = []
+    page_number: int | None = 1
+    while page_number:
+        page, rows = status.link_page(case, page_number)
+        urls = dict(case.links.filter(pk__in=[row.pk for row in rows]).values_list("pk", "url"))
+        links += [
+            {
+                "address": urls[row.pk],
+                "host": row.host,
+                "state": row.state,
+                "deadline": row.deadline.isoformat() if row.deadline else None,
+                "removed_at": row.removed_at.isoformat() if row.removed_at else None,
+            }
+            for row in rows
+        ]
+        page_number = page.next_page_number() if page.has_next() else None
+    notices = [
+        {
+            "recipient": name,
+            "sent_at": sent_at.isoformat() if sent_at else None,
+            "respond_by": (extended or due).isoformat() if (extended or due) else None,
+        }
+        for name, sent_at, due, extended in case.notices.filter(status="sent")
+        .order_by("sent_at", "pk")
+        .values_list("recipient__name", "sent_at", "due_at", "extended_until")
+    ]
+    events = case.events.filter(visible_to_person=True).select_related("notice__recipient")
+    return {
+        "case": {
+            "reference": case.reference,
+            "status": case.status,
+            "opened_at": case.created_at.isoformat(),
+        },
+        "you": {
+            "name": person.name if person else "",
+            "email": person.email if person else "",
+            "phone": person.phone if person else "",
+            "country": person.country if person else "",
+            "language": person.language if person else "",
+        },
+        "summary": summary(case),
+        "links": links,
+        "requests_sent": notices,
+        "timeline": [
+            {"at": event.at.isoformat(), "text": person_message(event)}
+            for event in events.order_by("at", "pk")
+        ],
+        "messages": [
+            {"at": message.created_at.isoformat(), "text": message.body}
+            for message in portal_messages(case)
+        ],
+        "signed_authorisations": [
+            {"uploaded_at": at.isoformat()}
+            for at in case.mandates.filter(revoked_at__isnull=True).values_list(
+                "uploaded_at", flat=True
+            )
+        ],
+        "deletion_requests": [
+            {
+                "requested_at": request.requested_at.isoformat(),
+                "handled_at": request.handled_at.isoformat() if request.handled_at else None,
+            }
+            for request in case.deletion_requests.all()
+        ],
+    }

@@ -1,0 +1,63 @@
+"""Forms of the portal. Labels and errors are translatable; field names stay English."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from takedown.web.portal.actions import MANDATE_MAX_BYTES, MESSAGE_MAX
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the e-mail"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={
+            "required": _("Please write a message."),
+            "max_length": _("Please keep your message under %(limit_value)s characters."),
+        },
+    )
+
+
+class MandateForm(forms.Form):
+    document = forms.FileField(
+        label=_("Signed authorisation (PDF)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+        error_messages={"required": _("Please choose the signed PDF file.")},
+    )
+
+    def clean_document(self) -> bytes:
+        upload = self.cleaned_data["document"]
+        if upload.size > MANDATE_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large: at most 20 MB."))
+        data = upload.read(MANDATE_MAX_BYTES + 1)
+        if not data.startswith(b"%PDF"):
+            raise forms.ValidationError(
+                _("This is not a PDF file. Please scan or save the signed page as a PDF.")
+            )
+        return data
+
+
+class WithdrawForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that withdrawing stops all work on my case."),
+        error_messages={"required": _("Please tick the box to confirm.")},
+    )
+
+
+class DeletionForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I want my data to be deleted."),
+        error_messages={"required": _("Please tick the box to confirm.")},
+    )

@@ -1,0 +1,366 @@
+"""The portal's pages. No account: the session holds the portal access once link and code
+(or a known device) were shown. Every page re-checks that the access is still live, so a
+revoked or expired link ends the visit at the next click."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from takedown.models import PortalAccess
+from takedown.web.access import client_ip
+from takedown.web.portal import access as portal_access
+from takedown.web.portal import actions, status
+from takedown.web.portal.forms import (
+    CodeForm,
+    DeletionForm,
+    MandateForm,
+    MessageForm,
+    WithdrawForm,
+)
+from takedown.workflow import record_event
+
+SESSION_ACCESS = "portal_access"
+SESSION_VERIFIED = "portal_verified"
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The portal link carries the token in its path: never send it to another site as a
+    # Referer. "same-origin", not "no-referrer": with no referrer at all, browsers send
+    # "Origin: null" on form posts and Django's CSRF origin check rejects every portal form.
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _forget(request: HttpRequest) -> None:
+    request.session.pop(SESSION_ACCESS, None)
+    request.session.pop(SESSION_VERIFIED, None)
+
+
+def portal_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Only with a live, verified access in the session; sets request.portal_access."""
+
+    @wraps(view)
+    @never_cache
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        access = portal_access.live_access(request.session.get(SESSION_ACCESS))
+        if access is None:
+            _forget(request)
+            return redirect("portal:start")
+        if not request.session.get(SESSION_VERIFIED):
+            return redirect("portal:verify")
+        request.portal_access = access  # type: ignore[attr-defined]
+        return _private(view(request, access, *args, **kwargs))
+
+    return wrapped
+
+
+def _posted(request: HttpRequest) -> Any:
+    # Not `request.POST or None`: an empty POST must be a bound, invalid form.
+    return request.POST if request.method == "POST" else None
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], **kw: Any) -> Any:
+    context = {"organisation": settings.TAKEDOWN_ORGANISATION, **context}
+    return _private(render(request, f"portal/{template}", context, **kw))
+
+
+# --- getting in -----------------------------------------------------------------------------------
+
+
+@never_cache
+def start(request: HttpRequest) -> HttpResponse:
+    if portal_access.live_access(request.session.get(SESSION_ACCESS)) and request.session.get(
+        SESSION_VERIFIED
+    ):
+        return redirect("portal:home")
+    return _render(request, "start.html", {})
+
+
+@never_cache
+def enter(request: HttpRequest, token: str) -> HttpResponse:
+    ip = client_ip(request)
+    if portal_access.ip_throttled(ip):
+        return _render(request, "throttled.html", {}, status=429)
+    portal_access.count_ip(ip)
+    access = portal_access.access_for_token(token)
+    if access is None:
+        _forget(request)
+        return _render(request, "link_invalid.html", {}, status=404)
+    # A fresh session key: whatever session this browser had before is not carried over.
+    request.session.cycle_key()
+    request.session[SESSION_ACCESS] = access.pk
+    request.session[SESSION_VERIFIED] = False
+    PortalAccess.objects.filter(pk=access.pk).update(last_used_at=timezone.now())
+    record_event(
+        access.case,
+        "portal.link_opened",
+        message="The affected person opened their portal link.",
+        data={"access": access.pk},
+    )
+    # First visit: the person's language on file (for the page and the code e-mail), until
+    # they choose another.
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = chosen or portal_access.person_language(access.case)
+    device = portal_access.known_device(access, request.COOKIES.get(portal_access.DEVICE_COOKIE))
+    if device is not None:
+        request.session[SESSION_VERIFIED] = True
+        response: HttpResponse = redirect("portal:home")
+    else:
+        with translation.override(language):
+            result = portal_access.send_code(access)
+        request.session["portal_code_state"] = "sent" if result.sent else result.reason
+        response = redirect("portal:verify")
+    if not chosen:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return _private(response)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    access = portal_access.live_access(request.session.get(SESSION_ACCESS))
+    if access is None:
+        _forget(request)
+        return redirect("portal:start")
+    if request.session.get(SESSION_VERIFIED):
+        return redirect("portal:home")
+    form = CodeForm()
+    error = ""
+    state = request.session.pop("portal_code_state", "")
+    if request.method == "POST" and "resend" in request.POST:
+        result = portal_access.send_code(access)
+        state = "sent" if result.sent else result.reason
+    elif request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            check = portal_access.check_code(access, form.cleaned_data["code"], client_ip(request))
+            if check.ok:
+                request.session.cycle_key()
+                request.session[SESSION_VERIFIED] = True
+                response = redirect("portal:home")
+                response.set_cookie(
+                    portal_access.DEVICE_COOKIE,
+                    portal_access.remember_device(access),
+                    max_age=int((access.expires_at - timezone.now()).total_seconds()),
+                    path=reverse("portal:start"),
+                    httponly=True,
+                    samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                )
+                return _private(response)
+            error = check.reason
+            form = CodeForm()
+    status_code = 429 if error == "throttled" else 200
+    return _render(
+        request,
+        "verify.html",
+        {
+            "form": form,
+            "error": error,
+            "state": state,
+            "email": portal_access.masked_email(access.case),
+            "minutes": portal_access.CODE_MINUTES,
+        },
+        status=status_code,
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    _forget(request)
+    request.session.cycle_key()
+    return redirect("portal:start")
+
+
+# --- seeing the case ------------------------------------------------------------------------------
+
+
+def _case_context(access: PortalAccess, request: HttpRequest) -> dict[str, Any]:
+    case = access.case
+    return {
+        "case": case,
+        "case_state": status.case_state_text(case),
+        "support_links": status.support_links(case, translation.get_language() or "en"),
+    }
+
+
+@portal_page
+def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    case = access.case
+    show = request.GET.get("show", "")
+    page, rows = status.link_page(
+        case, request.GET.get("page"), int(show) if show.isdigit() else None
+    )
+    counts = status.summary(case)
+    return _render(
+        request,
+        "home.html",
+        {
+            **_case_context(access, request),
+            "summary": [(status.LABELS[key], key, counts[key]) for key in status.LABELS],
+            "total": sum(counts.values()),
+            "rows": rows,
+            "page": page,
+            "next_deadline": status.person_date(status.next_deadline(case)),
+        },
+    )
+
+
+@portal_page
+def timeline(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    page, entries = status.timeline(access.case, request.GET.get("page"))
+    return _render(
+        request,
+        "timeline.html",
+        {
+            **_case_context(access, request),
+            "page": page,
+            "entries": [(status.person_date(at), text) for at, text in entries],
+        },
+    )
+
+
+# --- acting ---------------------------------------------------------------------------------------
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def message(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    form = MessageForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        actions.send_message(access.case, form.cleaned_data["body"])
+        messages.success(request, _("Your message was sent to your caseworker."))
+        return redirect("portal:message")
+    return _render(request, "message.html", {**_case_context(access, request), "form": form})
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    form = MandateForm(_posted(request), request.FILES if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        actions.store_signed_mandate(access.case, form.cleaned_data["document"])
+        messages.success(request, _("Thank you. We received your signed authorisation."))
+        return redirect("portal:mandate")
+    on_file = access.case.mandates.filter(revoked_at__isnull=True).exists()
+    return _render(
+        request,
+        "mandate.html",
+        {**_case_context(access, request), "form": form, "on_file": on_file},
+        status=400 if form.errors else 200,
+    )
+
+
+@portal_page
+def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    from takedown.notices.pdf import render_mandate
+
+    case = access.case
+    pdf = render_mandate(case)
+    record_event(
+        case,
+        "portal.mandate_downloaded",
+        message="The affected person downloaded the authorisation to sign.",
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{case.reference}-mandate.pdf"'
+    return response
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def case_status(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    case = access.case
+    withdraw_form = WithdrawForm()
+    error = ""
+    if request.method == "POST":
+        move = request.POST.get("move", "")
+        if move == "withdraw":
+            withdraw_form = WithdrawForm(request.POST)
+        if move != "withdraw" or withdraw_form.is_valid():
+            try:
+                actions.change_case(case, move)
+            except portal_access.PortalError:
+                error = _("This is not possible right now. Please reload the page.")
+            else:
+                done = {
+                    "pause": _("Your case is paused."),
+                    "resume": _("Your case is open again."),
+                    "withdraw": _("Your case was withdrawn."),
+                }
+                messages.success(request, done[move])
+                return redirect("portal:case")
+    return _render(
+        request,
+        "case.html",
+        {
+            **_case_context(access, request),
+            "moves": actions.allowed_moves(case),
+            "withdraw_form": withdraw_form,
+            "error": error,
+        },
+        status=400 if error or withdraw_form.errors else 200,
+    )
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def data(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    case = access.case
+    form = DeletionForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        actions.request_deletion(case)
+        messages.success(
+            request,
+            _("We recorded your request. Your caseworker will contact you about the deletion."),
+        )
+        return redirect("portal:data")
+    pending = case.deletion_requests.filter(handled_at__isnull=True).first()
+    return _render(
+        request,
+        "data.html",
+        {
+            **_case_context(access, request),
+            "form": form,
+            "pending": status.person_date(pending.requested_at) if pending else "",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@portal_page
+def data_json(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    case = access.case
+    payload = actions.export_data(case)
+    record_event(
+        case,
+        "portal.data_downloaded",
+        message="The affected person downloaded their data.",
+    )
+    response = HttpResponse(
+        json.dumps(payload, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{case.reference}-my-data.json"'
+    )
+    return response

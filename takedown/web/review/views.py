@@ -1,0 +1,281 @@
+"""The reviewer's dashboard: the approval queue, one notice with its preview, approve or reject,
+and the organisation's results.
+
+Every view needs the reviewer permission (`reviewer_required`) and finds notices only among
+the cases the reviewer may see (`access.cases_for`: their teams', all for admins): another
+team's notice is a 404, like one that does not exist. The rules of four-eyes review live in
+takedown.notices.review; the views only turn its refusals into messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from takedown import stats
+from takedown.models import CaseEvent, Notice
+from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+from takedown.notices.review import ReviewError, approve, reject
+from takedown.web.access import cases_for, is_admin, reviewer_required
+from takedown.web.review import charts
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+
+QUEUE_LIMIT = 200
+RESULT_WEEKS = 12
+CHART_ROWS = 15
+
+
+def _notices_for(user: Any) -> QuerySet[Notice]:
+    return Notice.objects.filter(case__in=cases_for(user).values("pk"))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    notice: Notice
+    regime: Regime | None
+    missing: list[str]
+    own: bool  # the reviewer wrote or submitted it: four eyes forbid approving
+
+    @property
+    def needs_disclosure(self) -> bool:
+        return bool(self.regime and self.regime.discloses_person)
+
+    @property
+    def disclosure_confirmed(self) -> bool:
+        return self.notice.disclosure_confirmed_by_id is not None
+
+
+def _regime(code: str) -> Regime | None:
+    try:
+        return get_regime(code)
+    except UnknownRegime:
+        return None
+
+
+def _row(notice: Notice, user: Any) -> QueueRow:
+    own = user.pk in {notice.created_by_id, getattr(notice, "submitted_by", None)}
+    missing = list((notice.element_check or {}).get("missing", []))
+    return QueueRow(notice, _regime(notice.regime), missing, own)
+
+
+def _in_review(user: Any) -> QuerySet[Notice]:
+    submission = CaseEvent.objects.filter(notice=OuterRef("pk"), kind="notice.in_review").order_by(
+        "-at", "-pk"
+    )
+    return (
+        _notices_for(user)
+        .filter(status=Notice.Status.IN_REVIEW)
+        .select_related("case", "recipient", "created_by", "disclosure_confirmed_by")
+        .annotate(
+            link_count=Count("links", distinct=True),
+            submitted_by=Subquery(submission.values("actor_id")[:1]),
+            submitted_at=Subquery(submission.values("at")[:1]),
+        )
+        # Oldest submission first: the queue is worked in the order notices arrived.
+        .order_by("submitted_at", "pk")
+    )
+
+
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    notices = _in_review(request.user)
+    total = notices.count()
+    rows = [_row(notice, request.user) for notice in notices[:QUEUE_LIMIT]]
+    return render(
+        request,
+        "review/queue.html",
+        {"rows": rows, "total": total, "limit": QUEUE_LIMIT, "shown": len(rows)},
+    )
+
+
+def _get_notice(request: HttpRequest, pk: int) -> Notice:
+    notices = _notices_for(request.user).select_related(
+        "case", "recipient", "created_by", "approved_by", "disclosure_confirmed_by", "contact"
+    )
+    return get_object_or_404(notices, pk=pk)
+
+
+@reviewer_required
+def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from takedown.notices.render import check_elements, render_notice
+
+    notice = _get_notice(request, pk)
+    submission = (
+        CaseEvent.objects.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
+    )
+    notice.submitted_by = submission.actor_id if submission else None
+    rendered, error = None, ""
+    try:
+        rendered = render_notice(notice, with_pdf=False)
+        missing = check_elements(notice)
+    except UnknownRegime:
+        error = _("This notice names a legal regime that does not exist: it cannot be rendered.")
+        missing = []
+    row = QueueRow(notice, _regime(notice.regime), missing, _row(notice, request.user).own)
+    return render(
+        request,
+        "review/notice.html",
+        {
+            "row": row,
+            "notice": notice,
+            "rendered": rendered,
+            "render_error": error,
+            "submission": submission,
+            "links": notice.links.filter(case=notice.case).only("url").order_by("pk")[:100],
+            "link_count": notice.links.count(),
+        },
+    )
+
+
+@reviewer_required
+def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from takedown.notices.render import notice_pdf as render_pdf
+
+    notice = _get_notice(request, pk)
+    try:
+        pdf = render_pdf(notice)
+    except UnknownRegime:
+        messages.error(request, _("This notice cannot be rendered: its legal regime is unknown."))
+        return redirect("review:notice", pk=notice.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"{notice.case.reference}-notice-{notice.pk}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
+    # Back to the queue after a decision, or to the notice when the decision was refused.
+    return redirect(reverse("review:notice", args=[notice.pk]))
+
+
+@require_POST
+@reviewer_required
+def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    notice = _get_notice(request, pk)
+    try:
+        with transaction.atomic():
+            approve(notice, request.user, confirm_disclosure=bool(request.POST.get("confirm")))
+    except (ReviewError, TransitionNotAllowed) as refused:
+        messages.error(request, _("Not approved: %(reason)s.") % {"reason": refused})
+        return _back(request, notice)
+    except ConcurrentChange:
+        messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    messages.success(
+        request,
+        _("Notice %(id)s to %(recipient)s approved.")
+        % {"id": notice.pk, "recipient": notice.recipient.name},
+    )
+    return redirect("review:index")
+
+
+@require_POST
+@reviewer_required
+def reject_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    notice = _get_notice(request, pk)
+    if notice.status != Notice.Status.IN_REVIEW:
+        messages.error(request, _("Not returned: the notice is no longer in review."))
+        return _back(request, notice)
+    try:
+        reject(notice, request.user, request.POST.get("comment", ""))
+    except (ReviewError, TransitionNotAllowed) as refused:
+        messages.error(request, _("Not returned: %(reason)s.") % {"reason": refused})
+        return _back(request, notice)
+    except ConcurrentChange:
+        messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    messages.success(
+        request, _("Notice %(id)s returned to its author with your comment.") % {"id": notice.pk}
+    )
+    return redirect("review:index")
+
+
+def _days(value: Any) -> float:
+    return value.total_seconds() / 86400
+
+
+def duration(value: Any) -> str:
+    """A time to removal in words a reader takes in at a glance: hours below two days."""
+    if value is None:
+        return "\u2013"  # an en dash: no figure
+    hours = value.total_seconds() / 3600
+    if hours < 48:
+        return _("%(n).1f h") % {"n": hours}
+    return _("%(n).1f days") % {"n": hours / 24}
+
+
+def _median_chart(rows: list[stats.Median], title: str) -> Any:
+    shown = rows[:CHART_ROWS]
+    return charts.bar_chart(
+        [(row.label, _days(row.median), duration(row.median)) for row in shown], title=title
+    )
+
+
+@reviewer_required
+def results(request: HttpRequest) -> HttpResponse:
+    data = stats.results(cases_for(request.user), weeks=RESULT_WEEKS)
+    labels = [week.start.strftime("%d %b") for week in data.weeks]
+    weekly = charts.column_chart(
+        labels,
+        [
+            charts.Series(_("found"), [w.found for w in data.weeks], charts.ACCENT),
+            charts.Series(_("removed"), [w.removed for w in data.weeks], charts.OK),
+        ],
+        line=charts.Series(_("still online"), [w.still_online for w in data.weeks], charts.WARN),
+        title=_("Links per week"),
+    )
+    removal = data.removal
+    board = [
+        {
+            "row": row,
+            "median": duration(row.median_removal),
+            "bar": charts.share_bar(
+                [
+                    (row.complied / row.settled, charts.OK, _("complied")),
+                    (row.partly / row.settled, charts.ACCENT, _("partly")),
+                    (row.ignored / row.settled, charts.WARN, _("ignored")),
+                ]
+            )
+            if row.settled
+            else None,
+        }
+        for row in data.scoreboard
+    ]
+    return render(
+        request,
+        "review/results.html",
+        {
+            "data": data,
+            "all_cases": is_admin(request.user),
+            "weekly_chart": weekly,
+            "overall": duration(removal.overall),
+            "medians": [
+                (
+                    _("By recipient"),
+                    _median_chart(removal.by_recipient, _("Median time to removal by recipient")),
+                    [(r, duration(r.median)) for r in removal.by_recipient],
+                ),
+                (
+                    _("By country of the recipient"),
+                    _median_chart(removal.by_country, _("Median time to removal by country")),
+                    [(r, duration(r.median)) for r in removal.by_country],
+                ),
+                (
+                    _("By legal regime"),
+                    _median_chart(removal.by_regime, _("Median time to removal by regime")),
+                    [(r, duration(r.median)) for r in removal.by_regime],
+                ),
+            ],
+            "board": board,
+            "overdue": [(row, duration(row.overdue_for)) for row in data.overdue],
+        },
+    )

@@ -1,0 +1,98 @@
+"""Caseworker actions that have no other home in the domain: acknowledging what a check, the
+escalation ladder or the affected person put in front of a person.
+
+Each claims its row with a conditional update (two caseworkers pressing the same button at
+once: one wins, the other gets StaffActionError) and writes an internal CaseEvent in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink
+from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
+from takedown.workflow import record_event
+
+NOTE_MAX = 5000
+
+
+class StaffActionError(ValueError):
+    """The step is not possible (any more); the message says why."""
+
+
+def _note(note: str, *, required: bool) -> str:
+    note = (note or "").strip()
+    if required and not note:
+        raise StaffActionError("Write a short note of what was done.")
+    if len(note) > NOTE_MAX:
+        raise StaffActionError(f"The note is too long (at most {NOTE_MAX} characters).")
+    return note
+
+
+def clear_link_review(case: Case, link_id: int, *, actor: Any, note: str = "") -> FoundLink:
+    """A caseworker has looked at a link a check flagged (a changed image, a move, a
+    reappearance): clear the flag. The next check that finds something sets it again."""
+    note = _note(note, required=False)
+    with transaction.atomic():
+        cleared = FoundLink.objects.filter(pk=link_id, case=case, needs_review=True).update(
+            needs_review=False
+        )
+        if cleared != 1:
+            raise StaffActionError("This link does not need a look (any more).")
+        link = FoundLink.objects.select_related("host").get(pk=link_id)
+        record_event(
+            case,
+            "link.reviewed",
+            actor=actor,
+            message=f"Link {link.pk} on {link.host.hostname} looked at"
+            + (f": {note}" if note else "."),
+            data={"link": link.pk, "verdict": link.last_verdict},
+            link=link,
+        )
+    return link
+
+
+def complete_manual_task(case: Case, event_id: int, *, actor: Any, note: str) -> CaseEvent:
+    """Mark a manual legal step (court, police, lawyer) as dealt with, with what was done."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        # The case row serialises two caseworkers completing the same task at once.
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        task = open_manual_tasks().filter(case=case, pk=event_id).first()
+        if task is None:
+            raise StaffActionError("This legal step is already marked done.")
+        return record_event(
+            case,
+            MANUAL_TASK_DONE,
+            actor=actor,
+            message=f"Manual legal step done: {note}",
+            data={"task": task.pk},
+            notice=task.notice,
+        )
+
+
+def handle_deletion_request(
+    case: Case, request_id: int, *, actor: Any, note: str
+) -> DeletionRequest:
+    """Record that the person's deletion request was dealt with (what was deleted, and what
+    had to be kept, e.g. notices already sent). The deletion itself is the caseworker's."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        handled = DeletionRequest.objects.filter(
+            pk=request_id, case=case, handled_at__isnull=True
+        ).update(handled_at=timezone.now(), handled_by=actor)
+        if handled != 1:
+            raise StaffActionError("This deletion request was already handled.")
+        request = DeletionRequest.objects.get(pk=request_id)
+        record_event(
+            case,
+            "portal.deletion_handled",
+            actor=actor,
+            message=f"Deletion request handled: {note}",
+            data={"request": request.pk},
+        )
+    return request

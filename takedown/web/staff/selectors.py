@@ -1,0 +1,369 @@
+"""Reading for the caseworker's screens: the queue's views and counts, a case's links grouped by
+responsible party. Every function runs a fixed number of queries, however many links a case
+has: pages are sliced in the database and per-row facts come from joins or subqueries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import (
+    Case as When_,
+)
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from takedown.intake.normalize import InvalidURL, normalize_url
+from takedown.models import (
+    Case,
+    CaseEvent,
+    DeletionRequest,
+    FoundLink,
+    Host,
+    LinkCheck,
+    Notice,
+    Organisation,
+    PortalAccess,
+    PortalMessage,
+    RecipientRole,
+)
+
+QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
+# Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
+# marks it done with MANUAL_TASK_DONE, whose data["task"] is the task event's id.
+MANUAL_TASK = "task.manual_legal_step"
+MANUAL_TASK_DONE = "task.manual_legal_step_done"
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+def overdue_notices(now: datetime | None = None) -> QuerySet[Notice]:
+    """Sent notices without an answer whose deadline (or granted extension) has passed."""
+    now = now or timezone.now()
+    past_due = Q(due_at__lt=now) & (Q(extended_until__isnull=True) | Q(extended_until__lt=now))
+    return Notice.objects.filter(
+        Q(overdue_at__isnull=False) | past_due,
+        status=Notice.Status.SENT,
+        outcome=Notice.Outcome.PENDING,
+    )
+
+
+def _flagged_hosts(**filters: Any) -> QuerySet[Host]:
+    # A subquery of the few flagged hosts, so the (case, host) index answers each case's
+    # EXISTS instead of a join walking all of a case's links.
+    return Host.objects.filter(**filters).values("pk")
+
+
+def open_manual_tasks() -> QuerySet[CaseEvent]:
+    """Manual legal steps the escalation ladder asked for and no caseworker has marked done."""
+    done = CaseEvent.objects.filter(kind=MANUAL_TASK_DONE, data__task=OuterRef("pk"))
+    return CaseEvent.objects.filter(kind=MANUAL_TASK).exclude(Exists(done))
+
+
+def _count_per_case(queryset: QuerySet) -> Coalesce:
+    counted = (
+        queryset.filter(case=OuterRef("pk"))
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _links_to_review() -> Exists:
+    return Exists(FoundLink.objects.filter(case=OuterRef("pk"), needs_review=True))
+
+
+def _manual_task_open() -> Exists:
+    return Exists(open_manual_tasks().filter(case=OuterRef("pk")))
+
+
+def annotate_flags(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Per case: the reasons it needs a caseworker, and its number of links (subqueries per
+    row of the page, so the page's query count does not grow with its rows)."""
+    return cases.annotate(
+        link_count=_count_per_case(FoundLink.objects.all()),
+        unread_messages=_count_per_case(PortalMessage.objects.filter(read_at__isnull=True)),
+        deletion_requested=Exists(
+            DeletionRequest.objects.filter(case=OuterRef("pk"), handled_at__isnull=True)
+        ),
+        links_to_review=_links_to_review(),
+        manual_step=_manual_task_open(),
+        is_overdue=Exists(overdue_notices().filter(case=OuterRef("pk"))),
+        in_review=Exists(
+            Notice.objects.filter(case=OuterRef("pk"), status=Notice.Status.IN_REVIEW)
+        ),
+        manual_pending=Exists(
+            Notice.objects.filter(case=OuterRef("pk"), status=Notice.Status.AWAITING_MANUAL)
+        ),
+        needs_reroute=Exists(Notice.objects.filter(case=OuterRef("pk"), needs_reroute=True)),
+        unresolved_jurisdiction=Exists(
+            FoundLink.objects.filter(
+                case=OuterRef("pk"), host__in=_flagged_hosts(needs_decision=True)
+            )
+        ),
+        changed_host=Exists(
+            FoundLink.objects.filter(
+                case=OuterRef("pk"), host__in=_flagged_hosts(status=Host.Status.CHANGED)
+            )
+        ),
+    )
+
+
+def queue_view(cases: QuerySet[Case], view: str, user: Any) -> QuerySet[Case]:
+    """One tab of the queue: `cases` are already limited to what the user may see."""
+    if view == "mine":
+        return cases.filter(assigned_to=user)
+    if view == "overdue":
+        return cases.filter(Exists(overdue_notices().filter(case=OuterRef("pk"))))
+    if view == "review":
+        return cases.filter(
+            Exists(Notice.objects.filter(case=OuterRef("pk"), status=Notice.Status.IN_REVIEW))
+        )
+    if view == "decision":
+        return cases.filter(
+            Exists(
+                Notice.objects.filter(
+                    Q(status=Notice.Status.AWAITING_MANUAL) | Q(needs_reroute=True),
+                    case=OuterRef("pk"),
+                )
+            )
+            | Exists(
+                FoundLink.objects.filter(
+                    case=OuterRef("pk"),
+                    host__in=Host.objects.filter(
+                        Q(needs_decision=True) | Q(status=Host.Status.CHANGED)
+                    ).values("pk"),
+                )
+            )
+            | _links_to_review()
+            | _manual_task_open()
+        )
+    return cases  # "team": every case of the user's teams
+
+
+def queue_counts(cases: QuerySet[Case], user: Any) -> dict[str, int]:
+    """Open cases per tab (one count query per tab)."""
+    open_cases = cases.filter(status=Case.Status.OPEN)
+    counts = {}
+    for view in QUEUE_VIEWS:
+        counts[view] = queue_view(open_cases, view, user).count()
+    return counts
+
+
+def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
+    """By reference, by exact image URL (normalised, matched on its hash), or by host name or
+    registered domain."""
+    query = query.strip()
+    if not query:
+        return cases
+    matches = Q(reference__iexact=query) | Q(reference__icontains=query)
+    if "://" in query:
+        try:
+            normalized = normalize_url(query)
+        except InvalidURL:
+            normalized = None
+        if normalized is not None:
+            matches |= Exists(
+                FoundLink.objects.filter(case=OuterRef("pk"), url_sha256=normalized.url_sha256)
+            )
+    elif "." in query and " " not in query:
+        name = query.lower().rstrip(".")
+        hosts = Host.objects.filter(Q(hostname=name) | Q(registered_domain=name)).values("pk")
+        matches |= Exists(FoundLink.objects.filter(case=OuterRef("pk"), host__in=hosts))
+    return cases.filter(matches)
+
+
+# --- a case's links by responsible party -------------------------------------------------------
+
+# The first recipient of a link's notice, as takedown.notices.generate chooses it: platform or
+# site operator, else hosting provider, else CDN.
+PARTY = Coalesce(
+    "host__current__platform",
+    "host__current__operator",
+    "host__current__hosting",
+    "host__current__cdn",
+)
+PARTY_ROLE = When_(
+    When(host__current__platform__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
+    When(host__current__operator__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
+    When(host__current__hosting__isnull=False, then=Value(RecipientRole.HOSTING)),
+    When(host__current__cdn__isnull=False, then=Value(RecipientRole.CDN)),
+    default=Value(""),
+    output_field=CharField(),
+)
+LINK_STATUSES = [value for value, _label in FoundLink.Status.choices]
+
+
+@dataclass
+class PartyGroup:
+    party_id: int | None
+    organisation: Organisation | None
+    role: str
+    total: int
+    by_status: dict[str, int]
+
+    @property
+    def role_label(self) -> str:
+        return RecipientRole(self.role).label if self.role else ""
+
+
+def party_groups(case: Case) -> list[dict[str, Any]]:
+    """One row per responsible party: its id, role and link counts by status (one query;
+    as many rows as parties, not links)."""
+    status_counts = {status: Count("pk", filter=Q(status=status)) for status in LINK_STATUSES}
+    return list(
+        FoundLink.objects.filter(case=case)
+        .annotate(party=PARTY, party_role=PARTY_ROLE)
+        .values("party", "party_role")
+        .annotate(total=Count("pk"), **status_counts)
+        .order_by("-total", "party")
+    )
+
+
+def with_organisations(rows: list[dict[str, Any]]) -> list[PartyGroup]:
+    """The rows of one page of party_groups, with their organisations (one query)."""
+    organisations = Organisation.objects.in_bulk([row["party"] for row in rows if row["party"]])
+    return [
+        PartyGroup(
+            party_id=row["party"],
+            organisation=organisations.get(row["party"]),
+            role=row["party_role"],
+            total=row["total"],
+            by_status={status: row[status] for status in LINK_STATUSES},
+        )
+        for row in rows
+    ]
+
+
+def case_links(
+    case: Case, *, party: str = "", status: str = "", host: str = "", review: bool = False
+) -> QuerySet:
+    """The links of a case for the links table, ordered by party, host and id."""
+    links = (
+        FoundLink.objects.filter(case=case)
+        .annotate(party=PARTY)
+        .select_related(
+            "host",
+            "host__current__platform",
+            "host__current__operator",
+            "host__current__hosting",
+            "host__current__cdn",
+        )
+        .order_by(F("party").asc(nulls_last=True), "host__hostname", "pk")
+    )
+    if party == "none":
+        links = links.filter(party__isnull=True)
+    elif party.isdigit():
+        links = links.filter(party=int(party))
+    if status in LINK_STATUSES:
+        links = links.filter(status=status)
+    if host:
+        links = links.filter(host__hostname__icontains=host.strip().lower())
+    if review:
+        links = links.filter(needs_review=True)
+    return links
+
+
+def first_party(link: FoundLink) -> Organisation | None:
+    current = link.host.current
+    if current is None:
+        return None
+    return current.platform or current.operator or current.hosting or current.cdn
+
+
+def case_hosts(case: Case, *, flagged_only: bool = False) -> QuerySet[Host]:
+    """The hosts a case links to, with their current resolution and the case's link count."""
+    link_count = (
+        FoundLink.objects.filter(case=case, host=OuterRef("pk"))
+        .order_by()
+        .values("host")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    hosts = (
+        Host.objects.filter(pk__in=FoundLink.objects.filter(case=case).values("host"))
+        .annotate(case_links=Subquery(link_count, output_field=IntegerField()))
+        .select_related(
+            "current__platform",
+            "current__operator",
+            "current__hosting",
+            "current__cdn",
+            "current__registrar",
+        )
+        .order_by("-needs_decision", "hostname")
+    )
+    if flagged_only:
+        hosts = hosts.filter(Q(needs_decision=True) | Q(status=Host.Status.CHANGED))
+    return hosts
+
+
+EVIDENCE_ROLES = ("platform", "operator", "cdn", "hosting", "registrar", "registrant")
+
+
+def evidence_rows(resolution: Any) -> list[dict[str, Any]]:
+    """Which source said what about each party of a host (from the stored lookup result)."""
+    if resolution is None:
+        return []
+    rows = []
+    for role in EVIDENCE_ROLES:
+        party = (resolution.data or {}).get(role)
+        if not isinstance(party, dict):
+            continue
+        rows.append(
+            {
+                "role": role,
+                "who": party.get("organization") or party.get("name") or "",
+                "country": party.get("country") or "",
+                "source": party.get("source") or "",
+                "privacy_proxy": bool(party.get("privacy_proxy")),
+            }
+        )
+    return rows
+
+
+# --- what needs a person: flagged links, legal steps, the portal -------------------------------
+
+
+def links_to_review(case: Case) -> QuerySet[FoundLink]:
+    """The case's links a check flagged for a human look, each with its latest check (verdict,
+    reason, time, final URL) as annotations: one query for a page of them."""
+    latest = LinkCheck.objects.filter(link=OuterRef("pk")).order_by("-checked_at", "-pk")
+    return (
+        FoundLink.objects.filter(case=case, needs_review=True)
+        .select_related("host")
+        .annotate(
+            check_verdict=Subquery(latest.values("verdict")[:1]),
+            check_reason=Subquery(latest.values("reason")[:1]),
+            check_at=Subquery(latest.values("checked_at")[:1]),
+            check_final_url=Subquery(latest.values("final_url")[:1]),
+        )
+        .order_by("-last_checked_at", "pk")
+    )
+
+
+def live_portal_access(case: Case, now: datetime | None = None) -> PortalAccess | None:
+    """The case's working portal link (issuing one revokes the others), or None."""
+    now = now or timezone.now()
+    return (
+        PortalAccess.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-expires_at")
+        .first()
+    )
+

@@ -1,0 +1,32 @@
+"""The caseworker's workspace, mounted at /cases/ (namespace "staff")."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from takedown.web.staff import views
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("new/", views.new_case, name="new"),
+    path("<str:reference>/", views.case_detail, name="case"),
+    path("<str:reference>/links/", views.case_links, name="links"),
+    path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
+    path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
+    path("<str:reference>/import/", views.import_links_view, name="import_links"),
+    path("<str:reference>/imports/<int:pk>/", views.import_report, name="import"),
+    path("<str:reference>/reveal/", views.reveal_person, name="reveal"),
+    path("<str:reference>/mandate/", views.download_mandate, name="mandate"),
+    path("<str:reference>/resolve/", views.resolve, name="resolve"),
+    path("<str:reference>/generate/", views.generate, name="generate"),
+    path("<str:reference>/send/", views.send_approved, name="send"),
+    path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
+    path("<str:reference>/close/", views.close, name="close"),
+    path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
+    path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
+    path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
+    path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
+]

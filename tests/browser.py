@@ -1,0 +1,162 @@
+"""Real-browser tests: Playwright for Python driving Debian's chromium against a live server.
+
+Playwright's own browser download cannot reach its CDN here, so the browser is the system's
+(`scripts/system-deps.sh` installs the `chromium` package; TAKEDOWN_CHROMIUM points elsewhere).
+Without it, or without the playwright package, every test using these fixtures is skipped
+with the reason; CI installs both, so there they run.
+
+Mark such tests `@pytest.mark.browser` and use BROWSER_DB (below) instead of plain django_db:
+the live server answers from another thread, so the test's data must be committed, and the
+rows that migrations create (the role groups) are restored for the tests that follow.
+
+Screenshots go to test-output/screenshots/ (gitignored), one PNG per `shoot(page, name)`, for a
+person to look at after a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT_DIR = Path(
+    os.environ.get("TAKEDOWN_SCREENSHOT_DIR", ROOT / "test-output" / "screenshots")
+)
+# Every browser test: committed data for the live server's thread, and the groups of migration
+# 0005 brought back afterwards (a flush would otherwise leave later tests without roles).
+BROWSER_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Generous for a 2-core machine shared with other test runs, short enough to fail fast.
+TIMEOUT_MS = 15_000
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("TAKEDOWN_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else None
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium per test module (starting it costs about a second)."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip(
+            "needs chromium: `sudo bash scripts/system-deps.sh install` (Debian's package), "
+            "or TAKEDOWN_CHROMIUM=/path/to/chromium"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip(
+            "needs the playwright package: .venv/bin/pip install -c constraints.txt playwright"
+        )
+    # Playwright's sync API keeps an asyncio loop running in this thread, and Django refuses
+    # ORM calls from a thread with a running loop. The test code is plain synchronous code that
+    # only waits on the browser, so the check is lifted for exactly as long as the browser runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    manager = sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(executable_path=path, args=["--disable-gpu"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        manager.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class _RealApps:
+    """The app registry as migration 0005's create_groups sees it, minus the permission step
+    (done beforehand on the real registry, which that step must not modify)."""
+
+    @staticmethod
+    def get_model(app_label: str, model_name: str) -> Any:
+        from django.apps import apps
+
+        return apps.get_model(app_label, model_name)
+
+    @staticmethod
+    def get_app_configs() -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def roles(transactional_db: None) -> None:
+    """The role groups (caseworker, reviewer, admin) as migration 0005 creates them. An earlier
+    transactional test's flush removes them, and serialized_rollback did not bring them back
+    in every test order, so they are made again here (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    importlib.import_module("takedown.migrations.0005_web").create_groups(_RealApps(), None)
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: Any, roles: None) -> Iterator[Any]:
+    """`new_page()` opens a page in a fresh context (own cookies: one per person in a test),
+    with relative URLs resolved against the live server. All are closed after the test."""
+    contexts = []
+
+    def open_page(*, locale: str = "en-GB", width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            viewport={"width": width, "height": height},
+            # The browser never reaches the internet: only the live server and the sandbox.
+            service_workers="block",
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Any) -> Page:
+    return new_page()
+
+
+def shoot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as test-output/screenshots/<name>.png."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name=re.compile("sign in|log in", re.IGNORECASE)).click()
+    page.wait_for_load_state()

@@ -1,0 +1,183 @@
+"""Rechecks through the dispatcher and a real Celery worker, and the recheck_links command.
+
+Two dispatchers run at the same moment against one database and a worker with two threads
+checks what they hand out: every due link must be fetched exactly once in the round.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from config.celery import app
+from takedown.models import FoundLink, LinkCheck
+from takedown.sandbox.http import HttpHost, image
+from takedown.sandbox.http import status as status_route
+from takedown.tasks import dispatch_due_work
+from tests.conftest import wait_until
+from tests.factories import CaseFactory, FoundLinkFactory, HostFactory
+from tests.test_recheck import sandbox  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOSTS = ["a.test", "b.test", "c.test", "d.test"]
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_blocker) -> Iterator[None]:
+    broker = django_settings.CELERY_BROKER_URL
+    if not broker.startswith("redis"):
+        broker = "memory://"
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = broker
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False),
+    ):
+        yield
+    app.conf.broker_url, app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def due_links(sandbox: HttpHost, dns_server, settings) -> list[FoundLink]:  # noqa: F811
+    settings.TAKEDOWN_RECHECK_TASK_LINKS = 3  # several tasks, so both worker threads work
+    for name in HOSTS[2:]:
+        dns_server.add(name, A=["127.0.0.1"])
+    case = CaseFactory()
+    links = []
+    for i in range(12):
+        name = HOSTS[i % 4]
+        sandbox.add_route(f"/p{i}.jpg", image(i % 4 + 1), host=name)
+        links.append(
+            FoundLinkFactory(
+                case=case,
+                # next_resolve_at=None: the dispatcher must not start resolving these hosts.
+                host=HostFactory(hostname=name, registered_domain=name, next_resolve_at=None),
+                url=f"http://{name}:{sandbox.port}/p{i}.jpg",
+                status=FoundLink.Status.NOTIFIED,
+                next_check_at=timezone.now() - timedelta(minutes=1),
+            )
+        )
+    return links
+
+
+def test_two_dispatchers_and_two_workers_check_each_link_once(
+    sandbox: HttpHost,  # noqa: F811
+    due_links: list[FoundLink],
+    worker: None,
+) -> None:
+    counts: list[dict[str, int]] = []
+    start = threading.Barrier(2)
+
+    def dispatcher() -> None:
+        try:
+            start.wait()
+            counts.append(dispatch_due_work())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wait_until(lambda: LinkCheck.objects.count() >= 12)
+    # A little longer: a second copy of any link would show up now.
+    wait_until(lambda: not FoundLink.objects.filter(last_checked_at__isnull=True).exists())
+
+    assert len(counts) == 2
+    assert sum(c["links"] for c in counts) == 12
+    per_link = LinkCheck.objects.values("link").annotate(n=Count("id")).values_list("n", flat=True)
+    assert sorted(per_link) == [1] * 12
+    assert all(sandbox.hits(f"/p{i}.jpg", HOSTS[i % 4]) == 1 for i in range(12))
+    now = timezone.now()
+    for link in FoundLink.objects.all():
+        assert link.last_verdict == "online_same"
+        assert timedelta(hours=23) < link.next_check_at - now <= timedelta(hours=24)
+    assert dispatch_due_work()["links"] == 0
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_recheck_links_sync_json_prints_each_verdict(
+    sandbox: HttpHost,  # noqa: F811
+    due_links: list[FoundLink],
+    capsys,
+) -> None:
+    sandbox.add_route("/p0.jpg", status_route(404), host="a.test")
+    FoundLink.objects.filter(pk=due_links[11].pk).update(next_check_at=None)
+
+    call_command("recheck_links", "--sync", "--json")
+
+    printed = json.loads(capsys.readouterr().out)
+    assert [row["id"] for row in printed] == [link.pk for link in due_links[:11]]
+    first = printed[0]
+    check = LinkCheck.objects.get(link_id=due_links[0].pk)
+    assert first == {
+        "id": due_links[0].pk,
+        "url": due_links[0].url,
+        "verdict": "removed",
+        "status": "notified",
+        "reason": "the server answered 404 (not yet confirmed: 1 of 2 consecutive checks)",
+        "next_check_at": (check.checked_at + timedelta(hours=24)).isoformat(),
+        "check": check.pk,
+    }
+    assert {row["verdict"] for row in printed[1:]} == {"online_same"}
+    assert LinkCheck.objects.count() == 11
+
+
+def test_recheck_links_case_checks_every_link_of_the_case(
+    sandbox: HttpHost,  # noqa: F811
+    due_links: list[FoundLink],
+    capsys,
+) -> None:
+    FoundLink.objects.update(next_check_at=None)
+    other = FoundLinkFactory(
+        case=CaseFactory(), host=due_links[0].host, next_check_at=timezone.now()
+    )
+
+    call_command("recheck_links", "--case", due_links[0].case.reference, "--sync")
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "checked 12 links: 12 online_same"
+    assert lines[0].startswith(
+        f"link {due_links[0].pk}: online_same (notified) first successful fetch: recorded as "
+        "evidence; next: "
+    )
+    assert not LinkCheck.objects.filter(link=other).exists()
+
+
+def test_recheck_links_queues_without_sync(
+    sandbox: HttpHost,  # noqa: F811
+    due_links: list[FoundLink],
+    capsys,
+) -> None:
+    app.conf.task_always_eager = True  # no worker here: run what is queued right away
+    try:
+        call_command("recheck_links", "--json")
+    finally:
+        app.conf.task_always_eager = False
+
+    assert json.loads(capsys.readouterr().out) == {"queued": 12, "tasks": 4}
+    assert LinkCheck.objects.count() == 12
+
+
+def test_recheck_links_unknown_case_exits_2(capsys) -> None:
+    with pytest.raises(CommandError) as error:
+        call_command("recheck_links", "--case", "TD-NOPE")
+    assert (error.value.returncode, str(error.value)) == (2, "no case 'TD-NOPE'")

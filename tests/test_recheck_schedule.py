@@ -1,0 +1,229 @@
+"""The recheck schedule: intervals per status, how links become due, leasing and claiming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from takedown.checks.schedule import (
+    DISPATCH_LEASE,
+    INTAKE_CURSOR,
+    RecheckSettings,
+    claim_leased,
+    feed_new_links,
+    lease_due_links,
+    next_check_after,
+    pack,
+    parse_stages,
+)
+from takedown.models import Counter, FoundLink, Notice
+from takedown.workflow import transition
+from tests.factories import CaseFactory, FoundLinkFactory, HostFactory, NoticeFactory
+
+L = FoundLink.Status
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def conf(settings) -> RecheckSettings:
+    settings.TAKEDOWN_RECHECK_PENDING_HOURS = 24
+    settings.TAKEDOWN_RECHECK_CONFIRM_HOURS = 12
+    settings.TAKEDOWN_RECHECK_AFTER_REMOVAL = "7:30,30:180"
+    settings.TAKEDOWN_RECHECK_RETRY_MINUTES = 30
+    settings.TAKEDOWN_RECHECK_INTAKE_ATTEMPTS = 3
+    settings.TAKEDOWN_RECHECK_HOST_LINKS = 3
+    settings.TAKEDOWN_RECHECK_DISPATCH_LINKS = 100
+    settings.TAKEDOWN_RECHECK_TASK_LINKS = 4
+    settings.TAKEDOWN_RECHECK_INTAKE_BATCH = 5
+    settings.TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES = 10
+    return RecheckSettings.load()
+
+
+def after(status: str, verdict: str, conf: RecheckSettings, **kw) -> timedelta | None:
+    kw.setdefault("confirmed_removed", False)
+    kw.setdefault("failures", 0)
+    kw.setdefault("removed_at", None)
+    due = next_check_after(status, verdict=verdict, now=NOW, conf=conf, **kw)
+    return None if due is None else due - NOW
+
+
+# --- intervals ---------------------------------------------------------------------------------
+
+
+def test_next_check_notified_is_daily(conf: RecheckSettings) -> None:
+    assert after(L.NOTIFIED, "online_same", conf) == timedelta(hours=24)
+    assert after(L.REAPPEARED, "online_changed", conf) == timedelta(hours=24)
+
+
+def test_next_check_first_removed_is_confirmed_soon(conf: RecheckSettings) -> None:
+    assert after(L.NOTIFIED, "removed", conf) == timedelta(hours=12)
+    assert after(L.FOUND, "removed", conf) == timedelta(hours=12)
+
+
+@pytest.mark.parametrize(
+    ("removed_ago", "expected"),
+    [
+        (timedelta(0), timedelta(days=7)),
+        (timedelta(days=29), timedelta(days=7)),
+        (timedelta(days=30), timedelta(days=30)),
+        (timedelta(days=209), timedelta(days=30)),
+        (timedelta(days=210), None),  # a month plus six months: no more checks
+    ],
+)
+def test_next_check_after_removal_stages(
+    conf: RecheckSettings, removed_ago: timedelta, expected: timedelta | None
+) -> None:
+    got = after(L.REMOVED, "removed", conf, confirmed_removed=True, removed_at=NOW - removed_ago)
+    assert got == expected
+
+
+def test_next_check_found_with_evidence_stops(conf: RecheckSettings) -> None:
+    assert after(L.FOUND, "online_same", conf) is None
+    assert after(L.EXCLUDED, "removed", conf) is None
+
+
+def test_next_check_unreachable_backs_off_to_the_interval(conf: RecheckSettings) -> None:
+    delays = [after(L.NOTIFIED, "unreachable", conf, failures=n) for n in range(1, 8)]
+    assert delays == [
+        timedelta(minutes=30),
+        timedelta(hours=1),
+        timedelta(hours=2),
+        timedelta(hours=4),
+        timedelta(hours=8),
+        timedelta(hours=16),
+        timedelta(hours=24),
+    ]
+
+
+def test_next_check_unreachable_found_gives_up_after_attempts(conf: RecheckSettings) -> None:
+    assert after(L.FOUND, "unreachable", conf, failures=2) == timedelta(hours=1)
+    assert after(L.FOUND, "unreachable", conf, failures=3) is None
+
+
+def test_parse_stages_rejects_nonsense() -> None:
+    assert parse_stages("7:30, 30:180") == (
+        (timedelta(days=7), timedelta(days=30)),
+        (timedelta(days=30), timedelta(days=180)),
+    )
+    for bad in ("7", "0:30", "x:y", "7:-1"):
+        with pytest.raises(ImproperlyConfigured, match="TAKEDOWN_RECHECK_AFTER_REMOVAL"):
+            parse_stages(bad)
+
+
+# --- becoming due ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_feed_new_links_makes_settled_unchecked_links_due_in_batches(conf) -> None:
+    case = CaseFactory()
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        links = [FoundLinkFactory(case=case) for _ in range(7)]
+    FoundLink.objects.filter(pk=links[1].pk).update(status=L.EXCLUDED)
+    FoundLink.objects.filter(pk=links[2].pk).update(last_checked_at=NOW)
+    closed = FoundLinkFactory(
+        case=CaseFactory(status="closed"), created_at=NOW - timedelta(hours=1)
+    )
+
+    with time_machine.travel(NOW, tick=False):
+        first = feed_new_links(conf=conf)
+        second = feed_new_links(conf=conf)
+        third = feed_new_links(conf=conf)
+
+    due = set(FoundLink.objects.filter(next_check_at=NOW).values_list("pk", flat=True))
+    assert (first, second, third) == (3, 2, 0)  # batches of 5 ids; excluded/checked skipped
+    assert due == {links[i].pk for i in (0, 3, 4, 5, 6)}
+    assert FoundLink.objects.get(pk=closed.pk).next_check_at is None
+    assert Counter.objects.get(name=INTAKE_CURSOR).value == closed.pk
+
+
+@pytest.mark.django_db
+def test_feed_new_links_waits_for_young_links_and_stops_before_them(conf) -> None:
+    case = CaseFactory()
+    old = FoundLinkFactory(case=case, created_at=NOW - timedelta(minutes=11))
+    young = FoundLinkFactory(case=case, created_at=NOW - timedelta(minutes=9))
+    # An older import committed later but with a higher id must not be skipped either.
+    later = FoundLinkFactory(case=case, created_at=NOW - timedelta(minutes=30))
+
+    with time_machine.travel(NOW, tick=False):
+        assert feed_new_links(conf=conf) == 1
+    assert Counter.objects.get(name=INTAKE_CURSOR).value == old.pk
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        assert feed_new_links(conf=conf) == 2
+    assert (
+        FoundLink.objects.filter(pk__in=[young.pk, later.pk], next_check_at__isnull=False).count()
+        == 2
+    )
+
+
+@pytest.mark.django_db
+def test_notice_sent_makes_its_links_due(conf) -> None:
+    notice = NoticeFactory(status=Notice.Status.SENDING)
+    fresh = FoundLinkFactory(case=notice.case)
+    checked = FoundLinkFactory(case=notice.case, last_checked_at=NOW - timedelta(days=2))
+    removed = FoundLinkFactory(
+        case=notice.case, status=L.REMOVED, next_check_at=NOW + timedelta(days=5)
+    )
+    notice.links.add(fresh, checked, removed)
+
+    with time_machine.travel(NOW, tick=False):
+        transition(notice, Notice.Status.SENT, fields={"sent_at": NOW})
+
+    got = dict(FoundLink.objects.filter(case=notice.case).values_list("pk", "next_check_at"))
+    assert got == {
+        fresh.pk: NOW,
+        checked.pk: NOW + timedelta(hours=24),
+        removed.pk: NOW + timedelta(days=5),
+    }
+
+
+# --- leasing and claiming ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_lease_due_links_caps_each_host_and_packs_whole_hosts(conf) -> None:
+    big, small = HostFactory(hostname="big.test"), HostFactory(hostname="small.test")
+    case = CaseFactory()
+    big_links = [
+        FoundLinkFactory(case=case, host=big, next_check_at=NOW - timedelta(minutes=i))
+        for i in range(5)
+    ]
+    small_links = [FoundLinkFactory(case=case, host=small, next_check_at=NOW) for _ in range(2)]
+    later = FoundLinkFactory(case=case, host=small, next_check_at=NOW + timedelta(minutes=1))
+
+    with time_machine.travel(NOW, tick=False):
+        batches, until = lease_due_links(conf=conf)
+        again, _ = lease_due_links(conf=conf)
+
+    oldest_big = {link.pk for link in big_links[2:]}  # the three due longest
+    assert until == NOW + DISPATCH_LEASE
+    assert [set(batch) for batch in batches] == [oldest_big, {link.pk for link in small_links}]
+    # The next round takes the rest of the big host: at most 3 of a host per round.
+    assert [set(batch) for batch in again] == [{big_links[0].pk, big_links[1].pk}]
+    assert FoundLink.objects.filter(next_check_at=until).count() == 7
+    assert FoundLink.objects.get(pk=later.pk).next_check_at == NOW + timedelta(minutes=1)
+
+
+def test_pack_never_splits_a_host() -> None:
+    assert pack([[1, 2, 3], [4], [5, 6], [7]], 4) == [[1, 2, 3], [5, 6, 4, 7]]
+    assert pack([[1, 2, 3], [4, 5], [6, 7]], 4) == [[1, 2, 3], [4, 5, 6, 7]]
+    assert pack([[1, 2, 3, 4, 5]], 2) == [[1, 2, 3, 4, 5]]
+
+
+@pytest.mark.django_db
+def test_claim_leased_twice_claims_once(conf) -> None:
+    until = timezone.now() + DISPATCH_LEASE
+    links = [FoundLinkFactory(next_check_at=until) for _ in range(3)]
+    FoundLink.objects.filter(pk=links[2].pk).update(next_check_at=until + timedelta(seconds=1))
+    ids = [link.pk for link in links]
+
+    first = claim_leased(ids, until)
+    second = claim_leased(ids, until)
+
+    assert (first, second) == ([links[0].pk, links[1].pk], [])
+    assert all(
+        due > timezone.now() for due in FoundLink.objects.values_list("next_check_at", flat=True)
+    )

@@ -1,0 +1,900 @@
+"""The affected person's portal: getting in (link, code, device), what it shows, what it never
+shows, the person's actions, German, and the portal_link command."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from gettext import GNUTranslations
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from config.settings import mailer_from_url
+from takedown.models import (
+    Case,
+    CaseEvent,
+    DeletionRequest,
+    FoundLink,
+    Mandate,
+    Notice,
+    NoticeLink,
+    PortalAccess,
+    PortalCode,
+    PortalDevice,
+    PortalMessage,
+)
+from takedown.sandbox.smtp import SmtpServer
+from takedown.web.portal import access as portal_access
+from takedown.web.portal.access import PortalError, issue_portal_link, revoke_portal_links
+from takedown.web.portal.actions import (
+    export_data,
+    mark_messages_read,
+    portal_messages,
+    unread_message_count,
+)
+from takedown.web.portal.status import person_message
+from takedown.workflow import record_event
+from tests.factories import (
+    CaseFactory,
+    FoundLinkFactory,
+    HostFactory,
+    NoticeFactory,
+    OrganisationFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+# Strings that exist in the database but must never reach the person.
+SECRETS = [
+    "REVIEWER-COMMENT-7731",
+    "INTERNAL-EVENT-5512",
+    "CASEWORKER-NOTES-9034",
+    "OTHER-CASE-EVENT-2219",
+    "other-person-4410",
+    "othercase-host-3321.example",
+    "TD-2026-9999",
+    "NOTICE-BODY-6620",
+]
+PORTAL_PAGES = ["home", "timeline", "message", "mandate", "case", "data"]
+
+
+@pytest.fixture(autouse=True)
+def clean_cache() -> None:
+    # Rate-limit counters live in the cache; no test may inherit another's.
+    cache.clear()
+
+
+@pytest.fixture
+def mail(settings, smtp_server: SmtpServer) -> SmtpServer:
+    settings.MAILERS = {"default": mailer_from_url(f"{smtp_server.url}?timeout=5")}
+    settings.DEFAULT_FROM_EMAIL = "takedown@org.example"
+    settings.TAKEDOWN_ORGANISATION = "Demo Takedown e.V."
+    settings.TAKEDOWN_PUBLIC_URL = "https://portal.org.example"
+    return smtp_server
+
+
+@pytest.fixture
+def case(db) -> Case:
+    """A case with links in every state, a sent and a reviewed notice, internal data, and
+    another case next to it whose data must never show."""
+    team = TeamFactory()
+    case = CaseFactory(reference="TD-2026-0042", team=team)
+    person = case.person
+    person.email = "alex@example.org"
+    person.notes = "CASEWORKER-NOTES-9034"
+    person.language = "en"
+    person.save()
+    record_event(case, "case.opened", visible_to_person=True, message="Your case was opened.")
+    record_event(case, "staff.note", message="INTERNAL-EVENT-5512")
+
+    hoster = OrganisationFactory(name="Bilderhost GmbH")
+    waiting = FoundLinkFactory(
+        case=case,
+        host=HostFactory(hostname="img.bilderhost.example"),
+        url="https://img.bilderhost.example/private/photo-1.jpg",
+        status=FoundLink.Status.NOTIFIED,
+    )
+    overdue = FoundLinkFactory(
+        case=case,
+        host=HostFactory(hostname="cdn.slow.example"),
+        url="https://cdn.slow.example/a/b/photo-2.jpg?size=large",
+        status=FoundLink.Status.NOTIFIED,
+    )
+    FoundLinkFactory(
+        case=case,
+        host=HostFactory(hostname="gone.example"),
+        url="https://gone.example/photo-3.jpg",
+        status=FoundLink.Status.REMOVED,
+        removed_at=NOW - timedelta(days=3),
+    )
+    FoundLinkFactory(
+        case=case,
+        host=HostFactory(hostname="new.example"),
+        url="https://new.example/photo-4.jpg",
+    )
+    FoundLinkFactory(
+        case=case,
+        host=HostFactory(hostname="excluded.example"),
+        url="https://excluded.example/photo-5.jpg",
+        status=FoundLink.Status.EXCLUDED,
+    )
+    sent = NoticeFactory(
+        case=case,
+        recipient=hoster,
+        status=Notice.Status.SENT,
+        sent_at=NOW - timedelta(days=2),
+        due_at=NOW + timedelta(days=5),
+        body_text="NOTICE-BODY-6620",
+        review_comment="REVIEWER-COMMENT-7731",
+    )
+    NoticeLink.objects.create(notice=sent, link=waiting)
+    late = NoticeFactory(
+        case=case,
+        status=Notice.Status.SENT,
+        sent_at=NOW - timedelta(days=20),
+        due_at=NOW - timedelta(days=6),
+    )
+    NoticeLink.objects.create(notice=late, link=overdue)
+    NoticeFactory(case=case, status=Notice.Status.DRAFT, review_comment="REVIEWER-COMMENT-7731")
+    record_event(
+        case,
+        "notice.sent_to_recipient",
+        visible_to_person=True,
+        message="A removal request was sent to Bilderhost GmbH.",
+        data={"notice": sent.pk, "due_at": sent.due_at.isoformat()},
+        notice=sent,
+    )
+
+    other = CaseFactory(reference="TD-2026-9999", team=team)
+    other.person.email = "other-person-4410@example.org"
+    other.person.save()
+    FoundLinkFactory(
+        case=other,
+        host=HostFactory(hostname="othercase-host-3321.example"),
+        url="https://othercase-host-3321.example/x.jpg",
+    )
+    record_event(other, "case.note", visible_to_person=True, message="OTHER-CASE-EVENT-2219")
+    return case
+
+
+def token_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("https://portal.org.example")
+
+
+def code_from(message_index: int, smtp: SmtpServer) -> str:
+    body = smtp.wait_for(message_index + 1)[message_index].message.get_content()
+    found = re.findall(r"\b\d{6}\b", body)
+    assert len(found) == 1
+    return found[0]
+
+
+def sign_in(client: Client, case: Case, smtp: SmtpServer) -> str:
+    """Open a fresh link and enter the e-mailed code; returns the link."""
+    url = issue_portal_link(case, actor=None)
+    sent_before = len(smtp.messages)
+    assert client.get(path_of(url)).url == "/p/code/"
+    response = client.post("/p/code/", {"code": code_from(sent_before, smtp)})
+    assert response.status_code == 302
+    assert response.url == "/p/status/"
+    return url
+
+
+def page_texts(client: Client) -> dict[str, str]:
+    texts = {}
+    for name in PORTAL_PAGES:
+        response = client.get(f"/p/{name if name != 'home' else 'status'}/")
+        assert response.status_code == 200, name
+        texts[name] = response.content.decode()
+    return texts
+
+
+# --- links and tokens -----------------------------------------------------------------------
+
+
+def test_issue_portal_link_stores_only_the_sha256_of_a_long_token(mail, case) -> None:
+    with time_machine.travel(NOW, tick=False):
+        url = issue_portal_link(case, actor=None, days=10)
+    token = token_of(url)
+    assert url == f"https://portal.org.example/p/{token}/"
+    assert len(token) == 43
+    access = PortalAccess.objects.get()
+    assert access.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert access.expires_at == NOW + timedelta(days=10)
+    row = PortalAccess.objects.filter(pk=access.pk).values().get()
+    assert all(token not in str(value) for value in row.values())
+    event = CaseEvent.objects.get(kind="portal.link_issued")
+    assert (event.case_id, event.visible_to_person) == (case.pk, False)
+    assert token not in json.dumps(event.data)
+
+
+def test_issue_portal_link_replaces_the_earlier_link(mail, case) -> None:
+    first = issue_portal_link(case, actor=None)
+    second = issue_portal_link(case, actor=None)
+    client = Client()
+    assert client.get(path_of(first)).status_code == 404
+    assert client.get(path_of(second)).url == "/p/code/"
+    assert PortalAccess.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_issue_portal_link_without_email_is_refused(mail, case) -> None:
+    case.person.email = ""
+    case.person.save()
+    with pytest.raises(PortalError, match="no e-mail address"):
+        issue_portal_link(case, actor=None)
+    assert PortalAccess.objects.count() == 0
+
+
+def test_issue_portal_link_days_out_of_range_is_refused(mail, case) -> None:
+    with pytest.raises(PortalError, match="1 to 365 days"):
+        issue_portal_link(case, actor=None, days=0)
+
+
+def test_portal_unknown_token_is_404_and_sends_nothing(mail, case) -> None:
+    response = Client().get("/p/" + "x" * 43 + "/")
+    assert response.status_code == 404
+    assert "This link does not work" in response.content.decode()
+    assert mail.messages == []
+
+
+def test_portal_expired_link_is_refused_and_ends_the_session(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        url = sign_in(client, case, mail)
+        assert client.get("/p/status/").status_code == 200
+    with time_machine.travel(NOW + timedelta(days=30, seconds=1), tick=False):
+        assert client.get("/p/status/").url == "/p/"
+        assert client.get(path_of(url)).status_code == 404
+
+
+def test_portal_revoked_link_ends_a_verified_session(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert revoke_portal_links(case, actor=None) == 1
+    assert client.get("/p/status/").url == "/p/"
+    assert client.get("/p/data/my-data.json").url == "/p/"
+    assert CaseEvent.objects.filter(kind="portal.link_revoked", case=case).count() == 1
+
+
+# --- one-time code and device -------------------------------------------------------------------
+
+
+def test_portal_new_device_must_enter_the_emailed_code(mail, case) -> None:
+    client = Client()
+    url = issue_portal_link(case, actor=None)
+    assert client.get(path_of(url)).url == "/p/code/"
+    # Without the code the case stays closed.
+    assert client.get("/p/status/").url == "/p/code/"
+    assert client.get("/p/data/my-data.json").url == "/p/code/"
+    page = client.get("/p/code/").content.decode()
+    assert "We sent a code to a•••@example.org. It works for 15 minutes." in page
+    [message] = mail.wait_for(1)
+    assert message.rcpt_tos == ("alex@example.org",)
+    text = message.message.get_content()
+    # The e-mail carries the code only: no link, no case.
+    assert token_of(url) not in text
+    assert "TD-2026-0042" not in text
+    assert PortalCode.objects.get().code_hash != code_from(0, mail)
+    assert CaseEvent.objects.filter(kind="portal.code_sent").count() == 1
+
+
+def test_portal_correct_code_remembers_the_device(mail, case) -> None:
+    client = Client()
+    url = sign_in(client, case, mail)
+    cookie = client.cookies[portal_access.DEVICE_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["path"] == "/p/"
+    assert (
+        PortalDevice.objects.get().cookie_hash == hashlib.sha256(cookie.value.encode()).hexdigest()
+    )
+    assert CaseEvent.objects.filter(kind="portal.device_verified").count() == 1
+    # The same browser later: straight in, no new code.
+    again = Client()
+    again.cookies[portal_access.DEVICE_COOKIE] = cookie.value
+    assert again.get(path_of(url)).url == "/p/status/"
+    assert len(mail.messages) == 1
+    # Another browser with the link alone must enter a code.
+    assert Client().get(path_of(url)).url == "/p/code/"
+
+
+def test_portal_code_is_single_use(mail, case) -> None:
+    client = Client()
+    url = issue_portal_link(case, actor=None)
+    client.get(path_of(url))
+    code = code_from(0, mail)
+    assert client.post("/p/code/", {"code": code}).url == "/p/status/"
+    other = Client()
+    other.get(path_of(url))  # sends a second code
+    response = other.post("/p/code/", {"code": code})
+    assert response.status_code == 200
+    assert "That code is not right" in response.content.decode()
+
+
+def test_portal_code_stops_after_five_wrong_attempts(mail, case) -> None:
+    client = Client()
+    client.get(path_of(issue_portal_link(case, actor=None)))
+    code = code_from(0, mail)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        assert "That code is not right" in client.post("/p/code/", {"code": wrong}).content.decode()
+    response = client.post("/p/code/", {"code": code})
+    assert "This code is no longer valid" in response.content.decode()
+    assert PortalCode.objects.get().attempts == 5
+    assert CaseEvent.objects.filter(kind="portal.code_failed").count() == 5
+
+
+def test_portal_code_expires_after_fifteen_minutes(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        client.get(path_of(issue_portal_link(case, actor=None)))
+        code = code_from(0, mail)
+    with time_machine.travel(NOW + timedelta(minutes=15, seconds=1), tick=False):
+        response = client.post("/p/code/", {"code": code})
+        assert client.get("/p/status/").url == "/p/code/"
+    assert "This code is no longer valid" in response.content.decode()
+
+
+def test_portal_new_code_replaces_the_old_one(mail, case) -> None:
+    client = Client()
+    client.get(path_of(issue_portal_link(case, actor=None)))
+    old = code_from(0, mail)
+    page = client.post("/p/code/", {"resend": "1"}).content.decode()
+    assert "We sent a code to a•••@example.org" in page
+    new = code_from(1, mail)
+    if old != new:
+        assert "That code is not right" in client.post("/p/code/", {"code": old}).content.decode()
+    assert client.post("/p/code/", {"code": new}).url == "/p/status/"
+
+
+def test_portal_code_entries_are_rate_limited_per_link(mail, case) -> None:
+    client = Client()
+    client.get(path_of(issue_portal_link(case, actor=None)))
+    access = PortalAccess.objects.get()
+    for index in range(portal_access.TOKEN_LIMIT):
+        # Different addresses: the per-link limit holds however many machines try.
+        result = portal_access.check_code(access, "000000x", f"192.0.2.{index}")
+        assert result.reason in ("wrong", "no_code")
+    client.post("/p/code/", {"resend": "1"})
+    response = client.post("/p/code/", {"code": code_from(1, mail)})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert client.get("/p/status/").url == "/p/code/"
+
+
+def test_portal_link_openings_are_rate_limited_per_address(mail, case) -> None:
+    url = issue_portal_link(case, actor=None)
+    client = Client()
+    for _ in range(portal_access.IP_LIMIT):
+        assert client.get("/p/" + "y" * 43 + "/").status_code == 404
+    response = client.get(path_of(url))
+    assert response.status_code == 429
+    assert "too many attempts" in response.content.decode()
+    assert mail.messages == []
+    # Another address is not affected.
+    assert Client(REMOTE_ADDR="198.51.100.7").get(path_of(url)).url == "/p/code/"
+
+
+def test_portal_code_emails_are_limited_per_link(mail, case) -> None:
+    url = issue_portal_link(case, actor=None)
+    client = Client()
+    for _ in range(portal_access.SEND_LIMIT + 1):
+        client.get(path_of(url))
+    page = client.get("/p/code/").content.decode()
+    assert "We already sent several codes" in page
+    assert len(mail.messages) == portal_access.SEND_LIMIT
+    assert PortalCode.objects.count() == portal_access.SEND_LIMIT
+
+
+def test_portal_code_mail_failure_is_reported_not_raised(settings, case) -> None:
+    from takedown.sandbox.base import free_port
+
+    settings.MAILERS = {"default": mailer_from_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")}
+    settings.TAKEDOWN_PUBLIC_URL = "https://portal.org.example"
+    client = Client()
+    assert client.get(path_of(issue_portal_link(case, actor=None))).url == "/p/code/"
+    page = client.get("/p/code/").content.decode()
+    assert "We could not send the e-mail just now" in page
+
+
+# --- what the person sees -----------------------------------------------------------------------
+
+
+def test_portal_status_shows_each_link_in_plain_language(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    summary = re.findall(r'<div class="s-(\w+)"><dt>[^<]+</dt><dd>(\d+)</dd></div>', page)
+    assert summary == [
+        ("found", "1"),
+        ("notice_sent", "0"),
+        ("waiting", "1"),
+        ("still_online", "1"),
+        ("removed", "1"),
+    ]
+    assert "They should respond by 6 June 2026." in page
+    assert "The image is still online." in page
+    assert "The image was removed from this address on 29 May 2026." in page
+    assert "We found this link. Your caseworker is preparing a removal request." in page
+    assert "Next step: the next answer we expect is due by 6 June 2026." in page
+    for host in ("img.bilderhost.example", "cdn.slow.example", "gone.example", "new.example"):
+        assert f"<strong>{host}</strong>" in page
+    # Hosts only: no full address, and nothing of the excluded link.
+    assert "/private/photo-1.jpg" not in page
+    assert "photo-2.jpg" not in page
+    assert "excluded.example" not in page
+
+
+def test_portal_status_reveals_one_full_address_on_request(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    link = FoundLink.objects.get(host__hostname="cdn.slow.example")
+    page = client.get(f"/p/status/?show={link.pk}").content.decode()
+    assert "<code>https://cdn.slow.example/a/b/photo-2.jpg?size=large</code>" in page
+    assert "photo-1.jpg" not in page
+    assert "Hide the full address" in page
+
+
+def test_portal_pages_load_no_image_script_or_inline_style(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    link = FoundLink.objects.get(host__hostname="cdn.slow.example")
+    texts = page_texts(client)
+    texts["revealed"] = client.get(f"/p/status/?show={link.pk}").content.decode()
+    texts["code"] = Client().get("/p/code/").content.decode()
+    texts["start"] = Client().get("/p/").content.decode()
+    for name, text in texts.items():
+        assert "<img" not in text, name
+        assert "<script" not in text, name
+        assert "style=" not in text, name
+        assert "<style" not in text, name
+        # No address of any found image is ever a link or a resource.
+        assert re.search(r'(href|src)="https?://[^"]*\.(jpg|png|gif|webp)', text) is None, name
+    css = (ROOT / "takedown/static/takedown/portal.css").read_text()
+    assert "url(" not in css
+    response = client.get("/p/status/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_portal_never_shows_internal_notes_reviewer_comments_or_other_cases(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    texts = page_texts(client)
+    texts["data_json"] = client.get("/p/data/my-data.json").content.decode()
+    for name, text in texts.items():
+        for secret in SECRETS:
+            assert secret not in text, (name, secret)
+    assert "Your case was opened." in texts["timeline"]
+    assert (
+        "A removal request was sent to Bilderhost GmbH. They are expected to respond by "
+        "6 June 2026." in texts["timeline"]
+    )
+
+
+def test_portal_timeline_shows_only_visible_events_of_the_case(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    page = client.get("/p/timeline/").content.decode()
+    entries = re.findall(r'<span class="when">[^<]+</span> <span>([^<]+)</span>', page)
+    assert entries == [
+        "A removal request was sent to Bilderhost GmbH. They are expected to respond by "
+        "6 June 2026.",
+        "Your case was opened.",
+    ]
+
+
+def test_portal_status_page_queries_do_not_grow_with_links(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/p/status/").status_code == 200
+        return len(queries)
+
+    few = count()
+    host = HostFactory(hostname="many.example")
+    FoundLink.objects.bulk_create(
+        FoundLink(
+            case=case,
+            host=host,
+            url=f"https://many.example/{n}.jpg",
+            url_sha256=hashlib.sha256(f"https://many.example/{n}.jpg".encode()).hexdigest(),
+        )
+        for n in range(120)
+    )
+    assert count() == few
+    page = client.get("/p/status/?page=3").content.decode()
+    assert "Page 3 of 3" in page
+
+
+def test_portal_timeline_queries_do_not_grow_with_events(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/p/timeline/").status_code == 200
+        return len(queries)
+
+    few = count()
+    notice = Notice.objects.get(review_comment="REVIEWER-COMMENT-7731", status=Notice.Status.SENT)
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case,
+            kind="notice.sent_to_recipient",
+            visible_to_person=True,
+            notice=notice,
+            data={"notice": notice.pk, "due_at": NOW.isoformat()},
+        )
+        for _ in range(70)
+    )
+    assert count() == few
+    assert "Page 1 of 3" in client.get("/p/timeline/").content.decode()
+
+
+def test_portal_support_links_come_from_the_team_else_the_setting(mail, case, settings) -> None:
+    settings.TAKEDOWN_SUPPORT_LINKS = [{"name": "Default helpline", "url": "https://help.example"}]
+    client = Client()
+    sign_in(client, case, mail)
+    page = client.get("/p/status/").content.decode()
+    assert '<a href="https://help.example" rel="noopener noreferrer">Default helpline</a>' in page
+    case.team.support_links = [
+        {"name": "Team helpline", "phone": "+49 30 1234", "url": "javascript:alert(1)"},
+        {"name": "Nur Deutsch", "language": "de"},
+    ]
+    case.team.save()
+    page = client.get("/p/status/").content.decode()
+    assert "Default helpline" not in page
+    assert "<strong>Team helpline</strong>" in page
+    assert '<a href="tel:+49301234">+49 30 1234</a>' in page
+    assert "javascript:" not in page
+    assert "Nur Deutsch" not in page
+
+
+# --- German -------------------------------------------------------------------------------------
+
+
+def test_portal_switches_to_german_and_remembers_it(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        response = client.post("/p/language/", {"language": "de", "next": "/p/timeline/"})
+        assert response.url == "/p/timeline/"
+        page = client.get("/p/timeline/").content.decode()
+        status_page = client.get("/p/status/").content.decode()
+    assert '<html lang="de">' in page
+    assert "<h1>Was wir getan haben</h1>" in page
+    assert "Ihr Fall wurde eröffnet." in page
+    assert (
+        "Eine Aufforderung zur Entfernung wurde an Bilderhost GmbH geschickt. Die Antwort wird "
+        "bis zum 6. Juni 2026 erwartet." in page
+    )
+    assert "Warten auf den Anbieter" in status_page
+    assert "Sie sollten bis zum 6. Juni 2026 antworten." in status_page
+
+
+def test_portal_first_visit_uses_the_language_on_file(mail, case) -> None:
+    case.person.language = "de"
+    case.person.save()
+    client = Client()
+    url = issue_portal_link(case, actor=None)
+    response = client.get(path_of(url))
+    assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "de"
+    page = client.get("/p/code/").content.decode()
+    assert "<h1>Code eingeben</h1>" in page
+    [message] = mail.wait_for(1)
+    assert message.message["Subject"] == "Ihr Code für das Portal von Demo Takedown e.V."
+    assert message.message.get_content().startswith("Ihr Einmal-Code lautet: ")
+
+
+def test_person_message_renders_pipeline_events_in_german(case) -> None:
+    imported = record_event(
+        case, "links.imported", visible_to_person=True, message="3 links", data={"created": 3}
+    )
+    custom = record_event(case, "case.note", visible_to_person=True, message="Handwritten.")
+    with translation.override("de"):
+        assert person_message(imported) == "3 Links wurden zu Ihrem Fall hinzugefügt."
+        assert person_message(custom) == "Handwritten."
+    with translation.override("en"):
+        assert person_message(imported) == "3 links were added to your case."
+    notice = Notice.objects.get(status=Notice.Status.SENT, review_comment="REVIEWER-COMMENT-7731")
+    reminder = record_event(
+        case,
+        "notice.sent_to_recipient",
+        visible_to_person=True,
+        message="A reminder was sent.",
+        data={"notice": notice.pk, "due_at": NOW.isoformat(), "kind": "reminder"},
+        notice=notice,
+    )
+    with translation.override("de"), time_machine.travel(NOW, tick=False):
+        assert person_message(reminder) == (
+            "Eine Erinnerung wurde an Bilderhost GmbH geschickt, weil auf unsere Aufforderung "
+            "keine Antwort kam. Die Antwort wird bis zum 1. Juni 2026 erwartet."
+        )
+
+
+def _po_entries(path: Path) -> list[dict[str, object]]:
+    """msgid, msgstr(s), flags and references of each entry of a .po file."""
+    entries: list[dict[str, object]] = []
+    current: dict[str, object] = {"refs": "", "flags": "", "strings": {}}
+    key = None
+    for line in [*path.read_text().splitlines(), ""]:
+        if not line.strip():
+            if current["strings"]:
+                entries.append(current)
+            current, key = {"refs": "", "flags": "", "strings": {}}, None
+        elif line.startswith("#:"):
+            current["refs"] = f"{current['refs']} {line[2:]}"
+        elif line.startswith("#,"):
+            current["flags"] = f"{current['flags']} {line[2:]}"
+        elif line.startswith('"') and key is not None:
+            current["strings"][key] += json.loads(line)  # type: ignore[index]
+        elif not line.startswith("#"):
+            key, _, rest = line.partition(" ")
+            current["strings"][key] = json.loads(rest)  # type: ignore[index]
+    return entries
+
+
+def test_german_catalogue_translates_every_portal_string() -> None:
+    po = ROOT / "locale/de/LC_MESSAGES/django.po"
+    portal = [
+        entry
+        for entry in _po_entries(po)
+        if "portal" in str(entry["refs"]) and entry["strings"].get("msgid")  # type: ignore[union-attr]
+    ]
+    assert len(portal) >= 100
+    for entry in portal:
+        strings = entry["strings"]
+        translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
+        assert all(translated), strings
+        assert "fuzzy" not in str(entry["flags"]), strings
+
+
+def test_german_compiled_catalogue_matches_the_po_file(tmp_path) -> None:
+    if shutil.which("msgfmt") is None:
+        pytest.skip("needs GNU gettext's msgfmt (scripts/system-deps.sh)")
+    po = ROOT / "locale/de/LC_MESSAGES/django.po"
+    fresh = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "--check", "-o", str(fresh), str(po)], check=True)
+    with fresh.open("rb") as a, (ROOT / "locale/de/LC_MESSAGES/django.mo").open("rb") as b:
+        assert GNUTranslations(b)._catalog == GNUTranslations(a)._catalog  # type: ignore[attr-defined]
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+
+def test_portal_message_is_encrypted_and_readable_by_staff(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    response = client.post("/p/message/", {"body": "  Please hurry, it is on my employer's site. "})
+    assert response.url == "/p/message/"
+    message = PortalMessage.objects.get()
+    assert message.body == "Please hurry, it is on my employer's site."
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM takedown_portalmessage")
+        [(raw,)] = cursor.fetchall()
+    assert "employer" not in raw
+    assert [m.body for m in portal_messages(case)] == [message.body]
+    assert unread_message_count(case) == 1
+    staff = UserFactory()
+    assert mark_messages_read(case, actor=staff) == 1
+    assert unread_message_count(case) == 0
+    assert PortalMessage.objects.get().read_by == staff
+    assert "Your message was sent to your caseworker." in client.get("/p/message/").content.decode()
+    assert "You sent a message to your caseworker." in client.get("/p/timeline/").content.decode()
+
+
+def test_portal_message_empty_or_too_long_is_refused(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert "Please write a message." in client.post("/p/message/", {"body": "  "}).content.decode()
+    too_long = client.post("/p/message/", {"body": "x" * 5001}).content.decode()
+    assert "Please keep your message under 5000 characters." in too_long
+    assert PortalMessage.objects.count() == 0
+
+
+def test_portal_mandate_download_is_the_pdf_to_sign(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    response = client.get("/p/mandate/authorisation.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="TD-2026-0042-mandate.pdf"'
+    assert response.content.startswith(b"%PDF")
+    assert CaseEvent.objects.filter(kind="portal.mandate_downloaded", case=case).count() == 1
+
+
+def test_portal_mandate_upload_is_stored_encrypted(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    pdf = b"%PDF-1.7 signed by Alex"
+    upload = io.BytesIO(pdf)
+    upload.name = "signed.pdf"
+    assert client.post("/p/mandate/", {"document": upload}).url == "/p/mandate/"
+    mandate = Mandate.objects.get(case=case)
+    assert bytes(mandate.signed_document) == pdf
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT signed_document FROM takedown_mandate")
+        [(raw,)] = cursor.fetchall()
+    assert b"signed by Alex" not in bytes(raw)
+    event = CaseEvent.objects.get(kind="mandate.uploaded")
+    assert (event.visible_to_person, event.data["by"]) == (True, "person")
+    page = client.get("/p/mandate/").content.decode()
+    assert "We have your signed authorisation." in page
+
+
+def test_portal_mandate_upload_refuses_what_is_not_a_pdf(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    upload = io.BytesIO(b"\xff\xd8\xff\xe0 a photo")
+    upload.name = "signed.jpg"
+    response = client.post("/p/mandate/", {"document": upload})
+    assert response.status_code == 400
+    assert "This is not a PDF file." in response.content.decode()
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_pause_resume_and_withdraw_go_through_the_workflow(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert client.post("/p/case/", {"move": "pause"}).url == "/p/case/"
+    case.refresh_from_db()
+    assert case.status == Case.Status.PAUSED
+    assert client.post("/p/case/", {"move": "resume"}).url == "/p/case/"
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    refused = client.post("/p/case/", {"move": "withdraw"})
+    assert refused.status_code == 400
+    assert "Please tick the box to confirm." in refused.content.decode()
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    assert client.post("/p/case/", {"move": "withdraw", "confirm": "on"}).url == "/p/case/"
+    case.refresh_from_db()
+    assert case.status == Case.Status.WITHDRAWN
+    # Reopening is the caseworker's, not the person's.
+    again = client.post("/p/case/", {"move": "resume"})
+    assert again.status_code == 400
+    case.refresh_from_db()
+    assert case.status == Case.Status.WITHDRAWN
+    kinds = list(
+        CaseEvent.objects.filter(case=case, kind__startswith="case.", visible_to_person=True)
+        .exclude(kind="case.opened")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == ["case.paused", "case.open", "case.withdrawn"]
+    timeline = client.get("/p/timeline/").content.decode()
+    assert "You paused your case." in timeline
+    assert "You resumed your case." in timeline
+    assert "You withdrew your case." in timeline
+
+
+def test_portal_data_download_is_the_case_as_the_person_sees_it(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        response = client.get("/p/data/my-data.json")
+    assert response["Content-Disposition"] == 'attachment; filename="TD-2026-0042-my-data.json"'
+    data = json.loads(response.content)
+    assert sorted(data) == [
+        "case",
+        "deletion_requests",
+        "links",
+        "messages",
+        "requests_sent",
+        "signed_authorisations",
+        "summary",
+        "timeline",
+        "you",
+    ]
+    assert data["you"] == {
+        "name": "Alex Example",
+        "email": "alex@example.org",
+        "phone": "",
+        "country": "DE",
+        "language": "en",
+    }
+    assert sorted((link["host"], link["state"]) for link in data["links"]) == [
+        ("cdn.slow.example", "still_online"),
+        ("gone.example", "removed"),
+        ("img.bilderhost.example", "waiting"),
+        ("new.example", "found"),
+    ]
+    assert {link["address"] for link in data["links"]} == {
+        "https://cdn.slow.example/a/b/photo-2.jpg?size=large",
+        "https://gone.example/photo-3.jpg",
+        "https://img.bilderhost.example/private/photo-1.jpg",
+        "https://new.example/photo-4.jpg",
+    }
+    assert data["summary"] == {
+        "found": 1,
+        "notice_sent": 0,
+        "waiting": 1,
+        "still_online": 1,
+        "removed": 1,
+    }
+    late = Notice.objects.get(case=case, due_at=NOW - timedelta(days=6))
+    assert data["requests_sent"] == [
+        {
+            "recipient": late.recipient.name,
+            "sent_at": (NOW - timedelta(days=20)).isoformat(),
+            "respond_by": (NOW - timedelta(days=6)).isoformat(),
+        },
+        {
+            "recipient": "Bilderhost GmbH",
+            "sent_at": (NOW - timedelta(days=2)).isoformat(),
+            "respond_by": (NOW + timedelta(days=5)).isoformat(),
+        },
+    ]
+    assert CaseEvent.objects.filter(kind="portal.data_downloaded", case=case).count() == 1
+
+
+def test_portal_deletion_request_is_recorded_once(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert client.post("/p/data/", {}).status_code == 400
+    assert DeletionRequest.objects.count() == 0
+    assert client.post("/p/data/", {"confirm": "on"}).url == "/p/data/"
+    assert client.post("/p/data/", {"confirm": "on"}).url == "/p/data/"
+    assert DeletionRequest.objects.filter(case=case, handled_at__isnull=True).count() == 1
+    events = CaseEvent.objects.filter(kind="portal.deletion_requested", case=case)
+    assert [e.visible_to_person for e in events] == [True]
+    assert "You asked for deletion on" in client.get("/p/data/").content.decode()
+    assert export_data(case)["deletion_requests"][0]["handled_at"] is None
+
+
+def test_portal_sign_out_ends_the_visit(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert client.post("/p/signout/").url == "/p/"
+    assert client.get("/p/status/").url == "/p/"
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_portal_link_command_prints_the_url_and_revokes(mail, case) -> None:
+    out = io.StringIO()
+    call_command("portal_link", "--case", "TD-2026-0042", "--days", "7", stdout=out)
+    url = out.getvalue().strip()
+    assert re.fullmatch(r"https://portal\.org\.example/p/[A-Za-z0-9_-]{43}/", url)
+    access = PortalAccess.objects.get()
+    assert access.expires_at - access.created_at == timedelta(days=7)
+    out = io.StringIO()
+    call_command("portal_link", "--case", "TD-2026-0042", "--revoke", stdout=out)
+    assert out.getvalue() == "revoked 1 portal link(s) of TD-2026-0042\n"
+    assert Client().get(path_of(url)).status_code == 404
+
+
+def test_portal_link_command_bad_input_exits_2(mail, case) -> None:
+    with pytest.raises(CommandError, match="no case 'TD-0000'") as missing:
+        call_command("portal_link", "--case", "TD-0000")
+    assert missing.value.returncode == 2
+    with pytest.raises(CommandError, match="1 to 365 days") as days:
+        call_command("portal_link", "--case", "TD-2026-0042", "--days", "400")
+    assert days.value.returncode == 2
+    assert PortalAccess.objects.count() == 0
