@@ -3,7 +3,7 @@
 Playwright's own browser download cannot reach its CDN here, so the browser is the system's
 (`scripts/system-deps.sh` installs the `chromium` package; TAKEDOWN_CHROMIUM points elsewhere).
 Without it, or without the playwright package, every test using these fixtures is skipped
-with the reason; CI installs both, so there they run.
+with the reason, except where CI or TAKEDOWN_REQUIRE_BROWSER is set: there it fails.
 
 Mark such tests `@pytest.mark.browser` and use BROWSER_DB (below) instead of plain django_db:
 the live server answers from another thread, so the test's data must be committed, and the
@@ -20,7 +20,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -52,19 +52,27 @@ def chromium_path() -> str | None:
     return None
 
 
+def _missing(reason: str) -> NoReturn:
+    # CI installs chromium and playwright, so there a missing browser is a broken setup, not a
+    # reason to pass without the browser tests.
+    if os.environ.get("CI") or os.environ.get("TAKEDOWN_REQUIRE_BROWSER"):
+        pytest.fail(f"browser tests are required here (CI / TAKEDOWN_REQUIRE_BROWSER): {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One chromium per test module (starting it costs about a second)."""
     path = chromium_path()
     if path is None:
-        pytest.skip(
+        _missing(
             "needs chromium: `sudo bash scripts/system-deps.sh install` (Debian's package), "
             "or TAKEDOWN_CHROMIUM=/path/to/chromium"
         )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip(
+        _missing(
             "needs the playwright package: .venv/bin/pip install -c constraints.txt playwright"
         )
     # Playwright's sync API keeps an asyncio loop running in this thread, and Django refuses

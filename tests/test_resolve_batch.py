@@ -3,17 +3,19 @@ one record for the whole batch, and the network cache's single range per network
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from takedown.models import CaseEvent, Host, NetworkRecord
+from takedown.models import CaseEvent, Host, NetworkClaim, NetworkRecord
 from takedown.resolve.hosts import resolve_batch
-from takedown.resolve.lookup import _address_key, lookup_host
+from takedown.resolve.lookup import _address_key, lookup_host, lookup_hosts
 from takedown.sandbox.rdap import rdap_ip_network
 from tests.factories import FoundLinkFactory, HostFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)
@@ -156,3 +158,42 @@ def test_resolve_hosts_command_processes_share_the_batches(internet):  # noqa: F
     assert internet["rdap"].hits("/domain/leaky-demo.com") == 1
     assert internet["whois"].queries == ["-T dn,ace bilder-demo.de"]
     assert ip_queries(internet["rdap"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookup_hosts_answers_its_own_network_before_waiting_for_another_process(internet):  # noqa: F811
+    """Two processes, each holding the claim on a block the other needs: each must ask about
+    and cache its own block first, or both wait until the claims time out (60 s)."""
+    internet["rdap"].add_ip(
+        "203.0.113.0/24",
+        rdap_ip_network("203.0.113.0", "203.0.113.255", name="OTHER-NET", country="NL"),
+    )
+    internet["dns"].add("img2.leaky-demo.com", A=["203.0.113.5"])
+    # The other process holds 203.0.113.0/24 and, like us, needs 198.51.100.0/24 answered
+    # before it goes on; it gives up after 10 s.
+    NetworkClaim.objects.create(block="203.0.113.0/24", claimed_at=timezone.now())
+    saw_ours: list[bool] = []
+
+    def other_process() -> None:
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if NetworkRecord.objects.filter(data__name="DEMO-HOSTING-NET").exists():
+                    saw_ours.append(True)
+                    break
+                time.sleep(0.02)
+            NetworkClaim.objects.filter(block="203.0.113.0/24").update(claimed_at=None)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    started = time.monotonic()
+    results = lookup_hosts(["img.leaky-demo.com", "img2.leaky-demo.com"])
+    thread.join()
+
+    assert saw_ours == [True]
+    assert time.monotonic() - started < 8
+    assert [r.hosting["network"] for r in results] == ["DEMO-HOSTING-NET", "OTHER-NET"]
+    assert ip_queries(internet["rdap"]) == 2
+    assert NetworkClaim.objects.filter(claimed_at__isnull=False).count() == 0
