@@ -131,7 +131,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("TAKEDOWN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with Takedown's site: admins only, throttled login.
+    "takedown.admin_site.TakedownAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -237,13 +238,27 @@ SECURE_CSP = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Failed sign-ins allowed per username and address (ten times as many per address) before
-# further attempts are refused for TAKEDOWN_LOGIN_LOCKOUT_SECONDS (counted in the cache).
+# Failed sign-ins allowed per username and address (ten times as many per address, four times
+# as many per username from any address) before further attempts are refused for
+# TAKEDOWN_LOGIN_LOCKOUT_SECONDS (counted in the cache; /login/ and /admin/login/ alike).
 TAKEDOWN_LOGIN_FAILURE_LIMIT = envint("TAKEDOWN_LOGIN_FAILURE_LIMIT", 5)
 TAKEDOWN_LOGIN_LOCKOUT_SECONDS = envint("TAKEDOWN_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 # Rate-limit counters must be shared by all web processes: with several processes set
 # TAKEDOWN_CACHE_URL=redis://host:6379/N; the default is per process (fine for one process).
+# Production refuses the default: behind several processes, each counting on its own, every
+# limit would be multiplied by the number of processes, and reset by every restart.
 TAKEDOWN_CACHE_URL = envstr("TAKEDOWN_CACHE_URL")
+if TAKEDOWN_CACHE_URL and urlsplit(TAKEDOWN_CACHE_URL).scheme not in ("redis", "rediss", "unix"):
+    raise ImproperlyConfigured(
+        "TAKEDOWN_CACHE_URL must be a redis://, rediss:// or unix:// URL, "
+        f"not {TAKEDOWN_CACHE_URL!r}"
+    )
+if PRODUCTION and not TAKEDOWN_CACHE_URL:
+    raise ImproperlyConfigured(
+        "TAKEDOWN_CACHE_URL must be set in production (redis://host:6379/N): login and portal "
+        "rate limits are counted in the cache, and a per-process cache gives every web process "
+        "its own counters"
+    )
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TAKEDOWN_CACHE_URL}
@@ -251,6 +266,20 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "takedown"}
     )
 }
+
+# Uploads. Staff imports are read in the request (a LAION Parquet shard is large); the portal
+# takes one signed PDF. Both caps are enforced by the forms with a clear error; the portal also
+# refuses a larger request from its Content-Length before reading the body.
+TAKEDOWN_IMPORT_MAX_BYTES = envint("TAKEDOWN_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# Form fields other than files, held in memory: a pasted URL list of some 50,000 lines; longer
+# lists go in as a file. Files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary
+# file (Django's default); the portal keeps its upload in memory whatever the size (it is
+# personal data, and its size is capped before the body is read).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
+# No form takes more than one file.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 # Keys for encrypting personal data at rest (comma-separated Fernet keys, newest first).
 # Rotation: put a new key first, keep the old ones until `manage.py rotate_keys` has run.

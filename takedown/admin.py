@@ -1,5 +1,6 @@
-"""The Django admin, for admins. Status columns are read-only here: status changes go through
-takedown.workflow.transition (admin actions below call it), so every change leaves an event."""
+"""The Django admin, for admins (takedown.admin_site decides who enters). Status columns are
+read-only here: status changes go through takedown.workflow.transition (admin actions below
+call it), so every change leaves an event."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ def _move_all(
     moved, refused = 0, []
     for obj in queryset:
         try:
-            transition(obj, to, actor=request.user, message=f"Changed in the admin to {to}.")
+            # "by": the portal lets the person undo only a pause of their own.
+            transition(
+                obj,
+                to,
+                actor=request.user,
+                message=f"Changed in the admin to {to}.",
+                data={"by": "staff"},
+            )
             moved += 1
         except (TransitionNotAllowed, ConcurrentChange) as exc:
             refused.append(str(exc))
@@ -49,7 +57,11 @@ class CaseAdmin(ReadOnlyStatusAdmin):
     search_fields = ["reference"]
     date_hierarchy = "created_at"
     inlines = [AffectedPersonInline]
-    actions = ["close_cases", "reopen_cases"]
+    actions = ["pause_cases", "close_cases", "reopen_cases"]
+
+    @admin.action(description="Pause the selected cases")
+    def pause_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _move_all(self, request, queryset, m.Case.Status.PAUSED)
 
     @admin.action(description="Close the selected cases")
     def close_cases(self, request: HttpRequest, queryset: QuerySet) -> None:

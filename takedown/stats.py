@@ -14,8 +14,13 @@ Definitions (shown on the results page, so that a reader knows what a figure mea
   named it to its confirmed removal. Reminders are left out: they repeat a notice to the same
   recipient and would count the same removal again with a shorter clock. A link removed before
   a notice went out counts for no recipient.
-- A notice is *overdue* when it was sent, no outcome was recorded and its deadline (extended
-  deadline if any) has passed, or the escalation clock marked it overdue (`overdue_at`).
+- A notice is *overdue* when it was sent, its deadline (extended deadline if any) has passed or
+  the escalation clock marked it overdue (`overdue_at`), its case is still open (or paused),
+  and links it named are still online: its outcome is pending, no response (what marking it
+  overdue records) or partly. A partly complied notice counts, because the rest of its links
+  are still online past the deadline and the escalation reminds about them; complied, refused
+  and not-responsible ones do not (the ladder has moved on). `overdue_notices_qs` is the one
+  definition: the reviewer's list and the caseworker's queue both use it.
 - The scoreboard counts sent notices per recipient. *Complied* and *ignored* are shares of the
   notices that are *settled*: an outcome was recorded, or the deadline passed without one. A
   notice overdue without any outcome counts as ignored, like an explicit "no response".
@@ -75,7 +80,7 @@ class OverdueNotice:
     case_reference: str
     recipient: str
     regime: str
-    sent_at: datetime
+    sent_at: datetime | None
     due: datetime | None
     overdue_for: timedelta  # since the deadline (or since it was marked overdue)
 
@@ -268,22 +273,50 @@ def _deadline() -> Coalesce:
     return Coalesce("extended_until", "due_at")
 
 
-def _overdue_q(now: datetime) -> Q:
-    return Q(outcome=Outcome.PENDING) & (
-        Q(overdue_at__isnull=False, overdue_at__lte=now)
-        | Q(overdue_at__isnull=True, deadline__lt=now)
+def _past_deadline_q(now: datetime) -> Q:
+    # Needs the `deadline` annotation.
+    return Q(overdue_at__isnull=False, overdue_at__lte=now) | Q(
+        overdue_at__isnull=True, deadline__lt=now
+    )
+
+
+def _unanswered_past_deadline_q(now: datetime) -> Q:
+    # The scoreboard's "ignored": nothing came of the notice although its time is up, whether
+    # or not the daily job has marked it yet (marking it records no_response).
+    return Q(outcome=Outcome.PENDING) & _past_deadline_q(now)
+
+
+# Outcomes under which a notice past its deadline is still waited for (see the module text).
+OVERDUE_OUTCOMES = (Outcome.PENDING, Outcome.NO_RESPONSE, Outcome.PARTLY)
+
+
+def overdue_notices_qs(
+    cases: QuerySet[Case] | None = None, *, now: datetime | None = None
+) -> QuerySet[Notice]:
+    """The overdue notices (module text), annotated with `deadline`: the one definition for
+    every list and count of them."""
+    now = now or timezone.now()
+    # Status alone, like mark_overdue: sending sets sent_at, but the clock does not need it.
+    notices = Notice.objects.filter(status=Notice.Status.SENT)
+    if cases is not None:
+        notices = notices.filter(case__in=cases.values("pk"))
+    return (
+        notices.filter(
+            outcome__in=OVERDUE_OUTCOMES,
+            case__status__in=[Case.Status.OPEN, Case.Status.PAUSED],
+        )
+        .annotate(deadline=_deadline())
+        .filter(_past_deadline_q(now))
     )
 
 
 def overdue_notices(
     cases: QuerySet[Case] | None = None, *, now: datetime | None = None, limit: int | None = None
 ) -> list[OverdueNotice]:
-    """Sent notices past their deadline without an outcome, longest overdue first. One query."""
+    """The overdue notices, longest overdue first. One query."""
     now = now or timezone.now()
     rows = (
-        _notices(cases)
-        .annotate(deadline=_deadline())
-        .filter(_overdue_q(now))
+        overdue_notices_qs(cases, now=now)
         .annotate(since=Coalesce("overdue_at", "deadline"))
         .order_by("since", "pk")
         .values_list(
@@ -307,7 +340,7 @@ def scoreboard(
     """Per recipient organisation: sent notices and what came of them, with the median time to
     removal. One query (two without `removal`). Most notices first."""
     now = now or timezone.now()
-    overdue = _overdue_q(now)
+    overdue = _unanswered_past_deadline_q(now)
     rows = (
         _notices(cases)
         .filter(kind__in=CLOCKED_KINDS)

@@ -154,9 +154,10 @@ def transition_many(
     fields: Mapping[str, Any] | None = None,
     row_data: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[int]:
-    """Move every row of `ids` that is still in one of `from_statuses` to `to` in one
-    conditional update, with an event per row moved. Rows another worker moved first are left
-    alone, not an error (several notices can cover one link). Returns the ids moved.
+    """Move every row of `ids` that is still in one of `from_statuses` to `to` with a
+    conditional update per status read, with an event per row moved. Rows another worker moved
+    first are left alone, not an error (several notices can cover one link): callers act only
+    on the ids returned, the rows moved.
 
     `fields` are further columns set on every row moved (values or expressions, e.g.
     F("attempts") + 1); `row_data` adds per-row entries to each row's event data."""
@@ -167,16 +168,17 @@ def transition_many(
     refs = {FoundLink: "link", Notice: "notice", Host: "host"}
     row_data = row_data or {}
     with transaction.atomic():
-        rows = model._default_manager.select_for_update().filter(
-            pk__in=ids, status__in=from_statuses
+        # In id order, as the checks lock their links: batches sharing rows cannot deadlock.
+        rows = (
+            model._default_manager.select_for_update()
+            .filter(pk__in=ids, status__in=from_statuses)
+            .order_by("pk")
         )
         if case_column is None:
-            moved = [(pk, status, None) for pk, status in rows.values_list("pk", "status")]
+            read = [(pk, status, None) for pk, status in rows.values_list("pk", "status")]
         else:
-            moved = list(rows.values_list("pk", "status", case_column))
-        model._default_manager.filter(pk__in=[pk for pk, _, _ in moved]).update(
-            status=to, **dict(fields or {})
-        )
+            read = list(rows.values_list("pk", "status", case_column))
+        moved = _update_still_in(model, read, to, dict(fields or {}))
         CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case_id,
@@ -189,6 +191,41 @@ def transition_many(
             for pk, status, case_id in moved
         )
     return [pk for pk, _, _ in moved]
+
+
+class _Changed(Exception):
+    """Some rows of a group left their status between the read and the update."""
+
+
+def _update_still_in(
+    model: type[models.Model],
+    read: list[tuple[int, str, int | None]],
+    to: str,
+    fields: dict[str, Any],
+) -> list[tuple[int, str, int | None]]:
+    """Update the rows of `read` that still have the status read with them; returns those.
+
+    Where FOR UPDATE is a no-op (SQLite), a row can be moved by another connection between
+    the read and the update, so each update repeats the status as a condition. One statement
+    per status moves a whole group; if it moves fewer rows than were read, it is undone and
+    the group moved row by row, which tells which rows were still ours."""
+    manager = model._default_manager
+    groups: dict[str, list[int]] = defaultdict(list)
+    for pk, status, _ in read:
+        groups[status].append(pk)
+    kept: set[int] = set()
+    for status, pks in groups.items():
+        try:
+            with transaction.atomic():
+                count = manager.filter(pk__in=pks, status=status).update(status=to, **fields)
+                if count != len(pks):
+                    raise _Changed  # rolls this group's update back to its savepoint
+            kept.update(pks)
+        except _Changed:
+            kept.update(
+                pk for pk in pks if manager.filter(pk=pk, status=status).update(status=to, **fields)
+            )
+    return [row for row in read if row[0] in kept]
 
 
 def _actor(actor: Any) -> Any:

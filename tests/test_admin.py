@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.urls import reverse
 
-from takedown.models import CaseEvent, Contact, Notice
+from takedown.models import Case, CaseEvent, Contact, Notice
 from tests.factories import (
+    CaseFactory,
     FoundLinkFactory,
     NoticeFactory,
     OrganisationFactory,
+    TeamFactory,
     UserFactory,
 )
 
@@ -39,10 +42,9 @@ def test_admin_approve_action_keeps_four_eyes(client, admin_user):
         case=link.case, status=Notice.Status.IN_REVIEW, created_by=admin_user, regime="dsa"
     )
     notice.links.add(link)
+    # The admin is for admins only: the second pair of eyes here is another admin.
     reviewer = UserFactory(username="rita", is_staff=True)
-    reviewer.user_permissions.add(
-        *Permission.objects.filter(codename__in=["review_notice", "view_notice", "change_notice"])
-    )
+    reviewer.groups.add(Group.objects.get(name="admin"))
     approve = {"action": "approve", "_selected_action": [notice.pk]}
 
     client.force_login(admin_user)
@@ -86,3 +88,148 @@ def test_root_leads_to_the_staff_login(client):
     response = client.get("/")
 
     assert (response.status_code, response["Location"]) == (302, "/login/?next=/")
+
+
+# --- who may use the admin ------------------------------------------------------------------------
+
+
+def staff_member(username: str, group: str, *, team=None, is_staff: bool = True):
+    user = UserFactory(username=username, is_staff=is_staff)
+    user.groups.add(Group.objects.get(name=group))
+    if team is not None:
+        team.members.add(user)
+    return user
+
+
+def test_admin_refuses_a_staff_caseworker(client):
+    berlin, hamburg = TeamFactory(name="Berlin"), TeamFactory(name="Hamburg")
+    other = CaseFactory(team=hamburg)
+    client.force_login(staff_member("carla", "caseworker", team=berlin))
+
+    pages = [
+        reverse("admin:index"),
+        reverse("admin:takedown_case_changelist"),
+        reverse("admin:takedown_case_change", args=[other.pk]),
+        reverse("admin:takedown_mandate_changelist"),
+    ]
+    responses = {url: client.get(url) for url in pages}
+
+    assert {url: r.status_code for url, r in responses.items()} == dict.fromkeys(pages, 302)
+    assert {url: r["Location"].split("?")[0] for url, r in responses.items()} == dict.fromkeys(
+        pages, "/admin/login/"
+    )
+    assert all(b"Alex Example" not in r.content for r in responses.values())
+
+
+def test_admin_refuses_a_staff_reviewer(client):
+    client.force_login(staff_member("rita", "reviewer"))
+
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_admin_opens_for_the_admin_group(client):
+    case = CaseFactory(team=TeamFactory())
+    client.force_login(staff_member("ada", "admin"))
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    response = client.get(reverse("admin:takedown_case_change", args=[case.pk]))
+    assert response.status_code == 200
+    assert b"Alex Example" in response.content
+
+
+def test_admin_needs_is_staff_even_for_the_admin_group(client):
+    client.force_login(staff_member("ada", "admin", is_staff=False))
+
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_admin_refuses_an_inactive_superuser(client, admin_user):
+    client.force_login(admin_user)
+    admin_user.is_active = False
+    admin_user.save()
+
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+# --- the admin's sign-in is throttled like the staff sign-in ------------------------------------
+
+THROTTLED = (
+    "Too many failed sign-in attempts. Wait 15 minutes and try again, "
+    "or ask an administrator to reset your password."
+)
+
+
+@pytest.fixture
+def root(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TAKEDOWN_LOGIN_FAILURE_LIMIT = 5
+    cache.clear()
+    user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    user.set_password("s3cret-pass")
+    user.save()
+    yield user
+    cache.clear()
+
+
+def admin_login(client, password: str):
+    return client.post("/admin/login/?next=/admin/", {"username": "root", "password": password})
+
+
+def test_admin_login_refused_after_thirty_failures(client, root):
+    failures = [admin_login(client, f"wrong{i}") for i in range(30)]
+
+    blocked = admin_login(client, "s3cret-pass")
+
+    assert [r.status_code for r in failures] == [200] * 30
+    assert blocked.status_code == 200
+    assert blocked.context["form"].non_field_errors() == [THROTTLED]
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_after_a_few_failures_signs_in(client, root):
+    failures = [admin_login(client, f"wrong{i}") for i in range(4)]
+
+    response = admin_login(client, "s3cret-pass")
+
+    assert "Please enter the correct username and password for a staff account" in (
+        failures[0].content.decode()
+    )
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert client.session["_auth_user_id"] == str(root.pk)
+
+
+def test_admin_and_staff_login_count_failures_together(client, root):
+    for i in range(3):
+        client.post("/login/", {"username": "root", "password": f"wrong{i}"})
+    for i in range(2):
+        admin_login(client, f"wrong{i}")
+
+    blocked_admin = admin_login(client, "s3cret-pass")
+    blocked_staff = client.post("/login/", {"username": "root", "password": "s3cret-pass"})
+
+    assert blocked_admin.context["form"].non_field_errors() == [THROTTLED]
+    assert blocked_staff.context["form"].non_field_errors() == [THROTTLED]
+    assert "_auth_user_id" not in client.session
+
+
+# --- pausing from the admin is recorded as staff's ------------------------------------------------
+
+
+def test_admin_pause_action_is_recorded_as_staff_and_not_resumable_by_the_person(
+    client, admin_user
+):
+    from takedown.web.portal.actions import allowed_moves
+
+    case = CaseFactory()
+    client.force_login(admin_user)
+
+    client.post(
+        reverse("admin:takedown_case_changelist"),
+        {"action": "pause_cases", "_selected_action": [case.pk]},
+    )
+
+    case.refresh_from_db()
+    assert case.status == Case.Status.PAUSED
+    event = CaseEvent.objects.get(case=case, kind="case.paused")
+    assert (event.actor, event.data["by"]) == (admin_user, "staff")
+    assert allowed_moves(case) == ["withdraw"]

@@ -5,14 +5,14 @@
    a real Celery worker on the test broker), and submits the notice to LAION for review;
 3. a reviewer of the same team approves it in the review queue;
 4. the caseworker sends it, and it arrives at the sandbox SMTP server;
-5. the affected person opens the portal link, enters the one-time code from their e-mail,
-   switches to German and sees the status of their links;
+5. the caseworker issues a portal link on the case page and reads it from the screen; the
+   affected person opens it, enters the one-time code from their e-mail, switches to German
+   and sees the status of their links;
 6. a caseworker of another team gets 404 for that case.
 
 Every step goes through the screens; the product is pointed at the sandbox by settings only.
-Two things stand in for the world outside the screens: the signed mandate (the person signs
-on paper; GDPR requests carry it) and the portal link, which the caseworker's screen does not
-issue yet, so the test calls `issue_portal_link` as that screen would.
+One thing stands in for the world outside the screens: the signed mandate (the person signs
+on paper; GDPR requests carry it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from django.core.management import call_command
 from config.celery import app
 from config.settings import mailer_from_url
 from takedown.models import Case, FoundLink, HostResolution, Notice
-from tests.browser import BROWSER_DB, log_in, shoot
+from tests.browser import BROWSER_DB, SCREENSHOT_DIR, log_in, shoot
 from tests.conftest import LAION_SAMPLE, shared_file, wait_until
 from tests.factories import MandateFactory, TeamFactory, UserFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture: the sandbox world)
@@ -182,17 +182,32 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     carla.goto(f"/cases/{case.reference}/")
     carla.get_by_role("button", name="Send approved notices").click()
     expect(carla.get_by_text(re.compile(r"1 notices queued for sending"))).to_be_visible()
-    (message,) = smtp.wait_for(1, timeout=30)
+    # The worker renders the PDF of a 1,000-link notice first: about 25 s on the shared
+    # 2-core machine while the resolution tasks still run beside it.
+    (message,) = smtp.wait_for(1, timeout=90)
     assert message.rcpt_tos == ("contact@laion.ai",)
     assert message.mail_from.startswith(f"bounces+{laion.pk}@")
     wait_until(lambda: Notice.objects.get(pk=laion.pk).status == Notice.Status.SENT)
     assert case.links.filter(status=FoundLink.Status.NOTIFIED).count() == 1000
     clock.lap("send")
 
-    # 5. The person opens the portal link on a new device: a code comes by e-mail first.
-    from takedown.web.portal.access import issue_portal_link
-
-    link = issue_portal_link(case, actor=case.assigned_to)
+    # 5. The caseworker issues the portal link; the page shows it once.
+    carla.goto(f"/cases/{case.reference}/")
+    expect(carla.locator("#portal-status")).to_contain_text("No active link.")
+    carla.get_by_role("button", name="Issue portal link").click()
+    expect(carla.get_by_text("it is shown only this once")).to_be_visible()
+    link = carla.get_by_label("Portal link", exact=True).input_value()
+    assert link.startswith(f"{django_settings.TAKEDOWN_PUBLIC_URL}/p/")
+    carla.screenshot(
+        path=str(SCREENSHOT_DIR / "e2e-05-portal-link-issued.png"),
+        full_page=True,
+        mask=[carla.get_by_label("Portal link", exact=True)],  # a secret, even in a test
+    )
+    carla.get_by_role("link", name="Back to the case").click()
+    expect(carla.locator("#portal-status")).to_contain_text("Works until")
+    assert link not in carla.content()
+    shoot(carla, "e2e-06-case-page-portal-active")
+    # The person opens it on a new device: a code comes by e-mail first.
     person = new_page(locale="en-GB", width=390, height=844)  # a phone
     person.goto(urlsplit(link).path)
     code_mail = smtp.wait_for(2, timeout=10)[1]
@@ -207,7 +222,7 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     expect(person.locator(".state")).to_have_text("Ihr Fall ist offen. Wir arbeiten daran.")
     expect(person.get_by_text("Warten auf den Anbieter").first).to_be_visible()
     assert "<img" not in person.content()  # never an image
-    shoot(person, "e2e-05-portal-german-phone")
+    shoot(person, "e2e-07-portal-german-phone")
     clock.lap("portal")
 
     # 6. A caseworker of another team: the case does not exist for them.
@@ -221,3 +236,61 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
 
     with capsys.disabled():
         print("\ne2e step seconds:", STEP_SECONDS)
+
+
+def test_caseworker_handles_what_needs_a_decision_in_the_browser(new_page):
+    """The case page's "needs a decision" part and the person's messages, through the screens:
+    a link a recheck flagged, a manual legal step from the ladder, a message and a deletion
+    request from the portal."""
+    from takedown.models import CaseEvent, DeletionRequest, LinkCheck, PortalMessage
+    from takedown.web.portal.actions import request_deletion, send_message
+    from takedown.workflow import record_event
+    from tests.factories import CaseFactory, FoundLinkFactory
+
+    berlin = TeamFactory(name="Berlin")
+    carla_user = staff("carla", "caseworker", berlin)
+    case = CaseFactory(team=berlin, assigned_to=carla_user)
+    link = FoundLinkFactory(case=case, needs_review=True, last_verdict="online_changed")
+    LinkCheck.objects.create(
+        link=link, verdict="online_changed", reason="an image, but a different one"
+    )
+    task = record_event(case, "task.manual_legal_step", message="Consider an injunction.")
+    send_message(case, "Has anything happened yet?")
+    request_deletion(case)
+
+    carla = new_page()
+    log_in(carla, "carla", PASSWORD)
+    carla.goto("/cases/?view=decision")
+    expect(carla.get_by_role("link", name=case.reference)).to_be_visible()
+    expect(carla.get_by_text("1 unread message")).to_be_visible()
+    shoot(carla, "staff-queue-needs-decision")
+    carla.get_by_role("link", name=case.reference).click()
+    decision = carla.locator("#needs-decision")
+    expect(decision).to_contain_text("an image, but a different one")
+    expect(decision).to_contain_text("Consider an injunction.")
+    expect(carla.locator("#portal-inbox")).to_contain_text("1 unread")
+    shoot(carla, "staff-case-needs-decision")
+
+    carla.locator(f"#review-link-{link.pk}").get_by_role("button", name="Looked at").click()
+    expect(carla.get_by_text(f"Link {link.pk} marked as looked at.")).to_be_visible()
+    carla.locator(f"#task-{task.pk}").get_by_label("What was done").fill("Lawyer engaged.")
+    carla.locator(f"#task-{task.pk}").get_by_role("button", name="Mark done").click()
+    expect(carla.get_by_text("Legal step marked as done.")).to_be_visible()
+    expect(carla.locator("#needs-decision")).to_have_count(0)
+
+    carla.get_by_role("link", name="Messages and requests", exact=True).click()
+    expect(carla.locator("#portal-messages")).to_contain_text("Has anything happened yet?")
+    shoot(carla, "staff-case-messages")
+    carla.get_by_role("button", name="Mark all as read").click()
+    expect(carla.get_by_text("1 message marked as read.")).to_be_visible()
+    carla.get_by_label("What was done").fill("Contact details deleted; sent notices kept.")
+    carla.get_by_role("button", name="Mark as handled").click()
+    expect(carla.get_by_text("Deletion request marked as handled.")).to_be_visible()
+
+    link.refresh_from_db()
+    assert link.needs_review is False
+    assert PortalMessage.objects.get(case=case).read_by == carla_user
+    assert DeletionRequest.objects.get(case=case).handled_by == carla_user
+    assert CaseEvent.objects.filter(case=case, kind="task.manual_legal_step_done").count() == 1
+    carla.goto("/cases/?view=decision")
+    expect(carla.get_by_text("No cases here.")).to_be_visible()

@@ -251,6 +251,50 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
     assert all(event.actor is None or event.actor == world.author for event in timeline)
 
 
+@pytest.mark.parametrize("undelivered", [S.FAILED, S.BOUNCED])
+def test_escalate_due_reminder_failed_or_bounced_moves_the_ladder_on(world, undelivered):
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        first = world.send(world.first_notice())
+    with time_machine.travel(at(2027, 2, 12, 6, 0), tick=False):
+        assert run_escalation() == (1, 1)
+        (reminder,) = world.drafts()
+        if undelivered == S.BOUNCED:
+            # What process_bounces does with a delivery-status report.
+            transition(world.send(reminder), S.BOUNCED)
+        else:
+            # What the sender does when the last attempt fails for good.
+            submit_for_review(reminder, world.author)
+            approve(reminder, world.reviewer)
+            reminder.refresh_from_db()
+            for status in (S.QUEUED, S.SENDING, S.FAILED):
+                transition(reminder, status)
+    with time_machine.travel(at(2027, 2, 12, 7, 0), tick=False):
+        assert run_escalation() == (0, 1)
+        (to_host,) = world.drafts()
+        assert (to_host.kind, to_host.recipient_role, to_host.parent) == (
+            K.ESCALATION,
+            "hosting",
+            first,
+        )
+        assert set(to_host.links.all()) == set(world.links)
+        assert run_escalation() == (0, 0)
+
+
+def test_escalate_due_reminder_still_unsent_waits(world):
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        world.send(world.first_notice())
+    with time_machine.travel(at(2027, 2, 12, 6, 0), tick=False):
+        assert run_escalation() == (1, 1)
+        (reminder,) = world.drafts()
+        submit_for_review(reminder, world.author)
+    with time_machine.travel(at(2027, 3, 30, 6, 0), tick=False):
+        assert run_escalation() == (0, 0)
+    assert [n.kind for n in Notice.objects.filter(case=world.case).order_by("pk")] == [
+        K.NOTICE,
+        K.REMINDER,
+    ]
+
+
 def test_reply_refused_records_text_and_moves_on_without_reminder(world):
     with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
         first = world.send(world.first_notice())

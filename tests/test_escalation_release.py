@@ -123,3 +123,143 @@ def test_compare_release_unreadable_file_records_nothing(sample_case, tmp_path):
 
     assert error.value.returncode == 2
     assert not CaseEvent.objects.filter(notice=notice, kind="dataset.release_compared").exists()
+
+
+def compare(case, *files, partial: bool = False) -> dict:
+    out = StringIO()
+    call_command(
+        "compare_release",
+        "--case",
+        case.reference,
+        "--dataset",
+        "laion-5b",
+        "--json",
+        *(["--partial"] if partial else []),
+        *map(str, files),
+        stdout=out,
+    )
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rows", "invalid"),
+    [
+        ("empty.txt", "", 0, 0),
+        ("junk.txt", "not a link\nftp://files.example/a.jpg\n", 2, 2),
+    ],
+    ids=["empty", "only_invalid"],
+)
+def test_compare_release_without_valid_rows_is_refused(
+    sample_case, tmp_path, name, content, rows, invalid
+):
+    case, notice, _, _ = sample_case
+    release = tmp_path / name
+    release.write_text(content)
+
+    with pytest.raises(CommandError) as error:
+        compare(case, release)
+
+    assert error.value.returncode == 2
+    assert str(error.value) == (
+        f"cannot compare the release: the release has no valid rows ({rows} read, {invalid} "
+        "without a usable URL): nothing was compared"
+    )
+    notice.refresh_from_db()
+    assert notice.outcome == Notice.Outcome.PENDING
+    assert not CaseEvent.objects.filter(case=case, kind__startswith="dataset.").exists()
+
+
+def test_compare_release_of_another_dataset_is_refused(sample_case, tmp_path):
+    case, notice, _, _ = sample_case
+    release = tmp_path / "other.txt"
+    release.write_text("https://elsewhere.example/a.jpg\nhttps://elsewhere.example/b.jpg\n")
+
+    with pytest.raises(CommandError, match="none of the 2 valid rows is an entry known") as error:
+        compare(case, release)
+
+    assert error.value.returncode == 2
+    notice.refresh_from_db()
+    assert notice.outcome == Notice.Outcome.PENDING
+    assert not CaseEvent.objects.filter(case=case, kind__startswith="dataset.").exists()
+
+
+def test_compare_release_known_entry_of_another_case_anchors_the_release(sample_case, tmp_path):
+    """Every entry of this case gone, but the file lists an entry another case found in the
+    same dataset: a real release, from which ours were removed."""
+    case, notice, _, _ = sample_case
+    other = CaseFactory()
+    import_links(
+        other,
+        [_text_file(tmp_path, "seen.txt", ["https://other.example/x.jpg"])],
+        dataset="laion-5b",
+    )
+    release = _text_file(tmp_path, "later.txt", ["https://other.example/x.jpg"])
+
+    report = compare(case, release)
+
+    (diff,) = report["notices"]
+    assert (diff["gone"], diff["still_present"]) == (5, 0)
+    notice.refresh_from_db()
+    assert notice.outcome == Notice.Outcome.COMPLIED
+
+
+def test_compare_release_partial_reports_present_and_concludes_nothing(sample_case, tmp_path):
+    import pyarrow.parquet as pq
+
+    case, notice, links, release = sample_case
+    compare(case, release)  # the whole release: rows 1 and 3 gone
+    notice.refresh_from_db()
+    assert notice.outcome == Notice.Outcome.PARTLY
+    shard = tmp_path / "shard.parquet"
+    pq.write_table(pq.read_table(LAION_SAMPLE).slice(0, 3), shard)
+
+    report = compare(case, shard, partial=True)
+
+    assert (report["partial"], report["rows"], report["invalid"]) == (True, 3, 0)
+    (diff,) = report["notices"]
+    assert (diff["entries"], diff["still_present"], diff["gone"], diff["not_found"]) == (
+        5,
+        3,
+        0,
+        2,
+    )
+    assert [entry["link"] for entry in diff["present_entries"]] == [ln.pk for ln in links[:3]]
+    assert [entry["link"] for entry in diff["not_found_entries"]] == [ln.pk for ln in links[3:5]]
+    # Entry 1 is in the shard, yet the whole release before it had dropped it: a shard
+    # changes no conclusion, neither the outcome nor what the person was told.
+    notice.refresh_from_db()
+    assert notice.outcome == Notice.Outcome.PARTLY
+    assert CaseEvent.objects.filter(case=case, kind="dataset.release_for_person").count() == 1
+    event = CaseEvent.objects.filter(notice=notice, kind="dataset.release_compared").latest("pk")
+    assert (event.data["partial"], event.data["gone"]) == (True, [])
+    assert event.data["present"] == [ln.pk for ln in links[:3]]
+
+
+def test_compare_release_partial_command_text(sample_case, tmp_path):
+    import pyarrow.parquet as pq
+
+    case, notice, _, _ = sample_case
+    shard = tmp_path / "shard.parquet"
+    pq.write_table(pq.read_table(LAION_SAMPLE).slice(0, 3), shard)
+    out = StringIO()
+
+    call_command(
+        "compare_release",
+        "--case",
+        case.reference,
+        "--dataset",
+        "laion-5b",
+        "--partial",
+        str(shard),
+        stdout=out,
+    )
+
+    assert out.getvalue().splitlines()[0] == (
+        f"notice {notice.pk} to LAION e.V.: 3 still present, 2 not in these files (not concluded)"
+    )
+
+
+def _text_file(tmp_path, name: str, urls: list[str]):
+    path = tmp_path / name
+    path.write_text("".join(f"{url}\n" for url in urls))
+    return path

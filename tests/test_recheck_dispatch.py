@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import after_task_publish, task_postrun
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -75,6 +79,53 @@ def due_links(sandbox: HttpHost, dns_server, settings) -> list[FoundLink]:  # no
     return links
 
 
+@dataclass
+class RecheckTasks:
+    published: int = 0
+    finished: list[tuple[str, int]] = field(default_factory=list)  # (state, links claimed)
+
+    def all_done(self) -> bool:
+        """Every recheck message sent has run, and nothing is left in the broker's queue or
+        the worker: only then are the LinkCheck rows final."""
+        from celery.worker import state
+
+        with app.connection_for_write() as conn:
+            # Not passive: Redis reports an empty queue as missing.
+            queued = conn.default_channel.queue_declare("celery").message_count
+        return (
+            len(self.finished) == self.published
+            and not queued
+            and not state.active_requests
+            and not state.reserved_requests
+        )
+
+
+@contextmanager
+def recheck_tasks() -> Iterator[RecheckTasks]:
+    """Counts the recheck messages sent and the tasks the in-process worker finishes."""
+    tasks = RecheckTasks()
+    lock = threading.Lock()
+    name = "takedown.tasks.recheck_links"
+
+    def sent(sender: Any = None, **_: Any) -> None:
+        if sender == name:
+            with lock:
+                tasks.published += 1
+
+    def ran(sender: Any = None, state: str = "", retval: Any = None, **_: Any) -> None:
+        if sender is not None and sender.name == name:
+            with lock:
+                tasks.finished.append((state, retval))
+
+    after_task_publish.connect(sent, weak=False)
+    task_postrun.connect(ran, weak=False)
+    try:
+        yield tasks
+    finally:
+        after_task_publish.disconnect(sent)
+        task_postrun.disconnect(ran)
+
+
 def test_two_dispatchers_and_two_workers_check_each_link_once(
     sandbox: HttpHost,  # noqa: F811
     due_links: list[FoundLink],
@@ -90,17 +141,21 @@ def test_two_dispatchers_and_two_workers_check_each_link_once(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wait_until(lambda: LinkCheck.objects.count() >= 12)
-    # A little longer: a second copy of any link would show up now.
-    wait_until(lambda: not FoundLink.objects.filter(last_checked_at__isnull=True).exists())
+    with recheck_tasks() as tasks:
+        threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # A second check of a link, if any, is among the LinkCheck rows once all is done.
+        wait_until(tasks.all_done)
 
     assert len(counts) == 2
     assert sum(c["links"] for c in counts) == 12
+    assert tasks.published == sum(c["recheck_tasks"] for c in counts)
+    # Each task's claim: together exactly the 12 links, each claimed by one task only.
+    assert sorted(state for state, _ in tasks.finished) == ["SUCCESS"] * tasks.published
+    assert sum(claimed for _, claimed in tasks.finished) == 12
     per_link = LinkCheck.objects.values("link").annotate(n=Count("id")).values_list("n", flat=True)
     assert sorted(per_link) == [1] * 12
     assert all(sandbox.hits(f"/p{i}.jpg", HOSTS[i % 4]) == 1 for i in range(12))

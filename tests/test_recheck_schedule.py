@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from takedown.checks.schedule import (
+    CLAIM_LEASE,
     DISPATCH_LEASE,
     INTAKE_CURSOR,
     RecheckSettings,
@@ -178,6 +179,30 @@ def test_notice_sent_makes_its_links_due(conf) -> None:
         checked.pk: NOW + timedelta(hours=24),
         removed.pk: NOW + timedelta(days=5),
     }
+
+
+@pytest.mark.django_db
+def test_notice_sent_leaves_leased_and_claimed_links_to_their_check(conf) -> None:
+    notice = NoticeFactory(status=Notice.Status.SENDING)
+    claimed, leased = (FoundLinkFactory(case=notice.case, next_check_at=NOW) for _ in range(2))
+    notice.links.add(claimed, leased)
+    with time_machine.travel(NOW, tick=False):
+        batches, until = lease_due_links(conf=conf)
+        [token] = FoundLink.objects.filter(pk__in=claim_leased([claimed.pk], until)).values_list(
+            "next_check_at", flat=True
+        )
+
+    # Sent while a worker fetches `claimed` and the task for `leased` waits in the broker.
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        transition(notice, Notice.Status.SENT, fields={"sent_at": NOW})
+        again, _ = lease_due_links(conf=conf)
+
+    assert [sorted(batch) for batch in batches] == [sorted([claimed.pk, leased.pk])]
+    assert NOW + CLAIM_LEASE < token < NOW + CLAIM_LEASE + timedelta(seconds=1)
+    got = dict(FoundLink.objects.filter(case=notice.case).values_list("pk", "next_check_at"))
+    assert got == {claimed.pk: token, leased.pk: until}
+    assert again == []  # nothing is handed out a second time while its check runs
+    assert claim_leased([leased.pk], until) == [leased.pk]  # the queued task still claims it
 
 
 # --- leasing and claiming ------------------------------------------------------------------------

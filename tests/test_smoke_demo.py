@@ -3,6 +3,7 @@ separate processes, the product pointed at a running sandbox through its setting
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,9 +42,26 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
         lookup = manage(env, "lookup_host", "--json", "img.picshare-demo.com")
         pipeline = manage(env, "setup_demo", "--pipeline")
         mail = sandbox.smtp.wait_for(2, timeout=10)
+        logins = dict(
+            pair.split(" / ")
+            for pair in re.search(r"demo: web logins \(username / password\): (.*)", demo)
+            .group(1)
+            .split(", ")
+        )
+        signed_in = manage(
+            env,
+            "shell",
+            "-c",
+            "from django.test import Client; print(Client().login("
+            f"username='demo-reviewer', password='{logins['demo-reviewer']}'))",
+        )
 
     assert "demo: opened case TD-DEMO-0001 with 11 links on 3 hosts" in demo
     assert "demo: case TD-DEMO-0001 is already there" in again
+    assert set(logins) == {"demo-caseworker", "demo-reviewer"}
+    # The same logins every time, and they work.
+    assert f"demo-reviewer / {logins['demo-reviewer']}" in again
+    assert signed_in.strip().splitlines()[-1] == "True"
     assert resolved.splitlines()[0] == "resolving 3 hosts on 3 registered domains"
     assert resolved.splitlines()[-1] == "done: 3 resolved"
     assert '"hosting": {"name": "Demo Hosting GmbH"' in lookup

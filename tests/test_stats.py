@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from takedown import stats
+from takedown.checks.escalate import close_case, mark_overdue
 from takedown.models import Case, FoundLink, Notice, NoticeLink
-from tests.factories import CaseFactory, FoundLinkFactory, NoticeFactory, OrganisationFactory
+from takedown.web.staff.selectors import queue_counts
+from takedown.workflow import transition
+from tests.factories import (
+    CaseFactory,
+    FoundLinkFactory,
+    NoticeFactory,
+    OrganisationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +114,52 @@ def test_overdue_notices_past_deadline_or_marked_without_outcome(world):
             world["n6"].pk, reference, "Beta Host Inc", "dmca", at(13), at(20), NOW - at(16)
         ),
     ]
+
+
+def overdue_everywhere(now: datetime) -> tuple[int, list[int]]:
+    """The caseworker's queue tab count and the reviewer's list, at `now`."""
+    with time_machine.travel(now, tick=False):
+        tab = queue_counts(Case.objects.all(), UserFactory())["overdue"]
+    return tab, [row.notice_id for row in stats.overdue_notices(now=now)]
+
+
+def test_overdue_notices_stay_overdue_once_the_daily_job_marks_them():
+    hoster = OrganisationFactory(name="Hoster GmbH", country="DE")
+    case = CaseFactory()
+    first, second = link(case), link(case)
+    notice = sent(case, hoster, [first, second], regime="gdpr", due_at=at(10))
+    assert overdue_everywhere(NOW) == (1, [notice.pk])
+
+    with time_machine.travel(NOW, tick=False):
+        assert mark_overdue() == 1
+
+    notice.refresh_from_db()
+    assert (notice.overdue_at, notice.outcome) == (NOW, Outcome.NO_RESPONSE)
+    later = NOW + timedelta(days=1)
+    assert overdue_everywhere(later) == (1, [notice.pk])
+    assert stats.overdue_notices(now=later)[0].overdue_for == timedelta(days=1)
+    # One link removed: the other is still online past the deadline.
+    transition(FoundLink.objects.get(pk=first.pk), L.REMOVED, fields={"removed_at": NOW})
+    notice.refresh_from_db()
+    assert notice.outcome == Outcome.PARTLY
+    assert overdue_everywhere(later) == (1, [notice.pk])
+    # Both removed: complied, and the case closes by itself.
+    transition(FoundLink.objects.get(pk=second.pk), L.REMOVED, fields={"removed_at": NOW})
+    notice.refresh_from_db()
+    assert notice.outcome == Outcome.COMPLIED
+    assert overdue_everywhere(later) == (0, [])
+
+
+def test_overdue_notices_of_a_closed_case_are_not_listed():
+    case = CaseFactory()
+    sent(case, OrganisationFactory(), [link(case)], regime="gdpr", due_at=at(10))
+    with time_machine.travel(NOW, tick=False):
+        assert mark_overdue() == 1
+    assert overdue_everywhere(NOW) == (1, [Notice.objects.get(case=case).pk])
+
+    close_case(case, reason="The person found another way.", actor=None)
+
+    assert overdue_everywhere(NOW) == (0, [])
 
 
 def test_overdue_notices_before_deadline_none(world):

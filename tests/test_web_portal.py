@@ -48,7 +48,7 @@ from takedown.web.portal.actions import (
     unread_message_count,
 )
 from takedown.web.portal.status import person_message
-from takedown.workflow import record_event
+from takedown.workflow import record_event, transition
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -58,6 +58,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.test_recheck import check_once, make_link, sandbox  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -636,6 +637,239 @@ def test_person_message_renders_pipeline_events_in_german(case) -> None:
             "Eine Erinnerung wurde an Bilderhost GmbH geschickt, weil auf unsere Aufforderung "
             "keine Antwort kam. Die Antwort wird bis zum 1. Juni 2026 erwartet."
         )
+
+
+def german_timeline(case: Case) -> list[tuple[str, str]]:
+    """(kind, sentence in German) of every visible event of the case, oldest first; each must
+    differ from the stored English message, which stays for the staff timeline."""
+    events = list(case.events.filter(visible_to_person=True).order_by("at", "pk"))
+    with translation.override("de"):
+        rendered = [(event.kind, person_message(event)) for event in events]
+    assert [text for _, text in rendered if text in {e.message for e in events}] == []
+    return rendered
+
+
+def test_person_message_escalation_events_render_in_german(settings) -> None:
+    from datetime import date
+
+    from takedown.checks.escalate import (
+        close_case,
+        escalate_due,
+        mark_overdue,
+        record_reply,
+        set_ladder,
+    )
+    from tests.test_escalation import World, remove
+
+    settings.TAKEDOWN_ORGANISATION = "Demo Takedown e.V."
+    settings.DEFAULT_FROM_EMAIL = "takedown@org.example"
+    world = World()
+    set_ladder(world.case, ["site_operator", "hosting", "dpa", "manual"], actor=world.author)
+
+    def day(month: int, number: int, year: int = 2027) -> time_machine.travel:
+        return time_machine.travel(datetime(year, month, number, 8, 0, tzinfo=UTC), tick=False)
+
+    with day(1, 11):
+        first = world.send(world.first_notice())
+    with day(1, 20):
+        record_reply(
+            first,
+            outcome="pending",
+            text="More time.",
+            actor=world.author,
+            extension_until=date(2027, 3, 11),
+        )
+    with day(3, 12):
+        assert (mark_overdue(), escalate_due()) == (1, 1)
+        world.send(world.drafts()[0])  # the reminder
+    with day(4, 20):
+        assert (mark_overdue(), escalate_due()) == (1, 1)
+        to_host = world.send(world.drafts()[0])
+    with day(4, 21):
+        record_reply(to_host, outcome="not_responsible", text="No.", actor=world.author)
+        complaint = world.send(world.drafts()[0])
+    assert complaint.kind == Notice.Kind.COMPLAINT
+    with day(8, 2):
+        assert (mark_overdue(), escalate_due()) == (1, 1)
+        world.send(world.drafts()[0])  # the reminder to the authority
+    with day(11, 15):
+        assert (mark_overdue(), escalate_due()) == (1, 0)  # the manual legal step
+    with day(11, 16):
+        remove(world.links[0])
+        remove(world.links[1])
+        transition(FoundLink.objects.get(pk=world.links[0].pk), FoundLink.Status.REAPPEARED)
+        close_case(world.case, reason="Court order obtained.", actor=world.author)
+
+    op, host, dpa = "Example Site Ltd", "Hoster GmbH", "Bundesbeauftragte für den Datenschutz"
+
+    def outcomes(some: bool) -> list[str]:
+        if some:
+            return [
+                f"Einige der Bilder, die wir {name} gemeldet haben, sind nicht mehr online; um "
+                "die übrigen kümmern wir uns weiter."
+                for name in (dpa, host, op)
+            ]
+        return [
+            f"Alle Bilder, die wir {name} gemeldet haben, sind nicht mehr online."
+            for name in (dpa, host, op)
+        ]
+
+    assert [text for kind, text in german_timeline(world.case) if kind != "case.opened"] == [
+        f"Eine Aufforderung zur Entfernung wurde an {op} geschickt. Die Antwort wird bis zum "
+        "11. Februar 2027 erwartet.",
+        f"{op} hat die Frist für die Antwort bis zum 11. März 2027 verlängert, wie es das "
+        "Gesetz erlaubt.",
+        f"{op} hat bis zum Ablauf der Frist am 11. März 2027 nicht geantwortet. Wir bereiten "
+        "eine Erinnerung vor.",
+        f"Eine Erinnerung wurde an {op} geschickt, weil auf unsere Aufforderung keine Antwort "
+        "kam. Die Antwort wird bis zum 12. April 2027 erwartet.",
+        f"{op} hat auf unsere Erinnerung bis zum 12. April 2027 nicht geantwortet. Wir "
+        "bereiten den nächsten Schritt vor.",
+        "Weil die Bilder nicht entfernt wurden, wurde eine Aufforderung zur Entfernung an "
+        f"{host} geschickt. Die Antwort wird bis zum 27. April 2027 erwartet.",
+        f"{host} hat uns mitgeteilt, für diese Bilder nicht zuständig zu sein. Wir wenden uns "
+        "an die nächste Stelle.",
+        f"Bei {dpa}, der Datenschutzbehörde, wurde eine Beschwerde eingereicht. Behörden "
+        "melden sich meist innerhalb von drei Monaten; wir erwarten Nachricht bis zum "
+        "21. Juli 2027.",
+        f"{dpa} hat sich bis zum 21. Juli 2027 nicht zurückgemeldet. Wir bereiten eine "
+        "Erinnerung vor.",
+        f"Eine Erinnerung wurde an {dpa} geschickt, weil auf unsere Aufforderung keine "
+        "Antwort kam. Die Antwort wird bis zum 2. November 2027 erwartet.",
+        f"{dpa} hat auf unsere Erinnerung bis zum 2. November 2027 nicht geantwortet. Wir "
+        "bereiten den nächsten Schritt vor.",
+        "Die Stellen, an die wir geschrieben haben, haben nicht alle Bilder entfernt. Ihre "
+        "Fallbearbeitung meldet sich bei Ihnen wegen der rechtlichen Schritte, die noch "
+        "bleiben.",
+        *outcomes(some=True),
+        *outcomes(some=False),
+        "Alle Bilder, die wir gemeldet haben, wurden entfernt. Ihr Fall ist abgeschlossen.",
+        *outcomes(some=True),  # the image came back
+        "Ein Bild, das entfernt worden war, ist wieder online. Ihr Fall wurde wieder "
+        "eröffnet, und wir kümmern uns darum.",
+        "Ihre Fallbearbeitung hat den Fall abgeschlossen.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "german"),
+    [
+        (
+            "refused",
+            "Hoster GmbH hat es abgelehnt, die Bilder zu entfernen. Wir bereiten den "
+            "nächsten Schritt vor.",
+        ),
+        (
+            "complied",
+            "Hoster GmbH hat uns mitgeteilt, Bilder entfernt zu haben. Wir prüfen, "
+            "ob sie wirklich entfernt sind.",
+        ),
+        (
+            "partly",
+            "Hoster GmbH hat uns mitgeteilt, Bilder entfernt zu haben. Wir prüfen, "
+            "ob sie wirklich entfernt sind.",
+        ),
+    ],
+)
+def test_person_message_replies_render_in_german(outcome, german) -> None:
+    from takedown.checks.escalate import record_reply
+
+    notice = NoticeFactory(
+        recipient=OrganisationFactory(name="Hoster GmbH"),
+        status=Notice.Status.SENT,
+        sent_at=NOW,
+        due_at=NOW + timedelta(days=7),
+    )
+    record_reply(notice, outcome=outcome, text="Answer.", actor=None)
+
+    assert german_timeline(notice.case) == [("notice.reply_for_person", german)]
+
+
+def test_person_message_dataset_and_fingerprint_events_render_in_german(tmp_path) -> None:
+    from takedown.checks.references import import_reference_hashes
+    from takedown.checks.releases import compare_release
+    from takedown.intake.store import import_links
+
+    case = CaseFactory()
+    urls = [f"https://img.example/{n}.jpg" for n in range(3)]
+    intake = tmp_path / "found.txt"
+    intake.write_text("".join(f"{url}\n" for url in urls))
+    import_links(case, [intake], dataset="laion-5b")
+    notice = NoticeFactory(
+        case=case,
+        recipient=OrganisationFactory(name="LAION e.V."),
+        recipient_role="dataset_maintainer",
+        status=Notice.Status.SENDING,
+    )
+    notice.links.set(FoundLink.objects.filter(case=case))
+    transition(notice, Notice.Status.SENT)
+    releases = [("first.txt", urls[1:]), ("second.txt", [*urls[2:], "https://x.example/a"])]
+    for name, kept in releases:
+        release = tmp_path / name
+        release.write_text("".join(f"{url}\n" for url in kept))
+        compare_release(case, "laion-5b", [release])
+    sha = "ab" * 32
+    hashes = tmp_path / "hashes.csv"
+    hashes.write_text(f"url,sha256,phash,pdq\n{urls[0]},{sha},,\n")
+    import_reference_hashes(case, hashes)
+
+    rendered = [
+        text
+        for kind, text in german_timeline(case)
+        if kind.startswith(("dataset", "notice.o", "links.ref"))
+    ]
+    assert rendered == [
+        "Die neueste Fassung des Datensatzes laion-5b enthält 1 der 3 Einträge nicht mehr, "
+        "deren Entfernung wir bei LAION e.V. beantragt haben.",
+        "Einige der Einträge, die wir LAION e.V. gemeldet haben, sind aus dem Datensatz "
+        "entfernt; um die übrigen kümmern wir uns weiter.",
+        "Die neueste Fassung des Datensatzes laion-5b enthält 2 der 3 Einträge nicht mehr, "
+        "deren Entfernung wir bei LAION e.V. beantragt haben.",
+        "Für 1 Link wurden Fingerabdrücke Ihrer Bilder hinterlegt, damit wir sie "
+        "wiedererkennen. Die Bilder selbst wurden uns nicht übergeben.",
+    ]
+
+
+@pytest.fixture
+def image_host(request):
+    """The recheck tests' sandbox image host (a.test), with the fetch settings it needs."""
+    return request.getfixturevalue("sandbox")
+
+
+def test_person_message_link_checks_render_in_german(image_host) -> None:
+    from takedown.sandbox.http import image
+    from takedown.sandbox.http import status as status_route
+
+    link = make_link(image_host, "/p.jpg", image(1))
+    check_once(link)
+    image_host.add_route("/p.jpg", status_route(404), host="a.test")
+    check_once(link)
+    check_once(link)
+    image_host.add_route("/p.jpg", image(1), host="a.test")
+    link, _ = check_once(link)
+    assert link.status == FoundLink.Status.REAPPEARED
+
+    assert german_timeline(link.case) == [
+        (
+            "foundlink.removed",
+            "Ein Bild aus Ihrem Fall ist unter a.test nicht mehr online. Zwei Prüfungen "
+            "nacheinander haben ergeben, dass es entfernt ist.",
+        ),
+        (
+            "case.closed",
+            "Alle Bilder, die wir gemeldet haben, wurden entfernt. Ihr Fall ist abgeschlossen.",
+        ),
+        (
+            "foundlink.reappeared",
+            "Ein Bild, das von a.test entfernt worden war, ist wieder online. Wir fordern "
+            "erneut seine Entfernung.",
+        ),
+        (
+            "case.open",
+            "Ein Bild, das entfernt worden war, ist wieder online. Ihr Fall wurde wieder "
+            "eröffnet, und wir kümmern uns darum.",
+        ),
+    ]
 
 
 def _po_entries(path: Path) -> list[dict[str, object]]:

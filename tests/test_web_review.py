@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from takedown.models import FoundLink, HostResolution, Notice, NoticeLink
+from takedown.models import Case, FoundLink, HostResolution, Notice, NoticeLink
 from takedown.notices.generate import generate_notices
 from takedown.notices.review import submit_for_review
+from takedown.web.access import cases_for
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -180,6 +181,30 @@ def test_notice_pdf_download(client, people, notice):
         f'attachment; filename="{notice.case.reference}-notice-{notice.pk}.pdf"'
     )
     assert response.content.startswith(b"%PDF-")
+
+
+def test_cases_for_reviewer_is_their_teams_cases(teams, people):
+    berlin = CaseFactory(team=teams[0])
+    hamburg = CaseFactory(team=teams[1])
+    CaseFactory(team=None)
+
+    # One definition of "may see" for the staff screens and the review dashboard.
+    assert list(cases_for(people["rita"])) == [berlin]
+    assert list(cases_for(people["hanna"])) == [hamburg]
+    assert set(cases_for(people["ada"])) == set(Case.objects.all())
+    assert list(cases_for(UserFactory(username="nobody"))) == []
+
+
+def test_notice_of_another_team_not_found_for_reviewer_caseworker(client, teams, people, notice):
+    both = member("bert", "caseworker", teams[1])
+    both.groups.add(Group.objects.get(name="reviewer"))
+    client.force_login(both)
+
+    assert client.get(reverse("review:notice", args=[notice.pk])).status_code == 404
+    assert client.post(reverse("review:approve", args=[notice.pk])).status_code == 404
+    assert client.get(RESULTS).context["data"].totals["found"] == 0
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.IN_REVIEW
 
 
 @pytest.mark.parametrize(

@@ -273,6 +273,7 @@ def test_production_settings_secure_cookies_and_hsts(tmp_path):
         **os.environ,
         "TAKEDOWN_PRODUCTION": "1",
         "TAKEDOWN_SECRET_KEY": "x" * 50,
+        "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15",
         "TAKEDOWN_VAR_DIR": str(tmp_path),
     }
     code = (
@@ -285,3 +286,342 @@ def test_production_settings_secure_cookies_and_hsts(tmp_path):
     )
 
     assert json.loads(out.stdout) == [True, True, 31536000, True, True, True, True]
+
+
+THROTTLED = (
+    "Too many failed sign-in attempts. Wait 15 minutes and try again, "
+    "or ask an administrator to reset your password."
+)
+
+
+def settings_in_subprocess(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess:
+    """config.settings imported in a fresh interpreter with this environment (production
+    settings are read once, at import)."""
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TAKEDOWN_") and key != "DJANGO_SETTINGS_MODULE"
+    }
+    environ.update({"TAKEDOWN_VAR_DIR": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "-c", f"import config.settings as s; {code}"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+PRODUCTION_ENV = {"TAKEDOWN_PRODUCTION": "1", "TAKEDOWN_SECRET_KEY": "x" * 50}
+
+
+def test_production_settings_refuse_to_start_without_a_shared_cache(tmp_path):
+    result = settings_in_subprocess(tmp_path, "print('started')", **PRODUCTION_ENV)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: TAKEDOWN_CACHE_URL must be set in "
+        "production (redis://host:6379/N): login and portal rate limits are counted in the "
+        "cache, and a per-process cache gives every web process its own counters"
+    )
+
+
+def test_production_settings_use_redis_cache_from_cache_url(tmp_path):
+    result = settings_in_subprocess(
+        tmp_path,
+        "import json; print(json.dumps(s.CACHES['default']))",
+        **PRODUCTION_ENV,
+        TAKEDOWN_CACHE_URL="redis://10.0.0.5:6379/3",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://10.0.0.5:6379/3",
+    }
+
+
+def test_cache_url_other_than_redis_is_refused(tmp_path):
+    result = settings_in_subprocess(
+        tmp_path, "print('started')", TAKEDOWN_CACHE_URL="memcached://10.0.0.5:11211"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: TAKEDOWN_CACHE_URL must be a "
+        "redis://, rediss:// or unix:// URL, not 'memcached://10.0.0.5:11211'"
+    )
+
+
+def test_development_settings_keep_the_per_process_cache(tmp_path):
+    result = settings_in_subprocess(tmp_path, "print(s.CACHES['default']['BACKEND'])")
+
+    assert (result.returncode, result.stdout) == (
+        0,
+        "django.core.cache.backends.locmem.LocMemCache\n",
+    )
+
+
+# --- login throttling per username across addresses ----------------------------------------------
+
+
+def test_login_throttle_per_username_across_addresses(settings):
+    settings.TAKEDOWN_LOGIN_FAILURE_LIMIT = 2  # eight per username, from any addresses
+    member("carla", "caseworker")
+    member("otto", "caseworker")
+    failures = [
+        Client(REMOTE_ADDR=f"198.51.100.{i}").post(
+            "/login/", {"username": "carla", "password": f"wrong {i}"}
+        )
+        for i in range(1, 9)
+    ]
+    fresh = Client(REMOTE_ADDR="203.0.113.9")
+
+    blocked = fresh.post(
+        "/login/", {"username": "carla", "password": "correct horse battery staple"}
+    )
+    other = fresh.post("/login/", {"username": "otto", "password": "correct horse battery staple"})
+
+    assert [r.status_code for r in failures] == [200] * 8
+    assert blocked.status_code == 200
+    assert blocked.context["form"].non_field_errors() == [THROTTLED]
+    assert other.status_code == 302
+
+
+def test_login_throttle_per_username_allows_four_times_the_limit(settings):
+    settings.TAKEDOWN_LOGIN_FAILURE_LIMIT = 2
+    member("carla", "caseworker")
+    for i in range(1, 8):
+        Client(REMOTE_ADDR=f"198.51.100.{i}").post(
+            "/login/", {"username": "carla", "password": f"wrong {i}"}
+        )
+
+    response = Client(REMOTE_ADDR="203.0.113.9").post(
+        "/login/", {"username": "carla", "password": "correct horse battery staple"}
+    )
+
+    assert response.status_code == 302
+
+
+# --- upload size limits -------------------------------------------------------------------------
+
+
+def url_file(size: int) -> bytes:
+    """A plain-text URL list of exactly `size` bytes (one URL)."""
+    head, tail = b"https://img.example/", b".jpg\n"
+    return head + b"a" * (size - len(head) - len(tail)) + tail
+
+
+def test_staff_import_file_over_the_cap_is_refused(client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from takedown.models import FoundLink, Import
+
+    settings.TAKEDOWN_IMPORT_MAX_BYTES = 64
+    team = TeamFactory()
+    case = CaseFactory(team=team)
+    client.force_login(member("carla", "caseworker", team))
+    url = reverse("staff:import_links", args=[case.reference])
+
+    refused = client.post(url, {"file": SimpleUploadedFile("urls.txt", url_file(65))})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {
+        "file": ["The file is too large: at most 64\xa0bytes."]
+    }
+    assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
+
+    accepted = client.post(url, {"file": SimpleUploadedFile("urls.txt", url_file(64))})
+
+    assert accepted.status_code == 302
+    assert FoundLink.objects.filter(case=case).count() == 1
+
+
+def portal_client(case: Case, **client_options) -> Client:
+    """A browser with a verified portal visit of `case` (the link and code steps are
+    test_web_portal's subject)."""
+    from takedown.models import PortalAccess
+    from takedown.web.portal.access import issue_portal_link
+
+    issue_portal_link(case, actor=None)
+    client = Client(**client_options)
+    session = client.session
+    session["portal_access"] = PortalAccess.objects.get(case=case).pk
+    session["portal_verified"] = True
+    session.save()
+    return client
+
+
+def pdf_upload(size: int):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("signed.pdf", b"%PDF" + b"x" * (size - 4), "application/pdf")
+
+
+def test_portal_mandate_over_the_cap_is_refused_by_the_form(settings):
+    from takedown.models import Mandate
+
+    settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = 1000
+    case = CaseFactory(team=TeamFactory())
+    client = portal_client(case)
+
+    refused = client.post("/p/mandate/", {"document": pdf_upload(1001)})
+
+    assert refused.status_code == 400
+    assert refused.context["form"].errors == {
+        "document": ["The file is too large: at most 1000\xa0bytes."]
+    }
+    assert Mandate.objects.count() == 0
+
+    assert client.post("/p/mandate/", {"document": pdf_upload(1000)}).status_code == 302
+    assert len(bytes(Mandate.objects.get(case=case).signed_document)) == 1000
+
+
+def test_portal_mandate_upload_is_never_spooled_to_disk(settings, tmp_path):
+    from takedown.models import Mandate
+
+    # Anything larger than this would go to a temporary file in the missing folder, and fail.
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "missing")
+    case = CaseFactory(team=TeamFactory())
+    client = portal_client(case)
+
+    assert client.post("/p/mandate/", {"document": pdf_upload(1000)}).status_code == 302
+    assert len(bytes(Mandate.objects.get(case=case).signed_document)) == 1000
+
+
+class UnreadableBody:
+    """A request body that fails the test when anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the request body was read")
+
+    readline = read
+
+
+def test_portal_mandate_request_over_the_cap_is_refused_before_the_body_is_read(settings):
+    from takedown.models import Mandate
+
+    settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = 1000
+    case = CaseFactory(team=TeamFactory())
+    client = portal_client(case)
+
+    response = client.post(
+        "/p/mandate/",
+        {"document": pdf_upload(100)},
+        CONTENT_LENGTH=str(1000 + 64 * 1024 + 1),
+        **{"wsgi.input": UnreadableBody()},
+    )
+
+    assert response.status_code == 413
+    assert response.context["form"].errors == {
+        "document": ["The file is too large: at most 1000\xa0bytes."]
+    }
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_upload_still_needs_the_csrf_token():
+    from takedown.models import Mandate
+
+    case = CaseFactory(team=TeamFactory())
+    client = portal_client(case, enforce_csrf_checks=True)
+    client.get("/p/mandate/")
+
+    without = client.post("/p/mandate/", {"document": pdf_upload(100)})
+    token = client.cookies["csrftoken"].value
+    with_token = client.post(
+        "/p/mandate/", {"document": pdf_upload(100), "csrfmiddlewaretoken": token}
+    )
+
+    assert (without.status_code, with_token.status_code) == (403, 302)
+    assert Mandate.objects.filter(case=case).count() == 1
+
+
+# --- downloads are not kept by browsers or proxies -------------------------------------------
+
+
+def directives(response) -> set[str]:
+    return {part.strip() for part in response["Cache-Control"].split(",")}
+
+
+def test_review_notice_pdf_is_not_stored(client):
+    from tests.test_web_review import submitted_notice
+
+    team = TeamFactory()
+    notice = submitted_notice(team, member("carla", "caseworker", team))
+    client.force_login(member("rita", "reviewer", team))
+
+    response = client.get(reverse("review:notice_pdf", args=[notice.pk]))
+
+    assert response.content.startswith(b"%PDF-")
+    assert {"no-store", "private"} <= directives(response)
+
+
+def test_staff_and_portal_downloads_are_not_stored(client):
+    from tests.factories import MandateFactory
+    from tests.test_web_review import submitted_notice
+
+    team = TeamFactory()
+    carla = member("carla", "caseworker", team)
+    notice = submitted_notice(team, carla)
+    case = notice.case
+    MandateFactory(case=case)
+    client.force_login(carla)
+    portal = portal_client(case)
+
+    responses = {
+        "staff notice pdf": client.get(
+            reverse("staff:notice_pdf", args=[case.reference, notice.pk])
+        ),
+        "staff mandate": client.post(reverse("staff:mandate", args=[case.reference])),
+        "portal mandate pdf": portal.get("/p/mandate/authorisation.pdf"),
+        "portal data": portal.get("/p/data/my-data.json"),
+    }
+
+    assert {name: r.status_code for name, r in responses.items()} == dict.fromkeys(responses, 200)
+    assert {name for name, r in responses.items() if "no-store" not in directives(r)} == set()
+
+
+# --- pausing: the person resumes only their own pause --------------------------------------------
+
+
+def test_portal_resume_only_after_the_persons_own_pause():
+    from takedown.models import CaseEvent
+    from takedown.workflow import transition
+
+    team = TeamFactory()
+    carla = member("carla", "caseworker", team)
+    case = CaseFactory(team=team)
+    portal = portal_client(case)
+    transition(case, Case.Status.PAUSED, actor=carla, data={"by": "staff"})
+
+    page = portal.get("/p/case/")
+    refused = portal.post("/p/case/", {"move": "resume"})
+
+    assert page.context["moves"] == ["withdraw"]
+    assert refused.status_code == 400
+    assert Case.objects.get(pk=case.pk).status == Case.Status.PAUSED
+
+    case.refresh_from_db()
+    transition(case, Case.Status.OPEN, actor=carla, data={"by": "staff"})
+    assert portal.post("/p/case/", {"move": "pause"}).status_code == 302
+    assert portal.get("/p/case/").context["moves"] == ["resume", "withdraw"]
+    assert portal.post("/p/case/", {"move": "resume"}).status_code == 302
+    assert Case.objects.get(pk=case.pk).status == Case.Status.OPEN
+    paused = CaseEvent.objects.filter(case=case, kind="case.paused").order_by("pk")
+    assert [event.data["by"] for event in paused] == ["staff", "person"]
+
+
+def test_portal_cannot_resume_a_pause_of_unknown_origin():
+    from takedown.workflow import transition
+
+    case = CaseFactory(team=TeamFactory())
+    portal = portal_client(case)
+    # Paused by code that did not say who (older events, commands): not the person's to undo.
+    transition(case, Case.Status.PAUSED)
+
+    assert portal.get("/p/case/").context["moves"] == ["withdraw"]
+    assert portal.post("/p/case/", {"move": "resume"}).status_code == 400
+    assert Case.objects.get(pk=case.pk).status == Case.Status.PAUSED

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -19,13 +21,18 @@ from takedown.models import (
     Case,
     CaseEvent,
     Contact,
+    DeletionRequest,
     FoundLink,
     HostResolution,
     Import,
+    LinkCheck,
     Notice,
     NoticeLink,
+    PortalAccess,
+    PortalMessage,
 )
-from takedown.workflow import transition
+from takedown.web.portal.actions import request_deletion, send_message
+from takedown.workflow import record_event, transition
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -129,7 +136,20 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:submit", args=[ref, notice.pk])),
         ("post", reverse("staff:submitted", args=[ref, notice.pk])),
         ("post", reverse("staff:reply", args=[ref, notice.pk])),
+        ("get", reverse("staff:messages", args=[ref])),
+        ("post", reverse("staff:messages_read", args=[ref])),
+        ("post", reverse("staff:portal_link", args=[ref])),
+        ("post", reverse("staff:portal_revoke", args=[ref])),
+        ("post", reverse("staff:recheck", args=[ref])),
+        ("post", reverse("staff:reference_hashes", args=[ref])),
+        ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
+        ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
+        ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
     ]
+
+
+def manual_task(case):
+    return CaseEvent.objects.get(case=case, kind="task.manual_legal_step")
 
 
 @pytest.fixture
@@ -140,12 +160,25 @@ def full_case(case, carla, hoster):
     notice.links.set(links)
     MandateFactory(case=case)
     imported = Import.objects.create(case=case, format="text", report={"rows": 3})
+    # What the portal, the rechecks and the ladder leave for a person.
+    send_message(case, "Is there any news?")
+    request_deletion(case)
+    FoundLink.objects.filter(pk=links[0].pk).update(needs_review=True)
+    record_event(case, "task.manual_legal_step", message="Manual legal step needed.", notice=notice)
     return case, notice, imported
 
 
-def test_every_case_url_is_404_for_a_caseworker_of_another_team(client, otto, full_case):
+def reviewing_caseworker(team):
+    """Both roles, in another team: reviewer rights must not open other teams' cases."""
+    user = caseworker("rolf", team)
+    user.groups.add(Group.objects.get(name="reviewer"))
+    return user
+
+
+@pytest.mark.parametrize("who", ["caseworker", "reviewer"])
+def test_every_case_url_is_404_for_staff_of_another_team(client, otto, full_case, who):
     _case, notice, _imported = full_case
-    client.force_login(otto)
+    client.force_login(otto if who == "caseworker" else reviewing_caseworker(otto.teams.get()))
     before = CaseEvent.objects.count()
     statuses = {
         url: getattr(client, method)(url).status_code for method, url in case_urls(*full_case)
@@ -167,6 +200,24 @@ def test_notice_and_import_of_another_case_are_404_under_own_case(client, carla,
         client.get(reverse("staff:import", args=[mine.reference, imported.pk])).status_code == 404
     )
     assert client.post(reverse("staff:submit", args=[mine.reference, notice.pk])).status_code == 404
+
+
+def test_every_case_url_is_403_for_a_reviewer_of_the_team_without_caseworker_role(
+    client, team, full_case
+):
+    # cases_for covers reviewers (the review dashboard), the caseworker screens stay closed.
+    rita = UserFactory(username="rita")
+    rita.groups.add(Group.objects.get(name="reviewer"))
+    team.members.add(rita)
+    client.force_login(rita)
+    before = CaseEvent.objects.count()
+
+    statuses = {
+        url: getattr(client, method)(url).status_code for method, url in case_urls(*full_case)
+    }
+
+    assert set(statuses.values()) == {403}, statuses
+    assert CaseEvent.objects.count() == before
 
 
 def test_every_case_url_answers_the_own_team(client, carla, full_case):
@@ -207,8 +258,27 @@ def test_actions_are_post_only(client, carla, full_case):
     case, notice, _ = full_case
     client.force_login(carla)
 
-    for name in ("reveal", "mandate", "resolve", "generate", "send", "ladder", "close"):
+    for name in (
+        "reveal",
+        "mandate",
+        "resolve",
+        "generate",
+        "send",
+        "ladder",
+        "close",
+        "portal_link",
+        "portal_revoke",
+        "messages_read",
+        "recheck",
+        "reference_hashes",
+    ):
         assert client.get(reverse(f"staff:{name}", args=[case.reference])).status_code == 405
+    for name, pk in (
+        ("deletion_handled", case.deletion_requests.get().pk),
+        ("link_reviewed", case.links.get(needs_review=True).pk),
+        ("task_done", manual_task(case).pk),
+    ):
+        assert client.get(reverse(f"staff:{name}", args=[case.reference, pk])).status_code == 405
     for name in ("submit", "submitted", "reply"):
         url = reverse(f"staff:{name}", args=[case.reference, notice.pk])
         assert client.get(url).status_code == 405
@@ -306,18 +376,24 @@ def queries_for(client, url: str) -> int:
 
 def test_queue_query_count_does_not_grow_with_cases(client, carla, team, hoster):
     client.force_login(carla)
-    for _n in range(3):
-        case = CaseFactory(team=team, assigned_to=carla)
-        FoundLinkFactory(case=case)
-        NoticeFactory(case=case, recipient=hoster, status=Notice.Status.IN_REVIEW)
-    small = queries_for(client, reverse("staff:queue"))
-    for _n in range(40):
-        case = CaseFactory(team=team, assigned_to=carla)
-        FoundLinkFactory(case=case)
-        NoticeFactory(case=case, recipient=hoster, status=Notice.Status.IN_REVIEW)
-    large = queries_for(client, reverse("staff:queue"))
 
-    assert small == large
+    def add(n: int) -> None:
+        for _n in range(n):
+            case = CaseFactory(team=team, assigned_to=carla)
+            FoundLinkFactory(case=case, needs_review=True)
+            notice = NoticeFactory(case=case, recipient=hoster, status=Notice.Status.IN_REVIEW)
+            send_message(case, "Any news?")
+            request_deletion(case)
+            record_event(case, "task.manual_legal_step", notice=notice)
+
+    add(3)
+    small = queries_for(client, reverse("staff:queue"))
+    small_decision = queries_for(client, reverse("staff:queue") + "?view=decision")
+    add(40)
+    large = queries_for(client, reverse("staff:queue"))
+    large_decision = queries_for(client, reverse("staff:queue") + "?view=decision")
+
+    assert (small, small_decision) == (large, large_decision)
 
 
 # --- the case page: fixed number of queries however many links -----------------------------------
@@ -343,9 +419,22 @@ def grow_case(case, hosts: int, links_per_host: int, events: int) -> None:
     CaseEvent.objects.bulk_create(
         CaseEvent(case=case, kind="link.status", message=f"event {i}") for i in range(events)
     )
+    # What needs a person grows with the case too: flagged links with their checks, legal
+    # steps, the person's messages and requests.
+    flagged = list(FoundLink.objects.filter(case=case)[: hosts * 2])
+    FoundLink.objects.filter(pk__in=[link.pk for link in flagged]).update(needs_review=True)
+    LinkCheck.objects.bulk_create(
+        LinkCheck(link=link, verdict="online_changed", reason="a different image")
+        for link in flagged
+        for _ in range(2)
+    )
+    for i in range(hosts):
+        record_event(case, "task.manual_legal_step", message=f"step {i}")
+        send_message(case, f"message {i}")
+        DeletionRequest.objects.create(case=case)
 
 
-@pytest.mark.parametrize("page", ["case", "links", "hosts", "timeline"])
+@pytest.mark.parametrize("page", ["case", "links", "hosts", "timeline", "messages"])
 def test_case_page_query_count_does_not_grow_with_links(client, carla, team, page):
     client.force_login(carla)
     small = CaseFactory(reference="TD-2026-0401", team=team)
@@ -361,7 +450,7 @@ def test_case_page_query_count_does_not_grow_with_links(client, carla, team, pag
     ]
 
     assert counts[0] == counts[1]
-    assert counts[1] <= 16
+    assert counts[1] <= 20
 
 
 def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, hoster):
@@ -914,3 +1003,456 @@ def test_home_sends_reviewers_to_their_dashboard(client):
     client.force_login(rita)
 
     assert client.get("/")["Location"] == reverse("review:index")
+
+
+# --- the affected person's portal link --------------------------------------------------------
+
+
+def token_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_portal_link_is_shown_once_and_stored_only_as_its_hash(client, carla, case, caplog):
+    caplog.set_level(logging.DEBUG)
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:portal_link", args=[case.reference]), {"days": "10"})
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store, private"
+    url = response.context["url"]
+    token = token_of(url)
+    assert len(token) >= 43
+    assert f'value="{url}"' in response.content.decode()
+    access = PortalAccess.objects.get(case=case)
+    assert access.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert access.expires_at - access.created_at == timedelta(days=10)
+    assert access.created_by == carla
+    # Nowhere else: not in the audit trail, the session, the message cookie or a log line.
+    event = CaseEvent.objects.get(case=case, kind="portal.link_issued")
+    assert token not in event.message + json.dumps(event.data)
+    assert token not in str(dict(client.session.items()))
+    assert all(token not in morsel.value for morsel in client.cookies.values())
+    assert all(token not in record.getMessage() for record in caplog.records)
+    # The case page says a link is active and until when, and does not show it again.
+    page = client.get(reverse("staff:case", args=[case.reference]))
+    status = page.content.decode()
+    assert token not in status
+    assert page.context["portal_access"] == access
+    assert f"Works until {timezone.localtime(access.expires_at):%Y-%m-%d %H:%M}." in status
+
+
+def test_portal_link_default_days_from_the_setting(client, carla, case, settings):
+    settings.TAKEDOWN_PORTAL_LINK_DAYS = 7
+    client.force_login(carla)
+
+    client.post(reverse("staff:portal_link", args=[case.reference]), {"days": ""})
+
+    access = PortalAccess.objects.get(case=case)
+    assert access.expires_at - access.created_at == timedelta(days=7)
+
+
+def test_portal_link_without_email_is_refused_with_a_message(client, carla, case):
+    case.person.email = ""
+    case.person.save()
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:portal_link", args=[case.reference]), follow=True)
+
+    assert response.redirect_chain == [(reverse("staff:case", args=[case.reference]), 302)]
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.startswith("The affected person has no e-mail address on file")
+    assert not PortalAccess.objects.filter(case=case).exists()
+
+
+def test_portal_link_days_out_of_range_is_refused(client, carla, case):
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:portal_link", args=[case.reference]), {"days": "400"}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Ensure this value is less than or equal to 365."
+    ]
+    assert not PortalAccess.objects.exists()
+
+
+def test_portal_link_revoke_stops_the_link(client, carla, case):
+    from takedown.web.portal.access import access_for_token
+
+    client.force_login(carla)
+    url = client.post(reverse("staff:portal_link", args=[case.reference])).context["url"]
+
+    response = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
+    again = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
+
+    assert access_for_token(token_of(url)) is None
+    assert PortalAccess.objects.get(case=case).revoked_at is not None
+    assert [str(m) for m in response.context["messages"]] == [
+        "1 portal link revoked: it no longer opens the portal."
+    ]
+    assert [str(m) for m in again.context["messages"]] == ["The case had no portal link to revoke."]
+    assert response.context["portal_access"] is None
+    assert "No active link." in response.content.decode()
+    assert CaseEvent.objects.get(case=case, kind="portal.link_revoked").actor == carla
+
+
+def test_portal_link_new_one_replaces_the_old(client, carla, case):
+    from takedown.web.portal.access import access_for_token
+
+    client.force_login(carla)
+    first = client.post(reverse("staff:portal_link", args=[case.reference])).context["url"]
+    second = client.post(reverse("staff:portal_link", args=[case.reference])).context["url"]
+
+    assert access_for_token(token_of(first)) is None
+    assert access_for_token(token_of(second)).case == case
+
+
+# --- the person's messages and deletion requests ------------------------------------------------
+
+
+def test_messages_page_shows_the_persons_messages_and_marks_them_read(client, carla, case):
+    send_message(case, "Is the photo on img.example gone?")
+    send_message(case, "Thank you.")
+    client.force_login(carla)
+
+    page = client.get(reverse("staff:messages", args=[case.reference]))
+    overview = client.get(reverse("staff:case", args=[case.reference]))
+    read = client.post(reverse("staff:messages_read", args=[case.reference]), follow=True)
+
+    text = page.content.decode()
+    assert [m.body for m in page.context["page"].object_list] == [
+        "Thank you.",
+        "Is the photo on img.example gone?",
+    ]
+    assert page.context["unread"] == 2
+    assert "Is the photo on img.example gone?" in text
+    assert overview.context["unread_messages"] == 2
+    assert "2 unread" in overview.content.decode()
+    assert read.redirect_chain == [(reverse("staff:messages", args=[case.reference]), 302)]
+    assert [str(m) for m in read.context["messages"]] == ["2 messages marked as read."]
+    assert set(PortalMessage.objects.values_list("read_by", flat=True)) == {carla.pk}
+    assert read.context["unread"] == 0
+    assert CaseEvent.objects.get(case=case, kind="portal.messages_read").data == {"count": 2}
+
+
+def test_deletion_request_is_marked_handled_with_a_note(client, carla, case):
+    request = request_deletion(case)
+    client.force_login(carla)
+    url = reverse("staff:deletion_handled", args=[case.reference, request.pk])
+
+    overview = client.get(reverse("staff:case", args=[case.reference]))
+    no_note = client.post(url, {"note": "  "}, follow=True)
+    handled = client.post(url, {"note": "Details deleted; sent notices kept."}, follow=True)
+    twice = client.post(url, {"note": "again"}, follow=True)
+
+    assert overview.context["open_deletions"] == 1
+    assert [str(m) for m in no_note.context["messages"]] == ["This field is required."]
+    request.refresh_from_db()
+    assert request.handled_by == carla
+    assert request.handled_at is not None
+    assert [str(m) for m in handled.context["messages"]] == ["Deletion request marked as handled."]
+    assert [str(m) for m in twice.context["messages"]] == [
+        "This deletion request was already handled."
+    ]
+    [event] = CaseEvent.objects.filter(case=case, kind="portal.deletion_handled")
+    assert (event.actor, event.message, event.visible_to_person) == (
+        carla,
+        "Deletion request handled: Details deleted; sent notices kept.",
+        False,
+    )
+
+
+def test_deletion_request_of_another_case_cannot_be_handled(client, carla, case, team):
+    other = CaseFactory(reference="TD-2026-0199", team=team)
+    request = request_deletion(other)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:deletion_handled", args=[case.reference, request.pk]),
+        {"note": "done"},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "This deletion request was already handled."
+    ]
+    request.refresh_from_db()
+    assert request.handled_at is None
+
+
+def test_queue_shows_unread_messages_and_deletion_requests(client, carla, case):
+    send_message(case, "one")
+    send_message(case, "two")
+    request_deletion(case)
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:queue"))
+
+    [row] = response.context["page"].object_list
+    assert (row.unread_messages, row.deletion_requested) == (2, True)
+    text = response.content.decode()
+    assert "2 unread messages" in text
+    assert "deletion requested" in text
+
+
+# --- links that need a look, legal steps, checks on demand ---------------------------------------
+
+
+def flagged_link(case, **fields):
+    link = FoundLinkFactory(
+        case=case,
+        needs_review=True,
+        last_verdict="online_changed",
+        last_checked_at=timezone.now(),
+        **fields,
+    )
+    old = LinkCheck.objects.create(link=link, verdict="online_same", reason="same image")
+    old.checked_at = timezone.now() - timedelta(days=1)
+    old.save()
+    LinkCheck.objects.create(
+        link=link,
+        verdict="online_changed",
+        reason="an image, but a different one (pHash distance 31)",
+        final_url="https://img.example/placeholder.jpg",
+    )
+    return link
+
+
+def test_case_page_lists_links_that_need_a_look_with_their_last_check(client, carla, case):
+    link = flagged_link(case)
+    FoundLinkFactory(case=case)
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:case", args=[case.reference]))
+
+    assert response.context["review_total"] == 1
+    [row] = response.context["review_links"]
+    assert (row.pk, row.check_verdict, row.check_reason) == (
+        link.pk,
+        "online_changed",
+        "an image, but a different one (pHash distance 31)",
+    )
+    text = response.content.decode()
+    assert "an image, but a different one (pHash distance 31)" in text
+    assert "https://img.example/placeholder.jpg" in text
+    assert reverse("staff:link_reviewed", args=[case.reference, link.pk]) in text
+
+
+def test_link_reviewed_clears_the_flag_and_records_an_event(client, carla, case):
+    link = flagged_link(case)
+    client.force_login(carla)
+    url = reverse("staff:link_reviewed", args=[case.reference, link.pk])
+
+    first = client.post(url, {"note": "placeholder image: removed in effect"}, follow=True)
+    second = client.post(url, follow=True)
+
+    link.refresh_from_db()
+    assert link.needs_review is False
+    assert [str(m) for m in first.context["messages"]] == [f"Link {link.pk} marked as looked at."]
+    assert [str(m) for m in second.context["messages"]] == [
+        "This link does not need a look (any more)."
+    ]
+    [event] = CaseEvent.objects.filter(case=case, kind="link.reviewed")
+    assert (event.actor, event.link, event.data) == (
+        carla,
+        link,
+        {"link": link.pk, "verdict": "online_changed"},
+    )
+    assert event.message.endswith(": placeholder image: removed in effect")
+    assert first.context["review_links"] == []
+
+
+def test_link_reviewed_of_another_case_is_refused(client, carla, case, team):
+    other = CaseFactory(reference="TD-2026-0198", team=team)
+    link = flagged_link(other)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:link_reviewed", args=[case.reference, link.pk]), follow=True
+    )
+
+    link.refresh_from_db()
+    assert link.needs_review is True
+    assert [str(m) for m in response.context["messages"]] == [
+        "This link does not need a look (any more)."
+    ]
+
+
+def test_decision_queue_has_flagged_links_and_open_legal_steps(client, carla, team, hoster):
+    flagged = CaseFactory(reference="TD-2026-0501", team=team)
+    flagged_link(flagged)
+    legal = CaseFactory(reference="TD-2026-0502", team=team)
+    notice = NoticeFactory(case=legal, recipient=hoster, status=Notice.Status.SENT)
+    task = record_event(legal, "task.manual_legal_step", message="Court?", notice=notice)
+    done = CaseFactory(reference="TD-2026-0503", team=team)
+    finished = record_event(done, "task.manual_legal_step", message="Police?")
+    record_event(done, "task.manual_legal_step_done", data={"task": finished.pk})
+    CaseFactory(reference="TD-2026-0504", team=team)
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:queue") + "?view=decision")
+
+    assert sorted(c.reference for c in response.context["page"].object_list) == [
+        "TD-2026-0501",
+        "TD-2026-0502",
+    ]
+    assert response.context["counts"]["decision"] == 2
+    text = response.content.decode()
+    assert "links to look at" in text and "legal step" in text
+    page = client.get(reverse("staff:case", args=[legal.reference]))
+    assert [t.pk for t in page.context["manual_tasks"]] == [task.pk]
+
+
+def test_manual_legal_step_done_needs_a_note_and_leaves_the_queue(client, carla, team):
+    case = CaseFactory(reference="TD-2026-0505", team=team)
+    task = record_event(case, "task.manual_legal_step", message="Consider an injunction.")
+    client.force_login(carla)
+    url = reverse("staff:task_done", args=[case.reference, task.pk])
+
+    no_note = client.post(url, {"note": ""}, follow=True)
+    done = client.post(url, {"note": "Lawyer engaged, injunction filed."}, follow=True)
+    twice = client.post(url, {"note": "again"}, follow=True)
+
+    assert [str(m) for m in no_note.context["messages"]] == ["This field is required."]
+    assert [str(m) for m in done.context["messages"]] == ["Legal step marked as done."]
+    assert [str(m) for m in twice.context["messages"]] == [
+        "This legal step is already marked done."
+    ]
+    [event] = CaseEvent.objects.filter(case=case, kind="task.manual_legal_step_done")
+    assert (event.actor, event.data, event.message) == (
+        carla,
+        {"task": task.pk},
+        "Manual legal step done: Lawyer engaged, injunction filed.",
+    )
+    assert done.context["manual_tasks"] == []
+    queue = client.get(reverse("staff:queue") + "?view=decision")
+    assert list(queue.context["page"].object_list) == []
+
+
+def test_check_links_now_leases_the_case_links_for_the_workers(
+    client, carla, case, django_capture_on_commit_callbacks
+):
+    host = HostFactory(hostname="img.check.example")
+    links = [FoundLinkFactory(case=case, host=host) for _ in range(3)]
+    excluded = FoundLinkFactory(case=case, host=host, status=FoundLink.Status.EXCLUDED)
+    elsewhere = FoundLinkFactory(host=host)
+    client.force_login(carla)
+    before = timezone.now()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("staff:recheck", args=[case.reference]), follow=True)
+
+    # Leased: moved to the lease's end, so the dispatcher does not hand them out again.
+    leased = FoundLink.objects.filter(pk__in=[link.pk for link in links])
+    assert all(link.next_check_at > before for link in leased)
+    excluded.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (excluded.next_check_at, elsewhere.next_check_at) == (None, None)
+    assert len(callbacks) == 1  # one recheck task: the three links of one host
+    event = CaseEvent.objects.get(case=case, kind="case.recheck_requested")
+    assert (event.actor, event.data) == (carla, {"due": 3, "queued": 3, "tasks": 1})
+    assert [str(m) for m in response.context["messages"]] == [
+        "3 links will be checked: 3 handed to the workers now, the rest within minutes "
+        "(at most a few per host at a time)."
+    ]
+
+
+def test_check_links_now_on_a_paused_case_is_refused(client, carla, case):
+    FoundLinkFactory(case=case)
+    transition(case, Case.Status.PAUSED)
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:recheck", args=[case.reference]), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "The case is paused by the affected person: its links are not checked."
+    ]
+    assert FoundLink.objects.get(case=case).next_check_at is None
+    assert not CaseEvent.objects.filter(kind="case.recheck_requested").exists()
+
+
+SHA = "ab" * 32
+
+
+def test_reference_hashes_upload_stores_them_on_the_links(client, carla, case):
+    link = FoundLinkFactory(case=case, url="https://img.hashes.example/a.jpg")
+    client.force_login(carla)
+    upload = SimpleUploadedFile(
+        "hashes.csv", f"url,sha256,phash\nHTTPS://IMG.hashes.example/a.jpg,{SHA},\n".encode()
+    )
+
+    response = client.post(
+        reverse("staff:reference_hashes", args=[case.reference]), {"file": upload}, follow=True
+    )
+
+    link.refresh_from_db()
+    assert (link.ref_sha256, link.ref_phash) == (SHA, "")
+    assert [str(m) for m in response.context["messages"]] == ["Reference hashes stored for 1 link."]
+    assert CaseEvent.objects.get(case=case, kind="links.reference_hashes").actor == carla
+
+
+def test_reference_hashes_with_a_bad_row_store_nothing(client, carla, case):
+    good = FoundLinkFactory(case=case, url="https://img.hashes.example/a.jpg")
+    client.force_login(carla)
+    upload = SimpleUploadedFile(
+        "hashes.csv",
+        (
+            f"url,sha256\nhttps://img.hashes.example/a.jpg,{SHA}\n"
+            f"https://img.hashes.example/unknown.jpg,{SHA}\n"
+        ).encode(),
+    )
+
+    response = client.post(
+        reverse("staff:reference_hashes", args=[case.reference]), {"file": upload}, follow=True
+    )
+
+    good.refresh_from_db()
+    assert good.ref_sha256 == ""
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was stored: 1 rows cannot be used. row 3: no such link in this case"
+    ]
+
+
+# --- roles: the admin group keeps every permission ---------------------------------------------
+
+
+def admin_codenames() -> set[tuple[str, str]]:
+    return set(
+        Group.objects.get(name="admin").permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+
+
+def every_codename() -> set[tuple[str, str]]:
+    return set(
+        Permission.objects.filter(content_type__app_label__in=["takedown", "auth"]).values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+
+
+def test_admin_group_has_every_takedown_and_auth_permission():
+    codenames = admin_codenames()
+
+    assert codenames == every_codename()
+    # Models added after migration 0005_web (the portal's, 0006) are included.
+    assert {("takedown", "view_portalmessage"), ("takedown", "change_deletionrequest")} <= codenames
+
+
+def test_admin_permissions_are_granted_again_after_migrate():
+    admin = Group.objects.get(name="admin")
+    # As after 0005_web alone: the portal models' permissions neither granted nor created.
+    portal = Permission.objects.filter(codename__endswith="portalmessage")
+    admin.permissions.remove(*portal)
+    portal.delete()
+    admin.permissions.remove(*Permission.objects.filter(codename="add_user"))
+    assert ("takedown", "view_portalmessage") not in admin_codenames()
+
+    call_command("migrate", verbosity=0)
+
+    assert admin_codenames() == every_codename()
+    assert ("takedown", "view_portalmessage") in admin_codenames()
+    assert ("auth", "add_user") in admin_codenames()

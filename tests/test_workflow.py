@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import F, Model
 
-from takedown.models import Case, CaseEvent, FoundLink, Notice
+from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 from takedown.workflow import (
     TRANSITIONS,
     ConcurrentChange,
@@ -13,7 +17,13 @@ from takedown.workflow import (
     transition,
     transition_many,
 )
-from tests.factories import CaseFactory, FoundLinkFactory, NoticeFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    FoundLinkFactory,
+    HostFactory,
+    NoticeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +167,77 @@ def test_transition_many_refuses_a_move_the_table_forbids():
 
     with pytest.raises(TransitionNotAllowed):
         transition_many(FoundLink, [link.pk], [FoundLink.Status.REMOVED], FoundLink.Status.NOTIFIED)
+
+
+@contextmanager
+def moved_after_the_read(model: type[Model], pk: int, **changes: object) -> Iterator[None]:
+    """Another connection changes row `pk` right after transition_many reads its rows and
+    before it updates them: the window that FOR UPDATE closes on PostgreSQL and that is open
+    where FOR UPDATE is a no-op. Same connection here, so it is not blocked by the row lock."""
+    table = model._meta.db_table
+    state = {"read": False, "moved": False}
+
+    def interfere(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if state["read"] and not state["moved"]:
+            state["moved"] = True
+            model._default_manager.filter(pk=pk).update(**changes)
+        result = execute(sql, params, many, context)
+        if sql.startswith("SELECT") and table in sql:
+            state["read"] = True
+        return result
+
+    with connection.execute_wrapper(interfere):
+        yield
+    assert state["moved"], "transition_many never got to update anything"
+
+
+def test_transition_many_leaves_a_row_moved_after_the_read():
+    found = [FoundLinkFactory() for _ in range(3)]
+    case = found[0].case
+    FoundLink.objects.filter(pk__in=[link.pk for link in found]).update(case=case)
+    reappeared = FoundLinkFactory(case=case, status=FoundLink.Status.REAPPEARED)
+    ids = [link.pk for link in found] + [reappeared.pk]
+    excluded = found[1].pk
+
+    with moved_after_the_read(FoundLink, excluded, status=FoundLink.Status.EXCLUDED):
+        moved = transition_many(
+            FoundLink,
+            ids,
+            [FoundLink.Status.FOUND, FoundLink.Status.REAPPEARED],
+            FoundLink.Status.NOTIFIED,
+        )
+
+    assert sorted(moved) == sorted([found[0].pk, found[2].pk, reappeared.pk])
+    statuses = dict(FoundLink.objects.values_list("pk", "status"))
+    assert statuses == {
+        found[0].pk: "notified",
+        excluded: "excluded",
+        found[2].pk: "notified",
+        reappeared.pk: "notified",
+    }
+    events = CaseEvent.objects.filter(kind="foundlink.notified").order_by("link_id")
+    assert [(e.link_id, e.data["from"]) for e in events] == sorted(
+        [(found[0].pk, "found"), (found[2].pk, "found"), (reappeared.pk, "reappeared")]
+    )
+
+
+def test_transition_many_claim_lost_after_the_read_claims_nothing():
+    # resolve_batch claims hosts so; another worker claiming one first must win alone.
+    host = HostFactory(status=Host.Status.PENDING, attempts=0)
+    other = HostFactory(status=Host.Status.FAILED, attempts=0)
+
+    with moved_after_the_read(
+        Host, host.pk, status=Host.Status.RESOLVING, attempts=F("attempts") + 1
+    ):
+        claimed = transition_many(
+            Host,
+            [host.pk, other.pk],
+            [Host.Status.PENDING, Host.Status.FAILED],
+            Host.Status.RESOLVING,
+            fields={"attempts": F("attempts") + 1},
+        )
+
+    assert claimed == [other.pk]
+    rows = dict(Host.objects.values_list("pk", "attempts"))
+    assert rows == {host.pk: 1, other.pk: 1}
+    assert list(CaseEvent.objects.values_list("host_id", "kind")) == [(other.pk, "host.resolving")]

@@ -23,6 +23,10 @@ transaction:
 
 Unreachable links (timeouts, 5xx, resets) are never taken for removed: they keep their streak
 and are retried with backoff (schedule.next_check_after).
+
+A fetch takes seconds, and the link may change meanwhile: the batch is recorded with each
+link's status as it is then (a notice sent during the fetch makes it NOTIFIED and due daily),
+and a link whose claim (its next_check_at) was taken over by another check is not recorded.
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ def check_links(link_ids: list[int], *, conf: RecheckSettings | None = None) -> 
         .order_by("id")
     )
     now = timezone.now()
+    # next_check_at as the caller's claim left it: the token that says the link is still ours
+    # when the results are recorded.
+    claims = {link.pk: link.next_check_at for link in links}
     outcomes: list[CheckOutcome] = []
     to_fetch: list[FoundLink] = []
     for link in links:
@@ -111,7 +118,7 @@ def check_links(link_ids: list[int], *, conf: RecheckSettings | None = None) -> 
             outcomes.append(skipped)
     seen = asyncio.run(_fetch(to_fetch, conf)) if to_fetch else []
     with transaction.atomic():
-        outcomes += _record(to_fetch, seen, conf)
+        outcomes += _record(to_fetch, seen, claims, conf)
     outcomes.sort(key=lambda outcome: outcome.link_id)
     return outcomes
 
@@ -125,7 +132,7 @@ def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome
         due, reason = now + conf.pending, "not checked: the case is paused"
     else:
         return None
-    FoundLink.objects.filter(pk=link.pk).update(next_check_at=due)
+    FoundLink.objects.filter(pk=link.pk, next_check_at=link.next_check_at).update(next_check_at=due)
     return CheckOutcome(link.pk, link.url, link.last_verdict, link.status, reason, due, None)
 
 
@@ -170,8 +177,14 @@ def observation(link: FoundLink, seen: _Seen) -> Observation:
     )
 
 
-def _record(links: list[FoundLink], seen: list[_Seen], conf: RecheckSettings) -> list[CheckOutcome]:
+def _record(
+    links: list[FoundLink],
+    seen: list[_Seen],
+    claims: dict[int, datetime | None],
+    conf: RecheckSettings,
+) -> list[CheckOutcome]:
     now = timezone.now()
+    links, seen, outcomes = _still_ours(links, seen, claims)
     decisions: list[Decision] = []
     checks: list[LinkCheck] = []
     for link, one in zip(links, seen, strict=True):
@@ -181,7 +194,6 @@ def _record(links: list[FoundLink], seen: list[_Seen], conf: RecheckSettings) ->
         checks.append(_link_check(link, one, decision, now))
     LinkCheck.objects.bulk_create(checks, batch_size=500)
 
-    outcomes = []
     review_events = []
     for link, one, decision, check in zip(links, seen, decisions, checks, strict=True):
         if link.evidence_id is None and _is_evidence(decision, one):
@@ -217,7 +229,7 @@ def _record(links: list[FoundLink], seen: list[_Seen], conf: RecheckSettings) ->
                 check.pk,
             )
         )
-    _save_checked(links)
+    _save_checked(links, claims)
     if review_events:
         from takedown.models import CaseEvent
 
@@ -225,20 +237,71 @@ def _record(links: list[FoundLink], seen: list[_Seen], conf: RecheckSettings) ->
     return outcomes
 
 
-def _save_checked(links: list[FoundLink]) -> None:
+def _still_ours(
+    links: list[FoundLink], seen: list[_Seen], claims: dict[int, datetime | None]
+) -> tuple[list[FoundLink], list[_Seen], list[CheckOutcome]]:
+    """The links whose claim held through the fetch, with the status, removal time and review
+    flag they have now; outcomes for the others, which are left untouched.
+
+    While a link was fetched a notice may have been sent (FOUND -> NOTIFIED: it must now be
+    checked daily, not dropped as a FOUND link with evidence), a caseworker may have excluded
+    it, or, its claim expired, another check may have taken it over. FOR UPDATE (PostgreSQL;
+    SQLite's IMMEDIATE transaction already holds the write lock) keeps them so until commit."""
+    current = {
+        row[0]: row[1:]
+        for row in FoundLink.objects.filter(pk__in=[link.pk for link in links])
+        .order_by("id")
+        .select_for_update()
+        .values_list("pk", "status", "removed_at", "needs_review", "next_check_at")
+    }
+    kept: list[FoundLink] = []
+    kept_seen: list[_Seen] = []
+    lost: list[CheckOutcome] = []
+    for link, one in zip(links, seen, strict=True):
+        if link.pk not in current:
+            continue  # deleted with its case meanwhile
+        status, removed_at, needs_review, due = current[link.pk]
+        if due != claims[link.pk]:
+            reason = "not recorded: another check took the link over meanwhile"
+            lost.append(CheckOutcome(link.pk, link.url, "", status, reason, due, None))
+            continue
+        link.status, link.removed_at, link.needs_review = status, removed_at, needs_review
+        kept.append(link)
+        kept_seen.append(one)
+    return kept, kept_seen, lost
+
+
+def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) -> None:
     """One UPDATE per link, sent as one executemany: bulk_update's CASE expressions cost
-    milliseconds of Python per link, more than the fetch and the hashing together."""
+    milliseconds of Python per link, more than the fetch and the hashing together.
+
+    Each UPDATE holds only while next_check_at is still the claim's token, so a check whose
+    claim was lost cannot overwrite the one that took the link over."""
     fields = [FoundLink._meta.get_field(name) for name in CHECKED_FIELDS]
+    due_field = FoundLink._meta.get_field("next_check_at")
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     table = connection.ops.quote_name(FoundLink._meta.db_table)
+    due_column = connection.ops.quote_name(due_field.column)
     # Only column names from the model are interpolated; every value is a parameter.
-    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608
-    rows = [
-        [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields] + [link.pk]
-        for link in links
-    ]
+    update = f"UPDATE {table} SET {assignments} WHERE id = %s AND "  # noqa: S608
+    claimed: list[list[Any]] = []
+    unclaimed: list[list[Any]] = []  # checked on demand without a due time (tests, the shell)
+    for link in links:
+        row = [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields]
+        token = claims[link.pk]
+        if token is None:
+            unclaimed.append([*row, link.pk])
+        else:
+            claimed.append([*row, link.pk, due_field.get_db_prep_save(token, connection)])
+    saved = 0
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for sql, rows in ((f"{due_column} = %s", claimed), (f"{due_column} IS NULL", unclaimed)):
+            if rows:
+                cursor.executemany(update + sql, rows)
+                saved += cursor.rowcount
+    if saved != len(links):
+        # _still_ours locked the rows, so this is a bug, not a race: record nothing of it.
+        raise ConcurrentChange(f"{len(links) - saved} checked links changed while recorded")
 
 
 def _link_check(link: FoundLink, seen: _Seen, decision: Decision, now: datetime) -> LinkCheck:
@@ -282,7 +345,8 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
                     "Two checks in a row found it gone."
                 ),
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason},
+                # "host" lets the portal say it in the person's language.
+                data={"check": check.pk, "reason": decision.reason, "host": host},
                 fields={"removed_at": now},
             )
         elif decision.reappeared and link.status == L.REMOVED:
@@ -294,7 +358,7 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
                     "We are asking for its removal again."
                 ),
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason},
+                data={"check": check.pk, "reason": decision.reason, "host": host},
             )
             record_event(
                 link.case,

@@ -31,6 +31,7 @@ from takedown.checks.outcomes import (
     OPEN_LINK_STATUSES,
     UNSENT,
     cancel_unsent,
+    lock_case,
     recompute_outcome,
 )
 from takedown.models import Case, FoundLink, Notice, Organisation
@@ -68,6 +69,8 @@ REPLY_OUTCOMES = (
 # Replies after which waiting and reminding achieve nothing.
 MOVES_ON = (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE)
 STEP_KINDS = [K.NOTICE, K.ESCALATION, K.COMPLAINT]
+# Reminders that never reached the recipient.
+UNDELIVERED = [N.CANCELLED, N.FAILED, N.BOUNCED]
 
 
 class EscalationError(ValueError):
@@ -152,6 +155,7 @@ def record_reply(
     step = notice.parent if notice.kind == K.REMINDER and notice.parent else notice
     now = timezone.now()
     with transaction.atomic():
+        lock_case(step.case_id)  # before any notice row: see lock_case
         if extension_until is not None:
             extend_deadline(step, extension_until, actor=actor)
         for target in {step.pk: step, notice.pk: notice}.values():
@@ -265,7 +269,8 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                 "notice.overdue_for_person",
                 visible_to_person=True,
                 message=_overdue_message(notice, deadline),
-                data={"notice": notice.pk},
+                # What the portal renders the sentence from, in the person's language.
+                data={"notice": notice.pk, "kind": notice.kind, "deadline": deadline.isoformat()},
                 notice=notice,
             )
             recompute_outcome(notice)
@@ -292,8 +297,9 @@ def escalate_due(now: dt.datetime | None = None) -> int:
         running, kind__in=STEP_KINDS, overdue_at__isnull=False, reminded_at__isnull=True
     ).exclude(reply_outcome__in=MOVES_ON):
         drafts += remind(notice, now=now)
-    # A step moves on when its reminder went unanswered, when the caseworker cancelled the
-    # reminder instead of sending it, or after a reply that moves on.
+    # A step moves on when its reminder went unanswered, when no reminder reached the
+    # recipient (the caseworker cancelled it, or it failed or bounced), or after a reply that
+    # moves on.
     unanswered = Q(
         follow_ups__kind=K.REMINDER,
         follow_ups__status=N.SENT,
@@ -305,10 +311,15 @@ def escalate_due(now: dt.datetime | None = None) -> int:
     for notice in steps.distinct():
         reminders = notice.follow_ups.filter(kind=K.REMINDER)
         answered_late = reminders.filter(status=N.SENT, overdue_at__isnull=False).exists()
+        # An undeliverable reminder counts like a cancelled one: the deadline the law set
+        # has already passed without an answer, a reminder is a courtesy the recipient is not
+        # owed, and waiting for one that never arrives would stall the ladder for good. The
+        # next step is still only a draft: a caseworker who would rather fix the address and
+        # resend (failed/bounced -> draft) cancels it in review.
         skipped = (
             notice.overdue_at is not None
             and reminders.exists()
-            and not reminders.exclude(status=N.CANCELLED).exists()
+            and not reminders.exclude(status__in=UNDELIVERED).exists()
         )
         if answered_late or skipped or notice.reply_outcome in MOVES_ON:
             drafts += advance(notice, now=now)
@@ -356,12 +367,18 @@ def advance(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None
     """Take the next step of the ladder after `notice` (once); returns the drafts created."""
     now = now or timezone.now()
     with transaction.atomic():
+        # Two notices of one case can move on at once (the daily job, a reply recorded on the
+        # web, the escalate command): each claims only its own notice, so both would read
+        # _addressed() before either committed and draft the same step to the same party.
+        # The case row serialises them, taken before the notice's claim (see lock_case).
+        # SQLite ignores FOR UPDATE, but there every transaction begins IMMEDIATE (settings),
+        # which already lets one writer in at a time from start to commit.
+        case = lock_case(notice.case_id)
         if not Notice.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(
             escalated_at=now
         ):
             return 0
         notice.escalated_at = now
-        case = notice.case
         remaining = _open_links(notice)
         plan = _Plan()
         for step in steps_after(case, notice.recipient_role) if remaining else []:

@@ -34,11 +34,26 @@ AUTO_CLOSE_REASON = "All links removed (closed automatically)."
 RELEASE_COMPARED = "dataset.release_compared"
 
 
+def lock_case(case_id: int) -> Case:
+    """Take the case's row lock for the rest of the transaction (PostgreSQL; SQLite's
+    IMMEDIATE transactions already admit one writer at a time).
+
+    Everything that changes both a case's notices and the case itself, or decides from a
+    case's notices what to draft, takes this lock FIRST, before any notice row: the escalation
+    (advance, record_reply), a link's removal or reappearance (outcomes, closing, reopening),
+    and closing or withdrawing a case (whose transition locks the case row first anyway). One
+    order for all of them, so two of them never wait for each other in a circle."""
+    return Case.objects.select_for_update().get(pk=case_id)
+
+
 def dataset_gone(notice: Notice) -> set[int]:
-    """Links of a maintainer notice whose entries the latest compared release no longer has."""
+    """Links of a maintainer notice whose entries the latest compared release no longer has.
+    A comparison with part of a release (one shard) concludes nothing about absent entries."""
     events = CaseEvent.objects.filter(notice=notice, kind=RELEASE_COMPARED)
-    event = events.order_by("-at", "-pk").first()
-    return set(event.data.get("gone", [])) if event else set()
+    for data in events.order_by("-at", "-pk").values_list("data", flat=True):
+        if not data.get("partial"):
+            return set(data.get("gone", []))
+    return set()
 
 
 def compute_outcome(notice: Notice) -> str:
@@ -87,7 +102,7 @@ def recompute_outcome(notice: Notice, *, actor: Any = None) -> str:
             actor=actor,
             visible_to_person=True,
             message=_outcome_message(notice, new),
-            data={"notice": notice.pk, "outcome": new},
+            data={"notice": notice.pk, "outcome": new, "role": notice.recipient_role},
             notice=notice,
         )
     return new
@@ -162,6 +177,7 @@ def close_if_done(case: Case, *, actor: Any = None) -> bool:
 @on_enter(FoundLink, FoundLink.Status.REMOVED)
 @on_enter(FoundLink, FoundLink.Status.EXCLUDED)
 def link_done(link: FoundLink, actor: Any) -> None:
+    lock_case(link.case_id)
     recompute_for_links([link.pk], actor=actor)
     # Follow-ups not yet sent whose every link is now done have nothing left to ask for.
     stale = [
@@ -177,8 +193,8 @@ def link_done(link: FoundLink, actor: Any) -> None:
 
 @on_enter(FoundLink, FoundLink.Status.REAPPEARED)
 def link_reappeared(link: FoundLink, actor: Any) -> None:
+    case = lock_case(link.case_id)
     recompute_for_links([link.pk], actor=actor)
-    case = Case.objects.get(pk=link.case_id)
     # Only a closure this module made is undone; a caseworker's closure stands.
     if case.status == Case.Status.CLOSED and case.close_reason == AUTO_CLOSE_REASON:
         try:

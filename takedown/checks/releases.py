@@ -7,6 +7,13 @@ have one, the same entry id). The release is streamed: only the notices' entries
 memory, however large the release. The comparison is recorded on each notice (a CaseEvent the
 outcome reads, see takedown.checks.outcomes); no link changes status, because the image may
 still be online at its host.
+
+An entry is "gone" only when the file can stand for the whole release: a file without a single
+valid row is refused, and so is one in which not one row is an entry known from that dataset
+(in any case), because then it is more likely another dataset or the wrong shard than a
+release from which everything we asked about was removed. A file that is one shard of a
+release is compared with `partial=True`: it shows which entries are still present, and
+concludes nothing about the others.
 """
 
 from __future__ import annotations
@@ -25,7 +32,11 @@ from takedown.models import Case, FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.workflow import record_event
 
-__all__ = ["IntakeError", "ReleaseReport", "compare_release"]
+__all__ = ["IntakeError", "ReleaseError", "ReleaseReport", "compare_release"]
+
+
+class ReleaseError(ValueError):
+    """The release was read but cannot be compared; the message says why."""
 
 
 @dataclass
@@ -33,6 +44,8 @@ class NoticeDiff:
     notice: Notice
     present: list[FoundLink] = field(default_factory=list)
     gone: list[FoundLink] = field(default_factory=list)
+    # Partial comparison only: entries this file does not hold, about which it says nothing.
+    not_found: list[FoundLink] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         def entries(links: list[FoundLink]) -> list[dict[str, Any]]:
@@ -42,11 +55,13 @@ class NoticeDiff:
             "notice": self.notice.pk,
             "recipient": self.notice.recipient.name,
             "sent_at": self.notice.sent_at.isoformat() if self.notice.sent_at else None,
-            "entries": len(self.present) + len(self.gone),
+            "entries": len(self.present) + len(self.gone) + len(self.not_found),
             "still_present": len(self.present),
             "gone": len(self.gone),
+            "not_found": len(self.not_found),
             "present_entries": entries(self.present),
             "gone_entries": entries(self.gone),
+            "not_found_entries": entries(self.not_found),
         }
 
 
@@ -54,6 +69,7 @@ class NoticeDiff:
 class ReleaseReport:
     case: str
     dataset: str
+    partial: bool = False
     rows: int = 0
     invalid: int = 0
     notices: list[NoticeDiff] = field(default_factory=list)
@@ -62,6 +78,7 @@ class ReleaseReport:
         return {
             "case": self.case,
             "dataset": self.dataset,
+            "partial": self.partial,
             "rows": self.rows,
             "invalid": self.invalid,
             "notices": [diff.as_dict() for diff in self.notices],
@@ -74,10 +91,13 @@ def compare_release(
     paths: Sequence[str | os.PathLike[str]],
     *,
     format: str | None = None,
+    partial: bool = False,
     actor: Any = None,
 ) -> ReleaseReport:
     """Compare the release files with every sent maintainer notice of `case` for `dataset`.
-    Raises IntakeError for a file that cannot be read (nothing is recorded then)."""
+    Raises IntakeError for a file that cannot be read and ReleaseError for one that cannot
+    stand for the release (nothing is recorded then). With `partial` the files are part of a
+    release: present entries are recorded, absent ones are not taken for gone."""
     notices = list(
         Notice.objects.filter(
             case=case,
@@ -100,14 +120,27 @@ def compare_release(
     }
     hashes = {link.url_sha256 for links in wanted.values() for link in links}
     ids = {link.entry_id for links in wanted.values() for link in links if link.entry_id}
+    # Entries known from this dataset in any case: one of them in the file shows that the file
+    # is a release of the dataset, not another list (only whether one is found is used).
+    known_hashes, known_ids = set(hashes), set(ids)
+    if not partial:
+        for url_sha256, entry_id in FoundLink.objects.filter(dataset=dataset).values_list(
+            "url_sha256", "entry_id"
+        ):
+            known_hashes.add(url_sha256)
+            if entry_id:
+                known_ids.add(entry_id)
+    anchored = False
     seen_hashes: set[str] = set()
     seen_ids: set[str] = set()
-    report = ReleaseReport(case.reference, dataset)
+    report = ReleaseReport(case.reference, dataset, partial=partial)
     for path in paths:
         for row in read_rows(path, format):
             report.rows += 1
-            if row.entry_id and row.entry_id in ids:
-                seen_ids.add(row.entry_id)
+            if row.entry_id:
+                if row.entry_id in ids:
+                    seen_ids.add(row.entry_id)
+                anchored = anchored or row.entry_id in known_ids
             if row.url is None:
                 report.invalid += 1
                 continue
@@ -118,24 +151,44 @@ def compare_release(
                 continue
             if digest in hashes:
                 seen_hashes.add(digest)
+            anchored = anchored or digest in known_hashes
+    if report.rows == report.invalid:
+        raise ReleaseError(
+            f"the release has no valid rows ({report.rows} read, {report.invalid} without a "
+            "usable URL): nothing was compared"
+        )
+    if not partial and not anchored:
+        raise ReleaseError(
+            f"none of the {report.rows - report.invalid} valid rows is an entry known from "
+            f"{dataset}, so the file may not be a release of {dataset} and no entry is taken "
+            "for gone: nothing was compared (for one shard of a release, use --partial)"
+        )
     with transaction.atomic():
         for notice in notices:
             diff = NoticeDiff(notice)
             for link in wanted[notice.pk]:
-                still = link.url_sha256 in seen_hashes or link.entry_id in seen_ids
-                (diff.present if still else diff.gone).append(link)
+                if link.url_sha256 in seen_hashes or link.entry_id in seen_ids:
+                    diff.present.append(link)
+                else:
+                    (diff.not_found if partial else diff.gone).append(link)
             report.notices.append(diff)
+            entries = len(wanted[notice.pk])
             record_event(
                 case,
                 RELEASE_COMPARED,
                 actor=actor,
                 message=(
-                    f"Compared a release of {dataset} ({report.rows} rows): "
-                    f"{len(diff.gone)} of {len(diff.gone) + len(diff.present)} entries gone."
+                    f"Compared part of a release of {dataset} ({report.rows} rows): "
+                    f"{len(diff.present)} of {entries} entries still present, the others "
+                    "not in this part."
+                    if partial
+                    else f"Compared a release of {dataset} ({report.rows} rows): "
+                    f"{len(diff.gone)} of {entries} entries gone."
                 ),
                 data={
                     "dataset": dataset,
                     "rows": report.rows,
+                    "partial": partial,
                     "gone": [link.pk for link in diff.gone],
                     "present": [link.pk for link in diff.present],
                 },
@@ -149,10 +202,16 @@ def compare_release(
                     visible_to_person=True,
                     message=(
                         f"The newest release of the dataset {dataset} no longer lists "
-                        f"{len(diff.gone)} of the {len(diff.gone) + len(diff.present)} entries "
+                        f"{len(diff.gone)} of the {entries} entries "
                         f"we asked {notice.recipient.name} to remove."
                     ),
-                    data={"notice": notice.pk},
+                    # What the portal renders the sentence from, in the person's language.
+                    data={
+                        "notice": notice.pk,
+                        "dataset": dataset,
+                        "gone": len(diff.gone),
+                        "entries": entries,
+                    },
                     notice=notice,
                 )
             recompute_outcome(notice, actor=actor)

@@ -17,7 +17,8 @@ and links enter the schedule three ways:
   it still misses is fetched at the first check after its notice is sent; the first
   successful fetch is the evidence whenever it happens.
 - A notice is sent (`schedule_notice_links`, an on_enter hook for Notice SENT): its links are
-  checked daily while it is pending; links never fetched are due at once.
+  checked daily while it is pending; links never fetched are due at once. A link leased or
+  claimed at that moment is left to its check, which records it with the status it has then.
 - After every check, `next_check_after` sets the next due time from the link's status:
   daily while a notice is pending (NOTIFIED, REAPPEARED), the next day to confirm a first
   "removed", stages after removal (weekly for a month, then monthly for six months, then
@@ -58,6 +59,8 @@ INTAKE_CURSOR = "recheck.intake_cursor"
 DISPATCH_LEASE = timedelta(minutes=10)
 # Longer than the recheck task's hard time limit: a claim this old belongs to a dead worker.
 CLAIM_LEASE = timedelta(minutes=15)
+# claim_leased adds up to this much to CLAIM_LEASE, so that each claim's token is its own.
+CLAIM_JITTER = timedelta(seconds=1)
 # A host skipped in the first page of due links gets at most this many more pages of reading.
 MAX_DUE_PAGES = 3
 
@@ -215,20 +218,25 @@ def schedule_notice_links(notice: Notice, actor: Any) -> None:
         pk__in=notice.links.filter(case=notice.case).values("pk")
     ).exclude(status__in=[L.REMOVED, L.EXCLUDED])
     for due, never_checked in ((now, True), (now + conf.pending, False)):
-        links.filter(last_checked_at__isnull=never_checked).filter(
+        # A link leased or claimed right now is being checked: moving its next_check_at would
+        # take the claim from that worker and hand the link out a second time. Its check
+        # re-reads the status when it records, so it reschedules the link as NOTIFIED.
+        not_in_flight(links.filter(last_checked_at__isnull=never_checked), now).filter(
             Q(next_check_at__isnull=True) | Q(next_check_at__gt=due)
         ).update(next_check_at=due)
 
 
+def not_in_flight(links: Any, now: datetime) -> Any:
+    """`links` without those due within CLAIM_LEASE from `now`: a dispatcher's lease or a
+    worker's claim looks like that, and those links are being checked already."""
+    return links.exclude(next_check_at__gt=now, next_check_at__lte=now + CLAIM_LEASE + CLAIM_JITTER)
+
+
 def make_due(links: Any, now: datetime | None = None) -> int:
-    """Make `links` (a FoundLink queryset) due now, except excluded ones and those due within
-    CLAIM_LEASE: a lease or claim looks like that, and those are being checked already."""
+    """Make `links` (a FoundLink queryset) due now, except excluded ones and those being
+    checked already (see not_in_flight)."""
     now = now or timezone.now()
-    return (
-        links.exclude(status=L.EXCLUDED)
-        .exclude(next_check_at__gt=now, next_check_at__lte=now + CLAIM_LEASE)
-        .update(next_check_at=now)
-    )
+    return not_in_flight(links.exclude(status=L.EXCLUDED), now).update(next_check_at=now)
 
 
 # --- handing out ---------------------------------------------------------------------------------
@@ -308,7 +316,8 @@ def claim_leased(link_ids: list[int], lease_until: datetime) -> list[int]:
     them. Another copy of the same task (a redelivery) or a later lease finds them moved on."""
     now = timezone.now()
     # A token unique to this claim: the links that end up holding it are ours.
-    token = now + CLAIM_LEASE + timedelta(microseconds=random.randrange(1, 1_000_000))
+    jitter = random.randrange(1, CLAIM_JITTER // timedelta(microseconds=1))
+    token = now + CLAIM_LEASE + timedelta(microseconds=jitter)
     with transaction.atomic():
         FoundLink.objects.filter(pk__in=link_ids, next_check_at=lease_until).update(
             next_check_at=token

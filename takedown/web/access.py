@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
@@ -192,41 +193,57 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """The login form, refusing further attempts after too many failures for one username
-    from one address (and, higher, from one address across usernames)."""
+THROTTLED_MESSAGE = _(
+    "Too many failed sign-in attempts. Wait %(minutes)s minutes and try again, "
+    "or ask an administrator to reset your password."
+)
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": _(
-            "Too many failed sign-in attempts. Wait %(minutes)s minutes and try again, "
-            "or ask an administrator to reset your password."
-        ),
-    }
+
+class ThrottleMixin:
+    """For an AuthenticationForm: refuses further attempts after too many failures for one
+    username from one address, from one address across usernames (ten times the limit), and
+    for one username across addresses (four times: one account guessed from many addresses).
+    The staff login and the Django admin's use the same counters, so neither is a way around
+    the other."""
+
+    request: HttpRequest | None
+    data: Any
 
     def _idents(self) -> list[tuple[str, str, int]]:
         ip = client_ip(self.request) if self.request else ""
         username = (self.data.get("username") or "").strip().lower()
         limit = settings.TAKEDOWN_LOGIN_FAILURE_LIMIT
-        return [("login-user", f"{username}\0{ip}", limit), ("login-ip", ip, limit * 10)]
+        return [
+            ("login-user", f"{username}\0{ip}", limit),
+            ("login-ip", ip, limit * 10),
+            ("login-name", username, limit * 4),
+        ]
 
     def clean(self) -> dict[str, Any]:
         idents = self._idents()
         window = settings.TAKEDOWN_LOGIN_LOCKOUT_SECONDS
         if any(attempts(scope, ident) >= limit for scope, ident, limit in idents):
             raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, window // 60)},
+                THROTTLED_MESSAGE, code="throttled", params={"minutes": max(1, window // 60)}
             )
         try:
-            cleaned = super().clean()
+            cleaned = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
             for scope, ident, _limit in idents:
                 add_attempt(scope, ident, window=window)
             raise
+        # Only this address's count for the user: a success must not reset the count of
+        # guesses made at the account from elsewhere.
         clear_attempts(*idents[0][:2])
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):
+    """The staff login form."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
+    """The Django admin's login form (takedown.admin_site)."""
 
 
 class ThrottledLoginView(LoginView):

@@ -9,6 +9,8 @@ send. The mail arrives at the sandbox's SMTP server; PDFs are written to var/dem
 from __future__ import annotations
 
 import csv
+import json
+import os
 import secrets
 import tempfile
 from io import StringIO
@@ -17,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -56,6 +58,9 @@ class Command(BaseCommand):
         admin = get_user_model().objects.filter(username="admin").first()
         if admin is not None:
             team.members.add(admin)
+        _demo_users(team)
+        logins = ", ".join(f"{name} / {password}" for name, password in demo_passwords().items())
+        self.stdout.write(f"demo: web logins (username / password): {logins}")
         if Case.objects.filter(reference=DEMO_REFERENCE).exists():
             self.stdout.write(f"demo: case {DEMO_REFERENCE} is already there")
             return
@@ -116,17 +121,44 @@ class Command(BaseCommand):
             )
 
 
+DEMO_USERS = {"demo-caseworker": "caseworker", "demo-reviewer": "reviewer"}
+
+
+def demo_passwords() -> dict[str, str]:
+    """The demo users' passwords: made once, kept in VAR_DIR/demo-passwords.json (mode 0600),
+    so `make run` prints the same logins every time. Local demo accounts only."""
+    path = Path(settings.VAR_DIR) / "demo-passwords.json"
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        known = {}
+    if set(DEMO_USERS) <= set(known):
+        return known
+    known = {name: known.get(name) or secrets.token_urlsafe(12) for name in DEMO_USERS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(known, handle)
+    return known
+
+
 def _demo_users(team: Team | None) -> tuple[Any, Any]:
-    """A caseworker who drafts and a reviewer who approves: four eyes, even in the demo.
-    Their passwords are random and unknown; the admin can set them."""
+    """A caseworker who drafts and a reviewer who approves: four eyes, even in the demo. They
+    can sign in to the web app with the passwords of demo_passwords()."""
     users = get_user_model().objects
-    caseworker, _ = users.get_or_create(username="demo-caseworker")
-    reviewer, _ = users.get_or_create(username="demo-reviewer")
-    for user in (caseworker, reviewer):
-        if not user.has_usable_password():
-            user.set_password(secrets.token_urlsafe(16))
+    passwords = demo_passwords()
+    made = {}
+    for username, group_name in DEMO_USERS.items():
+        user, _ = users.get_or_create(username=username)
+        if not user.check_password(passwords[username]):
+            user.set_password(passwords[username])
             user.save()
+        group = Group.objects.filter(name=group_name).first()
+        if group is not None:
+            user.groups.add(group)
         if team is not None:
             team.members.add(user)
-    reviewer.user_permissions.add(Permission.objects.get(codename="review_notice"))
-    return caseworker, users.get(pk=reviewer.pk)  # fresh: permission caches are per instance
+        made[username] = user
+    made["demo-reviewer"].user_permissions.add(Permission.objects.get(codename="review_notice"))
+    # Fresh instances: permission caches are per instance.
+    return users.get(pk=made["demo-caseworker"].pk), users.get(pk=made["demo-reviewer"].pk)

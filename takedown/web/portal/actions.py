@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,7 +20,6 @@ from takedown.web.portal.status import person_message, summary
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 MESSAGE_MAX = 5000
-MANDATE_MAX_BYTES = 20 * 1024 * 1024
 BY_PERSON = {"by": "person"}
 
 
@@ -75,8 +75,9 @@ def mark_messages_read(case: Case, *, actor: Any) -> int:
 
 
 def store_signed_mandate(case: Case, data: bytes, *, actor: Any = None) -> Mandate:
-    """Keep the signed authorisation (encrypted at rest). PDF only, as the notices attach it."""
-    if len(data) > MANDATE_MAX_BYTES or not data.startswith(b"%PDF"):
+    """Keep the signed authorisation (encrypted at rest). PDF only, as the notices attach it;
+    at most TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES."""
+    if len(data) > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES or not data.startswith(b"%PDF"):
         raise PortalError("not_pdf")
     with transaction.atomic():
         mandate = Mandate.objects.create(
@@ -104,13 +105,23 @@ _PERSON_MOVES = {
 }
 
 
+def paused_by_person(case: Case) -> bool:
+    """Whether the case's latest pause was the person's own. A pause by staff, or one whose
+    event does not say who (older events, code that did not tell), is not."""
+    data = (
+        case.events.filter(kind="case.paused").order_by("-at", "-pk").values_list("data", flat=True)
+    ).first()
+    return bool(data) and data.get("by") == BY_PERSON["by"]
+
+
 def allowed_moves(case: Case) -> list[str]:
     """What the person may do with their case now. Reopening a withdrawn or closed case is
-    for the caseworker, who talks to the person first."""
+    for the caseworker, who talks to the person first; so is resuming a case staff paused
+    (they paused it for a reason, e.g. a pending legal question)."""
     if case.status == Case.Status.OPEN:
         return ["pause", "withdraw"]
     if case.status == Case.Status.PAUSED:
-        return ["resume", "withdraw"]
+        return ["resume", "withdraw"] if paused_by_person(case) else ["withdraw"]
     return []
 
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from takedown.web.portal.actions import MANDATE_MAX_BYTES, MESSAGE_MAX
+from takedown.web.portal.actions import MESSAGE_MAX
+
+
+def too_large_error() -> forms.ValidationError:
+    cap = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES
+    return forms.ValidationError(
+        _("The file is too large: at most %(size)s."),
+        code="too_large",
+        params={"size": filesizeformat(cap)},
+    )
 
 
 class CodeForm(forms.Form):
@@ -39,14 +50,20 @@ class MandateForm(forms.Form):
 
     def clean_document(self) -> bytes:
         upload = self.cleaned_data["document"]
-        if upload.size > MANDATE_MAX_BYTES:
-            raise forms.ValidationError(_("The file is too large: at most 20 MB."))
-        data = upload.read(MANDATE_MAX_BYTES + 1)
+        if upload.size > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES:
+            raise too_large_error()
+        data = upload.read(settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES + 1)
         if not data.startswith(b"%PDF"):
             raise forms.ValidationError(
                 _("This is not a PDF file. Please scan or save the signed page as a PDF.")
             )
         return data
+
+    def refuse_too_large(self) -> None:
+        """The error for a request refused by its Content-Length: the form was never bound to
+        its body, so there is no cleaned data yet for add_error to update."""
+        self.cleaned_data = {}
+        self.add_error("document", too_large_error())
 
 
 class WithdrawForm(forms.Form):

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.models import PortalAccess
@@ -253,20 +255,64 @@ def message(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     return _render(request, "message.html", {**_case_context(access, request), "form": form})
 
 
+# Room for the multipart framing and the CSRF field around the file itself.
+UPLOAD_FRAMING_BYTES = 64 * 1024
+
+
+class _InMemoryUpload(MemoryFileUploadHandler):
+    """Keeps the upload in memory whatever its size: the signed authorisation is personal
+    data and must not sit in a temporary file in clear. Its size is bounded before the body
+    is read (upload_capped)."""
+
+    def handle_raw_input(self, *args: Any, **kwargs: Any) -> None:
+        super().handle_raw_input(*args, **kwargs)
+        self.activated = True
+
+
+def upload_capped(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuses a POST whose Content-Length exceeds TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES (plus the
+    framing) before any of the body is read. CsrfViewMiddleware reads request.POST, and with it
+    the whole body, before the view runs; so the view is exempt from the middleware and checks
+    the token itself (csrf_protect) once the size is known to be acceptable. Goes outermost."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES + UPLOAD_FRAMING_BYTES:
+                request.upload_too_large = True  # type: ignore[attr-defined]
+                # The response must not trigger a read of the body either (no CSRF check:
+                # nothing is changed).
+                return view(request, *args, **kwargs)
+            request.upload_handlers = [_InMemoryUpload(request)]
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
+
+
+@upload_capped
 @portal_page
 @require_http_methods(["GET", "POST"])
 def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    form = MandateForm(_posted(request), request.FILES if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    too_large = getattr(request, "upload_too_large", False)
+    posted = request.method == "POST" and not too_large
+    form = MandateForm(_posted(request) if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         actions.store_signed_mandate(access.case, form.cleaned_data["document"])
         messages.success(request, _("Thank you. We received your signed authorisation."))
         return redirect("portal:mandate")
+    if too_large:
+        form.refuse_too_large()
     on_file = access.case.mandates.filter(revoked_at__isnull=True).exists()
     return _render(
         request,
         "mandate.html",
         {**_case_context(access, request), "form": form, "on_file": on_file},
-        status=400 if form.errors else 200,
+        status=413 if too_large else 400 if form.errors else 200,
     )
 
 

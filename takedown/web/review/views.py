@@ -149,6 +149,8 @@ def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"{notice.case.reference}-notice-{notice.pk}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # The notice can name the affected person: no copy in the browser's or a proxy's cache.
+    response["Cache-Control"] = "no-store, private"
     return response
 
 

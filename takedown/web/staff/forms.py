@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -62,12 +63,25 @@ class ImportForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         has_text = bool((cleaned.get("urls") or "").strip())
-        has_file = cleaned.get("file") is not None
+        # A file refused by clean_file (too large) was still chosen.
+        has_file = cleaned.get("file") is not None or "file" in self.errors
         if has_text and has_file:
             raise forms.ValidationError(_("Paste URLs or upload a file, not both."))
         if not has_text and not has_file:
             raise forms.ValidationError(_("Paste at least one URL or choose a file."))
         return cleaned
+
+    def clean_file(self) -> Any:
+        # The import runs in the request: the cap bounds its time and the temporary file.
+        upload = self.cleaned_data.get("file")
+        cap = settings.TAKEDOWN_IMPORT_MAX_BYTES
+        if upload is not None and upload.size > cap:
+            raise forms.ValidationError(
+                _("The file is too large: at most %(size)s."),
+                code="too_large",
+                params={"size": filesizeformat(cap)},
+            )
+        return upload
 
     @property
     def has_input(self) -> bool:

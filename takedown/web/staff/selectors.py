@@ -9,9 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import (
-    Case as When_,
-)
-from django.db.models import (
+    BigIntegerField,
     CharField,
     Count,
     Exists,
@@ -24,7 +22,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case as When_,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from takedown.intake.normalize import InvalidURL, normalize_url
@@ -53,14 +56,10 @@ MANUAL_TASK_DONE = "task.manual_legal_step_done"
 
 
 def overdue_notices(now: datetime | None = None) -> QuerySet[Notice]:
-    """Sent notices without an answer whose deadline (or granted extension) has passed."""
-    now = now or timezone.now()
-    past_due = Q(due_at__lt=now) & (Q(extended_until__isnull=True) | Q(extended_until__lt=now))
-    return Notice.objects.filter(
-        Q(overdue_at__isnull=False) | past_due,
-        status=Notice.Status.SENT,
-        outcome=Notice.Outcome.PENDING,
-    )
+    """Overdue notices: the one definition the reviewer's results use too (takedown.stats)."""
+    from takedown.stats import overdue_notices_qs
+
+    return overdue_notices_qs(now=now)
 
 
 def _flagged_hosts(**filters: Any) -> QuerySet[Host]:
@@ -71,7 +70,9 @@ def _flagged_hosts(**filters: Any) -> QuerySet[Host]:
 
 def open_manual_tasks() -> QuerySet[CaseEvent]:
     """Manual legal steps the escalation ladder asked for and no caseworker has marked done."""
-    done = CaseEvent.objects.filter(kind=MANUAL_TASK_DONE, data__task=OuterRef("pk"))
+    # The id as a number on both backends: PostgreSQL has no jsonb = bigint operator.
+    task_id = Cast(KeyTextTransform("task", "data"), BigIntegerField())
+    done = CaseEvent.objects.filter(kind=MANUAL_TASK_DONE).filter(Exact(task_id, OuterRef("pk")))
     return CaseEvent.objects.filter(kind=MANUAL_TASK).exclude(Exists(done))
 
 
@@ -366,4 +367,3 @@ def live_portal_access(case: Case, now: datetime | None = None) -> PortalAccess 
         .order_by("-expires_at")
         .first()
     )
-

@@ -29,4 +29,17 @@ urlpatterns = [
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
     path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
     path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
+    path("<str:reference>/portal-link/", views.issue_portal_link, name="portal_link"),
+    path("<str:reference>/portal-link/revoke/", views.revoke_portal_links, name="portal_revoke"),
+    path("<str:reference>/messages/", views.case_messages, name="messages"),
+    path("<str:reference>/messages/read/", views.messages_read, name="messages_read"),
+    path(
+        "<str:reference>/deletion-requests/<int:pk>/handled/",
+        views.deletion_handled,
+        name="deletion_handled",
+    ),
+    path("<str:reference>/links/<int:pk>/reviewed/", views.link_reviewed, name="link_reviewed"),
+    path("<str:reference>/tasks/<int:pk>/done/", views.task_done, name="task_done"),
+    path("<str:reference>/recheck/", views.recheck, name="recheck"),
+    path("<str:reference>/reference-hashes/", views.reference_hashes, name="reference_hashes"),
 ]

@@ -27,7 +27,6 @@ from django.views.decorators.http import require_POST
 
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
-from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -46,6 +45,7 @@ from takedown.web.access import (
     is_reviewer,
     staff_required,
 )
+from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, selectors
 from takedown.web.staff.forms import (
     CloseForm,
@@ -277,7 +277,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         case.events.select_related("actor", "notice").order_by("-at", "-pk")[:RECENT_EVENTS]
     )
     review_links = selectors.links_to_review(case)
-    shown_review = list(review_links[:REVIEW_LINKS_SHOWN])
+    review_total = review_links.count()
     return render(
         request,
         "staff/case.html",
@@ -299,12 +299,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "ladder_form": LadderForm(initial={"roles": ", ".join(ladder_of(case))}),
             "close_form": CloseForm(),
             # What needs a person: links a check flagged, legal steps, the person's messages.
-            "review_links": shown_review,
-            "review_total": (
-                len(shown_review)
-                if len(shown_review) < REVIEW_LINKS_SHOWN
-                else review_links.count()
-            ),
+            "review_links": list(review_links[:REVIEW_LINKS_SHOWN]) if review_total else [],
+            "review_total": review_total,
             "manual_tasks": list(
                 selectors.open_manual_tasks()
                 .filter(case=case)
@@ -692,3 +688,226 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _notice_url(case: Case, notice: Notice) -> str:
     return reverse("staff:notice", kwargs={"reference": case.reference, "pk": notice.pk})
+
+
+# --- the affected person's portal ---------------------------------------------------------------
+
+
+@staff_required
+@require_POST
+def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
+    """A new portal link, shown in this one response only: the token is stored as its hash,
+    so it cannot be shown again (and is never put in a message, the session or a log)."""
+    from takedown.web.portal.access import issue_portal_link as issue
+
+    case = get_case_for(request.user, reference)
+    form = PortalLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+    try:
+        url = issue(case, actor=request.user, days=form.cleaned_data["days"])
+    except ValueError as exc:  # PortalError: no e-mail address on file, days out of range
+        messages.error(request, str(exc))
+        return redirect("staff:case", reference=case.reference)
+    response = render(
+        request,
+        "staff/portal_link.html",
+        {
+            "case": case,
+            "tab": "overview",
+            "url": url,
+            "access": selectors.live_portal_access(case),
+        },
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@staff_required
+@require_POST
+def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
+    from takedown.web.portal.access import revoke_portal_links as revoke
+
+    case = get_case_for(request.user, reference)
+
+    def step() -> str:
+        revoked = revoke(case, actor=request.user)
+        if not revoked:
+            return _("The case had no portal link to revoke.")
+        return ngettext(
+            "%(n)d portal link revoked: it no longer opens the portal.",
+            "%(n)d portal links revoked: they no longer open the portal.",
+            revoked,
+        ) % {"n": revoked}
+
+    return _act(request, case, step)
+
+
+@staff_required
+def case_messages(request: HttpRequest, reference: str) -> HttpResponse:
+    """The person's messages from the portal (newest first) and their deletion requests."""
+    case = get_case_for(request.user, reference)
+    # The messages are the person's own words: opening them is access to personal data.
+    audit_case_viewed(request, case)
+    page = Paginator(portal_messages(case).select_related("read_by").reverse(), MESSAGES_PER_PAGE)
+    return render(
+        request,
+        "staff/messages.html",
+        {
+            "case": case,
+            "tab": "messages",
+            "page": page.get_page(request.GET.get("page")),
+            "unread": unread_message_count(case),
+            "deletions": list(case.deletion_requests.select_related("handled_by")),
+            "note_form": NoteForm(),
+        },
+    )
+
+
+def _messages_url(case: Case) -> str:
+    return reverse("staff:messages", kwargs={"reference": case.reference})
+
+
+@staff_required
+@require_POST
+def messages_read(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+
+    def step() -> str:
+        count = mark_messages_read(case, actor=request.user)
+        return ngettext(
+            "%(n)d message marked as read.", "%(n)d messages marked as read.", count
+        ) % {"n": count}
+
+    return _act(request, case, step, back=_messages_url(case))
+
+
+@staff_required
+@require_POST
+def deletion_handled(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(_messages_url(case))
+
+    def step() -> str:
+        actions.handle_deletion_request(
+            case, pk, actor=request.user, note=form.cleaned_data["note"]
+        )
+        return _("Deletion request marked as handled.")
+
+    return _act(request, case, step, back=_messages_url(case))
+
+
+# --- what a check or the ladder put in front of a person -----------------------------------------
+
+
+@staff_required
+@require_POST
+def link_reviewed(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = ReviewedForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+
+    def step() -> str:
+        actions.clear_link_review(case, pk, actor=request.user, note=note)
+        return _("Link %(id)d marked as looked at.") % {"id": pk}
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def task_done(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        actions.complete_manual_task(case, pk, actor=request.user, note=form.cleaned_data["note"])
+        return _("Legal step marked as done.")
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def recheck(request: HttpRequest, reference: str) -> HttpResponse:
+    """Check every link of the case now (as `recheck_links --case REF`), in the workers."""
+    from takedown.tasks import queue_recheck
+    from takedown.workflow import record_event
+
+    case = get_case_for(request.user, reference)
+    if case.status not in (Case.Status.OPEN, Case.Status.CLOSED):
+        # Paused and withdrawn cases are not checked: the person asked us to stop.
+        messages.error(
+            request,
+            _("The case is %(status)s: its links are not checked.")
+            % {"status": case.get_status_display().lower()},
+        )
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        due, queued, tasks = queue_recheck(case)
+        record_event(
+            case,
+            "case.recheck_requested",
+            actor=request.user,
+            message=f"Check of {due} links requested.",
+            data={"due": due, "queued": queued, "tasks": tasks},
+        )
+        if not due:
+            return _("No link of this case can be checked (none, or all excluded).")
+        return _(
+            "%(due)d links will be checked: %(queued)d handed to the workers now, the rest "
+            "within minutes (at most a few per host at a time)."
+        ) % {"due": due, "queued": queued}
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
+    """Reference hashes from a CSV (url,sha256,phash,pdq): the same code as the
+    `reference_hashes` command, all rows or none."""
+    from takedown.checks.references import ReferenceError, import_reference_hashes
+
+    case = get_case_for(request.user, reference)
+    form = ReferenceHashesForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+    upload = form.cleaned_data["file"]
+    with tempfile.TemporaryDirectory(prefix="takedown-hashes-") as folder:
+        # A fixed name: the uploaded file's name never becomes a path.
+        path = Path(folder) / "hashes.csv"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        try:
+            report = import_reference_hashes(case, path, actor=request.user)
+        except ReferenceError as exc:
+            rows = "; ".join(f"row {e['row']}: {e['reason']}" for e in exc.errors[:10])
+            more = len(exc.errors) - 10
+            messages.error(
+                request,
+                _("Nothing was stored: %(error)s.") % {"error": exc}
+                + (f" {rows}" if rows else "")
+                + (_(" (and %(n)d more)") % {"n": more} if more > 0 else ""),
+            )
+            return redirect("staff:case", reference=case.reference)
+    messages.success(
+        request,
+        ngettext(
+            "Reference hashes stored for %(n)d link.",
+            "Reference hashes stored for %(n)d links.",
+            report.updated,
+        )
+        % {"n": report.updated},
+    )
+    return redirect("staff:case", reference=case.reference)
