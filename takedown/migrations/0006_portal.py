@@ -81,4 +81,23 @@ class Migration(migrations.Migration):
             ],
             options={"ordering": ["created_at", "pk"]},
         ),
+        # Staff pause cases too (the admin action, the portal only resumes the person's own).
+        migrations.AlterField(
+            model_name="case",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("paused", "Paused"),
+                    ("withdrawn", "Withdrawn"),
+                    ("closed", "Closed"),
+                ],
+                default="open",
+                max_length=16,
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="caseevent",
+            index=models.Index(fields=["case", "kind"], name="event_case_kind"),
+        ),
     ]

@@ -42,7 +42,7 @@ class Case(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
-        PAUSED = "paused", "Paused by the affected person"
+        PAUSED = "paused", "Paused"
         WITHDRAWN = "withdrawn", "Withdrawn"
         CLOSED = "closed", "Closed"
 

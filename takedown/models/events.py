@@ -38,7 +38,11 @@ class CaseEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["case", "at"], name="event_case_time")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="event_case_time"),
+            # The staff queue looks for open tasks of a kind (e.g. a manual legal step) per case.
+            models.Index(fields=["case", "kind"], name="event_case_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.case_id} at {self.at:%Y-%m-%d %H:%M}"
