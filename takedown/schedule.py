@@ -34,3 +34,19 @@ def lease(
             **{field: now + duration}
         )
     ]
+
+
+def pack(groups: Iterable[list[int]], size: int) -> list[list[int]]:
+    """Groups of ids packed, in the order given, into batches of about `size` ids. A group is
+    never split (all hosts of a registered domain, all links of a host), so a batch can be
+    larger than `size` when one group is."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for group in groups:
+        if current and len(current) + len(group) > size:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches

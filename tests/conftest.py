@@ -3,7 +3,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -27,6 +29,35 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+@contextmanager
+def celery_worker(django_db_blocker: Any = None) -> Iterator[None]:
+    """A real Celery worker (two threads) on the test broker: Redis where CELERY_BROKER_URL is
+    one (CI), else Kombu's memory transport; the queue is emptied first, so nothing another
+    test left in a shared Redis database reaches it. `django_db_blocker`, for module-scoped
+    workers: the worker's Django fixup touches the database as it starts and stops."""
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+
+    from config.celery import app
+
+    broker = settings.CELERY_BROKER_URL
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = broker if broker.startswith("redis") else "memory://"
+    app.conf.task_always_eager = False
+    try:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge("celery")
+        with ExitStack() as stack:
+            if django_db_blocker is not None:
+                stack.enter_context(django_db_blocker.unblock())
+            stack.enter_context(
+                start_worker(app, pool="threads", concurrency=2, perform_ping_check=False)
+            )
+            yield
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = previous
 
 
 def shared_file(path: Path) -> Path:

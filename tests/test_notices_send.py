@@ -23,13 +23,11 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from config.celery import app
 from config.settings import BASE_DIR, mailer_from_url
 from takedown.models import Case, CaseEvent, Contact, Notice, NoticeLink
 from takedown.notices.render import render_notice
@@ -47,7 +45,7 @@ from takedown.sandbox.base import free_port
 from takedown.sandbox.smtp import SmtpServer
 from takedown.tasks import dispatch_due_work
 from takedown.workflow import transition
-from tests.conftest import wait_until
+from tests.conftest import celery_worker, wait_until
 from tests.factories import (
     CaseFactory,
     ContactFactory,
@@ -633,14 +631,8 @@ def test_same_notice_sent_by_two_threads_at_once_is_sent_once(mail):
 
 @pytest.fixture
 def worker() -> Iterator[list[str]]:
-    """A real Celery worker (two threads) on an in-memory broker (Redis in CI); yields the
-    outcomes of the send_notice tasks it ran."""
-    broker = django_settings.CELERY_BROKER_URL
-    if not broker.startswith("redis"):
-        broker = "memory://"
-    previous = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = broker
-    app.conf.task_always_eager = False
+    """A real Celery worker (tests/conftest.py); yields the outcomes of the send_notice tasks
+    it ran."""
     outcomes: list[str] = []
 
     def collect(sender=None, retval=None, **kwargs):
@@ -648,14 +640,11 @@ def worker() -> Iterator[list[str]]:
             outcomes.append(retval)
 
     task_postrun.connect(collect, weak=False)
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
     try:
-        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False):
+        with celery_worker():
             yield outcomes
     finally:
         task_postrun.disconnect(collect)
-        app.conf.broker_url, app.conf.task_always_eager = previous
 
 
 @pytest.mark.django_db(transaction=True)
@@ -802,7 +791,7 @@ def test_approved_notice_of_a_paused_case_is_not_queued():
     transition(notice.case, Case.Status.PAUSED)
     notice = Notice.objects.select_related("case").get(pk=notice.pk)
 
-    with pytest.raises(SendError, match="is paused by the affected person: nothing is sent"):
+    with pytest.raises(SendError, match="is paused: nothing is sent"):
         queue_notice(notice)
     assert Notice.objects.get(pk=notice.pk).status == "approved"
 

@@ -15,9 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import after_task_publish, task_postrun
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -29,7 +27,7 @@ from takedown.models import FoundLink, LinkCheck
 from takedown.sandbox.http import HttpHost, image
 from takedown.sandbox.http import status as status_route
 from takedown.tasks import dispatch_due_work
-from tests.conftest import wait_until
+from tests.conftest import celery_worker, wait_until
 from tests.factories import CaseFactory, FoundLinkFactory, HostFactory
 from tests.test_recheck import sandbox  # noqa: F401  (fixture)
 
@@ -40,20 +38,8 @@ HOSTS = ["a.test", "b.test", "c.test", "d.test"]
 
 @pytest.fixture(scope="module")
 def worker(django_db_blocker) -> Iterator[None]:
-    broker = django_settings.CELERY_BROKER_URL
-    if not broker.startswith("redis"):
-        broker = "memory://"
-    previous = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = broker
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    with (
-        django_db_blocker.unblock(),
-        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False),
-    ):
+    with celery_worker(django_db_blocker):
         yield
-    app.conf.broker_url, app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from takedown.checks.schedule import (
     feed_new_links,
     lease_due_links,
     next_check_after,
-    pack,
     parse_stages,
 )
 from takedown.models import Counter, FoundLink, Notice
+from takedown.schedule import pack
 from takedown.workflow import transition
 from tests.factories import CaseFactory, FoundLinkFactory, HostFactory, NoticeFactory
 
@@ -232,10 +232,11 @@ def test_lease_due_links_caps_each_host_and_packs_whole_hosts(conf) -> None:
     assert FoundLink.objects.get(pk=later.pk).next_check_at == NOW + timedelta(minutes=1)
 
 
-def test_pack_never_splits_a_host() -> None:
-    assert pack([[1, 2, 3], [4], [5, 6], [7]], 4) == [[1, 2, 3], [5, 6, 4, 7]]
+def test_pack_never_splits_a_group_and_keeps_the_order() -> None:
+    assert pack([[1, 2, 3], [4], [5, 6], [7]], 4) == [[1, 2, 3, 4], [5, 6, 7]]
     assert pack([[1, 2, 3], [4, 5], [6, 7]], 4) == [[1, 2, 3], [4, 5, 6, 7]]
     assert pack([[1, 2, 3, 4, 5]], 2) == [[1, 2, 3, 4, 5]]
+    assert pack([], 3) == []
 
 
 @pytest.mark.django_db

@@ -11,14 +11,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings as django_settings
 from django.utils import timezone
 
-from config.celery import app
 from takedown.models import Host, HostResolution
 from takedown.tasks import DISPATCH_LEASE, dispatch_due_work, lease_due_hosts
-from tests.conftest import wait_until
+from tests.conftest import celery_worker, wait_until
 from tests.factories import FoundLinkFactory, HostFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)
 
@@ -28,22 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def worker(django_db_blocker) -> Iterator[None]:
     """One worker for the module: starting and stopping one takes seconds."""
-    broker = django_settings.CELERY_BROKER_URL
-    if not broker.startswith("redis"):
-        broker = "memory://"
-    previous = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = broker
-    app.conf.task_always_eager = False
-    # Leave nothing queued from another test in a shared Redis database.
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("celery")
-    # The worker's Django fixup touches the database as it starts and stops.
-    with (
-        django_db_blocker.unblock(),
-        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False),
-    ):
+    with celery_worker(django_db_blocker):
         yield
-    app.conf.broker_url, app.conf.task_always_eager = previous
 
 
 def make_due_host():

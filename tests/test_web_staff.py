@@ -1367,7 +1367,7 @@ def test_check_links_now_on_a_paused_case_is_refused(client, carla, case):
     response = client.post(reverse("staff:recheck", args=[case.reference]), follow=True)
 
     assert [str(m) for m in response.context["messages"]] == [
-        "The case is paused by the affected person: its links are not checked."
+        "The case is paused: its links are not checked."
     ]
     assert FoundLink.objects.get(case=case).next_check_at is None
     assert not CaseEvent.objects.filter(kind="case.recheck_requested").exists()

@@ -31,6 +31,7 @@ from takedown.checks.outcomes import (
     OPEN_LINK_STATUSES,
     UNSENT,
     cancel_unsent,
+    close,
     lock_case,
     recompute_outcome,
 )
@@ -39,7 +40,7 @@ from takedown.models import RecipientRole as Role
 from takedown.notices.clock import extend_deadline
 from takedown.notices.generate import draft_follow_up
 from takedown.resolve.jurisdiction import EU_EEA
-from takedown.workflow import record_event, transition
+from takedown.workflow import record_event
 
 N, K = Notice.Status, Notice.Kind
 Outcome = Notice.Outcome
@@ -215,22 +216,13 @@ def close_case(case: Case, *, reason: str, actor: Any) -> None:
     case = Case.objects.get(pk=case.pk)
     if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
         raise EscalationError(f"case {case.reference} is {case.status}: it cannot be closed")
-    with transaction.atomic():
-        # The reason stays internal (it may name other parties); the person is told plainly.
-        transition(
-            case,
-            Case.Status.CLOSED,
-            actor=actor,
-            visible_to_person=True,
-            message="Your caseworker has closed the case.",
-            data={"automatic": False},
-            fields={"closed_at": timezone.now(), "close_reason": reason},
-        )
-        cancel_unsent(
-            Notice.objects.filter(case=case, status__in=UNSENT),
-            actor=actor,
-            message="The case was closed.",
-        )
+    close(
+        case,
+        reason=reason,
+        actor=actor,
+        automatic=False,
+        message="Your caseworker has closed the case.",
+    )
 
 
 # --- the daily job ----------------------------------------------------------------------------

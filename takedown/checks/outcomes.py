@@ -154,24 +154,40 @@ def close_if_done(case: Case, *, actor: Any = None) -> bool:
     if not links.filter(status=L.REMOVED).exists():
         return False
     try:
-        with transaction.atomic():
-            transition(
-                case,
-                Case.Status.CLOSED,
-                actor=actor,
-                visible_to_person=True,
-                message="All the images we reported have been removed. Your case is closed.",
-                data={"automatic": True},
-                fields={"closed_at": timezone.now(), "close_reason": AUTO_CLOSE_REASON},
-            )
-            cancel_unsent(
-                Notice.objects.filter(case=case, status__in=UNSENT),
-                actor=actor,
-                message="The case was closed: every link is removed.",
-            )
+        close(
+            case,
+            reason=AUTO_CLOSE_REASON,
+            actor=actor,
+            automatic=True,
+            message="All the images we reported have been removed. Your case is closed.",
+        )
     except ConcurrentChange:
         return False
     return True
+
+
+def close(case: Case, *, reason: str, actor: Any, automatic: bool, message: str) -> None:
+    """Close the case and cancel its unsent notices, in one transaction. The reason stays
+    internal (it may name other parties); `message` is what the person is told."""
+    with transaction.atomic():
+        transition(
+            case,
+            Case.Status.CLOSED,
+            actor=actor,
+            visible_to_person=True,
+            message=message,
+            data={"automatic": automatic},
+            fields={"closed_at": timezone.now(), "close_reason": reason},
+        )
+        cancel_unsent(
+            Notice.objects.filter(case=case, status__in=UNSENT),
+            actor=actor,
+            message=(
+                "The case was closed: every link is removed."
+                if automatic
+                else "The case was closed."
+            ),
+        )
 
 
 @on_enter(FoundLink, FoundLink.Status.REMOVED)

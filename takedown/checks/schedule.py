@@ -51,7 +51,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from takedown.models import Case, Counter, FoundLink, Notice
-from takedown.schedule import backoff, lease
+from takedown.schedule import backoff, lease, pack
 from takedown.workflow import on_enter
 
 L = FoundLink.Status
@@ -293,22 +293,8 @@ def lease_due_links(
             remaining -= len(leased)
             if remaining <= 0 or len(rows) < remaining + len(leased) or len(chosen) == len(rows):
                 break  # enough, nothing more is due, or no host was held back
-    return pack(per_host.values(), conf.task_links), until
-
-
-def pack(groups: Iterable[list[int]], size: int) -> list[list[int]]:
-    """Host groups packed into batches of about `size` ids; a group is never split, so one
-    batch holds all of a host's links of the round."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for group in sorted(groups, key=len, reverse=True):
-        if current and len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        current = current + group
-    if current:
-        batches.append(current)
-    return batches
+    # Largest hosts first, so their politeness-bound runs start early; a host is never split.
+    return pack(sorted(per_host.values(), key=len, reverse=True), conf.task_links), until
 
 
 def claim_leased(link_ids: list[int], lease_until: datetime) -> list[int]:

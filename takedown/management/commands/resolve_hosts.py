@@ -26,6 +26,7 @@ from takedown.resolve.hosts import (
     request_resolution,
     resolve_batch,
 )
+from takedown.schedule import pack
 from takedown.tasks import lease_due_hosts, resolve_hosts
 
 log = logging.getLogger(__name__)
@@ -96,16 +97,7 @@ def _batches(groups: list[list[int]], workers: int) -> list[list[int]]:
     (or several), at most BATCH_HOSTS hosts unless one domain alone has more."""
     total = sum(len(group) for group in groups)
     size = max(1, min(BATCH_HOSTS, -(-total // max(1, workers))))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for group in groups:
-        if current and len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        current = current + group
-    if current:
-        batches.append(current)
-    return batches
+    return pack(groups, size)
 
 
 def _resolve_all(batches: list[list[int]], workers: int, refresh: bool) -> Iterator[str]:
