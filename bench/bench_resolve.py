@@ -527,7 +527,7 @@ def real_floor(world: World) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workers", type=int, default=8, help="resolve_hosts --workers")
+    parser.add_argument("--workers", type=int, default=4, help="resolve_hosts --workers")
     parser.add_argument("--processes", type=int, default=2, help="resolve_hosts --processes")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per WHOIS/RDAP query")
     parser.add_argument("--dns-latency", type=float, help="seconds per DNS query (as --latency)")

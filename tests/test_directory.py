@@ -10,7 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from takedown.directory import rules as rules_module
-from takedown.directory.contacts import ContactError, best_contact, override_contact
+from takedown.directory.contacts import (
+    ContactError,
+    best_contact,
+    best_contacts,
+    override_contact,
+)
 from takedown.directory.importers import DirectoryImportError, import_datenanfragen
 from takedown.directory.rules import best_by_role, load_rules, match_rules
 from takedown.directory.seed import SEED, SEED_DATE, seed_directory
@@ -658,6 +663,20 @@ def test_best_contact_purpose_order_comes_first():
     assert best_contact(org, [P.ABUSE, P.LEGAL, P.PRIVACY]) == legal
     assert best_contact(org, [P.COPYRIGHT]) is None
     assert best_contact(org.pk, [P.LEGAL]) == legal
+
+
+def test_best_contacts_of_many_organisations_in_one_query(django_assert_num_queries):
+    first, second, empty = OrganisationFactory(), OrganisationFactory(), OrganisationFactory()
+    _contact(first, value="imported@first.example", quality=Q.IMPORTED)
+    first_rdap = _contact(first, value="rdap@first.example", quality=Q.RDAP)
+    second_legal = _contact(second, purpose=P.LEGAL, quality=Q.IMPORTED)
+    _contact(second, purpose=P.PRIVACY, quality=Q.VERIFIED, preferred=True)
+
+    with django_assert_num_queries(1):
+        best = best_contacts([first.pk, second.pk, empty.pk], [P.ABUSE, P.LEGAL, P.PRIVACY])
+
+    assert best == {first.pk: first_rdap, second.pk: second_legal, empty.pk: None}
+    assert best[first.pk] == best_contact(first, [P.ABUSE, P.LEGAL, P.PRIVACY])
 
 
 def test_override_wins_and_is_recorded_with_its_author():

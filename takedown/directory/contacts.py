@@ -47,14 +47,21 @@ def best_contact(
     order, then the most recently sourced. `channels` limits the channels the caller can use.
     """
     org_id = organisation.pk if isinstance(organisation, Organisation) else organisation
+    return best_contacts([org_id], purposes, channels)[org_id]
+
+
+def best_contacts(
+    org_ids: Iterable[int],
+    purposes: Sequence[str] = DEFAULT_PURPOSES,
+    channels: Sequence[str] | None = None,
+) -> dict[int, Contact | None]:
+    """best_contact for many organisations in one query: organisation id -> contact or None."""
+    org_ids = list(org_ids)
     purposes = list(purposes)
-    contacts = Contact.objects.filter(organisation_id=org_id, purpose__in=purposes)
+    contacts = Contact.objects.filter(organisation_id__in=org_ids, purpose__in=purposes)
     if channels is not None:
         channels = list(channels)
         contacts = contacts.filter(channel__in=channels)
-    candidates = list(contacts)
-    if not candidates:
-        return None
 
     def rank(contact: Contact) -> tuple[Any, ...]:
         return (
@@ -68,7 +75,12 @@ def best_contact(
             -contact.pk,
         )
 
-    return min(candidates, key=rank)
+    best: dict[int, Contact | None] = dict.fromkeys(org_ids)
+    for contact in contacts:
+        current = best[contact.organisation_id]
+        if current is None or rank(contact) < rank(current):
+            best[contact.organisation_id] = contact
+    return best
 
 
 def override_contact(

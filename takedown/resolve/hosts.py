@@ -122,7 +122,13 @@ def resolve_batch(host_ids: list[int], *, refresh: bool = False) -> list[HostRes
     resolutions: dict[int, HostResolution] = {}
     if batch:
         try:
-            results = lookup_hosts([host.hostname for host in batch], refresh=refresh)
+            results = lookup_hosts(
+                [
+                    (host.hostname, host.registered_domain, host.platform_suffix, host.is_ip)
+                    for host in batch
+                ],
+                refresh=refresh,
+            )
             resolutions = record_resolutions(batch, results)
         except Exception:
             # Unexpected failure (a bug, the database): put the hosts back, retry later.

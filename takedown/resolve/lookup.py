@@ -16,7 +16,7 @@ import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from takedown.directory.contacts import best_contact
+from takedown.directory.contacts import best_contact, best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
@@ -123,7 +123,7 @@ def lookup_host(
 
 
 def lookup_hosts(
-    targets: Sequence[str],
+    targets: Sequence[str | tuple[str, str, str, bool]],
     *,
     refresh: bool = False,
     category: str | None = None,
@@ -137,7 +137,12 @@ def lookup_hosts(
     RDAP query (one per network, single flight within the process) run at the same time on a
     shared thread pool, while the database work (caches, throttle turns) stays on the calling
     thread and is done for all targets together."""
-    results = [HostLookup(*parse_target(target)) for target in targets]
+    # A tuple is a target parsed before (a Host row: hostname, registered domain, platform
+    # suffix, is_ip), so a batch of known hosts skips normalising each name again.
+    results = [
+        HostLookup(*(target if isinstance(target, tuple) else parse_target(target)))
+        for target in targets
+    ]
     pool = _executor()
     turns = _Turns()
     names = dns.resolve_many([r.hostname for r in results if not r.is_ip], pool)
@@ -167,7 +172,7 @@ def lookup_hosts(
     organisations = Organisation.objects.in_bulk(
         {m.organisation_id for _, _, matches in all_matches for m in matches.values()}
     )
-    contacts = _ContactCache()
+    contacts = _ContactCache(organisations)
     for result, network, matches in all_matches:
         domain = None
         if not result.is_ip:
@@ -808,16 +813,19 @@ def _store_networks(answers: list[NetworkFacts]) -> None:
 
 
 class _ContactCache:
-    """best_contact per organisation and purposes, asked once per batch of lookups."""
+    """best_contact per organisation and purposes for a batch of lookups: one query per set of
+    purposes for all the batch's organisations, not one per organisation."""
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[int, tuple[str, ...]], Any] = {}
+    def __init__(self, org_ids: Iterable[int]) -> None:
+        self._org_ids = list(org_ids)
+        self._best: dict[tuple[str, ...], dict[int, Any]] = {}
 
     def best(self, organisation: Organisation, purposes: tuple[str, ...]) -> Any:
-        key = (organisation.pk, purposes)
-        if key not in self._seen:
-            self._seen[key] = best_contact(organisation, purposes=purposes)
-        return self._seen[key]
+        if purposes not in self._best:
+            self._best[purposes] = best_contacts(self._org_ids, purposes)
+        if organisation.pk not in self._best[purposes]:
+            return best_contact(organisation, purposes=purposes)
+        return self._best[purposes][organisation.pk]
 
 
 def _rule_party(organisation: Organisation, match: Any, contacts: _ContactCache) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--refresh", action="store_true", help="Resolve again now, ignoring the cache"
         )
-        parser.add_argument("--workers", type=int, default=8, help="Parallel batches with --sync")
+        parser.add_argument("--workers", type=int, default=4, help="Parallel batches with --sync")
         parser.add_argument(
             "--processes",
             type=int,
