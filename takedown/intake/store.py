@@ -335,17 +335,21 @@ class _Writer(threading.Thread):
         other cases hold, which flags both sides; then insert what is new."""
         host_ids = self._host_ids
         constants = self._link_constants
-        rows = [(*constants, host_ids[link[0]], *link[1:], False) for link in links]
+        # Only the columns that vary go through COPY; the constants (a dozen of them: case,
+        # status, empty hashes, timestamps) are written once, as parameters of the INSERT.
+        rows = [(host_ids[link[0]], *link[1:], False) for link in links]
         table = FoundLink._meta.db_table
         columns = self._link_columns
+        constant_columns, variable_columns = columns[: len(constants)], columns[len(constants) :]
         column_list = ", ".join(columns)
-        self._copy(cursor, "intake_links", table, columns, rows)
+        self._copy(cursor, "intake_links", table, variable_columns, rows)
         cursor.execute("DROP TABLE IF EXISTS intake_elsewhere")
         cursor.execute(
             f"CREATE TEMPORARY TABLE intake_elsewhere ON COMMIT DROP AS "
             f"SELECT other.id, other.url_sha256, other.in_other_case FROM {table} AS other "
             f"JOIN intake_links AS new ON other.url_sha256 = new.url_sha256 "
-            f"AND other.case_id <> new.case_id"
+            f"AND other.case_id <> %s",
+            [self._case_id],
         )
         if cursor.rowcount:
             cursor.execute(
@@ -357,9 +361,14 @@ class _Writer(threading.Thread):
                 "WHERE url_sha256 IN (SELECT url_sha256 FROM intake_elsewhere)"
             )
             self.maybe_elsewhere += 1
+        types = _column_types(FoundLink)
+        # Typed, so that a NULL constant is a NULL of the column's type, not of type text.
+        placeholders = ", ".join(f"CAST(%s AS {types[column]})" for column in constant_columns)
         cursor.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM intake_links "
-            f"ON CONFLICT (url_sha256, case_id) DO NOTHING"
+            f"INSERT INTO {table} ({column_list}) "
+            f"SELECT {placeholders}, {', '.join(variable_columns)} FROM intake_links "
+            f"ON CONFLICT (url_sha256, case_id) DO NOTHING",
+            list(constants),
         )
         self.created += cursor.rowcount
 
@@ -439,6 +448,15 @@ def _constant_columns(
         constants.append(model_field.get_db_prep_save(value, connection))
     columns = constant_columns + [variable_columns[name] for name in variable]
     return columns, tuple(constants)
+
+
+def _column_types(model: type[models.Model]) -> dict[str, str]:
+    """Column name -> the database type of its field (for casts in raw SQL)."""
+    return {
+        field.column: field.db_type(connection) or "text"
+        for field in model._meta.concrete_fields
+        if not field.primary_key
+    }
 
 
 def _count_in_other_cases(case: Case, after_id: int) -> int:
