@@ -396,3 +396,24 @@ def test_runall_stops_the_others_when_one_dies(start_runall: Callable[..., tuple
     pids = child_pids(output)
     assert sorted(pids) == ["web", "worker"]
     assert not is_running(pids["worker"])
+
+
+def test_runall_with_a_sandbox_port_taken_says_so_without_a_traceback() -> None:
+    import socket
+
+    from django.core.management import CommandError, call_command
+
+    from takedown.sandbox.world import DEFAULT_PORTS
+
+    blocker = socket.socket()
+    try:
+        # The image host starts first, so nothing else of the sandbox is running yet.
+        blocker.bind(("127.0.0.1", DEFAULT_PORTS["http"]))
+        blocker.listen()
+    except OSError:
+        pass  # taken by something else: just as good for this test
+    try:
+        with pytest.raises(CommandError, match=r"a port of the sandbox \(smtp 8025, .*http 8080.*\) is taken"):
+            call_command("runall", "--sandbox", "--no-worker", "--no-beat")
+    finally:
+        blocker.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
 import subprocess
@@ -76,9 +77,19 @@ class Command(BaseCommand):
         env: dict[str, str] = {}
         sandbox = None
         if options["sandbox"]:
-            from takedown.sandbox.world import start_sandbox
+            from takedown.sandbox.world import DEFAULT_PORTS, start_sandbox
 
-            sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
+            try:
+                sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                ports = ", ".join(f"{name} {port}" for name, port in DEFAULT_PORTS.items())
+                raise CommandError(
+                    f"a port of the sandbox ({ports}) is taken: is another `make run` or "
+                    "`manage.py sandbox` still running? Stop it, or run without the sandbox: "
+                    "TAKEDOWN_SANDBOX=0 make run"
+                ) from None
             env = sandbox.env()
             self.stdout.write(
                 "runall: sandbox running (WHOIS, RDAP, DNS, image hosts, SMTP on 127.0.0.1); "
