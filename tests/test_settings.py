@@ -413,7 +413,8 @@ def test_runall_with_a_sandbox_port_taken_says_so_without_a_traceback() -> None:
     except OSError:
         pass  # taken by something else: just as good for this test
     try:
-        with pytest.raises(CommandError, match=r"a port of the sandbox \(smtp 8025, .*http 8080.*\) is taken"):
+        taken = r"a port of the sandbox \(smtp 8025, .*http 8080.*\) is taken"
+        with pytest.raises(CommandError, match=taken):
             call_command("runall", "--sandbox", "--no-worker", "--no-beat")
     finally:
         blocker.close()
