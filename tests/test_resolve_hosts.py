@@ -212,7 +212,9 @@ def test_throttle_spaces_queries_to_one_server(settings):
     for _ in range(3):
         throttle.wait_turn("whois:example.test", 0.1)
 
-    assert time.monotonic() - started >= 0.2
+    # Two intervals; Redis keeps the slots in whole milliseconds on its own clock, so this
+    # process's clock may see a hair less than 0.2 s.
+    assert time.monotonic() - started >= 0.195
 
 
 def test_resolve_host_records_snapshot_and_organisations(internet):
