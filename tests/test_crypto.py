@@ -97,3 +97,42 @@ def test_mandate_command_refuses_non_pdf(tmp_path):
 
     assert caught.value.returncode == 2
     assert Mandate.objects.count() == 0
+
+
+def test_mandate_command_writes_the_pdf_for_this_user_only(tmp_path):
+    import stat
+    from io import StringIO
+
+    case = CaseFactory(person__name="Alex Example")
+    unsigned = tmp_path / "mandate.pdf"
+
+    call_command("mandate", "--case", case.reference, "--pdf", str(unsigned), stdout=StringIO())
+
+    assert stat.S_IMODE(unsigned.stat().st_mode) == 0o600
+
+
+def test_mandate_command_unwritable_path_exits_2_without_a_traceback(tmp_path):
+    from django.core.management import CommandError
+
+    case = CaseFactory()
+    target = tmp_path / "no-such-folder" / "mandate.pdf"
+
+    with pytest.raises(CommandError, match=r"cannot write .*mandate.pdf: No such file") as caught:
+        call_command("mandate", "--case", case.reference, "--pdf", str(target))
+
+    assert caught.value.returncode == 2
+
+
+def test_mandate_command_refuses_a_pdf_over_the_portal_cap(tmp_path, settings):
+    from django.core.management import CommandError
+
+    settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = 1024 * 1024
+    case = CaseFactory()
+    big = tmp_path / "signed.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * (1024 * 1024))
+
+    with pytest.raises(CommandError, match="not a PDF of at most 1 MB") as caught:
+        call_command("mandate", "--case", case.reference, "--upload", str(big))
+
+    assert caught.value.returncode == 2
+    assert Mandate.objects.count() == 0

@@ -190,6 +190,14 @@ def test_import_links_missing_file_exits_2(tmp_path):
     assert Case.objects.count() == 0
 
 
+def test_import_links_folder_instead_of_file_exits_2(tmp_path):
+    with pytest.raises(CommandError, match="is a folder, not a file") as caught:
+        call_command("import_links", "--case", "X", "--create", str(tmp_path))
+
+    assert caught.value.returncode == 2
+    assert Case.objects.count() == 0
+
+
 def test_import_links_forced_wrong_format_exits_2(tmp_path):
     path = write(tmp_path, "a.txt", "https://img.example.com/a.jpg\n")
 

@@ -175,6 +175,20 @@ def test_lookup_host_bad_input_exits_2(internet):
     assert caught.value.returncode == 2
 
 
+@pytest.mark.parametrize(
+    "target", ["127.0.0.1", "http://10.0.0.1/x.jpg", "[::1]", "169.254.169.254"]
+)
+def test_lookup_host_private_address_is_bad_input(settings, target):
+    from django.core.management import CommandError
+
+    settings.TAKEDOWN_ALLOW_PRIVATE_NETWORK = False
+
+    with pytest.raises(CommandError, match="is not a public address") as caught:
+        call_command("lookup_host", target, "--json")
+
+    assert caught.value.returncode == 2
+
+
 def test_lookup_host_cache_answers_second_time_without_queries(internet):
     lookup_host("img.leaky-demo.com")
     hits = internet["rdap"].hits("/domain/leaky-demo.com")

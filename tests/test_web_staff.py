@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
 from takedown.models import (
@@ -146,6 +146,17 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
     ]
+
+
+def test_case_urls_cover_every_case_url_of_the_workspace(full_case):
+    """A new URL under /cases/<reference>/ must join the list above, or it escapes the
+    other-team and wrong-role checks below."""
+    from takedown.web.staff.urls import urlpatterns
+
+    per_case = {p.name for p in urlpatterns if "<str:reference>" in str(p.pattern)}
+    listed = {resolve(url.split("?")[0]).url_name for _method, url in case_urls(*full_case)}
+
+    assert per_case == listed
 
 
 def manual_task(case):

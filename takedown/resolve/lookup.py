@@ -32,6 +32,7 @@ from takedown.directory.contacts import best_contact, best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
+from takedown.net import AddressNotAllowed, check_address
 from takedown.resolve import dns, rdap, throttle, whois
 from takedown.resolve.bulk import update_each
 from takedown.resolve.facts import (
@@ -101,6 +102,13 @@ def parse_target(target: str) -> tuple[str, str, str, bool]:
         norm = normalize_url(candidate)
     except InvalidURL as exc:
         raise BadTarget(f"{target!r} is not a usable URL or host name: {exc.reason}") from None
+    if norm.is_ip:
+        try:
+            check_address(norm.hostname.strip("[]"))
+        except AddressNotAllowed:
+            raise BadTarget(
+                f"{target!r} is not a public address: nobody on the internet is responsible for it"
+            ) from None
     return norm.hostname, norm.registered_domain, norm.platform_suffix, norm.is_ip
 
 

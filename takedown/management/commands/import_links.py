@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,6 +11,7 @@ from django.db import transaction
 from takedown.cases import open_case
 from takedown.intake.readers import FORMATS
 from takedown.intake.store import IntakeError, import_links
+from takedown.management.lookups import input_file
 from takedown.models import Case
 
 
@@ -31,10 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        paths = [Path(name) for name in options["files"]]
-        for path in paths:
-            if not path.is_file():
-                raise CommandError(f"{path}: no such file", returncode=2)
+        paths = [input_file(name) for name in options["files"]]
         reference = options["case"]
         try:
             # One transaction: a case opened by --create disappears again if the import fails.

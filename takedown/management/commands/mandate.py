@@ -7,17 +7,15 @@ be approved before one is on file.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.management.lookups import case_named, user_named
-from takedown.models import Mandate
+from takedown.management.lookups import case_named, input_file, user_named, write_output
 from takedown.notices.pdf import render_mandate
-from takedown.workflow import record_event
-
-MAX_UPLOAD = 20 * 1024 * 1024
+from takedown.web.portal.access import PortalError
+from takedown.web.portal.actions import store_signed_mandate
 
 
 class Command(BaseCommand):
@@ -33,22 +31,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         case = case_named(options["case"])
         if options["pdf"]:
-            Path(options["pdf"]).write_bytes(render_mandate(case))
+            # The authorisation names the person: not for other users of the machine.
+            write_output(options["pdf"], render_mandate(case), private=True)
             self.stdout.write(f"wrote the mandate for {case.reference} to {options['pdf']}")
             return
-        path = Path(options["upload"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file", returncode=2)
-        data = path.read_bytes()
-        if len(data) > MAX_UPLOAD or not data.startswith(b"%PDF"):
-            raise CommandError(f"{path}: not a PDF of at most 20 MB", returncode=2)
+        path = input_file(options["upload"])
         user = user_named(options["user"]) if options["user"] else None
-        Mandate.objects.create(case=case, signed_document=data, uploaded_by=user)
-        record_event(
-            case,
-            "mandate.uploaded",
-            actor=user,
-            visible_to_person=True,
-            message="Your signed authorisation was received.",
-        )
+        try:
+            store_signed_mandate(case, path.read_bytes(), actor=user)
+        except PortalError:
+            limit = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024)
+            raise CommandError(f"{path}: not a PDF of at most {limit} MB", returncode=2) from None
         self.stdout.write(f"stored the signed mandate for {case.reference} (encrypted)")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.management.lookups import write_output
 from takedown.models import Notice
 from takedown.notices.render import render_notice
 
@@ -25,7 +25,8 @@ class Command(BaseCommand):
         rendered = render_notice(notice, with_pdf=bool(options["pdf"]))
         if options["pdf"]:
             pdf = next(a for a in rendered.attachments if a.mimetype == "application/pdf")
-            Path(options["pdf"]).write_bytes(pdf.content)
+            # It may name the person (where a regime requires it and a reviewer confirmed).
+            write_output(options["pdf"], pdf.content, private=notice.discloses_person)
             self.stderr.write(f"wrote {options['pdf']} ({len(pdf.content)} bytes)")
         self.stdout.write(f"Subject: {rendered.subject}\n\n{rendered.text}")
         names = ", ".join(a.filename for a in rendered.attachments)
