@@ -6,8 +6,11 @@ filesystem Celery broker that needs no server, and mail written to var/outbox/.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -68,6 +71,51 @@ def envjson(name: str, default: object) -> object:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
+
+
+def proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """ "HTTP_X_FORWARDED_PROTO=https" -> ("HTTP_X_FORWARDED_PROTO", "https"), Django's
+    SECURE_PROXY_SSL_HEADER; empty means no proxy tells us about HTTPS."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = (part.strip() for part in raw.partition("="))
+    header = header.upper()
+    if not sep or not value or not header.startswith("HTTP_") or len(header) == len("HTTP_"):
+        raise ImproperlyConfigured(
+            f"{name} must look like HTTP_X_FORWARDED_PROTO=https (the header as Django's "
+            f"request.META names it, '=', the value meaning HTTPS), not {raw!r}"
+        )
+    return header, value
+
+
+def networklist(name: str) -> list[str]:
+    """Comma-separated IP addresses and CIDR networks, each checked, in canonical form."""
+    networks = []
+    for item in envlist(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (10.0.0.5, 10.0.0.0/8), not {item!r}"
+            ) from None
+    return networks
+
+
+# /p/ at the start of a path (after a space, a quote or a URL's host), not /static/p/...
+PORTAL_TOKEN_IN_PATH = re.compile(r"(^|[\s\"'(=]|://[^/\s\"']+)/p/[^/\s?#\"']{16,}")
+
+
+def redact_portal_tokens(record: logging.LogRecord) -> bool:
+    """Logging filter (through django.utils.log.CallbackFilter): a portal link /p/<token>/ is
+    the affected person's key to their case, so request lines show /p/<redacted>/ instead.
+    Only a first segment of at least 16 characters counts as a token (tokens are 43): the
+    portal's own pages (/p/status/, /p/code/ ...) keep their paths."""
+    message = record.getMessage()
+    redacted = PORTAL_TOKEN_IN_PATH.sub(r"\1/p/<redacted>", message)
+    if redacted != message:
+        record.msg, record.args = redacted, ()
+    return True
 
 
 def query_options(query: str) -> dict[str, str]:
@@ -213,6 +261,14 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
+# Behind a TLS-terminating reverse proxy every request reaches Django as plain HTTP: without
+# the proxy's word (e.g. HTTP_X_FORWARDED_PROTO=https) the SSL redirect above would loop. Set
+# it only if the proxy always sets or overwrites that header, else clients could forge it.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header("TAKEDOWN_PROXY_SSL_HEADER")
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed: without them
+# every client has the proxy's address and all share one login and portal rate-limit counter.
+# takedown.web.access.client_ip reads it; X-Forwarded-For from anyone else is ignored.
+TAKEDOWN_TRUSTED_PROXIES = networklist("TAKEDOWN_TRUSTED_PROXIES")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -387,12 +443,35 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_portal_tokens": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": redact_portal_tokens,
+        }
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Django's own for runserver's request lines (this configuration replaces its logger).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": envstr("TAKEDOWN_LOG_LEVEL", "INFO")},
     "loggers": {
-        # Django's request logger prints URLs with query strings, which can carry portal tokens.
-        "django.request": {"level": "ERROR"},
+        # Both log request paths, and a portal path carries the person's token.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_portal_tokens"],
+        },
+        "django.request": {"level": "ERROR", "filters": ["redact_portal_tokens"]},
         # WeasyPrint logs progress per PDF at INFO, and its errors can quote URLs.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

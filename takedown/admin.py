@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from takedown import models as m
 from takedown.notices.review import ReviewError, approve, edit, submit_for_review
 from takedown.notices.send import SendError, queue_notice
+from takedown.web.access import audit_case_viewed, audit_person_revealed
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 
@@ -58,6 +60,38 @@ class CaseAdmin(ReadOnlyStatusAdmin):
     date_hierarchy = "created_at"
     inlines = [AffectedPersonInline]
     actions = ["pause_cases", "close_cases", "reopen_cases"]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Only a rendered form shows the case (a saved one redirects; a refusal shows nothing).
+        # The admin sees the person's details in full, so this is an opening and a reveal, the
+        # same audit events the staff case page and its reveal button record.
+        if response.status_code == 200:
+            case = self.get_object(request, unquote(object_id))
+            if case is not None:
+                audit_case_viewed(request, case)
+                shown = self._person_fields_shown(request, case)
+                if shown:
+                    audit_person_revealed(request, case, shown)
+        return response
+
+    def _person_fields_shown(self, request: HttpRequest, case: m.Case) -> list[str]:
+        from takedown.web.staff.views import PERSON_FIELDS
+
+        person = m.AffectedPerson.objects.filter(case=case).first()
+        if person is None:
+            return []
+        shown: set[str] = set()
+        for inline in self.get_inline_instances(request, case):
+            if isinstance(inline, AffectedPersonInline):
+                shown.update(flatten_fieldsets(inline.get_fieldsets(request, case)))
+        return [name for name in PERSON_FIELDS if name in shown and getattr(person, name)]
 
     @admin.action(description="Pause the selected cases")
     def pause_cases(self, request: HttpRequest, queryset: QuerySet) -> None:

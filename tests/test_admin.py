@@ -233,3 +233,62 @@ def test_admin_pause_action_is_recorded_as_staff_and_not_resumable_by_the_person
     event = CaseEvent.objects.get(case=case, kind="case.paused")
     assert (event.actor, event.data["by"]) == (admin_user, "staff")
     assert allowed_moves(case) == ["withdraw"]
+
+
+# --- opening a case in the admin is audited like the staff screens -----------------------------
+
+
+def audit_trail(case):
+    return [
+        (e.kind, e.actor, e.data)
+        for e in CaseEvent.objects.filter(case=case, kind__in=["case.viewed", "person.revealed"])
+    ]
+
+
+def test_admin_case_change_page_records_view_and_revealed_fields(client, admin_user):
+    case = CaseFactory()
+    client.force_login(admin_user)
+
+    response = client.get(reverse("admin:takedown_case_change", args=[case.pk]))
+
+    assert response.status_code == 200
+    assert "Alex Example" in response.content.decode()
+    assert audit_trail(case) == [
+        ("case.viewed", admin_user, {}),
+        ("person.revealed", admin_user, {"fields": ["email", "name"]}),
+    ]
+
+
+def test_admin_case_reopened_within_a_visit_is_one_view_but_every_reveal(client, admin_user):
+    case = CaseFactory()
+    client.force_login(admin_user)
+
+    client.get(reverse("admin:takedown_case_change", args=[case.pk]))
+    client.get(reverse("admin:takedown_case_change", args=[case.pk]))
+
+    assert [kind for kind, _actor, _data in audit_trail(case)] == [
+        "case.viewed",
+        "person.revealed",
+        "person.revealed",
+    ]
+
+
+def test_admin_case_without_a_person_records_only_the_view(client, admin_user):
+    case = CaseFactory(person=None)
+    client.force_login(admin_user)
+
+    response = client.get(reverse("admin:takedown_case_change", args=[case.pk]))
+
+    assert response.status_code == 200
+    assert audit_trail(case) == [("case.viewed", admin_user, {})]
+
+
+def test_admin_case_changelist_and_unknown_case_record_nothing(client, admin_user):
+    case = CaseFactory()
+    client.force_login(admin_user)
+
+    client.get(reverse("admin:takedown_case_changelist"))
+    missing = client.get(reverse("admin:takedown_case_change", args=[case.pk + 1000]))
+
+    assert missing.status_code == 302  # the admin's "no such object" redirect
+    assert CaseEvent.objects.filter(kind__in=["case.viewed", "person.revealed"]).count() == 0

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import VAR_DIR, database_from_url, envbool, envint, envjson
+from config.settings import (
+    VAR_DIR,
+    database_from_url,
+    envbool,
+    envint,
+    envjson,
+    networklist,
+    proxy_ssl_header,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIND_PYTHON = ROOT / "scripts" / "find-python"
@@ -92,6 +100,69 @@ def test_envjson_invalid_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TD_TEST_JSON", "{de: whois.denic.de}")
     with pytest.raises(ImproperlyConfigured, match=r"^TD_TEST_JSON must be JSON: "):
         envjson("TD_TEST_JSON", {})
+
+
+# --- behind a reverse proxy -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTP_X_FORWARDED_PROTO=https", ("HTTP_X_FORWARDED_PROTO", "https")),
+        (" http_x_forwarded_ssl = on ", ("HTTP_X_FORWARDED_SSL", "on")),
+        ("", None),
+    ],
+)
+def test_proxy_ssl_header_parses_header_and_value(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: tuple[str, str] | None
+) -> None:
+    monkeypatch.setenv("TD_TEST_PROXY", raw)
+    assert proxy_ssl_header("TD_TEST_PROXY") == expected
+
+
+def test_proxy_ssl_header_unset_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TD_TEST_PROXY", raising=False)
+    assert proxy_ssl_header("TD_TEST_PROXY") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PROTO=", "X-Forwarded-Proto=https", "HTTP_=1"],
+)
+def test_proxy_ssl_header_malformed_raises(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("TD_TEST_PROXY", raw)
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape(
+            "TD_TEST_PROXY must look like HTTP_X_FORWARDED_PROTO=https (the header as Django's "
+            f"request.META names it, '=', the value meaning HTTPS), not '{raw}'"
+        ),
+    ):
+        proxy_ssl_header("TD_TEST_PROXY")
+
+
+def test_networklist_accepts_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TD_TEST_NETS", "10.0.0.5, 172.16.0.0/12,fd00::1, 192.168.1.7/24")
+    assert networklist("TD_TEST_NETS") == [
+        "10.0.0.5/32",
+        "172.16.0.0/12",
+        "fd00::1/128",
+        "192.168.1.0/24",
+    ]
+    monkeypatch.setenv("TD_TEST_NETS", "")
+    assert networklist("TD_TEST_NETS") == []
+
+
+@pytest.mark.parametrize("raw", ["proxy.internal", "10.0.0.0/33", "10.0.0.1:8080"])
+def test_networklist_non_address_raises(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("TD_TEST_NETS", f"10.0.0.5,{raw}")
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape(
+            f"TD_TEST_NETS must list IP addresses or networks (10.0.0.5, 10.0.0.0/8), not '{raw}'"
+        ),
+    ):
+        networklist("TD_TEST_NETS")
 
 
 # --- database_from_url ------------------------------------------------------------------------

@@ -625,3 +625,216 @@ def test_portal_cannot_resume_a_pause_of_unknown_origin():
     assert portal.get("/p/case/").context["moves"] == ["withdraw"]
     assert portal.post("/p/case/", {"move": "resume"}).status_code == 400
     assert Case.objects.get(pk=case.pk).status == Case.Status.PAUSED
+
+
+# --- behind a TLS reverse proxy ---------------------------------------------------------------
+
+PROXY_ENV = {
+    **PRODUCTION_ENV,
+    "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15",
+    "TAKEDOWN_ALLOWED_HOSTS": "testserver",
+}
+LOGIN_OVER_PLAIN_AND_PROXIED_HTTPS = (
+    "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+    "django.setup(); from django.test import Client; c = Client(); "
+    "proxied = c.get('/login/', HTTP_X_FORWARDED_PROTO='https'); plain = c.get('/login/'); "
+    "print(proxied.status_code, plain.status_code, plain['Location'])"
+)
+
+
+def test_production_behind_proxy_serves_https_requests_without_redirecting(tmp_path):
+    result = settings_in_subprocess(
+        tmp_path,
+        LOGIN_OVER_PLAIN_AND_PROXIED_HTTPS,
+        **PROXY_ENV,
+        TAKEDOWN_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO=https",
+    )
+
+    assert (result.returncode, result.stdout) == (0, "200 301 https://testserver/login/\n")
+
+
+def test_production_without_proxy_header_redirects_even_forwarded_https(tmp_path):
+    # The header is the client's to forge unless the operator says a proxy sets it.
+    result = settings_in_subprocess(tmp_path, LOGIN_OVER_PLAIN_AND_PROXIED_HTTPS, **PROXY_ENV)
+
+    assert (result.returncode, result.stdout) == (0, "301 301 https://testserver/login/\n")
+
+
+def test_proxy_settings_default_to_none_and_read_the_environment(tmp_path):
+    code = "import json; print(json.dumps([s.SECURE_PROXY_SSL_HEADER, s.TAKEDOWN_TRUSTED_PROXIES]))"
+    unset = settings_in_subprocess(tmp_path, code)
+    configured = settings_in_subprocess(
+        tmp_path,
+        code,
+        TAKEDOWN_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO=https",
+        TAKEDOWN_TRUSTED_PROXIES="10.0.0.2,fd00::/64",
+    )
+
+    assert json.loads(unset.stdout) == [None, []]
+    assert json.loads(configured.stdout) == [
+        ["HTTP_X_FORWARDED_PROTO", "https"],
+        ["10.0.0.2/32", "fd00::/64"],
+    ]
+
+
+def test_trusted_proxies_that_are_not_addresses_are_refused(tmp_path):
+    result = settings_in_subprocess(
+        tmp_path, "print('started')", TAKEDOWN_TRUSTED_PROXIES="10.0.0.2,nginx"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: TAKEDOWN_TRUSTED_PROXIES must list IP "
+        "addresses or networks (10.0.0.5, 10.0.0.0/8), not 'nginx'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        # Straight from the client: X-Forwarded-For is the client's own invention.
+        ("198.51.100.7", "203.0.113.9", "198.51.100.7"),
+        # Through the proxy: the address it saw, not what the client put in front of it.
+        ("10.0.0.2", "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.2", "1.2.3.4, 203.0.113.9", "203.0.113.9"),
+        # Two proxies of ours (the second in a trusted network): the first untrusted hop.
+        ("10.0.0.2", "1.2.3.4, 203.0.113.9, 172.16.4.4", "203.0.113.9"),
+        ("10.0.0.2", "2001:DB8::1 ,172.16.4.4", "2001:db8::1"),
+        # Junk where our proxy's hop should be: the last hop we trust, never the junk.
+        ("10.0.0.2", "203.0.113.9, not-an-ip, 172.16.4.4", "172.16.4.4"),
+        ("10.0.0.2", "", "10.0.0.2"),
+        # Nothing but our proxies: the farthest of them.
+        ("10.0.0.2", "172.16.0.1, 172.16.4.4", "172.16.0.1"),
+    ],
+)
+def test_client_ip_behind_trusted_proxies(settings, remote, forwarded, expected):
+    from django.test import RequestFactory
+
+    from takedown.web.access import client_ip
+
+    settings.TAKEDOWN_TRUSTED_PROXIES = ["10.0.0.2/32", "172.16.0.0/12"]
+    request = RequestFactory().get("/login/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == expected
+
+
+def test_client_ip_without_trusted_proxies_ignores_forwarded_for(settings):
+    from django.test import RequestFactory
+
+    from takedown.web.access import client_ip
+
+    settings.TAKEDOWN_TRUSTED_PROXIES = []
+    request = RequestFactory().get(
+        "/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+
+    assert client_ip(request) == "10.0.0.2"
+
+
+def test_login_throttle_behind_proxy_counts_each_client_apart(settings):
+    settings.TAKEDOWN_LOGIN_FAILURE_LIMIT = 3
+    settings.TAKEDOWN_TRUSTED_PROXIES = ["10.0.0.2/32"]
+    member("carla", "caseworker")
+    guesser = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    for i in range(3):
+        login(guesser, "carla", f"wrong {i}")
+
+    carla = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+
+    assert login(guesser, "carla", "correct horse battery staple").status_code == 200
+    assert login(carla, "carla", "correct horse battery staple").status_code == 302
+
+
+def test_login_throttle_ignores_forwarded_for_from_untrusted_addresses(settings):
+    settings.TAKEDOWN_LOGIN_FAILURE_LIMIT = 3
+    settings.TAKEDOWN_TRUSTED_PROXIES = ["10.0.0.2/32"]
+    member("carla", "caseworker")
+    for i in range(3):
+        forged = Client(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+        login(forged, "carla", f"wrong {i}")
+
+    fresh_forgery = Client(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.99")
+
+    assert login(fresh_forgery, "carla", "correct horse battery staple").status_code == 200
+
+
+# --- portal tokens in request logs ------------------------------------------------------------
+
+TOKEN = "Q2hhbmdlLW1lLXRoaXMtaXMtbm90LWEtcmVhbC10b2s"  # 43 URL-safe characters, like a real one
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def logged():
+    """What the django.server and django.request loggers pass on to their handlers."""
+    records = Records()
+    loggers = [logging.getLogger("django.server"), logging.getLogger("django.request")]
+    for logger in loggers:
+        logger.addHandler(records)
+    yield records.messages
+    for logger in loggers:
+        logger.removeHandler(records)
+
+
+def runserver_request(requestline: str, code: int = 200, size: int = 512) -> None:
+    """Log a request line exactly as `manage.py runserver` does."""
+    from django.core.servers.basehttp import WSGIRequestHandler
+
+    handler = WSGIRequestHandler.__new__(WSGIRequestHandler)
+    handler.request, handler.requestline = None, requestline
+    handler.log_request(code, size)
+
+
+def test_runserver_log_redacts_the_portal_token(logged):
+    runserver_request(f"GET /p/{TOKEN}/ HTTP/1.1", 302)
+    runserver_request(f"POST /p/{TOKEN}/?next=/p/status/ HTTP/1.1", 302)
+    runserver_request(f"GET http://127.0.0.1:8000/p/{TOKEN} HTTP/1.1", 404)
+
+    assert logged == [
+        '"GET /p/<redacted>/ HTTP/1.1" 302 512',
+        '"POST /p/<redacted>/?next=/p/status/ HTTP/1.1" 302 512',
+        '"GET http://127.0.0.1:8000/p/<redacted> HTTP/1.1" 404 512',
+    ]
+    assert TOKEN not in "".join(logged)
+
+
+def test_runserver_log_keeps_other_request_lines(logged):
+    runserver_request("GET /p/status/ HTTP/1.1")
+    runserver_request("GET /cases/TD-2026-0001/ HTTP/1.1")
+    runserver_request(f"GET /static/p/{TOKEN}.css HTTP/1.1", 404)
+
+    assert logged == [
+        '"GET /p/status/ HTTP/1.1" 200 512',
+        '"GET /cases/TD-2026-0001/ HTTP/1.1" 200 512',
+        f'"GET /static/p/{TOKEN}.css HTTP/1.1" 404 512',
+    ]
+
+
+def test_runserver_log_keeps_django_formatter_and_handler():
+    from django.utils.log import ServerFormatter
+
+    logger = logging.getLogger("django.server")
+
+    assert (logger.level, logger.propagate) == (logging.INFO, False)
+    # (pytest adds its own capturing handlers next to it.)
+    assert [type(h.formatter) for h in logger.handlers].count(ServerFormatter) == 1
+
+
+def test_request_log_redacts_the_portal_token(logged):
+    logger = logging.getLogger("django.request")
+
+    logger.error("%s: %s", "Internal Server Error", f"/p/{TOKEN}/")
+    logger.error("%s: %s", "Internal Server Error", "/cases/TD-2026-0001/")
+
+    assert logged == [
+        "Internal Server Error: /p/<redacted>/",
+        "Internal Server Error: /cases/TD-2026-0001/",
+    ]

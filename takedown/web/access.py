@@ -188,9 +188,38 @@ def clear_attempts(scope: str, ident: str) -> None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it,
-    # and trusting it would let anyone pick a fresh address per attempt.
-    return request.META.get("REMOTE_ADDR", "")
+    """The address rate limits count by. REMOTE_ADDR, unless it is one of
+    TAKEDOWN_TRUSTED_PROXIES: then the right-most X-Forwarded-For address that is not itself a
+    trusted proxy. Addresses further left were written by the client, and believing them would
+    let anyone pick a fresh address per attempt; for the same reason X-Forwarded-For from
+    anyone but a trusted proxy is ignored."""
+    import ipaddress
+
+    remote = request.META.get("REMOTE_ADDR", "")
+    trusted = [ipaddress.ip_network(net) for net in settings.TAKEDOWN_TRUSTED_PROXIES]
+
+    def parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        try:
+            return ipaddress.ip_address(value.strip())
+        except ValueError:
+            return None
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(address in net for net in trusted)
+
+    address = parse(remote)
+    if address is None or not trusted or not is_trusted(address):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed(forwarded):
+        previous = parse(hop)
+        if previous is None:
+            # Not an address: no proxy of ours wrote it. Stop at the last hop we trust.
+            break
+        address = previous
+        if not is_trusted(address):
+            break
+    return str(address)
 
 
 THROTTLED_MESSAGE = _(
