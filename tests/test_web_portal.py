@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from gettext import GNUTranslations
 from pathlib import Path
@@ -20,6 +22,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
@@ -192,11 +195,24 @@ def code_from(message_index: int, smtp: SmtpServer) -> str:
     return found[0]
 
 
+def open_link(client: Client, url: str) -> HttpResponse:
+    """What the person does with the link: open it (a page that only asks for a click), then
+    press Continue. Returns the response to the click."""
+    page = client.get(path_of(url))
+    assert page.status_code == 200
+    assert re.search(
+        r'<form method="post" class="stack">\s*<input type="hidden" '
+        r'name="csrfmiddlewaretoken"',
+        page.content.decode(),
+    )
+    return client.post(path_of(url))
+
+
 def sign_in(client: Client, case: Case, smtp: SmtpServer) -> str:
     """Open a fresh link and enter the e-mailed code; returns the link."""
     url = issue_portal_link(case, actor=None)
     sent_before = len(smtp.messages)
-    assert client.get(path_of(url)).url == "/p/code/"
+    assert open_link(client, url).url == "/p/code/"
     response = client.post("/p/code/", {"code": code_from(sent_before, smtp)})
     assert response.status_code == 302
     assert response.url == "/p/status/"
@@ -236,7 +252,7 @@ def test_issue_portal_link_replaces_the_earlier_link(mail, case) -> None:
     second = issue_portal_link(case, actor=None)
     client = Client()
     assert client.get(path_of(first)).status_code == 404
-    assert client.get(path_of(second)).url == "/p/code/"
+    assert open_link(client, second).url == "/p/code/"
     assert PortalAccess.objects.filter(revoked_at__isnull=True).count() == 1
 
 
@@ -254,10 +270,47 @@ def test_issue_portal_link_days_out_of_range_is_refused(mail, case) -> None:
 
 
 def test_portal_unknown_token_is_404_and_sends_nothing(mail, case) -> None:
-    response = Client().get("/p/" + "x" * 43 + "/")
-    assert response.status_code == 404
-    assert "This link does not work" in response.content.decode()
+    client = Client()
+    for response in (client.get("/p/" + "x" * 43 + "/"), client.post("/p/" + "x" * 43 + "/")):
+        assert response.status_code == 404
+        assert "This link does not work" in response.content.decode()
     assert mail.messages == []
+    assert CaseEvent.objects.filter(kind="portal.link_opened").count() == 0
+
+
+def test_portal_link_get_alone_sends_no_mail_and_records_nothing(mail, case) -> None:
+    """Mail scanners fetch every link of a message: however often they do, the person's
+    code e-mails stay unused, nothing is recorded and no session is opened."""
+    url = issue_portal_link(case, actor=None)
+    client = Client()
+    events = CaseEvent.objects.count()
+    for _ in range(portal_access.SEND_LIMIT + 2):
+        page = client.get(path_of(url))
+        assert page.status_code == 200
+        assert "<h1>Open your case</h1>" in page.content.decode()
+        assert "no-store" in page.headers["Cache-Control"]
+        assert page.headers["Referrer-Policy"] == "same-origin"
+    assert mail.messages == []
+    assert PortalCode.objects.count() == 0
+    assert CaseEvent.objects.count() == events
+    assert PortalAccess.objects.get().last_used_at is None
+    assert client.session.get("portal_access") is None
+    assert django_settings.LANGUAGE_COOKIE_NAME not in page.cookies
+    assert client.get("/p/status/").url == "/p/"
+    # The person's click afterwards still gets the first code.
+    assert client.post(path_of(url)).url == "/p/code/"
+    assert len(mail.wait_for(1)) == 1
+    assert CaseEvent.objects.filter(kind="portal.link_opened").count() == 1
+
+
+def test_portal_link_continue_needs_the_csrf_token(mail, case) -> None:
+    url = issue_portal_link(case, actor=None)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(path_of(url))
+    assert client.post(path_of(url)).status_code == 403
+    assert mail.messages == []
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    assert client.post(path_of(url), {"csrfmiddlewaretoken": token}).url == "/p/code/"
 
 
 def test_portal_expired_link_is_refused_and_ends_the_session(mail, case) -> None:
@@ -285,7 +338,7 @@ def test_portal_revoked_link_ends_a_verified_session(mail, case) -> None:
 def test_portal_new_device_must_enter_the_emailed_code(mail, case) -> None:
     client = Client()
     url = issue_portal_link(case, actor=None)
-    assert client.get(path_of(url)).url == "/p/code/"
+    assert open_link(client, url).url == "/p/code/"
     # Without the code the case stays closed.
     assert client.get("/p/status/").url == "/p/code/"
     assert client.get("/p/data/my-data.json").url == "/p/code/"
@@ -314,20 +367,20 @@ def test_portal_correct_code_remembers_the_device(mail, case) -> None:
     # The same browser later: straight in, no new code.
     again = Client()
     again.cookies[portal_access.DEVICE_COOKIE] = cookie.value
-    assert again.get(path_of(url)).url == "/p/status/"
+    assert open_link(again, url).url == "/p/status/"
     assert len(mail.messages) == 1
     # Another browser with the link alone must enter a code.
-    assert Client().get(path_of(url)).url == "/p/code/"
+    assert open_link(Client(), url).url == "/p/code/"
 
 
 def test_portal_code_is_single_use(mail, case) -> None:
     client = Client()
     url = issue_portal_link(case, actor=None)
-    client.get(path_of(url))
+    open_link(client, url)
     code = code_from(0, mail)
     assert client.post("/p/code/", {"code": code}).url == "/p/status/"
     other = Client()
-    other.get(path_of(url))  # sends a second code
+    open_link(other, url)  # sends a second code
     response = other.post("/p/code/", {"code": code})
     assert response.status_code == 200
     assert "That code is not right" in response.content.decode()
@@ -335,7 +388,7 @@ def test_portal_code_is_single_use(mail, case) -> None:
 
 def test_portal_code_stops_after_five_wrong_attempts(mail, case) -> None:
     client = Client()
-    client.get(path_of(issue_portal_link(case, actor=None)))
+    open_link(client, issue_portal_link(case, actor=None))
     code = code_from(0, mail)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
@@ -349,7 +402,7 @@ def test_portal_code_stops_after_five_wrong_attempts(mail, case) -> None:
 def test_portal_code_expires_after_fifteen_minutes(mail, case) -> None:
     client = Client()
     with time_machine.travel(NOW, tick=False):
-        client.get(path_of(issue_portal_link(case, actor=None)))
+        open_link(client, issue_portal_link(case, actor=None))
         code = code_from(0, mail)
     with time_machine.travel(NOW + timedelta(minutes=15, seconds=1), tick=False):
         response = client.post("/p/code/", {"code": code})
@@ -359,7 +412,7 @@ def test_portal_code_expires_after_fifteen_minutes(mail, case) -> None:
 
 def test_portal_new_code_replaces_the_old_one(mail, case) -> None:
     client = Client()
-    client.get(path_of(issue_portal_link(case, actor=None)))
+    open_link(client, issue_portal_link(case, actor=None))
     old = code_from(0, mail)
     page = client.post("/p/code/", {"resend": "1"}).content.decode()
     assert "We sent a code to a•••@example.org" in page
@@ -371,7 +424,7 @@ def test_portal_new_code_replaces_the_old_one(mail, case) -> None:
 
 def test_portal_code_entries_are_rate_limited_per_link(mail, case) -> None:
     client = Client()
-    client.get(path_of(issue_portal_link(case, actor=None)))
+    open_link(client, issue_portal_link(case, actor=None))
     access = PortalAccess.objects.get()
     for index in range(portal_access.TOKEN_LIMIT):
         # Different addresses: the per-link limit holds however many machines try.
@@ -392,16 +445,17 @@ def test_portal_link_openings_are_rate_limited_per_address(mail, case) -> None:
     response = client.get(path_of(url))
     assert response.status_code == 429
     assert "too many attempts" in response.content.decode()
+    assert client.post(path_of(url)).status_code == 429
     assert mail.messages == []
     # Another address is not affected.
-    assert Client(REMOTE_ADDR="198.51.100.7").get(path_of(url)).url == "/p/code/"
+    assert open_link(Client(REMOTE_ADDR="198.51.100.7"), url).url == "/p/code/"
 
 
 def test_portal_code_emails_are_limited_per_link(mail, case) -> None:
     url = issue_portal_link(case, actor=None)
     client = Client()
     for _ in range(portal_access.SEND_LIMIT + 1):
-        client.get(path_of(url))
+        open_link(client, url)
     page = client.get("/p/code/").content.decode()
     assert "We already sent several codes" in page
     assert len(mail.messages) == portal_access.SEND_LIMIT
@@ -414,7 +468,7 @@ def test_portal_code_mail_failure_is_reported_not_raised(settings, case) -> None
     settings.MAILERS = {"default": mailer_from_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")}
     settings.TAKEDOWN_PUBLIC_URL = "https://portal.org.example"
     client = Client()
-    assert client.get(path_of(issue_portal_link(case, actor=None))).url == "/p/code/"
+    assert open_link(client, issue_portal_link(case, actor=None)).url == "/p/code/"
     page = client.get("/p/code/").content.decode()
     assert "We could not send the e-mail just now" in page
 
@@ -460,9 +514,10 @@ def test_portal_status_reveals_one_full_address_on_request(mail, case) -> None:
 
 def test_portal_pages_load_no_image_script_or_inline_style(mail, case) -> None:
     client = Client()
-    sign_in(client, case, mail)
+    url = sign_in(client, case, mail)
     link = FoundLink.objects.get(host__hostname="cdn.slow.example")
     texts = page_texts(client)
+    texts["enter"] = Client().get(path_of(url)).content.decode()
     texts["revealed"] = client.get(f"/p/status/?show={link.pk}").content.decode()
     texts["code"] = Client().get("/p/code/").content.decode()
     texts["start"] = Client().get("/p/").content.decode()
@@ -604,7 +659,11 @@ def test_portal_first_visit_uses_the_language_on_file(mail, case) -> None:
     case.person.save()
     client = Client()
     url = issue_portal_link(case, actor=None)
-    response = client.get(path_of(url))
+    first = client.get(path_of(url)).content.decode()
+    assert '<html lang="de">' in first
+    assert "<h1>Ihren Fall öffnen</h1>" in first
+    assert '<button type="submit">Weiter</button>' in first
+    response = client.post(path_of(url))
     assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "de"
     page = client.get("/p/code/").content.decode()
     assert "<h1>Code eingeben</h1>" in page
@@ -894,17 +953,54 @@ def _po_entries(path: Path) -> list[dict[str, object]]:
     return entries
 
 
-def test_german_catalogue_translates_every_portal_string() -> None:
-    po = ROOT / "locale/de/LC_MESSAGES/django.po"
-    portal = [
-        entry
-        for entry in _po_entries(po)
-        if "portal" in str(entry["refs"]) and entry["strings"].get("msgid")  # type: ignore[union-attr]
-    ]
-    assert len(portal) >= 100
-    for entry in portal:
+# Extracts the portal's strings with Django's own makemessages, in a process of its own with
+# no LOCALE_PATHS (the project's would point makemessages at the repository's catalogue),
+# merged into a copy of the German catalogue. --no-obsolete drops every entry the copied
+# files do not use, so what is left is exactly the portal's strings.
+MAKEMESSAGES = """
+import django
+from django.conf import settings
+from django.core.management import call_command
+settings.configure(USE_I18N=True, LOCALE_PATHS=[], INSTALLED_APPS=[])
+django.setup()
+call_command("makemessages", locale=["de"], no_obsolete=True, no_wrap=True, verbosity=0)
+"""
+
+
+def _needs_gettext() -> None:
+    missing = [tool for tool in ("xgettext", "msgmerge", "msguniq") if shutil.which(tool) is None]
+    if not missing:
+        return
+    reason = f"needs GNU gettext ({', '.join(missing)}): scripts/system-deps.sh"
+    # CI installs gettext, so there its absence is a broken setup, not a reason to pass.
+    if os.environ.get("CI"):
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
+    _needs_gettext()
+    for part in ("templates/portal", "takedown/web/portal"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    catalogue = tmp_path / "locale/de/LC_MESSAGES/django.po"
+    catalogue.parent.mkdir(parents=True)
+    shutil.copyfile(ROOT / "locale/de/LC_MESSAGES/django.po", catalogue)
+    subprocess.run(
+        [sys.executable, "-c", MAKEMESSAGES],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
+    entries = [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
+    msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
+    # The extraction found the portal: strings of a template and of the Python code.
+    assert {"Open your case", "Your message was sent to your caseworker."} <= msgids
+    assert len(entries) >= 100
+    for entry in entries:
         strings = entry["strings"]
         translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
+        assert translated, strings
         assert all(translated), strings
         assert "fuzzy" not in str(entry["flags"]), strings
 

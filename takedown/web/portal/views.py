@@ -92,15 +92,29 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 def enter(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail. A GET only checks the token and asks for one click: mail
+    scanners fetch every link in a message, and must neither use up the code e-mails of the
+    link (SEND_LIMIT) nor leave "opened" in the case's record. The POST behind that button
+    (CSRF-protected) opens the session and sends the code."""
     ip = client_ip(request)
     if portal_access.ip_throttled(ip):
         return _render(request, "throttled.html", {}, status=429)
+    # Both methods count: a token guesser could skip the GET.
     portal_access.count_ip(ip)
     access = portal_access.access_for_token(token)
     if access is None:
-        _forget(request)
+        if request.method == "POST":
+            _forget(request)
         return _render(request, "link_invalid.html", {}, status=404)
+    # First visit: the person's language on file (for the pages and the code e-mail), until
+    # they choose another.
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = chosen or portal_access.person_language(access.case)
+    if request.method == "GET":
+        with translation.override(language):
+            return _render(request, "enter.html", {})
     # A fresh session key: whatever session this browser had before is not carried over.
     request.session.cycle_key()
     request.session[SESSION_ACCESS] = access.pk
@@ -112,10 +126,6 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
         message="The affected person opened their portal link.",
         data={"access": access.pk},
     )
-    # First visit: the person's language on file (for the page and the code e-mail), until
-    # they choose another.
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    language = chosen or portal_access.person_language(access.case)
     device = portal_access.known_device(access, request.COOKIES.get(portal_access.DEVICE_COOKIE))
     if device is not None:
         request.session[SESSION_VERIFIED] = True
