@@ -175,11 +175,17 @@ def recheck_links(link_ids: list[int], lease_until: str) -> int:
     from datetime import datetime
 
     from takedown.checks.check import check_links
-    from takedown.checks.schedule import claim_leased
+    from takedown.checks.schedule import claim_leased, release_hosts
 
-    claimed = claim_leased(link_ids, datetime.fromisoformat(lease_until))
+    until = datetime.fromisoformat(lease_until)
+    claimed = claim_leased(link_ids, until)
     if claimed:
-        check_links(claimed)
+        try:
+            check_links(claimed)
+        finally:
+            # Only the copy that claimed gives the hosts back: a duplicate message must not
+            # free a host whose batch is still being fetched.
+            release_hosts(claimed, until)
     return len(claimed)
 
 

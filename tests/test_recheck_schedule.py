@@ -19,9 +19,11 @@ from takedown.checks.schedule import (
     lease_due_links,
     next_check_after,
     parse_stages,
+    release_hosts,
 )
 from takedown.models import Counter, FoundLink, Notice
 from takedown.schedule import pack
+from takedown.tasks import queue_recheck
 from takedown.workflow import transition
 from tests.factories import CaseFactory, FoundLinkFactory, HostFactory, NoticeFactory
 
@@ -221,6 +223,7 @@ def test_lease_due_links_caps_each_host_and_packs_whole_hosts(conf) -> None:
 
     with time_machine.travel(NOW, tick=False):
         batches, until = lease_due_links(conf=conf)
+        assert release_hosts(batches[0], until) == 1  # the big host's batch is recorded
         again, _ = lease_due_links(conf=conf)
 
     oldest_big = {link.pk for link in big_links[2:]}  # the three due longest
@@ -230,6 +233,107 @@ def test_lease_due_links_caps_each_host_and_packs_whole_hosts(conf) -> None:
     assert [set(batch) for batch in again] == [{big_links[0].pk, big_links[1].pk}]
     assert FoundLink.objects.filter(next_check_at=until).count() == 7
     assert FoundLink.objects.get(pk=later.pk).next_check_at == NOW + timedelta(minutes=1)
+
+
+def lease_round(at: datetime, conf: RecheckSettings) -> tuple[dict[int, set[int]], datetime]:
+    """One dispatcher round at `at`: the links handed out, by host id."""
+    with time_machine.travel(at, tick=False):
+        batches, until = lease_due_links(conf=conf)
+    ids = [link_id for batch in batches for link_id in batch]
+    by_host: dict[int, set[int]] = {}
+    for link_id, host_id in FoundLink.objects.filter(pk__in=ids).values_list("pk", "host_id"):
+        by_host.setdefault(host_id, set()).add(link_id)
+    return by_host, until
+
+
+@pytest.mark.django_db
+def test_lease_due_links_busy_host_gets_no_second_batch_until_recorded(conf, settings) -> None:
+    settings.TAKEDOWN_RECHECK_HOST_LINKS = 30
+    conf = RecheckSettings.load()
+    big, other = HostFactory(hostname="big.test"), HostFactory(hostname="other.test")
+    case = CaseFactory()
+    big_links = [
+        FoundLinkFactory(case=case, host=big, next_check_at=NOW - timedelta(seconds=i))
+        for i in range(40)
+    ]
+    FoundLinkFactory.create_batch(5, case=case, host=other, next_check_at=NOW)
+
+    first, until = lease_round(NOW, conf)
+    # The worker claims the big host's batch and is still fetching it a minute later; the
+    # other host's batch still waits in the broker (leased, not claimed).
+    with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
+        claimed = claim_leased(sorted(first[big.pk]), until)
+    second, _ = lease_round(NOW + timedelta(minutes=1), conf)
+    # "Check links now" for the case meanwhile: made due, but nothing of a busy host goes out.
+    with time_machine.travel(NOW + timedelta(minutes=1, seconds=10), tick=False):
+        on_demand = queue_recheck(case)
+
+    oldest = {link.pk for link in big_links[10:]}  # the 30 due longest
+    assert (len(first[big.pk]), len(first[other.pk])) == (30, 5)
+    assert first[big.pk] == oldest and set(claimed) == oldest
+    assert second == {}
+    assert on_demand[1:] == (0, 0)
+    assert (
+        FoundLink.objects.filter(host=big, next_check_at__lte=NOW + timedelta(minutes=2)).count()
+        == 10
+    )
+
+    # The batch is recorded (the worker's release): the big host's other 10 go out, while the
+    # other host, whose batch is still out, stays out of the round.
+    with time_machine.travel(NOW + timedelta(minutes=1, seconds=30), tick=False):
+        FoundLink.objects.filter(pk__in=claimed).update(
+            next_check_at=NOW + timedelta(days=1), last_checked_at=NOW + timedelta(minutes=1)
+        )
+        assert release_hosts(claimed, until) == 1
+    third, _ = lease_round(NOW + timedelta(minutes=2), conf)
+    assert third == {big.pk: {link.pk for link in big_links[:10]}}
+
+
+@pytest.mark.django_db
+def test_lease_due_links_host_lease_of_dead_worker_runs_out(conf) -> None:
+    host = HostFactory(hostname="dead.test")
+    links = FoundLinkFactory.create_batch(4, host=host, next_check_at=NOW)
+
+    first, until = lease_round(NOW, conf)
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
+        claim_leased(sorted(first[host.pk]), until)  # claimed, then the worker dies
+    blocked, _ = lease_round(until + CLAIM_LEASE, conf)
+    later, _ = lease_round(until + CLAIM_LEASE + timedelta(seconds=2), conf)
+
+    assert len(first[host.pk]) == 3 and blocked == {}
+    # The host lease and the claims have run out: the host goes out again, the link left
+    # waiting first.
+    assert list(later) == [host.pk] and len(later[host.pk]) == 3
+    assert links[3].pk in later[host.pk] and links[3].pk not in first[host.pk]
+    assert Counter.objects.filter(name=f"recheck.host.{host.pk}").count() == 1
+
+
+@pytest.mark.django_db
+def test_recheck_task_gives_the_host_back_only_when_it_claimed(conf) -> None:
+    from takedown.models import Case
+    from takedown.tasks import recheck_links
+
+    running, done = HostFactory(hostname="running.test"), HostFactory(hostname="done.test")
+    # A paused case: its links are recorded as "not checked" without a fetch.
+    case = CaseFactory(status=Case.Status.PAUSED)
+    FoundLinkFactory.create_batch(4, case=case, host=running, next_check_at=NOW)
+    done_links = FoundLinkFactory.create_batch(4, case=case, host=done, next_check_at=NOW)
+
+    first, until = lease_round(NOW, conf)
+    with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
+        # running.test: one copy of its message claimed the batch and is still fetching
+        # when a redelivered copy arrives. done.test: its task runs to the end.
+        claim_leased(sorted(first[running.pk]), until)
+        duplicate = recheck_links(sorted(first[running.pk]), until.isoformat())
+        checked = recheck_links(sorted(first[done.pk]), until.isoformat())
+    second, _ = lease_round(NOW + timedelta(minutes=1), conf)
+
+    assert (len(first[running.pk]), len(first[done.pk])) == (3, 3)
+    assert (duplicate, checked) == (0, 3)
+    assert second == {done.pk: {link.pk for link in done_links} - first[done.pk]}
+    assert set(
+        FoundLink.objects.filter(pk__in=first[done.pk]).values_list("next_check_at", flat=True)
+    ) == {NOW + timedelta(seconds=10) + conf.pending}
 
 
 def test_pack_never_splits_a_group_and_keeps_the_order() -> None:

@@ -33,6 +33,15 @@ so a lost task only delays its links. At most TAKEDOWN_RECHECK_HOST_LINKS links 
 out per round, all in one task, so the per-host limits of one fetch batch hold across workers.
 The worker then claims its links again with `claim_leased` (next_check_at must still be the
 lease it was given), so a redelivered or duplicated message checks nothing twice.
+
+The fetcher's per-host limits hold within one process only, so a host is also leased as a
+whole: a round hands out links only of hosts it wins a host lease for (a Counter row
+"recheck.host.<id>", inserted only if absent), and the worker gives the lease back with
+`release_hosts` once its batch is recorded. Until then no later round, and no check on demand
+(`queue_recheck`, `recheck_links --case`, which lease through here too), sends a second batch
+to that host. A lease whose worker died runs out after DISPATCH_LEASE + CLAIM_LEASE. (A window
+on next_check_at cannot tell a lease from a link that is simply due in a few minutes: a big
+host with staggered due times would never look idle.)
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -63,6 +72,10 @@ CLAIM_LEASE = timedelta(minutes=15)
 CLAIM_JITTER = timedelta(seconds=1)
 # A host skipped in the first page of due links gets at most this many more pages of reading.
 MAX_DUE_PAGES = 3
+# Counter rows named HOST_LEASE + host id are host leases; the value is when the lease runs
+# out, in whole seconds since HOST_LEASE_EPOCH (Counter.value is a 32-bit positive integer).
+HOST_LEASE = "recheck.host."
+HOST_LEASE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -249,17 +262,21 @@ def lease_due_links(
     case: Case | None = None,
 ) -> tuple[list[list[int]], datetime]:
     """Claim due links for DISPATCH_LEASE and pack them into task batches (lists of link
-    ids), whole hosts per batch. Returns (batches, lease end): the worker claims a batch
-    with `claim_leased(ids, lease_end)`."""
+    ids), whole hosts per batch, leaving out hosts whose earlier batch is still out (see the
+    module docstring). Returns (batches, lease end): the worker claims a batch with
+    `claim_leased(ids, lease_end)` and hands the hosts back with `release_hosts`."""
     now = now or timezone.now()
     conf = conf or RecheckSettings.load()
     until = now + DISPATCH_LEASE
+    host_until = host_lease_value(until)
     per_host: dict[int, list[int]] = defaultdict(list)
     full: set[int] = set()
+    ours: set[int] = set()
     remaining = conf.dispatch_links
     with transaction.atomic():
+        busy = hosts_leased(now)
         for _ in range(MAX_DUE_PAGES):
-            due = FoundLink.objects.filter(next_check_at__lte=now).exclude(host_id__in=full)
+            due = FoundLink.objects.filter(next_check_at__lte=now).exclude(host_id__in=full | busy)
             if case is not None:
                 due = due.filter(case=case)
             if connection.vendor == "postgresql":
@@ -269,9 +286,15 @@ def lease_due_links(
                     :remaining
                 ]
             )
+            new_hosts = {host_id for _, host_id, _ in rows} - ours
+            won = claim_hosts(new_hosts, now, host_until)
+            ours |= won
+            busy |= new_hosts - won  # another round won them meanwhile
             chosen: dict[int, tuple[int, datetime]] = {}
             counts = {host_id: len(ids) for host_id, ids in per_host.items()}
             for link_id, host_id, due_at in rows:
+                if host_id not in ours:
+                    continue
                 if counts.get(host_id, 0) >= conf.host_links:
                     full.add(host_id)  # the rest of this host waits for the next round
                     continue
@@ -293,8 +316,66 @@ def lease_due_links(
             remaining -= len(leased)
             if remaining <= 0 or len(rows) < remaining + len(leased) or len(chosen) == len(rows):
                 break  # enough, nothing more is due, or no host was held back
+        # A host won whose links all went elsewhere has nothing out: don't block it.
+        idle = ours - set(per_host)
+        if idle:
+            Counter.objects.filter(name__in=host_lease_names(idle), value=host_until).delete()
     # Largest hosts first, so their politeness-bound runs start early; a host is never split.
     return pack(sorted(per_host.values(), key=len, reverse=True), conf.task_links), until
+
+
+def host_lease_value(lease_until: datetime) -> int:
+    """The end of the host leases taken with a link lease ending at `lease_until` (as stored):
+    long enough for the batch to wait out its lease and then run under its claim."""
+    end = lease_until + CLAIM_LEASE + CLAIM_JITTER - HOST_LEASE_EPOCH
+    return int(end.total_seconds()) + 1
+
+
+def host_lease_names(host_ids: Iterable[int]) -> list[str]:
+    return [f"{HOST_LEASE}{host_id}" for host_id in host_ids]
+
+
+def hosts_leased(now: datetime) -> set[int]:
+    """Hosts with a batch out now. Drops the leases that ran out (their worker died)."""
+    leases = Counter.objects.filter(name__startswith=HOST_LEASE)
+    leases.filter(value__lte=int((now - HOST_LEASE_EPOCH).total_seconds())).delete()
+    return {int(name.removeprefix(HOST_LEASE)) for name in leases.values_list("name", flat=True)}
+
+
+def claim_hosts(host_ids: set[int], now: datetime, value: int) -> set[int]:
+    """Take the host lease of each of `host_ids` that nobody holds: an insert that does nothing
+    when the row exists, so of two rounds at once only one gets a host. Returns the hosts won."""
+    if not host_ids:
+        return set()
+    names = host_lease_names(sorted(host_ids))
+    Counter.objects.filter(
+        name__in=names, value__lte=int((now - HOST_LEASE_EPOCH).total_seconds())
+    ).delete()
+    quote = connection.ops.quote_name
+    table, name_col, value_col = quote(Counter._meta.db_table), quote("name"), quote("value")
+    won: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            # Only quoted identifiers and placeholders go into the text.
+            sql = f"INSERT INTO {table} ({name_col}, {value_col}) VALUES {values} "  # noqa: S608
+            sql += f"ON CONFLICT ({name_col}) DO NOTHING RETURNING {name_col}"
+            cursor.execute(sql, [param for name in chunk for param in (name, value)])
+            won.update(int(name.removeprefix(HOST_LEASE)) for (name,) in cursor.fetchall())
+    return won
+
+
+def release_hosts(link_ids: list[int], lease_until: datetime) -> int:
+    """Give back the host leases of the hosts of `link_ids`, taken with the link lease ending
+    at `lease_until`, once their checks are recorded: the rest of those hosts can go out in the
+    next round. A lease another round took since (after this one ran out) stays. Returns how
+    many were given back."""
+    hosts = FoundLink.objects.filter(pk__in=link_ids).values_list("host_id", flat=True).distinct()
+    deleted, _ = Counter.objects.filter(
+        name__in=host_lease_names(set(hosts)), value=host_lease_value(lease_until)
+    ).delete()
+    return deleted
 
 
 def claim_leased(link_ids: list[int], lease_until: datetime) -> list[int]:

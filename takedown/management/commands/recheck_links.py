@@ -18,7 +18,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from takedown.checks.check import CheckOutcome, check_links
-from takedown.checks.schedule import claim_leased, feed_new_links, lease_due_links, make_due
+from takedown.checks.schedule import (
+    claim_leased,
+    feed_new_links,
+    lease_due_links,
+    make_due,
+    release_hosts,
+)
 from takedown.management.lookups import case_named
 from takedown.models import FoundLink
 
@@ -66,12 +72,20 @@ class Command(BaseCommand):
             batches, lease_until = lease_due_links(case=case)
             if not batches:
                 break
-            ids = [link_id for batch in batches for link_id in batch if link_id not in seen]
-            claimed = claim_leased(ids, lease_until)
+            leased = [link_id for batch in batches for link_id in batch]
+            claimed = claim_leased(
+                [link_id for link_id in leased if link_id not in seen], lease_until
+            )
             if not claimed:
+                release_hosts(leased, lease_until)
                 break
             seen.update(claimed)
-            for outcome in check_links(claimed):
+            try:
+                outcomes = check_links(claimed)
+            finally:
+                # This process holds the whole lease: the next round may take these hosts.
+                release_hosts(leased, lease_until)
+            for outcome in outcomes:
                 counts[outcome.verdict or "not checked"] = (
                     counts.get(outcome.verdict or "not checked", 0) + 1
                 )
