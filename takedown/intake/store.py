@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -334,14 +335,9 @@ class _Writer(threading.Thread):
         """COPY into a temporary table; one pass through the url_sha256 index finds the URLs
         other cases hold, which flags both sides; then insert what is new."""
         host_ids = self._host_ids
-        constants = self._link_constants
-        # Only the columns that vary go through COPY; the constants (a dozen of them: case,
-        # status, empty hashes, timestamps) are written once, as parameters of the INSERT.
         rows = [(host_ids[link[0]], *link[1:], False) for link in links]
         table = FoundLink._meta.db_table
-        columns = self._link_columns
-        constant_columns, variable_columns = columns[: len(constants)], columns[len(constants) :]
-        column_list = ", ".join(columns)
+        insert, variable_columns = self._links_insert
         self._copy(cursor, "intake_links", table, variable_columns, rows)
         cursor.execute("DROP TABLE IF EXISTS intake_elsewhere")
         cursor.execute(
@@ -361,16 +357,26 @@ class _Writer(threading.Thread):
                 "WHERE url_sha256 IN (SELECT url_sha256 FROM intake_elsewhere)"
             )
             self.maybe_elsewhere += 1
-        types = _column_types(FoundLink)
-        # Typed, so that a NULL constant is a NULL of the column's type, not of type text.
-        placeholders = ", ".join(f"CAST(%s AS {types[column]})" for column in constant_columns)
-        cursor.execute(
-            f"INSERT INTO {table} ({column_list}) "
-            f"SELECT {placeholders}, {', '.join(variable_columns)} FROM intake_links "
-            f"ON CONFLICT (url_sha256, case_id) DO NOTHING",
-            list(constants),
-        )
+        cursor.execute(insert, list(self._link_constants))
         self.created += cursor.rowcount
+
+    @cached_property
+    def _links_insert(self) -> tuple[str, list[str]]:
+        """(PostgreSQL) The INSERT from the COPY table, built once per import, and the columns
+        that vary. Only those go through COPY; the constants (a dozen of them: case, status,
+        empty hashes, timestamps) are written once, as parameters of the INSERT, typed so that
+        a NULL constant is a NULL of the column's type, not of type text."""
+        columns = self._link_columns
+        count = len(self._link_constants)
+        constant_columns, variable_columns = columns[:count], columns[count:]
+        types = _column_types(FoundLink)
+        placeholders = ", ".join(f"CAST(%s AS {types[column]})" for column in constant_columns)
+        insert = (
+            f"INSERT INTO {FoundLink._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT {placeholders}, {', '.join(variable_columns)} FROM intake_links "
+            f"ON CONFLICT (url_sha256, case_id) DO NOTHING"
+        )
+        return insert, variable_columns
 
     def _store_links_sqlite(self, cursor: Any, links: list[tuple[Any, ...]]) -> None:
         host_ids = self._host_ids

@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from takedown.directory.contacts import best_contact, best_contacts
+from takedown.directory.contacts import best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
@@ -829,10 +829,9 @@ class _ContactCache:
         self._best: dict[tuple[str, ...], dict[int, Any]] = {}
 
     def best(self, organisation: Organisation, purposes: tuple[str, ...]) -> Any:
+        # Every organisation asked about is one of the batch's (the rules' matches).
         if purposes not in self._best:
             self._best[purposes] = best_contacts(self._org_ids, purposes)
-        if organisation.pk not in self._best[purposes]:
-            return best_contact(organisation, purposes=purposes)
         return self._best[purposes][organisation.pk]
 
 
