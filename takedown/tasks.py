@@ -139,27 +139,33 @@ def send_notice(notice_id: int) -> str:
 def dispatch_rechecks() -> dict[str, int]:
     """Make newly imported links due for their evidence fetch, then lease the due links and
     hand them out in batches of whole hosts (see takedown.checks.schedule)."""
-    from takedown.checks.schedule import feed_new_links, lease_due_links
+    from takedown.checks.schedule import feed_new_links
 
     fed = feed_new_links()
-    batches, lease_until = lease_due_links()
+    links, tasks = hand_out_rechecks()
+    return {"links_fed": fed, "links": links, "recheck_tasks": tasks}
+
+
+def hand_out_rechecks(case: Any = None) -> tuple[int, int]:
+    """Lease the due links (of one case, or all) within the per-host limits and queue one
+    recheck task per batch, once the caller's transaction commits. Returns (links, tasks)."""
+    from takedown.checks.schedule import lease_due_links
+
+    batches, lease_until = lease_due_links(case=case)
     for batch in batches:
-        recheck_links.delay(batch, lease_until.isoformat())
-    return {"links_fed": fed, "links": sum(map(len, batches)), "recheck_tasks": len(batches)}
+        recheck_links.delay_on_commit(batch, lease_until.isoformat())
+    return sum(map(len, batches)), len(batches)
 
 
 def queue_recheck(case: Any) -> tuple[int, int, int]:
     """Every link of the case due now (as `recheck_links --case REF`), and the first round
     handed to the workers within the per-host limits; the dispatcher hands out the rest.
     Returns (links made due, links queued, tasks). Used by the case page's "check links now"."""
-    from takedown.checks.schedule import lease_due_links, make_due
+    from takedown.checks.schedule import make_due
     from takedown.models import FoundLink
 
     due = make_due(FoundLink.objects.filter(case=case))
-    batches, lease_until = lease_due_links(case=case)
-    for batch in batches:
-        recheck_links.delay_on_commit(batch, lease_until.isoformat())
-    return due, sum(map(len, batches)), len(batches)
+    return due, *hand_out_rechecks(case)
 
 
 @shared_task(

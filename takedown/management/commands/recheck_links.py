@@ -49,16 +49,13 @@ class Command(BaseCommand):
             self._queue(case, as_json=options["json"])
 
     def _queue(self, case: Any, *, as_json: bool) -> None:
-        from takedown.tasks import recheck_links
+        from takedown.tasks import hand_out_rechecks
 
-        batches, lease_until = lease_due_links(case=case)
-        for batch in batches:
-            recheck_links.delay(batch, lease_until.isoformat())
-        queued = sum(map(len, batches))
+        queued, tasks = hand_out_rechecks(case)
         if as_json:
-            self.stdout.write(json.dumps({"queued": queued, "tasks": len(batches)}))
+            self.stdout.write(json.dumps({"queued": queued, "tasks": tasks}))
         else:
-            self.stdout.write(f"handed {queued} links to the workers in {len(batches)} tasks")
+            self.stdout.write(f"handed {queued} links to the workers in {tasks} tasks")
 
     def _check_here(self, case: Any, *, as_json: bool) -> None:
         seen: set[int] = set()
