@@ -66,12 +66,9 @@ def queue_resolution(*, case: Any = None, refresh: bool = False) -> tuple[int, i
     """Hand the due hosts (of one case, or all) to the workers, one task per registered domain;
     with `refresh` every host of the case is due again now. Returns (hosts, domains). Used by
     the case page's "resolve" action; the same as `resolve_hosts --case REF` without --sync."""
-    from takedown.resolve.hosts import request_resolution
+    from takedown.resolve.hosts import prepare_resolution
 
-    release_stale_claims()
-    if refresh:
-        scope = Host.objects.filter(links__case=case) if case is not None else Host.objects.all()
-        request_resolution(scope.distinct())
+    prepare_resolution(case=case, refresh=refresh)
     grouped = lease_due_hosts(case=case)
     for host_ids in grouped.values():
         resolve_hosts.delay_on_commit(host_ids, refresh=refresh)

@@ -74,6 +74,15 @@ def release_stale_claims(now: Any = None) -> int:
     return released
 
 
+def prepare_resolution(*, case: Case | None = None, refresh: bool = False) -> None:
+    """Before handing out due hosts: take back the claims of dead workers, and with `refresh`
+    make every host of the case (or every host) due again now."""
+    release_stale_claims()
+    if refresh:
+        scope = Host.objects.filter(links__case=case) if case is not None else Host.objects.all()
+        request_resolution(scope.distinct())
+
+
 def request_resolution(hosts: Iterable[Host], *, actor: Any = None) -> int:
     """Re-resolution on demand: make these hosts due now."""
     count = 0

@@ -19,15 +19,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from takedown.management.lookups import case_named
-from takedown.models import Host
 from takedown.resolve.hosts import (
     due_hosts,
-    release_stale_claims,
-    request_resolution,
+    prepare_resolution,
     resolve_batch,
 )
 from takedown.schedule import pack
-from takedown.tasks import lease_due_hosts, resolve_hosts
+from takedown.tasks import queue_resolution
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +49,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         case = case_named(options["case"]) if options["case"] else None
-        release_stale_claims()
-        if options["refresh"]:
-            scope = Host.objects.filter(links__case=case) if case else Host.objects.all()
-            request_resolution(scope.distinct())
         if not options["sync"]:
-            grouped = lease_due_hosts(case=case)
-            for host_ids in grouped.values():
-                resolve_hosts.delay(host_ids, refresh=options["refresh"])
-            total = sum(len(ids) for ids in grouped.values())
-            self.stdout.write(f"queued {total} hosts on {len(grouped)} registered domains")
+            hosts, domains = queue_resolution(case=case, refresh=options["refresh"])
+            self.stdout.write(f"queued {hosts} hosts on {domains} registered domains")
             return
+        prepare_resolution(case=case, refresh=options["refresh"])
         grouped = _group(due_hosts(case=case))
         total = sum(len(ids) for ids in grouped.values())
         self.stdout.write(f"resolving {total} hosts on {len(grouped)} registered domains")
