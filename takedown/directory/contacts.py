@@ -1,4 +1,5 @@
-"""Choosing the contact to write to, caseworker overrides, and syncing contacts from a source.
+"""Choosing the contact to write to (and the next one after a failure), caseworker overrides,
+and syncing contacts from a source.
 
 Every contact carries where it came from (`source`, `source_date`) and how far we trust it
 (`quality`). A caseworker who learns a better address records an override: it wins over every
@@ -9,7 +10,7 @@ with its author.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,17 @@ DEFAULT_PURPOSES: tuple[str, ...] = (
 )
 
 
+# After the addresses of a notice failed: its default purposes first, then any other; e-mail,
+# then the channels a caseworker can use without a call.
+NEXT_PURPOSES: tuple[str, ...] = (
+    *DEFAULT_PURPOSES,
+    *(p for p in Contact.Purpose.values if p not in DEFAULT_PURPOSES),
+)
+NEXT_CHANNELS: tuple[str, ...] = tuple(
+    c for c in Contact.Channel.values if c != Contact.Channel.PHONE
+)
+
+
 class ContactError(ValueError):
     """An override that cannot be recorded (unknown purpose or channel, empty value or reason)."""
 
@@ -38,22 +50,34 @@ def best_contact(
     organisation: Organisation | int,
     purposes: Sequence[str] = DEFAULT_PURPOSES,
     channels: Sequence[str] | None = None,
+    *,
+    excluding: Collection[str] = (),
 ) -> Contact | None:
     """The contact to use, or None.
 
     `purposes` are in the caller's order of preference: a contact for an earlier purpose beats
     any contact for a later one. Within a purpose: the newest override, then contacts marked
     preferred, then quality (verified > rdap > whois > imported), then the caller's channel
-    order, then the most recently sourced. `channels` limits the channels the caller can use.
+    order, then the most recently sourced. `channels` limits the channels the caller can use;
+    `excluding` names e-mail addresses not to use (they failed).
     """
     org_id = organisation.pk if isinstance(organisation, Organisation) else organisation
-    return best_contacts([org_id], purposes, channels)[org_id]
+    return best_contacts([org_id], purposes, channels, excluding=excluding)[org_id]
+
+
+def next_contact(organisation: Organisation | int, failed: Collection[str]) -> Contact | None:
+    """The organisation's best other contact after these e-mail addresses failed: by the same
+    ranking as best_contact, over every purpose (abuse, legal and general first) and every
+    channel but the phone (e-mail first)."""
+    return best_contact(organisation, NEXT_PURPOSES, NEXT_CHANNELS, excluding=failed)
 
 
 def best_contacts(
     org_ids: Iterable[int],
     purposes: Sequence[str] = DEFAULT_PURPOSES,
     channels: Sequence[str] | None = None,
+    *,
+    excluding: Collection[str] = (),
 ) -> dict[int, Contact | None]:
     """best_contact for many organisations in one query: organisation id -> contact or None."""
     org_ids = list(org_ids)
@@ -62,6 +86,7 @@ def best_contacts(
     if channels is not None:
         channels = list(channels)
         contacts = contacts.filter(channel__in=channels)
+    excluded = {address.strip().lower() for address in excluding}
 
     def rank(contact: Contact) -> tuple[Any, ...]:
         return (
@@ -77,6 +102,8 @@ def best_contacts(
 
     best: dict[int, Contact | None] = dict.fromkeys(org_ids)
     for contact in contacts:
+        if contact.channel == Contact.Channel.EMAIL and contact.value.strip().lower() in excluded:
+            continue
         current = best[contact.organisation_id]
         if current is None or rank(contact) < rank(current):
             best[contact.organisation_id] = contact

@@ -1,17 +1,17 @@
-"""Sending approved notices: e-mail that is never sent twice and never lost, the manual
-channels, and bounces.
+"""Sending approved notices: e-mail that is never sent twice and never lost, and the manual
+channels. How a message is handed to the mail system is in notices/transports.py; bounces that
+come back afterwards (sent -> bounced) are read in notices/bounces.py.
 
     approved --queue_notice--> queued --claim--> sending --> sent | queued (retry) | failed
     sending --> needs_check --resolve_uncertain--> sent | queued
     approved --queue_notice--> awaiting_manual --mark_submitted--> sent
-    sent --process_bounces--> bounced
 
 Persist, claim, act, record. `queue_notice` stores a new Message-ID before the first attempt;
 every retry of that notice reuses it. `send_notice` claims the notice with
 transition(queued -> sending), which is a conditional update: of two workers given the same
 notice exactly one wins, the other returns. Each recipient address gets its own message (one
 SMTP transaction), so a refused address is seen and reported instead of being dropped the way
-Django's SMTP backend drops partially refused recipient lists.
+Django's SMTP backend drops partially refused recipient lists (notices/transports.py).
 
 The sent log
 ------------
@@ -54,35 +54,26 @@ was merely slow finds its claim gone and stops before it hands anything over.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import hashlib
 import logging
-import mailbox
 import re
 import secrets
-import smtplib
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
-from django.core.mail.backends.filebased import EmailBackend as FileBackend
-from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
+from takedown.directory.contacts import next_contact
 from takedown.models import Case, CaseEvent, Contact, Notice
+from takedown.notices.transports import DeliveryError, Failure, open_transport
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
@@ -97,9 +88,6 @@ CH = Contact.Channel
 
 # Channels a person has to use by hand: the caseworker gets a task with the PDF and the target.
 MANUAL_CHANNELS = frozenset({CH.WEBFORM, CH.POSTAL, CH.API, CH.PHONE})
-
-# Serialised once per message; 7-bit so that servers without 8BITMIME take it unchanged.
-WIRE_POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 # Sent at the steps of an attempt whose crash windows matter ("claiming", "claimed",
 # "handing_over", "accepted", "logged"), with notice= and recipient=. Tests connect receivers
@@ -116,22 +104,6 @@ class ClaimLost(Exception):
 
 
 # --- results -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Failure:
-    recipient: str
-    # connect, mail, rcpt, data (the DATA command or writing the message), end (the reply to
-    # the final ".")
-    stage: str
-    code: int | None
-    reply: str
-    permanent: bool = False
-    uncertain: bool = False
-
-    def __str__(self) -> str:
-        code = f"{self.code} " if self.code else ""
-        return f"{self.recipient}: {code}{self.reply} (at {self.stage})"
 
 
 @dataclass
@@ -581,7 +553,7 @@ def _conclude(
             fields = {"sent_at": now, "last_error": text[:2000]}
             return _finish(notice, N.SENT, message, fields, data, result)
 
-        suggestion = next_contact(notice, set(undelivered))
+        suggestion = next_contact(notice.recipient_id, set(undelivered))
         if suggestion is not None:
             lines.append(
                 f"Next contact to try: {suggestion.get_purpose_display()} via "
@@ -622,32 +594,6 @@ def retry_delay(attempts: int) -> timedelta:
     return backoff(
         attempts, timedelta(seconds=settings.TAKEDOWN_SEND_RETRY_SECONDS), timedelta(hours=6)
     )
-
-
-def next_contact(notice: Notice, failed: set[str]) -> Contact | None:
-    """The organisation's best other contact after these addresses failed: abuse, legal and
-    general before other purposes, overrides and preferred ones first, then quality, e-mail
-    before other channels."""
-    purposes = list(DEFAULT_PURPOSES)
-    failed = {a.lower() for a in failed}
-
-    def rank(contact: Contact) -> tuple[Any, ...]:
-        return (
-            purposes.index(contact.purpose) if contact.purpose in purposes else len(purposes),
-            not contact.is_override,
-            not contact.preferred,
-            QUALITY_RANK.get(contact.quality, len(QUALITY_RANK)),
-            contact.channel != CH.EMAIL,
-            -contact.pk,
-        )
-
-    candidates = [
-        c
-        for c in Contact.objects.filter(organisation_id=notice.recipient_id)
-        if not (c.channel == CH.EMAIL and c.value.strip().lower() in failed)
-        and c.channel != CH.PHONE
-    ]
-    return min(candidates, key=rank, default=None)
 
 
 # --- the sent log --------------------------------------------------------------------------------
@@ -699,7 +645,7 @@ def _checkpoint(step: str, notice: Notice, recipient: str = "") -> None:
     send_checkpoint.send(sender=Notice, step=step, notice=notice, recipient=recipient)
 
 
-# --- building and handing over messages ----------------------------------------------------------
+# --- building messages ---------------------------------------------------------------------------
 
 
 def build_message(
@@ -721,413 +667,3 @@ def build_message(
     for attachment in rendered.attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message
-
-
-def wire_bytes(message: EmailMultiAlternatives) -> bytes:
-    return message.message(policy=WIRE_POLICY).as_bytes()
-
-
-class DeliveryError(Exception):
-    def __init__(
-        self,
-        stage: str,
-        reply: str,
-        code: int | None = None,
-        *,
-        permanent: bool = False,
-        uncertain: bool = False,
-    ) -> None:
-        super().__init__(f"{code or ''} {reply} (at {stage})".strip())
-        self.stage, self.reply, self.code = stage, reply, code
-        self.permanent, self.uncertain = permanent, uncertain
-
-    def failure(self, recipient: str) -> Failure:
-        return Failure(recipient, self.stage, self.code, self.reply, self.permanent, self.uncertain)
-
-
-class Transport:
-    """One attempt's way of handing messages over. `handover` is called right before the point
-    after which the message may have been accepted; it may raise ClaimLost to stop."""
-
-    def deliver(
-        self,
-        notice: Notice,
-        sender: str,
-        recipient: str,
-        message: EmailMultiAlternatives,
-        handover: Callable[[], None],
-    ) -> str:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-def open_transport() -> Transport:
-    """The transport for MAILERS["default"]: SMTP spoken here (to see each reply), the
-    file-based backend as .eml files (the local default), any other backend through Django."""
-    backend = mailers["default"]
-    if isinstance(backend, SmtpBackend):
-        return SmtpTransport(backend)
-    if isinstance(backend, FileBackend):
-        return OutboxTransport(Path(backend.file_path))
-    return BackendTransport(backend)
-
-
-class SmtpTransport(Transport):
-    """SMTP through smtplib on the connection Django's backend opens (TLS, login and timeout
-    from EMAIL_URL), one transaction per address, each reply read and classified."""
-
-    def __init__(self, backend: SmtpBackend) -> None:
-        self.backend = backend
-
-    def _connection(self) -> smtplib.SMTP:
-        if self.backend.connection is None:
-            try:
-                self.backend.open()
-                self.backend.connection.ehlo_or_helo_if_needed()
-            except smtplib.SMTPResponseException as exc:
-                self._drop()
-                # A refused login is our configuration, not the recipient: retry, never fail.
-                raise DeliveryError("connect", _text(exc.smtp_error), exc.smtp_code) from exc
-            except OSError as exc:
-                self._drop()
-                raise DeliveryError("connect", _describe(exc)) from exc
-        return self.backend.connection
-
-    def deliver(
-        self,
-        notice: Notice,
-        sender: str,
-        recipient: str,
-        message: EmailMultiAlternatives,
-        handover: Callable[[], None],
-    ) -> str:
-        payload = _dot_stuffed(wire_bytes(message))
-        conn = self._connection()
-        stage = "mail"
-        try:
-            self._expect(conn.mail(sender), (250,), stage)
-            stage = "rcpt"
-            self._expect(conn.rcpt(recipient), (250, 251), stage)
-            stage = "data"
-            self._expect(conn.docmd("data"), (354,), stage)
-        except OSError as exc:
-            self._drop()
-            raise DeliveryError(stage, _describe(exc)) from exc
-        try:
-            handover()
-        except BaseException:
-            # Hang up in the middle of DATA: without the final "." the server discards it.
-            self._drop()
-            raise
-        try:
-            conn.send(payload)
-        except OSError as exc:
-            # The "." is the payload's last byte; a failed write never delivered it.
-            self._drop()
-            raise DeliveryError("data", _describe(exc)) from exc
-        try:
-            code, reply = conn.getreply()
-        except OSError as exc:
-            self._drop()
-            raise DeliveryError("end", _describe(exc), uncertain=True) from exc
-        if code != 250:
-            raise DeliveryError("end", _text(reply), code, permanent=code >= 500)
-        return f"{code} {_text(reply)}"
-
-    def _expect(self, answer: tuple[int, bytes], codes: tuple[int, ...], stage: str) -> None:
-        code, reply = answer
-        if code in codes:
-            return
-        try:
-            self.backend.connection.rset()
-        except OSError:
-            self._drop()
-        raise DeliveryError(stage, _text(reply), code, permanent=code >= 500)
-
-    def _drop(self) -> None:
-        # close(), not quit(): in the middle of DATA a QUIT would become part of the message.
-        for conn in (self.backend.connection, self.backend._partial_connection):
-            if conn is not None:
-                conn.close()
-        self.backend.connection = self.backend._partial_connection = None
-
-    def close(self) -> None:
-        try:
-            self.backend.close()
-        except OSError:
-            self._drop()
-
-
-class OutboxTransport(Transport):
-    """The local default: each message as an .eml file, with the envelope as a mailbox would
-    show it (Return-Path, Delivered-To). A resend overwrites its own file."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def deliver(
-        self,
-        notice: Notice,
-        sender: str,
-        recipient: str,
-        message: EmailMultiAlternatives,
-        handover: Callable[[], None],
-    ) -> str:
-        payload = wire_bytes(message)
-        handover()
-        key = hashlib.sha256(f"{notice.message_id} {recipient}".encode()).hexdigest()[:12]
-        path = self.directory / f"notice-{notice.pk}-{key}.eml"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(
-            f"Return-Path: <{sender}>\r\nDelivered-To: {recipient}\r\n".encode() + payload
-        )
-        tmp.replace(path)
-        return f"250 written to {path.name}"
-
-
-class BackendTransport(Transport):
-    """Any other Django backend (locmem in tests, console). It cannot set the envelope sender
-    or report refusals; fine for development, not for production."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-
-    def deliver(
-        self,
-        notice: Notice,
-        sender: str,
-        recipient: str,
-        message: EmailMultiAlternatives,
-        handover: Callable[[], None],
-    ) -> str:
-        handover()
-        if self.backend.send_messages([message]) != 1:
-            raise DeliveryError("end", f"{type(self.backend).__name__} did not send it")
-        return f"250 handed to {type(self.backend).__module__}"
-
-
-def _dot_stuffed(payload: bytes) -> bytes:
-    # RFC 5321 4.5.2: a line starting with "." gets another; then the terminating ".".
-    stuffed = re.sub(rb"(?m)^\.", b"..", payload)
-    if not stuffed.endswith(b"\r\n"):
-        stuffed += b"\r\n"
-    return stuffed + b".\r\n"
-
-
-def _text(reply: bytes | str) -> str:
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return " ".join(text.split())
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-# --- bounces -------------------------------------------------------------------------------------
-
-_VERP = re.compile(r"bounces\+(\d+)@([^\s>,;]+)", re.IGNORECASE)
-_ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
-
-
-@dataclass
-class RecipientReport:
-    """One recipient block of an RFC 3464 delivery-status report."""
-
-    recipient: str
-    action: str
-    status: str
-    diagnostic: str
-
-    @property
-    def reason(self) -> str:
-        return " ".join(part for part in (self.status, self.diagnostic) if part)
-
-
-@dataclass
-class BounceOutcome:
-    key: str  # the mailbox's key for the message
-    result: str  # bounced, partial, duplicate, delayed, unmatched, not_dsn, ignored
-    notice_id: int | None = None
-    reasons: list[str] = field(default_factory=list)
-    detail: str = ""
-
-
-def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(key, raw message) from a Maildir folder or an mbox file; the mailbox is not changed."""
-    box: mailbox.Mailbox
-    if path.is_dir():
-        if not (path / "cur").is_dir() or not (path / "new").is_dir():
-            raise SendError(f"{path} is a folder but not a Maildir (no cur/ and new/)")
-        box = mailbox.Maildir(path, factory=None, create=False)
-    elif path.is_file():
-        box = mailbox.mbox(path, factory=None, create=False)
-    else:
-        raise SendError(f"{path} does not exist")
-    try:
-        for key in box.iterkeys():
-            yield str(key), box.get_bytes(key)
-    finally:
-        box.close()
-
-
-def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] | None:
-    """The recipient reports and the original Message-IDs of a delivery-status report, or None
-    when the message is not one (an auto-reply, a non-standard bounce)."""
-    reports: list[RecipientReport] = []
-    original_ids: list[str] = []
-    found = False
-    for part in message.walk():
-        ctype = part.get_content_type()
-        if ctype == "message/delivery-status":
-            found = True
-            blocks = part.get_payload()
-            # The first block is about the message, the others each about one recipient.
-            for block in blocks if isinstance(blocks, list) else []:
-                if not (block.get("Final-Recipient") or block.get("Original-Recipient")):
-                    continue
-                recipient = _typed_value(block.get("Original-Recipient")) or _typed_value(
-                    block.get("Final-Recipient")
-                )
-                reports.append(
-                    RecipientReport(
-                        recipient=recipient.strip("<>").lower(),
-                        action=str(block.get("Action", "")).strip().lower(),
-                        status=str(block.get("Status", "")).strip(),
-                        diagnostic=_typed_value(block.get("Diagnostic-Code")),
-                    )
-                )
-        elif ctype == "message/rfc822":
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner and inner[0].get("Message-ID"):
-                original_ids.append(str(inner[0]["Message-ID"]).strip())
-        elif ctype == "text/rfc822-headers":
-            headers = email.message_from_string(part.get_content(), policy=email.policy.default)
-            if headers.get("Message-ID"):
-                original_ids.append(str(headers["Message-ID"]).strip())
-    return (reports, original_ids) if found else None
-
-
-def _typed_value(value: Any) -> str:
-    # "rfc822; abuse@example.net", "smtp; 550 5.1.1 ...": drop the type.
-    text = " ".join(str(value or "").split())
-    return text.split(";", 1)[1].strip() if ";" in text else text
-
-
-def find_bounced_notice(
-    message: EmailMessage, original_ids: list[str]
-) -> tuple[Notice | None, str]:
-    """The notice a report is about: by the envelope it came back to (bounces+<id>@ our
-    bounce domain), cross-checked with the original Message-ID when the report carries it; or
-    by that Message-ID alone. Returns (notice, "") or (None, why not)."""
-    notice_id = _verp_notice_id(message)
-    if notice_id is not None:
-        notice = Notice.objects.select_related("case").filter(pk=notice_id).first()
-        if notice is None:
-            return None, f"no notice {notice_id}"
-        if original_ids and notice.message_id not in original_ids:
-            # Forged, or about an older message of the notice (it was queued again since).
-            return None, f"notice {notice_id}: the report is about another Message-ID"
-        return notice, ""
-    notice = (
-        Notice.objects.select_related("case").filter(message_id__in=original_ids).first()
-        if original_ids
-        else None
-    )
-    if notice is None:
-        return None, "neither the envelope nor the Message-ID names a notice"
-    return notice, ""
-
-
-def _verp_notice_id(message: EmailMessage) -> int | None:
-    domain = bounce_domain()
-    for name in _ENVELOPE_HEADERS:
-        for value in message.get_all(name, []):
-            for match in _VERP.finditer(str(value)):
-                if match.group(2).lower().rstrip(".") == domain:
-                    return int(match.group(1))
-    return None
-
-
-def process_bounces(path: Path) -> list[BounceOutcome]:
-    outcomes = []
-    for key, raw in read_mailbox(path):
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        outcomes.append(process_bounce(key, message))
-    return outcomes
-
-
-def process_bounce(key: str, message: EmailMessage) -> BounceOutcome:
-    parsed = parse_dsn(message)
-    if parsed is None:
-        return BounceOutcome(key, "not_dsn")
-    reports, original_ids = parsed
-    failed = [r for r in reports if r.action == "failed"]
-    notice, why = find_bounced_notice(message, original_ids)
-    if notice is None:
-        return BounceOutcome(key, "unmatched", detail=why)
-    outcome = BounceOutcome(key, "", notice.pk, [r.reason for r in failed])
-    if not failed:
-        outcome.result = "delayed" if any(r.action == "delayed" for r in reports) else "ignored"
-        return outcome
-    outcome.result = record_bounce(notice, failed)
-    return outcome
-
-
-def record_bounce(notice: Notice, failed: list[RecipientReport]) -> str:
-    """Log each failed recipient once; the notice is BOUNCED when every address the server
-    accepted has bounced. Returns bounced, partial, duplicate or ignored."""
-    if notice.status == N.BOUNCED:
-        return "duplicate"
-    if notice.status == N.NEEDS_CHECK:
-        # Only a message the server accepted can bounce: the uncertainty is resolved.
-        transition(
-            notice,
-            N.SENT,
-            message="A bounce shows the server had accepted the message.",
-            fields={"sent_at": timezone.now()},
-        )
-    if notice.status != N.SENT:
-        return "ignored"
-    addresses = recipient_addresses(notice)
-    state = delivery_state(notice)
-    accepted = [a for a in addresses if state[a].accepted] or addresses
-    already = {
-        row.data.get("recipient")
-        for row in CaseEvent.objects.filter(notice=notice, kind="mail.bounced")
-        if row.data.get("message_id") == notice.message_id
-    }
-    new = [r for r in failed if r.recipient not in already]
-    if not new:
-        return "duplicate"
-    for report in new:
-        # A single-address notice owns its bounce even when the report names a forwarded
-        # address; with several addresses only a named one counts.
-        recipient = addresses[0] if len(addresses) == 1 else report.recipient
-        already.add(recipient)
-        record_event(
-            notice.case,
-            "mail.bounced",
-            notice=notice,
-            message=f"Bounced: {report.reason}",
-            data={
-                "message_id": notice.message_id,
-                "recipient": recipient,
-                "status": report.status,
-                "diagnostic": report.diagnostic,
-            },
-        )
-    reason = "; ".join(f"{r.recipient}: {r.reason}" for r in new)
-    if not set(accepted) <= already:
-        Notice.objects.filter(pk=notice.pk).update(last_error=f"Bounced: {reason}"[:2000])
-        return "partial"
-    transition(
-        notice,
-        N.BOUNCED,
-        message=f"Bounced: {reason}",
-        data={"status": [r.status for r in new]},
-        fields={"last_error": f"Bounced: {reason}"[:2000]},
-    )
-    return "bounced"

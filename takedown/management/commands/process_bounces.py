@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.notices.send import SendError, process_bounces
+from takedown.notices.bounces import process_bounces
+from takedown.notices.send import SendError
 
 RESULTS = ("bounced", "partial", "duplicate", "delayed", "ignored", "unmatched", "not_dsn")
 
