@@ -1,5 +1,5 @@
 """When work comes round again. Due times live in the database (next_*_at columns); the
-dispatcher in takedown.tasks hands out what is due."""
+dispatcher in takedown.dispatch hands out what is due."""
 
 from __future__ import annotations
 

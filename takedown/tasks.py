@@ -1,30 +1,25 @@
 """Celery tasks: thin. Ids in, one domain call, transient errors become retries.
 
-The database is the source of truth. `dispatch_due_work` runs every minute from the beat
-schedule and enqueues whatever the database says is due. Enqueueing moves the item's due time
-forward by a lease, so a busy queue does not fill up with copies, and a lost message (a broker
-restart, a killed worker) only delays the work until the lease runs out.
+What is due, and handing it to these tasks under a database lease, is takedown/dispatch.py;
+`dispatch_due_work` runs it every minute from the beat schedule.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from datetime import timedelta
-from typing import Any
+from datetime import datetime
 
 from celery import shared_task
-from django.utils import timezone
 
+from takedown.checks.check import check_links
+from takedown.checks.escalate import escalate_due, mark_overdue
+from takedown.checks.schedule import claim_leased, release_hosts
 from takedown.models import Host
 from takedown.notices import send as sending
-from takedown.resolve.hosts import due_hosts, release_stale_claims, resolve_batch
-from takedown.schedule import lease
+from takedown.resolve.hosts import resolve_batch
 
 log = logging.getLogger(__name__)
 
-DISPATCH_LEASE = timedelta(minutes=10)
-DISPATCH_BATCH = 2000
 # Longer than the minute a transient domain failure is cached (resolve.lookup), so a retry
 # asks the servers again instead of reading the cached failure.
 RETRY_COUNTDOWNS = (90, 300, 900)
@@ -33,46 +28,11 @@ RETRY_COUNTDOWNS = (90, 300, 900)
 @shared_task(name="takedown.tasks.dispatch_due_work", ignore_result=True)
 def dispatch_due_work() -> dict[str, int]:
     """Find due work in the database and hand it to the workers."""
-    counts = {"released": release_stale_claims(), "domains": 0, "hosts": 0}
-    for host_ids in lease_due_hosts().values():
-        resolve_hosts.delay(host_ids)
-        counts["domains"] += 1
-        counts["hosts"] += len(host_ids)
-    counts.update(dispatch_sending())
-    counts.update(dispatch_rechecks())
-    log.info("dispatch: %s", counts)
-    return counts
+    # takedown.dispatch enqueues the tasks of this module, so it imports this one; importing it
+    # back here, at call time, keeps the import graph free of a cycle.
+    from takedown import dispatch
 
-
-def lease_due_hosts(limit: int = DISPATCH_BATCH, *, case: Any = None) -> dict[str, list[int]]:
-    """Due hosts grouped by registered domain (one task per domain: one WHOIS/RDAP query),
-    each moved forward by the lease with a conditional update so two dispatchers never hand
-    out the same host."""
-    now = timezone.now()
-    rows = list(
-        due_hosts(case=case, now=now).values_list("id", "registered_domain", "next_resolve_at")[
-            :limit
-        ]
-    )
-    domains = {host_id: domain for host_id, domain, _ in rows}
-    leased = lease(Host, [(pk, due) for pk, _, due in rows], "next_resolve_at", DISPATCH_LEASE, now)
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for host_id in leased:
-        grouped[domains[host_id]].append(host_id)
-    return grouped
-
-
-def queue_resolution(*, case: Any = None, refresh: bool = False) -> tuple[int, int]:
-    """Hand the due hosts (of one case, or all) to the workers, one task per registered domain;
-    with `refresh` every host of the case is due again now. Returns (hosts, domains). Used by
-    the case page's "resolve" action; the same as `resolve_hosts --case REF` without --sync."""
-    from takedown.resolve.hosts import prepare_resolution
-
-    prepare_resolution(case=case, refresh=refresh)
-    grouped = lease_due_hosts(case=case)
-    for host_ids in grouped.values():
-        resolve_hosts.delay_on_commit(host_ids, refresh=refresh)
-    return sum(len(ids) for ids in grouped.values()), len(grouped)
+    return dispatch.dispatch_due_work()
 
 
 @shared_task(
@@ -107,16 +67,6 @@ def resolve_hosts(self, host_ids: list[int], refresh: bool = False) -> None:  # 
 # --- sending notices ---------------------------------------------------------------------------
 
 
-def dispatch_sending() -> dict[str, int]:
-    """Conclude notices whose worker died while sending (from the sent log), then hand out the
-    queued notices that are due, each leased so the next dispatch does not hand it out again."""
-    recovered = sending.recover_stuck_sending()
-    notice_ids = sending.lease_due_notices(DISPATCH_LEASE)
-    for notice_id in notice_ids:
-        send_notice.delay(notice_id)
-    return {"notices_recovered": sum(recovered.values()), "notices": len(notice_ids)}
-
-
 @shared_task(
     name="takedown.tasks.send_notice",
     ignore_result=True,
@@ -133,38 +83,6 @@ def send_notice(notice_id: int) -> str:
 # --- rechecking links --------------------------------------------------------------------------
 
 
-def dispatch_rechecks() -> dict[str, int]:
-    """Make newly imported links due for their evidence fetch, then lease the due links and
-    hand them out in batches of whole hosts (see takedown.checks.schedule)."""
-    from takedown.checks.schedule import feed_new_links
-
-    fed = feed_new_links()
-    links, tasks = hand_out_rechecks()
-    return {"links_fed": fed, "links": links, "recheck_tasks": tasks}
-
-
-def hand_out_rechecks(case: Any = None) -> tuple[int, int]:
-    """Lease the due links (of one case, or all) within the per-host limits and queue one
-    recheck task per batch, once the caller's transaction commits. Returns (links, tasks)."""
-    from takedown.checks.schedule import lease_due_links
-
-    batches, lease_until = lease_due_links(case=case)
-    for batch in batches:
-        recheck_links.delay_on_commit(batch, lease_until.isoformat())
-    return sum(map(len, batches)), len(batches)
-
-
-def queue_recheck(case: Any) -> tuple[int, int, int]:
-    """Every link of the case due now (as `recheck_links --case REF`), and the first round
-    handed to the workers within the per-host limits; the dispatcher hands out the rest.
-    Returns (links made due, links queued, tasks). Used by the case page's "check links now"."""
-    from takedown.checks.schedule import make_due
-    from takedown.models import FoundLink
-
-    due = make_due(FoundLink.objects.filter(case=case))
-    return due, *hand_out_rechecks(case)
-
-
 @shared_task(
     name="takedown.tasks.recheck_links",
     ignore_result=True,
@@ -175,11 +93,6 @@ def queue_recheck(case: Any) -> tuple[int, int, int]:
 def recheck_links(link_ids: list[int], lease_until: str) -> int:
     """Claim the leased links (a copy of this message finds them claimed) and check them.
     No Celery retries: unreachable links are rescheduled in the database with backoff."""
-    from datetime import datetime
-
-    from takedown.checks.check import check_links
-    from takedown.checks.schedule import claim_leased, release_hosts
-
     until = datetime.fromisoformat(lease_until)
     claimed = claim_leased(link_ids, until)
     if claimed:
@@ -200,8 +113,6 @@ def escalate_overdue() -> dict[str, int]:
     """Daily: mark the notices whose deadline passed, then draft the reminders and ladder steps
     that are due. Both claim each notice with a conditional update, so overlapping runs are
     harmless."""
-    from takedown.checks.escalate import escalate_due, mark_overdue
-
     counts = {"overdue": mark_overdue(), "drafts": escalate_due()}
     log.info("escalation: %s", counts)
     return counts

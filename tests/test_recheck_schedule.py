@@ -21,9 +21,9 @@ from takedown.checks.schedule import (
     parse_stages,
     release_hosts,
 )
+from takedown.dispatch import queue_recheck
 from takedown.models import Counter, FoundLink, Notice
 from takedown.schedule import pack
-from takedown.tasks import queue_recheck
 from takedown.workflow import transition
 from tests.factories import CaseFactory, FoundLinkFactory, HostFactory, NoticeFactory
 

@@ -13,8 +13,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from takedown.dispatch import DISPATCH_LEASE, lease_due_hosts
 from takedown.models import Host, HostResolution
-from takedown.tasks import DISPATCH_LEASE, dispatch_due_work, lease_due_hosts
+from takedown.tasks import dispatch_due_work
 from tests.conftest import celery_worker, wait_until
 from tests.factories import FoundLinkFactory, HostFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)

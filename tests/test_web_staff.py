@@ -13,10 +13,12 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
 
+from takedown.dispatch import DISPATCH_LEASE
 from takedown.models import (
     Case,
     CaseEvent,
@@ -31,6 +33,7 @@ from takedown.models import (
     PortalAccess,
     PortalMessage,
 )
+from takedown.notices.review import edit
 from takedown.web.portal.actions import request_deletion, send_message
 from takedown.workflow import record_event, transition
 from tests.factories import (
@@ -887,6 +890,41 @@ def test_send_approved_queues_email_notices(client, carla, full_case):
     notice.refresh_from_db()
     assert notice.status == Notice.Status.QUEUED
     assert notice.message_id != ""
+    assert [str(m) for m in response.context["messages"]] == [
+        "1 notices queued for sending, 0 to submit by hand."
+    ]
+
+
+def test_send_approved_skips_a_notice_changed_meanwhile_and_hands_out_the_rest(
+    client, carla, full_case
+):
+    case, notice, _ = full_case
+    contact = notice.recipient.contacts.get()
+    other = NoticeFactory(case=case, recipient=notice.recipient, created_by=carla)
+    both = [notice.pk, other.pk]
+    Notice.objects.filter(pk__in=both).update(status=Notice.Status.APPROVED, contact=contact)
+    edited: list[int] = []
+
+    def edit_the_other(sender, instance, created, **kwargs):
+        # A colleague edits the other approved notice (back to draft) while this request is
+        # between reading the approved notices and queueing them.
+        if instance.kind == "notice.queued" and instance.notice_id in both and not edited:
+            edited.append(next(pk for pk in both if pk != instance.notice_id))
+            edit(Notice.objects.get(pk=edited[0]), carla, subject="Changed meanwhile")
+
+    client.force_login(carla)
+    post_save.connect(edit_the_other, sender=CaseEvent)
+    try:
+        before = timezone.now()
+        response = client.post(reverse("staff:send", args=[case.reference]), follow=True)
+    finally:
+        post_save.disconnect(edit_the_other, sender=CaseEvent)
+
+    (queued_pk,) = set(both) - set(edited)
+    queued, changed = Notice.objects.get(pk=queued_pk), Notice.objects.get(pk=edited[0])
+    assert (queued.status, changed.status) == (Notice.Status.QUEUED, Notice.Status.DRAFT)
+    # Handed to the workers: leased past the next dispatch.
+    assert queued.next_attempt_at >= before + DISPATCH_LEASE
     assert [str(m) for m in response.context["messages"]] == [
         "1 notices queued for sending, 0 to submit by hand."
     ]

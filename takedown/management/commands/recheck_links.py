@@ -49,7 +49,7 @@ class Command(BaseCommand):
             self._queue(case, as_json=options["json"])
 
     def _queue(self, case: Any, *, as_json: bool) -> None:
-        from takedown.tasks import hand_out_rechecks
+        from takedown.dispatch import hand_out_rechecks
 
         queued, tasks = hand_out_rechecks(case)
         if as_json:

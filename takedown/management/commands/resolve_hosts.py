@@ -18,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from takedown.dispatch import queue_resolution
 from takedown.management.lookups import case_named
 from takedown.resolve.hosts import (
     due_hosts,
@@ -25,7 +26,6 @@ from takedown.resolve.hosts import (
     resolve_batch,
 )
 from takedown.schedule import pack
-from takedown.tasks import queue_resolution
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from takedown.dispatch import queue_approved
 from takedown.management.lookups import case_named
 from takedown.models import Notice
 from takedown.notices import send as sending
-from takedown.tasks import DISPATCH_LEASE, send_notice
-from takedown.workflow import ConcurrentChange
 
 
 class Command(BaseCommand):
@@ -28,22 +27,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         case = case_named(options["case"]) if options["case"] else None
 
-        recovered = sending.recover_stuck_sending()
-        for status, count in sorted(recovered.items()):
+        done = queue_approved(case=case, hand_out=not options["sync"])
+        for status, count in sorted(done.recovered.items()):
             self.stdout.write(f"recovered {count} notices left sending by a dead worker: {status}")
-
-        approved = Notice.objects.filter(status=Notice.Status.APPROVED)
-        if case is not None:
-            approved = approved.filter(case=case)
-        for notice in approved.select_related("contact").order_by("pk"):
-            try:
-                status = sending.queue_notice(notice)
-            except sending.SendError as exc:
-                self.stderr.write(f"notice {notice.pk}: not queued: {exc}")
-                continue
-            except ConcurrentChange:
-                continue  # someone else queued or withdrew it just now
-            if status == Notice.Status.AWAITING_MANUAL:
+        # Notices someone else moved meanwhile (done.changed) are theirs: nothing to say.
+        for notice, problem in done.refused:
+            self.stderr.write(f"notice {notice.pk}: not queued: {problem}")
+        for notice in sorted([*done.queued, *done.manual], key=lambda notice: notice.pk):
+            if notice.status == Notice.Status.AWAITING_MANUAL:
                 target = sending.manual_target(notice)
                 self.stdout.write(
                     f"notice {notice.pk}: submit manually at {target} "
@@ -53,10 +44,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"notice {notice.pk}: queued")
 
         if not options["sync"]:
-            notice_ids = sending.lease_due_notices(DISPATCH_LEASE, case=case)
-            for notice_id in notice_ids:
-                send_notice.delay(notice_id)
-            self.stdout.write(f"handed {len(notice_ids)} notices to the workers")
+            self.stdout.write(f"handed {done.handed_out} notices to the workers")
             return
 
         outcomes: dict[str, int] = {}

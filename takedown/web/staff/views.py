@@ -516,7 +516,7 @@ def _form_errors(form: Any) -> str:
 @staff_required
 @require_POST
 def resolve(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.tasks import queue_resolution
+    from takedown.dispatch import queue_resolution
     from takedown.workflow import record_event
 
     case = get_case_for(request.user, reference)
@@ -584,31 +584,17 @@ def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 def send_approved(request: HttpRequest, reference: str) -> HttpResponse:
     """Queue the case's approved notices: e-mail ones go to the workers, the others become a
     manual-submission task (as `send_notices --case REF`)."""
-    from takedown.notices import send as sending
-    from takedown.tasks import DISPATCH_LEASE, send_notice
+    from takedown.dispatch import queue_approved
 
     case = get_case_for(request.user, reference)
 
     def step() -> str:
-        queued = manual = 0
-        problems = []
-        for notice in case.notices.filter(status=Notice.Status.APPROVED).select_related("contact"):
-            try:
-                status = sending.queue_notice(notice, actor=request.user)
-            except sending.SendError as exc:
-                problems.append(str(exc))
-                continue
-            if status == Notice.Status.AWAITING_MANUAL:
-                manual += 1
-            else:
-                queued += 1
-        for notice_id in sending.lease_due_notices(DISPATCH_LEASE, case=case):
-            send_notice.delay_on_commit(notice_id)
+        done = queue_approved(case=case, actor=request.user)
         text = _("%(queued)d notices queued for sending, %(manual)d to submit by hand.") % {
-            "queued": queued,
-            "manual": manual,
+            "queued": len(done.queued),
+            "manual": len(done.manual),
         }
-        return " ".join([text, *problems])
+        return " ".join([text, *(problem for _notice, problem in done.refused)])
 
     return _act(request, case, step, needs_open=True)
 
@@ -838,7 +824,7 @@ def task_done(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 @require_POST
 def recheck(request: HttpRequest, reference: str) -> HttpResponse:
     """Check every link of the case now (as `recheck_links --case REF`), in the workers."""
-    from takedown.tasks import queue_recheck
+    from takedown.dispatch import queue_recheck
     from takedown.workflow import record_event
 
     case = get_case_for(request.user, reference)
