@@ -14,6 +14,7 @@ from takedown.directory.contacts import (
     ContactError,
     best_contact,
     best_contacts,
+    next_contact,
     override_contact,
 )
 from takedown.directory.importers import DirectoryImportError, import_datenanfragen
@@ -663,6 +664,24 @@ def test_best_contact_purpose_order_comes_first():
     assert best_contact(org, [P.ABUSE, P.LEGAL, P.PRIVACY]) == legal
     assert best_contact(org, [P.COPYRIGHT]) is None
     assert best_contact(org.pk, [P.LEGAL]) == legal
+
+
+def test_next_contact_skips_failed_addresses_and_the_phone_and_ranks_like_best_contact():
+    org = OrganisationFactory()
+    failed = _contact(org, value="Abuse@Example.net", quality=Q.VERIFIED, preferred=True)
+    _contact(org, channel=Ch.PHONE, value="+49 30 1234567", quality=Q.VERIFIED)
+    privacy = _contact(org, purpose=P.PRIVACY, value="privacy@example.net", quality=Q.VERIFIED)
+    assert best_contact(org) == failed
+    # Only a purpose outside the default ones is left: it is still a contact to try.
+    assert next_contact(org, {"abuse@example.net"}) == privacy
+    webform = _contact(org, purpose=P.LEGAL, channel=Ch.WEBFORM, value="https://x.example/f")
+    _contact(org, purpose=P.LEGAL, channel=Ch.POSTAL, value="Legal, 1 Main St, Berlin")
+    # A default purpose first; within it a web form before the post, as the channels are listed.
+    assert next_contact(org.pk, {"abuse@example.net"}) == webform
+    legal_email = _contact(org, purpose=P.LEGAL, value="legal@example.net")
+    assert next_contact(org, {"ABUSE@example.net "}) == legal_email
+    assert next_contact(org, {"abuse@example.net", "legal@example.net"}) == webform
+    assert next_contact(org, set()) == failed
 
 
 def test_best_contacts_of_many_organisations_in_one_query(django_assert_num_queries):
