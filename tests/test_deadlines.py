@@ -4,17 +4,20 @@ with the recipient country's public holidays, months with the GDPR extension."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from takedown.checks.escalate import mark_overdue
 from takedown.models import Notice
 from takedown.notices.clock import DeadlineError, extend_deadline
-from takedown.notices.regimes import deadline, get_regime, is_working_day
+from takedown.notices.periods import period_end
+from takedown.notices.regimes import get_regime
 from takedown.workflow import transition
-from tests.factories import FoundLinkFactory, NoticeFactory, OrganisationFactory
+from tests.factories import FoundLinkFactory, NoticeFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,92 +27,36 @@ def at(*args: int) -> datetime:
     return timezone.make_aware(datetime(*args))
 
 
-# --- the calendar ---------------------------------------------------------------------------
-
-
-def test_is_working_day_german_holidays():
-    assert is_working_day(date(2027, 3, 26), "DE") is False  # Good Friday
-    assert is_working_day(date(2027, 3, 29), "DE") is False  # Easter Monday
-    assert is_working_day(date(2027, 3, 30), "DE") is True
-    assert is_working_day(date(2027, 3, 26), "") is True  # no country: weekends only
-    assert is_working_day(date(2027, 3, 27), "") is False  # a Saturday
-
-
-def test_is_working_day_unknown_country_counts_weekends_only():
-    assert is_working_day(date(2027, 12, 27), "XX") is True
-
-
-def test_working_days_skip_easter_in_germany():
-    # Wednesday before Easter 2027: Good Friday and Easter Monday are not counted.
-    start = at(2027, 3, 24, 10, 0)
-
-    assert deadline(start, 5, "working_days", country="DE") == at(2027, 4, 2, 10, 0)
-    assert deadline(start, 5, "working_days", country="US") == at(2027, 3, 31, 10, 0)
-
-
-def test_working_days_skip_christmas_and_new_year_in_germany():
-    start = at(2027, 12, 23, 9, 30)  # Thursday
-
-    # 24 Dec (1), [25/26 holidays and weekend], 27 (2), 28 (3), 29 (4), 30 (5)
-    assert deadline(start, 5, "working_days", country="DE") == at(2027, 12, 30, 9, 30)
-    # 31 Dec (6), [1 Jan is a Saturday], 3 (7), 4 (8), 5 (9), 6 Jan (10: Epiphany is regional).
-    assert deadline(start, 10, "working_days", country="DE") == at(2028, 1, 6, 9, 30)
-
-
-def test_working_days_skip_thanksgiving_in_the_us():
-    start = at(2026, 11, 24, 12, 0)  # Tuesday before Thanksgiving
-
-    assert deadline(start, 3, "working_days", country="US") == at(2026, 11, 30, 12, 0)
-    assert deadline(start, 3, "working_days", country="DE") == at(2026, 11, 27, 12, 0)
-
-
-def test_hours_are_absolute_across_the_dst_change():
-    start = at(2027, 3, 27, 12, 0)  # the clocks go forward that night
-
-    due = deadline(start, 48, "hours")
-
-    # Subtracting in one zone compares wall clocks; in UTC it measures elapsed time.
-    assert due.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=48)
-    assert timezone.localtime(due).hour == 13
-
-
-def test_calendar_days_keep_the_wall_clock_across_the_dst_change():
-    due = deadline(at(2027, 3, 27, 12, 0), 7, "calendar_days")
-
-    assert timezone.localtime(due).replace(tzinfo=None) == datetime(2027, 4, 3, 12, 0)
+# --- the calendar (see also tests/test_periods.py) ----------------------------------------
 
 
 def test_gdpr_month_ending_on_a_holiday_runs_to_the_next_working_day():
     # 25 November + one month = Christmas Day (Saturday 25, Sunday 26 December 2027 ...).
     start = at(2027, 11, 25, 15, 0)
 
-    assert get_regime("gdpr").due_at(start, country="DE") == at(2027, 12, 27, 15, 0)
-    # The DSA period is our own setting, not a legal period: no rolling.
-    assert get_regime("dsa").due_at(at(2027, 12, 18, 15, 0)) == at(2027, 12, 25, 15, 0)
+    assert get_regime("gdpr").due_at(start, country="DE") == at(2027, 12, 27, 23, 59, 59)
+    # The DSA period is our own setting, not a legal period: no rolling; it still ends with
+    # its last day.
+    assert get_regime("dsa").due_at(at(2027, 12, 18, 15, 0)) == at(2027, 12, 25, 23, 59, 59)
 
 
 def test_gdpr_month_ending_over_easter_runs_to_the_next_working_day():
     # 26 March 2027 is Good Friday, then a weekend and Easter Monday.
-    assert get_regime("gdpr").due_at(at(2027, 2, 26, 8, 0), country="DE") == at(2027, 3, 30, 8, 0)
+    assert get_regime("gdpr").due_at(at(2027, 2, 26, 8, 0), country="DE") == at(
+        2027, 3, 30, 23, 59, 59
+    )
     # Easter Monday 2028 is 17 April.
-    assert get_regime("gdpr").due_at(at(2028, 3, 17, 8, 0), country="DE") == at(2028, 4, 18, 8, 0)
-
-
-def test_unknown_unit_is_refused():
-    with pytest.raises(ValueError, match="unknown deadline unit"):
-        deadline(at(2027, 1, 4, 9, 0), 3, "fortnights")
+    assert get_regime("gdpr").due_at(at(2028, 3, 17, 8, 0), country="DE") == at(
+        2028, 4, 18, 23, 59, 59
+    )
 
 
 # --- time travel: a sent notice becomes overdue exactly when its deadline passes ------------
 
 
 def sent_notice(regime: str, country: str = "DE", **fields) -> Notice:
-    notice = NoticeFactory(
-        status=Notice.Status.SENDING,
-        regime=regime,
-        recipient=OrganisationFactory(country=country),
-        **fields,
-    )
+    fields.setdefault("recipient", OrganisationFactory(country=country))
+    notice = NoticeFactory(status=Notice.Status.SENDING, regime=regime, **fields)
     notice.links.add(FoundLinkFactory(case=notice.case))
     transition(notice, Notice.Status.SENT, fields={"sent_at": timezone.now()})
     notice.refresh_from_db()
@@ -119,14 +66,15 @@ def sent_notice(regime: str, country: str = "DE", **fields) -> Notice:
 @pytest.mark.parametrize(
     ("regime", "country", "sent", "due"),
     [
-        # TAKE IT DOWN: 48 hours.
+        # TAKE IT DOWN: 48 hours, exact.
         ("take_it_down", "US", (2026, 11, 27, 12, 0), (2026, 11, 29, 12, 0)),
-        # DSA: 7 calendar days (our setting), straight over Christmas.
-        ("dsa", "DE", (2027, 12, 21, 10, 0), (2027, 12, 28, 10, 0)),
-        # DMCA: 5 working days over Thanksgiving.
-        ("dmca", "US", (2026, 11, 24, 12, 0), (2026, 12, 2, 12, 0)),
+        # DSA: 7 calendar days (our setting), straight over Christmas, to the end of the day.
+        ("dsa", "DE", (2027, 12, 21, 10, 0), (2027, 12, 28, 23, 59, 59)),
+        # DMCA: 5 working days over Thanksgiving, to the end of the day in New York (06:00
+        # the next morning in Berlin).
+        ("dmca", "US", (2026, 11, 24, 12, 0), (2026, 12, 3, 5, 59, 59)),
         # GDPR: one month; 26 March 2027 is Good Friday, so the month ends on Tuesday.
-        ("gdpr", "DE", (2027, 2, 26, 9, 0), (2027, 3, 30, 9, 0)),
+        ("gdpr", "DE", (2027, 2, 26, 9, 0), (2027, 3, 30, 23, 59, 59)),
     ],
 )
 def test_notice_becomes_overdue_exactly_at_its_deadline(regime, country, sent, due):
@@ -148,7 +96,7 @@ def test_notice_becomes_overdue_exactly_at_its_deadline(regime, country, sent, d
 def test_gdpr_extension_moves_the_deadline_and_clears_the_overdue_mark():
     with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
         notice = sent_notice("gdpr")
-    assert notice.due_at == at(2027, 2, 11, 9, 0)
+    assert notice.due_at == at(2027, 2, 11, 23, 59, 59)
     with time_machine.travel(at(2027, 2, 1, 9, 0), tick=False):
         until = extend_deadline(notice, date(2027, 4, 9))
     assert until == at(2027, 4, 9, 23, 59, 59)
@@ -198,5 +146,84 @@ def test_extension_before_the_current_deadline_is_refused():
 def test_overdue_uses_utc_start_and_berlin_calendar():
     start = datetime(2027, 3, 24, 23, 30, tzinfo=UTC)  # already Thursday in Berlin
 
-    # Thursday 25 counts as the day of receipt; then Tue 30, Wed 31, Thu 1, Fri 2, Mon 5.
-    assert deadline(start, 5, "working_days", country="DE") == at(2027, 4, 5, 0, 30)
+    # Thursday 25 counts as the day of receipt; then Fri 26 is Good Friday, Mon 29 Easter
+    # Monday: Tue 30, Wed 31, Thu 1, Fri 2, Mon 5.
+    due = period_end(start, 5, "working_days", country="DE").due
+    assert due == at(2027, 4, 5, 23, 59, 59)
+
+
+def test_gdpr_extension_announced_after_the_first_month_is_refused():
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        notice = sent_notice("gdpr")
+
+    # The first month ran out at the end of 11 February; an announcement on the 12th is late.
+    with pytest.raises(DeadlineError, match="only if announced by 2027-02-11"):
+        extend_deadline(notice, date(2027, 4, 9), announced_at=at(2027, 2, 12, 0, 30))
+    # On the last day itself, late in the evening, it still counts.
+    extend_deadline(notice, date(2027, 4, 9), announced_at=at(2027, 2, 11, 23, 0))
+    notice.refresh_from_db()
+    assert notice.extended_until == at(2027, 4, 9, 23, 59, 59)
+
+
+def test_gdpr_extension_to_the_last_allowed_day_is_accepted_whatever_the_time_written():
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        notice = sent_notice("gdpr")
+
+    # Three months from 11 January is Sunday 11 April: the latest day is Monday 12 April, and
+    # "12 April, 23:00" names that day.
+    until = extend_deadline(notice, at(2027, 4, 12, 23, 0), announced_at=at(2027, 1, 20, 9, 0))
+
+    assert until == at(2027, 4, 12, 23, 59, 59)
+
+
+def test_deadline_uses_the_recipients_region_and_zone():
+    # One month from 6 December 2026 is Epiphany: a holiday in Bavaria, not in Berlin.
+    with time_machine.travel(at(2026, 12, 6, 10, 0), tick=False):
+        bavarian = sent_notice("gdpr", recipient=OrganisationFactory(country="DE", region="DE-BY"))
+        berlin = sent_notice("gdpr", recipient=OrganisationFactory(country="DE", region="DE-BE"))
+
+    assert bavarian.due_at == at(2027, 1, 7, 23, 59, 59)
+    assert berlin.due_at == at(2027, 1, 6, 23, 59, 59)
+
+
+def test_record_reply_refuses_an_extension_that_arrived_after_the_first_month():
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        notice = sent_notice("gdpr")
+    author = UserFactory()
+
+    with time_machine.travel(at(2027, 2, 20, 9, 0), tick=False):
+        with pytest.raises(CommandError, match="only if announced by 2027-02-11") as late:
+            call_command(
+                "record_reply",
+                str(notice.pk),
+                "--outcome",
+                "pending",
+                "--text",
+                "Later.",
+                "--as",
+                author.username,
+                "--extend-until",
+                "2027-04-01",
+                "--received",
+                "2027-02-12T08:00",
+            )
+        assert late.value.returncode == 2
+        # The same answer, recorded late by the caseworker but received in time, counts.
+        call_command(
+            "record_reply",
+            str(notice.pk),
+            "--outcome",
+            "pending",
+            "--text",
+            "Later.",
+            "--as",
+            author.username,
+            "--extend-until",
+            "2027-04-01",
+            "--received",
+            "2027-02-10T08:00",
+            stdout=StringIO(),
+        )
+    notice.refresh_from_db()
+    assert notice.extended_until == at(2027, 4, 1, 23, 59, 59)
+    assert notice.replied_at == at(2027, 2, 10, 8, 0)

@@ -140,10 +140,10 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
     with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
         first = world.send(world.first_notice())
     assert (first.recipient, first.regime) == (world.orgs[Kind.OPERATOR], "gdpr")
-    assert first.due_at == at(2027, 2, 11, 9, 0)
+    assert first.due_at == at(2027, 2, 11, 23, 59, 59)
 
     # The month passes: a reminder draft to the same party.
-    with time_machine.travel(at(2027, 2, 11, 8, 59), tick=False):
+    with time_machine.travel(at(2027, 2, 11, 23, 59, 58), tick=False):
         assert run_escalation() == (0, 0)
     with time_machine.travel(at(2027, 2, 12, 6, 0), tick=False):
         assert run_escalation() == (1, 1)
@@ -157,7 +157,7 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         # German recipients get German letters.
         assert "Dies ist eine Erinnerung" in render_notice(reminder, with_pdf=False).text
         reminder = world.send(reminder)
-    assert reminder.due_at == at(2027, 3, 12, 6, 0)
+    assert reminder.due_at == at(2027, 3, 12, 23, 59, 59)
 
     # The reminder goes unanswered: the hosting provider.
     with time_machine.travel(at(2027, 3, 13, 6, 0), tick=False):
@@ -188,11 +188,13 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         assert (to_cdn.recipient, to_cdn.regime) == (world.orgs[Kind.CDN], "generic_privacy")
         to_cdn = world.send(to_cdn)
 
-    # 14 days, a reminder, 14 days: the registrar.
+    # 14 days, a reminder, 14 days (each to the end of its last day): the registrar.
     with time_machine.travel(at(2027, 3, 29, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         cdn_reminder = world.send(world.drafts()[0])
     with time_machine.travel(at(2027, 4, 12, 10, 0), tick=False):
+        assert run_escalation() == (0, 0)  # the reminder's last day is still running
+    with time_machine.travel(at(2027, 4, 13, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (to_registrar,) = world.drafts()
         assert (to_registrar.recipient_role, to_registrar.parent) == ("registrar", to_cdn)
@@ -201,10 +203,10 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
 
     # Registrar ignores request and reminder: a complaint to the authority of the
     # controller's country, in German.
-    with time_machine.travel(at(2027, 4, 26, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 28, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 5, 10, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 5, 13, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (complaint,) = world.drafts()
         assert (complaint.kind, complaint.recipient, complaint.language) == (
@@ -215,14 +217,17 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         assert complaint.parent == first  # the controller the complaint is about
         assert "Example Site Ltd" in render_notice(complaint, with_pdf=False).text
         complaint = world.send(complaint)
-    # Three months for the authority (Art. 78(2)); 10 August 2027 is a Tuesday.
-    assert complaint.due_at == at(2027, 8, 10, 10, 0)
+    # Three months for the authority (Art. 78(2)); 13 August 2027 is a Friday.
+    assert complaint.due_at == at(2027, 8, 13, 23, 59, 59)
 
     # The authority does not report back, even after a reminder: the manual legal step.
-    with time_machine.travel(at(2027, 8, 11, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 8, 14, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 11, 12, 10, 0), tick=False):
+    # Three months from 14 August is Sunday 14 November: the reminder runs to Monday.
+    with time_machine.travel(at(2027, 11, 15, 23, 0), tick=False):
+        assert run_escalation() == (0, 0)
+    with time_machine.travel(at(2027, 11, 16, 10, 0), tick=False):
         assert run_escalation() == (1, 0)
         assert run_escalation() == (0, 0)
     task = CaseEvent.objects.get(case=world.case, kind="task.manual_legal_step")
@@ -361,7 +366,10 @@ def test_reply_with_extension_postpones_the_reminder(world):
         )
     with time_machine.travel(at(2027, 2, 12, 9, 0), tick=False):
         assert run_escalation() == (0, 0)
-    with time_machine.travel(at(2027, 4, 9, 12, 0), tick=False):
+    # An extension names a day: the recipient has all of 9 April.
+    with time_machine.travel(at(2027, 4, 9, 23, 59), tick=False):
+        assert run_escalation() == (0, 0)
+    with time_machine.travel(at(2027, 4, 10, 0, 0), tick=False):
         assert run_escalation() == (1, 1)
 
 

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from takedown.notices import regimes
+from takedown.notices.periods import add_months
 from takedown.notices.regimes import (
     MANDATE,
     REGIMES,
     UnknownRegime,
-    add_months,
     choose_regime,
     get_regime,
 )
@@ -142,20 +142,25 @@ def test_regime_flag_without_element_is_refused() -> None:
 
 def test_due_at_hours_days_working_days_months() -> None:
     friday = datetime(2026, 3, 6, 15, 30, tzinfo=BERLIN)
+    end = (23, 59, 59)
     assert get_regime("take_it_down").due_at(friday) == datetime(2026, 3, 8, 15, 30, tzinfo=BERLIN)
-    assert get_regime("dsa").due_at(friday) == datetime(2026, 3, 13, 15, 30, tzinfo=BERLIN)
+    assert get_regime("dsa").due_at(friday) == datetime(2026, 3, 13, *end, tzinfo=BERLIN)
     # Five working days from a Friday skip one weekend: the next Friday.
-    assert get_regime("dmca").due_at(friday) == datetime(2026, 3, 13, 15, 30, tzinfo=BERLIN)
+    assert get_regime("dmca").due_at(friday) == datetime(2026, 3, 13, *end, tzinfo=BERLIN)
     saturday = datetime(2026, 3, 7, 9, 0, tzinfo=BERLIN)
-    assert get_regime("dmca").due_at(saturday) == datetime(2026, 3, 13, 9, 0, tzinfo=BERLIN)
-    assert get_regime("gdpr").due_at(friday) == datetime(2026, 4, 6, 15, 30, tzinfo=BERLIN)
+    assert get_regime("dmca").due_at(saturday) == datetime(2026, 3, 13, *end, tzinfo=BERLIN)
+    # 6 April 2026 is Easter Monday in every German state: the month runs to Tuesday.
+    assert get_regime("gdpr").due_at(friday, country="DE") == datetime(
+        2026, 4, 7, *end, tzinfo=BERLIN
+    )
+    assert get_regime("gdpr").due_at(friday) == datetime(2026, 4, 6, *end, tzinfo=BERLIN)
 
 
 def test_add_months_clamps_to_the_last_day_of_the_month() -> None:
-    assert add_months(datetime(2026, 1, 31, 12, 0), 1) == datetime(2026, 2, 28, 12, 0)
-    assert add_months(datetime(2028, 1, 31, 12, 0), 1) == datetime(2028, 2, 29, 12, 0)
-    assert add_months(datetime(2026, 12, 15), 1) == datetime(2027, 1, 15)
-    assert add_months(datetime(2026, 11, 30), 3) == datetime(2027, 2, 28)
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
+    assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import time_machine
 from django.utils import timezone
 
 from takedown import models as m
+from takedown.notices.clock import deadline_for
 from takedown.notices.regimes import REGIMES, get_regime
 from takedown.notices.render import (
     check_elements,
@@ -240,7 +241,8 @@ def test_check_elements_edited_body_that_dropped_good_faith_sentence() -> None:
 def test_check_elements_edited_body_keeps_its_due_date_a_day_later() -> None:
     notice = complete_notice("gdpr")
     notice.body_text = template_body(notice)
-    assert "by 6 April 2026 (GDPR Art. 12(3))" in notice.body_text
+    # 6 April 2026 is Easter Monday: the month runs to Tuesday.
+    assert "by 7 April 2026 (GDPR Art. 12(3))" in notice.body_text
     with time_machine.travel(datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN), tick=False):
         assert check_elements(notice) == []
 
@@ -320,7 +322,8 @@ def test_render_german_notice() -> None:
         " (Art. 80 Abs. 1 DSGVO); die unterschriebene Beauftragung liegt uns vor",
         "Die Bilder enthalten Gesundheitsdaten, also besondere Kategorien personenbezogener"
         " Daten (Art. 9 Abs. 1 DSGVO).",
-        "Bitte antworten Sie innerhalb eines Monats nach Eingang, also bis zum 6. April 2026"
+        # 6 April 2026 is Easter Monday: the month runs to Tuesday.
+        "Bitte antworten Sie innerhalb eines Monats nach Eingang, also bis zum 7. April 2026"
         " (Art. 12 Abs. 3 DSGVO).",
         "Rechtsgrundlage: Antrag auf Löschung nach der DSGVO, DSGVO Art. 17, 21 (Art. 9)",
         "gez. Kim Berger\nKim Berger, bevollmächtigte Vertretung für Bildschutz e.V.",
@@ -715,3 +718,29 @@ def test_role_specific_request(code: str, role: str, language: str, sentence: st
     category = "intimate" if code == "take_it_down" else "personal"
     notice = make_notice(code, role=role, category=category, language=language)
     assert sentence in render_notice(notice, with_pdf=False).text
+
+
+# --- the date the letter states ------------------------------------------------------------------
+
+
+def test_letter_states_the_due_date_on_the_recipients_calendar() -> None:
+    # 23:30 on 6 March in Berlin is already 07:30 on 7 March in Tokyo: for a Japanese
+    # recipient the notice arrives on the 7th, and 14 days end with 21 March, Tokyo time.
+    recipient = f.OrganisationFactory(name="Pics KK", country="JP")
+    notice = make_notice("generic_privacy", role="site_operator", recipient=recipient)
+
+    with time_machine.travel(datetime(2026, 3, 6, 23, 30, tzinfo=BERLIN), tick=False):
+        text = render_notice(notice, with_pdf=False).text
+        due = deadline_for(notice, timezone.now())
+
+    assert "that is by 21 March 2026." in text
+    assert due == datetime(2026, 3, 21, 23, 59, 59, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+def test_letter_submitted_by_hand_names_the_period_until_the_submission_is_recorded() -> None:
+    notice = make_notice("gdpr", channel=m.Contact.Channel.WEBFORM)
+
+    text = " ".join(render_notice(notice, with_pdf=False).text.split())
+
+    assert "Please answer within one month of receipt (GDPR Art. 12(3))." in text
+    assert check_elements(notice) == []

@@ -136,10 +136,13 @@ def record_reply(
     text: str,
     actor: Any,
     extension_until: dt.date | dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
 ) -> None:
-    """Record the recipient's answer. A reply to a reminder answers the request it reminds
-    of, so it is recorded on both. "not_responsible" and "refused" move the ladder on at once;
-    `extension_until` records a deadline extension (GDPR Art. 12(3)) with outcome "pending"."""
+    """Record the recipient's answer, which reached us at `received_at` (default now). A reply
+    to a reminder answers the request it reminds of, so it is recorded on both.
+    "not_responsible" and "refused" move the ladder on at once; `extension_until` records a
+    deadline extension (GDPR Art. 12(3)) with outcome "pending", which counts only if the
+    answer came within the first period."""
     if outcome not in REPLY_OUTCOMES:
         raise EscalationError(
             f"unknown reply outcome {outcome!r}: choose from {', '.join(REPLY_OUTCOMES)}"
@@ -154,11 +157,13 @@ def record_reply(
     if extension_until is not None and outcome != Outcome.PENDING:
         raise EscalationError("an extension comes with outcome 'pending' (the answer is still due)")
     step = notice.parent if notice.kind == K.REMINDER and notice.parent else notice
-    now = timezone.now()
+    now = received_at or timezone.now()
+    if now > timezone.now():
+        raise EscalationError("the reply cannot have arrived in the future")
     with transaction.atomic():
         lock_case(step.case_id)  # before any notice row: see lock_case
         if extension_until is not None:
-            extend_deadline(step, extension_until, actor=actor)
+            extend_deadline(step, extension_until, actor=actor, announced_at=now)
         for target in {step.pk: step, notice.pk: notice}.values():
             Notice.objects.filter(pk=target.pk).update(
                 reply_text=text, replied_at=now, reply_outcome=outcome

@@ -20,6 +20,11 @@ class Organisation(models.Model):
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # Deadlines (regional public holidays, time zones) and competent authorities (German state
+    # data-protection authorities) depend on it.
+    region = models.CharField(
+        max_length=6, blank=True, help_text="ISO 3166-2 subdivision, e.g. DE-BY"
+    )
     website = models.URLField(max_length=500, blank=True)
     # Stable key for importers (e.g. "datenanfragen:google", "iana-registrar:292") so a re-import
     # updates the row instead of adding a second one.

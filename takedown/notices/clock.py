@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
-from takedown.notices.regimes import deadline, get_regime
+from takedown.notices.periods import Period, end_of_day, period_end
+from takedown.notices.regimes import get_regime
+from takedown.notices.zones import recipient_zone
 from takedown.workflow import on_enter, record_event, transition, transition_many
 
 # An authority should tell the complainant how the complaint went within three months
@@ -25,14 +28,36 @@ class DeadlineError(ValueError):
     """The deadline cannot be changed as asked; the message says why."""
 
 
+def response_period(notice: Notice, received: dt.datetime) -> Period:
+    """The one clock of a notice: how long its recipient, in its country and region, has to
+    answer a notice received at `received` (the moment of sending; for web forms and post, the
+    moment the caseworker records the submission)."""
+    recipient = notice.recipient
+    if notice.kind == Notice.Kind.COMPLAINT or notice.recipient_role == Role.DPA:
+        return period_end(
+            received,
+            COMPLAINT_RESPONSE_MONTHS,
+            "months",
+            country=recipient.country,
+            region=recipient.region,
+            ends_on_working_day=True,
+            default_zone=timezone.get_default_timezone_name(),
+        )
+    return get_regime(notice.regime).period(
+        received, country=recipient.country, region=recipient.region
+    )
+
+
 def deadline_for(notice: Notice, start: dt.datetime) -> dt.datetime:
     """When the recipient of `notice`, received at `start`, has to answer."""
-    country = notice.recipient.country
-    if notice.kind == Notice.Kind.COMPLAINT or notice.recipient_role == Role.DPA:
-        return deadline(
-            start, COMPLAINT_RESPONSE_MONTHS, "months", country=country, ends_on_working_day=True
-        )
-    return get_regime(notice.regime).due_at(start, country=country)
+    return response_period(notice, start).due
+
+
+def recipient_tz(notice: Notice) -> ZoneInfo:
+    recipient = notice.recipient
+    return recipient_zone(
+        recipient.country, recipient.region, default=timezone.get_default_timezone_name()
+    )
 
 
 def effective_due(notice: Notice) -> dt.datetime | None:
@@ -87,43 +112,57 @@ def _sent_message(notice: Notice, due: dt.datetime) -> str:
     return f"A removal request was sent to {name}. They are expected to respond by {by}."
 
 
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The last second of `day` on the local calendar: a date named in a letter means the
-    whole of that day."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
-
-
 def extend_deadline(
-    notice: Notice, until: dt.date | dt.datetime, *, actor: Any = None
+    notice: Notice,
+    until: dt.date | dt.datetime,
+    *,
+    actor: Any = None,
+    announced_at: dt.datetime | None = None,
 ) -> dt.datetime:
-    """Record that the recipient extended its deadline to `until`, where its regime allows
-    (GDPR Art. 12(3): by at most two further months, said within the first month). Raises
-    DeadlineError when the regime allows none, the notice is not running, or `until` lies
-    outside what the law allows."""
+    """Record that the recipient extended its deadline to `until`, where its regime allows.
+
+    GDPR Art. 12(3): by at most two further months, and only if the controller told the
+    person so, with reasons, within the first month. `announced_at` is when the announcement
+    reached us (default now). Dates are compared as dates on the recipient's calendar: an
+    extension to the last allowed day is accepted, whatever time of day was written. Raises
+    DeadlineError with the reason when the regime allows none, the notice is not running, the
+    announcement came after the first period ran out, or `until` lies outside what the law
+    allows."""
     regime = get_regime(notice.regime)
-    if not isinstance(until, dt.datetime):
-        until = end_of_day(until)
-    elif timezone.is_naive(until):
-        until = timezone.make_aware(until)
+    zone = recipient_tz(notice)
+    until_day = until.astimezone(zone).date() if isinstance(until, dt.datetime) else until
+    if isinstance(until, dt.datetime) and timezone.is_naive(until):
+        until_day = until.date()
     if notice.status != Notice.Status.SENT or notice.due_at is None or notice.sent_at is None:
         raise DeadlineError(f"notice {notice.pk} is {notice.status}: no deadline is running")
     if notice.kind == Notice.Kind.COMPLAINT or not regime.extension_months:
         raise DeadlineError(f"{regime.title}: the law allows the recipient no extension")
     if notice.escalated_at is not None:
         raise DeadlineError(f"notice {notice.pk} was already escalated: too late to extend")
-    latest = regime.latest_extension(notice.sent_at, country=notice.recipient.country)
+    first_due = notice.due_at.astimezone(zone).date()
+    announced_day = (announced_at or timezone.now()).astimezone(zone).date()
+    if announced_day > first_due:
+        raise DeadlineError(
+            f"{regime.title}: an extension counts only if announced by {first_due:%Y-%m-%d}, "
+            f"when the first period ran out ({regime.deadline_basis}); it was announced on "
+            f"{announced_day:%Y-%m-%d}"
+        )
+    latest = regime.latest_extension(
+        notice.sent_at, country=notice.recipient.country, region=notice.recipient.region
+    )
     assert latest is not None
-    if until <= notice.due_at:
+    latest_day = latest.astimezone(zone).date()
+    current_day = (notice.extended_until or notice.due_at).astimezone(zone).date()
+    if until_day <= current_day:
         raise DeadlineError(
-            f"the extension must end after the current deadline "
-            f"({timezone.localtime(notice.due_at):%Y-%m-%d %H:%M})"
+            f"the extension must end after the current deadline ({current_day:%Y-%m-%d})"
         )
-    if until > latest:
+    if until_day > latest_day:
         raise DeadlineError(
-            f"{regime.title}: the deadline can be extended to "
-            f"{timezone.localtime(latest):%Y-%m-%d} at the latest "
-            f"({regime.extension_months} further months, {regime.deadline_basis})"
+            f"{regime.title}: the deadline can be extended to {latest_day:%Y-%m-%d} at the "
+            f"latest ({regime.extension_months} further months, {regime.deadline_basis})"
         )
+    until = end_of_day(until_day, zone)
     with transaction.atomic():
         # The overdue mark and an unsent reminder were premature: the recipient is in time.
         Notice.objects.filter(pk=notice.pk).update(extended_until=until, overdue_at=None)
@@ -152,7 +191,7 @@ def extend_deadline(
             visible_to_person=True,
             message=(
                 f"{notice.recipient.name} has extended its deadline to respond until "
-                f"{timezone.localtime(until):%d %B %Y}, as the law allows."
+                f"{until:%d %B %Y}, as the law allows."
             ),
             data={"notice": notice.pk, "until": until.isoformat()},
             notice=notice,

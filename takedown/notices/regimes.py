@@ -29,21 +29,16 @@ every regime, and naming the person is the exception:
 
 from __future__ import annotations
 
-import calendar
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 from django.utils import timezone
 
 from takedown.models.notice import RecipientRole
+from takedown.notices.periods import DEADLINE_UNITS, DeadlineUnit, Period, period_end
 from takedown.resolve.jurisdiction import EU_EEA
 from takedown.resolve.jurisdiction import REGIMES as REGIME_CODES
-
-DeadlineUnit = Literal["hours", "calendar_days", "working_days", "months"]
-DEADLINE_UNITS: tuple[str, ...] = ("hours", "calendar_days", "working_days", "months")
 
 R = RecipientRole
 ALL_ROLES: tuple[str, ...] = tuple(R.values)
@@ -117,7 +112,8 @@ class Regime:
     # (GDPR Art. 12(3): two further months).
     extension_months: int = 0
     # A legal period that ends on a weekend or public holiday runs to the next working day
-    # (Regulation 1182/71 Art. 3(4) for EU law; the ICO applies the same rule to UK GDPR).
+    # (Regulation 1182/71 Art. 3(4) for EU law; the ICO applies the same rule to UK GDPR;
+    # BGB §193 for periods set under German law).
     ends_on_working_day: bool = False
     notes: tuple[str, ...] = ()
 
@@ -164,91 +160,38 @@ class Regime:
             and role in CONTROLLER_ROLES
         )
 
-    def due_at(self, start: datetime, *, country: str = "") -> datetime:
-        """When the response is due for a notice received at `start` by a recipient in
-        `country` (ISO alpha-2; its public holidays are not working days)."""
-        return deadline(
-            start,
+    def period(self, received: datetime, *, country: str = "", region: str = "") -> Period:
+        """The response period of a notice received at `received` by a recipient in
+        `country` and `region` (see takedown.notices.periods)."""
+        return period_end(
+            received,
             self.deadline_amount,
             self.deadline_unit,
             country=country,
+            region=region,
             ends_on_working_day=self.ends_on_working_day,
+            default_zone=timezone.get_default_timezone_name(),
         )
 
-    def latest_extension(self, start: datetime, *, country: str = "") -> datetime | None:
-        """The furthest a recipient may extend the deadline (None: the regime allows none)."""
+    def due_at(self, received: datetime, *, country: str = "", region: str = "") -> datetime:
+        return self.period(received, country=country, region=region).due
+
+    def latest_extension(
+        self, received: datetime, *, country: str = "", region: str = ""
+    ) -> datetime | None:
+        """The furthest a recipient may extend the deadline (None: the regime allows none):
+        the original period and the extension counted as one period from receipt."""
         if not self.extension_months:
             return None
-        return deadline(
-            start,
+        return period_end(
+            received,
             self.deadline_amount + self.extension_months,
             self.deadline_unit,
             country=country,
+            region=region,
             ends_on_working_day=self.ends_on_working_day,
-        )
-
-
-def deadline(
-    start: datetime,
-    amount: int,
-    unit: str,
-    *,
-    country: str = "",
-    ends_on_working_day: bool = False,
-) -> datetime:
-    """`amount` `unit`s after `start`. Days and months are counted on the local calendar
-    (settings.TIME_ZONE), so a deadline keeps its wall-clock time across a DST change; hours
-    are absolute. Working days skip weekends and the public holidays of `country`."""
-    if unit == "hours":
-        # In UTC: arithmetic on a zone-aware datetime keeps the wall clock, and 48 hours over
-        # a DST change are still 48 hours.
-        return (start.astimezone(UTC) + timedelta(hours=amount)).astimezone(start.tzinfo)
-    if unit not in DEADLINE_UNITS:
-        raise ValueError(f"unknown deadline unit {unit!r}")
-    local = timezone.localtime(start)
-    if unit == "calendar_days":
-        due = local + timedelta(days=amount)
-    elif unit == "working_days":
-        due = local
-        while amount > 0:
-            due += timedelta(days=1)
-            if is_working_day(due.date(), country):
-                amount -= 1
-    else:
-        due = add_months(local, amount)
-    if ends_on_working_day:
-        while not is_working_day(due.date(), country):
-            due += timedelta(days=1)
-    return due
-
-
-def is_working_day(day: date, country: str = "") -> bool:
-    """Monday to Friday and not a nationwide public holiday of `country` (regional holidays
-    are not counted: a recipient's state or province is rarely known)."""
-    return day.weekday() < 5 and day not in _holidays(country.upper(), day.year)
-
-
-@functools.cache
-def _holidays(country: str, year: int) -> frozenset[date]:
-    if not country:
-        return frozenset()
-    import holidays
-
-    try:
-        found = holidays.country_holidays(country, years=year)
-    except NotImplementedError:
-        # A country the package does not know: weekends only, rather than no deadline.
-        return frozenset()
-    return frozenset(found.keys())
-
-
-def add_months(start: datetime, months: int) -> datetime:
-    """The same day `months` later, or the month's last day when it has no such day
-    (the EU rule for periods in months, Regulation 1182/71 Art. 3(2)(c))."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
+            default_zone=timezone.get_default_timezone_name(),
+        ).due
 
 
 _GDPR_ELEMENTS = (
@@ -497,6 +440,9 @@ REGIMES: dict[str, Regime] = {
             deadline_amount=14,
             deadline_unit="calendar_days",
             deadline_basis="",
+            # A period we set in a demand under German law: BGB §193 moves its last day
+            # off a weekend or public holiday at the recipient's seat.
+            ends_on_working_day=True,
             needs_mandate=True,
             discloses_person=False,
             elements=(

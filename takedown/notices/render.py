@@ -23,15 +23,16 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
-from takedown.models import Mandate, Notice, NoticeLink
+from takedown.models import Contact, Mandate, Notice, NoticeLink
 from takedown.models.case import AffectedPerson
+from takedown.notices.clock import deadline_for, recipient_tz
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
@@ -74,6 +75,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "hours": ("{n} hour", "{n} hours"),
             "calendar_days": ("{n} day", "{n} days"),
             "working_days": ("{n} working day", "{n} working days"),
+            "weeks": ("one week", "{n} weeks"),
             "months": ("one month", "{n} months"),
         },
     },
@@ -139,7 +141,9 @@ LABELS: dict[str, dict[str, Any]] = {
         "units": {
             "hours": ("{n} Stunde", "{n} Stunden"),
             "calendar_days": ("{n} Tag", "{n} Tagen"),
-            "working_days": ("{n} Werktag", "{n} Werktagen"),
+            # Werktage would include Saturdays (§193 BGB counts them apart): Arbeitstage.
+            "working_days": ("{n} Arbeitstag", "{n} Arbeitstagen"),
+            "weeks": ("einer Woche", "{n} Wochen"),
             "months": ("einem Monat", "{n} Monaten"),
         },
     },
@@ -206,10 +210,26 @@ def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> lis
     return [f"notices/{lang}/{folder}/{name}" for name in files for folder in dirs]
 
 
-def _format_date(value: datetime, lang: str, *, with_time: bool = False) -> str:
+def _format_date(
+    value: datetime, lang: str, *, with_time: bool = False, zone: tzinfo | None = None
+) -> str:
+    """`value` as a letter writes it, on the calendar of `zone` (default ours); a due date is
+    written on the recipient's calendar, where its last day is counted."""
     key = "datetime_format" if with_time else "date_format"
     with translation.override(lang):
-        return formats.date_format(timezone.localtime(value), LABELS[lang][key])
+        return formats.date_format(timezone.localtime(value, zone), LABELS[lang][key])
+
+
+def stated_due(notice: Notice, now: datetime) -> datetime | None:
+    """The due date the letter states: the tracked one once the clock runs; before that, the
+    one the clock will track if the notice goes out now (rendering for sending happens at the
+    moment of sending). A notice submitted by hand (web form, post) starts its clock when the
+    caseworker records the submission, so until then the letter names the period only."""
+    if notice.due_at is not None:
+        return notice.due_at
+    if notice.channel and notice.channel != Contact.Channel.EMAIL:
+        return None
+    return deadline_for(notice, now)
 
 
 def _period(regime: Regime, lang: str) -> str:
@@ -283,7 +303,7 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
     title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
     if notice.recipient_role == "dpa":
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
-    due = regime.due_at(now)
+    due = stated_due(notice, now)
     mandate = _mandate(notice)
     parent = notice.parent
     for_dpa = notice.recipient_role == "dpa"
@@ -322,7 +342,11 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "is_dataset": for_dataset,
         "deadline": {
             "period": _period(regime, lang),
-            "due": _format_date(due, lang, with_time=regime.deadline_unit == "hours"),
+            "due": _format_date(
+                due, lang, with_time=regime.deadline_unit == "hours", zone=recipient_tz(notice)
+            )
+            if due
+            else "",
         },
         "mandate": {
             "on_file": mandate is not None,

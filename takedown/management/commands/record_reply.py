@@ -1,8 +1,10 @@
 """manage.py record_reply ID --outcome OUTCOME --text TEXT --as USER [--extend-until DATE]
+    [--received DATETIME]
 
 Records a recipient's answer to a sent notice (or to its reminder). "not_responsible" and
 "refused" move the escalation ladder on at once; --extend-until records a deadline extension
-(GDPR Art. 12(3)) and goes with --outcome pending.
+(GDPR Art. 12(3)) and goes with --outcome pending; it counts only if the answer arrived
+(--received, default now) within the first period.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from takedown.checks.escalate import REPLY_OUTCOMES, record_reply
 from takedown.management.lookups import user_named
@@ -27,6 +30,16 @@ def _date(value: str) -> dt.date:
         ) from None
 
 
+def _moment(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"--received: {value!r} is not a date and time (YYYY-MM-DDTHH:MM)", returncode=2
+        ) from None
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
 class Command(BaseCommand):
     help = "Record a recipient's reply to a notice."
 
@@ -36,6 +49,7 @@ class Command(BaseCommand):
         parser.add_argument("--text", required=True)
         parser.add_argument("--as", dest="user", required=True, metavar="USER")
         parser.add_argument("--extend-until", metavar="DATE")
+        parser.add_argument("--received", metavar="DATETIME", help="when the answer arrived")
 
     def handle(self, *args: Any, **options: Any) -> None:
         notice = Notice.objects.filter(pk=options["id"]).first()
@@ -50,6 +64,7 @@ class Command(BaseCommand):
                 text=options["text"],
                 actor=actor,
                 extension_until=until,
+                received_at=_moment(options["received"]) if options["received"] else None,
             )
         except ValueError as exc:  # EscalationError, or a deadline the law does not allow
             raise CommandError(str(exc), returncode=2) from None
