@@ -470,7 +470,8 @@ def _root(notice: Notice) -> Notice:
 
 def authority_for(country: str) -> Organisation | None:
     """The data-protection authority that supervises private bodies in `country`: one whose
-    territory is exactly the country, a general one before one with a limited competence."""
+    territory is exactly the country, a general one before one with a limited competence
+    (which authority the law makes competent: docs/law/authorities.md)."""
     country = (country or "").upper()
     if not country:
         return None

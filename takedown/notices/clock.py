@@ -1,7 +1,8 @@
 """The legal clock: when a notice is sent, its links count as notified and its response
 deadline starts, in the unit its regime sets (hours, calendar days, working days with the
 recipient country's public holidays, months), and a recipient may extend it where the law
-allows (GDPR Art. 12(3))."""
+allows (GDPR Art. 12(3)). The rules for counting periods, and where this code departs from
+them: docs/law/clocks.md."""
 
 from __future__ import annotations
 

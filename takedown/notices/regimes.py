@@ -1,15 +1,17 @@
 """Legal regimes as data: when each applies, what a valid notice must contain, how long the
-recipient has, and what follows. A working summary, not legal advice (see NOTES-legal.md).
+recipient has, and what follows. A working summary, not legal advice: docs/law/ has a page
+per regime (sources, elements, what the templates argue, known gaps).
 
-The element lists are exactly those NOTES-legal.md names for each regime, plus the mandate and
+The element lists are exactly those each regime's page in docs/law/ names, plus the mandate and
 the person's identity where the regime acts in the person's name or needs their identity.
 `takedown.notices.render.check_elements` evaluates them against a rendered notice.
 
 Mandate (`needs_mandate`): regimes that exercise the person's own rights or speak as their
-authorised person: GDPR / UK GDPR (Art. 80(1) mandate), KUG (power of attorney), the Online
-Safety Act route (the sender says it is the person's representative), TAKE IT DOWN and DMCA
-(signature of a person authorised to act for the depicted person / owner). The DSA lets anyone
-notify (Art. 16(1)), and the generic request invokes no right of the person, so neither needs one.
+authorised person: GDPR / UK GDPR and KUG (a power of attorney under the general law of agency;
+not GDPR Art. 80(1), see docs/law/gdpr.md), the Online Safety Act route (the sender says it is
+the person's representative), TAKE IT DOWN and DMCA (signature of a person authorised to act
+for the depicted person / owner). The DSA lets anyone notify (Art. 16(1)), and the generic
+request invokes no right of the person, so neither needs one.
 
 Disclosure (`discloses_person`): only the DMCA. The organisation signs as representative in
 every regime, and naming the person is the exception:
@@ -20,9 +22,9 @@ every regime, and naming the person is the exception:
 - TAKE IT DOWN (47 U.S.C. §223a(a)(1)(B)): the signature and contact may be those of "an
   authorized person acting on behalf of" the depicted person; the depiction itself identifies
   them. Not disclosed.
-- KUG: NOTES-legal says a demand names "the depicted person or the representative's power of
-  attorney": we name the power of attorney. A recipient may insist on seeing the original
-  (BGB §174 by analogy); it goes out only with the person's consent, outside this notice.
+- KUG: a removal demand names the depicted person or the representative's power of attorney
+  (docs/law/germany.md): we name the power of attorney. A recipient may insist on seeing the
+  original (BGB §174 by analogy); it goes out only with the person's consent, outside this notice.
 - GDPR / UK GDPR: the controller may ask for information to confirm identity (Art. 12(6));
   that is answered on request, not volunteered in the notice.
 """

@@ -3,7 +3,7 @@
 Pure logic: `assess` takes what the sources said about each party (`PartyEvidence`) and returns
 a `Jurisdiction` with reasons a caseworker can read. It never guesses: missing, redacted or
 conflicting evidence sets `needs_decision` with the reason. A working summary, not legal
-advice (see NOTES-legal.md).
+advice (see docs/law/README.md, "How the product decides which regime applies").
 
 Decisions:
 - One country per role. Sources rank override > directory > rule > rdap = whois: curated
