@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 
 C, L, N, H = Case.Status, FoundLink.Status, Notice.Status, Host.Status
@@ -79,11 +80,11 @@ def on_enter(model: type[models.Model], status: str) -> Callable[[Callable], Cal
     return register
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(NotPossible):
     """The table does not allow this move."""
 
 
-class ConcurrentChange(Exception):
+class ConcurrentChange(NotPossible):
     """The row's status changed between reading it and updating it: someone else moved it first."""
 
 

@@ -35,6 +35,7 @@ from takedown.checks.outcomes import (
     lock_case,
     recompute_outcome,
 )
+from takedown.errors import NotPossible
 from takedown.models import Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.notices.clock import extend_deadline
@@ -74,7 +75,7 @@ STEP_KINDS = [K.NOTICE, K.ESCALATION, K.COMPLAINT]
 UNDELIVERED = [N.CANCELLED, N.FAILED, N.BOUNCED]
 
 
-class EscalationError(ValueError):
+class EscalationError(NotPossible):
     """A request the escalation cannot carry out; the message says why."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
 from takedown.workflow import record_event
 
@@ -30,7 +31,7 @@ DEFAULT_PURPOSES: tuple[str, ...] = (
 )
 
 
-class ContactError(ValueError):
+class ContactError(NotPossible):
     """An override that cannot be recorded (unknown purpose or channel, empty value or reason)."""
 
 

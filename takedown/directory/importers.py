@@ -47,6 +47,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from takedown.directory.contacts import ContactChanges, ContactSpec, plan_contacts
+from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
 
 K = Organisation.Kind
@@ -162,7 +163,7 @@ FEDERAL_AUTHORITY_NOTE = {
 }
 
 
-class DirectoryImportError(Exception):
+class DirectoryImportError(NotPossible):
     """A record cannot be imported; the message is one line naming the file and line."""
 
 

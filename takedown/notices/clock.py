@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.regimes import deadline, get_regime
@@ -21,7 +22,7 @@ from takedown.workflow import on_enter, record_event, transition, transition_man
 COMPLAINT_RESPONSE_MONTHS = 3
 
 
-class DeadlineError(ValueError):
+class DeadlineError(NotPossible):
     """The deadline cannot be changed as asked; the message says why."""
 
 

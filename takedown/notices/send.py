@@ -82,6 +82,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from takedown.directory.contacts import DEFAULT_PURPOSES, QUALITY_RANK
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
@@ -107,7 +108,7 @@ WIRE_POLICY = email.policy.SMTP.clone(cte_type="7bit")
 send_checkpoint = Signal()
 
 
-class SendError(Exception):
+class SendError(NotPossible):
     """The notice cannot be queued or submitted as asked (no address, wrong status ...)."""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from takedown.checks.escalate import REPLY_OUTCOMES, record_reply
+from takedown.errors import NotPossible
 from takedown.management.lookups import user_named
 from takedown.models import Notice
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed
@@ -51,9 +52,9 @@ class Command(BaseCommand):
                 actor=actor,
                 extension_until=until,
             )
-        except ValueError as exc:  # EscalationError, or a deadline the law does not allow
-            raise CommandError(str(exc), returncode=2) from None
         except (TransitionNotAllowed, ConcurrentChange) as exc:
-            raise CommandError(str(exc), returncode=1) from None
+            raise CommandError(exc.message, returncode=1) from None
+        except NotPossible as exc:  # an escalation step, or a deadline the law does not allow
+            raise CommandError(exc.message, returncode=2) from None
         notice.refresh_from_db()
         self.stdout.write(f"notice {notice.pk}: reply recorded, outcome {notice.outcome}")
