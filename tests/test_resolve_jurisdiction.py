@@ -241,6 +241,18 @@ def test_assess_person_in_de_and_us_hosting_without_art_3_2() -> None:
     assert result.regimes == ["generic_privacy"]
 
 
+def test_assess_person_in_de_and_us_registrant_without_art_3_2() -> None:
+    # The domain holder is no controller merely for holding the domain (GDPR Art. 4(7)): only a
+    # site operator, platform or dataset maintainer brings Art. 3(2) into play.
+    result = assess(
+        [PartyEvidence("registrant", "Example LLC", "US", "rdap")],
+        category="intimate",
+        person_country="DE",
+    )
+    assert result.regimes == ["generic_privacy"]
+    assert result.reasons == ["Registrant Example LLC is in US (rdap): generic privacy request."]
+
+
 def test_assess_person_country_only() -> None:
     result = assess([PartyEvidence("hosting", "Example", "", "rdap")], person_country="AT")
     assert result.confidence == "low"

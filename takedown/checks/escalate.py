@@ -38,6 +38,7 @@ from takedown.checks.outcomes import (
 from takedown.errors import NotPossible
 from takedown.models import Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
+from takedown.models.roles import kinds_of
 from takedown.notices.clock import extend_deadline
 from takedown.notices.generate import draft_follow_up
 from takedown.resolve.jurisdiction import EU_EEA
@@ -54,13 +55,6 @@ DEFAULT_LADDER: list[str] = list(LADDER_STEPS)
 # after it come the complaint and the legal step.
 _RANK = {step: rank for rank, step in enumerate(LADDER_STEPS)}
 _RANK[Role.DATASET_MAINTAINER] = _RANK[Role.REGISTRAR]
-# Which HostResolution field names the party of each web role.
-_RESOLUTION_FIELDS = {
-    Role.SITE_OPERATOR: ("platform", "operator"),
-    Role.HOSTING: ("hosting",),
-    Role.CDN: ("cdn",),
-    Role.REGISTRAR: ("registrar",),
-}
 REPLY_OUTCOMES = (
     Outcome.PENDING,
     Outcome.COMPLIED,
@@ -448,7 +442,7 @@ def _party(link: FoundLink, role: str) -> Organisation | None:
     resolution = link.host.current
     if resolution is None:
         return None
-    for name in _RESOLUTION_FIELDS[role]:
+    for name in kinds_of(role):
         organisation = getattr(resolution, name)
         if organisation is not None:
             return organisation
