@@ -21,14 +21,8 @@ from takedown.models.roles import FIRST_RECIPIENT_KINDS, KIND_OF_ROLE, ROLE_OF_K
 from takedown.notices.regimes import choose_regime
 from takedown.notices.render import store_element_check
 from takedown.resolve.jurisdiction import PartyEvidence, assess
-from takedown.workflow import record_event, transition
+from takedown.workflow import DEAD_NOTICE_STATUSES, OPEN_LINK_STATUSES, record_event, transition
 
-OPEN_LINK_STATUSES = [
-    FoundLink.Status.FOUND,
-    FoundLink.Status.NOTIFIED,
-    FoundLink.Status.REAPPEARED,
-]
-CLOSED_NOTICE_STATUSES = [Notice.Status.CANCELLED, Notice.Status.FAILED, Notice.Status.BOUNCED]
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
 PURPOSES = {
@@ -129,7 +123,7 @@ def _draft_for(
     organisation, role = recipient.organisation, recipient.role
     notices = Notice.objects.filter(
         case=case, recipient=organisation, recipient_role=role, kind=Notice.Kind.NOTICE
-    ).exclude(status__in=CLOSED_NOTICE_STATUSES)
+    ).exclude(status__in=DEAD_NOTICE_STATUSES)
     # Links already in a notice under way (in review, approved, sent ...) are covered; what is
     # left (links imported later, links that reappeared) goes into a draft of its own.
     under_way = notices.exclude(status=Notice.Status.DRAFT)

@@ -62,6 +62,7 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
 )
+from takedown.workflow import CHECKED_CASE_STATUSES
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -834,7 +835,7 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
     from takedown.workflow import record_event
 
     case = get_case_for(request.user, reference)
-    if case.status not in (Case.Status.OPEN, Case.Status.CLOSED):
+    if case.status not in CHECKED_CASE_STATUSES:
         # Paused and withdrawn cases are not checked: the person asked us to stop.
         messages.error(
             request,
