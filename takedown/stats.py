@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from takedown.models import Case, FoundLink, Notice, NoticeLink
 from takedown.notices.regimes import UnknownRegime, get_regime
+from takedown.workflow import ACTIVE_CASE_STATUSES
 
 # Notice kinds whose sending starts a removal clock for the recipient (see the module text).
 CLOCKED_KINDS = (Notice.Kind.NOTICE, Notice.Kind.ESCALATION)
@@ -303,7 +304,7 @@ def overdue_notices_qs(
     return (
         notices.filter(
             outcome__in=OVERDUE_OUTCOMES,
-            case__status__in=[Case.Status.OPEN, Case.Status.PAUSED],
+            case__status__in=ACTIVE_CASE_STATUSES,
         )
         .annotate(deadline=_deadline())
         .filter(_past_deadline_q(now))

@@ -15,17 +15,22 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 
-C, L, N, H = Case.Status, FoundLink.Status, Notice.Status, Host.Status
+L, N, H = FoundLink.Status, Notice.Status, Host.Status
 
 # For each model: status -> the statuses it may move to.
 TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
     Case: {
-        C.OPEN: frozenset({C.PAUSED, C.WITHDRAWN, C.CLOSED}),
-        C.PAUSED: frozenset({C.OPEN, C.WITHDRAWN, C.CLOSED}),
-        C.WITHDRAWN: frozenset({C.OPEN}),
-        C.CLOSED: frozenset({C.OPEN}),
+        Case.Status.OPEN: frozenset(
+            {Case.Status.PAUSED, Case.Status.WITHDRAWN, Case.Status.CLOSED}
+        ),
+        Case.Status.PAUSED: frozenset(
+            {Case.Status.OPEN, Case.Status.WITHDRAWN, Case.Status.CLOSED}
+        ),
+        Case.Status.WITHDRAWN: frozenset({Case.Status.OPEN}),
+        Case.Status.CLOSED: frozenset({Case.Status.OPEN}),
     },
     FoundLink: {
         L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
@@ -62,6 +67,26 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
 }
 
 
+# Groups of statuses the pipeline asks about, each defined once here beside the moves above.
+# A link a notice still has work to do for: online, or not yet known to be gone.
+OPEN_LINK_STATUSES: tuple[str, ...] = (L.FOUND, L.NOTIFIED, L.REAPPEARED)
+# A notice that has not reached its recipient yet but still may (a reminder in one of these
+# is cancelled when its link goes or the recipient answers).
+UNSENT_NOTICE_STATUSES: tuple[str, ...] = (
+    N.DRAFT,
+    N.IN_REVIEW,
+    N.APPROVED,
+    N.QUEUED,
+    N.AWAITING_MANUAL,
+)
+# A notice that did not and will not reach its recipient.
+DEAD_NOTICE_STATUSES: tuple[str, ...] = (N.CANCELLED, N.FAILED, N.BOUNCED)
+# A case the team is still pursuing: notices are generated, sent and escalated for it.
+ACTIVE_CASE_STATUSES: tuple[str, ...] = (Case.Status.OPEN, Case.Status.PAUSED)
+# A case whose links are rechecked; a closed one to notice a reappearance.
+CHECKED_CASE_STATUSES: tuple[str, ...] = (Case.Status.OPEN, Case.Status.CLOSED)
+
+
 # Side effects of entering a status, run inside the transition's transaction (so they commit or
 # roll back with it). Registered by the pipeline modules, e.g. takedown.notices.clock.
 _ON_ENTER: dict[tuple[type[models.Model], str], list[Callable[[Any, Any], None]]] = defaultdict(
@@ -79,11 +104,11 @@ def on_enter(model: type[models.Model], status: str) -> Callable[[Callable], Cal
     return register
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(NotPossible):
     """The table does not allow this move."""
 
 
-class ConcurrentChange(Exception):
+class ConcurrentChange(NotPossible):
     """The row's status changed between reading it and updating it: someone else moved it first."""
 
 

@@ -21,6 +21,7 @@ from takedown.checks.escalate import (
     record_reply,
     set_ladder,
 )
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, HostResolution, Notice, Organisation
 from takedown.notices.generate import draft_follow_up, generate_notices
 from takedown.notices.render import render_notice
@@ -341,7 +342,7 @@ def test_reply_to_a_reminder_answers_the_request(world):
 def test_record_reply_bad_input_is_refused_and_nothing_written(world, kwargs, message):
     with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
         first = world.send(world.first_notice())
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(NotPossible, match=message):
         record_reply(first, actor=world.author, **kwargs)
     first.refresh_from_db()
     assert (first.reply_text, first.reply_outcome, first.replied_at) == ("", "", None)
@@ -349,7 +350,7 @@ def test_record_reply_bad_input_is_refused_and_nothing_written(world, kwargs, me
 
 def test_record_reply_to_an_unsent_notice_is_refused(world):
     notice = world.first_notice()
-    with pytest.raises(ValueError, match="only a sent notice has replies"):
+    with pytest.raises(NotPossible, match="only a sent notice has replies"):
         record_reply(notice, outcome="refused", text="No.", actor=world.author)
 
 
@@ -381,7 +382,7 @@ def test_set_ladder_validates_and_records(world):
         (["manual", "hosting"], "must be the last step"),
         ("hosting", "must be a list"),
     ]:
-        with pytest.raises(ValueError, match=re.escape(message)):
+        with pytest.raises(NotPossible, match=re.escape(message)):
             set_ladder(world.case, roles, actor=world.author)
     world.case.refresh_from_db()
     assert world.case.escalation_ladder == []
@@ -485,7 +486,7 @@ def test_reappearing_link_reopens_an_automatically_closed_case(world):
 
 def test_close_case_by_caseworker_cancels_drafts_and_keeps_the_reason_internal(world):
     draft = world.first_notice()
-    with pytest.raises(ValueError, match="needs a reason"):
+    with pytest.raises(NotPossible, match="needs a reason"):
         close_case(world.case, reason=" ", actor=world.author)
 
     close_case(world.case, reason="Person withdrew the request by phone.", actor=world.author)
@@ -499,7 +500,7 @@ def test_close_case_by_caseworker_cancels_drafts_and_keeps_the_reason_internal(w
     assert draft.status == S.CANCELLED
     visible = world.case.events.filter(visible_to_person=True).last()
     assert visible.message == "Your caseworker has closed the case."
-    with pytest.raises(ValueError, match="cannot be closed"):
+    with pytest.raises(NotPossible, match="cannot be closed"):
         close_case(world.case, reason="again", actor=world.author)
 
 

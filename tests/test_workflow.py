@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.db.models import F, Model
 
+from takedown import workflow
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 from takedown.workflow import (
     TRANSITIONS,
@@ -241,3 +242,24 @@ def test_transition_many_claim_lost_after_the_read_claims_nothing():
     rows = dict(Host.objects.values_list("pk", "attempts"))
     assert rows == {host.pk: 1, other.pk: 1}
     assert list(CaseEvent.objects.values_list("host_id", "kind")) == [(other.pk, "host.resolving")]
+
+
+def test_notice_status_groups_split_the_statuses_without_overlap():
+    groups = [
+        set(workflow.UNSENT_NOTICE_STATUSES),
+        set(workflow.DEAD_NOTICE_STATUSES),
+        {Notice.Status.SENDING, Notice.Status.SENT, Notice.Status.NEEDS_CHECK},
+    ]
+    assert sorted(set().union(*groups)) == sorted(Notice.Status.values)
+    assert sum(len(group) for group in groups) == len(Notice.Status.values)
+    # Only a new draft leads out of a dead notice: none of them is sent again as it is.
+    assert [
+        (status, sorted(workflow.TRANSITIONS[Notice][status] - {Notice.Status.DRAFT}))
+        for status in workflow.DEAD_NOTICE_STATUSES
+    ] == [("cancelled", []), ("failed", ["cancelled"]), ("bounced", ["cancelled"])]
+
+
+def test_open_links_are_those_not_removed_or_excluded():
+    assert sorted(workflow.OPEN_LINK_STATUSES) == sorted(
+        set(FoundLink.Status.values) - {FoundLink.Status.REMOVED, FoundLink.Status.EXCLUDED}
+    )

@@ -46,12 +46,17 @@ from takedown.checks.hashing import ImageHashes, image_hashes
 from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
 from takedown.models import Case, FoundLink, Host, LinkCheck, Verdict
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+from takedown.workflow import (
+    CHECKED_CASE_STATUSES,
+    ConcurrentChange,
+    TransitionNotAllowed,
+    record_event,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
 L = FoundLink.Status
-CHECKABLE_CASES = (Case.Status.OPEN, Case.Status.CLOSED)  # closed: watch for reappearance
 CHECKED_FIELDS = [
     "last_verdict",
     "last_checked_at",
@@ -129,7 +134,7 @@ def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome
     case_status = link.case.status
     if link.status == L.EXCLUDED or case_status == Case.Status.WITHDRAWN:
         due, reason = None, "not checked: the link is excluded or the case withdrawn"
-    elif case_status not in CHECKABLE_CASES:
+    elif case_status not in CHECKED_CASE_STATUSES:
         due, reason = now + conf.pending, "not checked: the case is paused"
     else:
         return None

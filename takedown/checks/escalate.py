@@ -28,21 +28,27 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from takedown.checks.outcomes import (
-    OPEN_LINK_STATUSES,
-    UNSENT,
     cancel_unsent,
     close,
     lock_case,
     recompute_outcome,
 )
+from takedown.errors import NotPossible
 from takedown.models import Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
+from takedown.models.roles import kinds_of
 from takedown.notices.clock import extend_deadline
 from takedown.notices.generate import draft_follow_up
 from takedown.resolve.jurisdiction import EU_EEA
-from takedown.workflow import record_event
+from takedown.workflow import (
+    ACTIVE_CASE_STATUSES,
+    DEAD_NOTICE_STATUSES,
+    OPEN_LINK_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    record_event,
+)
 
-N, K = Notice.Status, Notice.Kind
+N, NoticeKind = Notice.Status, Notice.Kind
 Outcome = Notice.Outcome
 
 MANUAL = "manual"
@@ -53,13 +59,6 @@ DEFAULT_LADDER: list[str] = list(LADDER_STEPS)
 # after it come the complaint and the legal step.
 _RANK = {step: rank for rank, step in enumerate(LADDER_STEPS)}
 _RANK[Role.DATASET_MAINTAINER] = _RANK[Role.REGISTRAR]
-# Which HostResolution field names the party of each web role.
-_RESOLUTION_FIELDS = {
-    Role.SITE_OPERATOR: ("platform", "operator"),
-    Role.HOSTING: ("hosting",),
-    Role.CDN: ("cdn",),
-    Role.REGISTRAR: ("registrar",),
-}
 REPLY_OUTCOMES = (
     Outcome.PENDING,
     Outcome.COMPLIED,
@@ -69,12 +68,10 @@ REPLY_OUTCOMES = (
 )
 # Replies after which waiting and reminding achieve nothing.
 MOVES_ON = (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE)
-STEP_KINDS = [K.NOTICE, K.ESCALATION, K.COMPLAINT]
-# Reminders that never reached the recipient.
-UNDELIVERED = [N.CANCELLED, N.FAILED, N.BOUNCED]
+STEP_KINDS = [NoticeKind.NOTICE, NoticeKind.ESCALATION, NoticeKind.COMPLAINT]
 
 
-class EscalationError(ValueError):
+class EscalationError(NotPossible):
     """A request the escalation cannot carry out; the message says why."""
 
 
@@ -156,7 +153,7 @@ def record_reply(
         )
     if extension_until is not None and outcome != Outcome.PENDING:
         raise EscalationError("an extension comes with outcome 'pending' (the answer is still due)")
-    step = notice.parent if notice.kind == K.REMINDER and notice.parent else notice
+    step = notice.parent if notice.kind == NoticeKind.REMINDER and notice.parent else notice
     now = received_at or timezone.now()
     if now > timezone.now():
         raise EscalationError("the reply cannot have arrived in the future")
@@ -191,7 +188,7 @@ def record_reply(
             recompute_outcome(target, actor=actor)
         if outcome in MOVES_ON:
             cancel_unsent(
-                step.follow_ups.filter(kind=K.REMINDER, status__in=UNSENT),
+                step.follow_ups.filter(kind=NoticeKind.REMINDER, status__in=UNSENT_NOTICE_STATUSES),
                 actor=actor,
                 message="The recipient answered: no reminder needed.",
             )
@@ -219,7 +216,7 @@ def close_case(case: Case, *, reason: str, actor: Any) -> None:
     if not reason:
         raise EscalationError("closing a case needs a reason")
     case = Case.objects.get(pk=case.pk)
-    if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
+    if case.status not in ACTIVE_CASE_STATUSES:
         raise EscalationError(f"case {case.reference} is {case.status}: it cannot be closed")
     close(
         case,
@@ -276,9 +273,9 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
 
 def _overdue_message(notice: Notice, deadline: dt.datetime) -> str:
     name, by = notice.recipient.name, f"{deadline:%d %B %Y}"
-    if notice.kind == K.REMINDER:
+    if notice.kind == NoticeKind.REMINDER:
         return f"{name} did not answer our reminder by {by}. We are preparing the next step."
-    if notice.kind == K.COMPLAINT:
+    if notice.kind == NoticeKind.COMPLAINT:
         return f"{name} has not reported back by {by}. We are preparing a reminder."
     return f"{name} did not respond by the deadline of {by}. We are preparing a reminder."
 
@@ -298,7 +295,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
     # recipient (the caseworker cancelled it, or it failed or bounced), or after a reply that
     # moves on.
     unanswered = Q(
-        follow_ups__kind=K.REMINDER,
+        follow_ups__kind=NoticeKind.REMINDER,
         follow_ups__status=N.SENT,
         follow_ups__overdue_at__isnull=False,
     )
@@ -306,7 +303,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
         unanswered | Q(reply_outcome__in=MOVES_ON) | Q(reminded_at__isnull=False)
     )
     for notice in steps.distinct():
-        reminders = notice.follow_ups.filter(kind=K.REMINDER)
+        reminders = notice.follow_ups.filter(kind=NoticeKind.REMINDER)
         answered_late = reminders.filter(status=N.SENT, overdue_at__isnull=False).exists()
         # An undeliverable reminder counts like a cancelled one: the deadline the law set
         # has already passed without an answer, a reminder is a courtesy the recipient is not
@@ -316,7 +313,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
         skipped = (
             notice.overdue_at is not None
             and reminders.exists()
-            and not reminders.exclude(status__in=UNDELIVERED).exists()
+            and not reminders.exclude(status__in=DEAD_NOTICE_STATUSES).exists()
         )
         if answered_late or skipped or notice.reply_outcome in MOVES_ON:
             drafts += advance(notice, now=now)
@@ -337,7 +334,7 @@ def remind(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None)
             return 0
         draft_follow_up(
             notice,
-            kind=K.REMINDER,
+            kind=NoticeKind.REMINDER,
             organisation=notice.recipient,
             role=notice.recipient_role,
             links=links,
@@ -413,8 +410,8 @@ def advance(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None
 def _addressed(case: Case) -> set[tuple[int, int]]:
     """(organisation, link) pairs some request of this case already went or goes to."""
     return set(
-        Notice.objects.filter(case=case, kind__in=[K.NOTICE, K.ESCALATION])
-        .exclude(status__in=[N.CANCELLED, N.FAILED, N.BOUNCED])
+        Notice.objects.filter(case=case, kind__in=[NoticeKind.NOTICE, NoticeKind.ESCALATION])
+        .exclude(status__in=DEAD_NOTICE_STATUSES)
         .values_list("recipient_id", "links")
     )
 
@@ -438,7 +435,7 @@ def _escalate_to_parties(
         plan.drafts.append(
             draft_follow_up(
                 notice,
-                kind=K.ESCALATION,
+                kind=NoticeKind.ESCALATION,
                 organisation=organisation,
                 role=role,
                 links=party_links,
@@ -452,7 +449,7 @@ def _party(link: FoundLink, role: str) -> Organisation | None:
     resolution = link.host.current
     if resolution is None:
         return None
-    for name in _RESOLUTION_FIELDS[role]:
+    for name in kinds_of(role):
         organisation = getattr(resolution, name)
         if organisation is not None:
             return organisation
@@ -503,7 +500,7 @@ def _complain(notice: Notice, links: list[FoundLink], plan: _Plan, actor: Any) -
         plan.drafts.append(
             draft_follow_up(
                 controller,
-                kind=K.COMPLAINT,
+                kind=NoticeKind.COMPLAINT,
                 organisation=authority,
                 role=Role.DPA,
                 links=links,

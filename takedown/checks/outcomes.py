@@ -24,12 +24,18 @@ from django.utils import timezone
 
 from takedown.models import Case, CaseEvent, FoundLink, Notice
 from takedown.models import RecipientRole as Role
-from takedown.workflow import ConcurrentChange, on_enter, record_event, transition
+from takedown.workflow import (
+    ACTIVE_CASE_STATUSES,
+    OPEN_LINK_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    ConcurrentChange,
+    on_enter,
+    record_event,
+    transition,
+)
 
 L, N = FoundLink.Status, Notice.Status
 Outcome = Notice.Outcome
-OPEN_LINK_STATUSES = [L.FOUND, L.NOTIFIED, L.REAPPEARED]
-UNSENT = [N.DRAFT, N.IN_REVIEW, N.APPROVED, N.QUEUED, N.AWAITING_MANUAL]
 AUTO_CLOSE_REASON = "All links removed (closed automatically)."
 RELEASE_COMPARED = "dataset.release_compared"
 
@@ -146,7 +152,7 @@ def cancel_unsent(notices: Iterable[Notice], *, actor: Any = None, message: str)
 def close_if_done(case: Case, *, actor: Any = None) -> bool:
     """Close the case when none of its links is still open and at least one was removed."""
     case = Case.objects.get(pk=case.pk)
-    if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
+    if case.status not in ACTIVE_CASE_STATUSES:
         return False
     links = FoundLink.objects.filter(case=case)
     if links.filter(status__in=OPEN_LINK_STATUSES).exists():
@@ -180,7 +186,7 @@ def close(case: Case, *, reason: str, actor: Any, automatic: bool, message: str)
             fields={"closed_at": timezone.now(), "close_reason": reason},
         )
         cancel_unsent(
-            Notice.objects.filter(case=case, status__in=UNSENT),
+            Notice.objects.filter(case=case, status__in=UNSENT_NOTICE_STATUSES),
             actor=actor,
             message=(
                 "The case was closed: every link is removed."
@@ -198,7 +204,9 @@ def link_done(link: FoundLink, actor: Any) -> None:
     # Follow-ups not yet sent whose every link is now done have nothing left to ask for.
     stale = [
         notice
-        for notice in Notice.objects.filter(case_id=link.case_id, links=link, status__in=UNSENT)
+        for notice in Notice.objects.filter(
+            case_id=link.case_id, links=link, status__in=UNSENT_NOTICE_STATUSES
+        )
         .exclude(kind=Notice.Kind.NOTICE)
         .distinct()
         if not notice.links.filter(status__in=OPEN_LINK_STATUSES).exists()
@@ -236,7 +244,7 @@ def _withdrawn(case: Case, actor: Any) -> None:
     # The person withdrew their consent to act for them: nothing more leaves in their name.
     # Notices already sent stay sent; a reopened case drafts afresh.
     cancel_unsent(
-        Notice.objects.filter(case=case, status__in=UNSENT),
+        Notice.objects.filter(case=case, status__in=UNSENT_NOTICE_STATUSES),
         actor=actor,
         message="The case was withdrawn.",
     )

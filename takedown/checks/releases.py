@@ -26,6 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from takedown.checks.outcomes import RELEASE_COMPARED, recompute_outcome
+from takedown.errors import NotPossible
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.intake.readers import IntakeError, read_rows
 from takedown.models import Case, FoundLink, Notice
@@ -35,7 +36,7 @@ from takedown.workflow import record_event
 __all__ = ["IntakeError", "ReleaseError", "ReleaseReport", "compare_release"]
 
 
-class ReleaseError(ValueError):
+class ReleaseError(NotPossible):
     """The release was read but cannot be compared; the message says why."""
 
 

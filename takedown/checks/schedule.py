@@ -61,7 +61,7 @@ from django.utils import timezone
 
 from takedown.models import Case, Counter, FoundLink, Notice
 from takedown.schedule import backoff, lease, pack
-from takedown.workflow import on_enter
+from takedown.workflow import OPEN_LINK_STATUSES, on_enter
 
 L = FoundLink.Status
 INTAKE_CURSOR = "recheck.intake_cursor"
@@ -229,7 +229,7 @@ def schedule_notice_links(notice: Notice, actor: Any) -> None:
     conf = RecheckSettings.load()
     links = FoundLink.objects.filter(
         pk__in=notice.links.filter(case=notice.case).values("pk")
-    ).exclude(status__in=[L.REMOVED, L.EXCLUDED])
+    ).filter(status__in=OPEN_LINK_STATUSES)
     for due, never_checked in ((now, True), (now + conf.pending, False)):
         # A link leased or claimed right now is being checked: moving its next_check_at would
         # take the claim from that worker and hand the link out a second time. Its check

@@ -28,6 +28,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from takedown.errors import NotPossible
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -72,7 +74,7 @@ _COMPRESSED = {
 }
 
 
-class IntakeError(Exception):
+class IntakeError(NotPossible):
     """The file as a whole cannot be read; the message is one line, without the path."""
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.periods import Period, end_of_day, period_end
@@ -25,7 +26,7 @@ from takedown.workflow import on_enter, record_event, transition, transition_man
 COMPLAINT_RESPONSE_MONTHS = 3
 
 
-class DeadlineError(ValueError):
+class DeadlineError(NotPossible):
     """The deadline cannot be changed as asked; the message says why."""
 
 

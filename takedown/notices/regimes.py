@@ -37,15 +37,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from takedown.models.notice import RecipientRole
+from takedown.models.roles import CONTROLLER_ROLES
+from takedown.models.roles import RecipientRole as Role
 from takedown.notices.periods import DEADLINE_UNITS, DeadlineUnit, Period, period_end
 from takedown.resolve.jurisdiction import EU_EEA
 from takedown.resolve.jurisdiction import REGIMES as REGIME_CODES
 
-R = RecipientRole
-ALL_ROLES: tuple[str, ...] = tuple(R.values)
-# Roles that decide why and how the data are used (GDPR Art. 4(7)); used for Art. 3(2).
-CONTROLLER_ROLES = frozenset({R.SITE_OPERATOR, R.DATASET_MAINTAINER})
+ALL_ROLES: tuple[str, ...] = tuple(Role.values)
 
 
 class UnknownRegime(KeyError):
@@ -216,7 +214,7 @@ _GDPR_ELEMENTS = (
     MANDATE,
 )
 
-_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != R.DPA)
+_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != Role.DPA)
 
 REGIMES: dict[str, Regime] = {
     regime.code: regime
@@ -227,7 +225,7 @@ REGIMES: dict[str, Regime] = {
             citation="GDPR Art. 17, 21 (Art. 9 for special categories)",
             countries=EU_EEA,
             person_countries=EU_EEA,
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN, Role.DATASET_MAINTAINER, Role.DPA),
             categories=None,
             requires_copyright=False,
             deadline_amount=1,
@@ -244,7 +242,7 @@ REGIMES: dict[str, Regime] = {
                 " the person under Art. 80(1); the authority should answer within three months"
                 " (Art. 78(2))."
             ),
-            escalation_role=R.DPA,
+            escalation_role=Role.DPA,
             notes=(
                 "The one month may be extended by two months only if the controller says so,"
                 " with reasons, within the first month (Art. 12(3)).",
@@ -257,7 +255,7 @@ REGIMES: dict[str, Regime] = {
             citation="Digital Services Act (EU) 2022/2065 Art. 16",
             countries=EU_EEA,
             # A CDN is a caching service (Art. 5), not a hosting service.
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,
             requires_copyright=False,
             deadline_amount=7,
@@ -285,7 +283,7 @@ REGIMES: dict[str, Regime] = {
                 " settlement (Art. 21); systemic failures to the Digital Services Coordinator"
                 " (Art. 53); then the registrar."
             ),
-            escalation_role=R.REGISTRAR,
+            escalation_role=Role.REGISTRAR,
             notes=("A complete notice gives the host actual knowledge (Art. 16(3)).",),
         ),
         Regime(
@@ -294,7 +292,7 @@ REGIMES: dict[str, Regime] = {
             citation="UK GDPR Art. 17, 21 (Art. 9 for special categories)",
             countries=frozenset({"GB"}),
             person_countries=frozenset({"GB"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN, Role.DATASET_MAINTAINER, Role.DPA),
             categories=None,
             requires_copyright=False,
             deadline_amount=1,
@@ -307,14 +305,14 @@ REGIMES: dict[str, Regime] = {
             elements=_GDPR_ELEMENTS,
             reminder_after_days=35,
             escalation="Complaint to the Information Commissioner's Office (UK GDPR Art. 77).",
-            escalation_role=R.DPA,
+            escalation_role=Role.DPA,
         ),
         Regime(
             code="uk_osa",
             title="Online Safety Act illegal-content report",
             citation="Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
             countries=frozenset({"GB"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,
             requires_copyright=False,
             deadline_amount=48,
@@ -338,7 +336,7 @@ REGIMES: dict[str, Regime] = {
                 "Report to Ofcom; the person may report the offence to the police; then the"
                 " hosting provider."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=("The Act sets no deadline, only swift take-down: 48 hours is our setting.",),
         ),
         Regime(
@@ -346,7 +344,7 @@ REGIMES: dict[str, Regime] = {
             title="TAKE IT DOWN Act removal request",
             citation="47 U.S.C. §223a (TAKE IT DOWN Act)",
             countries=frozenset({"US"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=frozenset({"intimate"}),
             requires_copyright=False,
             deadline_amount=48,
@@ -376,7 +374,7 @@ REGIMES: dict[str, Regime] = {
                 "Report the platform to the Federal Trade Commission (non-compliance is an"
                 " unfair or deceptive practice); then the hosting provider."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=("The platform must also remove known identical copies.",),
         ),
         Regime(
@@ -384,7 +382,7 @@ REGIMES: dict[str, Regime] = {
             title="DMCA takedown notice",
             citation="17 U.S.C. §512(c)(3)",
             countries=frozenset({"US"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN),
             categories=None,
             requires_copyright=True,
             deadline_amount=5,
@@ -424,7 +422,7 @@ REGIMES: dict[str, Regime] = {
                 " counter-notice restores the content after 10-14 business days unless a court"
                 " action is filed (§512(g))."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=(
                 "Hosts forward DMCA notices to the uploader and often publish them (Lumen):"
                 " the owner's name becomes known to both.",
@@ -436,7 +434,7 @@ REGIMES: dict[str, Regime] = {
             title="Removal demand under the right to one's own image",
             citation="KUG §§22, 23, 33",
             countries=frozenset({"DE"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.DATASET_MAINTAINER),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.DATASET_MAINTAINER),
             categories=None,
             requires_copyright=False,
             deadline_amount=14,
@@ -464,7 +462,7 @@ REGIMES: dict[str, Regime] = {
                 "Criminal complaint under KUG §33 (within three months of learning of the act"
                 " and the offender, StGB §77b) and a civil injunction (BGB §§823, 1004)."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             complaint_deadline_months=3,
             notes=(
                 "StGB §77b: the criminal complaint must be filed within 3 months of learning of"
@@ -492,7 +490,7 @@ REGIMES: dict[str, Regime] = {
             ),
             reminder_after_days=14,
             escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
         ),
     )
 }
@@ -501,16 +499,16 @@ REGIMES: dict[str, Regime] = {
 # recipient and with the shortest clock. The notice text cites the others where they help
 # (the DSA explanation names GDPR and KUG as the law the content breaks).
 PREFERENCE: dict[str, tuple[str, ...]] = {
-    R.SITE_OPERATOR: (
+    Role.SITE_OPERATOR: (
         "take_it_down", "uk_osa", "gdpr", "uk_gdpr", "kug", "dsa", "dmca", "generic_privacy",
     ),
-    R.HOSTING: (
+    Role.HOSTING: (
         "take_it_down", "uk_osa", "dsa", "dmca", "gdpr", "uk_gdpr", "kug", "generic_privacy",
     ),
-    R.CDN: ("dmca", "gdpr", "uk_gdpr", "generic_privacy"),
-    R.REGISTRAR: ("generic_privacy",),
-    R.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
-    R.DPA: ("gdpr", "uk_gdpr"),
+    Role.CDN: ("dmca", "gdpr", "uk_gdpr", "generic_privacy"),
+    Role.REGISTRAR: ("generic_privacy",),
+    Role.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
+    Role.DPA: ("gdpr", "uk_gdpr"),
 }  # fmt: skip
 
 

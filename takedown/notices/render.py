@@ -30,7 +30,7 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
-from takedown.models import Contact, Mandate, Notice, NoticeLink
+from takedown.models import Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
 from takedown.notices.clock import deadline_for, recipient_tz
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
@@ -301,13 +301,13 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
     law = labels["laws"].get(regime.code, "")
     title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
-    if notice.recipient_role == "dpa":
+    if notice.recipient_role == RecipientRole.DPA:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     due = stated_due(notice, now)
     mandate = _mandate(notice)
     parent = notice.parent
-    for_dpa = notice.recipient_role == "dpa"
-    for_dataset = notice.recipient_role == "dataset_maintainer"
+    for_dpa = notice.recipient_role == RecipientRole.DPA
+    for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
     return {
         "lang": lang,
         "labels": labels,

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import Notice
 from takedown.notices.regimes import get_regime
 from takedown.notices.render import store_element_check
@@ -18,7 +19,7 @@ from takedown.workflow import ConcurrentChange, record_event, transition
 REVIEW_PERMISSION = "takedown.review_notice"
 
 
-class ReviewError(Exception):
+class ReviewError(NotPossible):
     """The step is refused; the message says why, in words for the person who asked."""
 
 

@@ -72,6 +72,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from takedown.directory.contacts import next_contact
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.notices.transports import DeliveryError, Failure, open_transport
 from takedown.schedule import backoff
@@ -95,7 +96,7 @@ MANUAL_CHANNELS = frozenset({CH.WEBFORM, CH.POSTAL, CH.API, CH.PHONE})
 send_checkpoint = Signal()
 
 
-class SendError(Exception):
+class SendError(NotPossible):
     """The notice cannot be queued or submitted as asked (no address, wrong status ...)."""
 
 

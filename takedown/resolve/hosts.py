@@ -24,6 +24,7 @@ from takedown.resolve.bulk import update_each
 from takedown.resolve.lookup import HostLookup, lookup_hosts
 from takedown.schedule import backoff
 from takedown.workflow import (
+    UNSENT_NOTICE_STATUSES,
     ConcurrentChange,
     TransitionNotAllowed,
     record_event,
@@ -37,13 +38,6 @@ CLAIM_TIMEOUT = timedelta(minutes=15)
 # Retry a host whose sources all failed transiently after 5, 10, 20 ... minutes, at most a day.
 RETRY_BASE = timedelta(minutes=5)
 RETRY_MAX = timedelta(days=1)
-OPEN_NOTICE_STATUSES = [
-    Notice.Status.DRAFT,
-    Notice.Status.IN_REVIEW,
-    Notice.Status.APPROVED,
-    Notice.Status.QUEUED,
-    Notice.Status.AWAITING_MANUAL,
-]
 RESOLVABLE = [Host.Status.PENDING, Host.Status.RESOLVED, Host.Status.PARTIAL, Host.Status.FAILED]
 RESOLVABLE += [Host.Status.CHANGED]
 
@@ -296,7 +290,7 @@ def _flag_notices_for_rerouting(
 ) -> None:
     old_orgs = [getattr(previous, f"{role}_id") for role in changed]
     notices = Notice.objects.filter(
-        links__host=host, recipient_id__in=old_orgs, status__in=OPEN_NOTICE_STATUSES
+        links__host=host, recipient_id__in=old_orgs, status__in=UNSENT_NOTICE_STATUSES
     ).distinct()
     for notice in notices:
         Notice.objects.filter(pk=notice.pk).update(needs_reroute=True)

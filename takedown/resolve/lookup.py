@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from takedown.directory.contacts import best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
+from takedown.errors import NotPossible
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
 from takedown.net import AddressNotAllowed, check_address
@@ -50,7 +51,7 @@ from takedown.resolve.jurisdiction import PartyEvidence, assess
 FETCH_CLAIM_SECONDS = 60
 
 
-class BadTarget(ValueError):
+class BadTarget(NotPossible):
     """The input is neither a usable URL nor a host name."""
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from takedown.errors import NotPossible
 from takedown.models import PortalAccess
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
@@ -355,7 +356,7 @@ def case_status(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         if move != "withdraw" or withdraw_form.is_valid():
             try:
                 actions.change_case(case, move)
-            except portal_access.PortalError:
+            except NotPossible:
                 error = _("This is not possible right now. Please reload the page.")
             else:
                 done = {

@@ -22,12 +22,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from takedown import stats
+from takedown.errors import NotPossible
 from takedown.models import CaseEvent, Notice
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
-from takedown.notices.review import ReviewError, approve, reject
+from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
 RESULT_WEEKS = 12
@@ -166,11 +167,11 @@ def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             approve(notice, request.user, confirm_disclosure=bool(request.POST.get("confirm")))
-    except (ReviewError, TransitionNotAllowed) as refused:
-        messages.error(request, _("Not approved: %(reason)s.") % {"reason": refused})
-        return _back(request, notice)
     except ConcurrentChange:
         messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    except NotPossible as refused:
+        messages.error(request, _("Not approved: %(reason)s.") % {"reason": refused.message})
         return _back(request, notice)
     messages.success(
         request,
@@ -189,11 +190,11 @@ def reject_notice(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(request, notice)
     try:
         reject(notice, request.user, request.POST.get("comment", ""))
-    except (ReviewError, TransitionNotAllowed) as refused:
-        messages.error(request, _("Not returned: %(reason)s.") % {"reason": refused})
-        return _back(request, notice)
     except ConcurrentChange:
         messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    except NotPossible as refused:
+        messages.error(request, _("Not returned: %(reason)s.") % {"reason": refused.message})
         return _back(request, notice)
     messages.success(
         request, _("Notice %(id)s returned to its author with your comment.") % {"id": notice.pk}

@@ -44,6 +44,7 @@ from takedown.models import (
     PortalMessage,
     RecipientRole,
 )
+from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
 
 QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
 # Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
@@ -193,19 +194,13 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
 
 # --- a case's links by responsible party -------------------------------------------------------
 
-# The first recipient of a link's notice, as takedown.notices.generate chooses it: platform or
-# site operator, else hosting provider, else CDN.
-PARTY = Coalesce(
-    "host__current__platform",
-    "host__current__operator",
-    "host__current__hosting",
-    "host__current__cdn",
-)
+# The first recipient of a link's notice, as takedown.notices.generate chooses it.
+PARTY = Coalesce(*(f"host__current__{kind}" for kind in FIRST_RECIPIENT_KINDS))
 PARTY_ROLE = When_(
-    When(host__current__platform__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
-    When(host__current__operator__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
-    When(host__current__hosting__isnull=False, then=Value(RecipientRole.HOSTING)),
-    When(host__current__cdn__isnull=False, then=Value(RecipientRole.CDN)),
+    *(
+        When(**{f"host__current__{kind}__isnull": False}, then=Value(ROLE_OF_KIND[kind]))
+        for kind in FIRST_RECIPIENT_KINDS
+    ),
     default=Value(""),
     output_field=CharField(),
 )

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
+from takedown.errors import NotPossible
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -61,6 +62,7 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
 )
+from takedown.workflow import CHECKED_CASE_STATUSES
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -72,15 +74,6 @@ REVIEW_LINKS_SHOWN = 20
 MESSAGES_PER_PAGE = 25
 PERSON_FIELDS = ("name", "email", "phone", "notes")
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
-
-
-def _domain_errors() -> tuple[type[Exception], ...]:
-    """The refusals the domain functions raise for a step that is not possible right now."""
-    from takedown.notices.review import ReviewError
-    from takedown.notices.send import SendError
-    from takedown.workflow import ConcurrentChange, TransitionNotAllowed
-
-    return (ReviewError, SendError, ConcurrentChange, TransitionNotAllowed, ValueError)
 
 
 @login_required
@@ -504,8 +497,8 @@ def _act(
     else:
         try:
             messages.success(request, step())
-        except _domain_errors() as exc:
-            messages.error(request, str(exc) or _("That is not possible right now."))
+        except NotPossible as refused:
+            messages.error(request, refused.message)
     return redirect(back or reverse("staff:case", kwargs={"reference": case.reference}))
 
 
@@ -693,8 +686,8 @@ def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("staff:case", reference=case.reference)
     try:
         url = issue(case, actor=request.user, days=form.cleaned_data["days"])
-    except ValueError as exc:  # PortalError: no e-mail address on file, days out of range
-        messages.error(request, str(exc))
+    except NotPossible as refused:  # no e-mail address on file, days out of range
+        messages.error(request, refused.message)
         return redirect("staff:case", reference=case.reference)
     response = render(
         request,
@@ -828,7 +821,7 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
     from takedown.workflow import record_event
 
     case = get_case_for(request.user, reference)
-    if case.status not in (Case.Status.OPEN, Case.Status.CLOSED):
+    if case.status not in CHECKED_CASE_STATUSES:
         # Paused and withdrawn cases are not checked: the person asked us to stop.
         messages.error(
             request,
@@ -861,7 +854,7 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
 def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
     """Reference hashes from a CSV (url,sha256,phash,pdq): the same code as the
     `reference_hashes` command, all rows or none."""
-    from takedown.checks.references import ReferenceError, import_reference_hashes
+    from takedown.checks.references import ReferenceHashError, import_reference_hashes
 
     case = get_case_for(request.user, reference)
     form = ReferenceHashesForm(request.POST, request.FILES)
@@ -877,7 +870,7 @@ def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
                 out.write(chunk)
         try:
             report = import_reference_hashes(case, path, actor=request.user)
-        except ReferenceError as exc:
+        except ReferenceHashError as exc:
             rows = "; ".join(f"row {e['row']}: {e['reason']}" for e in exc.errors[:10])
             more = len(exc.errors) - 10
             messages.error(
