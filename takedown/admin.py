@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from takedown import models as m
 from takedown.notices.review import ReviewError, approve, edit, submit_for_review
 from takedown.notices.send import SendError, queue_notice
-from takedown.web.access import audit_case_viewed, audit_person_revealed
+from takedown.web.access import PERSON_FIELDS, audit_case_viewed, audit_person_revealed
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 
@@ -82,8 +82,6 @@ class CaseAdmin(ReadOnlyStatusAdmin):
         return response
 
     def _person_fields_shown(self, request: HttpRequest, case: m.Case) -> list[str]:
-        from takedown.web.staff.views import PERSON_FIELDS
-
         person = m.AffectedPerson.objects.filter(case=case).first()
         if person is None:
             return []

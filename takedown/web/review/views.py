@@ -24,6 +24,8 @@ from django.views.decorators.http import require_POST
 from takedown import stats
 from takedown.models import CaseEvent, Notice
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+from takedown.notices.render import check_elements, render_notice
+from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import ReviewError, approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
@@ -106,8 +108,6 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
 
 @reviewer_required
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import check_elements, render_notice
-
     notice = _get_notice(request, pk)
     submission = (
         CaseEvent.objects.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
@@ -138,8 +138,6 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import notice_pdf as render_pdf
-
     notice = _get_notice(request, pk)
     try:
         pdf = render_pdf(notice)

@@ -25,8 +25,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from takedown.cases import open_case
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
+from takedown.intake.store import IntakeError, import_links
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -36,7 +38,14 @@ from takedown.models import (
     Mandate,
     Notice,
 )
+from takedown.notices.generate import generate_notices
+from takedown.notices.regimes import UnknownRegime
+from takedown.notices.render import notice_pdf as render_pdf
+from takedown.notices.render import render_notice
+from takedown.notices.review import submit_for_review
+from takedown.tasks import queue_recheck, queue_resolution
 from takedown.web.access import (
+    PERSON_FIELDS,
     audit_case_viewed,
     audit_person_revealed,
     cases_for,
@@ -45,6 +54,7 @@ from takedown.web.access import (
     is_reviewer,
     staff_required,
 )
+from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, selectors
 from takedown.web.staff.forms import (
@@ -61,6 +71,7 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
 )
+from takedown.workflow import record_event
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -70,7 +81,6 @@ EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 15
 REVIEW_LINKS_SHOWN = 20
 MESSAGES_PER_PAGE = 25
-PERSON_FIELDS = ("name", "email", "phone", "notes")
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
 
 
@@ -152,9 +162,6 @@ def _without(request: HttpRequest, *names: str) -> str:
 
 @staff_required
 def new_case(request: HttpRequest) -> HttpResponse:
-    from takedown.cases import open_case
-    from takedown.intake.store import IntakeError
-
     posted = request.method == "POST"
     form = NewCaseForm(request.POST if posted else None, user=request.user)
     import_form = ImportForm(
@@ -192,8 +199,6 @@ def new_case(request: HttpRequest) -> HttpResponse:
 def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
     """Pasted text or an uploaded file, through the one import path (takedown.intake.store),
     exactly as `import_links` reads files: the same detection, the same report."""
-    from takedown.intake.store import import_links
-
     data = form.cleaned_data
     chosen = data["format"] or None
     upload = data["file"]
@@ -224,8 +229,6 @@ def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
 
 @staff_required
 def import_links_view(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.intake.store import IntakeError
-
     case = get_case_for(request.user, reference)
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None)
@@ -440,9 +443,6 @@ def _notice_of(request: HttpRequest, reference: str, pk: int) -> tuple[Case, Not
 
 @staff_required
 def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.regimes import UnknownRegime
-    from takedown.notices.render import render_notice
-
     case, notice = _notice_of(request, reference, pk)
     rendered, error = None, ""
     try:
@@ -468,9 +468,6 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 
 @staff_required
 def notice_pdf(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.regimes import UnknownRegime
-    from takedown.notices.render import notice_pdf as render_pdf
-
     case, notice = _notice_of(request, reference, pk)
     try:
         pdf = render_pdf(notice)
@@ -516,9 +513,6 @@ def _form_errors(form: Any) -> str:
 @staff_required
 @require_POST
 def resolve(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.tasks import queue_resolution
-    from takedown.workflow import record_event
-
     case = get_case_for(request.user, reference)
     form = ResolveForm(request.POST)
     refresh = form.is_valid() and form.cleaned_data["refresh"]
@@ -546,8 +540,6 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def generate(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.notices.generate import generate_notices
-
     case = get_case_for(request.user, reference)
 
     def step() -> str:
@@ -568,8 +560,6 @@ def generate(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.review import submit_for_review
-
     case, notice = _notice_of(request, reference, pk)
 
     def step() -> str:
@@ -698,15 +688,15 @@ def _notice_url(case: Case, notice: Notice) -> str:
 def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
     """A new portal link, shown in this one response only: the token is stored as its hash,
     so it cannot be shown again (and is never put in a message, the session or a log)."""
-    from takedown.web.portal.access import issue_portal_link as issue
-
     case = get_case_for(request.user, reference)
     form = PortalLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("staff:case", reference=case.reference)
     try:
-        url = issue(case, actor=request.user, days=form.cleaned_data["days"])
+        url = portal_access.issue_portal_link(
+            case, actor=request.user, days=form.cleaned_data["days"]
+        )
     except ValueError as exc:  # PortalError: no e-mail address on file, days out of range
         messages.error(request, str(exc))
         return redirect("staff:case", reference=case.reference)
@@ -727,12 +717,10 @@ def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.web.portal.access import revoke_portal_links as revoke
-
     case = get_case_for(request.user, reference)
 
     def step() -> str:
-        revoked = revoke(case, actor=request.user)
+        revoked = portal_access.revoke_portal_links(case, actor=request.user)
         if not revoked:
             return _("The case had no portal link to revoke.")
         return ngettext(
@@ -838,9 +826,6 @@ def task_done(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 @require_POST
 def recheck(request: HttpRequest, reference: str) -> HttpResponse:
     """Check every link of the case now (as `recheck_links --case REF`), in the workers."""
-    from takedown.tasks import queue_recheck
-    from takedown.workflow import record_event
-
     case = get_case_for(request.user, reference)
     if case.status not in (Case.Status.OPEN, Case.Status.CLOSED):
         # Paused and withdrawn cases are not checked: the person asked us to stop.
