@@ -191,7 +191,7 @@ class DomainFlight:
 def _claim_domains(records: list[DomainRecord], *, refresh: bool) -> set[int]:
     """Claim the domains no other worker is fetching, in one conditional update; the ids won.
     Without `refresh`, a domain another worker stored since we read it is not claimed (its
-    answer is read in _wait_for_others)."""
+    answer is read in DomainFlight.wait_for_others)."""
     if not records:
         return set()
     stamp = _claim_stamp()

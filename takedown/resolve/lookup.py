@@ -344,7 +344,7 @@ class _Domains:
     the domains this worker claimed (single flight, resolve.cache.DomainFlight)."""
 
     def __init__(self, domains: list[str], refresh: bool) -> None:
-        self.cache = cache.DomainFlight(domains, refresh=refresh)
+        self.flight = cache.DomainFlight(domains, refresh=refresh)
         self.answers: dict[str, cache.DomainAnswer] = {}
         self.errors: dict[str, list[dict[str, Any]]] = {}
         self.rdap: dict[str, tuple[str, Future[DomainFacts]]] = {}
@@ -352,7 +352,7 @@ class _Domains:
         self.whois_servers: dict[str, Future[str]] = {}
 
     def start(self, pool: ThreadPoolExecutor, turns: _Turns) -> None:
-        self.answers, claimed = self.cache.claim()
+        self.answers, claimed = self.flight.claim()
         for domain in claimed:
             self.errors[domain] = []
             self._start_rdap(domain, pool, turns)
@@ -427,8 +427,8 @@ class _Domains:
                 self.answers[domain] = (job.result(), self.errors[domain])
             except LookupFailed as exc:
                 self._whois_failed(domain, exc, key, turns)
-        self.cache.store(self.answers)
-        self.answers.update(self.cache.wait_for_others())
+        self.flight.store(self.answers)
+        self.answers.update(self.flight.wait_for_others())
         return self.answers
 
     def release(self) -> None:
@@ -436,7 +436,7 @@ class _Domains:
         than "no data" for a week."""
         for _key, job in [*self.rdap.values(), *self.whois.values()]:
             job.cancel()
-        self.cache.release()
+        self.flight.release()
 
 
 # --- shaping the result ----------------------------------------------------------------------
@@ -497,7 +497,7 @@ def _contacts(
     network: NetworkFacts | None,
     organisations: dict[int, Organisation],
     matches: dict[str, Any],
-    cache: _ContactCache,
+    directory: _ContactCache,
 ) -> list[dict[str, Any]]:
     contacts: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -511,7 +511,7 @@ def _contacts(
         match = matches.get(role)
         if match:
             organisation = organisations[match.organisation_id]
-            contact = cache.best(organisation, ("abuse", "legal", "privacy"))
+            contact = directory.best(organisation, ("abuse", "legal", "privacy"))
             if contact and contact.channel == "email":
                 add(f"{role}_abuse", contact.value, "directory")
     if network is not None:
