@@ -180,7 +180,7 @@ ALLOWED_HOSTS = envlist("TAKEDOWN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     # django.contrib.admin with Takedown's site: admins only, throttled login.
-    "takedown.admin_site.TakedownAdminConfig",
+    "takedown.apps.TakedownAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -15,7 +15,7 @@ from takedown import models as m
 from takedown.errors import NotPossible
 from takedown.notices.review import approve, edit, submit_for_review
 from takedown.notices.send import queue_notice
-from takedown.web.access import audit_case_viewed, audit_person_revealed
+from takedown.web.access import PERSON_FIELDS, audit_case_viewed, audit_person_revealed
 from takedown.workflow import record_event, transition
 
 
@@ -83,8 +83,6 @@ class CaseAdmin(ReadOnlyStatusAdmin):
         return response
 
     def _person_fields_shown(self, request: HttpRequest, case: m.Case) -> list[str]:
-        from takedown.web.staff.views import PERSON_FIELDS
-
         person = m.AffectedPerson.objects.filter(case=case).first()
         if person is None:
             return []

@@ -45,7 +45,8 @@ from takedown.checks.fetch import FetchResult, fetch_each_async
 from takedown.checks.hashing import ImageHashes, image_hashes
 from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
-from takedown.models import Case, FoundLink, Host, LinkCheck, Verdict
+from takedown.intake.normalize import InvalidURL, normalize_url
+from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Verdict
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
     ConcurrentChange,
@@ -258,8 +259,6 @@ def _record(
         )
     _save_checked(links, claims)
     if review_events:
-        from takedown.models import CaseEvent
-
         CaseEvent.objects.bulk_create(review_events)
     return outcomes
 
@@ -405,8 +404,6 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
 
 
 def _review_event(link: FoundLink, decision: Decision, check: LinkCheck) -> Any:
-    from takedown.models import CaseEvent
-
     return CaseEvent(
         case_id=link.case_id,
         kind="link.needs_review",
@@ -418,8 +415,6 @@ def _review_event(link: FoundLink, decision: Decision, check: LinkCheck) -> Any:
 
 def _add_moved_link(link: FoundLink, target: str, check: LinkCheck, now: datetime) -> None:
     """The image is served from another host now: track that URL in the case as well."""
-    from takedown.intake.normalize import InvalidURL, normalize_url
-
     try:
         normal = normalize_url(target)
     except InvalidURL:

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from takedown.checks.hashing import normalise_hash
 from takedown.errors import NotPossible
+from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import Case, FoundLink
 from takedown.workflow import record_event
 
@@ -45,8 +46,6 @@ class ReferenceReport:
 
 def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> ReferenceReport:
     """Store the reference hashes of `path` on the case's links: all rows or none."""
-    from takedown.intake.normalize import InvalidURL, normalize_url
-
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -30,9 +30,10 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
-from takedown.models import Contact, Mandate, Notice, NoticeLink, RecipientRole
+from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
 from takedown.notices.clock import deadline_for, recipient_tz
+from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
@@ -148,6 +149,8 @@ LABELS: dict[str, dict[str, Any]] = {
         },
     },
 }
+# The languages the mandate (templates/notices/<lang>/common/mandate.html) is written in.
+MANDATE_LANGUAGES = ("en", "de")
 
 # Element keys checked against data; every other key is a statement whose sentence must
 # appear in the body.
@@ -580,8 +583,6 @@ def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
 
 
 def render_pdf(context: dict[str, Any]) -> bytes:
-    from takedown.notices.pdf import asset_url, html_to_pdf
-
     context = {**context, "stylesheet": asset_url("notice.css")}
     return html_to_pdf(_render(["notices/layout/document.html"], context, autoescape=True))
 
@@ -591,3 +592,27 @@ def notice_pdf(notice: Notice) -> bytes:
     draft = _prepare(notice)
     with translation.override(draft.context["lang"]):
         return render_pdf(draft.context)
+
+
+def render_mandate(case: Case) -> bytes:
+    """The GDPR Art. 80(1)-style authorisation for the person to sign, in their language.
+
+    The person's own name is printed (they sign it); without a name on file the line is left
+    blank for them to fill in."""
+    try:
+        person: AffectedPerson | None = case.person
+    except AffectedPerson.DoesNotExist:
+        person = None
+    lang = person.language if person and person.language in MANDATE_LANGUAGES else "en"
+    context = {
+        "lang": lang,
+        "case_reference": case.reference,
+        "organisation": settings.TAKEDOWN_ORGANISATION,
+        "contact": settings.DEFAULT_FROM_EMAIL,
+        "person_name": person.name.strip() if person else "",
+        "stylesheet": asset_url("notice.css"),
+    }
+    with translation.override(lang):
+        context["date"] = formats.date_format(timezone.localdate(), LABELS[lang]["date_format"])
+        html = _render([f"notices/{lang}/common/mandate.html"], context, autoescape=True)
+    return html_to_pdf(html)

@@ -62,7 +62,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -74,13 +74,11 @@ from django.utils import timezone
 from takedown.directory.contacts import next_contact
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
+from takedown.notices.render import RenderedNotice, render_notice
 from takedown.notices.transports import DeliveryError, Failure, open_transport
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
-
-if TYPE_CHECKING:
-    from takedown.notices.render import RenderedNotice
 
 log = logging.getLogger(__name__)
 
@@ -388,10 +386,6 @@ def _load(notice_id: int) -> Notice | None:
 
 
 def _render(notice: Notice) -> RenderedNotice:
-    # Imported here: rendering pulls in the template engine and WeasyPrint, and the dispatcher
-    # and the commands import this module without needing them.
-    from takedown.notices.render import render_notice
-
     return render_notice(notice)
 
 

@@ -42,6 +42,11 @@ class Party:
     iana_id: str = ""
     source: str = ""  # "rdap", "whois", "rule", "directory", "override"
     privacy_proxy: bool = False
+    # Set by resolve.lookup on the parties it names, not by the sources:
+    handle: str = ""  # the registry's handle of a hosting network
+    network: str = ""  # a hosting network's own name, its holder's being `name`
+    organisation_id: int | None = None  # the directory organisation an operator rule matched
+    matched: str = ""  # that rule: "<kind> <pattern>"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

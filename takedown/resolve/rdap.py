@@ -43,6 +43,7 @@ from django.conf import settings
 
 from takedown.net import AddressNotAllowed, IPAddress, check_address, parse_ip
 from takedown.resolve.countries import to_alpha2
+from takedown.resolve.dns import resolve_host
 from takedown.resolve.facts import (
     REDACTED,
     ContactFact,
@@ -550,8 +551,6 @@ def _allowed_addresses(host: str) -> list[IPAddress]:
     if literal is not None:
         candidates = [literal]
     else:
-        from takedown.resolve.dns import resolve_host
-
         try:
             facts = resolve_host(host)
         except LookupFailed as exc:

@@ -25,6 +25,9 @@ from typing import IO
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.sandbox.world import DEFAULT_PORTS, start_sandbox
+from takedown.tasks import dispatch_due_work
+
 POLL_SECONDS = 0.2
 
 
@@ -77,8 +80,6 @@ class Command(BaseCommand):
         env: dict[str, str] = {}
         sandbox = None
         if options["sandbox"]:
-            from takedown.sandbox.world import DEFAULT_PORTS, start_sandbox
-
             try:
                 sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
             except OSError as exc:
@@ -100,8 +101,6 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             # Kick the dispatcher once so due work (the demo case) starts now, not after the
             # first beat interval.
-            from takedown.tasks import dispatch_due_work
-
             dispatch_due_work.delay()
         try:
             code = Supervisor(children, grace=float(str(options["grace"])), env=env).run()

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from takedown.models import AffectedPerson, Case, DeletionRequest, Mandate, PortalMessage
+from takedown.web.portal import status
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.status import person_message, summary
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
@@ -162,8 +163,6 @@ def export_data(case: Case) -> dict[str, Any]:
     details, the links with full addresses and states, the requests sent and to whom, their
     timeline and messages. Not the caseworker's notes, not reviewers' comments, not the texts
     of notices, not other cases."""
-    from takedown.web.portal import status
-
     try:
         person: AffectedPerson | None = case.person
     except AffectedPerson.DoesNotExist:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.errors import NotPossible
 from takedown.models import PortalAccess
+from takedown.notices.render import render_mandate
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
@@ -329,7 +330,6 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
 @portal_page
 def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    from takedown.notices.pdf import render_mandate
 
     case = access.case
     pdf = render_mandate(case)

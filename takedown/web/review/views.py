@@ -25,6 +25,8 @@ from takedown import stats
 from takedown.errors import NotPossible
 from takedown.models import CaseEvent, Notice
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+from takedown.notices.render import check_elements, render_notice
+from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
@@ -107,8 +109,6 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
 
 @reviewer_required
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import check_elements, render_notice
-
     notice = _get_notice(request, pk)
     submission = (
         CaseEvent.objects.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
@@ -139,8 +139,6 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import notice_pdf as render_pdf
-
     notice = _get_notice(request, pk)
     try:
         pdf = render_pdf(notice)

@@ -45,6 +45,7 @@ from takedown.models import (
     RecipientRole,
 )
 from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
+from takedown.stats import overdue_notices_qs
 
 QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
 # Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
@@ -58,8 +59,6 @@ MANUAL_TASK_DONE = "task.manual_legal_step_done"
 
 def overdue_notices(now: datetime | None = None) -> QuerySet[Notice]:
     """Overdue notices: the one definition the reviewer's results use too (takedown.stats)."""
-    from takedown.stats import overdue_notices_qs
-
     return overdue_notices_qs(now=now)
 
 
