@@ -200,12 +200,8 @@ def compare_release(
                     "dataset.release_for_person",
                     actor=actor,
                     visible_to_person=True,
-                    message=(
-                        f"The newest release of the dataset {dataset} no longer lists "
-                        f"{len(diff.gone)} of the {entries} entries "
-                        f"we asked {notice.recipient.name} to remove."
-                    ),
-                    # What the portal renders the sentence from, in the person's language.
+                    sentence="dataset.release_for_person",
+                    params={"dataset": dataset, "gone": len(diff.gone), "entries": entries},
                     data={
                         "notice": notice.pk,
                         "dataset": dataset,
