@@ -365,7 +365,7 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
                 sentence="foundlink.removed",
                 params={"host": host},
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
                 fields={"removed_at": now},
             )
         elif decision.reappeared and link.status == L.REMOVED:
@@ -375,7 +375,7 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
                 sentence="foundlink.reappeared",
                 params={"host": host},
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
             )
             record_event(
                 link.case,

@@ -261,7 +261,7 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                     notice.kind if notice.kind in (K.REMINDER, K.COMPLAINT) else K.NOTICE,
                 ),
                 params={"date": deadline.isoformat()},
-                data={"notice": notice.pk, "kind": notice.kind, "deadline": deadline.isoformat()},
+                data={"notice": notice.pk},
                 notice=notice,
             )
             recompute_outcome(notice)

@@ -202,12 +202,7 @@ def compare_release(
                     visible_to_person=True,
                     sentence="dataset.release_for_person",
                     params={"dataset": dataset, "gone": len(diff.gone), "entries": entries},
-                    data={
-                        "notice": notice.pk,
-                        "dataset": dataset,
-                        "gone": len(diff.gone),
-                        "entries": entries,
-                    },
+                    data={"notice": notice.pk},
                     notice=notice,
                 )
             recompute_outcome(notice, actor=actor)
