@@ -9,13 +9,15 @@ template in the person's language. So each sentence is written once, here.
 
 An event whose key is not in the table (internal events, a caseworker's own sentence, an
 event stored before the keys existed and not converted by migration 0007) shows its stored
-message.
+message. An event with neither a sentence nor a message (status changes the pipeline makes in
+bulk) reads the sentence keyed by its bare kind, so the staff timeline need not show a raw
+code: give each such kind an entry.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +135,16 @@ EVENT_TEXTS: dict[str, Promise] = {
         "The parties we wrote to have not removed all the images. Your caseworker will "
         "contact you about the legal steps that remain."
     ),
+    # Status changes written without a message, for the staff timeline.
+    "foundlink.notified": gettext_lazy("A notice about this link was sent."),
+    "host.pending": gettext_lazy("The host waits to be looked up again."),
+    "host.resolving": gettext_lazy("Looking up who is responsible for the host."),
+    "host.resolved": gettext_lazy("Found who is responsible for the host."),
+    "host.partial": gettext_lazy(
+        "Found who is responsible for the host, but some sources could not be asked."
+    ),
+    "host.failed": gettext_lazy("Could not find out who is responsible for the host."),
+    "host.changed": gettext_lazy("The party responsible for the host changed."),
     "dataset.release_for_person": ngettext_lazy(
         "The newest release of the dataset %(dataset)s no longer lists the entry we asked "
         "%(recipient)s to remove.",
@@ -143,15 +155,6 @@ EVENT_TEXTS: dict[str, Promise] = {
 }
 
 
-def sentence_key(kind: str, variant: str) -> str:
-    """The key of `kind`'s sentence for `variant`, checked against the table: a variant
-    without a sentence is a programming error, not a silent fallback to the stored text."""
-    key = f"{kind}:{variant}"
-    if key not in EVENT_TEXTS:
-        raise KeyError(f"no sentence {key!r} in EVENT_TEXTS")
-    return key
-
-
 def person_date(value: datetime | None) -> str:
     """A date as people write it in the active language (27 November 2026 / 27. November 2026)."""
     if value is None:
@@ -160,20 +163,34 @@ def person_date(value: datetime | None) -> str:
     return formats.date_format(timezone.localtime(value), _("j F Y"))
 
 
-def render(sentence: str, params: Mapping[str, Any], recipient: str | None) -> str | None:
+class _Values(dict[str, Any]):
+    """A sentence's parameters; the recipient's name is looked up only by a sentence that
+    names it, so a list of events costs no query per event for the others."""
+
+    def __init__(self, params: Mapping[str, Any], recipient: Callable[[], str | None]) -> None:
+        super().__init__(params)
+        self._recipient = recipient
+
+    def __missing__(self, key: str) -> str:
+        if key == "recipient" and (name := self._recipient()) is not None:
+            return name
+        raise KeyError(key)
+
+
+def render(
+    sentence: str, params: Mapping[str, Any], recipient: Callable[[], str | None]
+) -> str | None:
     """The sentence in the active language, or None when the key is unknown or the
     parameters do not fit it (a missing recipient, a date that does not parse)."""
     template = EVENT_TEXTS.get(sentence)
     if template is None:
         return None
-    values = dict(params)
+    values = _Values(params, recipient)
     for name in DATE_PARAMS & values.keys():
         parsed = parse_datetime(str(values[name]))
         if parsed is None:
             return None
         values[name] = person_date(parsed)
-    if recipient is not None:
-        values["recipient"] = recipient
     try:
         return str(template % values)
     except (KeyError, TypeError, ValueError):
@@ -184,7 +201,7 @@ def stored_message(sentence: str, params: Mapping[str, Any], notice: Notice | No
     """The English text stored with a new event; raises when the sentence cannot be rendered,
     so a wrong key or a missing parameter fails where the event is written."""
     with translation.override(STORED_LANGUAGE):
-        text = render(sentence, params, notice.recipient.name if notice is not None else None)
+        text = render(sentence, params, lambda: notice.recipient.name if notice else None)
     if text is None:
         raise ValueError(f"sentence {sentence!r} cannot be rendered with {dict(params)!r}")
     return text
@@ -193,8 +210,12 @@ def stored_message(sentence: str, params: Mapping[str, Any], notice: Notice | No
 def event_sentence(event: CaseEvent, language: str | None = None) -> str:
     """The event's sentence in `language` (default: the active one), or its stored message
     when it has no sentence in the table."""
-    recipient = event.notice.recipient.name if event.notice_id and event.notice else None
+
+    def recipient() -> str | None:
+        return event.notice.recipient.name if event.notice_id and event.notice else None
+
+    key = event.sentence or ("" if event.message else event.kind)
     switch = translation.override(language) if language else contextlib.nullcontext()
     with switch:
-        text = render(event.sentence, event.params or {}, recipient)
+        text = render(key, event.params or {}, recipient)
     return event.message if text is None else text

@@ -607,7 +607,8 @@ def test_portal_timeline_queries_do_not_grow_with_events(mail, case) -> None:
             kind="notice.sent_to_recipient",
             visible_to_person=True,
             notice=notice,
-            data={"notice": notice.pk, "due_at": NOW.isoformat()},
+            sentence="notice.sent_to_recipient:notice",
+            params={"date": NOW.isoformat()},
         )
         for _ in range(70)
     )
@@ -733,6 +734,40 @@ def test_event_sentence_falls_back_to_the_stored_message(case) -> None:
     assert event_sentence(extended, "de") == extended.message
     assert extended.message.startswith("Hoster GmbH has extended its deadline")
     assert event_sentence(unknown, "de") == "As written."
+
+
+def test_event_without_sentence_or_message_reads_the_sentence_of_its_kind(case) -> None:
+    from takedown.workflow import transition_many
+
+    link = FoundLinkFactory(case=case)
+    transition_many(FoundLink, [link.pk], [FoundLink.Status.FOUND], FoundLink.Status.NOTIFIED)
+    event = CaseEvent.objects.get(link=link, kind="foundlink.notified")
+
+    assert (event.sentence, event.message) == ("", "")
+    assert event_sentence(event, "en") == "A notice about this link was sent."
+    assert event_sentence(event, "de") == "Eine Meldung zu diesem Link wurde verschickt."
+
+
+def test_event_sentence_looks_the_recipient_up_only_for_sentences_naming_it(case) -> None:
+    notice = NoticeFactory(case=case, recipient=OrganisationFactory(name="Hoster GmbH"))
+    manual = record_event(
+        case, "escalation.manual_for_person", sentence="escalation.manual_for_person", notice=notice
+    )
+    extended = record_event(
+        case,
+        "notice.deadline_extended",
+        sentence="notice.deadline_extended",
+        params={"date": NOW.isoformat()},
+        notice=notice,
+    )
+    manual, extended = (CaseEvent.objects.get(pk=e.pk) for e in (manual, extended))
+
+    with CaptureQueriesContext(connection) as queries:
+        event_sentence(manual, "de")
+    assert len(queries) == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert event_sentence(extended, "de").startswith("Hoster GmbH hat die Frist")
+    assert len(queries) == 2  # the notice, then its recipient
 
 
 def test_event_with_a_sentence_that_does_not_render_is_refused(case) -> None:

@@ -35,7 +35,6 @@ from takedown.checks.outcomes import (
     lock_case,
     recompute_outcome,
 )
-from takedown.events import sentence_key
 from takedown.models import Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.notices.clock import extend_deadline
@@ -179,7 +178,7 @@ def record_reply(
                 "notice.reply_for_person",
                 actor=actor,
                 visible_to_person=True,
-                sentence=sentence_key("notice.reply_for_person", PERSON_REPLIES[outcome]),
+                sentence=f"notice.reply_for_person:{PERSON_REPLIES[outcome]}",
                 data={"notice": step.pk, "outcome": outcome},
                 notice=step,
             )
@@ -256,10 +255,9 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                 notice.case,
                 "notice.overdue_for_person",
                 visible_to_person=True,
-                sentence=sentence_key(
-                    "notice.overdue_for_person",
-                    notice.kind if notice.kind in (K.REMINDER, K.COMPLAINT) else K.NOTICE,
-                ),
+                # A first request and an escalation read alike.
+                sentence="notice.overdue_for_person:"
+                + (notice.kind if notice.kind in (K.REMINDER, K.COMPLAINT) else K.NOTICE),
                 params={"date": deadline.isoformat()},
                 data={"notice": notice.pk},
                 notice=notice,

@@ -22,7 +22,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from takedown.events import sentence_key
 from takedown.models import Case, CaseEvent, FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.workflow import ConcurrentChange, on_enter, record_event, transition
@@ -102,10 +101,8 @@ def recompute_outcome(notice: Notice, *, actor: Any = None) -> str:
             "notice.outcome_for_person",
             actor=actor,
             visible_to_person=True,
-            sentence=sentence_key(
-                "notice.outcome_for_person",
-                f"{new}_dataset" if notice.recipient_role == Role.DATASET_MAINTAINER else new,
-            ),
+            sentence=f"notice.outcome_for_person:{new}"
+            + ("_dataset" if notice.recipient_role == Role.DATASET_MAINTAINER else ""),
             data={"notice": notice.pk, "outcome": new, "role": notice.recipient_role},
             notice=notice,
         )
@@ -166,7 +163,7 @@ def close(case: Case, *, reason: str, actor: Any, automatic: bool) -> None:
             Case.Status.CLOSED,
             actor=actor,
             visible_to_person=True,
-            sentence=sentence_key("case.closed", "automatic" if automatic else "caseworker"),
+            sentence=f"case.closed:{'automatic' if automatic else 'caseworker'}",
             data={"automatic": automatic},
             fields={"closed_at": timezone.now(), "close_reason": reason},
         )

@@ -11,7 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from takedown.events import sentence_key
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.regimes import deadline, get_regime
@@ -61,7 +60,7 @@ def start_clock(notice: Notice, actor: Any) -> None:
         "notice.sent_to_recipient",
         actor=actor,
         visible_to_person=True,
-        sentence=sentence_key("notice.sent_to_recipient", notice.kind),
+        sentence=f"notice.sent_to_recipient:{notice.kind}",
         params={"date": due.isoformat()},
         data={"notice": notice.pk, "due_at": due.isoformat(), "kind": notice.kind},
         notice=notice,

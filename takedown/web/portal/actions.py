@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from takedown.events import event_sentence, sentence_key
+from takedown.events import event_sentence
 from takedown.models import AffectedPerson, Case, DeletionRequest, Mandate, PortalMessage
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.status import summary
@@ -135,7 +135,7 @@ def change_case(case: Case, move: str) -> None:
             case,
             to,
             visible_to_person=True,
-            sentence=sentence_key(f"case.{to}", "person"),
+            sentence=f"case.{to}:person",
             data=BY_PERSON,
         )
     except (TransitionNotAllowed, ConcurrentChange):

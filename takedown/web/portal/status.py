@@ -188,7 +188,7 @@ def timeline(case: Case, page_number: Any) -> tuple[Page, list[tuple[datetime, s
     events = (
         CaseEvent.objects.filter(case=case, visible_to_person=True)
         .select_related("notice__recipient")
-        .only("at", "message", "sentence", "params", "notice__recipient__name")
+        .only("at", "kind", "message", "sentence", "params", "notice__recipient__name")
         .order_by("-at", "-pk")
     )
     page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
