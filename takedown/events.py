@@ -1,4 +1,4 @@
-"""What an event says to the affected person: one table of sentences, rendered in any language.
+"""What an event says: one table of sentences, rendered in any language.
 
 An event that tells the person something stores the key of its sentence in EVENT_TEXTS and the
 sentence's parameters (hosts, counts, dates, a dataset's name; never personal data, since the
