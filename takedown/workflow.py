@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from takedown.errors import NotPossible
+from takedown.events import stored_message
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 
 L, N, H = FoundLink.Status, Notice.Status, Host.Status
@@ -118,6 +119,8 @@ def transition(
     *,
     actor: Any = None,
     message: str = "",
+    sentence: str = "",
+    params: Mapping[str, Any] | None = None,
     visible_to_person: bool = False,
     data: Mapping[str, Any] | None = None,
     fields: Mapping[str, Any] | None = None,
@@ -125,6 +128,7 @@ def transition(
 ) -> CaseEvent:
     """Move `obj` from the status it was read with to `to`, or raise.
 
+    The event says `message`, or the sentence `sentence` of takedown.events with `params`.
     `fields` are further columns updated in the same statement (e.g. sent_at); `on_commit` runs
     after the transaction commits (e.g. enqueueing a task), never for a rolled-back change.
     """
@@ -150,7 +154,7 @@ def transition(
             actor=_actor(actor),
             kind=f"{model.__name__.lower()}.{to}",
             visible_to_person=visible_to_person,
-            message=message,
+            **_text(message, sentence, params, obj if isinstance(obj, Notice) else None),
             data={"from": from_status, "to": to, "id": obj.pk, **(data or {})},
             link=obj if isinstance(obj, FoundLink) else None,
             notice=obj if isinstance(obj, Notice) else None,
@@ -264,21 +268,41 @@ def record_event(
     *,
     actor: Any = None,
     message: str = "",
+    sentence: str = "",
+    params: Mapping[str, Any] | None = None,
     visible_to_person: bool = False,
     data: Mapping[str, Any] | None = None,
     **refs: Any,
 ) -> CaseEvent:
-    """An event that is not a status change: an import, a reveal of personal details, a reply."""
+    """An event that is not a status change: an import, a reveal of personal details, a reply.
+    It says `message`, or the sentence `sentence` of takedown.events with `params`."""
     return CaseEvent.objects.create(
         case=case,
         actor=_actor(actor),
         kind=kind,
         at=timezone.now(),
         visible_to_person=visible_to_person,
-        message=message,
+        **_text(message, sentence, params, refs.get("notice")),
         data=dict(data or {}),
         **refs,
     )
+
+
+def _text(
+    message: str, sentence: str, params: Mapping[str, Any] | None, notice: Notice | None
+) -> dict[str, Any]:
+    """The event's text columns: a sentence of the table is stored with its English rendering,
+    so the audit trail reads the same sentence the portal shows."""
+    if not sentence:
+        return {"message": message, "sentence": "", "params": {}}
+    if message:
+        raise ValueError("an event says its message or its sentence, not both")
+    params = dict(params or {})
+    return {
+        "message": stored_message(sentence, params, notice),
+        "sentence": sentence,
+        "params": params,
+    }
 
 
 def _case_id(obj: models.Model) -> int | None:

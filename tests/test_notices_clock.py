@@ -69,7 +69,7 @@ def test_sent_reminder_tells_the_person_it_is_a_reminder():
     event = reminder.case.events.get(kind="notice.sent_to_recipient", notice=reminder)
     assert event.message == (
         f"A reminder was sent to {parent.recipient.name}, who had not answered our request. "
-        "They are expected to respond by 04 December 2026."
+        "They are expected to respond by 4 December 2026."
     )
 
 

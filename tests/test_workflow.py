@@ -92,6 +92,36 @@ def test_transition_visible_event_is_marked_for_the_person():
     assert event.message == "The image was removed."
 
 
+def test_transition_with_a_sentence_stores_its_key_params_and_english_text():
+    link = FoundLinkFactory(host=HostFactory(hostname="img.example"))
+
+    event = transition(
+        link,
+        FoundLink.Status.REMOVED,
+        visible_to_person=True,
+        sentence="foundlink.removed",
+        params={"host": "img.example"},
+    )
+
+    event.refresh_from_db()
+    assert (event.sentence, event.params, event.message) == (
+        "foundlink.removed",
+        {"host": "img.example"},
+        "An image in your case is no longer online at img.example. "
+        "Two checks in a row found it gone.",
+    )
+
+
+def test_transition_with_a_sentence_missing_its_params_changes_nothing():
+    link = FoundLinkFactory()
+
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        transition(link, FoundLink.Status.REMOVED, sentence="foundlink.removed")
+
+    link.refresh_from_db()
+    assert (link.status, CaseEvent.objects.filter(link=link).count()) == ("found", 0)
+
+
 def test_transition_on_commit_runs_only_after_commit(django_capture_on_commit_callbacks):
     notice = NoticeFactory(status=Notice.Status.APPROVED)
     calls: list[int] = []

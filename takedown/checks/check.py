@@ -366,25 +366,20 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
             transition(
                 link,
                 L.REMOVED,
-                message=(
-                    f"An image in your case is no longer online at {host}. "
-                    "Two checks in a row found it gone."
-                ),
+                sentence="foundlink.removed",
+                params={"host": host},
                 visible_to_person=True,
-                # "host" lets the portal say it in the person's language.
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
                 fields={"removed_at": now},
             )
         elif decision.reappeared and link.status == L.REMOVED:
             transition(
                 link,
                 L.REAPPEARED,
-                message=(
-                    f"An image that had been removed from {host} is online again. "
-                    "We are asking for its removal again."
-                ),
+                sentence="foundlink.reappeared",
+                params={"host": host},
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
             )
             record_event(
                 link.case,

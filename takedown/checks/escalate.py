@@ -174,13 +174,13 @@ def record_reply(
             data={"notice": step.pk, "via": notice.pk, "outcome": outcome},
             notice=step,
         )
-        if message := _reply_message(step, outcome):
+        if outcome in PERSON_REPLIES:
             record_event(
                 step.case,
                 "notice.reply_for_person",
                 actor=actor,
                 visible_to_person=True,
-                message=message,
+                sentence=f"notice.reply_for_person:{PERSON_REPLIES[outcome]}",
                 data={"notice": step.pk, "outcome": outcome},
                 notice=step,
             )
@@ -196,18 +196,14 @@ def record_reply(
                 advance(step, actor=actor)
 
 
-def _reply_message(notice: Notice, outcome: str) -> str:
-    name = notice.recipient.name
-    if outcome == Outcome.NOT_RESPONSIBLE:
-        return (
-            f"{name} told us it is not responsible for these images. "
-            "We are turning to the next party."
-        )
-    if outcome == Outcome.REFUSED:
-        return f"{name} refused to remove the images. We are preparing the next step."
-    if outcome in (Outcome.COMPLIED, Outcome.PARTLY):
-        return f"{name} told us it has removed images. We are checking that they are gone."
-    return ""
+# Replies the person is told of, by the sentence they read: a partial removal reads like a
+# complete one until the rechecks tell what is gone.
+PERSON_REPLIES = {
+    Outcome.NOT_RESPONSIBLE: Outcome.NOT_RESPONSIBLE.value,
+    Outcome.REFUSED: Outcome.REFUSED.value,
+    Outcome.COMPLIED: Outcome.COMPLIED.value,
+    Outcome.PARTLY: Outcome.COMPLIED.value,
+}
 
 
 def close_case(case: Case, *, reason: str, actor: Any) -> None:
@@ -223,7 +219,6 @@ def close_case(case: Case, *, reason: str, actor: Any) -> None:
         reason=reason,
         actor=actor,
         automatic=False,
-        message="Your caseworker has closed the case.",
     )
 
 
@@ -262,22 +257,19 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                 notice.case,
                 "notice.overdue_for_person",
                 visible_to_person=True,
-                message=_overdue_message(notice, deadline),
-                # What the portal renders the sentence from, in the person's language.
-                data={"notice": notice.pk, "kind": notice.kind, "deadline": deadline.isoformat()},
+                # A first request and an escalation read alike.
+                sentence="notice.overdue_for_person:"
+                + (
+                    notice.kind
+                    if notice.kind in (NoticeKind.REMINDER, NoticeKind.COMPLAINT)
+                    else NoticeKind.NOTICE
+                ),
+                params={"date": deadline.isoformat()},
+                data={"notice": notice.pk},
                 notice=notice,
             )
             recompute_outcome(notice)
     return marked
-
-
-def _overdue_message(notice: Notice, deadline: dt.datetime) -> str:
-    name, by = notice.recipient.name, f"{deadline:%d %B %Y}"
-    if notice.kind == NoticeKind.REMINDER:
-        return f"{name} did not answer our reminder by {by}. We are preparing the next step."
-    if notice.kind == NoticeKind.COMPLAINT:
-        return f"{name} has not reported back by {by}. We are preparing a reminder."
-    return f"{name} did not respond by the deadline of {by}. We are preparing a reminder."
 
 
 def escalate_due(now: dt.datetime | None = None) -> int:
@@ -541,10 +533,7 @@ def _manual_step(notice: Notice, links: list[FoundLink], actor: Any, *, reason: 
         "escalation.manual_for_person",
         actor=actor,
         visible_to_person=True,
-        message=(
-            "The parties we wrote to have not removed all the images. Your caseworker will "
-            "contact you about the legal steps that remain."
-        ),
+        sentence="escalation.manual_for_person",
         data={"notice": notice.pk},
         notice=notice,
     )

@@ -107,23 +107,12 @@ def recompute_outcome(notice: Notice, *, actor: Any = None) -> str:
             "notice.outcome_for_person",
             actor=actor,
             visible_to_person=True,
-            message=_outcome_message(notice, new),
+            sentence=f"notice.outcome_for_person:{new}"
+            + ("_dataset" if notice.recipient_role == Role.DATASET_MAINTAINER else ""),
             data={"notice": notice.pk, "outcome": new, "role": notice.recipient_role},
             notice=notice,
         )
     return new
-
-
-def _outcome_message(notice: Notice, outcome: str) -> str:
-    name = notice.recipient.name
-    what = (
-        "entries we reported to {name} are gone from its dataset"
-        if notice.recipient_role == Role.DATASET_MAINTAINER
-        else "images we reported to {name} are no longer online"
-    ).format(name=name)
-    if outcome == Outcome.COMPLIED:
-        return f"All the {what}."
-    return f"Some of the {what}; we keep following up on the rest."
 
 
 def recompute_for_links(link_ids: Iterable[int], *, actor: Any = None) -> None:
@@ -165,23 +154,22 @@ def close_if_done(case: Case, *, actor: Any = None) -> bool:
             reason=AUTO_CLOSE_REASON,
             actor=actor,
             automatic=True,
-            message="All the images we reported have been removed. Your case is closed.",
         )
     except ConcurrentChange:
         return False
     return True
 
 
-def close(case: Case, *, reason: str, actor: Any, automatic: bool, message: str) -> None:
+def close(case: Case, *, reason: str, actor: Any, automatic: bool) -> None:
     """Close the case and cancel its unsent notices, in one transaction. The reason stays
-    internal (it may name other parties); `message` is what the person is told."""
+    internal (it may name other parties); the person is told who closed it."""
     with transaction.atomic():
         transition(
             case,
             Case.Status.CLOSED,
             actor=actor,
             visible_to_person=True,
-            message=message,
+            sentence=f"case.closed:{'automatic' if automatic else 'caseworker'}",
             data={"automatic": automatic},
             fields={"closed_at": timezone.now(), "close_reason": reason},
         )
@@ -228,10 +216,7 @@ def link_reappeared(link: FoundLink, actor: Any) -> None:
                     Case.Status.OPEN,
                     actor=actor,
                     visible_to_person=True,
-                    message=(
-                        "An image that had been removed is online again. "
-                        "Your case has been reopened and we are following up."
-                    ),
+                    sentence="case.open:automatic",
                     data={"automatic": True},
                     fields={"closed_at": None, "close_reason": ""},
                 )

@@ -101,10 +101,8 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
             "links.reference_hashes",
             actor=actor,
             visible_to_person=True,
-            message=(
-                f"Fingerprints of your images were added for {report.updated} links, so we "
-                "can recognise them. The images themselves were not shared with us."
-            ),
+            sentence="links.reference_hashes",
+            params={"count": report.updated},
             data={"rows": report.rows, "updated": report.updated},
         )
     return report

@@ -201,18 +201,9 @@ def compare_release(
                     "dataset.release_for_person",
                     actor=actor,
                     visible_to_person=True,
-                    message=(
-                        f"The newest release of the dataset {dataset} no longer lists "
-                        f"{len(diff.gone)} of the {entries} entries "
-                        f"we asked {notice.recipient.name} to remove."
-                    ),
-                    # What the portal renders the sentence from, in the person's language.
-                    data={
-                        "notice": notice.pk,
-                        "dataset": dataset,
-                        "gone": len(diff.gone),
-                        "entries": entries,
-                    },
+                    sentence="dataset.release_for_person",
+                    params={"dataset": dataset, "gone": len(diff.gone), "entries": entries},
+                    data={"notice": notice.pk},
                     notice=notice,
                 )
             recompute_outcome(notice, actor=actor)

@@ -137,7 +137,8 @@ def import_links(
                 "links.imported",
                 actor=actor,
                 visible_to_person=report.created > 0,
-                message=f"{report.created} links were added to your case.",
+                sentence="links.imported",
+                params={"count": report.created},
                 data={k: v for k, v in report.as_dict().items() if k != "errors"},
             )
     finally:

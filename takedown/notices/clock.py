@@ -87,31 +87,11 @@ def start_clock(notice: Notice, actor: Any) -> None:
         "notice.sent_to_recipient",
         actor=actor,
         visible_to_person=True,
-        message=_sent_message(notice, due),
+        sentence=f"notice.sent_to_recipient:{notice.kind}",
+        params={"date": due.isoformat()},
         data={"notice": notice.pk, "due_at": due.isoformat(), "kind": notice.kind},
         notice=notice,
     )
-
-
-def _sent_message(notice: Notice, due: dt.datetime) -> str:
-    name, by = notice.recipient.name, f"{timezone.localtime(due):%d %B %Y}"
-    if notice.kind == Notice.Kind.REMINDER:
-        return (
-            f"A reminder was sent to {name}, who had not answered our request. "
-            f"They are expected to respond by {by}."
-        )
-    if notice.kind == Notice.Kind.COMPLAINT:
-        return (
-            f"A complaint was filed with {name}, the data-protection authority. "
-            f"Authorities usually report back within three months; we expect news by {by}."
-        )
-    if notice.kind == Notice.Kind.ESCALATION:
-        role = Role(notice.recipient_role).label.lower()
-        return (
-            f"Because the images were not removed, a removal request was sent to {name} "
-            f"(the {role}). They are expected to respond by {by}."
-        )
-    return f"A removal request was sent to {name}. They are expected to respond by {by}."
 
 
 def extend_deadline(
@@ -191,10 +171,8 @@ def extend_deadline(
             "notice.deadline_extended",
             actor=actor,
             visible_to_person=True,
-            message=(
-                f"{notice.recipient.name} has extended its deadline to respond until "
-                f"{until:%d %B %Y}, as the law allows."
-            ),
+            sentence="notice.deadline_extended",
+            params={"date": until.isoformat()},
             data={"notice": notice.pk, "until": until.isoformat()},
             notice=notice,
         )
