@@ -387,10 +387,15 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
             autoescape=False,
         )
         edited = notice.body_text.replace("\r\n", "\n").strip() if use_edit else ""
+        edited = edited.replace(DUE_PLACEHOLDER, context["deadline"]["due"])
         body = edited or _clean(template_body)
         context = {**context, "body": body}
         text = _render(["notices/layout/message.txt"], context, autoescape=False)
     return _Draft(notice, regime, context, statements, body, text, context["foreign_links"])
+
+
+# Where an edited body names the due date (see with_due_placeholder).
+DUE_PLACEHOLDER = "[due date]"
 
 
 def _clean(text: str) -> str:
@@ -410,15 +415,22 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _states(body: str, statement: str, due: str) -> bool:
-    """Whether `body` contains `statement`, whatever the due date in it: an edited body keeps
-    the date of the day it was edited, and the sentence is still there."""
+def _states(body: str, statement: str) -> bool:
+    """Whether `body` contains `statement`, rewrapped or not. The due date in it must be the
+    one the clock tracks: an edited body holds DUE_PLACEHOLDER where the date stood (see
+    with_due_placeholder), so it always states today's date, and an edit that changed the
+    date no longer contains the statement."""
     if not statement:
         return False
-    pattern = re.escape(_words(statement))
-    if due:
-        pattern = pattern.replace(re.escape(due), ".{1,80}?")
-    return re.search(pattern, body) is not None
+    return _words(statement) in body
+
+
+def with_due_placeholder(notice: Notice, body_text: str) -> str:
+    """An edited body as stored: the due date the letter states now becomes DUE_PLACEHOLDER,
+    so the letter sent later states the date its clock then tracks, not the day of the edit.
+    A date the editor changed stays as written, and the element check then blocks approval."""
+    due = notice_context(notice)["deadline"]["due"]
+    return body_text.replace(due, DUE_PLACEHOLDER) if due else body_text
 
 
 def _missing(draft: _Draft) -> list[str]:
@@ -450,7 +462,7 @@ def _missing(draft: _Draft) -> list[str]:
         present = checks.get(element.key, True)
         if element.key not in DATA_ELEMENTS:
             statement = draft.statements.get(element.key, "")
-            present = present and _states(body, statement, ctx["deadline"]["due"])
+            present = present and _states(body, statement)
         if not present:
             missing.append(element.label)
     return missing
