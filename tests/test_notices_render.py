@@ -762,3 +762,33 @@ def test_letter_submitted_by_hand_names_the_period_until_the_submission_is_recor
 
     assert "Please answer within one month of receipt (GDPR Art. 12(3))." in text
     assert check_elements(notice) == []
+
+
+def test_reminder_states_the_expired_deadline_and_grants_no_new_period() -> None:
+    first = complete_notice("gdpr")
+    first.status, first.sent_at = m.Notice.Status.SENT, timezone.now()
+    first.due_at = deadline_for(first, first.sent_at)  # 7 April 2026 (Easter Monday moved)
+    first.save()
+    first.case.team = f.TeamFactory(reminder_grace_days=10)
+    first.case.save()
+    reminder = make_notice(
+        "gdpr",
+        case=first.case,
+        recipient=first.recipient,
+        parent=first,
+        kind=m.Notice.Kind.REMINDER,
+        mandate=False,
+        links=0,
+    )
+    reminder.links.add(*first.links.all())
+
+    with time_machine.travel(datetime(2026, 4, 8, 10, 0, tzinfo=BERLIN), tick=False):
+        text = " ".join(render_notice(reminder, with_pdf=False).text.split())
+        assert check_elements(reminder) == []
+
+    assert (
+        "The period for your answer under GDPR Art. 12(3) expired on 7 April 2026; this reminder"
+        " does not start a new one. We ask you to act without further delay, at the latest"
+        " within 10 days, that is by 18 April 2026."
+    ) in text
+    assert "within one month of receipt" not in text

@@ -32,7 +32,7 @@ from django.utils import formats, timezone, translation
 
 from takedown.models import Contact, Mandate, Notice, NoticeLink
 from takedown.models.case import AffectedPerson
-from takedown.notices.clock import deadline_for, recipient_tz
+from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
@@ -200,13 +200,23 @@ def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> s
     return template.render(Context(context, autoescape=autoescape))
 
 
-def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> list[str]:
-    """Where a piece of a notice may live, most specific first."""
+# Follow-ups whose pieces may differ from the first notice's (`deadline_reminder.txt`).
+KINDS_WITH_OWN_PIECES = ("reminder",)
+
+
+def template_names(
+    lang: str, regime: Regime, piece: str, role: str = "", kind: str = ""
+) -> list[str]:
+    """Where a piece of a notice may live, most specific first: a follow-up's own piece
+    (`deadline_reminder.txt`) before the role's (`request_cdn.txt`) before the general one."""
     dirs = [regime.code]
     if regime.code == "uk_gdpr":
         dirs.append("gdpr")  # UK GDPR mirrors the GDPR; its templates branch on regime.code
     dirs.append("common")
-    files = [f"{piece}_{role}.txt", f"{piece}.txt"] if role else [f"{piece}.txt"]
+    stems = [f"{piece}_{kind}", piece] if kind in KINDS_WITH_OWN_PIECES else [piece]
+    files = []
+    for stem in stems:
+        files += [f"{stem}_{role}.txt", f"{stem}.txt"] if role else [f"{stem}.txt"]
     return [f"notices/{lang}/{folder}/{name}" for name in files for folder in dirs]
 
 
@@ -233,8 +243,12 @@ def stated_due(notice: Notice, now: datetime) -> datetime | None:
 
 
 def _period(regime: Regime, lang: str) -> str:
-    one, many = LABELS[lang]["units"][regime.deadline_unit]
-    return (one if regime.deadline_amount == 1 else many).format(n=regime.deadline_amount)
+    return _amount(regime.deadline_amount, regime.deadline_unit, lang)
+
+
+def _amount(amount: int, unit: str, lang: str) -> str:
+    one, many = LABELS[lang]["units"][unit]
+    return (one if amount == 1 else many).format(n=amount)
 
 
 def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
@@ -341,7 +355,9 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
         "is_dataset": for_dataset,
         "deadline": {
-            "period": _period(regime, lang),
+            "period": _amount(grace_days(notice), "calendar_days", lang)
+            if notice.kind == Notice.Kind.REMINDER
+            else _period(regime, lang),
             "due": _format_date(
                 due, lang, with_time=regime.deadline_unit == "hours", zone=recipient_tz(notice)
             )
@@ -355,6 +371,15 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "parent": {
             "recipient": parent.recipient.name,
             "date": _format_date(parent.sent_at or parent.created_at, lang),
+            # The deadline the parent ran against (extension included), where it ran out.
+            "due": _format_date(
+                parent.extended_until or parent.due_at,
+                lang,
+                with_time=regime.deadline_unit == "hours",
+                zone=recipient_tz(parent),
+            )
+            if parent.due_at
+            else "",
         }
         if parent
         else None,
@@ -372,12 +397,20 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
-            key: _clean(_render(template_names(lang, regime, key, role), context, autoescape=False))
+            key: _clean(
+                _render(
+                    template_names(lang, regime, key, role, notice.kind), context, autoescape=False
+                )
+            )
             for key in _statement_keys(regime, notice.case.category)
         }
         pieces = {
             piece: _clean(
-                _render(template_names(lang, regime, piece, role), context, autoescape=False)
+                _render(
+                    template_names(lang, regime, piece, role, notice.kind),
+                    context,
+                    autoescape=False,
+                )
             )
             for piece in ("intro", "request", "closing")
         }
