@@ -158,10 +158,11 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         # German recipients get German letters.
         assert "Dies ist eine Erinnerung" in render_notice(reminder, with_pdf=False).text
         reminder = world.send(reminder)
-    assert reminder.due_at == at(2027, 3, 12, 23, 59, 59)
+    # A reminder gives a grace period of the team's setting (7 days), not a new month.
+    assert reminder.due_at == at(2027, 2, 19, 23, 59, 59)
 
     # The reminder goes unanswered: the hosting provider.
-    with time_machine.travel(at(2027, 3, 13, 6, 0), tick=False):
+    with time_machine.travel(at(2027, 2, 20, 6, 0), tick=False):
         assert run_escalation() == (1, 1)
         (to_host,) = world.drafts()
         assert (to_host.kind, to_host.parent, to_host.recipient_role, to_host.regime) == (
@@ -193,9 +194,9 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
     with time_machine.travel(at(2027, 3, 29, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         cdn_reminder = world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 4, 12, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 5, 23, 0), tick=False):
         assert run_escalation() == (0, 0)  # the reminder's last day is still running
-    with time_machine.travel(at(2027, 4, 13, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 6, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (to_registrar,) = world.drafts()
         assert (to_registrar.recipient_role, to_registrar.parent) == ("registrar", to_cdn)
@@ -204,10 +205,10 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
 
     # Registrar ignores request and reminder: a complaint to the authority of the
     # controller's country, in German.
-    with time_machine.travel(at(2027, 4, 28, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 21, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 5, 13, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 29, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (complaint,) = world.drafts()
         assert (complaint.kind, complaint.recipient, complaint.language) == (
@@ -218,17 +219,17 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         assert complaint.parent == first  # the controller the complaint is about
         assert "Example Site Ltd" in render_notice(complaint, with_pdf=False).text
         complaint = world.send(complaint)
-    # Three months for the authority (Art. 78(2)); 13 August 2027 is a Friday.
-    assert complaint.due_at == at(2027, 8, 13, 23, 59, 59)
+    # Three months for the authority (Art. 78(2)); 29 July 2027 is a Thursday.
+    assert complaint.due_at == at(2027, 7, 29, 23, 59, 59)
 
     # The authority does not report back, even after a reminder: the manual legal step.
-    with time_machine.travel(at(2027, 8, 14, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 7, 30, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    # Three months from 14 August is Sunday 14 November: the reminder runs to Monday.
-    with time_machine.travel(at(2027, 11, 15, 23, 0), tick=False):
+    # The reminder's grace period: 7 days, to the end of 6 August.
+    with time_machine.travel(at(2027, 8, 6, 23, 0), tick=False):
         assert run_escalation() == (0, 0)
-    with time_machine.travel(at(2027, 11, 16, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 8, 7, 10, 0), tick=False):
         assert run_escalation() == (1, 0)
         assert run_escalation() == (0, 0)
     task = CaseEvent.objects.get(case=world.case, kind="task.manual_legal_step")

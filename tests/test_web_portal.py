@@ -956,8 +956,8 @@ def test_event_sentence_escalation_events_render_in_german(settings) -> None:
         f"{op} hat bis zum Ablauf der Frist am 11. März 2027 nicht geantwortet. Wir bereiten "
         "eine Erinnerung vor.",
         f"Eine Erinnerung wurde an {op} geschickt, weil auf unsere Aufforderung keine Antwort "
-        "kam. Die Antwort wird bis zum 12. April 2027 erwartet.",
-        f"{op} hat auf unsere Erinnerung bis zum 12. April 2027 nicht geantwortet. Wir "
+        "kam. Die Antwort wird bis zum 19. März 2027 erwartet.",
+        f"{op} hat auf unsere Erinnerung bis zum 19. März 2027 nicht geantwortet. Wir "
         "bereiten den nächsten Schritt vor.",
         "Weil die Bilder nicht entfernt wurden, wurde eine Aufforderung zur Entfernung an "
         f"{host} geschickt. Die Antwort wird bis zum 27. April 2027 erwartet.",
@@ -969,8 +969,8 @@ def test_event_sentence_escalation_events_render_in_german(settings) -> None:
         f"{dpa} hat sich bis zum 21. Juli 2027 nicht zurückgemeldet. Wir bereiten eine "
         "Erinnerung vor.",
         f"Eine Erinnerung wurde an {dpa} geschickt, weil auf unsere Aufforderung keine "
-        "Antwort kam. Die Antwort wird bis zum 2. November 2027 erwartet.",
-        f"{dpa} hat auf unsere Erinnerung bis zum 2. November 2027 nicht geantwortet. Wir "
+        "Antwort kam. Die Antwort wird bis zum 9. August 2027 erwartet.",
+        f"{dpa} hat auf unsere Erinnerung bis zum 9. August 2027 nicht geantwortet. Wir "
         "bereiten den nächsten Schritt vor.",
         "Die Stellen, an die wir geschrieben haben, haben nicht alle Bilder entfernt. Ihre "
         "Fallbearbeitung meldet sich bei Ihnen wegen der rechtlichen Schritte, die noch "

@@ -35,6 +35,17 @@ def response_period(notice: Notice, received: dt.datetime) -> Period:
     answer a notice received at `received` (the moment of sending; for web forms and post, the
     moment the caseworker records the submission)."""
     recipient = notice.recipient
+    if notice.kind == Notice.Kind.REMINDER:
+        # The statutory period has already run out; a reminder gives a short grace period
+        # of our own, not a new one (no moving off holidays: it is not a legal period).
+        return period_end(
+            received,
+            grace_days(notice),
+            "calendar_days",
+            country=recipient.country,
+            region=recipient.region,
+            default_zone=timezone.get_default_timezone_name(),
+        )
     if notice.kind == Notice.Kind.COMPLAINT or notice.recipient_role == Role.DPA:
         return period_end(
             received,
@@ -48,6 +59,15 @@ def response_period(notice: Notice, received: dt.datetime) -> Period:
     return get_regime(notice.regime).period(
         received, country=recipient.country, region=recipient.region
     )
+
+
+DEFAULT_GRACE_DAYS = 7
+
+
+def grace_days(notice: Notice) -> int:
+    """The grace period a reminder gives: the case's team's setting."""
+    team = notice.case.team
+    return team.reminder_grace_days if team is not None else DEFAULT_GRACE_DAYS
 
 
 def deadline_for(notice: Notice, start: dt.datetime) -> dt.datetime:

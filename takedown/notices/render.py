@@ -32,7 +32,7 @@ from django.utils import formats, timezone, translation
 
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
-from takedown.notices.clock import deadline_for, recipient_tz
+from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
 
@@ -203,13 +203,23 @@ def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> s
     return template.render(Context(context, autoescape=autoescape))
 
 
-def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> list[str]:
-    """Where a piece of a notice may live, most specific first."""
+# Follow-ups whose pieces may differ from the first notice's (`deadline_reminder.txt`).
+KINDS_WITH_OWN_PIECES = ("reminder",)
+
+
+def template_names(
+    lang: str, regime: Regime, piece: str, role: str = "", kind: str = ""
+) -> list[str]:
+    """Where a piece of a notice may live, most specific first: a follow-up's own piece
+    (`deadline_reminder.txt`) before the role's (`request_cdn.txt`) before the general one."""
     dirs = [regime.code]
     if regime.code == "uk_gdpr":
         dirs.append("gdpr")  # UK GDPR mirrors the GDPR; its templates branch on regime.code
     dirs.append("common")
-    files = [f"{piece}_{role}.txt", f"{piece}.txt"] if role else [f"{piece}.txt"]
+    stems = [f"{piece}_{kind}", piece] if kind in KINDS_WITH_OWN_PIECES else [piece]
+    files = []
+    for stem in stems:
+        files += [f"{stem}_{role}.txt", f"{stem}.txt"] if role else [f"{stem}.txt"]
     return [f"notices/{lang}/{folder}/{name}" for name in files for folder in dirs]
 
 
@@ -236,8 +246,12 @@ def stated_due(notice: Notice, now: datetime) -> datetime | None:
 
 
 def _period(regime: Regime, lang: str) -> str:
-    one, many = LABELS[lang]["units"][regime.deadline_unit]
-    return (one if regime.deadline_amount == 1 else many).format(n=regime.deadline_amount)
+    return _amount(regime.deadline_amount, regime.deadline_unit, lang)
+
+
+def _amount(amount: int, unit: str, lang: str) -> str:
+    one, many = LABELS[lang]["units"][unit]
+    return (one if amount == 1 else many).format(n=amount)
 
 
 def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
@@ -344,7 +358,9 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
         "is_dataset": for_dataset,
         "deadline": {
-            "period": _period(regime, lang),
+            "period": _amount(grace_days(notice), "calendar_days", lang)
+            if notice.kind == Notice.Kind.REMINDER
+            else _period(regime, lang),
             "due": _format_date(
                 due, lang, with_time=regime.deadline_unit == "hours", zone=recipient_tz(notice)
             )
@@ -358,6 +374,15 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "parent": {
             "recipient": parent.recipient.name,
             "date": _format_date(parent.sent_at or parent.created_at, lang),
+            # The deadline the parent ran against (extension included), where it ran out.
+            "due": _format_date(
+                parent.extended_until or parent.due_at,
+                lang,
+                with_time=regime.deadline_unit == "hours",
+                zone=recipient_tz(parent),
+            )
+            if parent.due_at
+            else "",
         }
         if parent
         else None,
@@ -375,12 +400,20 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
-            key: _clean(_render(template_names(lang, regime, key, role), context, autoescape=False))
+            key: _clean(
+                _render(
+                    template_names(lang, regime, key, role, notice.kind), context, autoescape=False
+                )
+            )
             for key in _statement_keys(regime, notice.case.category)
         }
         pieces = {
             piece: _clean(
-                _render(template_names(lang, regime, piece, role), context, autoescape=False)
+                _render(
+                    template_names(lang, regime, piece, role, notice.kind),
+                    context,
+                    autoescape=False,
+                )
             )
             for piece in ("intro", "request", "closing")
         }
@@ -390,10 +423,15 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
             autoescape=False,
         )
         edited = notice.body_text.replace("\r\n", "\n").strip() if use_edit else ""
+        edited = edited.replace(DUE_PLACEHOLDER, context["deadline"]["due"])
         body = edited or _clean(template_body)
         context = {**context, "body": body}
         text = _render(["notices/layout/message.txt"], context, autoescape=False)
     return _Draft(notice, regime, context, statements, body, text, context["foreign_links"])
+
+
+# Where an edited body names the due date (see with_due_placeholder).
+DUE_PLACEHOLDER = "[due date]"
 
 
 def _clean(text: str) -> str:
@@ -413,15 +451,22 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _states(body: str, statement: str, due: str) -> bool:
-    """Whether `body` contains `statement`, whatever the due date in it: an edited body keeps
-    the date of the day it was edited, and the sentence is still there."""
+def _states(body: str, statement: str) -> bool:
+    """Whether `body` contains `statement`, rewrapped or not. The due date in it must be the
+    one the clock tracks: an edited body holds DUE_PLACEHOLDER where the date stood (see
+    with_due_placeholder), so it always states today's date, and an edit that changed the
+    date no longer contains the statement."""
     if not statement:
         return False
-    pattern = re.escape(_words(statement))
-    if due:
-        pattern = pattern.replace(re.escape(due), ".{1,80}?")
-    return re.search(pattern, body) is not None
+    return _words(statement) in body
+
+
+def with_due_placeholder(notice: Notice, body_text: str) -> str:
+    """An edited body as stored: the due date the letter states now becomes DUE_PLACEHOLDER,
+    so the letter sent later states the date its clock then tracks, not the day of the edit.
+    A date the editor changed stays as written, and the element check then blocks approval."""
+    due = notice_context(notice)["deadline"]["due"]
+    return body_text.replace(due, DUE_PLACEHOLDER) if due else body_text
 
 
 def _missing(draft: _Draft) -> list[str]:
@@ -453,7 +498,7 @@ def _missing(draft: _Draft) -> list[str]:
         present = checks.get(element.key, True)
         if element.key not in DATA_ELEMENTS:
             statement = draft.statements.get(element.key, "")
-            present = present and _states(body, statement, ctx["deadline"]["due"])
+            present = present and _states(body, statement)
         if not present:
             missing.append(element.label)
     return missing
