@@ -54,7 +54,7 @@ DEFAULT_LADDER: list[str] = list(LADDER_STEPS)
 _RANK = {step: rank for rank, step in enumerate(LADDER_STEPS)}
 _RANK[Role.DATASET_MAINTAINER] = _RANK[Role.REGISTRAR]
 # Which HostResolution field names the party of each web role.
-_RESOLUTION_FIELDS = {
+_RESOLUTION_FIELDS: dict[str, tuple[str, ...]] = {
     Role.SITE_OPERATOR: ("platform", "operator"),
     Role.HOSTING: ("hosting",),
     Role.CDN: ("cdn",),

@@ -287,7 +287,7 @@ def lease_due_links(
             won = claim_hosts(new_hosts, now, host_until)
             ours |= won
             busy |= new_hosts - won  # another round won them meanwhile
-            chosen: dict[int, tuple[int, datetime]] = {}
+            chosen: dict[int, tuple[int, datetime | None]] = {}
             counts = {host_id: len(ids) for host_id, ids in per_host.items()}
             for link_id, host_id, due_at in rows:
                 if host_id not in ours:

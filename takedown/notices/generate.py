@@ -30,7 +30,7 @@ OPEN_LINK_STATUSES = [
 CLOSED_NOTICE_STATUSES = [Notice.Status.CANCELLED, Notice.Status.FAILED, Notice.Status.BOUNCED]
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
-PURPOSES = {
+PURPOSES: dict[str, tuple[str, ...]] = {
     Role.SITE_OPERATOR: ("privacy", "legal", "abuse", "general"),
     Role.HOSTING: ("abuse", "legal", "general"),
     Role.CDN: ("abuse", "legal", "general"),
@@ -39,7 +39,7 @@ PURPOSES = {
     Role.DPA: ("privacy", "legal", "general"),
 }
 # The party kind the jurisdiction rules reason about, per recipient role.
-JURISDICTION_ROLE = {
+JURISDICTION_ROLE: dict[str, str] = {
     Role.HOSTING: "hosting",
     Role.CDN: "cdn",
     Role.REGISTRAR: "registrar",

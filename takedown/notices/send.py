@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import hashlib
 import logging
 import mailbox
@@ -67,7 +68,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -437,7 +438,7 @@ def _deliver_all(
                     sender,
                     recipient,
                     message,
-                    handover=lambda r=recipient: _log_handover(notice, claim, r),
+                    handover=functools.partial(_log_handover, notice, claim, recipient),
                 )
             except DeliveryError as err:
                 failure = err.failure(recipient)
@@ -785,6 +786,7 @@ class SmtpTransport(Transport):
         if self.backend.connection is None:
             try:
                 self.backend.open()
+                assert self.backend.connection is not None  # open() sets it or raises
                 self.backend.connection.ehlo_or_helo_if_needed()
             except smtplib.SMTPResponseException as exc:
                 self._drop()
@@ -793,6 +795,7 @@ class SmtpTransport(Transport):
             except OSError as exc:
                 self._drop()
                 raise DeliveryError("connect", _describe(exc)) from exc
+        assert self.backend.connection is not None
         return self.backend.connection
 
     def deliver(
@@ -841,17 +844,20 @@ class SmtpTransport(Transport):
         if code in codes:
             return
         try:
-            self.backend.connection.rset()
+            if self.backend.connection is not None:  # it just answered; _drop() clears it
+                self.backend.connection.rset()
         except OSError:
             self._drop()
         raise DeliveryError(stage, _text(reply), code, permanent=code >= 500)
 
     def _drop(self) -> None:
         # close(), not quit(): in the middle of DATA a QUIT would become part of the message.
-        for conn in (self.backend.connection, self.backend._partial_connection):
+        # _partial_connection: Django 6.1's backend's, not (yet) in django-stubs.
+        partial = self.backend._partial_connection  # type: ignore[attr-defined]
+        for conn in (self.backend.connection, partial):
             if conn is not None:
                 conn.close()
-        self.backend.connection = self.backend._partial_connection = None
+        self.backend.connection = self.backend._partial_connection = None  # type: ignore[attr-defined]
 
     def close(self) -> None:
         try:
@@ -985,6 +991,8 @@ def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] 
             blocks = part.get_payload()
             # The first block is about the message, the others each about one recipient.
             for block in blocks if isinstance(blocks, list) else []:
+                if not isinstance(block, Message):
+                    continue
                 if not (block.get("Final-Recipient") or block.get("Original-Recipient")):
                     continue
                 recipient = _typed_value(block.get("Original-Recipient")) or _typed_value(
@@ -1000,8 +1008,9 @@ def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] 
                 )
         elif ctype == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner and inner[0].get("Message-ID"):
-                original_ids.append(str(inner[0]["Message-ID"]).strip())
+            first = inner[0] if isinstance(inner, list) and inner else None
+            if isinstance(first, Message) and first.get("Message-ID"):
+                original_ids.append(str(first["Message-ID"]).strip())
         elif ctype == "text/rfc822-headers":
             headers = email.message_from_string(part.get_content(), policy=email.policy.default)
             if headers.get("Message-ID"):

@@ -429,9 +429,9 @@ class _Domains:
             except LookupFailed as exc:
                 if self._rdap_failed(domain, exc, key, turns):
                     self._start_whois(domain, pool, turns)
-        for domain, job in self.whois_servers.items():
+        for domain, server_job in self.whois_servers.items():
             try:
-                server = job.result()
+                server = server_job.result()
             except LookupFailed as exc:
                 self._whois_failed(domain, exc, "", turns)
                 continue
@@ -585,7 +585,9 @@ def _networks(
     with _flight_lock:
         # Under the lock: an answer is stored before its flight ends (see the finally below),
         # so each address is either in the cache read here or in a flight seen here.
-        found = {} if refresh else _cached_networks(wanted)
+        found: dict[str, NetworkFacts | LookupFailed] = (
+            {} if refresh else dict(_cached_networks(wanted))
+        )
         for ip in wanted:
             if ip not in found:
                 blocks.setdefault(_block(ip), []).append(ip)
@@ -654,8 +656,9 @@ def _networks(
         answered: list[NetworkFacts] = []
         for ip, (key, job) in [(ip, _start_network(ip, pool, turns)) for ip in strays]:
             try:
-                found[ip] = job.result()
-                answered.append(found[ip])
+                network = job.result()
+                found[ip] = network
+                answered.append(network)
             except LookupFailed as exc:
                 turns.answered(exc, key)
                 found[ip] = exc
@@ -769,7 +772,7 @@ def _holds(facts: NetworkFacts, ip: str) -> bool:
 CACHE_QUERY_CHUNK = 200
 
 
-def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
+def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts]:
     """Cached networks holding these addresses: for each, the smallest range that holds it, so
     a customer's sub-allocation cached next to its provider's block wins over the block."""
     keys = {ip: _address_key(ip) for ip in ips}
@@ -787,7 +790,7 @@ def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
         for key in chunk:
             params += [key, key]
         rows += NetworkRecord.objects.raw(sql, params)
-    found: dict[str, NetworkFacts | LookupFailed] = {}
+    found: dict[str, NetworkFacts] = {}
     for ip, key in keys.items():
         holding = [row for row in rows if row.start_key <= key <= row.end_key]
         if holding:

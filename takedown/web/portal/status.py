@@ -169,11 +169,11 @@ def next_deadline(case: Case) -> datetime | None:
     """The earliest deadline still ahead among the case's sent notices."""
     now = timezone.now()
     dues = [
-        extended or due
+        when
         for due, extended in case.notices.filter(status=Notice.Status.SENT).values_list(
             "due_at", "extended_until"
         )
-        if (extended or due) is not None and (extended or due) > now
+        if (when := extended or due) is not None and when > now
     ]
     return min(dues) if dues else None
 
@@ -244,7 +244,7 @@ def person_message(event: CaseEvent) -> str:
             ),
         }
         sentence = sentences.get(str(data.get("kind", "notice")))
-        if due is not None and sentence is not None:
+        if due is not None and sentence is not None and event.notice is not None:
             return sentence % {"recipient": event.notice.recipient.name, "date": person_date(due)}
     if kind == "mandate.uploaded":
         return _("Your signed authorisation was received.")
@@ -305,7 +305,7 @@ def _pipeline_sentence(event: CaseEvent, kind: str, data: dict[str, Any]) -> str
             )
         return sentence % {"recipient": recipient, "date": date}
     if kind == "notice.reply_for_person" and recipient:
-        replies = {
+        replies: dict[str, str] = {
             Notice.Outcome.NOT_RESPONSIBLE: _(
                 "%(recipient)s told us it is not responsible for these images. "
                 "We are turning to the next party."
@@ -318,11 +318,11 @@ def _pipeline_sentence(event: CaseEvent, kind: str, data: dict[str, Any]) -> str
             ),
         }
         replies[Notice.Outcome.PARTLY] = replies[Notice.Outcome.COMPLIED]
-        if (reply := replies.get(data.get("outcome"))) is not None:
+        if (reply := replies.get(str(data.get("outcome")))) is not None:
             return reply % {"recipient": recipient}
     if kind == "notice.outcome_for_person" and recipient and data.get("role"):
         dataset = data["role"] == RecipientRole.DATASET_MAINTAINER
-        outcomes = {
+        outcomes: dict[tuple[str, bool], str] = {
             (Notice.Outcome.COMPLIED, True): _(
                 "All the entries we reported to %(recipient)s are gone from its dataset."
             ),
@@ -338,7 +338,7 @@ def _pipeline_sentence(event: CaseEvent, kind: str, data: dict[str, Any]) -> str
                 "we keep following up on the rest."
             ),
         }
-        if (outcome := outcomes.get((data.get("outcome"), dataset))) is not None:
+        if (outcome := outcomes.get((str(data.get("outcome")), dataset))) is not None:
             return outcome % {"recipient": recipient}
     if kind == "notice.deadline_extended" and recipient and (date := _date(data.get("until"))):
         return _(
