@@ -26,7 +26,6 @@ from config.env import (
     mailer_from_url,
     networklist,
     proxy_ssl_header,
-    sqlite_database,
 )
 from config.log import redact_portal_tokens
 
@@ -94,11 +93,10 @@ TEMPLATES = [
     },
 ]
 
+# Empty: SQLite at var/takedown.sqlite3 (as sqlite:// without a path).
 DATABASE_URL = envstr("DATABASE_URL")
 DATABASES = {
-    "default": database_from_url(DATABASE_URL, VAR_DIR / "takedown.sqlite3")
-    if DATABASE_URL
-    else sqlite_database(VAR_DIR / "takedown.sqlite3")
+    "default": database_from_url(DATABASE_URL or "sqlite://", VAR_DIR / "takedown.sqlite3")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -323,7 +323,8 @@ def test_settings_without_environment_hold_the_documented_defaults(tmp_path: Pat
         "s.TAKEDOWN_FETCH_PORTS, s.TAKEDOWN_FETCH_MAX_BYTES, s.TAKEDOWN_FETCH_DEADLINE, "
         "s.TAKEDOWN_FETCH_ALLOWED_ENDPOINTS, s.TAKEDOWN_WHOIS_SERVER, s.TAKEDOWN_WHOIS_SERVERS, "
         "s.TAKEDOWN_ALLOW_PRIVATE_NETWORK, s.TAKEDOWN_RECHECK_AFTER_REMOVAL, "
-        "s.MAILERS['default']['OPTIONS'], s.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in']]))"
+        "s.MAILERS['default']['OPTIONS'], s.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], "
+        "str(s.DATABASES['default']['NAME']), s.DATABASES['default']['ENGINE']]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -349,6 +350,8 @@ def test_settings_without_environment_hold_the_documented_defaults(tmp_path: Pat
         "7:30,30:180",
         {"file_path": str(tmp_path / "outbox")},
         str(tmp_path / "celery" / "queue"),
+        str(tmp_path / "takedown.sqlite3"),
+        "django.db.backends.sqlite3",
     ]
     assert (tmp_path / "celery" / "control").is_dir()
 
