@@ -222,7 +222,8 @@ def _removal_rows(cases: QuerySet[Case] | None) -> list[tuple[int, str, str, str
         "notice__sent_at",
         "link__removed_at",
     ).order_by():
-        if removed_at >= sent_at:
+        # Both are non-null by the filter above; the stubs cannot know.
+        if removed_at is not None and sent_at is not None and removed_at >= sent_at:
             result.append((org_id, name, country, regime, removed_at - sent_at))
     return result
 

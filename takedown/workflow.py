@@ -9,7 +9,7 @@ assign `status` themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import models, transaction
@@ -174,7 +174,7 @@ def transition(
 def transition_many(
     model: type[models.Model],
     ids: list[int],
-    from_statuses: list[str],
+    from_statuses: Sequence[str],
     to: str,
     *,
     actor: Any = None,
@@ -203,6 +203,7 @@ def transition_many(
             .filter(pk__in=ids, status__in=from_statuses)
             .order_by("pk")
         )
+        read: list[tuple[int, str, int | None]]
         if case_column is None:
             read = [(pk, status, None) for pk, status in rows.values_list("pk", "status")]
         else:

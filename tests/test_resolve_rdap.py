@@ -646,11 +646,12 @@ def test_lookup_bootstrap_by_host_name_resolves_through_configured_dns(
     assert http_host.counts == Counter({("bootstrap.sandbox.test", "/b.json"): 1})
 
 
-def test_lookup_default_bootstrap_is_iana_and_failure_means_no_service(
+def test_lookup_iana_bootstrap_unreachable_means_no_service(
     dns_server: DnsServer, cache_dir: Path, settings: Settings
 ) -> None:
-    # No internet here: the sandbox DNS answers NXDOMAIN for data.iana.org.
-    settings.TAKEDOWN_RDAP_BOOTSTRAP = ""
+    # No internet here: the sandbox DNS answers NXDOMAIN for data.iana.org. That IANA's is
+    # the default is tested with the settings (tests/test_settings.py).
+    settings.TAKEDOWN_RDAP_BOOTSTRAP = "https://data.iana.org/rdap/"
     settings.TAKEDOWN_DNS_NAMESERVERS = [dns_server.address]
 
     with pytest.raises(NoRdapService):

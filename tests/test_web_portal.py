@@ -28,7 +28,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from config.settings import mailer_from_url
+from config.env import mailer_from_url
 from takedown.events import EVENT_TEXTS, event_sentence
 from takedown.models import (
     Case,

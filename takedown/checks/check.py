@@ -47,6 +47,7 @@ from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Verdict
+from takedown.resolve.bulk import column_field
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
     ConcurrentChange,
@@ -303,11 +304,12 @@ def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) ->
 
     Each UPDATE holds only while next_check_at is still the claim's token, so a check whose
     claim was lost cannot overwrite the one that took the link over."""
-    fields = [FoundLink._meta.get_field(name) for name in CHECKED_FIELDS]
-    due_field = FoundLink._meta.get_field("next_check_at")
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    columns = [column_field(FoundLink, name) for name in CHECKED_FIELDS]
+    fields = [field for field, _ in columns]
+    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in columns)
     table = connection.ops.quote_name(FoundLink._meta.db_table)
-    due_column = connection.ops.quote_name(due_field.column)
+    due_field, due_name = column_field(FoundLink, "next_check_at")
+    due_column = connection.ops.quote_name(due_name)
     # Only column names from the model are interpolated; every value is a parameter.
     update = f"UPDATE {table} SET {assignments} WHERE id = %s AND "  # noqa: S608
     claimed: list[list[Any]] = []

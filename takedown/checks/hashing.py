@@ -86,7 +86,7 @@ def compute_hashes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashes:
     formats = [name for name in WEB_FORMATS if name in Image.OPEN]
     try:
         # Image.open reads only the header; nothing is decoded before the size check.
-        picture = Image.open(io.BytesIO(data), formats=formats)
+        picture: Image.Image = Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
         raise NotAnImage("not an image in a web format") from None
     # Pillow raises the error above 2x its MAX_IMAGE_PIXELS and warns above 1x; the warning

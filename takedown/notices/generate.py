@@ -25,7 +25,7 @@ from takedown.workflow import DEAD_NOTICE_STATUSES, OPEN_LINK_STATUSES, record_e
 
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
-PURPOSES = {
+PURPOSES: dict[str, tuple[str, ...]] = {
     Role.SITE_OPERATOR: ("privacy", "legal", "abuse", "general"),
     Role.HOSTING: ("abuse", "legal", "general"),
     Role.CDN: ("abuse", "legal", "general"),

@@ -92,11 +92,11 @@ def _fetcher_class() -> type[URLFetcher]:
             )
             # The urllib handlers URLFetcher installs could open file:// and http:// if
             # anything reached OpenerDirector's machinery; leave it nothing to open with.
-            self.handlers = []
-            self.handle_open = {}
-            self.handle_error = {}
-            self.process_request = {}
-            self.process_response = {}
+            self.handlers: list[Any] = []
+            self.handle_open: dict[str, Any] = {}
+            self.handle_error: dict[str, Any] = {}
+            self.process_request: dict[str, Any] = {}
+            self.process_response: dict[str, Any] = {}
             self.served = 0
             self.refused = 0
 

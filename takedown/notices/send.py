@@ -54,6 +54,7 @@ was merely slow finds its claim gone and stops before it hands anything over.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -404,7 +405,7 @@ def _deliver_all(
                     sender,
                     recipient,
                     message,
-                    handover=lambda r=recipient: _log_handover(notice, claim, r),
+                    handover=functools.partial(_log_handover, notice, claim, recipient),
                 )
             except DeliveryError as err:
                 failure = err.failure(recipient)

@@ -189,6 +189,7 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
         moves: dict[str, dict[int, dict[str, Any]]] = {}  # status -> host -> event data
         updates: list[Host] = []
         rerouting: list[tuple[Host, HostResolution | None, set[str]]] = []
+        status: str  # a Host.Status value
         for host, result, resolution in zip(hosts, results, resolutions, strict=True):
             previous = host.current
             transient = any(error.get("transient") for error in result.errors)
@@ -454,4 +455,5 @@ def _upsert_orgs(entries: list[_Entry]) -> dict[str, int]:
             for (org_id, email), source in wanted.items()
             if (org_id, email) not in have
         )
-    return {key: org.pk for key, org in orgs.items()}
+    # Looked up by the entries' keys: none is None.
+    return {key: org.pk for key, org in orgs.items() if key is not None}

@@ -416,9 +416,9 @@ class _Domains:
             except LookupFailed as exc:
                 if self._rdap_failed(domain, exc, key, turns):
                     self._start_whois(domain, pool, turns)
-        for domain, job in self.whois_servers.items():
+        for domain, server_job in self.whois_servers.items():
             try:
-                server = job.result()
+                server = server_job.result()
             except LookupFailed as exc:
                 self._whois_failed(domain, exc, "", turns)
                 continue

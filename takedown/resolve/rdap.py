@@ -55,9 +55,7 @@ from takedown.resolve.facts import (
 
 logger = logging.getLogger(__name__)
 
-IANA_BOOTSTRAP: Final = "https://data.iana.org/rdap/"
 BOOTSTRAP_MAX_AGE: Final = 24 * 3600
-DEFAULT_TIMEOUT: Final = 10.0
 MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
 MAX_RAW_CHARS: Final = 64 * 1024
 MAX_REDIRECTS: Final = 3
@@ -474,7 +472,7 @@ class _Reply:
 
 
 def _deadline() -> float:
-    timeout = float(getattr(settings, "TAKEDOWN_RDAP_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = float(settings.TAKEDOWN_RDAP_TIMEOUT)
     return time.monotonic() + timeout
 
 
@@ -684,8 +682,7 @@ def _preferred_url(urls: Any) -> str | None:
 
 def _bootstrap(kind: str) -> Bootstrap:
     """The bootstrap that covers `kind` ("dns", "ipv4" or "ipv6")."""
-    source = str(getattr(settings, "TAKEDOWN_RDAP_BOOTSTRAP", "") or "").strip()
-    source = source or IANA_BOOTSTRAP
+    source = settings.TAKEDOWN_RDAP_BOOTSTRAP.strip()
     if source.lower().startswith(("http://", "https://")):
         url = source + f"{kind}.json" if source.endswith("/") else source
         return _bootstrap_from_url(url)
@@ -717,7 +714,7 @@ def _bootstrap_from_file(path: Path) -> Bootstrap:
 
 
 def _bootstrap_from_url(url: str) -> Bootstrap:
-    cache_dir = Path(getattr(settings, "TAKEDOWN_RDAP_CACHE_DIR", "") or _default_cache_dir())
+    cache_dir = Path(settings.TAKEDOWN_RDAP_CACHE_DIR)
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     cached = cache_dir / f"{digest}-{url.rsplit('/', 1)[-1] or 'bootstrap.json'}"
     try:
@@ -753,7 +750,3 @@ def _write_atomically(path: Path, body: bytes) -> None:
         logger.warning("RDAP bootstrap cache %s not written: %s", path, exc)
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-
-
-def _default_cache_dir() -> Path:
-    return Path(settings.VAR_DIR) / "rdap-bootstrap"

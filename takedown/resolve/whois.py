@@ -208,7 +208,7 @@ def query_line(server: str, domain: str) -> str:
 
 
 def _overrides() -> dict[str, str]:
-    raw = getattr(settings, "TAKEDOWN_WHOIS_SERVERS", None) or {}
+    raw = settings.TAKEDOWN_WHOIS_SERVERS
     if not isinstance(raw, dict):
         raise ImproperlyConfigured("TAKEDOWN_WHOIS_SERVERS must be a JSON object")
     return {str(name).lower().rstrip("."): str(address) for name, address in raw.items()}
@@ -226,7 +226,7 @@ def _endpoint(server: str) -> tuple[str, int, bool]:
     overrides = _overrides()
     if server in overrides:
         return (*_configured("TAKEDOWN_WHOIS_SERVERS", overrides[server]), True)
-    everything = getattr(settings, "TAKEDOWN_WHOIS_SERVER", "") or ""
+    everything: str = settings.TAKEDOWN_WHOIS_SERVER
     if everything.strip():
         return (*_configured("TAKEDOWN_WHOIS_SERVER", everything), True)
     return server, PORT, False

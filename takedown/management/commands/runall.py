@@ -39,7 +39,7 @@ class Child:
     # worker shuts down warmly (finishing its running tasks) on SIGTERM to its main process,
     # while SIGINT to the whole group also interrupts its pool processes mid-task.
     stop_signal: signal.Signals = signal.SIGTERM
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] = field(init=False, repr=False)  # set when started
     pump: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -303,4 +303,5 @@ def _die_with_parent() -> None:
 
     Without it a killed `runall` would leave a worker and a server running in their own groups.
     """
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _LIBC is not None:  # only Linux has it; elsewhere this is not called
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -113,7 +113,7 @@ def paused_by_person(case: Case) -> bool:
     data = (
         case.events.filter(kind="case.paused").order_by("-at", "-pk").values_list("data", flat=True)
     ).first()
-    return bool(data) and data.get("by") == BY_PERSON["by"]
+    return isinstance(data, dict) and data.get("by") == BY_PERSON["by"]
 
 
 def allowed_moves(case: Case) -> list[str]:
@@ -194,7 +194,7 @@ def export_data(case: Case) -> dict[str, Any]:
         {
             "recipient": name,
             "sent_at": sent_at.isoformat() if sent_at else None,
-            "respond_by": (extended or due).isoformat() if (extended or due) else None,
+            "respond_by": when.isoformat() if (when := extended or due) else None,
         }
         for name, sent_at, due, extended in case.notices.filter(status="sent")
         .order_by("sent_at", "pk")

@@ -161,11 +161,11 @@ def next_deadline(case: Case) -> datetime | None:
     """The earliest deadline still ahead among the case's sent notices."""
     now = timezone.now()
     dues = [
-        extended or due
+        when
         for due, extended in case.notices.filter(status=Notice.Status.SENT).values_list(
             "due_at", "extended_until"
         )
-        if (extended or due) is not None and (extended or due) > now
+        if (when := extended or due) is not None and when > now
     ]
     return min(dues) if dues else None
 

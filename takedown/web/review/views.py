@@ -113,7 +113,8 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = (
         CaseEvent.objects.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
     )
-    notice.submitted_by = submission.actor_id if submission else None
+    # What the queue annotates (_in_review), for this one notice.
+    notice.submitted_by = submission.actor_id if submission else None  # type: ignore[attr-defined]
     rendered, error = None, ""
     try:
         rendered = render_notice(notice, with_pdf=False)

@@ -4,6 +4,7 @@ has: pages are sliced in the database and per-row facts come from joins or subqu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from django.db.models import (
 from django.db.models import (
     Case as When_,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
@@ -62,7 +64,7 @@ def overdue_notices(now: datetime | None = None) -> QuerySet[Notice]:
     return overdue_notices_qs(now=now)
 
 
-def _flagged_hosts(**filters: Any) -> QuerySet[Host]:
+def _flagged_hosts(**filters: Any) -> QuerySet[Host, Any]:
     # A subquery of the few flagged hosts, so the (case, host) index answers each case's
     # EXISTS instead of a join walking all of a case's links.
     return Host.objects.filter(**filters).values("pk")
@@ -174,7 +176,7 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
     query = query.strip()
     if not query:
         return cases
-    matches = Q(reference__iexact=query) | Q(reference__icontains=query)
+    matches: Q | Combinable = Q(reference__iexact=query) | Q(reference__icontains=query)
     if "://" in query:
         try:
             normalized = normalize_url(query)
@@ -219,7 +221,7 @@ class PartyGroup:
         return RecipientRole(self.role).label if self.role else ""
 
 
-def party_groups(case: Case) -> list[dict[str, Any]]:
+def party_groups(case: Case) -> list[Mapping[str, Any]]:
     """One row per responsible party: its id, role and link counts by status (one query;
     as many rows as parties, not links)."""
     status_counts = {status: Count("pk", filter=Q(status=status)) for status in LINK_STATUSES}
@@ -232,7 +234,7 @@ def party_groups(case: Case) -> list[dict[str, Any]]:
     )
 
 
-def with_organisations(rows: list[dict[str, Any]]) -> list[PartyGroup]:
+def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
     """The rows of one page of party_groups, with their organisations (one query)."""
     organisations = Organisation.objects.in_bulk([row["party"] for row in rows if row["party"]])
     return [

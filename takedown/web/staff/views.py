@@ -390,7 +390,8 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
     hosts = selectors.case_hosts(case, flagged_only=flagged)
     page = Paginator(hosts, HOSTS_PER_PAGE).get_page(request.GET.get("page"))
     for host in page.object_list:
-        host.evidence = selectors.evidence_rows(host.current)
+        # For the template only, beside the host it belongs to.
+        host.evidence = selectors.evidence_rows(host.current)  # type: ignore[attr-defined]
     return render(
         request,
         "staff/hosts.html",
