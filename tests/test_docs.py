@@ -88,9 +88,7 @@ def test_docs_law_links_between_pages_resolve() -> None:
 def test_docs_law_each_page_lists_known_gaps() -> None:
     pages = sorted(p.name for p in LAW.glob("*.md") if p.name != "README.md")
     without = [
-        name
-        for name in pages
-        if "## Known gaps" not in (LAW / name).read_text(encoding="utf-8")
+        name for name in pages if "## Known gaps" not in (LAW / name).read_text(encoding="utf-8")
     ]
     assert without == []
 

@@ -198,7 +198,7 @@ def record_reply(
 
 # Replies the person is told of, by the sentence they read: a partial removal reads like a
 # complete one until the rechecks tell what is gone.
-PERSON_REPLIES = {
+PERSON_REPLIES: dict[str, str] = {
     Outcome.NOT_RESPONSIBLE: Outcome.NOT_RESPONSIBLE.value,
     Outcome.REFUSED: Outcome.REFUSED.value,
     Outcome.COMPLIED: Outcome.COMPLIED.value,

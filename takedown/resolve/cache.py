@@ -261,7 +261,9 @@ def networks(
     with _flight_lock:
         # Under the lock: an answer is stored before its flight ends (see the finally below),
         # so each address is either in the cache read here or in a flight seen here.
-        found = {} if refresh else _cached_networks(wanted)
+        found: dict[str, NetworkFacts | LookupFailed] = {}
+        if not refresh:
+            found.update(_cached_networks(wanted))
         for ip in wanted:
             if ip not in found:
                 blocks.setdefault(_block(ip), []).append(ip)
@@ -330,11 +332,13 @@ def networks(
         answered: list[NetworkFacts] = []
         for ip, (key, job) in [(ip, query(ip)) for ip in strays]:
             try:
-                found[ip] = job.result()
-                answered.append(found[ip])
+                network = job.result()
             except LookupFailed as exc:
                 failed(exc, key)
                 found[ip] = exc
+                continue
+            found[ip] = network
+            answered.append(network)
         _store_networks(answered)
     finally:
         if won:
@@ -429,7 +433,7 @@ def _holds(facts: NetworkFacts, ip: str) -> bool:
 CACHE_QUERY_CHUNK = 200
 
 
-def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
+def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts]:
     """Cached networks holding these addresses: for each, the smallest range that holds it, so
     a customer's sub-allocation cached next to its provider's block wins over the block."""
     keys = {ip: _address_key(ip) for ip in ips}
@@ -447,7 +451,7 @@ def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
         for key in chunk:
             params += [key, key]
         rows += NetworkRecord.objects.raw(sql, params)
-    found: dict[str, NetworkFacts | LookupFailed] = {}
+    found: dict[str, NetworkFacts] = {}
     for ip, key in keys.items():
         holding = [row for row in rows if row.start_key <= key <= row.end_key]
         if holding:

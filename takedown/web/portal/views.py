@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from takedown.errors import NotPossible
+from takedown.events import person_date
 from takedown.models import PortalAccess
 from takedown.notices.render import render_mandate
 from takedown.web.access import client_ip
@@ -234,7 +235,7 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             "total": sum(counts.values()),
             "rows": rows,
             "page": page,
-            "next_deadline": status.person_date(status.next_deadline(case)),
+            "next_deadline": person_date(status.next_deadline(case)),
         },
     )
 
@@ -248,7 +249,7 @@ def timeline(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         {
             **_case_context(access, request),
             "page": page,
-            "entries": [(status.person_date(at), text) for at, text in entries],
+            "entries": [(person_date(at), text) for at, text in entries],
         },
     )
 
@@ -398,7 +399,7 @@ def data(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         {
             **_case_context(access, request),
             "form": form,
-            "pending": status.person_date(pending.requested_at) if pending else "",
+            "pending": person_date(pending.requested_at) if pending else "",
         },
         status=400 if form.errors else 200,
     )
