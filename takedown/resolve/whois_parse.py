@@ -7,8 +7,8 @@ list and its field names change per TLD. Three shapes are read: ICANN-style labe
 referring to nic-hdl/contact handles, "e-mail:", "abuse-mailbox:") and indented or bracketed
 sections ("Registrant:", "Abuse Contact:", "[Holder]", ".it" blocks).
 
-WhoisAnswer and normalise_domain live here, not in the client, because parse_text needs them
-too: the client imports this module, and this one imports the client only for type hints.
+The record types (WhoisAnswer, WhoisRecord) and normalise_domain live here, with the parser
+that reads them: the client (takedown.resolve.whois) imports this module, never the reverse.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from takedown.resolve.countries import to_alpha2
 from takedown.resolve.facts import REDACTED, ContactFact, DomainFacts, LookupFailed, Party
-
-if TYPE_CHECKING:
-    from takedown.resolve.whois import WhoisRecord
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +41,17 @@ class WhoisAnswer:
     server: str  # the WHOIS server name that was asked (not the endpoint it was redirected to)
     query: str  # the query line sent, without CRLF
     text: str
+
+
+@dataclass
+class WhoisRecord:
+    """What the client got: the registry's answer, and the registrar's if a referral was
+    followed. `referral` is the server the registry named ("" if none or the registry itself)."""
+
+    domain: str  # A-label
+    answers: list[WhoisAnswer]
+    referral: str = ""
+    referral_error: LookupFailed | None = None
 
 
 # --- domain and host names --------------------------------------------------------------------
