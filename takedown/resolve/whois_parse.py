@@ -209,7 +209,8 @@ _FIELD_KEYS: Final = _words(
         "abuse_email": "abuse mailbox|abuse email|abuse e mail",
         "phone": "phone|phone number|tel|telephone|telefono|telefone|telefon|телефон|电话|전화번호"
         "|電話番号",
-        "country": "country|country code|country loc|country name|location|pais|pays|land|kraj"
+        "country": "country|country code|countrycode|country loc|country name|location|pais|pays"
+        "|land|kraj"
         "|страна|країна|国家|국가|国",
         "address": "address|street address|street|postal address|direccion|endereco|morada"
         "|adresse|anschrift|adres|адрес|адреса|地址|주소|住所",
