@@ -375,12 +375,31 @@ def test_parse_text_never_takes_privacy_service_for_holder(organization: str, em
     assert facts.contacts == [ContactFact("registrar_abuse", "abuse@registrar.test", "whois")]
 
 
-def test_parse_text_keeps_real_holder_beside_placeholders() -> None:
-    text = "Registrant Name: Private joint-stock company Kyivstar\nRegistrant Country: UA\n"
+@pytest.mark.parametrize(
+    "name", ["Private joint-stock company Kyivstar", "Privacy International", "Protected Ltd"]
+)
+def test_parse_text_keeps_real_holder_that_sounds_like_placeholder(name: str) -> None:
+    facts = parse_text("example.xx", f"Registrant Name: {name}\nRegistrant Country: UA\n")
 
-    facts = parse_text("kyivstar.ua", text)
+    assert facts.registrant == holder(name=name, country="UA")
 
-    assert facts.registrant == holder(name="Private joint-stock company Kyivstar", country="UA")
+
+def test_parse_text_keeps_abuse_mailboxes_at_privacy_named_domains() -> None:
+    text = (
+        "Registrar: Privacy Registrar Ltd\n"
+        "Registrar Abuse Contact Email: abuse@privacy-registrar.test\n"
+        "Abuse: noc@privacy-host.test\n"
+    )
+
+    facts = parse_text("example.xx", text)
+
+    assert facts.registrar == holder(
+        name="Privacy Registrar Ltd", email="abuse@privacy-registrar.test"
+    )
+    assert facts.contacts == [
+        ContactFact("registrar_abuse", "abuse@privacy-registrar.test", "whois"),
+        ContactFact("abuse", "noc@privacy-host.test", "whois"),
+    ]
 
 
 # --- the shared samples -------------------------------------------------------------------------

@@ -118,7 +118,7 @@ _HANDLE = re.compile(r"^(?:(?=\S*\d)[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*|[a-z0-9-]
 _REDACTED = re.compile(
     r"redacted|not disclosed|non[- ]?disclosed|undisclosed|data protected|protected data"
     r"|gdpr|withheld|hidden|masked|non-?public|statutory masking|not available|please query"
-    r"|contact the registrar|private person|registration private|privacy|personal data"
+    r"|contact the registrar|private person|registration private|for privacy|personal data"
     r"|upon request|on request|not shown|confidential|restricted|anonymi[sz]ed"
     r"|see (?:https?://|www\.)|visit (?:https?://|www\.)|https?://\S*(?:whois|contact|form)",
     re.I,
@@ -138,6 +138,8 @@ _PROXY_EMAIL = re.compile(
     r"|gdpr|masked)[\w-]*\.",
     re.I,
 )
+# Roles whose mailbox a privacy service may relay; a registrar's or an abuse desk's is their own.
+_PERSONAL_ROLES: Final = frozenset({"registrant", "admin", "tech", "billing", "zone"})
 _EMPTY = frozenset({"", "n/a", "na", "none", "null", "-", "not applicable", "unknown", "***n/a***"})
 
 
@@ -293,7 +295,8 @@ def _label(key: str) -> tuple[str, str] | None:
     if "/" in key or not key:
         return None
     if key in _ROLE_WORDS:
-        return _ROLE_WORDS[key], "name"
+        role = _ROLE_WORDS[key]
+        return role, ("email" if role == "abuse" else "name")  # "Abuse: abuse@example.net"
     words = key.split()
     splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
     if len(words) == 1 and len(key) <= 16:  # scripts written without spaces
@@ -730,7 +733,7 @@ def _pick(facts: list[_Fact], role: str, field_name: str) -> _Choice:
             continue
         if field_name == "email":
             found = _emails(value)
-            if found and not _PROXY_EMAIL.search(found[0]):
+            if found and (role not in _PERSONAL_ROLES or not _PROXY_EMAIL.search(found[0])):
                 return _Choice(found[0], fact.parser)
             if found:
                 return _Choice(REDACTED, fact.parser, proxy=True)
@@ -776,7 +779,9 @@ def _contacts(facts: list[_Fact], proxied: bool) -> list[ContactFact]:
         if fact.field != "email":
             continue
         for email in _emails(fact.value)[:1]:
-            if (fact.role, email) in seen or _PROXY_EMAIL.search(email):
+            if (fact.role, email) in seen:
+                continue
+            if fact.role in _PERSONAL_ROLES and _PROXY_EMAIL.search(email):
                 continue
             if proxied and fact.role == "registrant":
                 continue
