@@ -169,6 +169,38 @@ HELD_OUT: dict[str, tuple[Party | None, Party | None, list[ContactFact]]] = {
             ContactFact("tech", "hostmaster@inwx.de", "whois", "+49 30 66400137"),
         ],
     ),
+    # Round 2: the SK-NIC holder block was missed on the first run (SOURCES.md).
+    "whois.eu/google.eu": (holder(name="Markmonitor Inc."), holder(name=REDACTED), []),
+    "whois.sk-nic.sk/dobramasaz.sk": (
+        holder(
+            name="Websupport s.r.o.",
+            country="SK",
+            email="helpdesk@websupport.sk",
+            phone="+421.220608080",
+        ),
+        holder(name="Vladimir Chamula", organization="PROFIDEMONT s.r.o", country="SK"),
+        [ContactFact("registrar", "helpdesk@websupport.sk", "whois", "+421.220608080")],
+    ),
+    "whois.nic.fr/hotel.fr": (
+        holder(name="OVH", country="FR", email="support@ovh.net", phone="+33.899701761"),
+        holder(
+            name="STAR 3",
+            country="FR",
+            email="48c80964ab9bf9f034d9e24c306e5035-s3461@contact.gandi.net",
+            phone="+33.144511112",
+        ),
+        [
+            ContactFact(
+                "registrant",
+                "48c80964ab9bf9f034d9e24c306e5035-s3461@contact.gandi.net",
+                "whois",
+                "+33.144511112",
+            ),
+            ContactFact("admin", "n34eqyb0zrtqlfdrio97@n.o-w-o.info", "whois", "+33.142661515"),
+            ContactFact("tech", "tech@ovh.net", "whois", "+33.899701761"),
+            ContactFact("registrar", "support@ovh.net", "whois", "+33.899701761"),
+        ],
+    ),
 }
 
 

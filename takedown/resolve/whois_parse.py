@@ -168,7 +168,7 @@ _ROLE_WORDS: Final = _words(
         "|organization using domain name|registrante|titulaire|titulaire du nom de domaine"
         "|detenteur|inhaber|domaininhaber|inhaber dieses domainnamens|halter|abonent|abonament"
         "|владелец|администратор домена|власник|реєстрант|注册人|注册者|域名持有人|所有者|등록인"
-        "|登録者|registrant s contact",
+        "|登録者|registrant s contact|domain registrant",
         "admin": "admin|admin contact|administrative|administrative contact|administrative contacts"
         "|administrative contact agent|administrative contact ac|ac|contacto administrativo"
         "|contato administrativo|contact administratif|administrativer kontakt"
@@ -531,16 +531,21 @@ class _Section:
 
 
 def _inline_heading(lines: list[str], index: int) -> _Section | None:
-    """ "Holder<TAB>Google LLC" or "Registrant: Google LLC" followed by unlabelled address
-    lines: a section whose first line is the value."""
+    """A role label with its value opening a block: "Holder<TAB>Google LLC" followed by
+    unlabelled address lines (SWITCH), or "Domain registrant: WS-2128034" followed by "Name:",
+    "Country Code:" lines (SK-NIC). The value is the block's first line unless a handle."""
     pair = _key_value(lines[index])
     if not pair or not pair[1] or pair[0] not in _SECTION_WORDS:
         return None
     following = lines[index + 1] if index + 1 < len(lines) else ""
-    if not following.strip() or _comment(following) or _key_value(following):
+    if not following.strip() or _comment(following):
+        return None
+    labelled = _key_value(following)
+    if labelled and labelled[0] not in _FIELD_KEYS:
         return None
     section = _Section(_SECTION_WORDS[pair[0]], False, _indent(lines[index]))
-    section.lines.append(pair[1])
+    if not _HANDLE.match(pair[1]):
+        section.lines.append(pair[1])
     return section
 
 
