@@ -74,6 +74,8 @@ class DomainFacts:
     registrant: Party | None = None
     contacts: list[ContactFact] = field(default_factory=list)
     raw: str = ""  # the raw text (WHOIS) or JSON (RDAP), capped, for the evidence view
+    # Which parser produced each field ("registrant.email" -> "generic", "python-whois:WhoisDe")
+    parsers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

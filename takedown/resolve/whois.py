@@ -61,6 +61,7 @@ from takedown.resolve.facts import DomainFacts, LookupFailed
 from takedown.resolve.whois_parse import (
     SOURCE,
     WhoisAnswer,
+    WhoisRecord,
     focus_on_domain,
     is_host_name,
     normalise_domain,
@@ -159,17 +160,6 @@ QUERY_FORMS: Final[dict[str, str]] = {
 
 
 # --- the port-43 client -----------------------------------------------------------------------
-
-
-@dataclass
-class WhoisRecord:
-    """What fetch_record got: the registry's answer, and the registrar's if a referral was
-    followed. `referral` is the server the registry named ("" if none or the registry itself)."""
-
-    domain: str  # A-label
-    answers: list[WhoisAnswer]
-    referral: str = ""
-    referral_error: LookupFailed | None = None
 
 
 @dataclass
