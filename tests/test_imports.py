@@ -17,11 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("takedown", "config")
 
 # Known cycles, each a sorted tuple of module names.
-ALLOWED_CYCLES: set[tuple[str, ...]] = {
-    # Broken on branch i10-whois (the record type moves to the parser): the lead deletes this
-    # entry when merging both branches.
-    ("takedown.resolve.whois", "takedown.resolve.whois_parse"),
-}
+ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 
 # Project imports inside functions, as (file, function): "*" for every function of the file.
 ALLOWED_LOCAL_IMPORTS: set[tuple[str, str]] = {

@@ -821,7 +821,14 @@ def _registrar(facts: list[_Fact], parsers: dict[str, str]) -> Party | None:
         chosen["email"] = _Choice()  # a registrar's own address is never personal data withheld
     if chosen["phone"].value == REDACTED:
         chosen["phone"] = _Choice()
-    party = Party(**{key: choice.value for key, choice in chosen.items()}, source=SOURCE)
+    party = Party(
+        name=name.value,
+        iana_id=iana_id.value,
+        email=chosen["email"].value,
+        phone=chosen["phone"].value,
+        country=country.value,
+        source=SOURCE,
+    )
     if not (party.name or party.iana_id or party.email):
         return None
     parsers.update({f"registrar.{key}": c.parser for key, c in chosen.items() if c.value})
@@ -844,8 +851,15 @@ def _registrant(facts: list[_Fact], parsers: dict[str, str]) -> Party | None:
         if not chosen["organization"].proxy and service.value != REDACTED:
             chosen["organization"] = service  # "Registrant: Domains by Proxy, Inc." (a name)
         chosen["name"] = _Choice(REDACTED, chosen["name"].parser or service.parser)
-    party = Party(**{key: choice.value for key, choice in chosen.items()}, source=SOURCE)
-    party.privacy_proxy = proxied
+    party = Party(
+        name=chosen["name"].value,
+        organization=chosen["organization"].value,
+        country=chosen["country"].value,
+        email=chosen["email"].value,
+        phone=chosen["phone"].value,
+        source=SOURCE,
+        privacy_proxy=proxied,
+    )
     if not any(choice.value for choice in chosen.values()) and not proxied:
         return None
     parsers.update({f"registrant.{key}": c.parser for key, c in chosen.items() if c.value})
