@@ -12,7 +12,11 @@ the body only: header, URL table and signature stay generated, so editing cannot
 The context holds plain values built from the notice's own case only (its links filtered to
 `notice.case`); templates never see a model, so they cannot reach the person's details. Those
 appear only when the regime requires them and a reviewer confirmed the disclosure.
-Plain text is rendered without escaping, HTML with Django's autoescape.
+Plain text is rendered without escaping, HTML with Django's autoescape. Every rendering comes
+back as a plain `str`, never as Django's SafeString: the plain text carries captions, entry ids,
+URLs and organisation names (from WHOIS, RDAP and directory imports) unescaped, and a page that
+showed it as "safe" would run their markup (a `<meta http-equiv="refresh">` in a caption once
+navigated a reviewer's browser away). Pages escape what they show; nothing here is marked safe.
 """
 
 from __future__ import annotations
@@ -193,7 +197,9 @@ def _engine() -> Engine:
 
 def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> str:
     template = _engine().select_template(names)
-    return template.render(Context(context, autoescape=autoescape))
+    # Template.render returns a SafeString; str.__str__ copies it into a plain str (see the
+    # module docstring), so any template showing it escapes it.
+    return str.__str__(template.render(Context(context, autoescape=autoescape)))
 
 
 def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> list[str]:
