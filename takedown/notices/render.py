@@ -21,9 +21,7 @@ navigated a reviewer's browser away). Pages escape what they show; nothing here 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
+from takedown.csvsafe import csv_bytes
 from takedown.models import Mandate, Notice, NoticeLink
 from takedown.models.case import AffectedPerson
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
@@ -155,7 +154,6 @@ DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity
 # Every notice states its deadline, whether or not the regime makes it a required element.
 ALWAYS_STATED = ("deadline",)
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -469,21 +467,8 @@ def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
     return names
 
 
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
-def _cell(value: str) -> str:
-    """A caption a spreadsheet would run as a formula is quoted (the JSON keeps it exact)."""
-    return "'" + value if value.startswith(CSV_FORMULA_START) else value
-
-
 def links_csv(links: list[dict[str, Any]]) -> bytes:
-    return _csv(
+    return csv_bytes(
         ["url", "first_seen", "entry_id", "url_sha256"],
         [
             [row["url"], row["first_seen"].isoformat(), row["entry_id"], row["url_sha256"]]
@@ -508,7 +493,7 @@ def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
 def manifest_csv(links: list[dict[str, Any]]) -> bytes:
     entries = manifest_entries(links)
     header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    return _csv(header, [[_cell(entry[key]) for key in header] for entry in entries])
+    return csv_bytes(header, [[entry[key] for key in header] for entry in entries])
 
 
 def manifest_json(context: dict[str, Any]) -> bytes:
