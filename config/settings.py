@@ -260,6 +260,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+# Off by default: with it, every subdomain of the site's domain must serve HTTPS for a year.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION and envbool("TAKEDOWN_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
 # Behind a TLS-terminating reverse proxy every request reaches Django as plain HTTP: without
 # the proxy's word (e.g. HTTP_X_FORWARDED_PROTO=https) the SSL redirect above would loop. Set
