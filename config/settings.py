@@ -329,6 +329,10 @@ CACHES = {
 # takes one signed PDF. Both caps are enforced by the forms with a clear error; the portal also
 # refuses a larger request from its Content-Length before reading the body.
 TAKEDOWN_IMPORT_MAX_BYTES = envint("TAKEDOWN_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# Bytes the text columns of one Parquet file may decode to. A file of a few hundred bytes can
+# hold one long string repeated millions of times; readers.py counts before decoding and
+# refuses the file past this (a 1M-row LAION shard decodes to about 150 MB).
+TAKEDOWN_IMPORT_MAX_DECODED_BYTES = envint("TAKEDOWN_IMPORT_MAX_DECODED_BYTES", 4 * 1024**3)
 TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Form fields other than files, held in memory: a pasted URL list of some 50,000 lines; longer
 # lists go in as a file. Files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary
