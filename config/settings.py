@@ -518,6 +518,9 @@ TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
 TAKEDOWN_FETCH_PORTS = [int(port) for port in envlist("TAKEDOWN_FETCH_PORTS", "80,443")]
 TAKEDOWN_FETCH_MAX_BYTES = envint("TAKEDOWN_FETCH_MAX_BYTES", 25 * 1024 * 1024)
+# Bytes of decoded pictures one process holds at once (rechecks decode in a thread pool);
+# checks/hashing.py makes further decodes wait. One 40-megapixel picture needs about 200 MB.
+TAKEDOWN_DECODE_MEMORY_BYTES = envint("TAKEDOWN_DECODE_MEMORY_BYTES", 256 * 1024 * 1024)
 TAKEDOWN_FETCH_CONNECT_TIMEOUT = envfloat("TAKEDOWN_FETCH_CONNECT_TIMEOUT", 5.0)
 TAKEDOWN_FETCH_READ_TIMEOUT = envfloat("TAKEDOWN_FETCH_READ_TIMEOUT", 10.0)
 TAKEDOWN_FETCH_DEADLINE = envfloat("TAKEDOWN_FETCH_DEADLINE", 30.0)
