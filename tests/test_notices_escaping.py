@@ -122,3 +122,36 @@ def test_pdf_prints_markup_as_text(hostile_notice):
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
     assert "<b>hidden</b>" in text
     assert "LAION e.V. <meta" in text
+
+
+def test_results_charts_escape_organisation_names(client):
+    """The charts are the one place that marks markup safe (charts.py builds SVG by hand):
+    every name in them is escaped."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from takedown.models import FoundLink, NoticeLink
+
+    team = TeamFactory(name="Berlin")
+    reviewer = member("rita", "reviewer", team)
+    hoster = OrganisationFactory(name=f"Hoster {META}{BOLD}", country="NL")
+    case = CaseFactory(team=team)
+    sent_at = timezone.now() - timedelta(days=3)
+    link = FoundLinkFactory(
+        case=case, status=FoundLink.Status.REMOVED, removed_at=sent_at + timedelta(hours=30)
+    )
+    sent = NoticeFactory(
+        case=case,
+        recipient=hoster,
+        status=Notice.Status.SENT,
+        sent_at=sent_at,
+        outcome=Notice.Outcome.COMPLIED,
+    )
+    NoticeLink.objects.create(notice=sent, link=link)
+    client.force_login(reviewer)
+
+    page = client.get(reverse("review:results")).content.decode()
+
+    # The scoreboard table, the bar's label, its tooltip and the chart's description.
+    assert_escaped(page, occurrences=3)
