@@ -644,8 +644,10 @@ def _check_utf8(dictionary: pa.Array, indices: pa.Array, name: str, before: int)
         pass
     bad = []
     for position, value in enumerate(pc.cast(dictionary, pa.binary()).to_pylist()):
+        if value is None:
+            continue
         try:
-            value is None or value.decode()
+            value.decode()
         except UnicodeDecodeError:
             bad.append(position)
     used = pc.is_in(indices, value_set=pa.array(bad, indices.type))
