@@ -610,10 +610,13 @@ class _TextColumn(NamedTuple):
         lengths = pc.binary_length(dictionary)
         raw = pc.sum(pc.take(lengths, indices)).as_py() or 0
         _check_utf8(dictionary, indices, name, before)
-        over = None
-        if chars is not None:
+        kept, over = dictionary, None
+        longest = pc.max(lengths).as_py() or 0
+        # Most batches have no value over its cap: then nothing is copied. (A value of at
+        # most `chars` bytes has at most `chars` characters.)
+        if chars is not None and longest > chars:
             kept = pc.utf8_slice_codeunits(dictionary, 0, chars)
-        else:
+        elif chars is None and longest > cap:
             too_long = pc.greater(lengths, cap)
             kept = pc.if_else(too_long, pa.scalar(None, dictionary.type), dictionary)
             over = pc.fill_null(pc.take(too_long, indices), False)
