@@ -128,6 +128,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+# Off by default: with it, every subdomain of the site's domain must serve HTTPS for a year.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION and envbool("TAKEDOWN_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
 # Behind a TLS-terminating reverse proxy every request reaches Django as plain HTTP: without
 # the proxy's word (e.g. HTTP_X_FORWARDED_PROTO=https) the SSL redirect above would loop. Set
@@ -184,6 +186,10 @@ CACHES = {"default": cache_from_url("TAKEDOWN_CACHE_URL", TAKEDOWN_CACHE_URL)}
 # takes one signed PDF. Both caps are enforced by the forms with a clear error; the portal also
 # refuses a larger request from its Content-Length before reading the body.
 TAKEDOWN_IMPORT_MAX_BYTES = envint("TAKEDOWN_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# Bytes the text columns of one Parquet file may decode to. A file of a few hundred bytes can
+# hold one long string repeated millions of times; readers.py counts before decoding and
+# refuses the file past this (a 1M-row LAION shard decodes to about 150 MB).
+TAKEDOWN_IMPORT_MAX_DECODED_BYTES = envint("TAKEDOWN_IMPORT_MAX_DECODED_BYTES", 4 * 1024**3)
 TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Form fields other than files, held in memory: a pasted URL list of some 50,000 lines; longer
 # lists go in as a file. Files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary
@@ -325,6 +331,9 @@ TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
 TAKEDOWN_FETCH_PORTS = envintlist("TAKEDOWN_FETCH_PORTS", "80,443")
 TAKEDOWN_FETCH_MAX_BYTES = envint("TAKEDOWN_FETCH_MAX_BYTES", 25 * 1024 * 1024)
+# Bytes of decoded pictures one process holds at once (rechecks decode in a thread pool);
+# checks/hashing.py makes further decodes wait. One 40-megapixel picture needs about 200 MB.
+TAKEDOWN_DECODE_MEMORY_BYTES = envint("TAKEDOWN_DECODE_MEMORY_BYTES", 256 * 1024 * 1024)
 TAKEDOWN_FETCH_CONNECT_TIMEOUT = envfloat("TAKEDOWN_FETCH_CONNECT_TIMEOUT", 5.0)
 TAKEDOWN_FETCH_READ_TIMEOUT = envfloat("TAKEDOWN_FETCH_READ_TIMEOUT", 10.0)
 TAKEDOWN_FETCH_DEADLINE = envfloat("TAKEDOWN_FETCH_DEADLINE", 30.0)

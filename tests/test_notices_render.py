@@ -792,3 +792,46 @@ def test_reminder_states_the_expired_deadline_and_grants_no_new_period() -> None
         " within 10 days, that is by 18 April 2026."
     ) in text
     assert "within one month of receipt" not in text
+
+
+FORMULAS = [
+    '=HYPERLINK("http://127.0.0.1:1/","click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1d1+1",  # full-width equals sign
+]
+
+
+def test_every_csv_cell_that_starts_a_formula_is_quoted() -> None:
+    """Entry ids, captions and URLs are strangers' strings: in every CSV we send, a cell a
+    spreadsheet would run is shown as text (the JSON manifest keeps them exact)."""
+    notice = make_notice("gdpr", role="dataset_maintainer", category="intimate", links=0)
+    for number, formula in enumerate(FORMULAS):
+        notice.links.add(
+            f.FoundLinkFactory(
+                case=notice.case,
+                url=f"https://cdn.example.org/{number}.jpg",
+                dataset="=laion",
+                entry_id=formula,
+                caption=formula,
+            )
+        )
+    attachments = render_notice(notice, with_pdf=False).attachments
+    links, manifest, document = (a.content for a in attachments)
+
+    assert [row[2] for row in read_csv(links)[1:]] == ["'" + value for value in FORMULAS]
+    assert [row[:2] + row[3:4] for row in read_csv(manifest)[1:]] == [
+        ["'=laion", "'" + value, "'" + value] for value in FORMULAS
+    ]
+    assert [entry["entry_id"] for entry in json.loads(document)["entries"]] == FORMULAS
+
+
+def test_csv_bytes_neutralises_header_and_leaves_plain_cells() -> None:
+    from takedown.csvsafe import csv_bytes
+
+    content = csv_bytes(["=a", "b"], [["1001", "https://x.example/=y"], ["-1", "@me"]])
+
+    assert content == b"'=a,b\r\n1001,https://x.example/=y\r\n'-1,'@me\r\n"

@@ -315,6 +315,23 @@ def test_lookup_domain_redirect_to_other_scheme_is_refused(rdap: RdapServer) -> 
     assert failure(lookup_domain, "file.com").message == "refused URL scheme 'file'"
 
 
+def test_lookup_domain_redirect_to_another_port_is_refused(
+    rdap: RdapServer, http_host: HttpHost
+) -> None:
+    """A redirect names any port it likes: to another server's port (here a second local
+    server, as if port 25 of a public address) it is refused before connecting."""
+    elsewhere = http_host.add_route("/domain/other.com", Response(b"{}", "application/json"))
+    rdap.add_domain("other.com", redirect(elsewhere))
+
+    error = failure(lookup_domain, "other.com")
+
+    assert (error.message, error.transient) == (
+        f"refused redirect to port {http_host.port} (only 80 and 443)",
+        False,
+    )
+    assert http_host.hits("/domain/other.com") == 0
+
+
 @dataclass(frozen=True)
 class RedirectAfterLockdown:
     """Answers with a redirect, but first turns private addresses off, as if the redirect

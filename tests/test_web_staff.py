@@ -765,6 +765,30 @@ def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"url": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n", "line 1: JSON nested too deeply"),
+        (
+            b'{"url": "https://a.example/x.jpg", "width": ' + b"9" * 100_000 + b"}\n",
+            "line 1: a number with 100,000 digits (at most 100)",
+        ),
+    ],
+)
+def test_upload_of_a_hostile_file_shows_the_error_not_a_500(client, carla, team, content, message):
+    case = CaseFactory(reference="TD-2026-0704", team=team)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:import_links", args=[case.reference]),
+        {"file": SimpleUploadedFile("found.jsonl", content), "format": ""},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [f"{message} (nothing was imported)"]
+    assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
+
+
 def test_new_case_with_a_broken_file_leaves_no_case(client, carla, team):
     client.force_login(carla)
 

@@ -12,14 +12,16 @@ the body only: header, URL table and signature stay generated, so editing cannot
 The context holds plain values built from the notice's own case only (its links filtered to
 `notice.case`); templates never see a model, so they cannot reach the person's details. Those
 appear only when the regime requires them and a reviewer confirmed the disclosure.
-Plain text is rendered without escaping, HTML with Django's autoescape.
+Plain text is rendered without escaping, HTML with Django's autoescape. Every rendering comes
+back as a plain `str`, never as Django's SafeString: the plain text carries captions, entry ids,
+URLs and organisation names (from WHOIS, RDAP and directory imports) unescaped, and a page that
+showed it as "safe" would run their markup (a `<meta http-equiv="refresh">` in a caption once
+navigated a reviewer's browser away). Pages escape what they show; nothing here is marked safe.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
+from takedown.csvsafe import csv_bytes
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
@@ -158,7 +161,6 @@ DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity
 # Every notice states its deadline, whether or not the regime makes it a required element.
 ALWAYS_STATED = ("deadline",)
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -200,7 +202,9 @@ def _engine() -> Engine:
 
 def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> str:
     template = _engine().select_template(names)
-    return template.render(Context(context, autoescape=autoescape))
+    # Template.render returns a SafeString; str.__str__ copies it into a plain str (see the
+    # module docstring), so any template showing it escapes it.
+    return str.__str__(template.render(Context(context, autoescape=autoescape)))
 
 
 # Follow-ups whose pieces may differ from the first notice's (`deadline_reminder.txt`).
@@ -535,21 +539,8 @@ def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
     return names
 
 
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
-def _cell(value: str) -> str:
-    """A caption a spreadsheet would run as a formula is quoted (the JSON keeps it exact)."""
-    return "'" + value if value.startswith(CSV_FORMULA_START) else value
-
-
 def links_csv(links: list[dict[str, Any]]) -> bytes:
-    return _csv(
+    return csv_bytes(
         ["url", "first_seen", "entry_id", "url_sha256"],
         [
             [row["url"], row["first_seen"].isoformat(), row["entry_id"], row["url_sha256"]]
@@ -574,7 +565,7 @@ def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
 def manifest_csv(links: list[dict[str, Any]]) -> bytes:
     entries = manifest_entries(links)
     header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    return _csv(header, [[_cell(entry[key]) for key in header] for entry in entries])
+    return csv_bytes(header, [[entry[key] for key in header] for entry in entries])
 
 
 def manifest_json(context: dict[str, Any]) -> bytes:
