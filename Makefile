@@ -11,13 +11,23 @@
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: help run test venv lint system-deps clean
+.PHONY: help run serve test venv lint system-deps clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
 run:
 	@bash scripts/run --port $(PORT)
+
+# No access log: request paths can carry portal tokens (the app redacts them in its own logs).
+# Workers and beat run separately (README, "Running on several machines"). WEB_WORKERS: about
+# two per core.
+WEB_WORKERS ?= 4
+BIND ?= 127.0.0.1:$(PORT)
+
+serve: venv
+	.venv/bin/gunicorn config.wsgi --workers $(WEB_WORKERS) --bind $(BIND) \
+		--max-requests 1000 --max-requests-jitter 100 --timeout 60
 
 test: venv
 	@.venv/bin/pytest $(ARGS); code=$$?; \

@@ -33,6 +33,13 @@ def envbool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
 
 
+def envchoice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def envint(name: str, default: int) -> int:
     return _envparsed(name, default, int, "an integer")
 

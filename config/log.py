@@ -1,9 +1,12 @@
-"""Logging filters for config/settings.py's LOGGING: no personal data in the logs."""
+"""Logging filters and formatters for config/settings.py's LOGGING: no personal data in the
+logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
 # /p/ at the start of a path (after a space, a quote or a URL's host), not /static/p/...
 PORTAL_TOKEN_IN_PATH = re.compile(r"(^|[\s\"'(=]|://[^/\s\"']+)/p/[^/\s?#\"']{16,}")
@@ -19,3 +22,22 @@ def redact_portal_tokens(record: logging.LogRecord) -> bool:
     if redacted != message:
         record.msg, record.args = redacted, ()
     return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, and the process
+    and thread for correlating a worker's lines. The message is the same text the plain
+    format writes, so the same rule holds: ids and counts, never personal data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+            "thread": record.threadName,
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)

@@ -16,6 +16,7 @@ from config.env import (
     celery_transport_options,
     database_from_url,
     envbool,
+    envchoice,
     envfloat,
     envint,
     envintlist,
@@ -258,8 +259,24 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue": {"task": "takedown.tasks.escalate_overdue", "schedule": 24 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue per concern, so an operator can run mail workers on one machine and check workers
+# on several others (README, "Running on several machines"). runall's worker and the tests'
+# workers consume all of them (-Q with every name).
+TAKEDOWN_QUEUES = ("default", "resolve", "send", "check", "render")
+# /metrics (Prometheus): loopback, these addresses or networks, or this bearer token.
+TAKEDOWN_METRICS_ALLOWED = networklist("TAKEDOWN_METRICS_ALLOWED")
+TAKEDOWN_METRICS_TOKEN = envstr("TAKEDOWN_METRICS_TOKEN")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "takedown.tasks.resolve_hosts": {"queue": "resolve"},
+    "takedown.tasks.send_notice": {"queue": "send"},
+    "takedown.tasks.recheck_links": {"queue": "check"},
+    "takedown.tasks.render_*": {"queue": "render"},
+}
 
 # --- logging: no personal data. Log ids and counts, never names, e-mails or URLs. ------------
+
+TAKEDOWN_LOG_FORMAT = envchoice("TAKEDOWN_LOG_FORMAT", ("plain", "json"), "plain")
 
 LOGGING = {
     "version": 1,
@@ -272,6 +289,8 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object a line, for log collectors (TAKEDOWN_LOG_FORMAT=json).
+        "json": {"()": "config.log.JsonFormatter"},
         # Django's own for runserver's request lines (this configuration replaces its logger).
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
@@ -280,7 +299,7 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": TAKEDOWN_LOG_FORMAT},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "root": {"handlers": ["console"], "level": envstr("TAKEDOWN_LOG_LEVEL", "INFO")},

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from takedown.web import ops
 from takedown.web.access import ThrottledLoginView
 from takedown.web.staff.views import home
 
@@ -15,5 +16,8 @@ urlpatterns = [
     path("p/", include("takedown.web.portal.urls")),
     # Reviewer's dashboard (takedown/web/review/, namespace "review").
     path("review/", include("takedown.web.review.urls")),
+    # Operators: health for load balancers and monitors, Prometheus metrics.
+    path("health/", ops.health, name="health"),
+    path("metrics", ops.prometheus, name="metrics"),
     path("", home, name="home"),
 ]

@@ -21,6 +21,7 @@ from typing import Any
 from celery import current_app
 from django.utils import timezone
 
+from takedown import metrics
 from takedown.checks.schedule import feed_new_links, lease_due_links, make_due
 from takedown.models import FoundLink, Host, Notice
 from takedown.notices import send as sending
@@ -44,6 +45,7 @@ def dispatch_due_work() -> dict[str, int]:
     fed = feed_new_links()
     links, recheck_tasks = hand_out_rechecks()
     counts.update(links_fed=fed, links=links, recheck_tasks=recheck_tasks)
+    metrics.beat(metrics.DISPATCHER)
     log.info("dispatch: %s", counts)
     return counts
 

@@ -31,6 +31,16 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def purge_queues(app: Any) -> None:
+    """Empty every queue of the project (settings.TAKEDOWN_QUEUES) on the app's broker."""
+    from django.conf import settings
+
+    with app.connection_for_write() as connection:
+        for queue in settings.TAKEDOWN_QUEUES:
+            connection.default_channel.queue_declare(queue)
+            connection.default_channel.queue_purge(queue)
+
+
 @contextmanager
 def celery_worker(django_db_blocker: Any = None) -> Iterator[None]:
     """A real Celery worker (two threads) on the test broker: Redis where CELERY_BROKER_URL is
@@ -47,13 +57,18 @@ def celery_worker(django_db_blocker: Any = None) -> Iterator[None]:
     app.conf.broker_url = broker if broker.startswith("redis") else "memory://"
     app.conf.task_always_eager = False
     try:
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_purge("celery")
+        purge_queues(app)
         with ExitStack() as stack:
             if django_db_blocker is not None:
                 stack.enter_context(django_db_blocker.unblock())
             stack.enter_context(
-                start_worker(app, pool="threads", concurrency=2, perform_ping_check=False)
+                start_worker(
+                    app,
+                    pool="threads",
+                    concurrency=2,
+                    perform_ping_check=False,
+                    queues=list(settings.TAKEDOWN_QUEUES),
+                )
             )
             yield
     finally:

@@ -33,7 +33,7 @@ from config.celery import app
 from config.env import mailer_from_url
 from takedown.models import Case, FoundLink, Host, HostResolution, Mandate, Notice
 from tests.browser import BROWSER_DB, SCREENSHOT_DIR, log_in, shoot
-from tests.conftest import LAION_SAMPLE, shared_file, wait_until
+from tests.conftest import LAION_SAMPLE, purge_queues, shared_file, wait_until
 from tests.factories import TeamFactory, UserFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture: the sandbox world)
 
@@ -81,13 +81,18 @@ def worker(django_db_blocker) -> Iterator[None]:
     app.conf.broker_transport_options = {**previous[2], "polling_interval": 0.02}
 
     def purge() -> None:
-        with app.connection_for_write() as connection:
-            connection.default_channel.queue_purge("celery")
+        purge_queues(app)
 
     purge()
     with (
         django_db_blocker.unblock(),
-        start_worker(app, pool="threads", concurrency=4, perform_ping_check=False),
+        start_worker(
+            app,
+            pool="threads",
+            concurrency=4,
+            perform_ping_check=False,
+            queues=list(django_settings.TAKEDOWN_QUEUES),
+        ),
     ):
         try:
             yield

@@ -14,7 +14,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from takedown.checks.check import check_links
-from takedown.models import CaseEvent, FoundLink, Host, LinkCheck
+from takedown.models import CaseEvent, FoundLink, Host, LinkCheck, MetricTotal
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost, Huge, Response, Slow, Trickle, html, image, redirect
 from takedown.sandbox.http import status as status_route
@@ -94,6 +94,8 @@ def test_check_links_first_fetch_records_evidence_without_bytes(sandbox: HttpHos
     assert link.last_checked_at == check.checked_at
     assert link.next_check_at == check.checked_at + timedelta(hours=24)
     assert link.needs_review is False
+    # Each recorded check adds to the operators' total (Prometheus: checks per second).
+    assert MetricTotal.objects.get(name="link_checks").value == 1
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ class RecheckTasks:
 
         with app.connection_for_write() as conn:
             # Not passive: Redis reports an empty queue as missing.
-            queued = conn.default_channel.queue_declare("celery").message_count
+            queued = conn.default_channel.queue_declare("check").message_count
         return (
             len(self.finished) == self.published
             and not queued

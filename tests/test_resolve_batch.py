@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from takedown.models import CaseEvent, Host, NetworkClaim, NetworkRecord
+from takedown.models import CaseEvent, Host, MetricTotal, NetworkClaim, NetworkRecord
 from takedown.resolve.cache import _address_key
 from takedown.resolve.hosts import resolve_batch
 from takedown.resolve.lookup import lookup_host, lookup_hosts
@@ -48,6 +48,11 @@ def test_resolve_batch_hosts_of_one_domain_make_one_domain_query(internet):  # n
     ]
     assert {r.registrar.external_key for r in resolutions} == {"iana-registrar:4242"}
     assert Host.objects.filter(status="resolved", current__isnull=False).count() == 3
+    # One registered domain, asked once: one cache miss for the operators' hit ratio.
+    totals = dict(MetricTotal.objects.values_list("name", "value"))
+    assert (totals.get("resolve_cache_hits", 0), totals["resolve_cache_misses"]) == (0, 1)
+    resolve_batch([host.pk for host in hosts])
+    assert MetricTotal.objects.get(name="resolve_cache_hits").value == 1
 
 
 def test_resolve_batch_addresses_of_one_network_make_one_network_query(internet):  # noqa: F811

@@ -41,6 +41,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from takedown import metrics
 from takedown.checks.fetch import FetchResult, fetch_each_async
 from takedown.checks.hashing import ImageHashes, image_hashes
 from takedown.checks.schedule import RecheckSettings, next_check_after
@@ -222,6 +223,7 @@ def _record(
         decisions.append(decision)
         checks.append(_link_check(link, one, decision, now))
     LinkCheck.objects.bulk_create(checks, batch_size=500)
+    metrics.add("link_checks", len(checks))
 
     review_events = []
     for link, one, decision, check in zip(links, seen, decisions, checks, strict=True):

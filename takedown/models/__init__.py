@@ -13,6 +13,7 @@ from takedown.models.host import (
 )
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
 from takedown.models.notice import Notice, NoticeLink
+from takedown.models.ops import Heartbeat, MetricTotal
 from takedown.models.portal import (
     DeletionRequest,
     PortalAccess,
@@ -31,11 +32,13 @@ __all__ = [
     "DeletionRequest",
     "DomainRecord",
     "FoundLink",
+    "Heartbeat",
     "Host",
     "HostResolution",
     "Import",
     "LinkCheck",
     "Mandate",
+    "MetricTotal",
     "NetworkClaim",
     "NetworkRecord",
     "Notice",

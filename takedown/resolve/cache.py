@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from takedown import metrics
 from takedown.models import DomainRecord, NetworkClaim, NetworkRecord
 from takedown.resolve.bulk import update_each
 from takedown.resolve.facts import ContactFact, DomainFacts, LookupFailed, NetworkFacts, Party
@@ -115,6 +116,8 @@ class DomainFlight:
                 self.claimed[record.registered_domain] = record
             else:
                 self.others.append(record.registered_domain)
+        metrics.add("resolve_cache_hits", len(cached))
+        metrics.add("resolve_cache_misses", len(self.claimed))
         return cached, list(self.claimed)
 
     def _records(self, domains: list[str]) -> dict[str, DomainRecord]:

@@ -158,7 +158,19 @@ def plan_children(port: int, *, worker: bool, beat: bool) -> list[Child]:
         # Prefork with two processes works on the filesystem broker too: only the parent
         # process reads the queue folder and hands messages to the pool.
         children.append(
-            Child("worker", [*celery, "worker", "--concurrency", "2", "--loglevel", "INFO"])
+            Child(
+                "worker",
+                [
+                    *celery,
+                    "worker",
+                    "--queues",
+                    ",".join(settings.TAKEDOWN_QUEUES),
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "INFO",
+                ],
+            )
         )
     if beat:
         schedule = str(settings.CELERY_BEAT_SCHEDULE_FILENAME)
