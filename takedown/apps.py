@@ -15,7 +15,12 @@ class TakedownConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from takedown import metrics  # noqa: F401
+        # The tasks register with Celery on import; takedown.dispatch sends them by name from
+        # any process (the web app's "send" and "check now" too), so they are registered here.
+        from takedown import (
+            metrics,  # noqa: F401
+            tasks,  # noqa: F401
+        )
 
         # Status side effects register themselves with takedown.workflow.on_enter.
         from takedown.checks import (
