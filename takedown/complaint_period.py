@@ -124,7 +124,11 @@ def german_case() -> ExpressionWrapper:
     )
 
 
-def is_german(case: Case) -> bool:
+def is_german(case: Case, *, person_country: str | None = None) -> bool:
+    """`person_country`, where the caller has the person at hand, spares the query for the
+    commonest case: a person living in Germany."""
+    if (person_country or "").upper() == COUNTRY:
+        return True
     return bool(
         Case.objects.filter(pk=case.pk)
         .annotate(german=german_case())
@@ -143,9 +147,11 @@ def deadline_of(case: Case, *, german: bool | None = None) -> ComplaintDeadline 
     return deadline_from(case.learned_of_act_on, case.category)
 
 
-def needs_date(case: Case) -> bool:
+def needs_date(case: Case, *, german: bool | None = None) -> bool:
     """A German case without the day of knowledge: the person or the caseworker is asked."""
-    return case.learned_of_act_on is None and is_german(case)
+    if case.learned_of_act_on is not None:
+        return False
+    return is_german(case) if german is None else german
 
 
 def flag_due_soon(cases: Any, today: dt.date | None = None) -> None:
