@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 import time_machine
 from django.core.management import call_command
 
 from takedown.cases import record_complaint_consent, withdraw_complaint_consent
 from takedown.checks.escalate import (
+    AuthorityChoice,
     EscalationError,
+    authority_for,
     choose_authority,
+    competent_authority,
     escalate_due,
     mark_overdue,
     record_reply,
@@ -17,7 +22,8 @@ from takedown.checks.escalate import (
 )
 from takedown.models import AffectedPerson, CaseEvent, HostResolution, Notice, Organisation
 from takedown.notices.render import check_elements, render_notice
-from tests.factories import ContactFactory, HostFactory, OrganisationFactory
+from tests.conftest import SHARED_DATA, shared_file
+from tests.factories import CaseFactory, ContactFactory, HostFactory, OrganisationFactory
 from tests.test_escalation import World, at
 from tests.test_escalation import organisation as organisation  # autouse: our name and address
 
@@ -276,3 +282,48 @@ def test_choose_authority_command(world):
     call_command("choose_authority", str(complaint.pk), "--authority", str(bavaria.pk))
     complaint.refresh_from_db()
     assert (complaint.recipient, complaint.authority_basis) == (bavaria, Basis.CHOSEN)
+
+
+def test_real_directory_picks_the_state_authority_of_the_seat_and_never_the_bfdi():
+    authorities = shared_file(SHARED_DATA / "datenanfragen" / "supervisory-authorities.jsonl")
+    call_command(
+        "import_directory", "--format", "datenanfragen", str(authorities), stdout=StringIO()
+    )
+    by_slug = {
+        org.external_key.removeprefix("datenanfragen-sa:"): org
+        for org in Organisation.objects.filter(kind=Kind.DPA)
+    }
+    assert (by_slug["debaylda"].region, by_slug["debayldb"].region) == ("DE-BY", "")
+    case = CaseFactory()  # the person lives in Germany, their state not recorded
+    shop = OrganisationFactory(kind=Kind.OPERATOR, country="DE", region="DE-HH")
+
+    assert competent_authority(shop, case) == AuthorityChoice(
+        by_slug["dehmbbfdi"], Basis.SEAT, "gdpr", f"supervises {shop.name} (DE-HH)"
+    )
+    # The private sector in Bavaria is the BayLDA, not the authority for public bodies.
+    shop.region = "DE-BY"
+    assert competent_authority(shop, case).authority == by_slug["debaylda"]
+    # Without the state: nobody to send it to until the caseworker chooses...
+    shop.region = ""
+    choice = competent_authority(shop, case)
+    assert (choice.authority, choice.basis) == (None, "")
+    assert choice.reason.startswith(f"the state of {shop.name}'s seat is not recorded")
+    # ... or, knowing where the person lives, provisionally to their authority.
+    AffectedPerson.objects.filter(case=case).update(region="DE-BE")
+    choice = competent_authority(shop, case)
+    assert (choice.authority, choice.basis) == (by_slug["deberlbdi"], Basis.PENDING)
+    assert authority_for("DE") is None
+    assert "Competence: Federal level" in by_slug["debfdi"].notes
+
+    french = OrganisationFactory(kind=Kind.OPERATOR, country="FR")
+    british = OrganisationFactory(kind=Kind.OPERATOR, country="GB")
+    american = OrganisationFactory(kind=Kind.OPERATOR, country="US")
+    assert competent_authority(french, case).authority == by_slug["frcnil"]
+    choice = competent_authority(british, case)
+    assert (choice.authority, choice.basis, choice.regime) == (by_slug["gbico"], "seat", "uk_gdpr")
+    choice = competent_authority(american, case)
+    assert (choice.authority, choice.basis, choice.regime) == (
+        by_slug["deberlbdi"],
+        "residence",
+        "gdpr",
+    )
