@@ -1330,7 +1330,11 @@ def test_portal_data_download_is_the_case_as_the_person_sees_it(mail, case) -> N
         "email": "alex@example.org",
         "phone": "",
         "country": "DE",
+        "region": "",
         "language": "en",
+        "learned_of_images_on": None,
+        "learned_who_shared_them_on": None,
+        "agreed_to_be_named_in_complaints_at": None,
     }
     assert sorted((link["host"], link["state"]) for link in data["links"]) == [
         ("cdn.slow.example", "still_online"),
@@ -1460,6 +1464,10 @@ def test_portal_records_and_withdraws_consent_to_be_named(mail, case) -> None:
     assert (case.complaint_consent_how, case.complaint_consent_recorded_by) == ("portal", None)
     page = client.get("/p/rights/").content.decode()
     assert "You agreed that your name may be given in such a complaint." in page
+    exported = json.loads(client.get("/p/data/my-data.json").content)
+    assert exported["you"]["agreed_to_be_named_in_complaints_at"] == (
+        case.complaint_consent_at.isoformat()
+    )
     client.post("/p/rights/", {"move": "withdraw_consent"})
     case.refresh_from_db()
     assert case.complaint_consent_at is None

@@ -4,12 +4,15 @@
     reminder sent --its deadline passes--> overdue --escalate_due--> next step of the ladder
 
 The ladder (Case.escalation_ladder, DEFAULT_LADDER when empty) is an ordered list of steps:
-site operator -> hosting provider -> CDN -> registrar -> complaint to the data-protection
-authority of the controller's country -> a manual legal step (a task for the caseworker, not a
-notice). Each link goes to the first later step that has a party for it (a link on a host
-without a CDN skips the CDN). Every reminder, escalation and complaint is a draft that goes
-through the same four-eyes review as a first notice. A reply "not responsible" or a refusal
-moves the ladder on at once, without a reminder.
+site operator -> hosting provider -> CDN -> registrar -> complaint to the competent
+data-protection authority -> a manual legal step (a task for the caseworker, not a notice).
+Each link goes to the first later step that has a party for it (a link on a host without a CDN
+skips the CDN). A step without a legal basis against the recipient is skipped with the reason
+recorded: a complaint only about a controller whose GDPR request was refused, partly met or
+ran out (docs/law/gdpr.md), to the authority competent for it (docs/law/authorities.md).
+Every reminder, escalation and complaint is a draft that goes through the same four-eyes
+review as a first notice. A reply "not responsible" or a refusal moves the ladder on at once,
+without a reminder.
 
 Every step is claimed with a conditional update on the notice (overdue_at, reminded_at,
 escalated_at from null to now), so the daily job, a second worker or a repeated command never
@@ -490,12 +493,8 @@ def authority_for(country: str, region: str = "") -> Organisation | None:
     region = (region or "").strip().upper()
     if region and "-" not in region:
         region = f"{country}-{region}"
-    authorities = [
-        (org, [str(code).upper() for code in org.supervises or []])
-        for org in Organisation.objects.filter(kind=Organisation.Kind.DPA).order_by("pk")
-    ]
-    regional = any(code.startswith(country + "-") for _, codes in authorities for code in codes)
-    wanted = region if regional else country
+    authorities = _authorities()
+    wanted = region if _regional(country, authorities) else country
     if not wanted:
         return None
     for org, codes in authorities:
@@ -505,14 +504,20 @@ def authority_for(country: str, region: str = "") -> Organisation | None:
 
 
 def has_regional_authorities(country: str) -> bool:
-    country = (country or "").strip().upper()
-    return any(
-        str(code).upper().startswith(country + "-")
-        for codes in Organisation.objects.filter(kind=Organisation.Kind.DPA).values_list(
-            "supervises", flat=True
-        )
-        for code in codes or []
-    )
+    return _regional((country or "").strip().upper(), _authorities())
+
+
+def _authorities() -> list[tuple[Organisation, list[str]]]:
+    """Every authority of the directory with the codes it supervises, in upper case."""
+    return [
+        (org, [str(code).upper() for code in org.supervises or []])
+        for org in Organisation.objects.filter(kind=Organisation.Kind.DPA).order_by("pk")
+    ]
+
+
+def _regional(country: str, authorities: list[tuple[Organisation, list[str]]]) -> bool:
+    """Whether `country` has authorities per subdivision (a code such as DE-BY)."""
+    return any(code.startswith(country + "-") for _, codes in authorities for code in codes)
 
 
 def complaint_regime(country: str) -> str | None:
