@@ -1434,6 +1434,7 @@ def test_portal_asks_when_the_person_learned_and_tells_the_complaint_deadline(ma
         assert "you cannot have learned who shared the images before" in refused.content.decode()
         response = client.post("/p/rights/", {"move": "knowledge", "act_on": "2026-05-20"})
         assert response.url == "/p/rights/"
+        assert 'value="2026-05-20"' in client.get("/p/rights/").content.decode()
         home = client.get("/p/status/").content.decode()
     case.refresh_from_db()
     assert case.learned_of_act_on == datetime(2026, 5, 20).date()

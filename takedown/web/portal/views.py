@@ -391,7 +391,10 @@ def rights(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     a data-protection authority: both asked of the person, both recorded on the case."""
     case = access.case
     move = request.POST.get("move", "") if request.method == "POST" else ""
-    knowledge_form = KnowledgeForm(request.POST if move == "knowledge" else None)
+    knowledge_form = KnowledgeForm(
+        request.POST if move == "knowledge" else None,
+        initial={"act_on": case.learned_of_act_on, "offender_on": case.learned_of_offender_on},
+    )
     consent_form = ComplaintConsentForm(request.POST if move == "consent" else None)
     if move == "knowledge" and knowledge_form.is_valid():
         try:
