@@ -9,8 +9,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from takedown.models import AffectedPerson, Case, Counter
-from takedown.workflow import record_event
+from takedown.errors import NotPossible
+from takedown.models import AffectedPerson, Case, Counter, Notice, RecipientRole
+from takedown.notices.render import store_element_check
+from takedown.workflow import UNSENT_NOTICE_STATUSES, record_event
 
 
 def next_reference(year: int | None = None) -> str:
@@ -48,3 +50,69 @@ def open_case(
             data={"category": category},
         )
     return case
+
+
+class ConsentError(NotPossible):
+    """Consent cannot be recorded as asked; the message says why."""
+
+
+def record_complaint_consent(
+    case: Case, *, how: str, actor: Any = None, given_at: Any = None, by_person: bool = False
+) -> None:
+    """Record the person's explicit consent to be named as the complainant in a complaint to a
+    data-protection authority (GDPR Art. 77: an authority cannot act on a complaint about a
+    person's data without knowing whose they are). `how` says how it was given."""
+    how = (how or "").strip()
+    if not how:
+        raise ConsentError("say how the person gave their consent (e.g. 'signed form', 'phone')")
+    given_at = given_at or timezone.now()
+    if given_at > timezone.now():
+        raise ConsentError("consent cannot be given in the future")
+    recorder = None if by_person else actor if getattr(actor, "pk", None) else None
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            complaint_consent_at=given_at,
+            complaint_consent_how=how[:200],
+            complaint_consent_recorded_by=recorder,
+        )
+        case.complaint_consent_at, case.complaint_consent_how = given_at, how[:200]
+        case.complaint_consent_recorded_by = recorder
+        record_event(
+            case,
+            "case.complaint_consent",
+            actor=actor,
+            visible_to_person=True,
+            sentence="case.complaint_consent:given",
+            data={"how": how[:200], "given_at": given_at.isoformat(), "by_person": by_person},
+        )
+    _recheck_complaints(case)
+
+
+def withdraw_complaint_consent(case: Case, *, actor: Any = None, by_person: bool = False) -> None:
+    """The person no longer wants to be named: complaints not yet sent cannot be approved."""
+    if case.complaint_consent_at is None:
+        raise ConsentError("no consent is recorded on this case")
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            complaint_consent_at=None, complaint_consent_how="", complaint_consent_recorded_by=None
+        )
+        case.complaint_consent_at, case.complaint_consent_how = None, ""
+        case.complaint_consent_recorded_by = None
+        record_event(
+            case,
+            "case.complaint_consent",
+            actor=actor,
+            visible_to_person=True,
+            sentence="case.complaint_consent:withdrawn",
+            data={"withdrawn": True, "by_person": by_person},
+        )
+    _recheck_complaints(case)
+
+
+def _recheck_complaints(case: Case) -> None:
+    """Unsent letters to authorities name the person only with consent: their element check
+    follows the consent at once (approval runs it again in any case)."""
+    for notice in Notice.objects.filter(
+        case=case, recipient_role=RecipientRole.DPA, status__in=UNSENT_NOTICE_STATUSES
+    ):
+        store_element_check(notice)

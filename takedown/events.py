@@ -64,6 +64,13 @@ EVENT_TEXTS: dict[str, Promise] = {
         "count",
     ),
     "mandate.uploaded": gettext_lazy("Your signed authorisation was received."),
+    "case.knowledge_recorded": gettext_lazy("You told us when you learned of the images."),
+    "case.complaint_consent:given": gettext_lazy(
+        "You agreed to be named as the complainant in a complaint to a data-protection authority."
+    ),
+    "case.complaint_consent:withdrawn": gettext_lazy(
+        "You withdrew your agreement to be named in a complaint to a data-protection authority."
+    ),
     "portal.message_sent": gettext_lazy("You sent a message to your caseworker."),
     "portal.deletion_requested": gettext_lazy(
         "You asked for your data to be deleted. Your caseworker will contact you."

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from takedown.cases import record_complaint_consent
 from takedown.checks.escalate import (
     DEFAULT_LADDER,
     authority_for,
@@ -56,8 +57,10 @@ def organisation(settings):
 
 
 class World:
-    """A case with two links on one host whose operator, hosting provider, CDN and registrar
-    are all known, a German data-protection authority, a caseworker and a reviewer."""
+    """A case with two links on one host whose operator (in Berlin), hosting provider, CDN and
+    registrar are all known, the Berlin data-protection authority and the federal one (not
+    competent for private companies), a person who consented to be named in a complaint, a
+    caseworker and a reviewer."""
 
     def __init__(self) -> None:
         self.author = UserFactory(username="kim", first_name="Kim", last_name="Berger")
@@ -67,6 +70,7 @@ class World:
             user.user_permissions.add(Permission.objects.get(codename="review_notice"))
         self.case = CaseFactory(assigned_to=self.author)
         MandateFactory(case=self.case)
+        record_complaint_consent(self.case, how="signed form", actor=self.author)
         self.orgs = {}
         for kind, name, country in [
             (Kind.OPERATOR, "Example Site Ltd", "DE"),
@@ -74,7 +78,12 @@ class World:
             (Kind.CDN, "Edge CDN Inc", "US"),
             (Kind.REGISTRAR, "Names Registrar GmbH", "DE"),
         ]:
-            org = OrganisationFactory(name=name, kind=kind, country=country)
+            org = OrganisationFactory(
+                name=name,
+                kind=kind,
+                country=country,
+                region="DE-BE" if kind == Kind.OPERATOR else "",
+            )
             ContactFactory(
                 organisation=org,
                 purpose="abuse" if kind != Kind.OPERATOR else "privacy",
@@ -82,15 +91,27 @@ class World:
                 value=f"https://{kind}.example/report",
             )
             self.orgs[kind] = org
-        self.dpa = OrganisationFactory(
+        self.federal = OrganisationFactory(
             name="Bundesbeauftragte für den Datenschutz",
             kind=Kind.DPA,
             country="DE",
             supervises=["DE"],
+            notes="Competence: Federal level: federal public bodies, telecommunication and "
+            "postal services.",
         )
-        ContactFactory(
-            organisation=self.dpa, purpose="privacy", channel="postal", value="Bonn, Germany"
+        self.dpa = OrganisationFactory(
+            name="Berliner Beauftragte für Datenschutz und Informationsfreiheit",
+            kind=Kind.DPA,
+            country="DE",
+            supervises=["DE-BE"],
         )
+        for authority, town in ((self.federal, "Bonn"), (self.dpa, "Berlin")):
+            ContactFactory(
+                organisation=authority,
+                purpose="privacy",
+                channel="postal",
+                value=f"{town}, Germany",
+            )
         host = HostFactory(hostname="img.site.example")
         host.current = HostResolution.objects.create(
             host=host,
@@ -248,10 +269,11 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
 
     timeline = list(world.case.events.filter(visible_to_person=True).order_by("pk"))
     messages = [event.message for event in timeline]
-    assert messages[0] == (
+    assert messages[:2] == [
+        "You agreed to be named as the complainant in a complaint to a data-protection authority.",
         "A removal request was sent to Example Site Ltd. They are expected to respond by "
-        "11 February 2027."
-    )
+        "11 February 2027.",
+    ]
     assert "Hoster GmbH told us it is not responsible for these images." in " ".join(messages)
     assert messages[-1] == "All the images we reported have been removed. Your case is closed."
     assert all("http" not in message and "ticket-" not in message for message in messages)
@@ -422,15 +444,25 @@ def test_ladder_without_a_party_or_authority_ends_in_the_manual_step(world):
     assert step.data["skipped"] == ["dpa"]
 
 
-def test_authority_for_prefers_a_general_authority_of_exactly_that_country():
-    OrganisationFactory(kind=Kind.DPA, supervises=["DE-BE"], name="Berlin")
+def test_authority_for_a_german_company_is_its_state_authority_never_the_federal_one():
+    berlin = OrganisationFactory(kind=Kind.DPA, supervises=["DE-BE"], name="Berlin")
     OrganisationFactory(
         kind=Kind.DPA, supervises=["DE"], name="Church", notes="Competence: church only."
     )
-    federal = OrganisationFactory(kind=Kind.DPA, supervises=["DE"], name="Federal")
-    OrganisationFactory(kind=Kind.DPA, supervises=["AT"], name="Austria")
+    OrganisationFactory(
+        kind=Kind.DPA,
+        supervises=["DE"],
+        name="Federal",
+        notes="Competence: Federal level: federal public bodies, telecommunication and postal.",
+    )
+    austria = OrganisationFactory(kind=Kind.DPA, supervises=["AT"], name="Austria")
 
-    assert authority_for("de") == federal
+    # No authority supervises private companies in all of Germany: the state must be known.
+    assert authority_for("de") is None
+    assert authority_for("DE", "DE-BE") == berlin
+    assert authority_for("de", "be") == berlin
+    assert authority_for("DE", "DE-BY") is None
+    assert authority_for("AT") == austria
     assert authority_for("FR") is None
     assert authority_for("") is None
 

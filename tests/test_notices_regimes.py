@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from takedown import complaint_period
 from takedown.notices import regimes
 from takedown.notices.periods import add_months
 from takedown.notices.regimes import (
@@ -114,7 +115,9 @@ def test_deadlines_per_regime() -> None:
         "kug": (14, "calendar_days"),
         "generic_privacy": (14, "calendar_days"),
     }
-    assert get_regime("kug").complaint_deadline_months == 3
+    # The §77b StGB period is the case's, not a letter's (takedown.complaint_period).
+    assert not hasattr(get_regime("kug"), "complaint_deadline_months")
+    assert complaint_period.PERIOD_MONTHS == 3
 
 
 def test_mandate_and_disclosure_flags_per_regime() -> None:

@@ -66,6 +66,10 @@ def make_notice(
     **fields: Any,
 ) -> m.Notice:
     case = case or f.CaseFactory(category=category, owns_copyright=owns_copyright)
+    if role == "dpa":
+        # A complaint names the person, which needs their consent (takedown.notices.complaint).
+        m.Case.objects.filter(pk=case.pk).update(complaint_consent_at=timezone.now())
+        case.complaint_consent_at = timezone.now()
     if mandate:
         f.MandateFactory(case=case)
     fields.setdefault("created_by", f.UserFactory(first_name="Kim", last_name="Berger"))

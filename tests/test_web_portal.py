@@ -79,7 +79,7 @@ SECRETS = [
     "TD-2026-9999",
     "NOTICE-BODY-6620",
 ]
-PORTAL_PAGES = ["home", "timeline", "message", "mandate", "case", "data"]
+PORTAL_PAGES = ["home", "timeline", "message", "mandate", "case", "rights", "data"]
 
 
 @pytest.fixture(autouse=True)
@@ -934,7 +934,8 @@ def test_event_sentence_escalation_events_render_in_german(settings) -> None:
         transition(FoundLink.objects.get(pk=world.links[0].pk), FoundLink.Status.REAPPEARED)
         close_case(world.case, reason="Court order obtained.", actor=world.author)
 
-    op, host, dpa = "Example Site Ltd", "Hoster GmbH", "Bundesbeauftragte für den Datenschutz"
+    op, host = "Example Site Ltd", "Hoster GmbH"
+    dpa = "Berliner Beauftragte für Datenschutz und Informationsfreiheit"
 
     def outcomes(some: bool) -> list[str]:
         if some:
@@ -949,6 +950,8 @@ def test_event_sentence_escalation_events_render_in_german(settings) -> None:
         ]
 
     assert [text for kind, text in german_timeline(world.case) if kind != "case.opened"] == [
+        "Sie haben eingewilligt, in einer Beschwerde bei einer Datenschutzaufsichtsbehörde als "
+        "beschwerdeführende Person genannt zu werden.",
         f"Eine Aufforderung zur Entfernung wurde an {op} geschickt. Die Antwort wird bis zum "
         "11. Februar 2027 erwartet.",
         f"{op} hat die Frist für die Antwort bis zum 11. März 2027 verlängert, wie es das "
@@ -1327,7 +1330,11 @@ def test_portal_data_download_is_the_case_as_the_person_sees_it(mail, case) -> N
         "email": "alex@example.org",
         "phone": "",
         "country": "DE",
+        "region": "",
         "language": "en",
+        "learned_of_images_on": None,
+        "learned_who_shared_them_on": None,
+        "agreed_to_be_named_in_complaints_at": None,
     }
     assert sorted((link["host"], link["state"]) for link in data["links"]) == [
         ("cdn.slow.example", "still_online"),
@@ -1409,3 +1416,61 @@ def test_portal_link_command_bad_input_exits_2(mail, case) -> None:
         call_command("portal_link", "--case", "TD-2026-0042", "--days", "400")
     assert days.value.returncode == 2
     assert PortalAccess.objects.count() == 0
+
+
+# --- StGB §77b and consent to be named in a complaint --------------------------------------------
+
+
+def test_portal_asks_when_the_person_learned_and_tells_the_complaint_deadline(mail, case) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/rights/").content.decode()
+        assert "Tell us when that was, so we can remind you in time." in page
+        refused = client.post(
+            "/p/rights/", {"move": "knowledge", "act_on": "2026-05-20", "offender_on": "2026-05-01"}
+        )
+        assert refused.status_code == 400
+        assert "you cannot have learned who shared the images before" in refused.content.decode()
+        response = client.post("/p/rights/", {"move": "knowledge", "act_on": "2026-05-20"})
+        assert response.url == "/p/rights/"
+        assert 'value="2026-05-20"' in client.get("/p/rights/").content.decode()
+        home = client.get("/p/status/").content.decode()
+    case.refresh_from_db()
+    assert case.learned_of_act_on == datetime(2026, 5, 20).date()
+    # Three months from the end of 20 May: 20 August 2026, a Thursday.
+    assert (
+        "If you want whoever shared your images to be prosecuted in Germany, a criminal "
+        "complaint (Strafantrag) must reach the police or the public prosecutor by "
+        "20 August 2026. After that day it is too late. This deadline does not depend on our "
+        "requests to websites."
+    ) in home
+    event = CaseEvent.objects.get(case=case, kind="case.knowledge_recorded")
+    assert (event.visible_to_person, event.message) == (
+        True,
+        "You told us when you learned of the images.",
+    )
+    with translation.override("de"), time_machine.travel(NOW, tick=False):
+        client.post("/p/language/", {"language": "de", "next": "/p/status/"})
+        home = client.get("/p/status/").content.decode()
+    assert "bis zum 20. August 2026" in home
+
+
+def test_portal_records_and_withdraws_consent_to_be_named(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    assert client.post("/p/rights/", {"move": "consent"}).status_code == 400
+    assert client.post("/p/rights/", {"move": "consent", "agree": "on"}).url == "/p/rights/"
+    case.refresh_from_db()
+    assert (case.complaint_consent_how, case.complaint_consent_recorded_by) == ("portal", None)
+    page = client.get("/p/rights/").content.decode()
+    assert "You agreed that your name may be given in such a complaint." in page
+    exported = json.loads(client.get("/p/data/my-data.json").content)
+    assert exported["you"]["agreed_to_be_named_in_complaints_at"] == (
+        case.complaint_consent_at.isoformat()
+    )
+    client.post("/p/rights/", {"move": "withdraw_consent"})
+    case.refresh_from_db()
+    assert case.complaint_consent_at is None
+    timeline = client.get("/p/timeline/").content.decode()
+    assert "You withdrew your agreement to be named in a complaint" in timeline

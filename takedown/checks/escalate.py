@@ -4,12 +4,15 @@
     reminder sent --its deadline passes--> overdue --escalate_due--> next step of the ladder
 
 The ladder (Case.escalation_ladder, DEFAULT_LADDER when empty) is an ordered list of steps:
-site operator -> hosting provider -> CDN -> registrar -> complaint to the data-protection
-authority of the controller's country -> a manual legal step (a task for the caseworker, not a
-notice). Each link goes to the first later step that has a party for it (a link on a host
-without a CDN skips the CDN). Every reminder, escalation and complaint is a draft that goes
-through the same four-eyes review as a first notice. A reply "not responsible" or a refusal
-moves the ladder on at once, without a reminder.
+site operator -> hosting provider -> CDN -> registrar -> complaint to the competent
+data-protection authority -> a manual legal step (a task for the caseworker, not a notice).
+Each link goes to the first later step that has a party for it (a link on a host without a CDN
+skips the CDN). A step without a legal basis against the recipient is skipped with the reason
+recorded: a complaint only about a controller whose GDPR request was refused, partly met or
+ran out (docs/law/gdpr.md), to the authority competent for it (docs/law/authorities.md).
+Every reminder, escalation and complaint is a draft that goes through the same four-eyes
+review as a first notice. A reply "not responsible" or a refusal moves the ladder on at once,
+without a reminder.
 
 Every step is claimed with a conditional update on the notice (overdue_at, reminded_at,
 escalated_at from null to now), so the daily job, a second worker or a repeated command never
@@ -34,11 +37,12 @@ from takedown.checks.outcomes import (
     recompute_outcome,
 )
 from takedown.errors import NotPossible
-from takedown.models import Case, FoundLink, Notice, Organisation
+from takedown.models import AffectedPerson, Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
-from takedown.models.roles import kinds_of
+from takedown.models.roles import CONTROLLER_ROLES, kinds_of
 from takedown.notices.clock import extend_deadline
-from takedown.notices.generate import draft_follow_up
+from takedown.notices.generate import draft_follow_up, route
+from takedown.notices.render import store_element_check
 from takedown.resolve.jurisdiction import EU_EEA
 from takedown.workflow import (
     ACTIVE_CASE_STATUSES,
@@ -171,7 +175,18 @@ def record_reply(
             "notice.reply",
             actor=actor,
             message=f"Reply from {step.recipient.name} recorded: {Outcome(outcome).label}.",
-            data={"notice": step.pk, "via": notice.pk, "outcome": outcome},
+            # Each answer in full, with when it came: a complaint states and attaches them all
+            # (takedown.notices.complaint), and a later answer overwrites the notice's copy.
+            data={
+                "notice": step.pk,
+                "via": notice.pk,
+                "outcome": outcome,
+                "text": text,
+                "received_at": now.isoformat(),
+                "extension_until": step.extended_until.isoformat()
+                if extension_until is not None and step.extended_until
+                else None,
+            },
             notice=step,
         )
         if outcome in PERSON_REPLIES:
@@ -347,6 +362,12 @@ def _open_links(notice: Notice) -> list[FoundLink]:
 class _Plan:
     drafts: list[Notice] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Why each skipped step was skipped, in words for the caseworker.
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def skip(self, step: str, reason: str) -> None:
+        self.skipped.append(step)
+        self.reasons[step] = reason
 
 
 def advance(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None) -> int:
@@ -387,12 +408,13 @@ def advance(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None
             actor=actor,
             message=(
                 f"Escalated notice {notice.pk}: {len(plan.drafts)} draft(s)"
-                + (f"; no party for {', '.join(plan.skipped)}" if plan.skipped else "")
+                + "".join(f"; skipped {step}: {why}" for step, why in plan.reasons.items())
             ),
             data={
                 "notice": notice.pk,
                 "drafts": [draft.pk for draft in plan.drafts],
                 "skipped": plan.skipped,
+                "skip_reasons": plan.reasons,
             },
             notice=notice,
         )
@@ -422,7 +444,7 @@ def _escalate_to_parties(
         else:
             grouped.setdefault(party.pk, (party, []))[1].append(link)
     if not grouped:
-        plan.skipped.append(role)
+        plan.skip(role, "no party of this role is known for the links")
     for organisation, party_links in grouped.values():
         plan.drafts.append(
             draft_follow_up(
@@ -457,61 +479,235 @@ def _root(notice: Notice) -> Notice:
     return notice
 
 
-def authority_for(country: str) -> Organisation | None:
-    """The data-protection authority that supervises private bodies in `country`: one whose
-    territory is exactly the country, a general one before one with a limited competence
-    (which authority the law makes competent: docs/law/authorities.md)."""
-    country = (country or "").upper()
+def authority_for(country: str, region: str = "") -> Organisation | None:
+    """The data-protection authority that supervises private bodies in `country`, or in its
+    subdivision `region` (ISO 3166-2) where the country's authorities are per subdivision, as
+    the German states' are: there, no authority is competent for the country as a whole (the
+    BfDI only for federal bodies, telecommunication and postal services), so without the
+    region there is no answer. An authority with a limited competence (its notes say
+    "Competence: ...": the BfDI, church and broadcasting supervisors) is never chosen
+    (docs/law/authorities.md)."""
+    country = (country or "").strip().upper()
     if not country:
         return None
-    candidates = [
-        org
+    region = (region or "").strip().upper()
+    if region and "-" not in region:
+        region = f"{country}-{region}"
+    authorities = _authorities()
+    wanted = region if _regional(country, authorities) else country
+    if not wanted:
+        return None
+    for org, codes in authorities:
+        if wanted in codes and "Competence:" not in (org.notes or ""):
+            return org
+    return None
+
+
+def has_regional_authorities(country: str) -> bool:
+    return _regional((country or "").strip().upper(), _authorities())
+
+
+def _authorities() -> list[tuple[Organisation, list[str]]]:
+    """Every authority of the directory with the codes it supervises, in upper case."""
+    return [
+        (org, [str(code).upper() for code in org.supervises or []])
         for org in Organisation.objects.filter(kind=Organisation.Kind.DPA).order_by("pk")
-        if country in [str(code).upper() for code in org.supervises or []]
     ]
-    candidates.sort(key=lambda org: "Competence:" in (org.notes or ""))
-    return candidates[0] if candidates else None
+
+
+def _regional(country: str, authorities: list[tuple[Organisation, list[str]]]) -> bool:
+    """Whether `country` has authorities per subdivision (a code such as DE-BY)."""
+    return any(code.startswith(country + "-") for _, codes in authorities for code in codes)
 
 
 def complaint_regime(country: str) -> str | None:
+    country = (country or "").upper()
     if country == "GB":
         return "uk_gdpr"
     return "gdpr" if country in EU_EEA else None
 
 
-def _complain(notice: Notice, links: list[FoundLink], plan: _Plan, actor: Any) -> bool:
-    """Draft a complaint about the chain's controller to the authority of its country, or of
-    the person's country (GDPR Art. 77(1) lets the person choose either)."""
-    controller = _root(notice)
-    person_country = getattr(getattr(notice.case, "person", None), "country", "") or ""
-    for country in dict.fromkeys([controller.recipient.country.upper(), person_country.upper()]):
-        authority = authority_for(country)
-        regime = complaint_regime(country)
-        if authority is None or regime is None:
-            continue
-        plan.drafts.append(
-            draft_follow_up(
-                controller,
-                kind=NoticeKind.COMPLAINT,
-                organisation=authority,
-                role=Role.DPA,
-                links=links,
-                regime_code=regime,
-                actor=actor,
-            )
+# The requests a complaint can rest on: GDPR (or UK GDPR) requests.
+COMPLAINT_REGIMES = ("gdpr", "uk_gdpr")
+Basis = Notice.AuthorityBasis
+
+
+@dataclass(frozen=True)
+class AuthorityChoice:
+    """Where a complaint goes, why, and under which law. `authority` None: nowhere."""
+
+    authority: Organisation | None
+    basis: str
+    regime: str | None
+    reason: str
+
+
+def complaint_ground(request: Notice) -> tuple[str | None, str]:
+    """Why a complaint about `request` may be lodged ("refused", "partly", "ran_out"), or None
+    and the reason it may not: only a GDPR request to a controller that refused, complied only
+    in part, or let its deadline (extension included) run out (docs/law/gdpr.md)."""
+    name = request.recipient.name
+    if request.recipient_role not in CONTROLLER_ROLES:
+        role = Role(request.recipient_role).label.lower()
+        return None, (
+            f"{name} received the request as {role}, not as the controller (GDPR Art. 4(7)): "
+            "a complaint to an authority is about a controller"
         )
-        # The complaint hangs off the controller's request (its text cites that request);
-        # the step it continues is recorded here so the chain can be followed.
+    if request.regime not in COMPLAINT_REGIMES:
+        return None, (
+            f"the request to {name} was made under {request.regime}, not the GDPR: "
+            "a complaint needs a GDPR request the controller did not meet"
+        )
+    if request.status != N.SENT:
+        return None, f"the request to {name} was never sent"
+    if request.reply_outcome == Outcome.REFUSED:
+        return "refused", ""
+    if request.reply_outcome == Outcome.PARTLY:
+        return "partly", ""
+    if request.overdue_at is not None:
+        return "ran_out", ""
+    return None, f"{name} has not refused and its deadline (extension included) has not run out"
+
+
+def _residence(case: Case) -> tuple[str, str]:
+    person = AffectedPerson.objects.filter(case=case).only("country", "region").first()
+    return (person.country.upper(), person.region.upper()) if person else ("", "")
+
+
+def residence_authority(case: Case) -> Organisation | None:
+    """The authority of the person's habitual residence (GDPR Art. 77(1))."""
+    country, region = _residence(case)
+    return authority_for(country, region) if complaint_regime(country) else None
+
+
+def competent_authority(controller: Organisation, case: Case) -> AuthorityChoice:
+    """The authority a complaint about `controller` goes to: the one supervising the
+    controller's seat (in Germany its state's), in the EU/EEA and the UK; for a controller
+    elsewhere, the one of the person's residence (Art. 77(1)). Where the seat's authority
+    cannot be told, the draft goes provisionally to the residence authority, PENDING until a
+    caseworker chooses (choose_authority)."""
+    country, region = controller.country.upper(), controller.region.upper()
+    residence = residence_authority(case)
+    residence_regime = complaint_regime(_residence(case)[0])
+    regime = complaint_regime(country)
+    if regime is None:
+        where = country or "an unknown country"
+        if residence is None:
+            return AuthorityChoice(
+                None,
+                "",
+                None,
+                f"{controller.name} is in {where}, outside the EU/EEA and the UK, and no "
+                "authority of the person's residence is known (record the person's country, "
+                "and in Germany their state)",
+            )
+        return AuthorityChoice(
+            residence,
+            Basis.RESIDENCE,
+            residence_regime,
+            f"{controller.name} is in {where}, outside the EU/EEA and the UK: the authority of "
+            "the person's residence (GDPR Art. 77(1))",
+        )
+    if (authority := authority_for(country, region)) is not None:
+        return AuthorityChoice(
+            authority, Basis.SEAT, regime, f"supervises {controller.name} ({region or country})"
+        )
+    if has_regional_authorities(country) and not region:
+        reason = (
+            f"the state of {controller.name}'s seat is not recorded: choose the authority of "
+            "that state, or the person's residence authority (GDPR Art. 77(1))"
+        )
+    else:
+        reason = f"the directory has no authority for {region or country}: choose one"
+    if residence is None:
+        return AuthorityChoice(None, "", None, reason)
+    return AuthorityChoice(residence, Basis.PENDING, residence_regime, reason)
+
+
+def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> Notice:
+    """Address a complaint draft to `authority`: the caseworker's choice, e.g. the person's
+    residence authority instead of the seat's (Art. 77(1) gives the person that choice)."""
+    if notice.kind != NoticeKind.COMPLAINT or notice.status != N.DRAFT:
+        raise EscalationError(f"notice {notice.pk} is not a complaint draft")
+    if authority.kind != Organisation.Kind.DPA:
+        raise EscalationError(f"{authority.name} is not a data-protection authority")
+    regime = complaint_regime(authority.country)
+    if regime is None:
+        raise EscalationError(
+            f"{authority.name} is not an authority of the EU/EEA or the UK (its country: "
+            f"{authority.country or 'unknown'})"
+        )
+    residence = residence_authority(notice.case)
+    basis = (
+        Basis.RESIDENCE
+        if residence is not None and residence.pk == authority.pk
+        else (Basis.CHOSEN)
+    )
+    person_country = _residence(notice.case)[0]
+    fields = route(notice.case, authority, Role.DPA, person_country, regime_code=regime)
+    with transaction.atomic():
+        if not Notice.objects.filter(pk=notice.pk, status=N.DRAFT).update(
+            recipient=authority, authority_basis=basis, **fields
+        ):
+            raise EscalationError(f"notice {notice.pk} is no longer a draft")
+        notice.refresh_from_db()
         record_event(
             notice.case,
-            "escalation.complaint",
+            "escalation.authority_chosen",
             actor=actor,
-            data={"notice": notice.pk, "complaint": plan.drafts[-1].pk, "country": country},
-            notice=plan.drafts[-1],
+            message=f"Complaint {notice.pk} addressed to {authority.name} ({basis.label}).",
+            data={"notice": notice.pk, "authority": authority.pk, "basis": basis.value},
+            notice=notice,
         )
-        return True
-    plan.skipped.append(Role.DPA)
-    return False
+        store_element_check(notice)
+    return notice
+
+
+def _complain(notice: Notice, links: list[FoundLink], plan: _Plan, actor: Any) -> bool:
+    """Draft a complaint about the chain's controller, once its GDPR request was refused,
+    partly met or ran out, to the competent authority (competent_authority)."""
+    request = _root(notice)
+    ground, why_not = complaint_ground(request)
+    if ground is None:
+        plan.skip(Role.DPA, why_not)
+        return False
+    choice = competent_authority(request.recipient, notice.case)
+    if choice.authority is None or choice.regime is None:
+        plan.skip(Role.DPA, choice.reason)
+        return False
+    draft = draft_follow_up(
+        request,
+        kind=NoticeKind.COMPLAINT,
+        organisation=choice.authority,
+        role=Role.DPA,
+        links=links,
+        regime_code=choice.regime,
+        actor=actor,
+    )
+    Notice.objects.filter(pk=draft.pk).update(authority_basis=choice.basis)
+    draft.authority_basis = choice.basis
+    store_element_check(draft)
+    plan.drafts.append(draft)
+    # The complaint hangs off the controller's request (its text cites that request);
+    # the step it continues is recorded here so the chain can be followed.
+    record_event(
+        notice.case,
+        "escalation.complaint",
+        actor=actor,
+        message=(
+            f"Complaint about {request.recipient.name} drafted to {choice.authority.name}: "
+            f"{choice.reason}."
+        ),
+        data={
+            "notice": notice.pk,
+            "complaint": draft.pk,
+            "country": choice.authority.country,
+            "basis": choice.basis,
+            "ground": ground,
+        },
+        notice=draft,
+    )
+    return True
 
 
 def _manual_step(notice: Notice, links: list[FoundLink], actor: Any, *, reason: str) -> None:

@@ -356,6 +356,10 @@ def parse_record(
         "notes": "\n".join(notes),
         "source": "datenanfragen",
     }
+    if kind != COMPANIES:
+        # A state authority's own seat is its state (complaints, holidays). Companies keep
+        # the region a caseworker recorded: the database does not know it.
+        fields["region"] = GERMAN_STATE_AUTHORITIES.get(slug, "")
     skipped = quality == "scraped" and not include_scraped
     return ParsedOrganisation(key, slug, fields, contacts, skipped)
 

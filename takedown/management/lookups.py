@@ -3,6 +3,7 @@ one-line error and exit status 2 on a bad name or path."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ def user_named(username: str) -> Any:
     if user is None:
         raise CommandError(f"no user {username!r}", returncode=2)
     return user
+
+
+def day_named(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)", returncode=2) from None
 
 
 def input_file(name: str) -> Path:

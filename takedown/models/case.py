@@ -71,6 +71,29 @@ class Case(models.Model):
     is_minor = models.BooleanField(default=False, help_text="The affected person is a minor.")
     # Ordered recipient roles to escalate through; empty means the organisation's default ladder.
     escalation_ladder = models.JSONField(default=list, blank=True)
+    # StGB §77b: a criminal complaint (KUG §33, StGB §§201a, 184k) must be filed within three
+    # months of the day the person learned of the act and of the offender; the period runs
+    # whether or not any notice is sent (takedown/complaint_period.py, docs/law/germany.md).
+    learned_of_act_on = models.DateField(
+        null=True, blank=True, help_text="The day the person learned the images were shared."
+    )
+    learned_of_offender_on = models.DateField(
+        null=True, blank=True, help_text="The day the person learned who shared them (if known)."
+    )
+    # GDPR Art. 77: a complaint to an authority names the person, which needs their explicit
+    # consent (docs/law/gdpr.md). Empty: no consent, and no complaint can be approved.
+    complaint_consent_at = models.DateTimeField(null=True, blank=True)
+    complaint_consent_how = models.CharField(
+        max_length=200, blank=True, help_text="How the consent was given (portal, signed form ...)."
+    )
+    complaint_consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The caseworker who recorded it; empty when the person gave it in the portal.",
+    )
     close_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,6 +115,10 @@ class AffectedPerson(models.Model):
     phone = EncryptedTextField(blank=True)
     notes = EncryptedTextField(blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # The authority of the person's residence (GDPR Art. 77(1)) is per state in Germany.
+    region = models.CharField(
+        max_length=6, blank=True, help_text="ISO 3166-2 subdivision, e.g. DE-BY"
+    )
     language = models.CharField(max_length=8, default="en")
 
     def __str__(self) -> str:

@@ -42,6 +42,14 @@ class Notice(models.Model):
         NOT_RESPONSIBLE = "not_responsible", "Says it is not responsible"
         NO_RESPONSE = "no_response", "No response"
 
+    class AuthorityBasis(models.TextChoices):
+        SEAT = "seat", "Authority of the controller's seat"
+        RESIDENCE = "residence", "Authority of the person's residence (Art. 77(1))"
+        CHOSEN = "chosen", "Chosen by the caseworker"
+        # The product could not tell (a German controller whose state is not recorded): the
+        # draft is addressed provisionally and cannot be approved until a caseworker chooses.
+        PENDING = "pending", "To be chosen by the caseworker"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NOTICE)
     parent = models.ForeignKey(
@@ -89,6 +97,9 @@ class Notice(models.Model):
     manual_confirmation = models.CharField(max_length=200, blank=True)
     # Set when re-resolution found that another party now hosts or registers the links.
     needs_reroute = models.BooleanField(default=False)
+
+    # A complaint's authority: why it is competent (takedown.checks.escalate.competent_authority).
+    authority_basis = models.CharField(max_length=16, choices=AuthorityBasis.choices, blank=True)
 
     # Legal clock and result.
     due_at = models.DateTimeField(null=True, blank=True)

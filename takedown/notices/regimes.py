@@ -106,8 +106,6 @@ class Regime:
     # (GDPR / UK GDPR Art. 3(2)); see takedown.resolve.jurisdiction.
     person_countries: frozenset[str] | None = None
     languages: tuple[str, ...] = ("en", "de")
-    # Months the person has to file a criminal complaint (KUG §33 with StGB §77b).
-    complaint_deadline_months: int | None = None
     # Months the recipient may add to the deadline by telling us, with reasons, in time
     # (GDPR Art. 12(3): two further months).
     extension_months: int = 0
@@ -463,10 +461,9 @@ REGIMES: dict[str, Regime] = {
                 " and the offender, StGB §77b) and a civil injunction (BGB §§823, 1004)."
             ),
             escalation_role=Role.HOSTING,
-            complaint_deadline_months=3,
             notes=(
                 "StGB §77b: the criminal complaint must be filed within 3 months of learning of"
-                " the act and the offender; track it on the case.",
+                " the act and the offender; the case tracks it (takedown.complaint_period).",
             ),
         ),
         Regime(

@@ -35,6 +35,7 @@ from django.utils import formats, timezone, translation
 from takedown.csvsafe import csv_bytes
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
+from takedown.notices import complaint
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
@@ -337,7 +338,8 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "category": case.category,
         "special_category": case.category in ("medical", "intimate"),
         "owns_copyright": case.owns_copyright,
-        "date": _format_date(now, lang),
+        # A sent letter rendered again (attached to a complaint) keeps the day it was sent.
+        "date": _format_date(notice.sent_at or now, lang),
         "regime": {
             "code": regime.code,
             "title": title,
@@ -355,10 +357,12 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "organisation": settings.TAKEDOWN_ORGANISATION.strip(),
         "notifier": {"email": notifier_email.strip()},
         "signer": {"name": signer_name},
-        "person": _person(notice, regime),
+        "person": _person(notice, regime) or complaint.named_person(notice),
         "links": links,
         "foreign_links": foreign,
-        "attachment_names": attachment_names(case.reference, is_dataset=for_dataset),
+        "attachment_names": attachment_names(case.reference, is_dataset=for_dataset)
+        + complaint.names(notice),
+        "complaint": complaint.context(notice, lambda value: _format_date(value, lang)),
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
         "is_dataset": for_dataset,
         "deadline": {
@@ -505,7 +509,7 @@ def _missing(draft: _Draft) -> list[str]:
             present = present and _states(body, statement)
         if not present:
             missing.append(element.label)
-    return missing
+    return missing + complaint.missing(notice)
 
 
 def statements_for(notice: Notice) -> dict[str, str]:
@@ -609,6 +613,10 @@ def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
                 Attachment(names[1], manifest_csv(ctx["links"]), "text/csv"),
                 Attachment(names[2], manifest_json(ctx), "application/json"),
             ]
+        attachments += [
+            Attachment(item.filename, item.content, item.mimetype)
+            for item in complaint.files(notice, lambda request: _prepare(request).text)
+        ]
         if with_pdf:
             attachments.append(
                 Attachment(

@@ -212,7 +212,13 @@ def export_data(case: Case) -> dict[str, Any]:
             "email": person.email if person else "",
             "phone": person.phone if person else "",
             "country": person.country if person else "",
+            "region": person.region if person else "",
             "language": person.language if person else "",
+            # What the person told us for a criminal complaint (StGB §77b) and whether they
+            # agreed to be named in a complaint to a data-protection authority.
+            "learned_of_images_on": _iso(case.learned_of_act_on),
+            "learned_who_shared_them_on": _iso(case.learned_of_offender_on),
+            "agreed_to_be_named_in_complaints_at": _iso(case.complaint_consent_at),
         },
         "summary": summary(case),
         "links": links,
@@ -239,3 +245,7 @@ def export_data(case: Case) -> dict[str, Any]:
             for request in case.deletion_requests.all()
         ],
     }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None

@@ -66,6 +66,29 @@ class MandateForm(forms.Form):
         self.add_error("document", too_large_error())
 
 
+class KnowledgeForm(forms.Form):
+    act_on = forms.DateField(
+        label=_("The day you first learned that your images had been shared"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": _("Please give the day.")},
+    )
+    offender_on = forms.DateField(
+        label=_("The day you learned who shared them (leave empty if you do not know)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class ComplaintConsentForm(forms.Form):
+    agree = forms.BooleanField(
+        label=_(
+            "I agree that my name is given in a complaint to a data-protection authority "
+            "about my images."
+        ),
+        error_messages={"required": _("Please tick the box to agree.")},
+    )
+
+
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that withdrawing stops all work on my case."),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from takedown.complaint_period import deadline_of, needs_date
 from takedown.events import event_sentence, person_date
 from takedown.models import Case, CaseEvent, FoundLink, Notice, NoticeLink
 
@@ -215,3 +216,42 @@ def support_links(case: Case, language: str) -> list[dict[str, str]]:
             }
         )
     return shown
+
+
+def complaint_deadline(case: Case) -> tuple[str, bool]:
+    """StGB §77b in plain words, independent of any notice: (the sentence, whether the person
+    is asked for the day they learned of the images). ("", False) where German criminal law is
+    not in view."""
+    deadline = deadline_of(case)
+    if deadline is None:
+        if needs_date(case):
+            return (
+                _(
+                    "In Germany, a criminal complaint against whoever shared your images must "
+                    "be made within three months of the day you learned of them. Tell us when "
+                    "that was, so we can remind you in time."
+                ),
+                True,
+            )
+        return "", False
+    ends = deadline.ends
+    if deadline.passed(timezone.localdate()):
+        return (
+            _(
+                "The three months for a criminal complaint in Germany, counted from the day you "
+                "told us you learned of the images, ended on %(date)s. If you learned only later "
+                "who shared them, a complaint may still be possible: please ask your caseworker."
+            )
+            % {"date": person_date(ends)},
+            False,
+        )
+    return (
+        _(
+            "If you want whoever shared your images to be prosecuted in Germany, a criminal "
+            "complaint (Strafantrag) must reach the police or the public prosecutor by "
+            "%(date)s. After that day it is too late. This deadline does not depend on our "
+            "requests to websites. Your caseworker can tell you how to make the complaint."
+        )
+        % {"date": person_date(ends)},
+        False,
+    )

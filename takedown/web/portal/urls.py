@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("mandate/", views.mandate, name="mandate"),
     path("mandate/authorisation.pdf", views.mandate_pdf, name="mandate_pdf"),
     path("case/", views.case_status, name="case"),
+    path("rights/", views.rights, name="rights"),
     path("data/", views.data, name="data"),
     path("data/my-data.json", views.data_json, name="data_json"),
     # Django's own view: POST language + next, remembered in the language cookie.

@@ -21,6 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from takedown.cases import record_complaint_consent, withdraw_complaint_consent
+from takedown.complaint_period import KnowledgeError, record_knowledge
 from takedown.errors import NotPossible
 from takedown.events import person_date
 from takedown.models import PortalAccess
@@ -30,7 +32,9 @@ from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
 from takedown.web.portal.forms import (
     CodeForm,
+    ComplaintConsentForm,
     DeletionForm,
+    KnowledgeForm,
     MandateForm,
     MessageForm,
     WithdrawForm,
@@ -236,6 +240,7 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             "rows": rows,
             "page": page,
             "next_deadline": person_date(status.next_deadline(case)),
+            "complaint_deadline": status.complaint_deadline(case)[0],
         },
     )
 
@@ -377,6 +382,61 @@ def case_status(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             "error": error,
         },
         status=400 if error or withdraw_form.errors else 200,
+    )
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def rights(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """A criminal complaint's deadline (StGB §77b), and consent to be named in a complaint to
+    a data-protection authority: both asked of the person, both recorded on the case."""
+    case = access.case
+    move = request.POST.get("move", "") if request.method == "POST" else ""
+    knowledge_form = KnowledgeForm(
+        request.POST if move == "knowledge" else None,
+        initial={"act_on": case.learned_of_act_on, "offender_on": case.learned_of_offender_on},
+    )
+    consent_form = ComplaintConsentForm(request.POST if move == "consent" else None)
+    if move == "knowledge" and knowledge_form.is_valid():
+        try:
+            record_knowledge(
+                case,
+                act_on=knowledge_form.cleaned_data["act_on"],
+                offender_on=knowledge_form.cleaned_data["offender_on"],
+                by_person=True,
+            )
+        except KnowledgeError:
+            knowledge_form.add_error(
+                None,
+                _(
+                    "Please check the days: they cannot be in the future, and you cannot "
+                    "have learned who shared the images before you learned of the images."
+                ),
+            )
+        else:
+            messages.success(request, _("Thank you. We noted the day."))
+            return redirect("portal:rights")
+    elif move == "consent" and consent_form.is_valid():
+        record_complaint_consent(case, how="portal", by_person=True)
+        messages.success(request, _("Thank you. We noted your agreement."))
+        return redirect("portal:rights")
+    elif move == "withdraw_consent" and case.complaint_consent_at is not None:
+        withdraw_complaint_consent(case, by_person=True)
+        messages.success(request, _("We noted that your name must not be given."))
+        return redirect("portal:rights")
+    deadline_text, asks_date = status.complaint_deadline(case)
+    return _render(
+        request,
+        "rights.html",
+        {
+            **_case_context(access, request),
+            "deadline_text": deadline_text,
+            "asks_date": asks_date,
+            "knowledge_form": knowledge_form,
+            "consent_form": consent_form,
+            "consented": case.complaint_consent_at is not None,
+        },
+        status=400 if knowledge_form.errors or consent_form.errors else 200,
     )
 
 

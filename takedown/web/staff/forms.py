@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from takedown.checks.escalate import LADDER_STEPS
 from takedown.intake.readers import FORMATS
-from takedown.models import Case, Notice, Team
+from takedown.models import Case, Notice, Organisation, Team
+from takedown.notices.periods import PeriodError, normalise_region
 from takedown.web.access import is_admin
 
 # Pasted lists are read as plain text (one URL per line) unless another format is chosen.
@@ -109,8 +110,20 @@ class NewCaseForm(forms.Form):
         min_length=2,
         help_text=_("Two letters, e.g. DE"),
     )
+    region = forms.CharField(
+        label=_("State or region"),
+        required=False,
+        max_length=6,
+        help_text=_("ISO 3166-2, e.g. DE-BY: decides the data-protection authority in Germany"),
+    )
     language = forms.ChoiceField(
         label=_("Language"), choices=[("en", "English"), ("de", "Deutsch")], initial="en"
+    )
+    learned_of_act_on = forms.DateField(
+        label=_("The person learned of the images on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Starts the three months for a criminal complaint in Germany (StGB §77b)."),
     )
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -128,11 +141,53 @@ class NewCaseForm(forms.Form):
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if region := (cleaned.get("region") or "").strip():
+            try:
+                cleaned["region"] = normalise_region(cleaned.get("country") or "", region)
+            except PeriodError as exc:
+                self.add_error("region", exc.message)
+            else:
+                cleaned["country"] = cleaned.get("country") or cleaned["region"][:2]
+        return cleaned
+
     def person(self) -> dict[str, str]:
         return {
             name: self.cleaned_data[name]
-            for name in ("name", "email", "phone", "country", "language", "notes")
+            for name in ("name", "email", "phone", "country", "region", "language", "notes")
         }
+
+
+class KnowledgeForm(forms.Form):
+    """StGB §77b: when the person learned of the act and of the offender."""
+
+    act_on = forms.DateField(
+        label=_("Learned of the images on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    offender_on = forms.DateField(
+        label=_("Learned who shared them on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty if not known."),
+    )
+
+
+class ConsentForm(forms.Form):
+    how = forms.CharField(
+        label=_("How the person consented"),
+        max_length=200,
+        help_text=_("e.g. signed form, phone call on a date. Needed to name them in a complaint."),
+    )
+
+
+class AuthorityForm(forms.Form):
+    authority = forms.ModelChoiceField(
+        label=_("Data-protection authority"),
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.DPA).order_by(
+            "country", "name"
+        ),
+    )
 
 
 class ResolveForm(forms.Form):

@@ -32,6 +32,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from takedown.complaint_period import german_case
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import (
     Case,
@@ -101,6 +102,8 @@ def annotate_flags(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Per case: the reasons it needs a caseworker, and its number of links (subqueries per
     row of the page, so the page's query count does not grow with its rows)."""
     return cases.annotate(
+        # StGB §77b: the view flags the page's German cases near their complaint deadline.
+        german_case=german_case(),
         link_count=_count_per_case(FoundLink.objects.all()),
         unread_messages=_count_per_case(PortalMessage.objects.filter(read_at__isnull=True)),
         deletion_requested=Exists(

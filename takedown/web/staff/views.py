@@ -21,11 +21,13 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from takedown.cases import open_case
+from takedown import complaint_period
+from takedown.cases import open_case, record_complaint_consent, withdraw_complaint_consent
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
@@ -61,8 +63,11 @@ from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, selectors
 from takedown.web.staff.forms import (
+    AuthorityForm,
     CloseForm,
+    ConsentForm,
     ImportForm,
+    KnowledgeForm,
     LadderForm,
     MarkSubmittedForm,
     NewCaseForm,
@@ -121,6 +126,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "-created_at", "-pk"
     )
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    complaint_period.flag_due_soon(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -177,11 +183,17 @@ def new_case(request: HttpRequest) -> HttpResponse:
                         owns_copyright=data["owns_copyright"],
                         is_minor=data["is_minor"],
                     )
+                    if data["learned_of_act_on"]:
+                        complaint_period.record_knowledge(
+                            case, act_on=data["learned_of_act_on"], actor=request.user
+                        )
                     imported = (
                         _run_import(case, import_form, request.user) if wants_import else None
                     )
             except IntakeError as exc:
                 import_form.add_error(None, _("%(error)s (nothing was imported)") % {"error": exc})
+            except complaint_period.KnowledgeError as exc:
+                form.add_error("learned_of_act_on", exc.message)
             else:
                 messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
                 if imported is not None:
@@ -275,6 +287,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
     review_links = selectors.links_to_review(case)
     review_total = review_links.count()
+    german = complaint_period.is_german(case, person_country=person.country if person else "")
     return render(
         request,
         "staff/case.html",
@@ -313,6 +326,16 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
                 case=case, handled_at__isnull=True
             ).count(),
             "references_form": ReferenceHashesForm(),
+            "complaint_deadline": complaint_period.deadline_of(case, german=german),
+            "needs_knowledge_date": complaint_period.needs_date(case, german=german),
+            "knowledge_form": KnowledgeForm(
+                initial={
+                    "act_on": case.learned_of_act_on,
+                    "offender_on": case.learned_of_offender_on,
+                }
+            ),
+            "consent_form": ConsentForm(),
+            "today": timezone.localdate(),
         },
     )
 
@@ -457,6 +480,9 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "link_count": notice.links.count(),
             "submitted_form": MarkSubmittedForm(),
             "reply_form": ReplyForm(),
+            "authority_form": AuthorityForm(initial={"authority": notice.recipient_id})
+            if notice.kind == Notice.Kind.COMPLAINT and notice.status == Notice.Status.DRAFT
+            else None,
         },
     )
 
@@ -651,6 +677,70 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
         return _("Case closed.")
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def record_knowledge(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = KnowledgeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        deadline = complaint_period.record_knowledge(
+            case,
+            act_on=form.cleaned_data["act_on"],
+            offender_on=form.cleaned_data["offender_on"],
+            actor=request.user,
+        )
+        if deadline is None:
+            return _("Recorded.")
+        return _("Recorded. A criminal complaint must be filed by %(date)s.") % {
+            "date": deadline.last_day.isoformat()
+        }
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def complaint_consent(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    if request.POST.get("withdraw"):
+
+        def step() -> str:
+            withdraw_complaint_consent(case, actor=request.user)
+            return _("Consent withdrawn: complaints can no longer name the person.")
+
+        return _act(request, case, step)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def give() -> str:
+        record_complaint_consent(case, how=form.cleaned_data["how"], actor=request.user)
+        return _("Consent recorded.")
+
+    return _act(request, case, give)
+
+
+@staff_required
+@require_POST
+def choose_authority(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case, notice = _notice_of(request, reference, pk)
+    form = AuthorityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(_notice_url(case, notice))
+
+    def step() -> str:
+        escalate.choose_authority(notice, form.cleaned_data["authority"], actor=request.user)
+        return _("Authority chosen.")
+
+    return _act(request, case, step, back=_notice_url(case, notice))
 
 
 def _notice_url(case: Case, notice: Notice) -> str:
