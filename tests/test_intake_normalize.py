@@ -189,12 +189,12 @@ def test_normalize_url_length_limit_counts_the_normalised_url() -> None:
     # The default port and fragment are dropped before the length is measured.
     padded = "http://example.com:80/" + "a" * (MAX_URL_LENGTH - len(prefix)) + "#" + "f" * 50
 
-    assert MAX_URL_LENGTH == 2048
+    assert MAX_URL_LENGTH == 16_384
     assert normalize_url(fits).url == fits
     assert normalize_url(padded).url == fits
     with pytest.raises(InvalidURL) as caught:
         normalize_url(fits + "a")
-    assert caught.value.reason == "URL longer than 2048 characters"
+    assert caught.value.reason == "URL longer than 16384 characters"
 
 
 @pytest.mark.parametrize(

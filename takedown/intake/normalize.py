@@ -52,7 +52,11 @@ __all__ = [
     "url_sha256",
 ]
 
-MAX_URL_LENGTH = 2048
+# Real LAION rows exceed 2,048 characters (signed CDN URLs, tracking query strings). Nothing
+# indexes the URL itself (uniqueness and lookups go by url_sha256), so only the cost of storing
+# and rendering it bounds the length: 16 KiB is over what any image server accepts in a
+# request line (nginx, Apache and CloudFront stop at 8-16 KiB), so longer ones cannot serve.
+MAX_URL_LENGTH = 16_384
 # Distinct hosts remembered by the host cache; a multi-million-row LAION shard has a few
 # hundred thousand, and one entry costs a few hundred bytes.
 HOST_CACHE_SIZE = 200_000

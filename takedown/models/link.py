@@ -42,7 +42,9 @@ class FoundLink(models.Model):
     url_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the normalised URL")
     # Where it was found.
     dataset = models.CharField(max_length=100, blank=True, help_text="e.g. laion-5b")
-    entry_id = models.CharField(max_length=100, blank=True, help_text="e.g. LAION SAMPLE_ID")
+    # Text, not a bounded CharField: some datasets key rows by a path or a URL, and one
+    # over-long id must not abort a million-row COPY. Nothing indexes it.
+    entry_id = models.TextField(blank=True, help_text="e.g. LAION SAMPLE_ID")
     caption = models.TextField(blank=True, help_text="Alt text / caption as the dataset lists it")
     extra = models.JSONField(null=True, blank=True, help_text="Width, height, similarity, ...")
     # Another case holds the same URL. Only the fact is shown, never anything of the other case.
