@@ -360,3 +360,19 @@ def test_dataset_notice_pdf_shows_a_64_character_entry_id_and_a_long_url() -> No
 
     assert cell_text(content, entry_id[:4]) == entry_id
     assert cell_text(content, url[:20]) == url
+
+
+@pytest.mark.django_db
+def test_notice_shows_an_international_host_in_both_forms() -> None:
+    notice = make_notice()
+    host = f.HostFactory(hostname="xn--mnchen-3ya.de", registered_domain="xn--mnchen-3ya.de")
+    url = "https://xn--mnchen-3ya.de/bild.jpg"
+    notice.links.add(f.FoundLinkFactory(case=notice.case, host=host, url=url))
+
+    rendered = render_notice(notice)
+    pdf = " ".join(pdf_text(rendered.attachments[-1].content).split())
+
+    assert f"{url}\n   (münchen.de (xn--mnchen-3ya.de))\n" in rendered.text
+    assert f"{url} münchen.de (xn--mnchen-3ya.de)" in pdf
+    # ASCII hosts get no second line.
+    assert "https://img.example.net/p/0.jpg\n   First seen" in rendered.text

@@ -48,6 +48,8 @@ __all__ = [
     "MAX_URL_LENGTH",
     "InvalidURL",
     "NormalizedURL",
+    "host_for_display",
+    "host_to_unicode",
     "normalize_url",
     "url_sha256",
 ]
@@ -235,6 +237,33 @@ def _encode_idn(name: str) -> str | None:
         return name.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def host_to_unicode(hostname: str) -> str:
+    """The Unicode form of a stored ASCII host ("xn--mnchen-3ya.de" -> "münchen.de"), or the
+    host itself when it has no "xn--" label or the label does not decode. Decoded with IDNA
+    2008 first, then the IDNA 2003 codec for the names only it encoded (emoji)."""
+    if "xn--" not in hostname:
+        return hostname
+    import idna
+
+    try:
+        return idna.decode(hostname)
+    except (idna.IDNAError, UnicodeError):
+        pass
+    try:
+        return hostname.encode("ascii").decode("idna")
+    except UnicodeError:
+        return hostname
+
+
+def host_for_display(hostname: str) -> str:
+    """A host as people read it, with the stored ASCII form beside it when they differ:
+    "münchen.de (xn--mnchen-3ya.de)". A reader recognises the first; the second is what DNS,
+    WHOIS and the notice's URLs use, and what a look-alike domain cannot fake."""
+    readable = host_to_unicode(hostname)
+    return hostname if readable == hostname else f"{readable} ({hostname})"
 
 
 def _hostname_problem(name: str) -> str:

@@ -14,4 +14,20 @@ class Migration(migrations.Migration):
             name="entry_id",
             field=models.TextField(blank=True, help_text="e.g. LAION SAMPLE_ID"),
         ),
+        migrations.AlterField(
+            model_name="foundlink",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("found", "Found"),
+                    ("notified", "Notice sent"),
+                    ("removed", "Removed"),
+                    ("never_reachable", "Never reachable (never seen online)"),
+                    ("reappeared", "Reappeared after removal"),
+                    ("excluded", "Excluded by a caseworker"),
+                ],
+                default="found",
+                max_length=16,
+            ),
+        ),
     ]

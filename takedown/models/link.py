@@ -27,6 +27,9 @@ class FoundLink(models.Model):
         FOUND = "found", "Found"
         NOTIFIED = "notified", "Notice sent"
         REMOVED = "removed", "Removed"
+        # Gone (404, 410, no such domain: twice in a row) before any check saw it online, and
+        # no reference hashes: nothing shows it was ever there, so it is not counted removed.
+        NEVER_REACHABLE = "never_reachable", "Never reachable (never seen online)"
         REAPPEARED = "reappeared", "Reappeared after removal"
         EXCLUDED = "excluded", "Excluded by a caseworker"
 
