@@ -30,8 +30,9 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
     FoundLink: {
         L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.NEVER_REACHABLE, L.EXCLUDED}),
         L.NOTIFIED: frozenset({L.REMOVED, L.NEVER_REACHABLE, L.EXCLUDED}),
-        # Seen online at last: back to where it was (notified if a sent notice names it).
-        L.NEVER_REACHABLE: frozenset({L.FOUND, L.NOTIFIED, L.EXCLUDED}),
+        # Seen online at last: back to where it was (notified if a sent notice names it); or
+        # removed, once reference hashes supplied later let a check confirm a removal.
+        L.NEVER_REACHABLE: frozenset({L.FOUND, L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
         # A reappearance after removal reopens the link.
         L.REMOVED: frozenset({L.REAPPEARED}),
         L.REAPPEARED: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),

@@ -223,6 +223,20 @@ def test_check_links_gone_with_supplied_reference_hashes_is_removed(sandbox: Htt
     assert link.status == L.REMOVED
 
 
+def test_check_links_never_reachable_becomes_removed_once_reference_hashes_come(
+    sandbox: HttpHost,
+) -> None:
+    link = make_link(sandbox, "/p.jpg", status_route(404))
+    check_once(link)
+    link, _ = check_once(link)
+    assert link.status == L.NEVER_REACHABLE
+    FoundLink.objects.filter(pk=link.pk).update(ref_sha256="ab" * 32)
+
+    link, check = check_once(link)
+
+    assert (link.status, link.removed_at) == (L.REMOVED, check.checked_at)
+
+
 def test_check_links_never_reachable_link_found_online_goes_back(sandbox: HttpHost) -> None:
     link = make_link(sandbox, "/p.jpg", status_route(404), status=L.FOUND)
     check_once(link)

@@ -1523,3 +1523,18 @@ def test_pasted_16k_url_is_imported_and_shown_whole(client, carla, case):
     assert escape(link.url) in page
     # The host in both forms: what a person reads and what is stored.
     assert "bücher.example (xn--bcher-kva.example)" in page
+
+
+def test_never_reachable_link_is_shown_as_such_with_its_sentence(client, carla, case):
+    FoundLinkFactory(case=case, status=FoundLink.Status.NEVER_REACHABLE, last_verdict="removed")
+    FoundLinkFactory(case=case, status=FoundLink.Status.REMOVED, last_verdict="removed")
+    client.force_login(carla)
+
+    links = client.get(reverse("staff:links", args=[case.reference])).content.decode()
+    page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
+
+    assert links.count('<span class="badge">Never reachable (never seen online)</span>') == 1
+    assert links.count('<span class="badge">Removed</span>') == 1
+    for html in (links, page):
+        assert "Never reachable: every check found the address gone" in html
+    assert "never_reachable 1" in page

@@ -53,6 +53,7 @@ from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_eve
 log = logging.getLogger(__name__)
 
 L = FoundLink.Status
+REMOVABLE = (L.FOUND, L.NOTIFIED, L.REAPPEARED, L.NEVER_REACHABLE)
 CHECKABLE_CASES = (Case.Status.OPEN, Case.Status.CLOSED)  # closed: watch for reappearance
 CHECKED_FIELDS = [
     "last_verdict",
@@ -367,7 +368,7 @@ def _apply_status(
     """Status changes the decision calls for; returns the link's status afterwards."""
     host = link.host.hostname
     try:
-        if decision.confirmed_removed and link.status in (L.FOUND, L.NOTIFIED, L.REAPPEARED):
+        if decision.confirmed_removed and link.status in REMOVABLE:
             transition(
                 link,
                 L.REMOVED,

@@ -22,6 +22,11 @@ class Verdict(models.TextChoices):
     UNREACHABLE = "unreachable", "Unreachable"
 
 
+# Verdicts of a check that saw the image at the address (or where it redirected): a link is
+# "still online" only while its last check was one of these.
+ONLINE_VERDICTS = (Verdict.ONLINE_SAME, Verdict.ONLINE_CHANGED, Verdict.MOVED)
+
+
 class FoundLink(models.Model):
     class Status(models.TextChoices):
         FOUND = "found", "Found"
