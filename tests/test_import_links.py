@@ -94,7 +94,7 @@ def test_import_links_plain_text_reports_invalid_rows_with_numbers(tmp_path):
         "https://img.example.com/a.jpg\n"
         "ftp://img.example.com/b.jpg\n"
         "\n"
-        "https://user:secret@img.example.com/c.jpg\n"
+        "data:image/png;base64,iVBORw0KGgo=\n"
         "https://img.example.com/a.jpg\n"
         "http://[::1]:8080/d.png\n",
     )
@@ -105,10 +105,21 @@ def test_import_links_plain_text_reports_invalid_rows_with_numbers(tmp_path):
     assert (report["created"], report["duplicates"], report["invalid"]) == (2, 1, 2)
     assert report["errors"] == [
         {"row": 2, "reason": "scheme 'ftp' not allowed (only http and https)"},
-        {"row": 4, "reason": "credentials in URL"},
+        {"row": 4, "reason": "data: URL: the image itself, not an address it can be removed from"},
     ]
     ip_host = Host.objects.get(hostname="::1")
     assert ip_host.is_ip is True
+
+
+def test_import_links_drops_credentials_but_keeps_the_url_as_listed(tmp_path):
+    listed = "https://user:secret@img.example.com/c.jpg"
+    path = write(tmp_path, "found.txt", f"{listed}\nhttps://img.example.com/c.jpg\n")
+
+    report = run_import("--case", "TD-2026-0106", "--create", str(path))
+
+    assert (report["created"], report["duplicates"], report["invalid"]) == (1, 1, 0)
+    link = FoundLink.objects.get()
+    assert (link.url, link.original_url) == ("https://img.example.com/c.jpg", listed)
 
 
 def test_import_links_csv_keeps_caption_and_entry_id(tmp_path):
