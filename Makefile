@@ -5,7 +5,7 @@
 #   make run PORT=8001
 #   make test                     the whole test suite
 #   make test ARGS="-k notice -x" extra pytest arguments
-#   make lint                     ruff check and format check
+#   make lint                     ruff check, format check and mypy (django-stubs)
 #   make system-deps              as root: install the Debian packages (PDF fonts, Pango)
 
 PORT ?= 8000
@@ -30,6 +30,7 @@ venv:
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 system-deps:
 	bash scripts/system-deps.sh install

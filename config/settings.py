@@ -6,162 +6,31 @@ filesystem Celery broker that needs no server, and mail written to var/outbox/.
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import logging
-import os
-import re
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from config.env import (
+    cache_from_url,
+    celery_transport_options,
+    database_from_url,
+    envbool,
+    envfloat,
+    envint,
+    envintlist,
+    envjson,
+    envlist,
+    envstr,
+    file_mailer,
+    mailer_from_url,
+    networklist,
+    proxy_ssl_header,
+)
+from config.log import redact_portal_tokens
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("TAKEDOWN_VAR_DIR", BASE_DIR / "var"))
-
-
-# --- small typed helpers: they fail loudly on values they do not understand ----------------
-
-
-def envstr(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def envbool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
-
-
-def envint(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
-
-
-def envfloat(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
-
-
-def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def envjson(name: str, default: object) -> object:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from None
-
-
-def proxy_ssl_header(name: str) -> tuple[str, str] | None:
-    """ "HTTP_X_FORWARDED_PROTO=https" -> ("HTTP_X_FORWARDED_PROTO", "https"), Django's
-    SECURE_PROXY_SSL_HEADER; empty means no proxy tells us about HTTPS."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    header, sep, value = (part.strip() for part in raw.partition("="))
-    header = header.upper()
-    if not sep or not value or not header.startswith("HTTP_") or len(header) == len("HTTP_"):
-        raise ImproperlyConfigured(
-            f"{name} must look like HTTP_X_FORWARDED_PROTO=https (the header as Django's "
-            f"request.META names it, '=', the value meaning HTTPS), not {raw!r}"
-        )
-    return header, value
-
-
-def networklist(name: str) -> list[str]:
-    """Comma-separated IP addresses and CIDR networks, each checked, in canonical form."""
-    networks = []
-    for item in envlist(name):
-        try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"{name} must list IP addresses or networks (10.0.0.5, 10.0.0.0/8), not {item!r}"
-            ) from None
-    return networks
-
-
-# /p/ at the start of a path (after a space, a quote or a URL's host), not /static/p/...
-PORTAL_TOKEN_IN_PATH = re.compile(r"(^|[\s\"'(=]|://[^/\s\"']+)/p/[^/\s?#\"']{16,}")
-
-
-def redact_portal_tokens(record: logging.LogRecord) -> bool:
-    """Logging filter (through django.utils.log.CallbackFilter): a portal link /p/<token>/ is
-    the affected person's key to their case, so request lines show /p/<redacted>/ instead.
-    Only a first segment of at least 16 characters counts as a token (tokens are 43): the
-    portal's own pages (/p/status/, /p/code/ ...) keep their paths."""
-    message = record.getMessage()
-    redacted = PORTAL_TOKEN_IN_PATH.sub(r"\1/p/<redacted>", message)
-    if redacted != message:
-        record.msg, record.args = redacted, ()
-    return True
-
-
-def query_options(query: str) -> dict[str, str]:
-    """?a=1&b=2 -> {"a": "1", "b": "2"}; a repeated key keeps its last value."""
-    return {key: values[-1] for key, values in parse_qs(query).items()}
-
-
-def database_from_url(url: str) -> dict[str, object]:
-    """DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path) in Django's form."""
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = query_options(parts.query)
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if parts.scheme == "sqlite":
-        # sqlite:///relative/path, sqlite:////absolute/path
-        path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
-        return sqlite_database(Path(path) if path else VAR_DIR / "takedown.sqlite3")
-    raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
-
-
-def sqlite_database(path: Path) -> dict[str, object]:
-    # SQLite cannot create its folder; this is the embedded default, so make the quick start work.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": path,
-        # WAL lets the web app, the worker and the scheduler read while one of them writes;
-        # IMMEDIATE transactions make a writer wait for the lock instead of failing mid-way.
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-        # Tests use a file, not :memory:, so a Celery worker thread sees the same database.
-        "TEST": {"NAME": str(path.with_name("test-" + path.name))},
-    }
+VAR_DIR = Path(envstr("TAKEDOWN_VAR_DIR") or BASE_DIR / "var")
 
 
 # --- core ----------------------------------------------------------------------------------
@@ -180,7 +49,7 @@ ALLOWED_HOSTS = envlist("TAKEDOWN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     # django.contrib.admin with Takedown's site: admins only, throttled login.
-    "takedown.admin_site.TakedownAdminConfig",
+    "takedown.apps.TakedownAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -224,11 +93,10 @@ TEMPLATES = [
     },
 ]
 
+# Empty: SQLite at var/takedown.sqlite3 (as sqlite:// without a path).
 DATABASE_URL = envstr("DATABASE_URL")
 DATABASES = {
-    "default": database_from_url(DATABASE_URL)
-    if DATABASE_URL
-    else sqlite_database(VAR_DIR / "takedown.sqlite3")
+    "default": database_from_url(DATABASE_URL or "sqlite://", VAR_DIR / "takedown.sqlite3")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -260,6 +128,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+# Off by default: with it, every subdomain of the site's domain must serve HTTPS for a year.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION and envbool("TAKEDOWN_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = PRODUCTION and envbool("TAKEDOWN_SSL_REDIRECT", True)
 # Behind a TLS-terminating reverse proxy every request reaches Django as plain HTTP: without
 # the proxy's word (e.g. HTTP_X_FORWARDED_PROTO=https) the SSL redirect above would loop. Set
@@ -304,29 +174,22 @@ TAKEDOWN_LOGIN_LOCKOUT_SECONDS = envint("TAKEDOWN_LOGIN_LOCKOUT_SECONDS", 15 * 6
 # Production refuses the default: behind several processes, each counting on its own, every
 # limit would be multiplied by the number of processes, and reset by every restart.
 TAKEDOWN_CACHE_URL = envstr("TAKEDOWN_CACHE_URL")
-if TAKEDOWN_CACHE_URL and urlsplit(TAKEDOWN_CACHE_URL).scheme not in ("redis", "rediss", "unix"):
-    raise ImproperlyConfigured(
-        "TAKEDOWN_CACHE_URL must be a redis://, rediss:// or unix:// URL, "
-        f"not {TAKEDOWN_CACHE_URL!r}"
-    )
 if PRODUCTION and not TAKEDOWN_CACHE_URL:
     raise ImproperlyConfigured(
         "TAKEDOWN_CACHE_URL must be set in production (redis://host:6379/N): login and portal "
         "rate limits are counted in the cache, and a per-process cache gives every web process "
         "its own counters"
     )
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TAKEDOWN_CACHE_URL}
-        if TAKEDOWN_CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "takedown"}
-    )
-}
+CACHES = {"default": cache_from_url("TAKEDOWN_CACHE_URL", TAKEDOWN_CACHE_URL)}
 
 # Uploads. Staff imports are read in the request (a LAION Parquet shard is large); the portal
 # takes one signed PDF. Both caps are enforced by the forms with a clear error; the portal also
 # refuses a larger request from its Content-Length before reading the body.
 TAKEDOWN_IMPORT_MAX_BYTES = envint("TAKEDOWN_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# Bytes the text columns of one Parquet file may decode to. A file of a few hundred bytes can
+# hold one long string repeated millions of times; readers.py counts before decoding and
+# refuses the file past this (a 1M-row LAION shard decodes to about 150 MB).
+TAKEDOWN_IMPORT_MAX_DECODED_BYTES = envint("TAKEDOWN_IMPORT_MAX_DECODED_BYTES", 4 * 1024**3)
 TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Form fields other than files, held in memory: a pasted URL list of some 50,000 lines; longer
 # lists go in as a file. Files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary
@@ -347,7 +210,8 @@ FIELD_ENCRYPTION_KEYS = envlist("TAKEDOWN_FIELD_KEYS")
 TAKEDOWN_ALLOW_PRIVATE_NETWORK = envbool("TAKEDOWN_ALLOW_PRIVATE_NETWORK", False)
 TAKEDOWN_WHOIS_SERVER = envstr("TAKEDOWN_WHOIS_SERVER")
 TAKEDOWN_WHOIS_SERVERS = envjson("TAKEDOWN_WHOIS_SERVERS", {})
-TAKEDOWN_RDAP_BOOTSTRAP = envstr("TAKEDOWN_RDAP_BOOTSTRAP")
+# Where RDAP servers are looked up (IANA's files unless set; README: TAKEDOWN_RDAP_BOOTSTRAP).
+TAKEDOWN_RDAP_BOOTSTRAP = envstr("TAKEDOWN_RDAP_BOOTSTRAP") or "https://data.iana.org/rdap/"
 TAKEDOWN_DNS_NAMESERVERS = envlist("TAKEDOWN_DNS_NAMESERVERS")
 TAKEDOWN_USER_AGENT = envstr(
     "TAKEDOWN_USER_AGENT", "Takedown/0.1 (image removal case manager; link checker)"
@@ -369,57 +233,14 @@ TAKEDOWN_SUPPORT_LINKS = envjson("TAKEDOWN_SUPPORT_LINKS", [])
 EMAIL_URL = envstr("EMAIL_URL")
 DEFAULT_FROM_EMAIL = envstr("TAKEDOWN_FROM_EMAIL", "takedown@localhost")
 
-
-def mailer_from_url(url: str) -> dict[str, object]:
-    """EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://...) as a Django 6.1 MAILERS entry;
-    empty means .eml files under var/outbox/."""
-    if not url:
-        return {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "OPTIONS": {"file_path": str(VAR_DIR / "outbox")},
-        }
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ImproperlyConfigured(f"EMAIL_URL: unsupported scheme {parts.scheme!r}")
-    query = query_options(parts.query)
-    return {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {
-            "host": parts.hostname or "localhost",
-            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
-            "username": unquote(parts.username or ""),
-            "password": unquote(parts.password or ""),
-            "use_ssl": parts.scheme == "smtps",
-            "use_tls": query.get("tls", "0").lower() in ("1", "true", "yes"),
-            "timeout": int(query.get("timeout", "30")),
-        },
-    }
-
-
-MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+MAILERS = {"default": mailer_from_url(EMAIL_URL) if EMAIL_URL else file_mailer(VAR_DIR / "outbox")}
 
 # --- Celery --------------------------------------------------------------------------------
 # The database is the source of truth; a broker message is only a hint. The dispatcher tasks
 # in the beat schedule re-enqueue every piece of due work from database state.
 
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    # Kombu's filesystem transport does not create its folders; this is the embedded default,
-    # so a worker, beat or `.delay()` must work on a fresh checkout.
-    for _folder in ("queue", "processed", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "control_folder": str(VAR_DIR / "celery" / "control"),
-        "store_processed": False,
-    }
-elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Longer than any task may run, so a message of a live worker is never redelivered.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, VAR_DIR / "celery")
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -493,9 +314,7 @@ TAKEDOWN_LOOKUP_THREADS = envint("TAKEDOWN_LOOKUP_THREADS", 48)
 TAKEDOWN_RDAP_TIMEOUT = envint("TAKEDOWN_RDAP_TIMEOUT", 10)
 TAKEDOWN_DNS_TIMEOUT = envint("TAKEDOWN_DNS_TIMEOUT", 5)
 # Downloaded RDAP bootstrap files (IANA's by default), refreshed after 24 hours.
-TAKEDOWN_RDAP_CACHE_DIR = Path(
-    os.environ.get("TAKEDOWN_RDAP_CACHE_DIR", "") or VAR_DIR / "rdap-bootstrap"
-)
+TAKEDOWN_RDAP_CACHE_DIR = Path(envstr("TAKEDOWN_RDAP_CACHE_DIR") or VAR_DIR / "rdap-bootstrap")
 
 # --- notices: sending (takedown/notices/send.py) ------------------------------------------------
 # Envelope senders are bounces+<notice id>@ this domain, so a bounce names its notice; Message-IDs
@@ -510,8 +329,11 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
 
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
-TAKEDOWN_FETCH_PORTS = [int(port) for port in envlist("TAKEDOWN_FETCH_PORTS", "80,443")]
+TAKEDOWN_FETCH_PORTS = envintlist("TAKEDOWN_FETCH_PORTS", "80,443")
 TAKEDOWN_FETCH_MAX_BYTES = envint("TAKEDOWN_FETCH_MAX_BYTES", 25 * 1024 * 1024)
+# Bytes of decoded pictures one process holds at once (rechecks decode in a thread pool);
+# checks/hashing.py makes further decodes wait. One 40-megapixel picture needs about 200 MB.
+TAKEDOWN_DECODE_MEMORY_BYTES = envint("TAKEDOWN_DECODE_MEMORY_BYTES", 256 * 1024 * 1024)
 TAKEDOWN_FETCH_CONNECT_TIMEOUT = envfloat("TAKEDOWN_FETCH_CONNECT_TIMEOUT", 5.0)
 TAKEDOWN_FETCH_READ_TIMEOUT = envfloat("TAKEDOWN_FETCH_READ_TIMEOUT", 10.0)
 TAKEDOWN_FETCH_DEADLINE = envfloat("TAKEDOWN_FETCH_DEADLINE", 30.0)

@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from takedown import models as m
-from takedown.notices.review import ReviewError, approve, edit, submit_for_review
-from takedown.notices.send import SendError, queue_notice
-from takedown.web.access import audit_case_viewed, audit_person_revealed
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+from takedown.errors import NotPossible
+from takedown.notices.review import approve, edit, submit_for_review
+from takedown.notices.send import queue_notice
+from takedown.web.access import PERSON_FIELDS, audit_case_viewed, audit_person_revealed
+from takedown.workflow import record_event, transition
 
 
 def _move_all(
@@ -33,8 +34,8 @@ def _move_all(
                 data={"by": "staff"},
             )
             moved += 1
-        except (TransitionNotAllowed, ConcurrentChange) as exc:
-            refused.append(str(exc))
+        except NotPossible as exc:
+            refused.append(exc.message)
     if moved:
         modeladmin.message_user(request, f"{moved} moved to {to}.")
     for reason in refused[:10]:
@@ -82,8 +83,6 @@ class CaseAdmin(ReadOnlyStatusAdmin):
         return response
 
     def _person_fields_shown(self, request: HttpRequest, case: m.Case) -> list[str]:
-        from takedown.web.staff.views import PERSON_FIELDS
-
         person = m.AffectedPerson.objects.filter(case=case).first()
         if person is None:
             return []
@@ -288,7 +287,7 @@ class NoticeAdmin(ReadOnlyStatusAdmin):
             try:
                 step(notice)
                 done += 1
-            except (ReviewError, SendError, TransitionNotAllowed, ConcurrentChange) as exc:
+            except NotPossible as exc:
                 self.message_user(request, f"Notice {notice.pk}: {exc}", level=messages.WARNING)
         if done:
             self.message_user(request, f"{done} notices done.")

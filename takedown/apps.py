@@ -1,4 +1,10 @@
+"""The app configurations INSTALLED_APPS names. Django imports this module before any model is
+loaded: it may import no module that imports models (those go inside ready())."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class TakedownConfig(AppConfig):
@@ -19,3 +25,12 @@ class TakedownConfig(AppConfig):
 
         # The admin group gets the permissions of models added after migration 0005_web.
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="takedown.admin_perms")
+
+
+class TakedownAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Takedown's site (takedown.admin_site): admins only, throttled
+    login."""
+
+    # Not the "takedown" entry's config: Django would take any default AppConfig found here.
+    default = False
+    default_site = "takedown.admin_site.TakedownAdminSite"

@@ -44,7 +44,7 @@ def open_case(
             "case.opened",
             actor=actor,
             visible_to_person=True,
-            message="Your case was opened.",
+            sentence="case.opened",
             data={"category": category},
         )
     return case

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.utils import timezone
 
-from takedown import tasks
 from takedown.checks.schedule import feed_new_links, lease_due_links, make_due
 from takedown.models import FoundLink, Host, Notice
 from takedown.notices import send as sending
@@ -74,7 +74,7 @@ def hand_out_hosts(*, case: Any = None, refresh: bool = False) -> tuple[int, int
     domain. Returns (hosts, domains)."""
     grouped = lease_due_hosts(case=case)
     for host_ids in grouped.values():
-        tasks.resolve_hosts.delay_on_commit(host_ids, refresh=refresh)
+        _enqueue("resolve_hosts", host_ids, refresh=refresh)
     return sum(len(ids) for ids in grouped.values()), len(grouped)
 
 
@@ -136,7 +136,7 @@ def hand_out_notices(*, case: Any = None) -> int:
     them out again, and queue one send task each. Returns how many."""
     notice_ids = sending.lease_due_notices(DISPATCH_LEASE, case=case)
     for notice_id in notice_ids:
-        tasks.send_notice.delay_on_commit(notice_id)
+        _enqueue("send_notice", notice_id)
     return len(notice_ids)
 
 
@@ -148,7 +148,7 @@ def hand_out_rechecks(case: Any = None) -> tuple[int, int]:
     recheck task per batch, once the caller's transaction commits. Returns (links, tasks)."""
     batches, lease_until = lease_due_links(case=case)
     for batch in batches:
-        tasks.recheck_links.delay_on_commit(batch, lease_until.isoformat())
+        _enqueue("recheck_links", batch, lease_until.isoformat())
     return sum(map(len, batches)), len(batches)
 
 
@@ -158,3 +158,9 @@ def queue_recheck(case: Any) -> tuple[int, int, int]:
     Returns (links made due, links queued, tasks). Used by the case page's "check links now"."""
     due = make_due(FoundLink.objects.filter(case=case))
     return due, *hand_out_rechecks(case)
+
+
+def _enqueue(task: str, *args: Any, **kwargs: Any) -> None:
+    """Send a task of takedown/tasks.py once the caller's transaction commits. By name, so the
+    import runs one way only: tasks.py calls into this module (the dispatcher task)."""
+    current_app.tasks[f"takedown.tasks.{task}"].delay_on_commit(*args, **kwargs)

@@ -54,7 +54,7 @@ def is_public(ip: IPAddress) -> bool:
 
 
 def private_network_allowed() -> bool:
-    return bool(getattr(settings, "TAKEDOWN_ALLOW_PRIVATE_NETWORK", False))
+    return bool(settings.TAKEDOWN_ALLOW_PRIVATE_NETWORK)
 
 
 def check_address(ip: IPAddress | str) -> IPAddress:

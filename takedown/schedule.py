@@ -18,7 +18,7 @@ def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
 
 def lease(
     model: type[models.Model],
-    due: Iterable[tuple[int, datetime]],
+    due: Iterable[tuple[int, datetime | None]],
     field: str,
     duration: timedelta,
     now: datetime,

@@ -46,6 +46,7 @@ from django.utils import timezone
 from takedown.models import Case, FoundLink, Notice, NoticeLink
 from takedown.models.link import ONLINE_VERDICTS
 from takedown.notices.regimes import UnknownRegime, get_regime
+from takedown.workflow import ACTIVE_CASE_STATUSES
 
 # Notice kinds whose sending starts a removal clock for the recipient (see the module text).
 CLOCKED_KINDS = (Notice.Kind.NOTICE, Notice.Kind.ESCALATION)
@@ -235,7 +236,8 @@ def _removal_rows(cases: QuerySet[Case] | None) -> list[tuple[int, str, str, str
         "notice__sent_at",
         "link__removed_at",
     ).order_by():
-        if removed_at >= sent_at:
+        # Both are non-null by the filter above; the stubs cannot know.
+        if removed_at is not None and sent_at is not None and removed_at >= sent_at:
             result.append((org_id, name, country, regime, removed_at - sent_at))
     return result
 
@@ -317,7 +319,7 @@ def overdue_notices_qs(
     return (
         notices.filter(
             outcome__in=OVERDUE_OUTCOMES,
-            case__status__in=[Case.Status.OPEN, Case.Status.PAUSED],
+            case__status__in=ACTIVE_CASE_STATUSES,
         )
         .annotate(deadline=_deadline())
         .filter(_past_deadline_q(now))

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from celery import shared_task
 
+from takedown import dispatch
 from takedown.checks.check import check_links
 from takedown.checks.escalate import escalate_due, mark_overdue
 from takedown.checks.schedule import claim_leased, release_hosts
@@ -28,10 +29,6 @@ RETRY_COUNTDOWNS = (90, 300, 900)
 @shared_task(name="takedown.tasks.dispatch_due_work", ignore_result=True)
 def dispatch_due_work() -> dict[str, int]:
     """Find due work in the database and hand it to the workers."""
-    # takedown.dispatch enqueues the tasks of this module, so it imports this one; importing it
-    # back here, at call time, keeps the import graph free of a cycle.
-    from takedown import dispatch
-
     return dispatch.dispatch_due_work()
 
 

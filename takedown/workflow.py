@@ -9,23 +9,29 @@ assign `status` themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
+from takedown.events import stored_message
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 
-C, L, N, H = Case.Status, FoundLink.Status, Notice.Status, Host.Status
+L, N, H = FoundLink.Status, Notice.Status, Host.Status
 
 # For each model: status -> the statuses it may move to.
 TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
     Case: {
-        C.OPEN: frozenset({C.PAUSED, C.WITHDRAWN, C.CLOSED}),
-        C.PAUSED: frozenset({C.OPEN, C.WITHDRAWN, C.CLOSED}),
-        C.WITHDRAWN: frozenset({C.OPEN}),
-        C.CLOSED: frozenset({C.OPEN}),
+        Case.Status.OPEN: frozenset(
+            {Case.Status.PAUSED, Case.Status.WITHDRAWN, Case.Status.CLOSED}
+        ),
+        Case.Status.PAUSED: frozenset(
+            {Case.Status.OPEN, Case.Status.WITHDRAWN, Case.Status.CLOSED}
+        ),
+        Case.Status.WITHDRAWN: frozenset({Case.Status.OPEN}),
+        Case.Status.CLOSED: frozenset({Case.Status.OPEN}),
     },
     FoundLink: {
         L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.NEVER_REACHABLE, L.EXCLUDED}),
@@ -65,6 +71,26 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
 }
 
 
+# Groups of statuses the pipeline asks about, each defined once here beside the moves above.
+# A link a notice still has work to do for: online, or not yet known to be gone.
+OPEN_LINK_STATUSES: tuple[str, ...] = (L.FOUND, L.NOTIFIED, L.REAPPEARED)
+# A notice that has not reached its recipient yet but still may (a reminder in one of these
+# is cancelled when its link goes or the recipient answers).
+UNSENT_NOTICE_STATUSES: tuple[str, ...] = (
+    N.DRAFT,
+    N.IN_REVIEW,
+    N.APPROVED,
+    N.QUEUED,
+    N.AWAITING_MANUAL,
+)
+# A notice that did not and will not reach its recipient.
+DEAD_NOTICE_STATUSES: tuple[str, ...] = (N.CANCELLED, N.FAILED, N.BOUNCED)
+# A case the team is still pursuing: notices are generated, sent and escalated for it.
+ACTIVE_CASE_STATUSES: tuple[str, ...] = (Case.Status.OPEN, Case.Status.PAUSED)
+# A case whose links are rechecked; a closed one to notice a reappearance.
+CHECKED_CASE_STATUSES: tuple[str, ...] = (Case.Status.OPEN, Case.Status.CLOSED)
+
+
 # Side effects of entering a status, run inside the transition's transaction (so they commit or
 # roll back with it). Registered by the pipeline modules, e.g. takedown.notices.clock.
 _ON_ENTER: dict[tuple[type[models.Model], str], list[Callable[[Any, Any], None]]] = defaultdict(
@@ -82,11 +108,11 @@ def on_enter(model: type[models.Model], status: str) -> Callable[[Callable], Cal
     return register
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(NotPossible):
     """The table does not allow this move."""
 
 
-class ConcurrentChange(Exception):
+class ConcurrentChange(NotPossible):
     """The row's status changed between reading it and updating it: someone else moved it first."""
 
 
@@ -96,6 +122,8 @@ def transition(
     *,
     actor: Any = None,
     message: str = "",
+    sentence: str = "",
+    params: Mapping[str, Any] | None = None,
     visible_to_person: bool = False,
     data: Mapping[str, Any] | None = None,
     fields: Mapping[str, Any] | None = None,
@@ -103,6 +131,7 @@ def transition(
 ) -> CaseEvent:
     """Move `obj` from the status it was read with to `to`, or raise.
 
+    The event says `message`, or the sentence `sentence` of takedown.events with `params`.
     `fields` are further columns updated in the same statement (e.g. sent_at); `on_commit` runs
     after the transaction commits (e.g. enqueueing a task), never for a rolled-back change.
     """
@@ -128,7 +157,7 @@ def transition(
             actor=_actor(actor),
             kind=f"{model.__name__.lower()}.{to}",
             visible_to_person=visible_to_person,
-            message=message,
+            **_text(message, sentence, params, obj if isinstance(obj, Notice) else None),
             data={"from": from_status, "to": to, "id": obj.pk, **(data or {})},
             link=obj if isinstance(obj, FoundLink) else None,
             notice=obj if isinstance(obj, Notice) else None,
@@ -148,7 +177,7 @@ def transition(
 def transition_many(
     model: type[models.Model],
     ids: list[int],
-    from_statuses: list[str],
+    from_statuses: Sequence[str],
     to: str,
     *,
     actor: Any = None,
@@ -177,6 +206,7 @@ def transition_many(
             .filter(pk__in=ids, status__in=from_statuses)
             .order_by("pk")
         )
+        read: list[tuple[int, str, int | None]]
         if case_column is None:
             read = [(pk, status, None) for pk, status in rows.values_list("pk", "status")]
         else:
@@ -242,21 +272,41 @@ def record_event(
     *,
     actor: Any = None,
     message: str = "",
+    sentence: str = "",
+    params: Mapping[str, Any] | None = None,
     visible_to_person: bool = False,
     data: Mapping[str, Any] | None = None,
     **refs: Any,
 ) -> CaseEvent:
-    """An event that is not a status change: an import, a reveal of personal details, a reply."""
+    """An event that is not a status change: an import, a reveal of personal details, a reply.
+    It says `message`, or the sentence `sentence` of takedown.events with `params`."""
     return CaseEvent.objects.create(
         case=case,
         actor=_actor(actor),
         kind=kind,
         at=timezone.now(),
         visible_to_person=visible_to_person,
-        message=message,
+        **_text(message, sentence, params, refs.get("notice")),
         data=dict(data or {}),
         **refs,
     )
+
+
+def _text(
+    message: str, sentence: str, params: Mapping[str, Any] | None, notice: Notice | None
+) -> dict[str, Any]:
+    """The event's text columns: a sentence of the table is stored with its English rendering,
+    so the audit trail reads the same sentence the portal shows."""
+    if not sentence:
+        return {"message": message, "sentence": "", "params": {}}
+    if message:
+        raise ValueError("an event says its message or its sentence, not both")
+    params = dict(params or {})
+    return {
+        "message": stored_message(sentence, params, notice),
+        "sentence": sentence,
+        "params": params,
+    }
 
 
 def _case_id(obj: models.Model) -> int | None:

@@ -30,7 +30,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from config.celery import app
-from config.settings import mailer_from_url
+from config.env import mailer_from_url
 from takedown.models import Case, FoundLink, Host, HostResolution, Mandate, Notice
 from tests.browser import BROWSER_DB, SCREENSHOT_DIR, log_in, shoot
 from tests.conftest import LAION_SAMPLE, shared_file, wait_until

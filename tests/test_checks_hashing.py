@@ -178,3 +178,77 @@ def test_normalise_hash_accepts_and_lowercases() -> None:
 def test_normalise_hash_rejects(value: str) -> None:
     with pytest.raises(ValueError, match="expected 16 hexadecimal digits"):
         normalise_hash(value, 64)
+
+
+def _decodes_at_once(monkeypatch: pytest.MonkeyPatch, images: list[bytes]) -> tuple[int, list]:
+    """Hash `images` on eight threads (as a recheck pool does); each decode lasts at least
+    50 ms, so decodes the budget allows at once do overlap. Returns the most decodes seen
+    running at the same moment, and the hashes."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from takedown.checks import hashing
+
+    active = most = 0
+    lock = threading.Lock()
+    original = hashing._luminance
+
+    def slow(picture):  # type: ignore[no-untyped-def]
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        try:
+            time.sleep(0.05)
+            return original(picture)
+        finally:
+            with lock:
+                active -= 1
+
+    monkeypatch.setattr(hashing, "_luminance", slow)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(compute_hashes, images))
+    return most, results
+
+
+def test_compute_hashes_concurrent_decodes_stay_within_the_memory_budget(
+    settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from takedown.checks.hashing import DECODE_BYTES_PER_PIXEL, DECODES
+
+    png = make_image(3, fmt="PNG", size=(400, 300))
+    cost = 400 * 300 * DECODE_BYTES_PER_PIXEL
+    settings.TAKEDOWN_DECODE_MEMORY_BYTES = 2 * cost + cost // 2  # two fit, three do not
+
+    most, results = _decodes_at_once(monkeypatch, [png] * 8)
+
+    assert most == 2
+    assert len({(r.sha256, r.phash, r.pdq) for r in results}) == 1
+    assert DECODES.in_use == 0
+
+
+def test_compute_hashes_picture_larger_than_the_budget_decodes_alone(
+    settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from takedown.checks.hashing import DECODES
+
+    settings.TAKEDOWN_DECODE_MEMORY_BYTES = 1_000  # less than any one picture
+
+    most, results = _decodes_at_once(monkeypatch, [make_image(seed) for seed in range(6)])
+
+    assert most == 1
+    assert [r.width for r in results] == [640] * 6
+    assert DECODES.in_use == 0
+
+
+def test_compute_hashes_jpeg_costs_its_reduced_decode(settings, monkeypatch) -> None:
+    """A JPEG decodes at 1/8 scale for the hashes: its share of the budget is that size."""
+    from takedown.checks.hashing import DECODE_BYTES_PER_PIXEL
+
+    jpeg = make_image(4, fmt="JPEG", size=(1024, 768))
+    settings.TAKEDOWN_DECODE_MEMORY_BYTES = 4 * (128 * 96 * DECODE_BYTES_PER_PIXEL)
+
+    most, _results = _decodes_at_once(monkeypatch, [jpeg] * 8)
+
+    assert most == 4

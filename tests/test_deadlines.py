@@ -110,7 +110,7 @@ def test_gdpr_extension_moves_the_deadline_and_clears_the_overdue_mark():
     visible = notice.case.events.get(kind="notice.deadline_extended")
     assert visible.visible_to_person is True
     assert visible.message == (
-        f"{notice.recipient.name} has extended its deadline to respond until 09 April 2027, "
+        f"{notice.recipient.name} has extended its deadline to respond until 9 April 2027, "
         "as the law allows."
     )
 

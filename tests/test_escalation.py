@@ -21,6 +21,7 @@ from takedown.checks.escalate import (
     record_reply,
     set_ladder,
 )
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, HostResolution, Notice, Organisation
 from takedown.notices.generate import draft_follow_up, generate_notices
 from takedown.notices.render import render_notice
@@ -157,10 +158,11 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         # German recipients get German letters.
         assert "Dies ist eine Erinnerung" in render_notice(reminder, with_pdf=False).text
         reminder = world.send(reminder)
-    assert reminder.due_at == at(2027, 3, 12, 23, 59, 59)
+    # A reminder gives a grace period of the team's setting (7 days), not a new month.
+    assert reminder.due_at == at(2027, 2, 19, 23, 59, 59)
 
     # The reminder goes unanswered: the hosting provider.
-    with time_machine.travel(at(2027, 3, 13, 6, 0), tick=False):
+    with time_machine.travel(at(2027, 2, 20, 6, 0), tick=False):
         assert run_escalation() == (1, 1)
         (to_host,) = world.drafts()
         assert (to_host.kind, to_host.parent, to_host.recipient_role, to_host.regime) == (
@@ -192,9 +194,9 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
     with time_machine.travel(at(2027, 3, 29, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         cdn_reminder = world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 4, 12, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 5, 23, 0), tick=False):
         assert run_escalation() == (0, 0)  # the reminder's last day is still running
-    with time_machine.travel(at(2027, 4, 13, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 6, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (to_registrar,) = world.drafts()
         assert (to_registrar.recipient_role, to_registrar.parent) == ("registrar", to_cdn)
@@ -203,10 +205,10 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
 
     # Registrar ignores request and reminder: a complaint to the authority of the
     # controller's country, in German.
-    with time_machine.travel(at(2027, 4, 28, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 21, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    with time_machine.travel(at(2027, 5, 13, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 4, 29, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         (complaint,) = world.drafts()
         assert (complaint.kind, complaint.recipient, complaint.language) == (
@@ -217,17 +219,17 @@ def test_ladder_end_to_end_with_review_at_each_step(world):
         assert complaint.parent == first  # the controller the complaint is about
         assert "Example Site Ltd" in render_notice(complaint, with_pdf=False).text
         complaint = world.send(complaint)
-    # Three months for the authority (Art. 78(2)); 13 August 2027 is a Friday.
-    assert complaint.due_at == at(2027, 8, 13, 23, 59, 59)
+    # Three months for the authority (Art. 78(2)); 29 July 2027 is a Thursday.
+    assert complaint.due_at == at(2027, 7, 29, 23, 59, 59)
 
     # The authority does not report back, even after a reminder: the manual legal step.
-    with time_machine.travel(at(2027, 8, 14, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 7, 30, 10, 0), tick=False):
         assert run_escalation() == (1, 1)
         world.send(world.drafts()[0])
-    # Three months from 14 August is Sunday 14 November: the reminder runs to Monday.
-    with time_machine.travel(at(2027, 11, 15, 23, 0), tick=False):
+    # The reminder's grace period: 7 days, to the end of 6 August.
+    with time_machine.travel(at(2027, 8, 6, 23, 0), tick=False):
         assert run_escalation() == (0, 0)
-    with time_machine.travel(at(2027, 11, 16, 10, 0), tick=False):
+    with time_machine.travel(at(2027, 8, 7, 10, 0), tick=False):
         assert run_escalation() == (1, 0)
         assert run_escalation() == (0, 0)
     task = CaseEvent.objects.get(case=world.case, kind="task.manual_legal_step")
@@ -341,7 +343,7 @@ def test_reply_to_a_reminder_answers_the_request(world):
 def test_record_reply_bad_input_is_refused_and_nothing_written(world, kwargs, message):
     with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
         first = world.send(world.first_notice())
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(NotPossible, match=message):
         record_reply(first, actor=world.author, **kwargs)
     first.refresh_from_db()
     assert (first.reply_text, first.reply_outcome, first.replied_at) == ("", "", None)
@@ -349,7 +351,7 @@ def test_record_reply_bad_input_is_refused_and_nothing_written(world, kwargs, me
 
 def test_record_reply_to_an_unsent_notice_is_refused(world):
     notice = world.first_notice()
-    with pytest.raises(ValueError, match="only a sent notice has replies"):
+    with pytest.raises(NotPossible, match="only a sent notice has replies"):
         record_reply(notice, outcome="refused", text="No.", actor=world.author)
 
 
@@ -381,7 +383,7 @@ def test_set_ladder_validates_and_records(world):
         (["manual", "hosting"], "must be the last step"),
         ("hosting", "must be a list"),
     ]:
-        with pytest.raises(ValueError, match=re.escape(message)):
+        with pytest.raises(NotPossible, match=re.escape(message)):
             set_ladder(world.case, roles, actor=world.author)
     world.case.refresh_from_db()
     assert world.case.escalation_ladder == []
@@ -485,7 +487,7 @@ def test_reappearing_link_reopens_an_automatically_closed_case(world):
 
 def test_close_case_by_caseworker_cancels_drafts_and_keeps_the_reason_internal(world):
     draft = world.first_notice()
-    with pytest.raises(ValueError, match="needs a reason"):
+    with pytest.raises(NotPossible, match="needs a reason"):
         close_case(world.case, reason=" ", actor=world.author)
 
     close_case(world.case, reason="Person withdrew the request by phone.", actor=world.author)
@@ -499,7 +501,7 @@ def test_close_case_by_caseworker_cancels_drafts_and_keeps_the_reason_internal(w
     assert draft.status == S.CANCELLED
     visible = world.case.events.filter(visible_to_person=True).last()
     assert visible.message == "Your caseworker has closed the case."
-    with pytest.raises(ValueError, match="cannot be closed"):
+    with pytest.raises(NotPossible, match="cannot be closed"):
         close_case(world.case, reason="again", actor=world.author)
 
 

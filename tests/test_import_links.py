@@ -353,3 +353,52 @@ def test_import_links_long_entry_id_is_kept(tmp_path):
 
     assert (report["created"], report["invalid"]) == (1, 0)
     assert FoundLink.objects.get().entry_id == entry_id
+
+
+def _invalid_utf8_parquet(path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    captions = pa.array([b"ok", b"caf\xe9"], pa.binary()).view(pa.string())
+    urls = pa.array(["https://img.example.com/a.jpg", "https://img.example.com/b.jpg"])
+    pq.write_table(pa.table({"URL": urls, "TEXT": captions}), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "nested.jsonl",
+            '{"url": "https://img.example.com/a.jpg"}\n{"url": '
+            + "[" * 50_000
+            + "]" * 50_000
+            + "}\n",
+            "line 2: JSON nested too deeply (nothing was imported)",
+        ),
+        (
+            "digits.jsonl",
+            '{"url": "https://img.example.com/a.jpg", "key": ' + "1" * 100_000 + "}\n",
+            "line 1: a number with 100,000 digits (at most 100) (nothing was imported)",
+        ),
+        (
+            "latin1.parquet",
+            None,
+            "row 2: the column 'TEXT' is not UTF-8 text (nothing was imported)",
+        ),
+    ],
+)
+def test_import_links_hostile_file_exits_2_with_one_line_and_imports_nothing(
+    tmp_path, name, content, message
+):
+    path = (
+        write(tmp_path, name, content)
+        if content is not None
+        else _invalid_utf8_parquet(tmp_path / name)
+    )
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_links", "--case", "TD-2026-0998", "--create", str(path))
+
+    assert (str(caught.value), caught.value.returncode) == (message, 2)
+    assert (Case.objects.count(), FoundLink.objects.count()) == (0, 0)

@@ -486,3 +486,249 @@ def test_read_rows_laion_sample() -> None:
     assert rejected == []
     assert len(urls) == 1000
     assert len(domains) == 530
+
+
+# --- hostile files: every reader error is one line with its row, memory bounded by bytes ----
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_read_rows_jsonl_nested_too_deeply_names_the_line(tmp_path: Path) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    path = _write(tmp_path / "l.jsonl", f'{{"url": "http://a.example/"}}\n{{"url": {nested}}}\n')
+
+    assert _error_of(path) == "line 2: JSON nested too deeply"
+
+
+def test_read_rows_jsonl_number_of_100000_digits_names_the_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "l.jsonl", '{"url": "http://a.example/", "width": %s}\n' % ("9" * 100_000)
+    )
+
+    assert _error_of(path) == "line 1: a number with 100,000 digits (at most 100)"
+
+
+def test_read_rows_line_longer_than_the_cap_is_refused(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "l.txt", "http://a.example/\nhttp://b.example/" + "x" * readers.MAX_LINE_BYTES
+    )
+
+    assert _error_of(path) == f"line 2: longer than {readers.MAX_LINE_BYTES:,} bytes"
+
+
+def test_read_rows_long_entry_id_fails_its_row_and_long_caption_is_cut(tmp_path: Path) -> None:
+    long_id, long_caption = "7" * 1_025, "é" * 5_000
+    csv_path = _write(
+        tmp_path / "l.csv",
+        f"url,text,key\nhttp://a.example/1,{long_caption},{long_id}\n"
+        f"http://a.example/2,{long_caption},{'7' * 1_024}\n",
+    )
+    jsonl_path = _write(
+        tmp_path / "l.jsonl",
+        json.dumps({"url": "http://a.example/1", "text": long_caption, "key": long_id})
+        + "\n"
+        + json.dumps({"url": "http://a.example/2", "text": long_caption, "key": "7" * 1_024})
+        + "\n",
+    )
+    parquet_path = _write_parquet(
+        tmp_path / "l.parquet",
+        {
+            "url": ["http://a.example/1", "http://a.example/2"],
+            "text": [long_caption, long_caption],
+            "key": [long_id, "7" * 1_024],
+        },
+    )
+    cut = "é" * readers.MAX_CAPTION_CHARS
+
+    for path, first, second in ((csv_path, 2, 3), (jsonl_path, 1, 2), (parquet_path, 1, 2)):
+        assert list(read_rows(path)) == [
+            Row(first, None, cut, "", None, "entry id longer than 1024 characters"),
+            Row(second, "http://a.example/2", cut, "7" * 1_024),
+        ], path.name
+
+
+def test_read_rows_parquet_keeps_16_kib_urls_and_refuses_64_kib_ones_undecoded(
+    tmp_path: Path,
+) -> None:
+    long_url = "http://a.example/?" + "q" * (16 * 1024)
+    huge_url = "http://a.example/?" + "q" * readers.MAX_URL_BYTES
+    path = _write_parquet(tmp_path / "l.parquet", {"URL": [long_url, huge_url], "TEXT": ["a", "b"]})
+
+    assert list(read_rows(path)) == [
+        Row(1, long_url, "a"),
+        Row(2, None, "b", "", None, "URL longer than 65,536 bytes"),
+    ]
+
+
+def _invalid_utf8_parquet(path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Arrow checks UTF-8 only when asked: a binary column viewed as text writes bad bytes.
+    captions = pa.array([b"ok", b"fine", b"caf\xe9 latin-1"], pa.binary()).view(pa.string())
+    urls = pa.array([f"http://a.example/{i}" for i in range(3)])
+    pq.write_table(pa.table({"URL": urls, "TEXT": captions}), path)
+    return path
+
+
+def test_read_rows_parquet_invalid_utf8_names_the_row(tmp_path: Path) -> None:
+    path = _invalid_utf8_parquet(tmp_path / "l.parquet")
+
+    assert _error_of(path) == "row 3: the column 'TEXT' is not UTF-8 text"
+
+
+def test_read_rows_parquet_over_the_decoded_limit_is_refused(tmp_path: Path, settings) -> None:
+    settings.TAKEDOWN_IMPORT_MAX_DECODED_BYTES = 10_000
+    path = _write_parquet(tmp_path / "l.parquet", {"URL": ["http://a.example/" + "x" * 100] * 200})
+
+    assert _error_of(path) == (
+        "row 200: the Parquet file decodes to more than 10,000 bytes "
+        "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+    )
+
+
+def test_read_rows_parquet_declaring_more_than_the_limit_is_refused_unread(
+    tmp_path: Path, settings
+) -> None:
+    settings.TAKEDOWN_IMPORT_MAX_DECODED_BYTES = 10_000
+    path = _write_parquet(
+        tmp_path / "l.parquet",
+        {"URL": [f"http://a.example/{i:0100d}" for i in range(200)]},
+        use_dictionary=False,
+        compression="none",
+    )
+
+    message = _error_of(path)
+    assert message.startswith("the Parquet file holds ")
+    assert message.endswith(
+        " bytes uncompressed, more than 10,000 (TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+    )
+
+
+def test_read_rows_parquet_decodes_in_runs_bounded_by_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long unique strings: the Python strings of a batch are made a few rows at a time."""
+    urls = [f"http://a.example/{i}?" + "q" * 1_000 for i in range(50)]
+    path = _write_parquet(tmp_path / "l.parquet", {"URL": urls})
+    sizes: list[int] = []
+    original = readers._TextColumn.values
+
+    def spy(self: readers._TextColumn, start: int, stop: int) -> list[str | None]:
+        sizes.append(stop - start)
+        return original(self, start, stop)
+
+    monkeypatch.setattr(readers, "PARQUET_CHUNK_BYTES", 10_000)
+    monkeypatch.setattr(readers._TextColumn, "values", spy)
+
+    assert [row.url for row in read_rows(path)] == urls
+    assert sum(sizes) == 50
+    assert max(sizes) <= 10
+
+
+# VmHWM, not getrusage: a child's ru_maxrss starts at the parent's RSS at fork (Linux keeps it
+# across exec), so under pytest it would measure pytest.
+BOMB_CHILD = """
+import json, re, sys
+import django
+django.setup()
+import pyarrow.compute, pyarrow.parquet
+from takedown.intake.readers import IntakeError, read_rows
+
+def peak():
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
+
+ready = peak()
+try:
+    count = sum(1 for _ in read_rows(sys.argv[1]))
+    outcome = f"read {count} rows"
+except IntakeError as exc:
+    outcome = str(exc)
+print(json.dumps([outcome, (peak() - ready) // 1024]))
+"""
+
+
+def _peak_of_reading(path: Path) -> tuple[str, int]:
+    """What reading `path` ends in, and by how many MB it raised the peak RSS of a fresh
+    process above that of Django and pyarrow loaded."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("TAKEDOWN_IMPORT_MAX_DECODED_BYTES", None)
+    done = subprocess.run(
+        [sys.executable, "-c", BOMB_CHILD, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    outcome, peak_mb = json.loads(done.stdout)
+    return outcome, peak_mb
+
+
+def test_read_rows_parquet_bomb_is_refused_without_decoding_it(tmp_path: Path) -> None:
+    """Under a kilobyte on disk: one 1 MiB caption, dictionary-encoded and repeated for 8,000
+    rows, would decode to 8 GiB; the reader counts from the dictionary and refuses it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 8_000
+    zeros = pa.array([0] * rows, pa.int32())
+    table = pa.table(
+        {
+            "URL": pa.DictionaryArray.from_arrays(zeros, pa.array(["http://a.example/1.jpg"])),
+            "TEXT": pa.DictionaryArray.from_arrays(zeros, pa.array(["a" * 1024 * 1024])),
+        }
+    )
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=22,
+        store_schema=False,
+        row_group_size=rows,
+    )
+    assert path.stat().st_size < 1_000
+
+    outcome, peak_mb = _peak_of_reading(path)
+
+    assert outcome == (
+        f"row {readers.PARQUET_BATCH_ROWS if rows > readers.PARQUET_BATCH_ROWS else rows}: "
+        "the Parquet file decodes to more than 4,294,967,296 bytes "
+        "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+    )
+    assert peak_mb < 100
+
+
+def test_read_rows_parquet_long_unique_strings_stay_within_memory(tmp_path: Path) -> None:
+    """6,000 different 60,000-character captions (360 MB decoded, 80 KB on disk): read in
+    short batches and cut to MAX_CAPTION_CHARS before they become Python strings. (Before:
+    780 MB above Django and pyarrow loaded; now about 290.)"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "long.parquet"
+    schema = pa.schema([("URL", pa.string()), ("TEXT", pa.string())])
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for start in range(0, 6_000, 500):
+            numbers = range(start, start + 500)
+            writer.write_table(
+                pa.table(
+                    {
+                        "URL": [f"http://a.example/{i}.jpg" for i in numbers],
+                        "TEXT": [f"{i:06d}" + "c" * 59_994 for i in numbers],
+                    },
+                    schema=schema,
+                )
+            )
+
+    outcome, peak_mb = _peak_of_reading(path)
+
+    assert outcome == "read 6000 rows"
+    assert peak_mb < 400

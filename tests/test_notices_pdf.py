@@ -19,10 +19,9 @@ from takedown.notices.pdf import (
     asset_url,
     decode_data_url,
     html_to_pdf,
-    render_mandate,
     url_fetcher,
 )
-from takedown.notices.render import render_notice
+from takedown.notices.render import render_mandate, render_notice
 from takedown.sandbox.http import HttpHost, image
 from tests import factories as f
 

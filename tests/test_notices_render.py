@@ -22,6 +22,7 @@ from takedown.notices.render import (
     statements_for,
     template_body,
 )
+from takedown.notices.review import edit
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -238,13 +239,30 @@ def test_check_elements_edited_body_that_dropped_good_faith_sentence() -> None:
     ]
 
 
-def test_check_elements_edited_body_keeps_its_due_date_a_day_later() -> None:
+def test_check_elements_edited_body_states_the_date_the_clock_tracks_a_day_later() -> None:
     notice = complete_notice("gdpr")
-    notice.body_text = template_body(notice)
+    body = template_body(notice)
     # 6 April 2026 is Easter Monday: the month runs to Tuesday.
-    assert "by 7 April 2026 (GDPR Art. 12(3))" in notice.body_text
+    assert "by 7 April 2026 (GDPR Art. 12(3))" in body
+    edit(notice, notice.created_by, body_text=body.replace("Dear Sir or Madam", "Dear team"))
+    notice.refresh_from_db()
+    assert "by [due date] (GDPR Art. 12(3))" in notice.body_text
+
     with time_machine.travel(datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN), tick=False):
         assert check_elements(notice) == []
+        text = render_notice(notice, with_pdf=False).text
+    assert "Dear team" in text
+    assert "by 9 April 2026 (GDPR Art. 12(3))" in text
+
+
+def test_check_elements_edit_that_changes_the_due_date_blocks_approval() -> None:
+    notice = complete_notice("gdpr")
+    body = template_body(notice).replace("by 7 April 2026", "by 30 April 2026")
+
+    edit(notice, notice.created_by, body_text=body)
+    notice.refresh_from_db()
+
+    assert check_elements(notice) == ["the one-month response deadline (GDPR Art. 12(3))"]
 
 
 # --- what the notice says ----------------------------------------------------------------------
@@ -744,3 +762,76 @@ def test_letter_submitted_by_hand_names_the_period_until_the_submission_is_recor
 
     assert "Please answer within one month of receipt (GDPR Art. 12(3))." in text
     assert check_elements(notice) == []
+
+
+def test_reminder_states_the_expired_deadline_and_grants_no_new_period() -> None:
+    first = complete_notice("gdpr")
+    first.status, first.sent_at = m.Notice.Status.SENT, timezone.now()
+    first.due_at = deadline_for(first, first.sent_at)  # 7 April 2026 (Easter Monday moved)
+    first.save()
+    first.case.team = f.TeamFactory(reminder_grace_days=10)
+    first.case.save()
+    reminder = make_notice(
+        "gdpr",
+        case=first.case,
+        recipient=first.recipient,
+        parent=first,
+        kind=m.Notice.Kind.REMINDER,
+        mandate=False,
+        links=0,
+    )
+    reminder.links.add(*first.links.all())
+
+    with time_machine.travel(datetime(2026, 4, 8, 10, 0, tzinfo=BERLIN), tick=False):
+        text = " ".join(render_notice(reminder, with_pdf=False).text.split())
+        assert check_elements(reminder) == []
+
+    assert (
+        "The period for your answer under GDPR Art. 12(3) expired on 7 April 2026; this reminder"
+        " does not start a new one. We ask you to act without further delay, at the latest"
+        " within 10 days, that is by 18 April 2026."
+    ) in text
+    assert "within one month of receipt" not in text
+
+
+FORMULAS = [
+    '=HYPERLINK("http://127.0.0.1:1/","click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1d1+1",  # full-width equals sign
+]
+
+
+def test_every_csv_cell_that_starts_a_formula_is_quoted() -> None:
+    """Entry ids, captions and URLs are strangers' strings: in every CSV we send, a cell a
+    spreadsheet would run is shown as text (the JSON manifest keeps them exact)."""
+    notice = make_notice("gdpr", role="dataset_maintainer", category="intimate", links=0)
+    for number, formula in enumerate(FORMULAS):
+        notice.links.add(
+            f.FoundLinkFactory(
+                case=notice.case,
+                url=f"https://cdn.example.org/{number}.jpg",
+                dataset="=laion",
+                entry_id=formula,
+                caption=formula,
+            )
+        )
+    attachments = render_notice(notice, with_pdf=False).attachments
+    links, manifest, document = (a.content for a in attachments)
+
+    assert [row[2] for row in read_csv(links)[1:]] == ["'" + value for value in FORMULAS]
+    assert [row[:2] + row[3:4] for row in read_csv(manifest)[1:]] == [
+        ["'=laion", "'" + value, "'" + value] for value in FORMULAS
+    ]
+    assert [entry["entry_id"] for entry in json.loads(document)["entries"]] == FORMULAS
+
+
+def test_csv_bytes_neutralises_header_and_leaves_plain_cells() -> None:
+    from takedown.csvsafe import csv_bytes
+
+    content = csv_bytes(["=a", "b"], [["1001", "https://x.example/=y"], ["-1", "@me"]])
+
+    assert content == b"'=a,b\r\n1001,https://x.example/=y\r\n'-1,'@me\r\n"

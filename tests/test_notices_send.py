@@ -28,7 +28,8 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from config.settings import BASE_DIR, mailer_from_url
+from config.env import mailer_from_url
+from config.settings import BASE_DIR
 from takedown.models import Case, CaseEvent, Contact, Notice, NoticeLink
 from takedown.notices.render import render_notice
 from takedown.notices.send import (

@@ -14,8 +14,9 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from takedown.models import CaseEvent, Host, NetworkClaim, NetworkRecord
+from takedown.resolve.cache import _address_key
 from takedown.resolve.hosts import resolve_batch
-from takedown.resolve.lookup import _address_key, lookup_host, lookup_hosts
+from takedown.resolve.lookup import lookup_host, lookup_hosts
 from takedown.sandbox.rdap import rdap_ip_network
 from tests.factories import FoundLinkFactory, HostFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture)
@@ -110,7 +111,7 @@ def test_lookup_host_smallest_cached_range_wins(internet):  # noqa: F811
 
     result = lookup_host("img.leaky-demo.com")
 
-    assert result.hosting["network"] == "CUSTOMER-NET"
+    assert result.hosting.network == "CUSTOMER-NET"
     assert ip_queries(internet["rdap"]) == 0
 
 
@@ -133,7 +134,7 @@ def test_lookup_host_refresh_replaces_cached_network(internet):  # noqa: F811
 
     result = lookup_host("img.leaky-demo.com", refresh=True)
 
-    assert result.hosting["network"] == "RENAMED-NET"
+    assert result.hosting.network == "RENAMED-NET"
     assert NetworkRecord.objects.get().data["name"] == "RENAMED-NET"
 
 
@@ -194,6 +195,6 @@ def test_lookup_hosts_answers_its_own_network_before_waiting_for_another_process
 
     assert saw_ours == [True]
     assert time.monotonic() - started < 8
-    assert [r.hosting["network"] for r in results] == ["DEMO-HOSTING-NET", "OTHER-NET"]
+    assert [r.hosting.network for r in results] == ["DEMO-HOSTING-NET", "OTHER-NET"]
     assert ip_queries(internet["rdap"]) == 2
     assert NetworkClaim.objects.filter(claimed_at__isnull=False).count() == 0

@@ -44,6 +44,25 @@ from takedown.resolve.countries import CODES, to_alpha2
         ("The Netherlands", "NL"),
         ("  Ireland,  ", "IE"),
         ("EL", "GR"),
+        # Local-language names, in their own scripts too (address blocks' last lines).
+        ("Россия", "RU"),
+        ("Российская Федерация", "RU"),
+        ("Україна", "UA"),
+        ("中国", "CN"),
+        ("中華民國", "TW"),
+        ("日本", "JP"),
+        ("대한민국", "KR"),
+        ("Ελλάδα", "GR"),
+        ("България", "BG"),
+        ("États-Unis", "US"),
+        ("Estados Unidos", "US"),
+        ("Vereinigte Staaten", "US"),
+        ("Stany Zjednoczone", "US"),
+        ("Royaume-Uni", "GB"),
+        ("Niemcy", "DE"),
+        ("Allemagne", "DE"),
+        ("Países Bajos", "NL"),
+        ("Itália", "IT"),
     ],
 )
 def test_to_alpha2_maps_what_records_write(text: str, code: str) -> None:
@@ -55,8 +74,8 @@ def test_to_alpha2_maps_what_records_write(text: str, code: str) -> None:
     [
         "",
         "   ",
-        "Россия",  # non-Latin names are not in the table
-        "中国",
+        "Росси",  # not a country's name, in any script
+        "中国人",
         "EU",  # not a country
         "XX",
         "Atlantis",

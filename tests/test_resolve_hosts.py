@@ -390,3 +390,30 @@ def test_resolve_hosts_command_queues_case_hosts_with_a_lease(internet):
         "queued 0 hosts on 0 registered domains",
     ]
     assert Host.objects.get(pk=link.host_id).next_resolve_at > timezone.now()
+
+
+def test_lookup_host_json_parties_keep_their_shape_per_role(internet):
+    amazon = OrganisationFactory(name="Amazon Web Services", country="US")
+    OperatorRule.objects.create(
+        match="cname_suffix", pattern="edge.leaky-demo.com", organisation=amazon, role="cdn"
+    )
+    clear_rule_cache()
+
+    out = StringIO()
+    call_command("lookup_host", "cdn.leaky-demo.com", "--json", stdout=out)
+    text = out.getvalue()
+
+    # Byte for byte: the JSON is read by scripts, and HostResolution.data by the case page.
+    parties = text.split('"platform": ', 1)[1].split(', "contacts": ', 1)[0]
+    assert parties == (
+        'null, "cdn": {"name": "Amazon Web Services", "organisation_id": ORG, "country": "US", '
+        '"abuse_email": "", "source": "rule", "matched": "cname_suffix edge.leaky-demo.com"}, '
+        '"hosting": {"name": "Demo Hosting GmbH", "network": "DEMO-HOSTING-NET", '
+        '"handle": "198.51.100.0 - 198.51.100.255", "country": "DE", '
+        '"abuse_email": "abuse@hoster-demo.de", "source": "rdap"}, '
+        '"registrar": {"name": "Demo Registrar LLC", "iana_id": "4242", '
+        '"abuse_email": "abuse@registrar-demo.com", "abuse_phone": "+1.5555550100", '
+        '"country": "", "source": "rdap"}, '
+        '"registrant": {"name": "Leaky Images Inc.", "organization": "Leaky Images Inc.", '
+        '"country": "US", "email": "", "privacy_proxy": false, "source": "rdap"}'
+    ).replace("ORG", str(amazon.pk))

@@ -232,13 +232,23 @@ def test_assess_person_in_de_and_us_platform() -> None:
     )
 
 
-def test_assess_person_in_de_and_us_hosting_without_art_3_2() -> None:
+# Art. 3(2) binds a controller, who decides the purposes and means (GDPR Art. 4(7)): neither a
+# hosting provider nor the domain holder merely for holding the domain.
+@pytest.mark.parametrize(
+    ("role", "reason"),
+    [
+        ("hosting", "Hosting provider Example LLC is in US (rdap): generic privacy request."),
+        ("registrant", "Registrant Example LLC is in US (rdap): generic privacy request."),
+    ],
+)
+def test_assess_person_in_de_and_us_non_controller_without_art_3_2(role: str, reason: str) -> None:
     result = assess(
-        [PartyEvidence("hosting", "Example Hosting LLC", "US", "rdap")],
+        [PartyEvidence(role, "Example LLC", "US", "rdap")],
         category="intimate",
         person_country="DE",
     )
     assert result.regimes == ["generic_privacy"]
+    assert result.reasons == [reason]
 
 
 def test_assess_person_country_only() -> None:

@@ -315,6 +315,23 @@ def test_lookup_domain_redirect_to_other_scheme_is_refused(rdap: RdapServer) -> 
     assert failure(lookup_domain, "file.com").message == "refused URL scheme 'file'"
 
 
+def test_lookup_domain_redirect_to_another_port_is_refused(
+    rdap: RdapServer, http_host: HttpHost
+) -> None:
+    """A redirect names any port it likes: to another server's port (here a second local
+    server, as if port 25 of a public address) it is refused before connecting."""
+    elsewhere = http_host.add_route("/domain/other.com", Response(b"{}", "application/json"))
+    rdap.add_domain("other.com", redirect(elsewhere))
+
+    error = failure(lookup_domain, "other.com")
+
+    assert (error.message, error.transient) == (
+        f"refused redirect to port {http_host.port} (only 80 and 443)",
+        False,
+    )
+    assert http_host.hits("/domain/other.com") == 0
+
+
 @dataclass(frozen=True)
 class RedirectAfterLockdown:
     """Answers with a redirect, but first turns private addresses off, as if the redirect
@@ -646,11 +663,12 @@ def test_lookup_bootstrap_by_host_name_resolves_through_configured_dns(
     assert http_host.counts == Counter({("bootstrap.sandbox.test", "/b.json"): 1})
 
 
-def test_lookup_default_bootstrap_is_iana_and_failure_means_no_service(
+def test_lookup_iana_bootstrap_unreachable_means_no_service(
     dns_server: DnsServer, cache_dir: Path, settings: Settings
 ) -> None:
-    # No internet here: the sandbox DNS answers NXDOMAIN for data.iana.org.
-    settings.TAKEDOWN_RDAP_BOOTSTRAP = ""
+    # No internet here: the sandbox DNS answers NXDOMAIN for data.iana.org. That IANA's is
+    # the default is tested with the settings (tests/test_settings.py).
+    settings.TAKEDOWN_RDAP_BOOTSTRAP = "https://data.iana.org/rdap/"
     settings.TAKEDOWN_DNS_NAMESERVERS = [dns_server.address]
 
     with pytest.raises(NoRdapService):

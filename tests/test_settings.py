@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,15 +19,18 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import (
-    VAR_DIR,
+from config.env import (
+    cache_from_url,
     database_from_url,
     envbool,
     envint,
+    envintlist,
     envjson,
+    mailer_from_url,
     networklist,
     proxy_ssl_header,
 )
+from config.settings import VAR_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 FIND_PYTHON = ROOT / "scripts" / "find-python"
@@ -170,7 +174,7 @@ def test_networklist_non_address_raises(monkeypatch: pytest.MonkeyPatch, raw: st
 
 def test_database_from_url_postgres_with_everything() -> None:
     url = "postgres://td%40user:p%3Ass%2Fw@db.internal:6543/take%20down?sslmode=require&connect_timeout=5"
-    assert database_from_url(url) == {
+    assert database_from_url(url, VAR_DIR / "takedown.sqlite3") == {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "take down",
         "USER": "td@user",
@@ -185,7 +189,7 @@ def test_database_from_url_postgres_with_everything() -> None:
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "pgsql"])
 def test_database_from_url_postgres_minimal(scheme: str) -> None:
-    config = database_from_url(f"{scheme}://127.0.0.1/takedown_ci")
+    config = database_from_url(f"{scheme}://127.0.0.1/takedown_ci", VAR_DIR / "takedown.sqlite3")
     assert (config["ENGINE"], config["NAME"], config["HOST"]) == (
         "django.db.backends.postgresql",
         "takedown_ci",
@@ -200,7 +204,9 @@ def test_database_from_url_postgres_minimal(scheme: str) -> None:
 
 
 def test_database_from_url_postgres_user_without_password() -> None:
-    config = database_from_url("postgres://postgres@127.0.0.1:5432/takedown_ci")
+    config = database_from_url(
+        "postgres://postgres@127.0.0.1:5432/takedown_ci", VAR_DIR / "takedown.sqlite3"
+    )
     assert (config["USER"], config["PASSWORD"], config["PORT"]) == ("postgres", "", "5432")
 
 
@@ -216,7 +222,7 @@ def test_database_from_url_sqlite_relative_path(
 ) -> None:
     # The helper creates the database's folder, so work in a scratch directory.
     monkeypatch.chdir(tmp_path)
-    config = database_from_url(url)
+    config = database_from_url(url, VAR_DIR / "takedown.sqlite3")
     assert config["ENGINE"] == "django.db.backends.sqlite3"
     assert config["NAME"] == Path(relative_path)
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
@@ -225,19 +231,129 @@ def test_database_from_url_sqlite_relative_path(
 
 def test_database_from_url_sqlite_absolute_path(tmp_path: Path) -> None:
     path = tmp_path / "data dir" / "db.sqlite3"
-    config = database_from_url("sqlite:///" + str(path).replace(" ", "%20"))
+    config = database_from_url("sqlite:///" + str(path).replace(" ", "%20"), tmp_path / "unused")
     assert config["NAME"] == path
     assert path.parent.is_dir()
 
 
-def test_database_from_url_sqlite_without_path_uses_var_dir() -> None:
-    assert database_from_url("sqlite://")["NAME"] == VAR_DIR / "takedown.sqlite3"
+def test_database_from_url_sqlite_without_path_uses_the_default(tmp_path: Path) -> None:
+    default = tmp_path / "var" / "takedown.sqlite3"
+    assert database_from_url("sqlite://", default)["NAME"] == default
+    assert default.parent.is_dir()
 
 
 @pytest.mark.parametrize("url", ["mysql://root@localhost/takedown", "db.sqlite3"])
 def test_database_from_url_unsupported_scheme_raises(url: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=r"^DATABASE_URL: unsupported scheme"):
-        database_from_url(url)
+        database_from_url(url, VAR_DIR / "takedown.sqlite3")
+
+
+def test_envintlist_parses_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TD_TEST_PORTS", raising=False)
+    assert envintlist("TD_TEST_PORTS", "80,443") == [80, 443]
+    monkeypatch.setenv("TD_TEST_PORTS", " 8080 , ,8443")
+    assert envintlist("TD_TEST_PORTS", "80,443") == [8080, 8443]
+
+
+def test_envintlist_non_integer_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TD_TEST_PORTS", "80,http")
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape("TD_TEST_PORTS must be comma-separated integers, not '80,http'"),
+    ):
+        envintlist("TD_TEST_PORTS", "80,443")
+
+
+def test_mailer_from_url_smtps_with_credentials() -> None:
+    assert mailer_from_url("smtps://td%40org:p%3Ass@mail.example:2465?timeout=7") == {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": "mail.example",
+            "port": 2465,
+            "username": "td@org",
+            "password": "p:ss",
+            "use_ssl": True,
+            "use_tls": False,
+            "timeout": 7,
+        },
+    }
+
+
+@pytest.mark.parametrize("url", ["", "http://mail.example/", "mail.example:25"])
+def test_mailer_from_url_unsupported_scheme_raises(url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"^EMAIL_URL: unsupported scheme"):
+        mailer_from_url(url)
+
+
+def test_cache_from_url_redis_and_per_process_default() -> None:
+    assert cache_from_url("C", "redis://127.0.0.1:6379/3") == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/3",
+    }
+    assert cache_from_url("C", "") == {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "takedown",
+    }
+
+
+def test_cache_from_url_other_scheme_raises() -> None:
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=re.escape("C must be a redis://, rediss:// or unix:// URL, not 'memcached://x'"),
+    ):
+        cache_from_url("C", "memcached://x")
+
+
+# --- config/settings.py: the one place of every default ------------------------------------------
+
+
+def test_settings_without_environment_hold_the_documented_defaults(tmp_path: Path) -> None:
+    # Modules read these as settings.X with no default of their own, so the defaults from the
+    # README's configuration table must come from settings.py.
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAKEDOWN_", "CELERY_", "DATABASE_", "EMAIL_"))
+        and key != "DJANGO_SETTINGS_MODULE"
+    }
+    environ["TAKEDOWN_VAR_DIR"] = str(tmp_path)
+    code = (
+        "import json, config.settings as s; print(json.dumps([s.TAKEDOWN_RDAP_BOOTSTRAP, "
+        "str(s.TAKEDOWN_RDAP_CACHE_DIR), s.TAKEDOWN_RDAP_TIMEOUT, s.TAKEDOWN_DNS_TIMEOUT, "
+        "s.TAKEDOWN_FETCH_PORTS, s.TAKEDOWN_FETCH_MAX_BYTES, s.TAKEDOWN_FETCH_DEADLINE, "
+        "s.TAKEDOWN_FETCH_ALLOWED_ENDPOINTS, s.TAKEDOWN_WHOIS_SERVER, s.TAKEDOWN_WHOIS_SERVERS, "
+        "s.TAKEDOWN_ALLOW_PRIVATE_NETWORK, s.TAKEDOWN_RECHECK_AFTER_REMOVAL, "
+        "s.MAILERS['default']['OPTIONS'], s.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], "
+        "str(s.DATABASES['default']['NAME']), s.DATABASES['default']['ENGINE']]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert json.loads(out.stdout) == [
+        "https://data.iana.org/rdap/",
+        str(tmp_path / "rdap-bootstrap"),
+        10,
+        5,
+        [80, 443],
+        25 * 1024 * 1024,
+        30.0,
+        [],
+        "",
+        {},
+        False,
+        "7:30,30:180",
+        {"file_path": str(tmp_path / "outbox")},
+        str(tmp_path / "celery" / "queue"),
+        str(tmp_path / "takedown.sqlite3"),
+        "django.db.backends.sqlite3",
+    ]
+    assert (tmp_path / "celery" / "control").is_dir()
 
 
 # --- scripts/find-python ----------------------------------------------------------------------

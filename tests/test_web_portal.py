@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from gettext import GNUTranslations
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -27,7 +28,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from config.settings import mailer_from_url
+from config.env import mailer_from_url
+from takedown.events import EVENT_TEXTS, event_sentence
 from takedown.models import (
     Case,
     CaseEvent,
@@ -50,7 +52,6 @@ from takedown.web.portal.actions import (
     portal_messages,
     unread_message_count,
 )
-from takedown.web.portal.status import person_message
 from takedown.workflow import record_event, transition
 from tests.factories import (
     CaseFactory,
@@ -107,7 +108,7 @@ def case(db) -> Case:
     person.notes = "CASEWORKER-NOTES-9034"
     person.language = "en"
     person.save()
-    record_event(case, "case.opened", visible_to_person=True, message="Your case was opened.")
+    record_event(case, "case.opened", visible_to_person=True, sentence="case.opened")
     record_event(case, "staff.note", message="INTERNAL-EVENT-5512")
 
     hoster = OrganisationFactory(name="Bilderhost GmbH")
@@ -164,7 +165,8 @@ def case(db) -> Case:
         case,
         "notice.sent_to_recipient",
         visible_to_person=True,
-        message="A removal request was sent to Bilderhost GmbH.",
+        sentence="notice.sent_to_recipient:notice",
+        params={"date": sent.due_at.isoformat()},
         data={"notice": sent.pk, "due_at": sent.due_at.isoformat()},
         notice=sent,
     )
@@ -606,7 +608,8 @@ def test_portal_timeline_queries_do_not_grow_with_events(mail, case) -> None:
             kind="notice.sent_to_recipient",
             visible_to_person=True,
             notice=notice,
-            data={"notice": notice.pk, "due_at": NOW.isoformat()},
+            sentence="notice.sent_to_recipient:notice",
+            params={"date": NOW.isoformat()},
         )
         for _ in range(70)
     )
@@ -673,30 +676,202 @@ def test_portal_first_visit_uses_the_language_on_file(mail, case) -> None:
     assert message.message.get_content().startswith("Ihr Einmal-Code lautet: ")
 
 
-def test_person_message_renders_pipeline_events_in_german(case) -> None:
+def test_event_sentence_renders_the_stored_sentence_in_any_language(case) -> None:
     imported = record_event(
-        case, "links.imported", visible_to_person=True, message="3 links", data={"created": 3}
+        case,
+        "links.imported",
+        visible_to_person=True,
+        sentence="links.imported",
+        params={"count": 3},
     )
     custom = record_event(case, "case.note", visible_to_person=True, message="Handwritten.")
-    with translation.override("de"):
-        assert person_message(imported) == "3 Links wurden zu Ihrem Fall hinzugefügt."
-        assert person_message(custom) == "Handwritten."
-    with translation.override("en"):
-        assert person_message(imported) == "3 links were added to your case."
-    notice = Notice.objects.get(status=Notice.Status.SENT, review_comment="REVIEWER-COMMENT-7731")
-    reminder = record_event(
-        case,
-        "notice.sent_to_recipient",
-        visible_to_person=True,
-        message="A reminder was sent.",
-        data={"notice": notice.pk, "due_at": NOW.isoformat(), "kind": "reminder"},
-        notice=notice,
+    # The stored text is the English rendering of the same sentence: the audit trail's.
+    assert (imported.message, imported.sentence, imported.params) == (
+        "3 links were added to your case.",
+        "links.imported",
+        {"count": 3},
     )
-    with translation.override("de"), time_machine.travel(NOW, tick=False):
-        assert person_message(reminder) == (
+    with translation.override("de"):
+        assert event_sentence(imported) == "3 Links wurden zu Ihrem Fall hinzugefügt."
+        assert event_sentence(custom) == "Handwritten."
+        assert event_sentence(imported, "en") == "3 links were added to your case."
+    assert event_sentence(imported, "de") == "3 Links wurden zu Ihrem Fall hinzugefügt."
+    notice = Notice.objects.get(status=Notice.Status.SENT, review_comment="REVIEWER-COMMENT-7731")
+    with time_machine.travel(NOW, tick=False):
+        reminder = record_event(
+            case,
+            "notice.sent_to_recipient",
+            visible_to_person=True,
+            sentence="notice.sent_to_recipient:reminder",
+            params={"date": NOW.isoformat()},
+            notice=notice,
+        )
+        assert reminder.message == (
+            "A reminder was sent to Bilderhost GmbH, who had not answered our request. "
+            "They are expected to respond by 1 June 2026."
+        )
+        assert event_sentence(reminder, "de") == (
             "Eine Erinnerung wurde an Bilderhost GmbH geschickt, weil auf unsere Aufforderung "
             "keine Antwort kam. Die Antwort wird bis zum 1. Juni 2026 erwartet."
         )
+
+
+def test_event_sentence_falls_back_to_the_stored_message(case) -> None:
+    notice = NoticeFactory(case=case, recipient=OrganisationFactory(name="Hoster GmbH"))
+    extended = record_event(
+        case,
+        "notice.deadline_extended",
+        visible_to_person=True,
+        sentence="notice.deadline_extended",
+        params={"date": NOW.isoformat()},
+        notice=notice,
+    )
+    notice.delete()
+    extended.refresh_from_db()
+    unknown = CaseEvent.objects.create(
+        case=case, kind="x.y", message="As written.", sentence="gone.from.the.table"
+    )
+    # Without its notice the sentence has no recipient; an unknown key has no template.
+    assert event_sentence(extended, "de") == extended.message
+    assert extended.message.startswith("Hoster GmbH has extended its deadline")
+    assert event_sentence(unknown, "de") == "As written."
+
+
+def test_event_without_sentence_or_message_reads_the_sentence_of_its_kind(case) -> None:
+    from takedown.workflow import transition_many
+
+    link = FoundLinkFactory(case=case)
+    transition_many(FoundLink, [link.pk], [FoundLink.Status.FOUND], FoundLink.Status.NOTIFIED)
+    event = CaseEvent.objects.get(link=link, kind="foundlink.notified")
+
+    assert (event.sentence, event.message) == ("", "")
+    assert event_sentence(event, "en") == "A notice about this link was sent."
+    assert event_sentence(event, "de") == "Eine Meldung zu diesem Link wurde verschickt."
+
+
+def test_event_sentence_looks_the_recipient_up_only_for_sentences_naming_it(case) -> None:
+    notice = NoticeFactory(case=case, recipient=OrganisationFactory(name="Hoster GmbH"))
+    manual = record_event(
+        case, "escalation.manual_for_person", sentence="escalation.manual_for_person", notice=notice
+    )
+    extended = record_event(
+        case,
+        "notice.deadline_extended",
+        sentence="notice.deadline_extended",
+        params={"date": NOW.isoformat()},
+        notice=notice,
+    )
+    manual, extended = (CaseEvent.objects.get(pk=e.pk) for e in (manual, extended))
+
+    with CaptureQueriesContext(connection) as queries:
+        event_sentence(manual, "de")
+    assert len(queries) == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert event_sentence(extended, "de").startswith("Hoster GmbH hat die Frist")
+    assert len(queries) == 2  # the notice, then its recipient
+
+
+def test_event_with_a_sentence_that_does_not_render_is_refused(case) -> None:
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        record_event(case, "links.imported", sentence="links.imported", params={})
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        record_event(case, "case.opened", sentence="case.opend")
+    with pytest.raises(ValueError, match="not both"):
+        record_event(case, "case.opened", sentence="case.opened", message="Opened.")
+    assert case.events.filter(kind="links.imported").count() == 0
+
+
+def test_every_event_sentence_is_translated_to_german() -> None:
+    with translation.override("de"):
+        untranslated = [
+            key
+            for key, template in EVENT_TEXTS.items()
+            if str(template % _SAMPLE) == str(_english(template))
+        ]
+    assert untranslated == []
+
+
+_SAMPLE = {"count": 2, "host": "a.test", "recipient": "R", "date": "D", "dataset": "d", "gone": 1}
+_SAMPLE["entries"] = 2
+
+
+def _english(template: Any) -> str:
+    with translation.override("en"):
+        return str(template % _SAMPLE)
+
+
+# Visible events as stored before migration 0007 (sentence in English only, what the portal
+# needed in data), and what the migration makes of them: (kind, data, sentence, params).
+OLD_EVENTS = [
+    ("case.opened", {"category": "intimate"}, "case.opened", {}),
+    ("links.imported", {"created": 3, "rows": 3}, "links.imported", {"count": 3}),
+    ("case.paused", {"by": "person"}, "case.paused:person", {}),
+    ("case.paused", {}, "", {}),  # paused by staff: never shown in another wording
+    ("case.closed", {"automatic": False}, "case.closed:caseworker", {}),
+    ("foundlink.removed", {"check": 4, "host": "a.test"}, "foundlink.removed", {"host": "a.test"}),
+    (
+        "notice.sent_to_recipient",
+        {"due_at": "2026-06-01T10:00:00+00:00", "kind": "escalation"},
+        "notice.sent_to_recipient:escalation",
+        {"date": "2026-06-01T10:00:00+00:00"},
+    ),
+    (
+        "notice.overdue_for_person",
+        {"deadline": "2026-06-01T10:00:00+00:00", "kind": "escalation"},
+        "notice.overdue_for_person:notice",
+        {"date": "2026-06-01T10:00:00+00:00"},
+    ),
+    ("notice.reply_for_person", {"outcome": "partly"}, "notice.reply_for_person:complied", {}),
+    (
+        "notice.outcome_for_person",
+        {"outcome": "partly", "role": "dataset_maintainer"},
+        "notice.outcome_for_person:partly_dataset",
+        {},
+    ),
+    (
+        "dataset.release_for_person",
+        {"dataset": "laion-5b", "gone": 1, "entries": 3},
+        "dataset.release_for_person",
+        {"dataset": "laion-5b", "gone": 1, "entries": 3},
+    ),
+    ("links.reference_hashes", {"updated": 2}, "links.reference_hashes", {"count": 2}),
+]
+
+
+def test_migration_names_the_sentence_of_events_stored_before_it(case) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("takedown.migrations.0007_event_params")
+    notice = NoticeFactory(case=case, recipient=OrganisationFactory(name="Hoster GmbH"))
+    old = [
+        CaseEvent.objects.create(
+            case=case, kind=kind, visible_to_person=True, message="Old.", data=data, notice=notice
+        )
+        for kind, data, _, _ in OLD_EVENTS
+    ]
+    orphan = CaseEvent.objects.create(
+        case=case,
+        kind="notice.reply_for_person",
+        visible_to_person=True,
+        message="Orphan told us.",
+        data={"outcome": "refused"},
+    )
+    internal = CaseEvent.objects.create(case=case, kind="case.opened", message="Internal.")
+
+    migration.name_sentences(apps, None)
+
+    stored = {e.pk: (e.sentence, e.params) for e in CaseEvent.objects.filter(case=case)}
+    assert [stored[e.pk] for e in old] == [(key, params) for _, _, key, params in OLD_EVENTS]
+    # Without a notice there is no recipient to name; internal events are not the person's.
+    assert (stored[orphan.pk], stored[internal.pk]) == (("", {}), ("", {}))
+    converted = CaseEvent.objects.select_related("notice__recipient").get(pk=old[7].pk)
+    assert event_sentence(converted, "de") == (
+        "Hoster GmbH hat bis zum Ablauf der Frist am 1. Juni 2026 nicht geantwortet. Wir "
+        "bereiten eine Erinnerung vor."
+    )
+    assert event_sentence(CaseEvent.objects.get(pk=orphan.pk), "de") == "Orphan told us."
 
 
 def german_timeline(case: Case) -> list[tuple[str, str]]:
@@ -704,12 +879,12 @@ def german_timeline(case: Case) -> list[tuple[str, str]]:
     differ from the stored English message, which stays for the staff timeline."""
     events = list(case.events.filter(visible_to_person=True).order_by("at", "pk"))
     with translation.override("de"):
-        rendered = [(event.kind, person_message(event)) for event in events]
+        rendered = [(event.kind, event_sentence(event)) for event in events]
     assert [text for _, text in rendered if text in {e.message for e in events}] == []
     return rendered
 
 
-def test_person_message_escalation_events_render_in_german(settings) -> None:
+def test_event_sentence_escalation_events_render_in_german(settings) -> None:
     from datetime import date
 
     from takedown.checks.escalate import (
@@ -782,8 +957,8 @@ def test_person_message_escalation_events_render_in_german(settings) -> None:
         f"{op} hat bis zum Ablauf der Frist am 11. März 2027 nicht geantwortet. Wir bereiten "
         "eine Erinnerung vor.",
         f"Eine Erinnerung wurde an {op} geschickt, weil auf unsere Aufforderung keine Antwort "
-        "kam. Die Antwort wird bis zum 12. April 2027 erwartet.",
-        f"{op} hat auf unsere Erinnerung bis zum 12. April 2027 nicht geantwortet. Wir "
+        "kam. Die Antwort wird bis zum 19. März 2027 erwartet.",
+        f"{op} hat auf unsere Erinnerung bis zum 19. März 2027 nicht geantwortet. Wir "
         "bereiten den nächsten Schritt vor.",
         "Weil die Bilder nicht entfernt wurden, wurde eine Aufforderung zur Entfernung an "
         f"{host} geschickt. Die Antwort wird bis zum 27. April 2027 erwartet.",
@@ -795,8 +970,8 @@ def test_person_message_escalation_events_render_in_german(settings) -> None:
         f"{dpa} hat sich bis zum 21. Juli 2027 nicht zurückgemeldet. Wir bereiten eine "
         "Erinnerung vor.",
         f"Eine Erinnerung wurde an {dpa} geschickt, weil auf unsere Aufforderung keine "
-        "Antwort kam. Die Antwort wird bis zum 2. November 2027 erwartet.",
-        f"{dpa} hat auf unsere Erinnerung bis zum 2. November 2027 nicht geantwortet. Wir "
+        "Antwort kam. Die Antwort wird bis zum 9. August 2027 erwartet.",
+        f"{dpa} hat auf unsere Erinnerung bis zum 9. August 2027 nicht geantwortet. Wir "
         "bereiten den nächsten Schritt vor.",
         "Die Stellen, an die wir geschrieben haben, haben nicht alle Bilder entfernt. Ihre "
         "Fallbearbeitung meldet sich bei Ihnen wegen der rechtlichen Schritte, die noch "
@@ -831,7 +1006,7 @@ def test_person_message_escalation_events_render_in_german(settings) -> None:
         ),
     ],
 )
-def test_person_message_replies_render_in_german(outcome, german) -> None:
+def test_event_sentence_replies_render_in_german(outcome, german) -> None:
     from takedown.checks.escalate import record_reply
 
     notice = NoticeFactory(
@@ -845,7 +1020,7 @@ def test_person_message_replies_render_in_german(outcome, german) -> None:
     assert german_timeline(notice.case) == [("notice.reply_for_person", german)]
 
 
-def test_person_message_dataset_and_fingerprint_events_render_in_german(tmp_path) -> None:
+def test_event_sentence_dataset_and_fingerprint_events_render_in_german(tmp_path) -> None:
     from takedown.checks.references import import_reference_hashes
     from takedown.checks.releases import compare_release
     from takedown.intake.store import import_links
@@ -896,7 +1071,7 @@ def image_host(request):
     return request.getfixturevalue("sandbox")
 
 
-def test_person_message_link_checks_render_in_german(image_host) -> None:
+def test_event_sentence_link_checks_render_in_german(image_host) -> None:
     from takedown.sandbox.http import image
     from takedown.sandbox.http import status as status_route
 
@@ -983,6 +1158,8 @@ def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
     _needs_gettext()
     for part in ("templates/portal", "takedown/web/portal"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    # The sentences of the person's timeline live with the events.
+    shutil.copyfile(ROOT / "takedown/events.py", tmp_path / "takedown/events.py")
     catalogue = tmp_path / "locale/de/LC_MESSAGES/django.po"
     catalogue.parent.mkdir(parents=True)
     shutil.copyfile(ROOT / "locale/de/LC_MESSAGES/django.po", catalogue)
@@ -996,7 +1173,11 @@ def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
     entries = [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
     msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
     # The extraction found the portal: strings of a template and of the Python code.
-    assert {"Open your case", "Your message was sent to your caseworker."} <= msgids
+    assert {
+        "Open your case",
+        "Your message was sent to your caseworker.",
+        "Your signed authorisation was received.",
+    } <= msgids
     assert len(entries) >= 100
     for entry in entries:
         strings = entry["strings"]

@@ -316,6 +316,17 @@ def settings_in_subprocess(tmp_path: Path, code: str, **env: str) -> subprocess.
 PRODUCTION_ENV = {"TAKEDOWN_PRODUCTION": "1", "TAKEDOWN_SECRET_KEY": "x" * 50}
 
 
+@pytest.mark.parametrize(("flag", "expected"), [(None, "False"), ("1", "True"), ("0", "False")])
+def test_production_hsts_includes_subdomains_only_when_asked(tmp_path, flag, expected):
+    env = {**PRODUCTION_ENV, "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15"}
+    if flag is not None:
+        env["TAKEDOWN_HSTS_INCLUDE_SUBDOMAINS"] = flag
+
+    result = settings_in_subprocess(tmp_path, "print(s.SECURE_HSTS_INCLUDE_SUBDOMAINS)", **env)
+
+    assert (result.returncode, result.stdout.strip()) == (0, expected), result.stderr
+
+
 def test_production_settings_refuse_to_start_without_a_shared_cache(tmp_path):
     result = settings_in_subprocess(tmp_path, "print('started')", **PRODUCTION_ENV)
 

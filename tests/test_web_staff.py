@@ -19,7 +19,14 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from takedown.checks.escalate import EscalationError
+from takedown.checks.references import ReferenceHashError
+from takedown.checks.releases import ReleaseError
+from takedown.directory.contacts import ContactError
+from takedown.directory.importers import DirectoryImportError
 from takedown.dispatch import DISPATCH_LEASE
+from takedown.errors import NotPossible
+from takedown.intake.readers import IntakeError
 from takedown.models import (
     Case,
     CaseEvent,
@@ -34,9 +41,14 @@ from takedown.models import (
     PortalAccess,
     PortalMessage,
 )
-from takedown.notices.review import edit
+from takedown.notices.clock import DeadlineError
+from takedown.notices.review import ReviewError, edit
+from takedown.notices.send import SendError
+from takedown.resolve.lookup import BadTarget
+from takedown.web.portal.access import PortalError
 from takedown.web.portal.actions import request_deletion, send_message
-from takedown.workflow import record_event, transition
+from takedown.web.staff.actions import StaffActionError
+from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -751,6 +763,30 @@ def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
     assert response.status_code == 200
     errors = response.context["form"].non_field_errors()
     assert len(errors) == 1 and errors[0].endswith("(nothing was imported)")
+    assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"url": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n", "line 1: JSON nested too deeply"),
+        (
+            b'{"url": "https://a.example/x.jpg", "width": ' + b"9" * 100_000 + b"}\n",
+            "line 1: a number with 100,000 digits (at most 100)",
+        ),
+    ],
+)
+def test_upload_of_a_hostile_file_shows_the_error_not_a_500(client, carla, team, content, message):
+    case = CaseFactory(reference="TD-2026-0704", team=team)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:import_links", args=[case.reference]),
+        {"file": SimpleUploadedFile("found.jsonl", content), "format": ""},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [f"{message} (nothing was imported)"]
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
 
 
@@ -1538,3 +1574,93 @@ def test_never_reachable_link_is_shown_as_such_with_its_sentence(client, carla, 
     for html in (links, page):
         assert "Never reachable: every check found the address gone" in html
     assert "never_reachable 1" in page
+
+
+def _raising(exc: Exception):
+    def step(*args, **kwargs):
+        raise exc
+
+    return step
+
+
+def test_staff_action_programming_error_propagates_instead_of_a_message(
+    client, carla, case, monkeypatch
+):
+    # A ValueError inside a domain function is a bug: it must reach the error page and the log,
+    # not become a flash message that tells the caseworker "try again".
+    link = flagged_link(case)
+    monkeypatch.setattr(
+        "takedown.web.staff.actions.clear_link_review", _raising(ValueError("a bug"))
+    )
+    client.force_login(carla)
+
+    with pytest.raises(ValueError, match="a bug"):
+        client.post(reverse("staff:link_reviewed", args=[case.reference, link.pk]))
+
+    link.refresh_from_db()
+    assert link.needs_review is True
+
+
+def test_portal_link_programming_error_propagates_instead_of_a_message(
+    client, carla, case, monkeypatch
+):
+    monkeypatch.setattr(
+        "takedown.web.portal.access.issue_portal_link", _raising(ValueError("a bug"))
+    )
+    client.force_login(carla)
+
+    with pytest.raises(ValueError, match="a bug"):
+        client.post(reverse("staff:portal_link", args=[case.reference]), {"days": "10"})
+
+
+def test_staff_action_refusal_from_any_domain_module_is_a_message(client, carla, case, monkeypatch):
+    # The deadline clock is not one of the modules the view knows by name: the common parent is
+    # what turns its refusal into a message.
+    link = flagged_link(case)
+    monkeypatch.setattr(
+        "takedown.web.staff.actions.clear_link_review",
+        _raising(DeadlineError("the law allows no extension")),
+    )
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:link_reviewed", args=[case.reference, link.pk]), follow=True
+    )
+
+    assert response.redirect_chain == [(reverse("staff:case", args=[case.reference]), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["the law allows no extension"]
+
+
+def test_staff_action_refusal_without_words_says_not_possible(client, carla, case, monkeypatch):
+    link = flagged_link(case)
+    monkeypatch.setattr(
+        "takedown.web.staff.actions.clear_link_review", _raising(StaffActionError())
+    )
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:link_reviewed", args=[case.reference, link.pk]), follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == ["That is not possible right now."]
+
+
+def test_refusals_share_one_parent_and_none_is_a_value_error():
+    refusals = [
+        BadTarget,
+        ConcurrentChange,
+        ContactError,
+        DeadlineError,
+        DirectoryImportError,
+        EscalationError,
+        IntakeError,
+        PortalError,
+        ReferenceHashError,
+        ReleaseError,
+        ReviewError,
+        SendError,
+        StaffActionError,
+        TransitionNotAllowed,
+    ]
+    assert [r.__name__ for r in refusals if not issubclass(r, NotPossible)] == []
+    assert [r.__name__ for r in refusals if issubclass(r, ValueError)] == []

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.db.models import F, Model
 
+from takedown import workflow
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
 from takedown.workflow import (
     TRANSITIONS,
@@ -89,6 +90,36 @@ def test_transition_visible_event_is_marked_for_the_person():
 
     assert event.visible_to_person is True
     assert event.message == "The image was removed."
+
+
+def test_transition_with_a_sentence_stores_its_key_params_and_english_text():
+    link = FoundLinkFactory(host=HostFactory(hostname="img.example"))
+
+    event = transition(
+        link,
+        FoundLink.Status.REMOVED,
+        visible_to_person=True,
+        sentence="foundlink.removed",
+        params={"host": "img.example"},
+    )
+
+    event.refresh_from_db()
+    assert (event.sentence, event.params, event.message) == (
+        "foundlink.removed",
+        {"host": "img.example"},
+        "An image in your case is no longer online at img.example. "
+        "Two checks in a row found it gone.",
+    )
+
+
+def test_transition_with_a_sentence_missing_its_params_changes_nothing():
+    link = FoundLinkFactory()
+
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        transition(link, FoundLink.Status.REMOVED, sentence="foundlink.removed")
+
+    link.refresh_from_db()
+    assert (link.status, CaseEvent.objects.filter(link=link).count()) == ("found", 0)
 
 
 def test_transition_on_commit_runs_only_after_commit(django_capture_on_commit_callbacks):
@@ -241,3 +272,25 @@ def test_transition_many_claim_lost_after_the_read_claims_nothing():
     rows = dict(Host.objects.values_list("pk", "attempts"))
     assert rows == {host.pk: 1, other.pk: 1}
     assert list(CaseEvent.objects.values_list("host_id", "kind")) == [(other.pk, "host.resolving")]
+
+
+def test_notice_status_groups_split_the_statuses_without_overlap():
+    groups = [
+        set(workflow.UNSENT_NOTICE_STATUSES),
+        set(workflow.DEAD_NOTICE_STATUSES),
+        {Notice.Status.SENDING, Notice.Status.SENT, Notice.Status.NEEDS_CHECK},
+    ]
+    assert sorted(set().union(*groups)) == sorted(Notice.Status.values)
+    assert sum(len(group) for group in groups) == len(Notice.Status.values)
+    # Only a new draft leads out of a dead notice: none of them is sent again as it is.
+    assert [
+        (status, sorted(workflow.TRANSITIONS[Notice][status] - {Notice.Status.DRAFT}))
+        for status in workflow.DEAD_NOTICE_STATUSES
+    ] == [("cancelled", []), ("failed", ["cancelled"]), ("bounced", ["cancelled"])]
+
+
+def test_open_links_are_those_not_removed_never_reachable_or_excluded():
+    S = FoundLink.Status
+    assert sorted(workflow.OPEN_LINK_STATUSES) == sorted(
+        set(S.values) - {S.REMOVED, S.NEVER_REACHABLE, S.EXCLUDED}
+    )

@@ -47,14 +47,21 @@ from takedown.checks.fetch import FetchResult, fetch_each_async
 from takedown.checks.hashing import ImageHashes, image_hashes
 from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
-from takedown.models import Case, FoundLink, Host, LinkCheck, Notice, Verdict
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+from takedown.intake.normalize import InvalidURL, normalize_url
+from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Verdict
+from takedown.resolve.bulk import column_field
+from takedown.workflow import (
+    CHECKED_CASE_STATUSES,
+    ConcurrentChange,
+    TransitionNotAllowed,
+    record_event,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
 L = FoundLink.Status
 REMOVABLE = (L.FOUND, L.NOTIFIED, L.REAPPEARED, L.NEVER_REACHABLE)
-CHECKABLE_CASES = (Case.Status.OPEN, Case.Status.CLOSED)  # closed: watch for reappearance
 CHECKED_FIELDS = [
     "last_verdict",
     "last_checked_at",
@@ -132,7 +139,7 @@ def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome
     case_status = link.case.status
     if link.status == L.EXCLUDED or case_status == Case.Status.WITHDRAWN:
         due, reason = None, "not checked: the link is excluded or the case withdrawn"
-    elif case_status not in CHECKABLE_CASES:
+    elif case_status not in CHECKED_CASE_STATUSES:
         due, reason = now + conf.pending, "not checked: the case is paused"
     else:
         return None
@@ -261,8 +268,6 @@ def _record(
         )
     _save_checked(links, claims)
     if review_events:
-        from takedown.models import CaseEvent
-
         CaseEvent.objects.bulk_create(review_events)
     return outcomes
 
@@ -307,11 +312,12 @@ def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) ->
 
     Each UPDATE holds only while next_check_at is still the claim's token, so a check whose
     claim was lost cannot overwrite the one that took the link over."""
-    fields = [FoundLink._meta.get_field(name) for name in CHECKED_FIELDS]
-    due_field = FoundLink._meta.get_field("next_check_at")
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    columns = [column_field(FoundLink, name) for name in CHECKED_FIELDS]
+    fields = [field for field, _ in columns]
+    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in columns)
     table = connection.ops.quote_name(FoundLink._meta.db_table)
-    due_column = connection.ops.quote_name(due_field.column)
+    due_field, due_name = column_field(FoundLink, "next_check_at")
+    due_column = connection.ops.quote_name(due_name)
     # Only column names from the model are interpolated; every value is a parameter.
     update = f"UPDATE {table} SET {assignments} WHERE id = %s AND "  # noqa: S608
     claimed: list[list[Any]] = []
@@ -372,25 +378,20 @@ def _apply_status(
             transition(
                 link,
                 L.REMOVED,
-                message=(
-                    f"An image in your case is no longer online at {host}. "
-                    "Two checks in a row found it gone."
-                ),
+                sentence="foundlink.removed",
+                params={"host": host},
                 visible_to_person=True,
-                # "host" lets the portal say it in the person's language.
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
                 fields={"removed_at": now},
             )
         elif decision.never_reachable and link.status in (L.FOUND, L.NOTIFIED):
             transition(
                 link,
                 L.NEVER_REACHABLE,
-                message=(
-                    f"An image address in your case at {host} could not be reached: "
-                    "we never found the image there, so we do not count it as removed."
-                ),
+                sentence="foundlink.never_reachable",
+                params={"host": host},
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
             )
         elif link.status == L.NEVER_REACHABLE and _is_evidence(decision, seen):
             # Online after all: it goes back to where it was, and is followed up from there.
@@ -405,12 +406,10 @@ def _apply_status(
             transition(
                 link,
                 L.REAPPEARED,
-                message=(
-                    f"An image that had been removed from {host} is online again. "
-                    "We are asking for its removal again."
-                ),
+                sentence="foundlink.reappeared",
+                params={"host": host},
                 visible_to_person=True,
-                data={"check": check.pk, "reason": decision.reason, "host": host},
+                data={"check": check.pk, "reason": decision.reason},
             )
             record_event(
                 link.case,
@@ -430,8 +429,6 @@ def _apply_status(
 
 
 def _review_event(link: FoundLink, decision: Decision, check: LinkCheck) -> Any:
-    from takedown.models import CaseEvent
-
     return CaseEvent(
         case_id=link.case_id,
         kind="link.needs_review",
@@ -443,8 +440,6 @@ def _review_event(link: FoundLink, decision: Decision, check: LinkCheck) -> Any:
 
 def _add_moved_link(link: FoundLink, target: str, check: LinkCheck, now: datetime) -> None:
     """The image is served from another host now: track that URL in the case as well."""
-    from takedown.intake.normalize import InvalidURL, normalize_url
-
     try:
         normal = normalize_url(target)
     except InvalidURL:

@@ -28,21 +28,27 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from takedown.checks.outcomes import (
-    OPEN_LINK_STATUSES,
-    UNSENT,
     cancel_unsent,
     close,
     lock_case,
     recompute_outcome,
 )
+from takedown.errors import NotPossible
 from takedown.models import Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
+from takedown.models.roles import kinds_of
 from takedown.notices.clock import extend_deadline
 from takedown.notices.generate import draft_follow_up
 from takedown.resolve.jurisdiction import EU_EEA
-from takedown.workflow import record_event
+from takedown.workflow import (
+    ACTIVE_CASE_STATUSES,
+    DEAD_NOTICE_STATUSES,
+    OPEN_LINK_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    record_event,
+)
 
-N, K = Notice.Status, Notice.Kind
+N, NoticeKind = Notice.Status, Notice.Kind
 Outcome = Notice.Outcome
 
 MANUAL = "manual"
@@ -53,13 +59,6 @@ DEFAULT_LADDER: list[str] = list(LADDER_STEPS)
 # after it come the complaint and the legal step.
 _RANK = {step: rank for rank, step in enumerate(LADDER_STEPS)}
 _RANK[Role.DATASET_MAINTAINER] = _RANK[Role.REGISTRAR]
-# Which HostResolution field names the party of each web role.
-_RESOLUTION_FIELDS = {
-    Role.SITE_OPERATOR: ("platform", "operator"),
-    Role.HOSTING: ("hosting",),
-    Role.CDN: ("cdn",),
-    Role.REGISTRAR: ("registrar",),
-}
 REPLY_OUTCOMES = (
     Outcome.PENDING,
     Outcome.COMPLIED,
@@ -69,12 +68,10 @@ REPLY_OUTCOMES = (
 )
 # Replies after which waiting and reminding achieve nothing.
 MOVES_ON = (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE)
-STEP_KINDS = [K.NOTICE, K.ESCALATION, K.COMPLAINT]
-# Reminders that never reached the recipient.
-UNDELIVERED = [N.CANCELLED, N.FAILED, N.BOUNCED]
+STEP_KINDS = [NoticeKind.NOTICE, NoticeKind.ESCALATION, NoticeKind.COMPLAINT]
 
 
-class EscalationError(ValueError):
+class EscalationError(NotPossible):
     """A request the escalation cannot carry out; the message says why."""
 
 
@@ -156,7 +153,7 @@ def record_reply(
         )
     if extension_until is not None and outcome != Outcome.PENDING:
         raise EscalationError("an extension comes with outcome 'pending' (the answer is still due)")
-    step = notice.parent if notice.kind == K.REMINDER and notice.parent else notice
+    step = notice.parent if notice.kind == NoticeKind.REMINDER and notice.parent else notice
     now = received_at or timezone.now()
     if now > timezone.now():
         raise EscalationError("the reply cannot have arrived in the future")
@@ -177,13 +174,13 @@ def record_reply(
             data={"notice": step.pk, "via": notice.pk, "outcome": outcome},
             notice=step,
         )
-        if message := _reply_message(step, outcome):
+        if outcome in PERSON_REPLIES:
             record_event(
                 step.case,
                 "notice.reply_for_person",
                 actor=actor,
                 visible_to_person=True,
-                message=message,
+                sentence=f"notice.reply_for_person:{PERSON_REPLIES[outcome]}",
                 data={"notice": step.pk, "outcome": outcome},
                 notice=step,
             )
@@ -191,7 +188,7 @@ def record_reply(
             recompute_outcome(target, actor=actor)
         if outcome in MOVES_ON:
             cancel_unsent(
-                step.follow_ups.filter(kind=K.REMINDER, status__in=UNSENT),
+                step.follow_ups.filter(kind=NoticeKind.REMINDER, status__in=UNSENT_NOTICE_STATUSES),
                 actor=actor,
                 message="The recipient answered: no reminder needed.",
             )
@@ -199,18 +196,14 @@ def record_reply(
                 advance(step, actor=actor)
 
 
-def _reply_message(notice: Notice, outcome: str) -> str:
-    name = notice.recipient.name
-    if outcome == Outcome.NOT_RESPONSIBLE:
-        return (
-            f"{name} told us it is not responsible for these images. "
-            "We are turning to the next party."
-        )
-    if outcome == Outcome.REFUSED:
-        return f"{name} refused to remove the images. We are preparing the next step."
-    if outcome in (Outcome.COMPLIED, Outcome.PARTLY):
-        return f"{name} told us it has removed images. We are checking that they are gone."
-    return ""
+# Replies the person is told of, by the sentence they read: a partial removal reads like a
+# complete one until the rechecks tell what is gone.
+PERSON_REPLIES: dict[str, str] = {
+    Outcome.NOT_RESPONSIBLE: Outcome.NOT_RESPONSIBLE.value,
+    Outcome.REFUSED: Outcome.REFUSED.value,
+    Outcome.COMPLIED: Outcome.COMPLIED.value,
+    Outcome.PARTLY: Outcome.COMPLIED.value,
+}
 
 
 def close_case(case: Case, *, reason: str, actor: Any) -> None:
@@ -219,14 +212,13 @@ def close_case(case: Case, *, reason: str, actor: Any) -> None:
     if not reason:
         raise EscalationError("closing a case needs a reason")
     case = Case.objects.get(pk=case.pk)
-    if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
+    if case.status not in ACTIVE_CASE_STATUSES:
         raise EscalationError(f"case {case.reference} is {case.status}: it cannot be closed")
     close(
         case,
         reason=reason,
         actor=actor,
         automatic=False,
-        message="Your caseworker has closed the case.",
     )
 
 
@@ -265,22 +257,19 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
                 notice.case,
                 "notice.overdue_for_person",
                 visible_to_person=True,
-                message=_overdue_message(notice, deadline),
-                # What the portal renders the sentence from, in the person's language.
-                data={"notice": notice.pk, "kind": notice.kind, "deadline": deadline.isoformat()},
+                # A first request and an escalation read alike.
+                sentence="notice.overdue_for_person:"
+                + (
+                    notice.kind
+                    if notice.kind in (NoticeKind.REMINDER, NoticeKind.COMPLAINT)
+                    else NoticeKind.NOTICE
+                ),
+                params={"date": deadline.isoformat()},
+                data={"notice": notice.pk},
                 notice=notice,
             )
             recompute_outcome(notice)
     return marked
-
-
-def _overdue_message(notice: Notice, deadline: dt.datetime) -> str:
-    name, by = notice.recipient.name, f"{deadline:%d %B %Y}"
-    if notice.kind == K.REMINDER:
-        return f"{name} did not answer our reminder by {by}. We are preparing the next step."
-    if notice.kind == K.COMPLAINT:
-        return f"{name} has not reported back by {by}. We are preparing a reminder."
-    return f"{name} did not respond by the deadline of {by}. We are preparing a reminder."
 
 
 def escalate_due(now: dt.datetime | None = None) -> int:
@@ -298,7 +287,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
     # recipient (the caseworker cancelled it, or it failed or bounced), or after a reply that
     # moves on.
     unanswered = Q(
-        follow_ups__kind=K.REMINDER,
+        follow_ups__kind=NoticeKind.REMINDER,
         follow_ups__status=N.SENT,
         follow_ups__overdue_at__isnull=False,
     )
@@ -306,7 +295,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
         unanswered | Q(reply_outcome__in=MOVES_ON) | Q(reminded_at__isnull=False)
     )
     for notice in steps.distinct():
-        reminders = notice.follow_ups.filter(kind=K.REMINDER)
+        reminders = notice.follow_ups.filter(kind=NoticeKind.REMINDER)
         answered_late = reminders.filter(status=N.SENT, overdue_at__isnull=False).exists()
         # An undeliverable reminder counts like a cancelled one: the deadline the law set
         # has already passed without an answer, a reminder is a courtesy the recipient is not
@@ -316,7 +305,7 @@ def escalate_due(now: dt.datetime | None = None) -> int:
         skipped = (
             notice.overdue_at is not None
             and reminders.exists()
-            and not reminders.exclude(status__in=UNDELIVERED).exists()
+            and not reminders.exclude(status__in=DEAD_NOTICE_STATUSES).exists()
         )
         if answered_late or skipped or notice.reply_outcome in MOVES_ON:
             drafts += advance(notice, now=now)
@@ -337,7 +326,7 @@ def remind(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None)
             return 0
         draft_follow_up(
             notice,
-            kind=K.REMINDER,
+            kind=NoticeKind.REMINDER,
             organisation=notice.recipient,
             role=notice.recipient_role,
             links=links,
@@ -413,8 +402,8 @@ def advance(notice: Notice, *, now: dt.datetime | None = None, actor: Any = None
 def _addressed(case: Case) -> set[tuple[int, int]]:
     """(organisation, link) pairs some request of this case already went or goes to."""
     return set(
-        Notice.objects.filter(case=case, kind__in=[K.NOTICE, K.ESCALATION])
-        .exclude(status__in=[N.CANCELLED, N.FAILED, N.BOUNCED])
+        Notice.objects.filter(case=case, kind__in=[NoticeKind.NOTICE, NoticeKind.ESCALATION])
+        .exclude(status__in=DEAD_NOTICE_STATUSES)
         .values_list("recipient_id", "links")
     )
 
@@ -438,7 +427,7 @@ def _escalate_to_parties(
         plan.drafts.append(
             draft_follow_up(
                 notice,
-                kind=K.ESCALATION,
+                kind=NoticeKind.ESCALATION,
                 organisation=organisation,
                 role=role,
                 links=party_links,
@@ -452,7 +441,7 @@ def _party(link: FoundLink, role: str) -> Organisation | None:
     resolution = link.host.current
     if resolution is None:
         return None
-    for name in _RESOLUTION_FIELDS[role]:
+    for name in kinds_of(role):
         organisation = getattr(resolution, name)
         if organisation is not None:
             return organisation
@@ -470,7 +459,8 @@ def _root(notice: Notice) -> Notice:
 
 def authority_for(country: str) -> Organisation | None:
     """The data-protection authority that supervises private bodies in `country`: one whose
-    territory is exactly the country, a general one before one with a limited competence."""
+    territory is exactly the country, a general one before one with a limited competence
+    (which authority the law makes competent: docs/law/authorities.md)."""
     country = (country or "").upper()
     if not country:
         return None
@@ -502,7 +492,7 @@ def _complain(notice: Notice, links: list[FoundLink], plan: _Plan, actor: Any) -
         plan.drafts.append(
             draft_follow_up(
                 controller,
-                kind=K.COMPLAINT,
+                kind=NoticeKind.COMPLAINT,
                 organisation=authority,
                 role=Role.DPA,
                 links=links,
@@ -543,10 +533,7 @@ def _manual_step(notice: Notice, links: list[FoundLink], actor: Any, *, reason: 
         "escalation.manual_for_person",
         actor=actor,
         visible_to_person=True,
-        message=(
-            "The parties we wrote to have not removed all the images. Your caseworker will "
-            "contact you about the legal steps that remain."
-        ),
+        sentence="escalation.manual_for_person",
         data={"notice": notice.pk},
         notice=notice,
     )

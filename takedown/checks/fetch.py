@@ -55,11 +55,6 @@ from takedown.resolve.dns import resolve_host
 from takedown.resolve.facts import DnsFacts, LookupFailed
 
 MAX_REDIRECTS: Final = 5
-DEFAULT_PORTS: Final = (80, 443)
-DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024
-DEFAULT_CONNECT_TIMEOUT: Final = 5.0
-DEFAULT_READ_TIMEOUT: Final = 10.0
-DEFAULT_DEADLINE: Final = 30.0
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 KEY_HEADERS: Final = ("content-type", "content-length", "etag", "last-modified", "server")
 
@@ -117,23 +112,14 @@ class FetchLimits:
 
     @classmethod
     def from_settings(cls) -> Self:
-        ports = getattr(settings, "TAKEDOWN_FETCH_PORTS", DEFAULT_PORTS)
-        if isinstance(ports, str):
-            ports = [part for part in ports.split(",") if part.strip()]
         return cls(
-            ports=frozenset(int(port) for port in ports),
-            max_bytes=int(getattr(settings, "TAKEDOWN_FETCH_MAX_BYTES", DEFAULT_MAX_BYTES)),
-            connect_timeout=float(
-                getattr(settings, "TAKEDOWN_FETCH_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
-            ),
-            read_timeout=float(
-                getattr(settings, "TAKEDOWN_FETCH_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
-            ),
-            deadline=float(getattr(settings, "TAKEDOWN_FETCH_DEADLINE", DEFAULT_DEADLINE)),
+            ports=frozenset(int(port) for port in settings.TAKEDOWN_FETCH_PORTS),
+            max_bytes=int(settings.TAKEDOWN_FETCH_MAX_BYTES),
+            connect_timeout=float(settings.TAKEDOWN_FETCH_CONNECT_TIMEOUT),
+            read_timeout=float(settings.TAKEDOWN_FETCH_READ_TIMEOUT),
+            deadline=float(settings.TAKEDOWN_FETCH_DEADLINE),
             user_agent=settings.TAKEDOWN_USER_AGENT,
-            allowed_endpoints=_allowed_endpoints(
-                getattr(settings, "TAKEDOWN_FETCH_ALLOWED_ENDPOINTS", ())
-            ),
+            allowed_endpoints=_allowed_endpoints(settings.TAKEDOWN_FETCH_ALLOWED_ENDPOINTS),
         )
 
 

@@ -10,13 +10,25 @@ PDQ 64x64), so the JPEG is decoded at a reduced DCT scale, in luminance only (Pi
 make_image photos: same-picture variants (JPEG quality 90/50/20, PNG, WebP, GIF, 200x150 to
 3200x2400) stay within pHash 2 and PDQ 8 of each other and within pHash 2 and PDQ 18 of
 hashes of the full-size decode; unrelated photos are at least pHash 18 and PDQ 100 apart.
+
+Memory: each image is capped at MAX_PIXELS, but rechecks decode in a thread pool that grows
+with the CPU count, and eight large PNGs at once took one run to 1.15 GB. So every decode
+first takes its estimated bytes (DECODE_BYTES_PER_PIXEL per pixel of the picture as it will
+be decoded) from one budget per process, TAKEDOWN_DECODE_MEMORY_BYTES, and waits while the
+decodes running hold too much of it. A picture larger than the whole budget decodes alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 
 # Decoded pixels we accept. A 25 MB body can declare a billion pixels (a PNG of one flat colour
 # compresses ~1000:1), and decoding that exhausts the worker's memory: a decompression bomb.
@@ -30,6 +42,36 @@ WEB_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP")
 
 # Short side of the picture the perceptual hashes are computed from (see module docstring).
 HASH_SIDE = 64
+
+# Worst case held per decoded pixel: an RGBA decode (4 bytes) and its luminance copy (1).
+DECODE_BYTES_PER_PIXEL = 5
+
+
+class DecodeBudget:
+    """A semaphore weighted by bytes: `hold(cost)` waits until `cost` more bytes fit in the
+    budget (a cost above the whole budget waits until nothing else is held)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.in_use = 0
+        self.high_water = 0  # the most bytes held at once, for tests and benchmarks
+
+    @contextlib.contextmanager
+    def hold(self, cost: int, budget: int) -> Iterator[None]:
+        cost = min(cost, budget)
+        with self._changed:
+            self._changed.wait_for(lambda: self.in_use + cost <= budget)
+            self.in_use += cost
+            self.high_water = max(self.high_water, self.in_use)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.in_use -= cost
+                self._changed.notify_all()
+
+
+DECODES = DecodeBudget()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +128,7 @@ def compute_hashes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashes:
     formats = [name for name in WEB_FORMATS if name in Image.OPEN]
     try:
         # Image.open reads only the header; nothing is decoded before the size check.
-        picture = Image.open(io.BytesIO(data), formats=formats)
+        picture: Image.Image = Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
         raise NotAnImage("not an image in a web format") from None
     # Pillow raises the error above 2x its MAX_IMAGE_PIXELS and warns above 1x; the warning
@@ -106,10 +148,10 @@ def compute_hashes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashes:
         # Decode at 1/2, 1/4 or 1/8 scale while both sides stay >= HASH_SIDE, luminance only.
         # A no-op for formats other than JPEG.
         picture.draft("L", (HASH_SIDE, HASH_SIDE))
-        if picture.mode in ("P", "PA") or "transparency" in picture.info:
-            # Pillow warns when converting palette transparency straight to L.
-            picture = picture.convert("RGBA")
-        grey = picture.convert("L")
+        decoded_w, decoded_h = picture.size
+        cost = decoded_w * decoded_h * DECODE_BYTES_PER_PIXEL
+        with DECODES.hold(cost, settings.TAKEDOWN_DECODE_MEMORY_BYTES):
+            grey = _luminance(picture)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise NotAnImage("damaged or truncated image data") from None
 
@@ -133,6 +175,14 @@ def compute_hashes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashes:
         height=height,
         format=image_format,
     )
+
+
+def _luminance(picture: Any) -> Any:
+    """The decode itself: the only step that holds the whole picture in memory."""
+    if picture.mode in ("P", "PA") or "transparency" in picture.info:
+        # Pillow warns when converting palette transparency straight to L.
+        picture = picture.convert("RGBA")
+    return picture.convert("L")
 
 
 def hamming(a_hex: str, b_hex: str) -> int:

@@ -24,12 +24,18 @@ from django.utils import timezone
 
 from takedown.models import Case, CaseEvent, FoundLink, Notice
 from takedown.models import RecipientRole as Role
-from takedown.workflow import ConcurrentChange, on_enter, record_event, transition
+from takedown.workflow import (
+    ACTIVE_CASE_STATUSES,
+    OPEN_LINK_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    ConcurrentChange,
+    on_enter,
+    record_event,
+    transition,
+)
 
 L, N = FoundLink.Status, Notice.Status
 Outcome = Notice.Outcome
-OPEN_LINK_STATUSES = [L.FOUND, L.NOTIFIED, L.REAPPEARED]
-UNSENT = [N.DRAFT, N.IN_REVIEW, N.APPROVED, N.QUEUED, N.AWAITING_MANUAL]
 AUTO_CLOSE_REASON = "All links removed (closed automatically)."
 RELEASE_COMPARED = "dataset.release_compared"
 
@@ -102,23 +108,12 @@ def recompute_outcome(notice: Notice, *, actor: Any = None) -> str:
             "notice.outcome_for_person",
             actor=actor,
             visible_to_person=True,
-            message=_outcome_message(notice, new),
+            sentence=f"notice.outcome_for_person:{new}"
+            + ("_dataset" if notice.recipient_role == Role.DATASET_MAINTAINER else ""),
             data={"notice": notice.pk, "outcome": new, "role": notice.recipient_role},
             notice=notice,
         )
     return new
-
-
-def _outcome_message(notice: Notice, outcome: str) -> str:
-    name = notice.recipient.name
-    what = (
-        "entries we reported to {name} are gone from its dataset"
-        if notice.recipient_role == Role.DATASET_MAINTAINER
-        else "images we reported to {name} are no longer online"
-    ).format(name=name)
-    if outcome == Outcome.COMPLIED:
-        return f"All the {what}."
-    return f"Some of the {what}; we keep following up on the rest."
 
 
 def recompute_for_links(link_ids: Iterable[int], *, actor: Any = None) -> None:
@@ -147,7 +142,7 @@ def cancel_unsent(notices: Iterable[Notice], *, actor: Any = None, message: str)
 def close_if_done(case: Case, *, actor: Any = None) -> bool:
     """Close the case when none of its links is still open and at least one was removed."""
     case = Case.objects.get(pk=case.pk)
-    if case.status not in (Case.Status.OPEN, Case.Status.PAUSED):
+    if case.status not in ACTIVE_CASE_STATUSES:
         return False
     links = FoundLink.objects.filter(case=case)
     if links.filter(status__in=OPEN_LINK_STATUSES).exists():
@@ -160,28 +155,27 @@ def close_if_done(case: Case, *, actor: Any = None) -> bool:
             reason=AUTO_CLOSE_REASON,
             actor=actor,
             automatic=True,
-            message="All the images we reported have been removed. Your case is closed.",
         )
     except ConcurrentChange:
         return False
     return True
 
 
-def close(case: Case, *, reason: str, actor: Any, automatic: bool, message: str) -> None:
+def close(case: Case, *, reason: str, actor: Any, automatic: bool) -> None:
     """Close the case and cancel its unsent notices, in one transaction. The reason stays
-    internal (it may name other parties); `message` is what the person is told."""
+    internal (it may name other parties); the person is told who closed it."""
     with transaction.atomic():
         transition(
             case,
             Case.Status.CLOSED,
             actor=actor,
             visible_to_person=True,
-            message=message,
+            sentence=f"case.closed:{'automatic' if automatic else 'caseworker'}",
             data={"automatic": automatic},
             fields={"closed_at": timezone.now(), "close_reason": reason},
         )
         cancel_unsent(
-            Notice.objects.filter(case=case, status__in=UNSENT),
+            Notice.objects.filter(case=case, status__in=UNSENT_NOTICE_STATUSES),
             actor=actor,
             message=(
                 "The case was closed: every link is removed."
@@ -200,7 +194,9 @@ def link_done(link: FoundLink, actor: Any) -> None:
     # Follow-ups not yet sent whose every link is now done have nothing left to ask for.
     stale = [
         notice
-        for notice in Notice.objects.filter(case_id=link.case_id, links=link, status__in=UNSENT)
+        for notice in Notice.objects.filter(
+            case_id=link.case_id, links=link, status__in=UNSENT_NOTICE_STATUSES
+        )
         .exclude(kind=Notice.Kind.NOTICE)
         .distinct()
         if not notice.links.filter(status__in=OPEN_LINK_STATUSES).exists()
@@ -222,10 +218,7 @@ def link_reappeared(link: FoundLink, actor: Any) -> None:
                     Case.Status.OPEN,
                     actor=actor,
                     visible_to_person=True,
-                    message=(
-                        "An image that had been removed is online again. "
-                        "Your case has been reopened and we are following up."
-                    ),
+                    sentence="case.open:automatic",
                     data={"automatic": True},
                     fields={"closed_at": None, "close_reason": ""},
                 )
@@ -238,7 +231,7 @@ def _withdrawn(case: Case, actor: Any) -> None:
     # The person withdrew their consent to act for them: nothing more leaves in their name.
     # Notices already sent stay sent; a reopened case drafts afresh.
     cancel_unsent(
-        Notice.objects.filter(case=case, status__in=UNSENT),
+        Notice.objects.filter(case=case, status__in=UNSENT_NOTICE_STATUSES),
         actor=actor,
         message="The case was withdrawn.",
     )

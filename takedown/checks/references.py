@@ -17,6 +17,8 @@ from typing import Any
 from django.db import transaction
 
 from takedown.checks.hashing import normalise_hash
+from takedown.errors import NotPossible
+from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import Case, FoundLink
 from takedown.workflow import record_event
 
@@ -24,7 +26,7 @@ HASH_BITS = {"sha256": 256, "phash": 64, "pdq": 256}
 MAX_REPORTED_ERRORS = 100
 
 
-class ReferenceError(ValueError):
+class ReferenceHashError(NotPossible):
     """The file cannot be used; nothing was stored. `errors` lists the rows at fault."""
 
     def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
@@ -44,16 +46,16 @@ class ReferenceReport:
 
 def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> ReferenceReport:
     """Store the reference hashes of `path` on the case's links: all rows or none."""
-    from takedown.intake.normalize import InvalidURL, normalize_url
-
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceError(f"cannot read {path.name}: {type(exc).__name__}") from None
+        raise ReferenceHashError(f"cannot read {path.name}: {type(exc).__name__}") from None
     reader = csv.DictReader(io.StringIO(text))
     columns = set(reader.fieldnames or [])
     if "url" not in columns or not columns & set(HASH_BITS):
-        raise ReferenceError("expected a CSV header with url and at least one of sha256,phash,pdq")
+        raise ReferenceHashError(
+            "expected a CSV header with url and at least one of sha256,phash,pdq"
+        )
 
     report = ReferenceReport()
     wanted: dict[str, tuple[int, dict[str, str]]] = {}
@@ -85,7 +87,7 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
         if key not in links:
             _error(report, number, "no such link in this case")
     if report.errors:
-        raise ReferenceError(f"{len(report.errors)} rows cannot be used", report.errors)
+        raise ReferenceHashError(f"{len(report.errors)} rows cannot be used", report.errors)
 
     with transaction.atomic():
         for key, (_, hashes) in wanted.items():
@@ -99,10 +101,8 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
             "links.reference_hashes",
             actor=actor,
             visible_to_person=True,
-            message=(
-                f"Fingerprints of your images were added for {report.updated} links, so we "
-                "can recognise them. The images themselves were not shared with us."
-            ),
+            sentence="links.reference_hashes",
+            params={"count": report.updated},
             data={"rows": report.rows, "updated": report.updated},
         )
     return report

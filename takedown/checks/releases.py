@@ -26,6 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from takedown.checks.outcomes import RELEASE_COMPARED, recompute_outcome
+from takedown.errors import NotPossible
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.intake.readers import IntakeError, read_rows
 from takedown.models import Case, FoundLink, Notice
@@ -35,7 +36,7 @@ from takedown.workflow import record_event
 __all__ = ["IntakeError", "ReleaseError", "ReleaseReport", "compare_release"]
 
 
-class ReleaseError(ValueError):
+class ReleaseError(NotPossible):
     """The release was read but cannot be compared; the message says why."""
 
 
@@ -200,18 +201,9 @@ def compare_release(
                     "dataset.release_for_person",
                     actor=actor,
                     visible_to_person=True,
-                    message=(
-                        f"The newest release of the dataset {dataset} no longer lists "
-                        f"{len(diff.gone)} of the {entries} entries "
-                        f"we asked {notice.recipient.name} to remove."
-                    ),
-                    # What the portal renders the sentence from, in the person's language.
-                    data={
-                        "notice": notice.pk,
-                        "dataset": dataset,
-                        "gone": len(diff.gone),
-                        "entries": entries,
-                    },
+                    sentence="dataset.release_for_person",
+                    params={"dataset": dataset, "gone": len(diff.gone), "entries": entries},
+                    data={"notice": notice.pk},
                     notice=notice,
                 )
             recompute_outcome(notice, actor=actor)

@@ -61,7 +61,7 @@ from django.utils import timezone
 
 from takedown.models import Case, Counter, FoundLink, Notice
 from takedown.schedule import backoff, lease, pack
-from takedown.workflow import on_enter
+from takedown.workflow import OPEN_LINK_STATUSES, on_enter
 
 L = FoundLink.Status
 INTAKE_CURSOR = "recheck.intake_cursor"
@@ -96,23 +96,20 @@ class RecheckSettings:
 
     @classmethod
     def load(cls) -> RecheckSettings:
-        def get(name: str, default: Any) -> Any:
-            return getattr(settings, f"TAKEDOWN_RECHECK_{name}", default)
-
         return cls(
-            pending=timedelta(hours=float(get("PENDING_HOURS", 24))),
-            confirm=timedelta(hours=float(get("CONFIRM_HOURS", 24))),
-            after_removal=parse_stages(get("AFTER_REMOVAL", "7:30,30:180")),
-            retry=timedelta(minutes=float(get("RETRY_MINUTES", 30))),
-            intake_attempts=int(get("INTAKE_ATTEMPTS", 5)),
-            per_host=int(get("PER_HOST", 2)),
-            politeness_delay=float(get("POLITENESS_DELAY", 1.0)),
-            concurrency=int(get("CONCURRENCY", 64)),
-            dispatch_links=int(get("DISPATCH_LINKS", 5000)),
-            host_links=int(get("HOST_LINKS", 30)),
-            task_links=int(get("TASK_LINKS", 500)),
-            intake_batch=int(get("INTAKE_BATCH", 10000)),
-            intake_settle=timedelta(minutes=float(get("INTAKE_SETTLE_MINUTES", 10))),
+            pending=timedelta(hours=float(settings.TAKEDOWN_RECHECK_PENDING_HOURS)),
+            confirm=timedelta(hours=float(settings.TAKEDOWN_RECHECK_CONFIRM_HOURS)),
+            after_removal=parse_stages(settings.TAKEDOWN_RECHECK_AFTER_REMOVAL),
+            retry=timedelta(minutes=float(settings.TAKEDOWN_RECHECK_RETRY_MINUTES)),
+            intake_attempts=int(settings.TAKEDOWN_RECHECK_INTAKE_ATTEMPTS),
+            per_host=int(settings.TAKEDOWN_RECHECK_PER_HOST),
+            politeness_delay=float(settings.TAKEDOWN_RECHECK_POLITENESS_DELAY),
+            concurrency=int(settings.TAKEDOWN_RECHECK_CONCURRENCY),
+            dispatch_links=int(settings.TAKEDOWN_RECHECK_DISPATCH_LINKS),
+            host_links=int(settings.TAKEDOWN_RECHECK_HOST_LINKS),
+            task_links=int(settings.TAKEDOWN_RECHECK_TASK_LINKS),
+            intake_batch=int(settings.TAKEDOWN_RECHECK_INTAKE_BATCH),
+            intake_settle=timedelta(minutes=float(settings.TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES)),
         )
 
 
@@ -231,7 +228,7 @@ def schedule_notice_links(notice: Notice, actor: Any) -> None:
     conf = RecheckSettings.load()
     links = FoundLink.objects.filter(
         pk__in=notice.links.filter(case=notice.case).values("pk")
-    ).exclude(status__in=[L.REMOVED, L.EXCLUDED])
+    ).filter(status__in=OPEN_LINK_STATUSES)
     for due, never_checked in ((now, True), (now + conf.pending, False)):
         # A link leased or claimed right now is being checked: moving its next_check_at would
         # take the claim from that worker and hand the link out a second time. Its check
@@ -292,7 +289,7 @@ def lease_due_links(
             won = claim_hosts(new_hosts, now, host_until)
             ours |= won
             busy |= new_hosts - won  # another round won them meanwhile
-            chosen: dict[int, tuple[int, datetime]] = {}
+            chosen: dict[int, tuple[int, datetime | None]] = {}
             counts = {host_id: len(ids) for host_id, ids in per_host.items()}
             for link_id, host_id, due_at in rows:
                 if host_id not in ours:

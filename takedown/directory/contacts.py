@@ -16,13 +16,20 @@ from typing import Any
 
 from django.db import transaction
 
+from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
 from takedown.workflow import record_event
 
-Q = Contact.Quality
+Quality = Contact.Quality
 
 # Lower is better. Overrides win before quality is looked at; the rank is here for completeness.
-QUALITY_RANK: dict[str, int] = {Q.OVERRIDE: 0, Q.VERIFIED: 1, Q.RDAP: 2, Q.WHOIS: 3, Q.IMPORTED: 4}
+QUALITY_RANK: dict[str, int] = {
+    Quality.OVERRIDE: 0,
+    Quality.VERIFIED: 1,
+    Quality.RDAP: 2,
+    Quality.WHOIS: 3,
+    Quality.IMPORTED: 4,
+}
 
 DEFAULT_PURPOSES: tuple[str, ...] = (
     Contact.Purpose.ABUSE,
@@ -42,7 +49,7 @@ NEXT_CHANNELS: tuple[str, ...] = tuple(
 )
 
 
-class ContactError(ValueError):
+class ContactError(NotPossible):
     """An override that cannot be recorded (unknown purpose or channel, empty value or reason)."""
 
 
@@ -137,7 +144,7 @@ def override_contact(
             channel=channel,
             value=value,
             source=f"caseworker override: {reason}"[:300],
-            quality=Q.OVERRIDE,
+            quality=Quality.OVERRIDE,
             is_override=True,
             created_by=user,
         )
@@ -171,7 +178,7 @@ class ContactSpec:
     channel: str
     value: str
     source: str
-    quality: str = Q.IMPORTED
+    quality: str = Quality.IMPORTED
     preferred: bool = False
 
     @property

@@ -47,11 +47,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from takedown.directory.contacts import ContactChanges, ContactSpec, plan_contacts
+from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
 
-K = Organisation.Kind
-P = Contact.Purpose
-C = Contact.Channel
+Kind = Organisation.Kind
+Purpose = Contact.Purpose
+Channel = Contact.Channel
 
 COMPANY_KEY = "datenanfragen:"
 AUTHORITY_KEY = "datenanfragen-sa:"
@@ -162,7 +163,7 @@ FEDERAL_AUTHORITY_NOTE = {
 }
 
 
-class DirectoryImportError(Exception):
+class DirectoryImportError(NotPossible):
     """A record cannot be imported; the message is one line naming the file and line."""
 
 
@@ -307,7 +308,7 @@ def parse_record(
         notes.append(f"datenanfragen quality: {quality}")
         medium = medium or ("email" if email else "letter")
         key, source = COMPANY_KEY + slug, f"datenanfragen/{slug}"
-        kind_value = K.PLATFORM if "social media" in categories else K.OPERATOR
+        kind_value = Kind.PLATFORM if "social media" in categories else Kind.OPERATOR
         supervises: list[str] = []
     else:
         quality = ""
@@ -316,7 +317,7 @@ def parse_record(
         # Schema default: fax, then letter, then e-mail; we cannot fax, so letter.
         medium = medium if medium and medium != "fax" else "letter"
         key, source = AUTHORITY_KEY + slug, f"datenanfragen/{AUTHORITIES}/{slug}"
-        kind_value = K.DPA
+        kind_value = Kind.DPA
         supervises = _supervises(slug, countries)
         for note in (SECTOR_AUTHORITIES.get(slug), FEDERAL_AUTHORITY_NOTE.get(slug)):
             if note:
@@ -337,15 +338,15 @@ def parse_record(
         notes.append("Sources: " + " ".join(sources))
 
     def spec(channel: str, value: str, preferred: bool) -> ContactSpec:
-        return ContactSpec(P.PRIVACY, channel, value, source, preferred=preferred)
+        return ContactSpec(Purpose.PRIVACY, channel, value, source, preferred=preferred)
 
-    contacts = [spec(C.POSTAL, f"{name}\n{address.strip()}", medium == "letter")]
+    contacts = [spec(Channel.POSTAL, f"{name}\n{address.strip()}", medium == "letter")]
     if email:
-        contacts.append(spec(C.EMAIL, email, medium == "email"))
+        contacts.append(spec(Channel.EMAIL, email, medium == "email"))
     if webform:
-        contacts.append(spec(C.WEBFORM, webform, medium == "webform"))
+        contacts.append(spec(Channel.WEBFORM, webform, medium == "webform"))
     if phone:
-        contacts.append(spec(C.PHONE, phone, False))
+        contacts.append(spec(Channel.PHONE, phone, False))
     fields = {
         "name": name,
         "kind": kind_value,

@@ -24,7 +24,7 @@ from django.dispatch import receiver
 
 from takedown.models import OperatorRule
 
-M = OperatorRule.Match
+Match = OperatorRule.Match
 
 # Workers cache the rules; an edit of an existing row in another process (the admin) changes
 # neither the row count nor the highest id, so it is seen at the latest after this long.
@@ -63,7 +63,10 @@ class RuleSet:
     """An index of the rules for matching many hosts without touching the database."""
 
     def __init__(self, rules: Iterable[_Rule]) -> None:
-        self._suffix: dict[str, dict[str, list[_Rule]]] = {M.HOST_SUFFIX: {}, M.CNAME_SUFFIX: {}}
+        self._suffix: dict[str, dict[str, list[_Rule]]] = {
+            Match.HOST_SUFFIX: {},
+            Match.CNAME_SUFFIX: {},
+        }
         self._network_exact: dict[str, list[_Rule]] = {}
         self._network_prefix: list[tuple[str, _Rule]] = []
         for rule in rules:
@@ -110,7 +113,7 @@ class RuleSet:
                         )
                     )
 
-        for kind, names in ((M.HOST_SUFFIX, [hostname]), (M.CNAME_SUFFIX, cname_chain)):
+        for kind, names in ((Match.HOST_SUFFIX, [hostname]), (Match.CNAME_SUFFIX, cname_chain)):
             for raw in names:
                 name = normalize_name(raw)
                 for suffix in _suffixes(name) if name else ():
@@ -127,7 +130,7 @@ class RuleSet:
 
 def normalize_pattern(kind: str, pattern: str) -> str:
     """A stored pattern as matching compares it ("*.WP.com." -> "wp.com")."""
-    return normalize_network(pattern) if kind == M.NETWORK_NAME else normalize_name(pattern)
+    return normalize_network(pattern) if kind == Match.NETWORK_NAME else normalize_name(pattern)
 
 
 def _rule(id: int, kind: str, pattern: str, organisation_id: int, role: str) -> _Rule:

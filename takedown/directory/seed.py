@@ -39,15 +39,15 @@ from takedown.models import Contact, OperatorRule, Organisation
 SEED_DATE = datetime.date(2026, 11, 27)
 KEY_PREFIX = "seed:"
 
-K = Organisation.Kind
-P = Contact.Purpose
-C = Contact.Channel
-Q = Contact.Quality
-M = OperatorRule.Match
+Kind = Organisation.Kind
+Purpose = Contact.Purpose
+Channel = Contact.Channel
+Quality = Contact.Quality
+Match = OperatorRule.Match
 
 # Contacts the seed owns on its organisations. Contacts learnt from RDAP/WHOIS and overrides are
 # never touched; to add a curated contact to a seed organisation, add it here.
-SEED_QUALITIES = frozenset({Q.VERIFIED, Q.IMPORTED})
+SEED_QUALITIES = frozenset({Quality.VERIFIED, Quality.IMPORTED})
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,15 @@ class SeedOrganisation:
 
 
 def host(role: str, *patterns: str) -> tuple[SeedRule, ...]:
-    return tuple(SeedRule(M.HOST_SUFFIX, p, role) for p in patterns)
+    return tuple(SeedRule(Match.HOST_SUFFIX, p, role) for p in patterns)
 
 
 def cname(role: str, *patterns: str) -> tuple[SeedRule, ...]:
-    return tuple(SeedRule(M.CNAME_SUFFIX, p, role) for p in patterns)
+    return tuple(SeedRule(Match.CNAME_SUFFIX, p, role) for p in patterns)
 
 
 def network(role: str, *patterns: str) -> tuple[SeedRule, ...]:
-    return tuple(SeedRule(M.NETWORK_NAME, p, role) for p in patterns)
+    return tuple(SeedRule(Match.NETWORK_NAME, p, role) for p in patterns)
 
 
 def contact(
@@ -95,12 +95,12 @@ def contact(
     preferred: bool = False,
     verified: bool = False,
 ) -> ContactSpec:
-    quality = Q.VERIFIED if verified else Q.IMPORTED
+    quality = Quality.VERIFIED if verified else Quality.IMPORTED
     return ContactSpec(purpose, channel, value, source, quality, preferred)
 
 
 def via_datenanfragen(
-    slug: str, page: str, channel: str, value: str, *, purpose: str = P.PRIVACY, **kw: Any
+    slug: str, page: str, channel: str, value: str, *, purpose: str = Purpose.PRIVACY, **kw: Any
 ) -> ContactSpec:
     """A contact copied from the datenanfragen record `slug`, citing the page that record cites."""
     return contact(purpose, channel, value, f"{page} (via datenanfragen/{slug})", **kw)
@@ -116,7 +116,7 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="laion",
         name="LAION e.V.",
-        kind=K.DATASET_MAINTAINER,
+        kind=Kind.DATASET_MAINTAINER,
         country="DE",
         website="https://laion.ai/",
         datasets=(
@@ -132,17 +132,19 @@ SEED: tuple[SeedOrganisation, ...] = (
             "laion-coco",
         ),
         contacts=(
-            contact(P.GENERAL, C.EMAIL, "contact@laion.ai", "https://laion.ai/impressum/"),
             contact(
-                P.PRIVACY,
-                C.EMAIL,
+                Purpose.GENERAL, Channel.EMAIL, "contact@laion.ai", "https://laion.ai/impressum/"
+            ),
+            contact(
+                Purpose.PRIVACY,
+                Channel.EMAIL,
                 "contact@laion.ai",
                 "https://laion.ai/impressum/",
                 preferred=True,
             ),
             contact(
-                P.LEGAL,
-                C.POSTAL,
+                Purpose.LEGAL,
+                Channel.POSTAL,
                 "LAION e.V.\nMarie-Henning-Weg 143\n21035 Hamburg\nGermany",
                 "https://laion.ai/impressum/",
             ),
@@ -156,10 +158,10 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="huggingface",
         name="Hugging Face, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://huggingface.co/",
-        rules=host(K.PLATFORM, "huggingface.co", "hf.co"),
+        rules=host(Kind.PLATFORM, "huggingface.co", "hf.co"),
         notes=(
             "Hosts dataset metadata (LAION and derived URL lists) and model weights. "
             "Datasets have a report function and a community tab. " + NO_CONTACT
@@ -169,27 +171,27 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="amazon-aws",
         name="Amazon Web Services, Inc.",
-        kind=K.HOSTING,
+        kind=Kind.HOSTING,
         country="US",
         website="https://aws.amazon.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.EMAIL,
+                Purpose.ABUSE,
+                Channel.EMAIL,
                 "abuse@amazonaws.com",
                 "https://repost.aws/knowledge-center/report-aws-abuse",
                 preferred=True,
                 verified=True,
             ),
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://support.aws.amazon.com/#/contacts/report-abuse",
                 "https://repost.aws/knowledge-center/report-aws-abuse",
             ),
             contact(
-                P.LEGAL,
-                C.POSTAL,
+                Purpose.LEGAL,
+                Channel.POSTAL,
                 "Amazon Web Services, Inc.\n410 Terry Avenue North\nSeattle, WA 98109-5210\n"
                 "United States",
                 "https://aws.amazon.com/agreement/",
@@ -197,15 +199,15 @@ SEED: tuple[SeedOrganisation, ...] = (
             via_datenanfragen(
                 "amazon-aws",
                 "https://aws.amazon.com/privacy/",
-                C.EMAIL,
+                Channel.EMAIL,
                 "aws-EU-privacy@amazon.com",
             ),
         ),
         rules=(
-            *host(K.HOSTING, "amazonaws.com", "s3.amazonaws.com"),
-            *host(K.CDN, "cloudfront.net"),
-            *cname(K.CDN, "cloudfront.net"),
-            *cname(K.HOSTING, "amazonaws.com"),
+            *host(Kind.HOSTING, "amazonaws.com", "s3.amazonaws.com"),
+            *host(Kind.CDN, "cloudfront.net"),
+            *cname(Kind.CDN, "cloudfront.net"),
+            *cname(Kind.HOSTING, "amazonaws.com"),
         ),
         notes=(
             "S3 and CloudFront serve content of AWS customers: AWS forwards abuse reports to the "
@@ -217,35 +219,35 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="cloudflare",
         name="Cloudflare, Inc.",
-        kind=K.CDN,
+        kind=Kind.CDN,
         country="US",
         website="https://www.cloudflare.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://abuse.cloudflare.com/",
                 "https://www.cloudflare.com/trust-hub/reporting-abuse/",
                 preferred=True,
                 verified=True,
             ),
             contact(
-                P.LEGAL,
-                C.POSTAL,
+                Purpose.LEGAL,
+                Channel.POSTAL,
                 "Cloudflare, Inc.\n101 Townsend St\nSan Francisco, CA 94107\nUnited States",
                 "https://www.cloudflare.com/privacypolicy/",
             ),
             via_datenanfragen(
                 "cloudflare",
                 "https://www.cloudflare.com/privacypolicy/",
-                C.EMAIL,
+                Channel.EMAIL,
                 "sar@cloudflare.com",
             ),
         ),
         rules=(
-            *cname(K.CDN, "cloudflare.net", "cdn.cloudflare.net"),
-            *host(K.HOSTING, "r2.dev", "pages.dev", "workers.dev"),
-            *network(K.CDN, "CLOUDFLARENET*"),
+            *cname(Kind.CDN, "cloudflare.net", "cdn.cloudflare.net"),
+            *host(Kind.HOSTING, "r2.dev", "pages.dev", "workers.dev"),
+            *network(Kind.CDN, "CLOUDFLARENET*"),
         ),
         notes=(
             "As a proxy CDN Cloudflare usually does not host the file: its abuse form forwards "
@@ -256,20 +258,20 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="akamai",
         name="Akamai Technologies, Inc.",
-        kind=K.CDN,
+        kind=Kind.CDN,
         country="US",
         website="https://www.akamai.com/",
         contacts=(
             via_datenanfragen(
                 "linode",
                 "https://www.akamai.com/legal/privacy-statement",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacy@akamai.com",
             ),
         ),
         rules=(
             *host(
-                K.CDN,
+                Kind.CDN,
                 "akamaihd.net",
                 "akamaized.net",
                 "edgesuite.net",
@@ -278,7 +280,7 @@ SEED: tuple[SeedOrganisation, ...] = (
                 "akamai.net",
             ),
             *cname(
-                K.CDN,
+                Kind.CDN,
                 "akamaihd.net",
                 "akamaized.net",
                 "edgesuite.net",
@@ -292,12 +294,12 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="fastly",
         name="Fastly, Inc.",
-        kind=K.CDN,
+        kind=Kind.CDN,
         country="US",
         website="https://www.fastly.com/",
         rules=(
-            *host(K.CDN, "fastly.net", "fastlylb.net"),
-            *cname(K.CDN, "fastly.net", "fastlylb.net"),
+            *host(Kind.CDN, "fastly.net", "fastlylb.net"),
+            *cname(Kind.CDN, "fastly.net", "fastlylb.net"),
         ),
         notes=(
             "Hostnames such as <customer>.global.ssl.fastly.net and <customer>-prod.freetls."
@@ -307,95 +309,95 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="microsoft",
         name="Microsoft Corporation",
-        kind=K.HOSTING,
+        kind=Kind.HOSTING,
         country="US",
         website="https://www.microsoft.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://msrc.microsoft.com/report/abuse",
                 "https://msrc.microsoft.com/report/abuse",
                 preferred=True,
             ),
             contact(
-                P.LEGAL,
-                C.POSTAL,
+                Purpose.LEGAL,
+                Channel.POSTAL,
                 "Microsoft Corporation\nOne Microsoft Way\nRedmond, WA 98052\nUnited States",
                 "https://privacy.microsoft.com/privacystatement",
             ),
             via_datenanfragen(
                 "microsoft",
                 "https://privacy.microsoft.com/privacystatement",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://www.microsoft.com/en-us/concern/privacyrequest-msa",
             ),
         ),
         rules=(
-            *host(K.CDN, "azureedge.net"),
-            *host(K.HOSTING, "blob.core.windows.net", "azurewebsites.net"),
-            *host(K.PLATFORM, "bing.net"),
-            *cname(K.CDN, "azureedge.net", "azurefd.net"),
-            *cname(K.HOSTING, "blob.core.windows.net", "azurewebsites.net"),
+            *host(Kind.CDN, "azureedge.net"),
+            *host(Kind.HOSTING, "blob.core.windows.net", "azurewebsites.net"),
+            *host(Kind.PLATFORM, "bing.net"),
+            *cname(Kind.CDN, "azureedge.net", "azurefd.net"),
+            *cname(Kind.HOSTING, "blob.core.windows.net", "azurewebsites.net"),
         ),
         notes="Azure CDN and storage serve customers' files; tse*.mm.bing.net are Bing thumbnails.",
     ),
     SeedOrganisation(
         key="rackspace",
         name="Rackspace US, Inc.",
-        kind=K.HOSTING,
+        kind=Kind.HOSTING,
         country="US",
         website="https://www.rackspace.com/",
-        rules=host(K.CDN, "rackcdn.com"),
+        rules=host(Kind.CDN, "rackcdn.com"),
         notes="rackcdn.com serves Rackspace Cloud Files containers. " + NO_CONTACT,
     ),
     # --- platforms: blogs, shops, social networks, image hosts -----------------------------------
     SeedOrganisation(
         key="automattic",
         name="Automattic Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://automattic.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://wordpress.com/abuse/",
                 "https://wordpress.com/abuse/",
                 preferred=True,
             ),
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://automattic.com/dmca-notice/",
                 "https://automattic.com/dmca-notice/",
                 preferred=True,
             ),
             contact(
-                P.COPYRIGHT,
-                C.EMAIL,
+                Purpose.COPYRIGHT,
+                Channel.EMAIL,
                 "dmca@automattic.com",
                 "https://automattic.com/dmca-notice/",
             ),
             contact(
-                P.LEGAL,
-                C.POSTAL,
+                Purpose.LEGAL,
+                Channel.POSTAL,
                 "Automattic Inc.\n60 29th Street #343\nSan Francisco, CA 94110\nUnited States",
                 "https://automattic.com/privacy/",
             ),
             via_datenanfragen(
                 "automattic",
                 "https://automattic.com/privacy/",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacypolicyupdates@automattic.com",
             ),
         ),
         rules=(
-            *host(K.PLATFORM, "wordpress.com", "files.wordpress.com", "wp.com"),
+            *host(Kind.PLATFORM, "wordpress.com", "files.wordpress.com", "wp.com"),
             # i0-i3.wp.com is the Jetpack image CDN: it proxies images of any WordPress site,
             # and the origin host is the first path segment of the URL.
-            *host(K.CDN, "i0.wp.com", "i1.wp.com", "i2.wp.com", "i3.wp.com"),
-            *cname(K.HOSTING, "wordpress.com"),
+            *host(Kind.CDN, "i0.wp.com", "i1.wp.com", "i2.wp.com", "i3.wp.com"),
+            *cname(Kind.HOSTING, "wordpress.com"),
         ),
         notes=(
             "Runs WordPress.com, Jetpack and Tumblr. For i0/i1/i2/i3.wp.com URLs the image "
@@ -406,79 +408,79 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="tumblr",
         name="Tumblr, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.tumblr.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://www.tumblr.com/abuse",
                 "https://www.tumblr.com/abuse",
                 preferred=True,
             ),
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://www.tumblr.com/dmca",
                 "https://www.tumblr.com/dmca",
             ),
             via_datenanfragen(
                 "automattic",
                 "https://www.tumblr.com/privacy/en_eu",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacypolicyupdates@automattic.com",
             ),
         ),
-        rules=host(K.PLATFORM, "tumblr.com"),
+        rules=host(Kind.PLATFORM, "tumblr.com"),
         notes="Owned by Automattic.",
     ),
     SeedOrganisation(
         key="google",
         name="Google LLC",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.google.com/",
         contacts=(
             contact(
-                P.LEGAL,
-                C.WEBFORM,
+                Purpose.LEGAL,
+                Channel.WEBFORM,
                 "https://support.google.com/legal/answer/3110420",
                 "https://support.google.com/legal/answer/3110420",
                 preferred=True,
             ),
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://support.google.com/legal/answer/3110420",
                 "https://support.google.com/legal/answer/3110420",
                 preferred=True,
             ),
             contact(
-                P.PRIVACY,
-                C.WEBFORM,
+                Purpose.PRIVACY,
+                Channel.WEBFORM,
                 "https://support.google.com/legal/answer/3110420",
                 "https://support.google.com/legal/answer/3110420",
                 preferred=True,
             ),
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://support.google.com/code/contact/cloud_platform_report",
                 "https://support.google.com/code/contact/cloud_platform_report",
             ),
             via_datenanfragen(
                 "google",
                 "https://www.google.de/contact/impressum.html",
-                C.POSTAL,
+                Channel.POSTAL,
                 "Google LLC\n1600 Amphitheatre Pkwy\nMountain View\nCA 94043\n"
                 "United States of America",
-                purpose=P.LEGAL,
+                purpose=Purpose.LEGAL,
             ),
         ),
         rules=(
             *host(
-                K.PLATFORM,
+                Kind.PLATFORM,
                 "blogspot.com",
                 "bp.blogspot.com",
                 "googleusercontent.com",
@@ -488,10 +490,10 @@ SEED: tuple[SeedOrganisation, ...] = (
                 "gstatic.com",
                 "googleapis.com",
             ),
-            *host(K.HOSTING, "storage.googleapis.com"),
-            *cname(K.PLATFORM, "ghs.google.com", "ghs.googlehosted.com"),
-            *cname(K.HOSTING, "c.storage.googleapis.com"),
-            *network(K.HOSTING, "GOOGLE"),
+            *host(Kind.HOSTING, "storage.googleapis.com"),
+            *cname(Kind.PLATFORM, "ghs.google.com", "ghs.googlehosted.com"),
+            *cname(Kind.HOSTING, "c.storage.googleapis.com"),
+            *network(Kind.HOSTING, "GOOGLE"),
         ),
         notes=(
             "Blogger (blogspot), Google Photos/Drive (googleusercontent, ggpht), YouTube "
@@ -505,24 +507,27 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="shopify",
         name="Shopify Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="CA",
         website="https://www.shopify.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://www.shopify.com/legal/report-aup-violation",
                 "https://www.shopify.com/legal/aup",
                 preferred=True,
             ),
             via_datenanfragen(
-                "shopify", "https://www.shopify.com/legal/privacy", C.EMAIL, "privacy@shopify.com"
+                "shopify",
+                "https://www.shopify.com/legal/privacy",
+                Channel.EMAIL,
+                "privacy@shopify.com",
             ),
         ),
         rules=(
-            *host(K.PLATFORM, "shopify.com", "cdn.shopify.com", "myshopify.com"),
-            *cname(K.PLATFORM, "myshopify.com"),
+            *host(Kind.PLATFORM, "shopify.com", "cdn.shopify.com", "myshopify.com"),
+            *cname(Kind.PLATFORM, "myshopify.com"),
         ),
         notes=(
             "cdn.shopify.com serves images of Shopify merchants: the merchant (the shop's own "
@@ -534,26 +539,26 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="pinterest",
         name="Pinterest, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.pinterest.com/",
         contacts=(
             via_datenanfragen(
                 "pinterest",
                 "https://policy.pinterest.com/en/privacy-policy",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacy-support@pinterest.com",
                 preferred=True,
             ),
             via_datenanfragen(
                 "pinterest",
                 "https://policy.pinterest.com/en/privacy-policy",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://help.pinterest.com/en/contact",
             ),
         ),
         rules=host(
-            K.PLATFORM,
+            Kind.PLATFORM,
             "pinimg.com",
             "pin.it",
             "pinterest.com",
@@ -583,25 +588,25 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="amazon",
         name="Amazon.com, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.amazon.com/",
         contacts=(
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://www.amazon.com/report/infringement",
                 "https://www.amazon.com/report/infringement",
                 preferred=True,
             ),
             contact(
-                P.COPYRIGHT,
-                C.EMAIL,
+                Purpose.COPYRIGHT,
+                Channel.EMAIL,
                 "copyright@amazon.com",
                 "https://www.amazon.com/gp/help/customer/display.html?nodeId=508088",
             ),
         ),
-        rules=host(K.PLATFORM, "media-amazon.com", "ssl-images-amazon.com", "images-amazon.com"),
+        rules=host(Kind.PLATFORM, "media-amazon.com", "ssl-images-amazon.com", "images-amazon.com"),
         notes=(
             "Product and review images of the Amazon stores. EU privacy requests: Amazon "
             "Europe Core SARL (datenanfragen amazon-de, amazon-fr, ...)."
@@ -610,19 +615,19 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="meta",
         name="Meta Platforms, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://about.meta.com/",
         contacts=(
             via_datenanfragen(
                 "facebook",
                 "https://www.facebook.com/privacy/policy/",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://www.facebook.com/help/contact/540977946302970",
                 preferred=True,
             ),
         ),
-        rules=host(K.PLATFORM, "fbcdn.net", "facebook.com", "instagram.com", "cdninstagram.com"),
+        rules=host(Kind.PLATFORM, "fbcdn.net", "facebook.com", "instagram.com", "cdninstagram.com"),
         notes=(
             "Intimate images shared without consent: StopNCII.org hashes them so that Meta and "
             "other participating platforms block copies. EU entity: Meta Platforms Ireland Ltd."
@@ -631,31 +636,31 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="x",
         name="X Corp.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://x.com/",
         contacts=(
             via_datenanfragen(
                 "twitter",
                 "https://twitter.com/en/privacy",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://help.x.com/forms/privacy",
                 preferred=True,
             ),
         ),
-        rules=host(K.PLATFORM, "twimg.com", "twitter.com", "x.com"),
+        rules=host(Kind.PLATFORM, "twimg.com", "twitter.com", "x.com"),
         notes="EU entity: Twitter International Unlimited Company, Dublin.",
     ),
     SeedOrganisation(
         key="reddit",
         name="Reddit, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.reddit.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://www.reddit.com/report",
                 "https://www.reddit.com/report",
                 preferred=True,
@@ -663,93 +668,95 @@ SEED: tuple[SeedOrganisation, ...] = (
             via_datenanfragen(
                 "reddit",
                 "https://www.reddit.com/policies/privacy-policy",
-                C.EMAIL,
+                Channel.EMAIL,
                 "redditdatarequests@reddit.com",
             ),
         ),
-        rules=host(K.PLATFORM, "redd.it", "redditmedia.com", "redditstatic.com", "reddit.com"),
+        rules=host(Kind.PLATFORM, "redd.it", "redditmedia.com", "redditstatic.com", "reddit.com"),
         notes="EU entity: Reddit Netherlands B.V.",
     ),
     SeedOrganisation(
         key="imgur",
         name="Imgur, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://imgur.com/",
         contacts=(
-            via_datenanfragen("imgur", "https://imgur.com/privacy", C.EMAIL, "privacy@imgur.com"),
+            via_datenanfragen(
+                "imgur", "https://imgur.com/privacy", Channel.EMAIL, "privacy@imgur.com"
+            ),
         ),
-        rules=host(K.PLATFORM, "imgur.com"),
+        rules=host(Kind.PLATFORM, "imgur.com"),
         notes="EU representative (GDPR Art. 27): DP-Dock GmbH, Hamburg (datenanfragen imgur).",
     ),
     SeedOrganisation(
         key="smugmug",
         name="SmugMug, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.smugmug.com/",
         contacts=(
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://www.flickr.com/report_abuse.gne",
                 "https://www.flickr.com/report_abuse.gne",
                 preferred=True,
             ),
             via_datenanfragen(
-                "smugmug", "https://www.flickr.com/help/privacy", C.EMAIL, "help@SmugMug.com"
+                "smugmug", "https://www.flickr.com/help/privacy", Channel.EMAIL, "help@SmugMug.com"
             ),
         ),
-        rules=host(K.PLATFORM, "staticflickr.com", "flickr.com", "smugmug.com"),
+        rules=host(Kind.PLATFORM, "staticflickr.com", "flickr.com", "smugmug.com"),
         notes="Runs Flickr (staticflickr.com) and SmugMug.",
     ),
     SeedOrganisation(
         key="squarespace",
         name="Squarespace, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.squarespace.com/",
         rules=(
-            *host(K.PLATFORM, "squarespace-cdn.com", "squarespace.com", "sqspcdn.com"),
-            *cname(K.PLATFORM, "squarespace.com"),
+            *host(Kind.PLATFORM, "squarespace-cdn.com", "squarespace.com", "sqspcdn.com"),
+            *cname(Kind.PLATFORM, "squarespace.com"),
         ),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="wix",
         name="Wix.com Ltd.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="IL",
         website="https://www.wix.com/",
         contacts=(
             via_datenanfragen(
-                "wix", "https://de.wix.com/about/privacy", C.EMAIL, "privacy@wix.com"
+                "wix", "https://de.wix.com/about/privacy", Channel.EMAIL, "privacy@wix.com"
             ),
         ),
         rules=(
-            *host(K.PLATFORM, "wixstatic.com", "wix.com", "parastorage.com"),
-            *cname(K.PLATFORM, "wixdns.net"),
+            *host(Kind.PLATFORM, "wixstatic.com", "wix.com", "parastorage.com"),
+            *cname(Kind.PLATFORM, "wixdns.net"),
         ),
         notes="EU entity: Wix.com Luxembourg S.a.r.l.",
     ),
     SeedOrganisation(
         key="github",
         name="GitHub, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://github.com/",
         contacts=(
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://github.com/contact/dmca",
                 "https://docs.github.com/en/site-policy/content-removal-policies/dmca-takedown-policy",
                 preferred=True,
                 verified=True,
             ),
             contact(
-                P.ABUSE,
-                C.WEBFORM,
+                Purpose.ABUSE,
+                Channel.WEBFORM,
                 "https://support.github.com/contact/report-abuse",
                 "https://docs.github.com/en/communities/maintaining-your-safety-on-github/reporting-abuse-or-spam",
                 preferred=True,
@@ -757,19 +764,19 @@ SEED: tuple[SeedOrganisation, ...] = (
             via_datenanfragen(
                 "github",
                 "https://help.github.com/articles/github-privacy-statement/",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacy@github.com",
             ),
             via_datenanfragen(
                 "github",
                 "https://help.github.com/articles/github-privacy-statement/",
-                C.POSTAL,
+                Channel.POSTAL,
                 "GitHub, Inc.\n88 Colin P Kelly Jr St\nSan Francisco\nCA 94107\n"
                 "United States of America",
-                purpose=P.LEGAL,
+                purpose=Purpose.LEGAL,
             ),
         ),
-        rules=host(K.PLATFORM, "githubusercontent.com", "github.io", "github.com"),
+        rules=host(Kind.PLATFORM, "githubusercontent.com", "github.io", "github.com"),
         notes=(
             "Private information removal policy: https://docs.github.com/en/site-policy/"
             "content-removal-policies/github-private-information-removal-policy. Owned by "
@@ -780,45 +787,45 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="ebay",
         name="eBay Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.ebay.com/",
         contacts=(
             via_datenanfragen(
                 "ebay-de",
                 "https://pages.ebay.de/help/policies/privacy-policy.html",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://ocswf.ebay.com/guest/privacy",
                 preferred=True,
             ),
         ),
-        rules=host(K.PLATFORM, "ebayimg.com", "ebaystatic.com", "ebay.com"),
+        rules=host(Kind.PLATFORM, "ebayimg.com", "ebaystatic.com", "ebay.com"),
         notes="Listing images. EU entity (DE/AT/CH): eBay GmbH, Kleinmachnow.",
     ),
     SeedOrganisation(
         key="etsy",
         name="Etsy, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.etsy.com/",
         contacts=(
             via_datenanfragen(
-                "etsy", "https://www.etsy.com/legal/privacy/", C.EMAIL, "dpo@etsy.com"
+                "etsy", "https://www.etsy.com/legal/privacy/", Channel.EMAIL, "dpo@etsy.com"
             ),
         ),
-        rules=host(K.PLATFORM, "etsystatic.com", "etsy.com"),
+        rules=host(Kind.PLATFORM, "etsystatic.com", "etsy.com"),
         notes="EU entity: Etsy Ireland UC.",
     ),
     SeedOrganisation(
         key="alibaba",
         name="Alibaba Group Holding Limited",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="CN",
         website="https://www.alibabagroup.com/",
         contacts=(
             contact(
-                P.COPYRIGHT,
-                C.WEBFORM,
+                Purpose.COPYRIGHT,
+                Channel.WEBFORM,
                 "https://ipp.alibabagroup.com/",
                 "https://ipp.alibabagroup.com/",
                 preferred=True,
@@ -826,61 +833,64 @@ SEED: tuple[SeedOrganisation, ...] = (
             via_datenanfragen(
                 "alibaba",
                 "https://rule.alibaba.com/rule/detail/2034.htm",
-                C.EMAIL,
+                Channel.EMAIL,
                 "dataprotection@service.alibaba.com",
             ),
         ),
-        rules=host(K.PLATFORM, "alicdn.com", "aliimg.com", "alibaba.com", "aliexpress.com"),
+        rules=host(Kind.PLATFORM, "alicdn.com", "aliimg.com", "alibaba.com", "aliexpress.com"),
         notes="Alibaba.com and AliExpress product images. Privacy: Alibaba.com Singapore "
         "E-Commerce Private Limited.",
     ),
     SeedOrganisation(
         key="yahoo",
         name="Yahoo Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.yahoo.com/",
         contacts=(
             via_datenanfragen(
                 "verizon-media",
                 "https://legal.yahoo.com/ie/en/yahoo/privacy/index.html",
-                C.EMAIL,
+                Channel.EMAIL,
                 "dpo-contact@yahooinc.com",
             ),
         ),
-        rules=host(K.PLATFORM, "yimg.com"),
+        rules=host(Kind.PLATFORM, "yimg.com"),
         notes="ep.yimg.com served Yahoo Stores. EU entity: Yahoo EMEA Limited.",
     ),
     SeedOrganisation(
         key="adobe",
         name="Adobe Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.adobe.com/",
         contacts=(
             contact(
-                P.COPYRIGHT, C.EMAIL, "copyright@adobe.com", "https://www.adobe.com/legal/dmca.html"
+                Purpose.COPYRIGHT,
+                Channel.EMAIL,
+                "copyright@adobe.com",
+                "https://www.adobe.com/legal/dmca.html",
             ),
             via_datenanfragen(
-                "adobe", "https://www.adobe.com/privacy/policy.html", C.EMAIL, "dpo@adobe.com"
+                "adobe", "https://www.adobe.com/privacy/policy.html", Channel.EMAIL, "dpo@adobe.com"
             ),
         ),
         rules=(
             # Dynamic Media (Scene7) serves retailers' images: <retailer>.scene7.com.
-            *host(K.HOSTING, "scene7.com"),
+            *host(Kind.HOSTING, "scene7.com"),
             # Adobe Stock (formerly Fotolia) thumbnails.
-            *host(K.PLATFORM, "ftcdn.net"),
+            *host(Kind.PLATFORM, "ftcdn.net"),
         ),
         notes="For *.scene7.com the retailer named in the first label is the operator.",
     ),
     SeedOrganisation(
         key="zazzle",
         name="Zazzle Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.zazzle.com/",
         rules=host(
-            K.PLATFORM,
+            Kind.PLATFORM,
             "zcache.com",
             "zcache.co.uk",
             "zcache.ca",
@@ -893,152 +903,152 @@ SEED: tuple[SeedOrganisation, ...] = (
     SeedOrganisation(
         key="redbubble",
         name="Redbubble Ltd",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="AU",
         website="https://www.redbubble.com/",
-        rules=host(K.PLATFORM, "redbubble.net", "redbubble.com"),
+        rules=host(Kind.PLATFORM, "redbubble.net", "redbubble.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="cafepress",
         name="CafePress Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.cafepress.com/",
-        rules=host(K.PLATFORM, "cpcache.com", "cafepress.com"),
+        rules=host(Kind.PLATFORM, "cpcache.com", "cafepress.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="wayfair",
         name="Wayfair LLC",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.wayfair.com/",
-        rules=host(K.PLATFORM, "wfrcdn.com", "wfcdn.com", "wayfair.com"),
+        rules=host(Kind.PLATFORM, "wfrcdn.com", "wfcdn.com", "wayfair.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="bigcommerce",
         name="BigCommerce, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.bigcommerce.com/",
-        rules=host(K.PLATFORM, "bigcommerce.com"),
+        rules=host(Kind.PLATFORM, "bigcommerce.com"),
         notes="cdn*.bigcommerce.com serves images of BigCommerce merchants. " + NO_CONTACT,
     ),
     SeedOrganisation(
         key="fineartamerica",
         name="Fine Art America",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://fineartamerica.com/",
-        rules=host(K.PLATFORM, "fineartamerica.com"),
+        rules=host(Kind.PLATFORM, "fineartamerica.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="photoshelter",
         name="PhotoShelter, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.photoshelter.com/",
-        rules=host(K.PLATFORM, "photoshelter.com"),
+        rules=host(Kind.PLATFORM, "photoshelter.com"),
         notes="Hosts photographers' portfolios. " + NO_CONTACT,
     ),
     # --- stock photography ----------------------------------------------------------------------
     SeedOrganisation(
         key="shutterstock",
         name="Shutterstock, Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.shutterstock.com/",
         contacts=(
             via_datenanfragen(
                 "shutterstock",
                 "https://www.shutterstock.com/privacy",
-                C.EMAIL,
+                Channel.EMAIL,
                 "privacy@shutterstock.com",
                 preferred=True,
             ),
             via_datenanfragen(
                 "shutterstock",
                 "https://www.shutterstock.com/privacy",
-                C.WEBFORM,
+                Channel.WEBFORM,
                 "https://shutterstock.my.site.com/support/s/privacyrequest",
             ),
         ),
-        rules=host(K.PLATFORM, "shutterstock.com", "bigstockphoto.com"),
+        rules=host(Kind.PLATFORM, "shutterstock.com", "bigstockphoto.com"),
         notes="Runs Bigstock. EU entity: Shutterstock Ireland Limited.",
     ),
     SeedOrganisation(
         key="getty",
         name="Getty Images (US), Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.gettyimages.com/",
-        rules=host(K.PLATFORM, "gettyimages.com", "istockphoto.com"),
+        rules=host(Kind.PLATFORM, "gettyimages.com", "istockphoto.com"),
         notes="Runs iStock. " + NO_CONTACT,
     ),
     SeedOrganisation(
         key="unsplash",
         name="Unsplash Inc.",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="CA",
         website="https://unsplash.com/",
-        rules=host(K.PLATFORM, "unsplash.com"),
+        rules=host(Kind.PLATFORM, "unsplash.com"),
         notes="Owned by Getty Images. " + NO_CONTACT,
     ),
     SeedOrganisation(
         key="dreamstime",
         name="Dreamstime.com, LLC",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="US",
         website="https://www.dreamstime.com/",
-        rules=host(K.PLATFORM, "dreamstime.com"),
+        rules=host(Kind.PLATFORM, "dreamstime.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="depositphotos",
         name="Depositphotos",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="",
         website="https://depositphotos.com/",
-        rules=host(K.PLATFORM, "depositphotos.com"),
+        rules=host(Kind.PLATFORM, "depositphotos.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="123rf",
         name="123RF",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="",
         website="https://www.123rf.com/",
-        rules=host(K.PLATFORM, "123rf.com"),
+        rules=host(Kind.PLATFORM, "123rf.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="vectorstock",
         name="VectorStock",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="",
         website="https://www.vectorstock.com/",
-        rules=host(K.PLATFORM, "vectorstock.com"),
+        rules=host(Kind.PLATFORM, "vectorstock.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="alamy",
         name="Alamy Ltd",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="GB",
         website="https://www.alamy.com/",
-        rules=host(K.PLATFORM, "alamy.com"),
+        rules=host(Kind.PLATFORM, "alamy.com"),
         notes=NO_CONTACT,
     ),
     SeedOrganisation(
         key="pixabay",
         name="Pixabay GmbH",
-        kind=K.PLATFORM,
+        kind=Kind.PLATFORM,
         country="DE",
         website="https://pixabay.com/",
-        rules=host(K.PLATFORM, "pixabay.com"),
+        rules=host(Kind.PLATFORM, "pixabay.com"),
         notes="Owned by Canva. " + NO_CONTACT,
     ),
 )

@@ -15,11 +15,27 @@ Column names are matched case-insensitively, first match in the order listed:
 URL: url, link. Caption: text, caption, alt. Entry id: sample_id, key, id. Extra metadata
 (`Row.extra`, None when a row has none): width, height (int), similarity (float); values
 that are empty or not numbers are left out rather than failing the row.
+
+Files come from strangers, so every reader error is an IntakeError of one line naming the row
+(never a traceback), and memory is bounded by bytes, not rows:
+- a line of a text, CSV or JSON lines file is at most MAX_LINE_BYTES; a JSON number has at
+  most MAX_JSON_DIGITS digits, and nesting too deep for the parser is an error of its line;
+- an entry id longer than MAX_ENTRY_ID_CHARS fails its row, a caption is cut to
+  MAX_CAPTION_CHARS, a Parquet URL over MAX_URL_BYTES fails its row without being decoded;
+- Bounded memory in Parquet: a file of a few hundred bytes can hold one long string repeated
+  a million times (dictionary encoding), which decoded would be gigabytes. Text columns are
+  read as dictionaries; the decoded size of each batch is computed from the dictionary's
+  lengths before any value is decoded, and a file whose text passes
+  TAKEDOWN_IMPORT_MAX_DECODED_BYTES (or whose metadata declares more than that) is refused.
+  Values are turned into Python strings in runs of about PARQUET_CHUNK_BYTES, and a string
+  column that is not UTF-8 is an error naming the first row that uses a bad value.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import json
 import math
 import os
@@ -27,6 +43,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from django.conf import settings
+
+from takedown.errors import NotPossible
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,11 +62,30 @@ __all__ = [
 
 FORMATS = ("text", "csv", "tsv", "jsonl", "parquet")
 PARQUET_BATCH_ROWS = 65_536
+# Fewer rows per batch when the file's metadata says its rows are long.
+PARQUET_BATCH_BYTES = 64 * 1024 * 1024
+# Python strings made from one Parquet batch at a time (see "Bounded memory").
+PARQUET_CHUNK_BYTES = 8 * 1024 * 1024
+# The longest values read. A URL is judged by normalize_url; this cap only keeps one cell from
+# costing megabytes (URLs of up to 16 KiB are real). An entry id is the dataset's key for a
+# row (a number, a hash, sometimes a path; the column is text). A caption is cut, not
+# refused: the URL is what matters, and LAION's captions rarely pass a few hundred characters.
+MAX_URL_BYTES = 65_536
+MAX_ENTRY_ID_CHARS = 1_024
+MAX_CAPTION_CHARS = 4_096
+MAX_NUMBER_TEXT_BYTES = 64
+# One line of a text, CSV or JSON lines file.
+MAX_LINE_BYTES = 1024 * 1024
+# Digits of one JSON number: more is not a width, a height or an id (and Python refuses to
+# turn more than 4,300 digits into an int).
+MAX_JSON_DIGITS = 100
 
 URL_COLUMNS = ("url", "link")
 CAPTION_COLUMNS = ("text", "caption", "alt")
 ID_COLUMNS = ("sample_id", "key", "id")
 NO_URL = "no URL in this row"
+LONG_URL = f"URL longer than {MAX_URL_BYTES:,} bytes"
+LONG_ENTRY_ID = f"entry id longer than {MAX_ENTRY_ID_CHARS} characters"
 
 _PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 65_536
@@ -72,7 +111,7 @@ _COMPRESSED = {
 }
 
 
-class IntakeError(Exception):
+class IntakeError(NotPossible):
     """The file as a whole cannot be read; the message is one line, without the path."""
 
 
@@ -168,10 +207,16 @@ def _decode_head(head: bytes) -> str:
 
 
 def _utf8_lines(file: IO[bytes]) -> Iterator[str]:
-    """Decode line by line, so an encoding error names its exact line; drops a leading BOM."""
+    """Decode line by line, so an encoding error names its exact line; drops a leading BOM.
+    A line is read up to MAX_LINE_BYTES: a file that is one endless line is refused, not
+    held in memory."""
     number = 0
     try:
-        for number, raw in enumerate(file, 1):
+        for number, raw in enumerate(
+            iter(functools.partial(file.readline, MAX_LINE_BYTES + 1), b""), 1
+        ):
+            if len(raw) > MAX_LINE_BYTES:
+                raise IntakeError(f"line {number}: longer than {MAX_LINE_BYTES:,} bytes")
             line = raw.decode()
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
@@ -355,7 +400,10 @@ def _csv_records(path: str | os.PathLike[str], kind: str, columns: _Columns) -> 
                     if extras
                     else None
                 )
-                if url:
+                caption = caption[:MAX_CAPTION_CHARS]
+                if len(entry_id) > MAX_ENTRY_ID_CHARS:
+                    yield Row(number, None, caption, "", extra, LONG_ENTRY_ID)
+                elif url:
                     yield Row(number, url, caption, entry_id, extra)
                 else:
                     yield Row(number, None, caption, entry_id, extra, NO_URL)
@@ -375,9 +423,13 @@ def _jsonl_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
             if not line.strip():
                 continue
             try:
-                obj = loads(line)
+                obj = loads(line, parse_int=_json_int)
             except json.JSONDecodeError as exc:
                 raise IntakeError(f"line {number}: malformed JSON ({exc.msg})") from None
+            except _JsonLimit as exc:
+                raise IntakeError(f"line {number}: {exc}") from None
+            except RecursionError:
+                raise IntakeError(f"line {number}: JSON nested too deeply") from None
             if type(obj) is not dict:
                 yield Row(number, None, error="line is not a JSON object")
                 continue
@@ -392,18 +444,32 @@ def _jsonl_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
             caption = obj[caption_key] if caption_key is not None else ""
             if caption.__class__ is not str:
                 caption = "" if caption is None else str(caption)
+            caption = caption[:MAX_CAPTION_CHARS]
             entry_id = _id_text(obj[id_key]) if id_key is not None else ""
             extra = (
                 _extra((key, obj[name], convert) for key, name, convert in extras)
                 if extras
                 else None
             )
-            if url.__class__ is str and url:
+            if len(entry_id) > MAX_ENTRY_ID_CHARS:
+                yield Row(number, None, caption, "", extra, LONG_ENTRY_ID)
+            elif url.__class__ is str and url:
                 yield Row(number, url, caption, entry_id, extra)
             elif url is None or url == "":
                 yield Row(number, None, caption, entry_id, extra, NO_URL)
             else:
                 yield Row(number, None, caption, entry_id, extra, "URL is not a string")
+
+
+class _JsonLimit(ValueError):
+    """A JSON value we refuse to turn into a Python one."""
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_JSON_DIGITS:
+        raise _JsonLimit(f"a number with {digits:,} digits (at most {MAX_JSON_DIGITS})")
+    return int(text)
 
 
 # --- Parquet --------------------------------------------------------------------------------
@@ -431,65 +497,243 @@ def _parquet_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
             raise IntakeError(
                 f"the Parquet column {name!r} holds {schema.field(name).type}, not {expected}"
             )
-    return _parquet_batches(path, columns)
+    # How many UTF-8 bytes of one value are decoded at most, and whether a longer value is
+    # cut to its first characters (a caption) or refused (a URL or id is useless cut).
+    limits: dict[str, tuple[int, int | None]] = {columns.url: (MAX_URL_BYTES, None)}
+    if columns.caption is not None:
+        limits[columns.caption] = (MAX_CAPTION_CHARS * 4, MAX_CAPTION_CHARS)
+    if columns.entry_id is not None:
+        limits[columns.entry_id] = (MAX_ENTRY_ID_CHARS * 4, None)
+    for _key, name, _convert in columns.extras:
+        if _is_text(schema.field(name).type):
+            limits[name] = (MAX_NUMBER_TEXT_BYTES, None)
+    dictionary = [name for name in limits if _is_text(schema.field(name).type)]
+    return _parquet_batches(path, columns, limits, dictionary)
 
 
-def _parquet_batches(path: str | os.PathLike[str], columns: _Columns) -> Iterator[Row]:
+def _parquet_batches(
+    path: str | os.PathLike[str],
+    columns: _Columns,
+    limits: dict[str, tuple[int, int | None]],
+    dictionary: list[str],
+) -> Iterator[Row]:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     url_name, caption_name, id_name, extras = columns
     wanted = [name for name in (url_name, caption_name, id_name) if name is not None]
     wanted += [name for _, name, _ in extras]
+    limit = settings.TAKEDOWN_IMPORT_MAX_DECODED_BYTES
     number = 0
     try:
         # No pre-buffering and no reader threads: both multiply the memory held per row group
         # (measured on a 1M-row shard: 248 MB peak RSS with them, 176 MB without) for no gain,
-        # since the database writer is the bottleneck.
-        with pq.ParquetFile(path, pre_buffer=False) as parquet:
+        # since the database writer is the bottleneck. Text comes as dictionary arrays, so a
+        # string repeated a million times is held once and nothing is decoded before its
+        # size is known (the module docstring, "Bounded memory").
+        with pq.ParquetFile(path, pre_buffer=False, read_dictionary=dictionary) as parquet:
+            per_row = _declared_row_bytes(parquet.metadata, wanted, limit)
+            decoded = 0
             batches = parquet.iter_batches(
-                batch_size=PARQUET_BATCH_ROWS, columns=wanted, use_threads=False
+                batch_size=max(1, min(PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES // per_row)),
+                columns=wanted,
+                use_threads=False,
             )
             for batch in batches:
-                urls = batch.column(url_name).to_pylist()
-                if extras:
-                    per_row: Iterable[dict[str, int | float] | None] = _parquet_extras(
-                        batch, extras
+                texts = {
+                    name: _TextColumn.of(batch.column(name), name, cap, chars, number)
+                    for name, (cap, chars) in limits.items()
+                }
+                decoded += sum(text.raw_bytes for text in texts.values())
+                if decoded > limit:
+                    raise IntakeError(
+                        f"row {number + batch.num_rows}: the Parquet file decodes to more than "
+                        f"{limit:,} bytes (TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
                     )
-                else:
-                    per_row = repeat(None)
-                for url, caption, entry_id, extra in zip(
-                    urls, _texts(batch, caption_name), _texts(batch, id_name), per_row, strict=False
-                ):
-                    number += 1
-                    if url:
-                        yield Row(number, url, caption, entry_id, extra)
-                    else:
-                        yield Row(number, None, caption, entry_id, extra, NO_URL)
+                row_bytes = functools.reduce(pc.add, [t.kept_lengths for t in texts.values()])
+                for start, stop in _chunks(row_bytes, PARQUET_CHUNK_BYTES):
+                    yield from _parquet_chunk(batch, columns, texts, start, stop, number)
+                number += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise IntakeError(
             f"unreadable Parquet file after row {number} ({_first_line(exc)})"
         ) from None
 
 
-def _texts(batch: pa.RecordBatch, name: str | None) -> Iterable[str]:
+def _declared_row_bytes(metadata: Any, wanted: list[str], limit: int) -> int:
+    """The most bytes per row any row group's metadata declares for the wanted columns (a
+    batch of unique long strings is as large as its rows, so long rows mean short batches).
+    A file declaring more than the limit in all is refused before any of it is read; repeats
+    of a dictionary value are not in these figures but counted batch by batch."""
+    declared, per_row = 0, 1
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        size = sum(
+            row_group.column(index).total_uncompressed_size
+            for index in range(row_group.num_columns)
+            if row_group.column(index).path_in_schema in wanted
+        )
+        declared += size
+        per_row = max(per_row, -(-size // max(row_group.num_rows, 1)))
+    if declared > limit:
+        raise IntakeError(
+            f"the Parquet file holds {declared:,} bytes uncompressed, more than {limit:,} "
+            "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+        )
+    return per_row
+
+
+class _TextColumn(NamedTuple):
+    """One column of a batch as a dictionary and per-row indices, nothing decoded yet.
+
+    `raw_bytes`: what the batch's values would decode to. `kept`: the dictionary with every
+    value over its cap cut (captions) or null (the rest); `kept_lengths`: per row, the bytes
+    that will be decoded. `over`: rows whose value was refused for its length."""
+
+    indices: pa.Array
+    kept: pa.Array
+    kept_lengths: pa.Array
+    over: pa.Array | None
+    raw_bytes: int
+
+    @classmethod
+    def of(
+        cls, column: pa.Array, name: str, cap: int, chars: int | None, before: int
+    ) -> _TextColumn:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_dictionary(column.type):
+            dictionary, indices = column.dictionary, column.indices
+        else:  # a number column (an id): small, as text
+            dictionary = pc.cast(column, pa.string())  # ids: 7 -> "7", 7.0 -> "7"
+            indices = pa.array(range(len(column)), pa.int32())
+        lengths = pc.binary_length(dictionary)
+        raw = pc.sum(pc.take(lengths, indices)).as_py() or 0
+        _check_utf8(dictionary, indices, name, before)
+        kept, over = dictionary, None
+        longest = pc.max(lengths).as_py() or 0
+        # Most batches have no value over its cap: then nothing is copied. (A value of at
+        # most `chars` bytes has at most `chars` characters.)
+        if chars is not None and longest > chars:
+            kept = pc.utf8_slice_codeunits(dictionary, 0, chars)
+        elif chars is None and longest > cap:
+            too_long = pc.greater(lengths, cap)
+            kept = pc.if_else(too_long, pa.scalar(None, dictionary.type), dictionary)
+            over = pc.fill_null(pc.take(too_long, indices), False)
+        kept_lengths = pc.fill_null(pc.take(pc.binary_length(kept), indices), 0)
+        return cls(indices, kept, kept_lengths, over, raw)
+
+    def values(self, start: int, stop: int) -> list[str | None]:
+        import pyarrow.compute as pc
+
+        return pc.take(self.kept, self.indices.slice(start, stop - start)).to_pylist()
+
+    def refused(self, start: int, stop: int) -> Iterable[bool]:
+        if self.over is None:
+            return repeat(False)
+        return self.over.slice(start, stop - start).to_pylist()
+
+
+def _check_utf8(dictionary: pa.Array, indices: pa.Array, name: str, before: int) -> None:
+    """Parquet does not promise that its strings are UTF-8, and pyarrow passes bad bytes on
+    until Python's decoder fails on them: name the first row using a bad value instead."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if name is None:
-        return repeat("")
-    column = batch.column(name)
-    if not _is_text(column.type):
-        column = pc.cast(column, pa.string())  # ids: 7 -> "7", 7.0 -> "7"
-    return pc.fill_null(column, "").to_pylist()
+    try:
+        dictionary.validate(full=True)
+        return
+    except pa.ArrowInvalid:
+        pass
+    bad = []
+    for position, value in enumerate(pc.cast(dictionary, pa.binary()).to_pylist()):
+        if value is None:
+            continue
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            bad.append(position)
+    used = pc.is_in(indices, value_set=pa.array(bad, indices.type))
+    first = pc.index(used, True).as_py()
+    raise IntakeError(f"row {before + max(first, 0) + 1}: the column {name!r} is not UTF-8 text")
+
+
+def _chunks(row_bytes: pa.Array, budget: int) -> list[tuple[int, int]]:
+    """Runs of rows that decode to at most about `budget` bytes (a larger row on its own), so
+    the Python strings alive at once are bounded by bytes, not by rows."""
+    import pyarrow.compute as pc
+
+    count = len(row_bytes)
+    total = pc.sum(row_bytes).as_py() or 0
+    if total <= budget:
+        return [(0, count)]
+    import numpy as np
+
+    ends = np.cumsum(row_bytes.to_numpy(zero_copy_only=False))
+    marks = np.searchsorted(ends, np.arange(budget, total, budget), side="left")
+    bounds = sorted({0, count, *(min(int(mark) + 1, count) for mark in marks)})
+    return list(itertools.pairwise(bounds))
+
+
+def _parquet_chunk(
+    batch: pa.RecordBatch,
+    columns: _Columns,
+    texts: dict[str, _TextColumn],
+    start: int,
+    stop: int,
+    before: int,
+) -> Iterator[Row]:
+    url_name, caption_name, id_name, extras = columns
+    url = texts[url_name]
+    captions = texts[caption_name].values(start, stop) if caption_name else repeat(None)
+    ids: Iterable[str | None] = repeat(None)
+    long_ids: Iterable[bool] = repeat(False)
+    if id_name is not None:
+        ids, long_ids = texts[id_name].values(start, stop), texts[id_name].refused(start, stop)
+    per_row: Iterable[dict[str, int | float] | None] = repeat(None)
+    if extras:
+        per_row = _parquet_extras(batch, extras, texts, start, stop)
+    number = before + start
+    for link, caption, entry_id, extra, long_url, long_id in zip(
+        url.values(start, stop),
+        captions,
+        ids,
+        per_row,
+        url.refused(start, stop),
+        long_ids,
+        strict=False,
+    ):
+        number += 1
+        caption = caption or ""
+        entry_id = entry_id or ""
+        if long_id or len(entry_id) > MAX_ENTRY_ID_CHARS:
+            yield Row(number, None, caption, "", extra, LONG_ENTRY_ID)
+        elif long_url:
+            yield Row(number, None, caption, entry_id, extra, LONG_URL)
+        elif link:
+            yield Row(number, link, caption, entry_id, extra)
+        else:
+            yield Row(number, None, caption, entry_id, extra, NO_URL)
 
 
 def _parquet_extras(
-    batch: pa.RecordBatch, extras: tuple[tuple[str, Any, Convert], ...]
+    batch: pa.RecordBatch,
+    extras: tuple[tuple[str, Any, Convert], ...],
+    texts: dict[str, _TextColumn],
+    start: int,
+    stop: int,
 ) -> list[dict[str, int | float] | None]:
     keys = [key for key, _, _ in extras]
     columns = [
-        _clean_numbers(batch.column(name).to_pylist(), convert) for _, name, convert in extras
+        _clean_numbers(
+            texts[name].values(start, stop)
+            if name in texts
+            else batch.column(name).slice(start, stop - start).to_pylist(),
+            convert,
+        )
+        for _, name, convert in extras
     ]
     if not any(None in column for column in columns):
         # The common case, every row has every value: no per-row filtering.

@@ -137,7 +137,8 @@ def import_links(
                 "links.imported",
                 actor=actor,
                 visible_to_person=report.created > 0,
-                message=f"{report.created} links were added to your case.",
+                sentence="links.imported",
+                params={"count": report.created},
                 data={k: v for k, v in report.as_dict().items() if k != "errors"},
             )
     finally:
@@ -158,7 +159,7 @@ def _batches(
     new_hosts: list[tuple[str, str, str, bool]] = []
     for row in rows:
         report.rows += 1
-        if row.error:
+        if row.url is None:  # the readers give the reason in row.error
             report.add_error(row.number, row.error, source)
             continue
         try:
@@ -425,11 +426,11 @@ class _Writer(threading.Thread):
                 if not flagged:
                     other_ids.append(other_id)
         for start in range(0, len(other_ids), PROBE_CHUNK):
-            chunk = other_ids[start : start + PROBE_CHUNK]
-            marks = ", ".join(["?"] * len(chunk))
+            ids = other_ids[start : start + PROBE_CHUNK]
+            marks = ", ".join(["?"] * len(ids))
             cursor.execute(
                 f"UPDATE {table} SET in_other_case = ? WHERE id IN ({marks})",
-                [True, *chunk],
+                [True, *ids],
             )
         return found
 
@@ -443,14 +444,16 @@ def _constant_columns(
     constants: list[Any] = []
     variable_columns: dict[str, str] = {}
     for model_field in model._meta.concrete_fields:
+        column = model_field.column
+        assert column is not None  # concrete fields have a column
         if model_field.primary_key:
             continue
         if model_field.name in variable:
-            variable_columns[model_field.name] = model_field.column
+            variable_columns[model_field.name] = column
             continue
         # get_default() is the field's default, or "" / None for fields without one.
         value = values.get(model_field.name, model_field.get_default())
-        constant_columns.append(model_field.column)
+        constant_columns.append(column)
         constants.append(model_field.get_db_prep_save(value, connection))
     columns = constant_columns + [variable_columns[name] for name in variable]
     return columns, tuple(constants)
@@ -461,7 +464,7 @@ def _column_types(model: type[models.Model]) -> dict[str, str]:
     return {
         field.column: field.db_type(connection) or "text"
         for field in model._meta.concrete_fields
-        if not field.primary_key
+        if not field.primary_key and field.column is not None
     }
 
 

@@ -12,7 +12,7 @@ from takedown.models.host import (
     ServerThrottle,
 )
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
-from takedown.models.notice import Notice, NoticeLink, RecipientRole
+from takedown.models.notice import Notice, NoticeLink
 from takedown.models.portal import (
     DeletionRequest,
     PortalAccess,
@@ -20,6 +20,7 @@ from takedown.models.portal import (
     PortalDevice,
     PortalMessage,
 )
+from takedown.models.roles import RecipientRole
 
 __all__ = [
     "AffectedPerson",

@@ -18,6 +18,11 @@ class Team(models.Model):
     # {"name", "url", "phone", "description", "language"} (all optional but name; "language"
     # limits an entry to that portal language). Empty: settings.TAKEDOWN_SUPPORT_LINKS.
     support_links = models.JSONField(default=list, blank=True)
+    # A reminder states that the deadline has expired and asks for action within this many
+    # days; it never grants a new statutory period.
+    reminder_grace_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days a reminder gives the recipient to act (the grace period)."
+    )
 
     def __str__(self) -> str:
         return self.name

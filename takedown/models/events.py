@@ -22,8 +22,14 @@ class CaseEvent(models.Model):
     kind = models.CharField(max_length=64)
     # Shown to the affected person in the portal only when True; internal by default.
     visible_to_person = models.BooleanField(default=False)
-    # Plain-language sentence. For visible events it is written for the affected person.
+    # Plain-language sentence, in English. For events with a `sentence` it is that sentence
+    # rendered when the event was written (takedown.events); the portal renders the same
+    # sentence in the person's language.
     message = models.TextField(blank=True)
+    # The key of the event's sentence in takedown.events.EVENT_TEXTS ("" for none) and the
+    # sentence's parameters (hosts, counts, ISO dates; no personal data).
+    sentence = models.CharField(max_length=80, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     # Machine-readable details: ids, old and new status. No personal data.
     data = models.JSONField(default=dict, blank=True)
     link = models.ForeignKey(

@@ -17,7 +17,7 @@ class DomainRecord(models.Model):
     """The cached WHOIS/RDAP answer for one registered domain."""
 
     registered_domain = models.CharField(max_length=253, unique=True)
-    # Set while one worker fetches it; the others wait for its answer (see resolve.lookup).
+    # Set while one worker fetches it; the others wait for its answer (see resolve.cache).
     claimed_at = models.DateTimeField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -56,7 +56,7 @@ class NetworkRecord(models.Model):
 class NetworkClaim(models.Model):
     """Single flight for network lookups across processes: the worker that holds a block's
     claim asks RDAP about it, the others wait for its answer in NetworkRecord (see
-    resolve.lookup). A block is the /24 or /48 an address lies in; its network is not known
+    resolve.cache). A block is the /24 or /48 an address lies in; its network is not known
     before the answer."""
 
     block = models.CharField(max_length=64, unique=True)

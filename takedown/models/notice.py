@@ -9,15 +9,7 @@ from django.utils import timezone
 from takedown.models.case import Case
 from takedown.models.directory import Contact, Organisation
 from takedown.models.link import FoundLink
-
-
-class RecipientRole(models.TextChoices):
-    SITE_OPERATOR = "site_operator", "Site operator"
-    HOSTING = "hosting", "Hosting provider"
-    CDN = "cdn", "CDN"
-    REGISTRAR = "registrar", "Registrar"
-    DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
-    DPA = "dpa", "Data-protection authority"
+from takedown.models.roles import RecipientRole
 
 
 class Notice(models.Model):

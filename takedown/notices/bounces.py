@@ -19,7 +19,7 @@ import mailbox
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] 
             blocks = part.get_payload()
             # The first block is about the message, the others each about one recipient.
             for block in blocks if isinstance(blocks, list) else []:
+                if not isinstance(block, Message):
+                    continue
                 if not (block.get("Final-Recipient") or block.get("Original-Recipient")):
                     continue
                 recipient = _typed_value(block.get("Original-Recipient")) or _typed_value(
@@ -104,8 +106,9 @@ def parse_dsn(message: EmailMessage) -> tuple[list[RecipientReport], list[str]] 
                 )
         elif ctype == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner and inner[0].get("Message-ID"):
-                original_ids.append(str(inner[0]["Message-ID"]).strip())
+            first = inner[0] if isinstance(inner, list) and inner else None
+            if isinstance(first, Message) and first.get("Message-ID"):
+                original_ids.append(str(first["Message-ID"]).strip())
         elif ctype == "text/rfc822-headers":
             headers = email.message_from_string(part.get_content(), policy=email.policy.default)
             if headers.get("Message-ID"):

@@ -1,7 +1,8 @@
 """The legal clock: when a notice is sent, its links count as notified and its response
 deadline starts, in the unit its regime sets (hours, calendar days, working days with the
 recipient country's public holidays, months), and a recipient may extend it where the law
-allows (GDPR Art. 12(3))."""
+allows (GDPR Art. 12(3)). The rules for counting periods, and where this code departs from
+them: docs/law/clocks.md."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.periods import Period, end_of_day, period_end
@@ -24,7 +26,7 @@ from takedown.workflow import on_enter, record_event, transition, transition_man
 COMPLAINT_RESPONSE_MONTHS = 3
 
 
-class DeadlineError(ValueError):
+class DeadlineError(NotPossible):
     """The deadline cannot be changed as asked; the message says why."""
 
 
@@ -33,6 +35,17 @@ def response_period(notice: Notice, received: dt.datetime) -> Period:
     answer a notice received at `received` (the moment of sending; for web forms and post, the
     moment the caseworker records the submission)."""
     recipient = notice.recipient
+    if notice.kind == Notice.Kind.REMINDER:
+        # The statutory period has already run out; a reminder gives a short grace period
+        # of our own, not a new one (no moving off holidays: it is not a legal period).
+        return period_end(
+            received,
+            grace_days(notice),
+            "calendar_days",
+            country=recipient.country,
+            region=recipient.region,
+            default_zone=timezone.get_default_timezone_name(),
+        )
     if notice.kind == Notice.Kind.COMPLAINT or notice.recipient_role == Role.DPA:
         return period_end(
             received,
@@ -46,6 +59,15 @@ def response_period(notice: Notice, received: dt.datetime) -> Period:
     return get_regime(notice.regime).period(
         received, country=recipient.country, region=recipient.region
     )
+
+
+DEFAULT_GRACE_DAYS = 7
+
+
+def grace_days(notice: Notice) -> int:
+    """The grace period a reminder gives: the case's team's setting."""
+    team = notice.case.team
+    return team.reminder_grace_days if team is not None else DEFAULT_GRACE_DAYS
 
 
 def deadline_for(notice: Notice, start: dt.datetime) -> dt.datetime:
@@ -85,31 +107,11 @@ def start_clock(notice: Notice, actor: Any) -> None:
         "notice.sent_to_recipient",
         actor=actor,
         visible_to_person=True,
-        message=_sent_message(notice, due),
+        sentence=f"notice.sent_to_recipient:{notice.kind}",
+        params={"date": due.isoformat()},
         data={"notice": notice.pk, "due_at": due.isoformat(), "kind": notice.kind},
         notice=notice,
     )
-
-
-def _sent_message(notice: Notice, due: dt.datetime) -> str:
-    name, by = notice.recipient.name, f"{timezone.localtime(due):%d %B %Y}"
-    if notice.kind == Notice.Kind.REMINDER:
-        return (
-            f"A reminder was sent to {name}, who had not answered our request. "
-            f"They are expected to respond by {by}."
-        )
-    if notice.kind == Notice.Kind.COMPLAINT:
-        return (
-            f"A complaint was filed with {name}, the data-protection authority. "
-            f"Authorities usually report back within three months; we expect news by {by}."
-        )
-    if notice.kind == Notice.Kind.ESCALATION:
-        role = Role(notice.recipient_role).label.lower()
-        return (
-            f"Because the images were not removed, a removal request was sent to {name} "
-            f"(the {role}). They are expected to respond by {by}."
-        )
-    return f"A removal request was sent to {name}. They are expected to respond by {by}."
 
 
 def extend_deadline(
@@ -189,10 +191,8 @@ def extend_deadline(
             "notice.deadline_extended",
             actor=actor,
             visible_to_person=True,
-            message=(
-                f"{notice.recipient.name} has extended its deadline to respond until "
-                f"{until:%d %B %Y}, as the law allows."
-            ),
+            sentence="notice.deadline_extended",
+            params={"date": until.isoformat()},
             data={"notice": notice.pk, "until": until.isoformat()},
             notice=notice,
         )

@@ -17,33 +17,21 @@ from django.db import transaction
 from takedown.directory.contacts import best_contact
 from takedown.models import Case, Contact, FoundLink, HostResolution, Notice, Organisation
 from takedown.models import RecipientRole as Role
+from takedown.models.roles import FIRST_RECIPIENT_KINDS, KIND_OF_ROLE, ROLE_OF_KIND
 from takedown.notices.regimes import choose_regime
 from takedown.notices.render import store_element_check
 from takedown.resolve.jurisdiction import PartyEvidence, assess
-from takedown.workflow import record_event, transition
+from takedown.workflow import DEAD_NOTICE_STATUSES, OPEN_LINK_STATUSES, record_event, transition
 
-OPEN_LINK_STATUSES = [
-    FoundLink.Status.FOUND,
-    FoundLink.Status.NOTIFIED,
-    FoundLink.Status.REAPPEARED,
-]
-CLOSED_NOTICE_STATUSES = [Notice.Status.CANCELLED, Notice.Status.FAILED, Notice.Status.BOUNCED]
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
-PURPOSES = {
+PURPOSES: dict[str, tuple[str, ...]] = {
     Role.SITE_OPERATOR: ("privacy", "legal", "abuse", "general"),
     Role.HOSTING: ("abuse", "legal", "general"),
     Role.CDN: ("abuse", "legal", "general"),
     Role.REGISTRAR: ("abuse", "legal", "general"),
     Role.DATASET_MAINTAINER: ("privacy", "legal", "general"),
     Role.DPA: ("privacy", "legal", "general"),
-}
-# The party kind the jurisdiction rules reason about, per recipient role.
-JURISDICTION_ROLE = {
-    Role.HOSTING: "hosting",
-    Role.CDN: "cdn",
-    Role.REGISTRAR: "registrar",
-    Role.DATASET_MAINTAINER: "dataset_maintainer",
 }
 
 
@@ -135,7 +123,7 @@ def _draft_for(
     organisation, role = recipient.organisation, recipient.role
     notices = Notice.objects.filter(
         case=case, recipient=organisation, recipient_role=role, kind=Notice.Kind.NOTICE
-    ).exclude(status__in=CLOSED_NOTICE_STATUSES)
+    ).exclude(status__in=DEAD_NOTICE_STATUSES)
     # Links already in a notice under way (in review, approved, sent ...) are covered; what is
     # left (links imported later, links that reappeared) goes into a draft of its own.
     under_way = notices.exclude(status=Notice.Status.DRAFT)
@@ -293,21 +281,17 @@ def describe(notice: Notice) -> dict[str, Any]:
 def _first_party(resolution: HostResolution | None) -> tuple[Organisation, str] | None:
     if resolution is None:
         return None
-    for organisation, role in (
-        (resolution.platform, Role.SITE_OPERATOR),
-        (resolution.operator, Role.SITE_OPERATOR),
-        (resolution.hosting, Role.HOSTING),
-        (resolution.cdn, Role.CDN),
-    ):
+    for kind in FIRST_RECIPIENT_KINDS:
+        organisation = getattr(resolution, kind)
         if organisation is not None:
-            return organisation, role
+            return organisation, ROLE_OF_KIND[kind]
     return None
 
 
 def _jurisdiction_role(organisation: Organisation, role: str) -> str:
-    if role == Role.SITE_OPERATOR:
-        return "platform" if organisation.kind == Organisation.Kind.PLATFORM else "operator"
-    return JURISDICTION_ROLE[role]
+    """The party kind the jurisdiction rules reason about: the organisation's own kind when it
+    has this role (a platform), else the kind that stands for the role."""
+    return organisation.kind if ROLE_OF_KIND.get(organisation.kind) == role else KIND_OF_ROLE[role]
 
 
 def _maintainers_by_dataset() -> dict[str, Organisation]:

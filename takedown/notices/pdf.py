@@ -22,15 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
-from django.conf import settings
-from django.template import Context, engines
-from django.utils import formats, timezone, translation
-
 if TYPE_CHECKING:
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
 
-    from takedown.models import Case
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +34,6 @@ ASSET_DIR = Path(__file__).resolve().parent.parent / "static" / "takedown"
 # Plain names in plain folders: no "..", no "%", no backslash, no leading slash.
 ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*\.(css|svg|png)", re.I)
 ASSET_TYPES = {"css": "text/css", "svg": "image/svg+xml", "png": "image/png"}
-MANDATE_LANGUAGES = ("en", "de")
 
 
 class RefusedURL(ValueError):
@@ -98,11 +92,11 @@ def _fetcher_class() -> type[URLFetcher]:
             )
             # The urllib handlers URLFetcher installs could open file:// and http:// if
             # anything reached OpenerDirector's machinery; leave it nothing to open with.
-            self.handlers = []
-            self.handle_open = {}
-            self.handle_error = {}
-            self.process_request = {}
-            self.process_response = {}
+            self.handlers: list[Any] = []
+            self.handle_open: dict[str, Any] = {}
+            self.handle_error: dict[str, Any] = {}
+            self.process_request: dict[str, Any] = {}
+            self.process_response: dict[str, Any] = {}
             self.served = 0
             self.refused = 0
 
@@ -159,32 +153,3 @@ def html_to_pdf(html: str, *, fetcher: URLFetcher | None = None) -> bytes:
 
     document = HTML(string=html, url_fetcher=fetcher or url_fetcher())
     return document.write_pdf(font_config=_font_config())
-
-
-def render_mandate(case: Case) -> bytes:
-    """The GDPR Art. 80(1)-style authorisation for the person to sign, in their language.
-
-    The person's own name is printed (they sign it); without a name on file the line is left
-    blank for them to fill in."""
-    from takedown.models import AffectedPerson
-    from takedown.notices.render import LABELS
-
-    try:
-        person: AffectedPerson | None = case.person
-    except AffectedPerson.DoesNotExist:
-        person = None
-    lang = person.language if person and person.language in MANDATE_LANGUAGES else "en"
-    context = {
-        "lang": lang,
-        "case_reference": case.reference,
-        "organisation": settings.TAKEDOWN_ORGANISATION,
-        "contact": settings.DEFAULT_FROM_EMAIL,
-        "person_name": person.name.strip() if person else "",
-        "stylesheet": asset_url("notice.css"),
-    }
-    engine = engines["django"].engine  # type: ignore[attr-defined]
-    with translation.override(lang):
-        context["date"] = formats.date_format(timezone.localdate(), LABELS[lang]["date_format"])
-        template = engine.get_template(f"notices/{lang}/common/mandate.html")
-        html = template.render(Context(context, autoescape=True))
-    return html_to_pdf(html)

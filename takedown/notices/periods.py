@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from takedown.errors import NotPossible
 from takedown.notices.zones import recipient_zone, zone_name
 
 DeadlineUnit = Literal["hours", "calendar_days", "working_days", "weeks", "months"]
@@ -39,7 +40,7 @@ END_OF_DAY = dt.time(23, 59, 59)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class PeriodError(ValueError):
+class PeriodError(NotPossible):
     """The period cannot be computed as asked (unknown unit, country or region)."""
 
 

@@ -1,15 +1,17 @@
 """Legal regimes as data: when each applies, what a valid notice must contain, how long the
-recipient has, and what follows. A working summary, not legal advice (see NOTES-legal.md).
+recipient has, and what follows. A working summary, not legal advice: docs/law/ has a page
+per regime (sources, elements, what the templates argue, known gaps).
 
-The element lists are exactly those NOTES-legal.md names for each regime, plus the mandate and
+The element lists are exactly those each regime's page in docs/law/ names, plus the mandate and
 the person's identity where the regime acts in the person's name or needs their identity.
 `takedown.notices.render.check_elements` evaluates them against a rendered notice.
 
 Mandate (`needs_mandate`): regimes that exercise the person's own rights or speak as their
-authorised person: GDPR / UK GDPR (Art. 80(1) mandate), KUG (power of attorney), the Online
-Safety Act route (the sender says it is the person's representative), TAKE IT DOWN and DMCA
-(signature of a person authorised to act for the depicted person / owner). The DSA lets anyone
-notify (Art. 16(1)), and the generic request invokes no right of the person, so neither needs one.
+authorised person: GDPR / UK GDPR and KUG (a power of attorney under the general law of agency;
+not GDPR Art. 80(1), see docs/law/gdpr.md), the Online Safety Act route (the sender says it is
+the person's representative), TAKE IT DOWN and DMCA (signature of a person authorised to act
+for the depicted person / owner). The DSA lets anyone notify (Art. 16(1)), and the generic
+request invokes no right of the person, so neither needs one.
 
 Disclosure (`discloses_person`): only the DMCA. The organisation signs as representative in
 every regime, and naming the person is the exception:
@@ -20,9 +22,9 @@ every regime, and naming the person is the exception:
 - TAKE IT DOWN (47 U.S.C. §223a(a)(1)(B)): the signature and contact may be those of "an
   authorized person acting on behalf of" the depicted person; the depiction itself identifies
   them. Not disclosed.
-- KUG: NOTES-legal says a demand names "the depicted person or the representative's power of
-  attorney": we name the power of attorney. A recipient may insist on seeing the original
-  (BGB §174 by analogy); it goes out only with the person's consent, outside this notice.
+- KUG: a removal demand names the depicted person or the representative's power of attorney
+  (docs/law/germany.md): we name the power of attorney. A recipient may insist on seeing the
+  original (BGB §174 by analogy); it goes out only with the person's consent, outside this notice.
 - GDPR / UK GDPR: the controller may ask for information to confirm identity (Art. 12(6));
   that is answered on request, not volunteered in the notice.
 """
@@ -35,15 +37,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from takedown.models.notice import RecipientRole
+from takedown.models.roles import CONTROLLER_ROLES
+from takedown.models.roles import RecipientRole as Role
 from takedown.notices.periods import DEADLINE_UNITS, DeadlineUnit, Period, period_end
 from takedown.resolve.jurisdiction import EU_EEA
 from takedown.resolve.jurisdiction import REGIMES as REGIME_CODES
 
-R = RecipientRole
-ALL_ROLES: tuple[str, ...] = tuple(R.values)
-# Roles that decide why and how the data are used (GDPR Art. 4(7)); used for Art. 3(2).
-CONTROLLER_ROLES = frozenset({R.SITE_OPERATOR, R.DATASET_MAINTAINER})
+ALL_ROLES: tuple[str, ...] = tuple(Role.values)
 
 
 class UnknownRegime(KeyError):
@@ -214,7 +214,7 @@ _GDPR_ELEMENTS = (
     MANDATE,
 )
 
-_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != R.DPA)
+_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != Role.DPA)
 
 REGIMES: dict[str, Regime] = {
     regime.code: regime
@@ -225,7 +225,7 @@ REGIMES: dict[str, Regime] = {
             citation="GDPR Art. 17, 21 (Art. 9 for special categories)",
             countries=EU_EEA,
             person_countries=EU_EEA,
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN, Role.DATASET_MAINTAINER, Role.DPA),
             categories=None,
             requires_copyright=False,
             deadline_amount=1,
@@ -242,7 +242,7 @@ REGIMES: dict[str, Regime] = {
                 " the person under Art. 80(1); the authority should answer within three months"
                 " (Art. 78(2))."
             ),
-            escalation_role=R.DPA,
+            escalation_role=Role.DPA,
             notes=(
                 "The one month may be extended by two months only if the controller says so,"
                 " with reasons, within the first month (Art. 12(3)).",
@@ -255,7 +255,7 @@ REGIMES: dict[str, Regime] = {
             citation="Digital Services Act (EU) 2022/2065 Art. 16",
             countries=EU_EEA,
             # A CDN is a caching service (Art. 5), not a hosting service.
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,
             requires_copyright=False,
             deadline_amount=7,
@@ -283,7 +283,7 @@ REGIMES: dict[str, Regime] = {
                 " settlement (Art. 21); systemic failures to the Digital Services Coordinator"
                 " (Art. 53); then the registrar."
             ),
-            escalation_role=R.REGISTRAR,
+            escalation_role=Role.REGISTRAR,
             notes=("A complete notice gives the host actual knowledge (Art. 16(3)).",),
         ),
         Regime(
@@ -292,7 +292,7 @@ REGIMES: dict[str, Regime] = {
             citation="UK GDPR Art. 17, 21 (Art. 9 for special categories)",
             countries=frozenset({"GB"}),
             person_countries=frozenset({"GB"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN, R.DATASET_MAINTAINER, R.DPA),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN, Role.DATASET_MAINTAINER, Role.DPA),
             categories=None,
             requires_copyright=False,
             deadline_amount=1,
@@ -305,14 +305,14 @@ REGIMES: dict[str, Regime] = {
             elements=_GDPR_ELEMENTS,
             reminder_after_days=35,
             escalation="Complaint to the Information Commissioner's Office (UK GDPR Art. 77).",
-            escalation_role=R.DPA,
+            escalation_role=Role.DPA,
         ),
         Regime(
             code="uk_osa",
             title="Online Safety Act illegal-content report",
             citation="Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
             countries=frozenset({"GB"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,
             requires_copyright=False,
             deadline_amount=48,
@@ -336,7 +336,7 @@ REGIMES: dict[str, Regime] = {
                 "Report to Ofcom; the person may report the offence to the police; then the"
                 " hosting provider."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=("The Act sets no deadline, only swift take-down: 48 hours is our setting.",),
         ),
         Regime(
@@ -344,7 +344,7 @@ REGIMES: dict[str, Regime] = {
             title="TAKE IT DOWN Act removal request",
             citation="47 U.S.C. §223a (TAKE IT DOWN Act)",
             countries=frozenset({"US"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=frozenset({"intimate"}),
             requires_copyright=False,
             deadline_amount=48,
@@ -374,7 +374,7 @@ REGIMES: dict[str, Regime] = {
                 "Report the platform to the Federal Trade Commission (non-compliance is an"
                 " unfair or deceptive practice); then the hosting provider."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=("The platform must also remove known identical copies.",),
         ),
         Regime(
@@ -382,7 +382,7 @@ REGIMES: dict[str, Regime] = {
             title="DMCA takedown notice",
             citation="17 U.S.C. §512(c)(3)",
             countries=frozenset({"US"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.CDN),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.CDN),
             categories=None,
             requires_copyright=True,
             deadline_amount=5,
@@ -422,7 +422,7 @@ REGIMES: dict[str, Regime] = {
                 " counter-notice restores the content after 10-14 business days unless a court"
                 " action is filed (§512(g))."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             notes=(
                 "Hosts forward DMCA notices to the uploader and often publish them (Lumen):"
                 " the owner's name becomes known to both.",
@@ -434,7 +434,7 @@ REGIMES: dict[str, Regime] = {
             title="Removal demand under the right to one's own image",
             citation="KUG §§22, 23, 33",
             countries=frozenset({"DE"}),
-            roles=(R.SITE_OPERATOR, R.HOSTING, R.DATASET_MAINTAINER),
+            roles=(Role.SITE_OPERATOR, Role.HOSTING, Role.DATASET_MAINTAINER),
             categories=None,
             requires_copyright=False,
             deadline_amount=14,
@@ -462,7 +462,7 @@ REGIMES: dict[str, Regime] = {
                 "Criminal complaint under KUG §33 (within three months of learning of the act"
                 " and the offender, StGB §77b) and a civil injunction (BGB §§823, 1004)."
             ),
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
             complaint_deadline_months=3,
             notes=(
                 "StGB §77b: the criminal complaint must be filed within 3 months of learning of"
@@ -490,7 +490,7 @@ REGIMES: dict[str, Regime] = {
             ),
             reminder_after_days=14,
             escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
-            escalation_role=R.HOSTING,
+            escalation_role=Role.HOSTING,
         ),
     )
 }
@@ -499,16 +499,16 @@ REGIMES: dict[str, Regime] = {
 # recipient and with the shortest clock. The notice text cites the others where they help
 # (the DSA explanation names GDPR and KUG as the law the content breaks).
 PREFERENCE: dict[str, tuple[str, ...]] = {
-    R.SITE_OPERATOR: (
+    Role.SITE_OPERATOR: (
         "take_it_down", "uk_osa", "gdpr", "uk_gdpr", "kug", "dsa", "dmca", "generic_privacy",
     ),
-    R.HOSTING: (
+    Role.HOSTING: (
         "take_it_down", "uk_osa", "dsa", "dmca", "gdpr", "uk_gdpr", "kug", "generic_privacy",
     ),
-    R.CDN: ("dmca", "gdpr", "uk_gdpr", "generic_privacy"),
-    R.REGISTRAR: ("generic_privacy",),
-    R.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
-    R.DPA: ("gdpr", "uk_gdpr"),
+    Role.CDN: ("dmca", "gdpr", "uk_gdpr", "generic_privacy"),
+    Role.REGISTRAR: ("generic_privacy",),
+    Role.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
+    Role.DPA: ("gdpr", "uk_gdpr"),
 }  # fmt: skip
 
 

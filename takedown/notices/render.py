@@ -12,14 +12,16 @@ the body only: header, URL table and signature stay generated, so editing cannot
 The context holds plain values built from the notice's own case only (its links filtered to
 `notice.case`); templates never see a model, so they cannot reach the person's details. Those
 appear only when the regime requires them and a reviewer confirmed the disclosure.
-Plain text is rendered without escaping, HTML with Django's autoescape.
+Plain text is rendered without escaping, HTML with Django's autoescape. Every rendering comes
+back as a plain `str`, never as Django's SafeString: the plain text carries captions, entry ids,
+URLs and organisation names (from WHOIS, RDAP and directory imports) unescaped, and a page that
+showed it as "safe" would run their markup (a `<meta http-equiv="refresh">` in a caption once
+navigated a reviewer's browser away). Pages escape what they show; nothing here is marked safe.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,9 +32,11 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 
-from takedown.models import Contact, Mandate, Notice, NoticeLink
+from takedown.csvsafe import csv_bytes
+from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
-from takedown.notices.clock import deadline_for, recipient_tz
+from takedown.notices.clock import deadline_for, grace_days, recipient_tz
+from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
@@ -148,6 +152,8 @@ LABELS: dict[str, dict[str, Any]] = {
         },
     },
 }
+# The languages the mandate (templates/notices/<lang>/common/mandate.html) is written in.
+MANDATE_LANGUAGES = ("en", "de")
 
 # Element keys checked against data; every other key is a statement whose sentence must
 # appear in the body.
@@ -155,7 +161,6 @@ DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity
 # Every notice states its deadline, whether or not the regime makes it a required element.
 ALWAYS_STATED = ("deadline",)
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -197,16 +202,28 @@ def _engine() -> Engine:
 
 def _render(names: list[str], context: dict[str, Any], *, autoescape: bool) -> str:
     template = _engine().select_template(names)
-    return template.render(Context(context, autoescape=autoescape))
+    # Template.render returns a SafeString; str.__str__ copies it into a plain str (see the
+    # module docstring), so any template showing it escapes it.
+    return str.__str__(template.render(Context(context, autoescape=autoescape)))
 
 
-def template_names(lang: str, regime: Regime, piece: str, role: str = "") -> list[str]:
-    """Where a piece of a notice may live, most specific first."""
+# Follow-ups whose pieces may differ from the first notice's (`deadline_reminder.txt`).
+KINDS_WITH_OWN_PIECES = ("reminder",)
+
+
+def template_names(
+    lang: str, regime: Regime, piece: str, role: str = "", kind: str = ""
+) -> list[str]:
+    """Where a piece of a notice may live, most specific first: a follow-up's own piece
+    (`deadline_reminder.txt`) before the role's (`request_cdn.txt`) before the general one."""
     dirs = [regime.code]
     if regime.code == "uk_gdpr":
         dirs.append("gdpr")  # UK GDPR mirrors the GDPR; its templates branch on regime.code
     dirs.append("common")
-    files = [f"{piece}_{role}.txt", f"{piece}.txt"] if role else [f"{piece}.txt"]
+    stems = [f"{piece}_{kind}", piece] if kind in KINDS_WITH_OWN_PIECES else [piece]
+    files = []
+    for stem in stems:
+        files += [f"{stem}_{role}.txt", f"{stem}.txt"] if role else [f"{stem}.txt"]
     return [f"notices/{lang}/{folder}/{name}" for name in files for folder in dirs]
 
 
@@ -233,8 +250,12 @@ def stated_due(notice: Notice, now: datetime) -> datetime | None:
 
 
 def _period(regime: Regime, lang: str) -> str:
-    one, many = LABELS[lang]["units"][regime.deadline_unit]
-    return (one if regime.deadline_amount == 1 else many).format(n=regime.deadline_amount)
+    return _amount(regime.deadline_amount, regime.deadline_unit, lang)
+
+
+def _amount(amount: int, unit: str, lang: str) -> str:
+    one, many = LABELS[lang]["units"][unit]
+    return (one if amount == 1 else many).format(n=amount)
 
 
 def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
@@ -303,13 +324,13 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
     law = labels["laws"].get(regime.code, "")
     title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
-    if notice.recipient_role == "dpa":
+    if notice.recipient_role == RecipientRole.DPA:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     due = stated_due(notice, now)
     mandate = _mandate(notice)
     parent = notice.parent
-    for_dpa = notice.recipient_role == "dpa"
-    for_dataset = notice.recipient_role == "dataset_maintainer"
+    for_dpa = notice.recipient_role == RecipientRole.DPA
+    for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
     return {
         "lang": lang,
         "labels": labels,
@@ -343,7 +364,9 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
         "is_dataset": for_dataset,
         "deadline": {
-            "period": _period(regime, lang),
+            "period": _amount(grace_days(notice), "calendar_days", lang)
+            if notice.kind == Notice.Kind.REMINDER
+            else _period(regime, lang),
             "due": _format_date(
                 due, lang, with_time=regime.deadline_unit == "hours", zone=recipient_tz(notice)
             )
@@ -357,6 +380,15 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "parent": {
             "recipient": parent.recipient.name,
             "date": _format_date(parent.sent_at or parent.created_at, lang),
+            # The deadline the parent ran against (extension included), where it ran out.
+            "due": _format_date(
+                parent.extended_until or parent.due_at,
+                lang,
+                with_time=regime.deadline_unit == "hours",
+                zone=recipient_tz(parent),
+            )
+            if parent.due_at
+            else "",
         }
         if parent
         else None,
@@ -374,12 +406,20 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
-            key: _clean(_render(template_names(lang, regime, key, role), context, autoescape=False))
+            key: _clean(
+                _render(
+                    template_names(lang, regime, key, role, notice.kind), context, autoescape=False
+                )
+            )
             for key in _statement_keys(regime, notice.case.category)
         }
         pieces = {
             piece: _clean(
-                _render(template_names(lang, regime, piece, role), context, autoescape=False)
+                _render(
+                    template_names(lang, regime, piece, role, notice.kind),
+                    context,
+                    autoescape=False,
+                )
             )
             for piece in ("intro", "request", "closing")
         }
@@ -389,10 +429,15 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
             autoescape=False,
         )
         edited = notice.body_text.replace("\r\n", "\n").strip() if use_edit else ""
+        edited = edited.replace(DUE_PLACEHOLDER, context["deadline"]["due"])
         body = edited or _clean(template_body)
         context = {**context, "body": body}
         text = _render(["notices/layout/message.txt"], context, autoescape=False)
     return _Draft(notice, regime, context, statements, body, text, context["foreign_links"])
+
+
+# Where an edited body names the due date (see with_due_placeholder).
+DUE_PLACEHOLDER = "[due date]"
 
 
 def _clean(text: str) -> str:
@@ -412,15 +457,22 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _states(body: str, statement: str, due: str) -> bool:
-    """Whether `body` contains `statement`, whatever the due date in it: an edited body keeps
-    the date of the day it was edited, and the sentence is still there."""
+def _states(body: str, statement: str) -> bool:
+    """Whether `body` contains `statement`, rewrapped or not. The due date in it must be the
+    one the clock tracks: an edited body holds DUE_PLACEHOLDER where the date stood (see
+    with_due_placeholder), so it always states today's date, and an edit that changed the
+    date no longer contains the statement."""
     if not statement:
         return False
-    pattern = re.escape(_words(statement))
-    if due:
-        pattern = pattern.replace(re.escape(due), ".{1,80}?")
-    return re.search(pattern, body) is not None
+    return _words(statement) in body
+
+
+def with_due_placeholder(notice: Notice, body_text: str) -> str:
+    """An edited body as stored: the due date the letter states now becomes DUE_PLACEHOLDER,
+    so the letter sent later states the date its clock then tracks, not the day of the edit.
+    A date the editor changed stays as written, and the element check then blocks approval."""
+    due = notice_context(notice)["deadline"]["due"]
+    return body_text.replace(due, DUE_PLACEHOLDER) if due else body_text
 
 
 def _missing(draft: _Draft) -> list[str]:
@@ -452,7 +504,7 @@ def _missing(draft: _Draft) -> list[str]:
         present = checks.get(element.key, True)
         if element.key not in DATA_ELEMENTS:
             statement = draft.statements.get(element.key, "")
-            present = present and _states(body, statement, ctx["deadline"]["due"])
+            present = present and _states(body, statement)
         if not present:
             missing.append(element.label)
     return missing
@@ -489,21 +541,8 @@ def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
     return names
 
 
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
-def _cell(value: str) -> str:
-    """A caption a spreadsheet would run as a formula is quoted (the JSON keeps it exact)."""
-    return "'" + value if value.startswith(CSV_FORMULA_START) else value
-
-
 def links_csv(links: list[dict[str, Any]]) -> bytes:
-    return _csv(
+    return csv_bytes(
         ["url", "first_seen", "entry_id", "url_sha256"],
         [
             [row["url"], row["first_seen"].isoformat(), row["entry_id"], row["url_sha256"]]
@@ -528,7 +567,7 @@ def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
 def manifest_csv(links: list[dict[str, Any]]) -> bytes:
     entries = manifest_entries(links)
     header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    return _csv(header, [[_cell(entry[key]) for key in header] for entry in entries])
+    return csv_bytes(header, [[entry[key] for key in header] for entry in entries])
 
 
 def manifest_json(context: dict[str, Any]) -> bytes:
@@ -582,8 +621,6 @@ def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
 
 
 def render_pdf(context: dict[str, Any]) -> bytes:
-    from takedown.notices.pdf import asset_url, html_to_pdf
-
     context = {**context, "stylesheet": asset_url("notice.css")}
     return html_to_pdf(_render(["notices/layout/document.html"], context, autoescape=True))
 
@@ -593,3 +630,27 @@ def notice_pdf(notice: Notice) -> bytes:
     draft = _prepare(notice)
     with translation.override(draft.context["lang"]):
         return render_pdf(draft.context)
+
+
+def render_mandate(case: Case) -> bytes:
+    """The GDPR Art. 80(1)-style authorisation for the person to sign, in their language.
+
+    The person's own name is printed (they sign it); without a name on file the line is left
+    blank for them to fill in."""
+    try:
+        person: AffectedPerson | None = case.person
+    except AffectedPerson.DoesNotExist:
+        person = None
+    lang = person.language if person and person.language in MANDATE_LANGUAGES else "en"
+    context = {
+        "lang": lang,
+        "case_reference": case.reference,
+        "organisation": settings.TAKEDOWN_ORGANISATION,
+        "contact": settings.DEFAULT_FROM_EMAIL,
+        "person_name": person.name.strip() if person else "",
+        "stylesheet": asset_url("notice.css"),
+    }
+    with translation.override(lang):
+        context["date"] = formats.date_format(timezone.localdate(), LABELS[lang]["date_format"])
+        html = _render([f"notices/{lang}/common/mandate.html"], context, autoescape=True)
+    return html_to_pdf(html)

@@ -10,15 +10,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import Notice
 from takedown.notices.regimes import get_regime
-from takedown.notices.render import store_element_check
+from takedown.notices.render import store_element_check, with_due_placeholder
 from takedown.workflow import ConcurrentChange, record_event, transition
 
 REVIEW_PERMISSION = "takedown.review_notice"
 
 
-class ReviewError(Exception):
+class ReviewError(NotPossible):
     """The step is refused; the message says why, in words for the person who asked."""
 
 
@@ -94,7 +95,10 @@ def edit(
     notice: Notice, actor: Any, *, subject: str | None = None, body_text: str | None = None
 ) -> None:
     """Change the text. A notice in review or approved goes back to draft: what a reviewer
-    approved is exactly what is sent."""
+    approved is exactly what is sent. The due date the edited text states is kept as a
+    placeholder, so the letter states the date its clock tracks when it goes out."""
+    if body_text is not None:
+        body_text = with_due_placeholder(notice, body_text)
     changes = {
         name: value
         for name, value in (("subject", subject), ("body_text", body_text))

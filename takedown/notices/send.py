@@ -54,6 +54,7 @@ was merely slow finds its claim gone and stops before it hands anything over.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -62,7 +63,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -72,14 +73,13 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from takedown.directory.contacts import next_contact
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
+from takedown.notices.render import RenderedNotice, render_notice
 from takedown.notices.transports import DeliveryError, Failure, open_transport
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
-
-if TYPE_CHECKING:
-    from takedown.notices.render import RenderedNotice
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ MANUAL_CHANNELS = frozenset({CH.WEBFORM, CH.POSTAL, CH.API, CH.PHONE})
 send_checkpoint = Signal()
 
 
-class SendError(Exception):
+class SendError(NotPossible):
     """The notice cannot be queued or submitted as asked (no address, wrong status ...)."""
 
 
@@ -387,10 +387,6 @@ def _load(notice_id: int) -> Notice | None:
 
 
 def _render(notice: Notice) -> RenderedNotice:
-    # Imported here: rendering pulls in the template engine and WeasyPrint, and the dispatcher
-    # and the commands import this module without needing them.
-    from takedown.notices.render import render_notice
-
     return render_notice(notice)
 
 
@@ -409,7 +405,7 @@ def _deliver_all(
                     sender,
                     recipient,
                     message,
-                    handover=lambda r=recipient: _log_handover(notice, claim, r),
+                    handover=functools.partial(_log_handover, notice, claim, recipient),
                 )
             except DeliveryError as err:
                 failure = err.failure(recipient)

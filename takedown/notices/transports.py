@@ -112,6 +112,7 @@ class SmtpTransport(Transport):
         if self.backend.connection is None:
             try:
                 self.backend.open()
+                assert self.backend.connection is not None  # open() sets it or raises
                 self.backend.connection.ehlo_or_helo_if_needed()
             except smtplib.SMTPResponseException as exc:
                 self._drop()
@@ -120,6 +121,7 @@ class SmtpTransport(Transport):
             except OSError as exc:
                 self._drop()
                 raise DeliveryError("connect", _describe(exc)) from exc
+        assert self.backend.connection is not None
         return self.backend.connection
 
     def deliver(
@@ -168,17 +170,21 @@ class SmtpTransport(Transport):
         if code in codes:
             return
         try:
-            self.backend.connection.rset()
+            if self.backend.connection is not None:  # it just answered; _drop() clears it
+                self.backend.connection.rset()
         except OSError:
             self._drop()
         raise DeliveryError(stage, _text(reply), code, permanent=code >= 500)
 
     def _drop(self) -> None:
         # close(), not quit(): in the middle of DATA a QUIT would become part of the message.
-        for conn in (self.backend.connection, self.backend._partial_connection):
+        # _partial_connection: Django 6.1's backend's, not (yet) in django-stubs.
+        partial = self.backend._partial_connection  # type: ignore[attr-defined]
+        for conn in (self.backend.connection, partial):
             if conn is not None:
                 conn.close()
-        self.backend.connection = self.backend._partial_connection = None
+        self.backend.connection = None
+        self.backend._partial_connection = None  # type: ignore[attr-defined]
 
     def close(self) -> None:
         try:

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, router
+
+
+def column_field(model: type[models.Model], name: str) -> tuple[models.Field[Any, Any], str]:
+    """The field `name` of `model` and its column: raw SQL can only name concrete fields."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise FieldDoesNotExist(f"{model.__name__}.{name} has no column of its own")
+    return field, field.column
 
 
 def update_each(
@@ -24,16 +33,17 @@ def update_each(
     using = router.db_for_write(model)
     connection = connections[using]
     meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
+    fields = [column_field(model, name) for name in field_names]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    assignments = ", ".join(f"{quote(column)} = %s" for _, column in fields)
     # Only quoted names from the model's metadata go into the text; every value is a parameter.
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    pk_column = column_field(model, meta.pk.name)[1]
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk_column)} = %s"  # noqa: S608
     params = [
         [
             *(
                 field.get_db_prep_save(value, connection)
-                for field, value in zip(fields, row[1:], strict=True)
+                for (field, _), value in zip(fields, row[1:], strict=True)
             ),
             row[0],
         ]

@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # dnspython takes about 0.1 s to import: only the lookups loa
     import dns.resolver
     import dns.rrset
 
-DEFAULT_TIMEOUT = 5.0  # seconds for one whole lookup (all retries), see TAKEDOWN_DNS_TIMEOUT
 # dnspython retries a server that does not answer after `timeout`; a shorter attempt than the
 # whole lifetime lets one lost UDP packet be retried instead of costing the lookup.
 ATTEMPT_TIMEOUT = 2.0
@@ -175,7 +174,7 @@ def _resolver() -> dns.resolver.Resolver:
     resolver = dns.resolver.Resolver(configure=not entries)
     if entries:
         resolver.nameservers = [_nameserver(entry) for entry in entries]
-    lifetime = float(getattr(settings, "TAKEDOWN_DNS_TIMEOUT", DEFAULT_TIMEOUT))
+    lifetime = float(settings.TAKEDOWN_DNS_TIMEOUT)
     resolver.lifetime = lifetime
     resolver.timeout = min(ATTEMPT_TIMEOUT, lifetime)
     return resolver

@@ -42,6 +42,11 @@ class Party:
     iana_id: str = ""
     source: str = ""  # "rdap", "whois", "rule", "directory", "override"
     privacy_proxy: bool = False
+    # Set by resolve.lookup on the parties it names, not by the sources:
+    handle: str = ""  # the registry's handle of a hosting network
+    network: str = ""  # a hosting network's own name, its holder's being `name`
+    organisation_id: int | None = None  # the directory organisation an operator rule matched
+    matched: str = ""  # that rule: "<kind> <pattern>"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +74,8 @@ class DomainFacts:
     registrant: Party | None = None
     contacts: list[ContactFact] = field(default_factory=list)
     raw: str = ""  # the raw text (WHOIS) or JSON (RDAP), capped, for the evidence view
+    # Which parser produced each field ("registrant.email" -> "generic", "python-whois:WhoisDe")
+    parsers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from takedown.models import Case, Contact, Host, HostResolution, Notice, Organisation
 from takedown.resolve.bulk import update_each
+from takedown.resolve.facts import Party
 from takedown.resolve.lookup import HostLookup, lookup_hosts
 from takedown.schedule import backoff
 from takedown.workflow import (
+    UNSENT_NOTICE_STATUSES,
     ConcurrentChange,
     TransitionNotAllowed,
     record_event,
@@ -37,13 +39,6 @@ CLAIM_TIMEOUT = timedelta(minutes=15)
 # Retry a host whose sources all failed transiently after 5, 10, 20 ... minutes, at most a day.
 RETRY_BASE = timedelta(minutes=5)
 RETRY_MAX = timedelta(days=1)
-OPEN_NOTICE_STATUSES = [
-    Notice.Status.DRAFT,
-    Notice.Status.IN_REVIEW,
-    Notice.Status.APPROVED,
-    Notice.Status.QUEUED,
-    Notice.Status.AWAITING_MANUAL,
-]
 RESOLVABLE = [Host.Status.PENDING, Host.Status.RESOLVED, Host.Status.PARTIAL, Host.Status.FAILED]
 RESOLVABLE += [Host.Status.CHANGED]
 
@@ -194,6 +189,7 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
         moves: dict[str, dict[int, dict[str, Any]]] = {}  # status -> host -> event data
         updates: list[Host] = []
         rerouting: list[tuple[Host, HostResolution | None, set[str]]] = []
+        status: str  # a Host.Status value
         for host, result, resolution in zip(hosts, results, resolutions, strict=True):
             previous = host.current
             transient = any(error.get("transient") for error in result.errors)
@@ -296,7 +292,7 @@ def _flag_notices_for_rerouting(
 ) -> None:
     old_orgs = [getattr(previous, f"{role}_id") for role in changed]
     notices = Notice.objects.filter(
-        links__host=host, recipient_id__in=old_orgs, status__in=OPEN_NOTICE_STATUSES
+        links__host=host, recipient_id__in=old_orgs, status__in=UNSENT_NOTICE_STATUSES
     ).distinct()
     for notice in notices:
         Notice.objects.filter(pk=notice.pk).update(needs_reroute=True)
@@ -313,9 +309,9 @@ def _flag_notices_for_rerouting(
 # --- directory entries for parties found by RDAP/WHOIS ---------------------------------------
 
 
-def _rule_org_id(party: dict[str, Any] | None) -> int | None:
+def _rule_org_id(party: Party | None) -> int | None:
     """The directory organisation a rule matched."""
-    return party.get("organisation_id") if party else None
+    return party.organisation_id if party else None
 
 
 @dataclass
@@ -334,7 +330,7 @@ class _Directory:
 
     def __init__(self, results: list[HostLookup]) -> None:
         entries: dict[str, _Entry] = {}
-        self._keys: dict[int, str] = {}  # id(party dict) -> its entry's key
+        self._keys: dict[int, str] = {}  # id(party) -> its entry's key
         for result in results:
             for party, entry in (
                 (result.hosting, _hosting_entry(result.hosting)),
@@ -352,50 +348,50 @@ class _Directory:
         # inserts in the same order, never in a cycle (a deadlock on PostgreSQL).
         self._ids = _upsert_orgs(sorted(entries.values(), key=lambda e: e.key)) if entries else {}
 
-    def hosting(self, party: dict[str, Any] | None) -> int | None:
-        if party and party.get("organisation_id"):
-            return party["organisation_id"]
+    def hosting(self, party: Party | None) -> int | None:
+        if party and party.organisation_id:
+            return party.organisation_id
         return self._id(party)
 
-    def registrar(self, party: dict[str, Any] | None) -> int | None:
+    def registrar(self, party: Party | None) -> int | None:
         return self._id(party)
 
-    def _id(self, party: dict[str, Any] | None) -> int | None:
+    def _id(self, party: Party | None) -> int | None:
         key = self._keys.get(id(party)) if party else None
         return self._ids.get(key) if key else None
 
 
-def _hosting_entry(party: dict[str, Any] | None) -> _Entry | None:
-    if not party or party.get("organisation_id"):
+def _hosting_entry(party: Party | None) -> _Entry | None:
+    if not party or party.organisation_id:
         return None
     # Keyed by the registry's handle and the name it gives: a name alone is self-declared
     # ("Private Customer") and would merge unrelated networks' abuse contacts into one.
-    handle = party.get("handle") or party.get("network") or ""
-    name = party.get("name") or ""
+    handle = party.handle or party.network
+    name = party.name
     if not (handle or name):
         return None
     return _entry(
         f"hosting:{handle}:{name}".lower()[:200],
         name=name or handle,
         kind=Organisation.Kind.HOSTING,
-        country=party.get("country", ""),
-        email=party.get("abuse_email", ""),
-        source=party.get("source", "rdap"),
+        country=party.country,
+        email=party.email,
+        source=party.source,
     )
 
 
-def _registrar_entry(party: dict[str, Any] | None) -> _Entry | None:
-    if not party or not party.get("name"):
+def _registrar_entry(party: Party | None) -> _Entry | None:
+    if not party or not party.name:
         return None
-    key = f"iana-registrar:{party['iana_id']}" if party.get("iana_id") else None
-    country = party.get("country", "")
+    key = f"iana-registrar:{party.iana_id}" if party.iana_id else None
+    country = party.country
     return _entry(
-        key or f"registrar:{party['name']}".lower()[:200],
-        name=party["name"],
+        key or f"registrar:{party.name}".lower()[:200],
+        name=party.name,
         kind=Organisation.Kind.REGISTRAR,
         country=country if len(country) == 2 else "",
-        email=party.get("abuse_email", ""),
-        source=party.get("source", ""),
+        email=party.email,
+        source=party.source,
     )
 
 
@@ -459,4 +455,5 @@ def _upsert_orgs(entries: list[_Entry]) -> dict[str, int]:
             for (org_id, email), source in wanted.items()
             if (org_id, email) not in have
         )
-    return {key: org.pk for key, org in orgs.items()}
+    # Looked up by the entries' keys: none is None.
+    return {key: org.pk for key, org in orgs.items() if key is not None}

@@ -3,7 +3,7 @@
 Pure logic: `assess` takes what the sources said about each party (`PartyEvidence`) and returns
 a `Jurisdiction` with reasons a caseworker can read. It never guesses: missing, redacted or
 conflicting evidence sets `needs_decision` with the reason. A working summary, not legal
-advice (see NOTES-legal.md).
+advice (see docs/law/README.md, "How the product decides which regime applies").
 
 Decisions:
 - One country per role. Sources rank override > directory > rule > rdap = whois: curated
@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from takedown.models.roles import REGISTRANT, PartyKind, is_controller
 from takedown.resolve.countries import to_alpha2
 from takedown.resolve.facts import REDACTED
 
@@ -44,17 +45,18 @@ REGIMES = ("gdpr", "dsa", "uk_gdpr", "uk_osa", "take_it_down", "dmca", "kug", "g
 _EU = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
 EU_EEA: frozenset[str] = frozenset(f"{_EU} IS LI NO".split())  # the EEA adds IS, LI, NO
 
-ROLE_LABELS = {
-    "platform": "Platform",
-    "operator": "Site operator",
-    "dataset_maintainer": "Dataset maintainer",
-    "hosting": "Hosting provider",
-    "cdn": "CDN",
-    "registrant": "Registrant",
-    "registrar": "Registrar",
+# Labels of the party roles: the organisation kinds that can hold a host, and the registrant.
+ROLE_LABELS: dict[str, str] = {
+    **{kind: str(label) for kind, label in PartyKind.choices if kind != PartyKind.DPA},
+    REGISTRANT: "Registrant",
 }
-ACTING_ROLES = ("platform", "operator", "dataset_maintainer", "hosting")
-CONTROLLER_ROLES = frozenset({"platform", "operator", "registrant", "dataset_maintainer"})
+# Who can take the image down, in the order their country decides the regimes.
+ACTING_ROLES = (
+    PartyKind.PLATFORM,
+    PartyKind.OPERATOR,
+    PartyKind.DATASET_MAINTAINER,
+    PartyKind.HOSTING,
+)
 SOURCE_RANK = {"override": 3, "directory": 2, "rule": 1, "rdap": 0, "whois": 0}
 CURATED_SOURCES = frozenset({"override", "directory", "rule"})
 CATEGORIES = frozenset({"medical", "intimate", "personal", "other"})
@@ -140,7 +142,7 @@ def _party_regimes(
     role: str, country: str, category: str | None, owns_copyright: bool, notes: list[str]
 ) -> set[str]:
     """The regimes for one party in a known country; conditions go into `notes`."""
-    if role == "registrar":
+    if role == PartyKind.REGISTRAR:
         return set()
     found: set[str] = set()
     if country in EU_EEA or country == "GB":
@@ -152,16 +154,16 @@ def _party_regimes(
         elif category is None:
             notes.append("GDPR Art. 9 applies if the images show health or sex life.")
     if country in EU_EEA:
-        if role in ("hosting", "platform"):
+        if role in (PartyKind.HOSTING, PartyKind.PLATFORM):
             found.add("dsa")
-        elif role == "cdn":
+        elif role == PartyKind.CDN:
             notes.append(
                 "A CDN is a caching service (DSA Art. 5), not a hosting service:"
                 " the DSA Art. 16 notice route does not apply to it."
             )
     if country == "DE":
         found.add("kug")
-    if country == "GB" and role == "platform":
+    if country == "GB" and role == PartyKind.PLATFORM:
         found.add("uk_osa")
         notes.append(
             "Online Safety Act s.10(3): sharing intimate images without consent is a priority"
@@ -171,14 +173,14 @@ def _party_regimes(
             " offence (for intimate images, Sexual Offences Act 2003 s.66B)."
         )
     if country == "US":
-        if role == "platform":
+        if role == PartyKind.PLATFORM:
             if category == "intimate":
                 found.add("take_it_down")
             elif category is None:
                 notes.append("TAKE IT DOWN Act applies only to intimate images.")
             else:
                 notes.append("TAKE IT DOWN Act does not apply: it covers intimate images only.")
-        if role in ("hosting", "platform", "cdn"):
+        if role in (PartyKind.HOSTING, PartyKind.PLATFORM, PartyKind.CDN):
             if owns_copyright:
                 found.add("dmca")
             elif category is None:
@@ -213,7 +215,7 @@ def assess(
             continue
         notes: list[str] = []
         found = _party_regimes(role, settled.country, category, owns_copyright, notes)
-        if person in EU_EEA and role in CONTROLLER_ROLES and settled.country not in EU_EEA:
+        if person in EU_EEA and is_controller(role) and settled.country not in EU_EEA:
             found.add("gdpr")
             notes.append(
                 f"The affected person is in {person}: GDPR may bind {settled.name or 'it'} under"
@@ -221,7 +223,7 @@ def assess(
             )
         party_regimes[role] = found
         listed = ", ".join(REGIME_LABELS[code] for code in _ordered(found)) or "no content regime"
-        if role == "registrar":
+        if role == PartyKind.REGISTRAR:
             listed += " (a registrar is a late escalation step; it can disclose a registrant)"
         reasons.append(
             f"{ROLE_LABELS[role]} {settled.name or '(unnamed)'} is in {settled.country}"
@@ -230,7 +232,7 @@ def assess(
         reasons.extend(notes)
 
     countries = sorted(
-        {r.country for role, r in roles.items() if r.country and role != "registrar"}
+        {r.country for role, r in roles.items() if r.country and role != PartyKind.REGISTRAR}
     )
     acting = next((role for role in ACTING_ROLES if roles.get(role, _Role()).country), "")
     regimes = set().union(*party_regimes.values()) if countries else set()
@@ -254,7 +256,7 @@ def assess(
             " country."
         )
     else:
-        registrar = roles.get("registrar", _Role()).country
+        registrar = roles.get(PartyKind.REGISTRAR, _Role()).country
         countries = [registrar] if registrar else []
         regimes = {"generic_privacy"}
         if person in EU_EEA:

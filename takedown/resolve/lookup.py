@@ -2,42 +2,31 @@
 
 `lookup_host` asks every source independently: one that fails adds an entry to `errors` and
 the others still answer, so a result is partial rather than empty or a crash. Domain answers
-are cached per registered domain (DomainRecord) and network answers per IP network
-(NetworkRecord) for TAKEDOWN_LOOKUP_CACHE_DAYS, shared by every case; a domain is fetched by one
-worker at a time (single flight, DomainRecord.claimed_at), and so is a network (per /24 or
-/48 block: in-process futures, NetworkClaim across processes), so a cold cache costs exactly
-one RDAP-or-WHOIS query per registered domain and one RDAP query per network however many
-hosts and cases point at them. `lookup_hosts` does this for a batch at once.
+and network answers come through resolve.cache (cached, each asked once however many workers
+want it); the answers are then shaped into parties (facts.Party) per role, contacts and the
+law that applies. `lookup_hosts` does this for a batch at once.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone
 
 from takedown.directory.contacts import best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
+from takedown.errors import NotPossible
 from takedown.intake.normalize import InvalidURL, normalize_url
-from takedown.models import DomainRecord, NetworkClaim, NetworkRecord, Organisation
+from takedown.models import Organisation
 from takedown.net import AddressNotAllowed, check_address
-from takedown.resolve import dns, rdap, throttle, whois
-from takedown.resolve.bulk import update_each
+from takedown.resolve import cache, dns, rdap, throttle, whois
 from takedown.resolve.facts import (
     REDACTED,
-    ContactFact,
     DnsFacts,
     DomainFacts,
     LookupFailed,
@@ -46,11 +35,8 @@ from takedown.resolve.facts import (
 )
 from takedown.resolve.jurisdiction import PartyEvidence, assess
 
-# A domain being fetched by another worker for longer than this is fetched again.
-FETCH_CLAIM_SECONDS = 60
 
-
-class BadTarget(ValueError):
+class BadTarget(NotPossible):
     """The input is neither a usable URL nor a host name."""
 
 
@@ -63,17 +49,14 @@ class HostLookup:
     ips: list[str] = field(default_factory=list)
     cname_chain: list[str] = field(default_factory=list)
     nxdomain: bool = False
-    platform: dict[str, Any] | None = None
-    cdn: dict[str, Any] | None = None
-    hosting: dict[str, Any] | None = None
-    registrar: dict[str, Any] | None = None
-    registrant: dict[str, Any] | None = None
+    platform: Party | None = None
+    cdn: Party | None = None
+    hosting: Party | None = None
+    registrar: Party | None = None
+    registrant: Party | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)
     jurisdiction: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    # Raw facts kept for the evidence view and for building directory entries.
-    domain_facts: dict[str, Any] | None = None
-    network_facts: dict[str, Any] | None = None
 
     @property
     def found_any_party(self) -> bool:
@@ -85,13 +68,60 @@ class HostLookup:
         return not self.found_any_party and all(e.get("transient") for e in self.errors)
 
     def as_dict(self) -> dict[str, Any]:
-        # Shallow: the values are already plain JSON data, and asdict's deep copy of the raw
-        # facts (dropped here anyway) was a tenth of the CPU of recording a batch.
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in ("domain_facts", "network_facts")
-        }
+        """The JSON of `lookup_host --json` and HostResolution.data. Shallow: the other values
+        are already plain JSON data, and asdict's deep copy was a tenth of the CPU of recording
+        a batch."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for role in PARTY_ROLES:
+            party = data[role]
+            if party is not None:
+                data[role] = party_json(role, party)
+        return data
+
+
+PARTY_ROLES = ("platform", "cdn", "hosting", "registrar", "registrant")
+# The keys of each kind of party in that JSON, in order, with the Party field behind each: the
+# e-mail and phone of a hosting network or registrar are its abuse contact.
+RULE_KEYS = (
+    ("name", "name"),
+    ("organisation_id", "organisation_id"),
+    ("country", "country"),
+    ("abuse_email", "email"),
+    ("source", "source"),
+    ("matched", "matched"),
+)
+NETWORK_KEYS = (
+    ("name", "name"),
+    ("network", "network"),
+    ("handle", "handle"),
+    ("country", "country"),
+    ("abuse_email", "email"),
+    ("source", "source"),
+)
+REGISTRAR_KEYS = (
+    ("name", "name"),
+    ("iana_id", "iana_id"),
+    ("abuse_email", "email"),
+    ("abuse_phone", "phone"),
+    ("country", "country"),
+    ("source", "source"),
+)
+REGISTRANT_KEYS = (
+    ("name", "name"),
+    ("organization", "organization"),
+    ("country", "country"),
+    ("email", "email"),
+    ("privacy_proxy", "privacy_proxy"),
+    ("source", "source"),
+)
+
+
+def party_json(role: str, party: Party) -> dict[str, Any]:
+    if party.organisation_id is not None:
+        keys = RULE_KEYS  # an operator rule's match, in any of the operator roles
+    else:
+        keys = {"registrar": REGISTRAR_KEYS, "registrant": REGISTRANT_KEYS}.get(role, NETWORK_KEYS)
+    return {key: getattr(party, name) for key, name in keys}
 
 
 def parse_target(target: str) -> tuple[str, str, str, bool]:
@@ -151,7 +181,7 @@ def lookup_hosts(
         HostLookup(*(target if isinstance(target, tuple) else parse_target(target)))
         for target in targets
     ]
-    pool = _executor()
+    pool = cache.executor()
     turns = _Turns()
     names = dns.resolve_many([r.hostname for r in results if not r.is_ip], pool)
     domains = _Domains(sorted({r.registered_domain for r in results if not r.is_ip}), refresh)
@@ -159,7 +189,12 @@ def lookup_hosts(
     try:
         for result in results:
             _take_names(result, names.get(result.hostname))
-        networks = _networks([r.ips[0] for r in results if r.ips], refresh, pool, turns)
+        networks = cache.networks(
+            [r.ips[0] for r in results if r.ips],
+            refresh,
+            query=lambda ip: _start_network(ip, pool, turns),
+            failed=turns.answered,
+        )
         answers = domains.finish(pool, turns)
     except BaseException:
         domains.release()
@@ -216,46 +251,21 @@ def _shape(
             organisations[matches["hosting"].organisation_id], matches["hosting"], contacts
         )
     elif network is not None:
-        result.hosting = {
-            "name": network.organization or network.name,
-            "network": network.name,
-            "handle": network.handle,
-            "country": network.country,
-            "abuse_email": network.abuse_email,
-            "source": network.source,
-        }
+        result.hosting = Party(
+            name=network.organization or network.name,
+            network=network.name,
+            handle=network.handle,
+            country=network.country,
+            email=network.abuse_email,
+            source=network.source,
+        )
     if domain is not None:
         result.registrar = _registrar(domain)
         result.registrant = _registrant(domain.registrant, domain.source)
     result.contacts = _contacts(result, domain, network, organisations, matches, contacts)
 
 
-# --- the thread pool for network waits -------------------------------------------------------
-
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    """The process's pool for DNS, RDAP and WHOIS queries. Its jobs only talk to the network
-    and never wait for other jobs, so callers on many threads can share it without deadlock,
-    and no job holds a database connection."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=settings.TAKEDOWN_LOOKUP_THREADS, thread_name_prefix="lookup"
-            )
-        return _pool
-
-
-def _forget_pool() -> None:
-    # A forked worker (Celery's prefork pool) inherits the pool object but not its threads.
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool)
+# --- politeness ------------------------------------------------------------------------------
 
 
 def _after(delay: float, query: Callable[..., Any], *args: Any) -> Any:
@@ -314,60 +324,39 @@ def _take_names(result: HostLookup, answer: Future[DnsFacts] | None) -> None:
         result.errors.append({"source": "dns", "message": "name does not resolve (NXDOMAIN)"})
 
 
+def _start_network(
+    ip: str, pool: ThreadPoolExecutor, turns: _Turns
+) -> tuple[str, Future[NetworkFacts]]:
+    """Ask RDAP about the network of `ip` on the pool: (throttle key, future answer)."""
+    key = ""
+    try:
+        key = _rdap_key(rdap.server_for_ip(ip))
+        # Without a server lookup_ip says so (NoRdapService), on the pool like any answer.
+        delay = turns.reserve(key, settings.TAKEDOWN_RDAP_INTERVAL) if key else 0.0
+    except LookupFailed as exc:
+        refused: Future[NetworkFacts] = Future()
+        refused.set_exception(exc)
+        return key, refused
+    return key, pool.submit(_after, delay, rdap.lookup_ip, ip)
+
+
 class _Domains:
-    """The registered domains of a batch: cache hits, single-flight claims, the RDAP-or-WHOIS
-    queries of the claimed ones, and their answers stored back in DomainRecord."""
+    """The registered domains of a batch: the cache's answers, and the RDAP-or-WHOIS queries of
+    the domains this worker claimed (single flight, resolve.cache.DomainFlight)."""
 
     def __init__(self, domains: list[str], refresh: bool) -> None:
-        self.domains = domains
-        self.refresh = refresh
-        self.answers: dict[str, tuple[DomainFacts | None, list[dict[str, Any]]]] = {}
-        self.claimed: dict[str, DomainRecord] = {}  # fetched by us, not stored yet
-        self.others: list[str] = []  # being fetched by another worker
+        self.flight = cache.DomainFlight(domains, refresh=refresh)
+        self.answers: dict[str, cache.DomainAnswer] = {}
         self.errors: dict[str, list[dict[str, Any]]] = {}
         self.rdap: dict[str, tuple[str, Future[DomainFacts]]] = {}
         self.whois: dict[str, tuple[str, Future[DomainFacts]]] = {}
         self.whois_servers: dict[str, Future[str]] = {}
 
     def start(self, pool: ThreadPoolExecutor, turns: _Turns) -> None:
-        if not self.domains:
-            return
-        records = self._records(self.domains)
-        now = timezone.now()
-        due = []
-        for domain in self.domains:
-            record = records[domain]
-            if not self.refresh and record.expires_at is not None and record.expires_at > now:
-                self.answers[domain] = (_facts_from_record(record), list(record.errors))
-            else:
-                due.append(record)
-        won = _claim_domains(due, refresh=self.refresh)
-        for record in due:
-            if record.pk not in won:
-                self.others.append(record.registered_domain)
-                continue
-            domain = record.registered_domain
-            self.claimed[domain] = record
+        self.answers, claimed = self.flight.claim()
+        for domain in claimed:
             self.errors[domain] = []
             self._start_rdap(domain, pool, turns)
-
-    def _records(self, domains: list[str]) -> dict[str, DomainRecord]:
-        records = {
-            r.registered_domain: r
-            for r in DomainRecord.objects.filter(registered_domain__in=domains)
-        }
-        missing = [domain for domain in domains if domain not in records]
-        if missing:
-            # Another worker may create some of them at the same moment: its row is as good.
-            DomainRecord.objects.bulk_create(
-                [DomainRecord(registered_domain=domain) for domain in missing],
-                ignore_conflicts=True,
-            )
-            records.update(
-                (r.registered_domain, r)
-                for r in DomainRecord.objects.filter(registered_domain__in=missing)
-            )
-        return records
 
     def _start_rdap(self, domain: str, pool: ThreadPoolExecutor, turns: _Turns) -> None:
         key = ""
@@ -418,9 +407,7 @@ class _Domains:
         turns.answered(exc, key)
         self.answers[domain] = (None, self.errors[domain])
 
-    def finish(
-        self, pool: ThreadPoolExecutor, turns: _Turns
-    ) -> dict[str, tuple[DomainFacts | None, list[dict[str, Any]]]]:
+    def finish(self, pool: ThreadPoolExecutor, turns: _Turns) -> dict[str, cache.DomainAnswer]:
         """Wait for the queries (falling back from RDAP to WHOIS), store the answers, and wait
         for the domains another worker is fetching."""
         for domain, (key, job) in self.rdap.items():
@@ -429,9 +416,9 @@ class _Domains:
             except LookupFailed as exc:
                 if self._rdap_failed(domain, exc, key, turns):
                     self._start_whois(domain, pool, turns)
-        for domain, job in self.whois_servers.items():
+        for domain, server_job in self.whois_servers.items():
             try:
-                server = job.result()
+                server = server_job.result()
             except LookupFailed as exc:
                 self._whois_failed(domain, exc, "", turns)
                 continue
@@ -441,380 +428,16 @@ class _Domains:
                 self.answers[domain] = (job.result(), self.errors[domain])
             except LookupFailed as exc:
                 self._whois_failed(domain, exc, key, turns)
-        self._store()
-        if self.others:
-            self._wait_for_others()
+        self.flight.store(self.answers)
+        self.answers.update(self.flight.wait_for_others())
         return self.answers
-
-    def _store(self) -> None:
-        now = timezone.now()
-        records = []
-        for domain, record in self.claimed.items():
-            facts, errors = self.answers[domain]
-            if facts is None and any(e.get("transient") for e in errors):
-                record.expires_at = now + timedelta(minutes=1)  # try again soon, not in a week
-            else:
-                record.expires_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
-            record.claimed_at = None
-            record.source = facts.source if facts else "none"
-            record.fetched_at = now
-            record.data = _facts_to_json(facts) if facts else {}
-            record.errors = errors
-            records.append(record)
-        update_each(
-            DomainRecord,
-            ["claimed_at", "source", "fetched_at", "expires_at", "data", "errors"],
-            [(r.pk, None, r.source, r.fetched_at, r.expires_at, r.data, r.errors) for r in records],
-        )
-        self.claimed = {}
-
-    def _wait_for_others(self) -> None:
-        """Single flight: another worker fetches these; use its answer once stored. After
-        FETCH_CLAIM_SECONDS, take whatever the cache holds."""
-        give_up = time.monotonic() + FETCH_CLAIM_SECONDS
-        waiting = list(self.others)
-        while waiting:
-            now = timezone.now()
-            rows = DomainRecord.objects.filter(registered_domain__in=waiting)
-            late = time.monotonic() > give_up
-            for record in rows:
-                if late or (record.expires_at is not None and record.expires_at > now):
-                    self.answers[record.registered_domain] = (
-                        _facts_from_record(record),
-                        list(record.errors),
-                    )
-            waiting = [domain for domain in waiting if domain not in self.answers]
-            if waiting:
-                time.sleep(0.05)
 
     def release(self) -> None:
         """Our failure (a bug, the database): release the claims and cache nothing, rather
         than "no data" for a week."""
         for _key, job in [*self.rdap.values(), *self.whois.values()]:
             job.cancel()
-        if self.claimed:
-            DomainRecord.objects.filter(pk__in=[r.pk for r in self.claimed.values()]).update(
-                claimed_at=None
-            )
-
-
-# --- the domain cache with single flight -----------------------------------------------------
-
-_stamp_lock = threading.Lock()
-_last_stamp: datetime | None = None
-
-
-def _claim_stamp() -> datetime:
-    """Now, but later than any stamp this process gave out before: the claim update below
-    recognises its own rows by it."""
-    global _last_stamp
-    with _stamp_lock:
-        now = timezone.now()
-        if _last_stamp is not None and now <= _last_stamp:
-            now = _last_stamp + timedelta(microseconds=1)
-        _last_stamp = now
-        return now
-
-
-def _claim_domains(records: list[DomainRecord], *, refresh: bool) -> set[int]:
-    """Claim the domains no other worker is fetching, in one conditional update; the ids won.
-    Without `refresh`, a domain another worker stored since we read it is not claimed (its
-    answer is read in _wait_for_others)."""
-    if not records:
-        return set()
-    stamp = _claim_stamp()
-    stale = stamp - timedelta(seconds=FETCH_CLAIM_SECONDS)
-    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
-    if not refresh:
-        free &= Q(expires_at__isnull=True) | Q(expires_at__lte=stamp)
-    ids = [record.pk for record in records]
-    DomainRecord.objects.filter(free, pk__in=ids).update(claimed_at=stamp)
-    return set(
-        DomainRecord.objects.filter(pk__in=ids, claimed_at=stamp).values_list("pk", flat=True)
-    )
-
-
-def _facts_to_json(facts: DomainFacts) -> dict[str, Any]:
-    return asdict(facts)
-
-
-def _facts_from_record(record: DomainRecord) -> DomainFacts | None:
-    data = dict(record.data or {})
-    if not data:
-        return None
-    registrar = data.pop("registrar", None)
-    registrant = data.pop("registrant", None)
-    contacts = data.pop("contacts", [])
-    return DomainFacts(
-        **data,
-        registrar=Party(**registrar) if registrar else None,
-        registrant=Party(**registrant) if registrant else None,
-        contacts=[ContactFact(**contact) for contact in contacts],
-    )
-
-
-# --- the network cache with single flight ----------------------------------------------------
-
-# Networks in flight in this process, by the block an address lies in: a lookup for another
-# address of the block waits for that answer, and asks itself only when the network the answer
-# names does not hold its address.
-_flight_lock = threading.Lock()
-_in_flight: dict[str, Future[NetworkFacts]] = {}
-
-
-def _block(ip: str) -> str:
-    """The /24 (IPv4) or /48 (IPv6) of an address: smaller than almost any allocation an RIR
-    registers, so addresses that share one share their network in the common case."""
-    address = ipaddress.ip_address(ip)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
-
-
-def _networks(
-    ips: list[str], refresh: bool, pool: ThreadPoolExecutor, turns: _Turns
-) -> dict[str, NetworkFacts | LookupFailed]:
-    """The network of each address: from the cache, from a query already in flight (in this
-    process, or in another one that holds the block's NetworkClaim), or from one query per
-    block of addresses."""
-    wanted = sorted(set(ips))
-    if not wanted:
-        return {}
-    ours: dict[str, Future[NetworkFacts]] = {}  # block -> the answer others here may join
-    joined: dict[str, Future[NetworkFacts]] = {}
-    blocks: dict[str, list[str]] = {}
-    with _flight_lock:
-        # Under the lock: an answer is stored before its flight ends (see the finally below),
-        # so each address is either in the cache read here or in a flight seen here.
-        found = {} if refresh else _cached_networks(wanted)
-        for ip in wanted:
-            if ip not in found:
-                blocks.setdefault(_block(ip), []).append(ip)
-        for block in blocks:
-            answer = _in_flight.get(block)
-            if answer is None:
-                answer = _in_flight[block] = Future()
-                ours[block] = answer
-            else:
-                joined[block] = answer
-    keys: dict[str, str] = {}  # block -> throttle key of our query
-    won: set[str] = set()
-
-    def ask(asking: set[str]) -> None:
-        """Query these blocks, cache the answers and release their claims at once, so another
-        process waiting for one of them goes on now rather than after all our other waits."""
-        for block in asking:
-            if not ours[block].done():
-                keys[block], job = _start_network(blocks[block][0], pool, turns)
-                _pass_on(job, ours[block])
-        answers = []
-        for block in asking:
-            try:
-                facts = ours[block].result()
-            except LookupFailed:
-                continue  # reported with the others below
-            if block in keys:  # asked here, not found in the cache after all
-                answers.append(facts)
-        _store_networks(answers)
-        NetworkClaim.objects.filter(block__in=asking).update(claimed_at=None)
-        won.difference_update(asking)
-
-    try:
-        won = _claim_blocks(list(ours))
-        if won and not refresh:
-            # A process that stored its answer after our read has released its claim since.
-            late = _cached_networks([blocks[block][0] for block in won])
-            for block in list(won):
-                if blocks[block][0] in late:
-                    ours[block].set_result(late[blocks[block][0]])
-        # Our own blocks first: two processes each waiting for a block the other holds, before
-        # asking about their own, would both wait until the claims time out.
-        ask(set(won))
-        waits = {block: blocks[block][0] for block in ours if block not in keys}
-        waits = {block: ip for block, ip in waits.items() if not ours[block].done()}
-        waited, claimed = _wait_for_blocks(waits)
-        won |= claimed  # the other process gave up or failed: ask ourselves
-        for block, facts in waited.items():
-            if facts is not None:
-                ours[block].set_result(facts)
-        ask(set(claimed))
-        strays: list[str] = []
-        for block, job in [*ours.items(), *joined.items()]:
-            try:
-                facts = job.result()
-            except LookupFailed as exc:
-                turns.answered(exc, keys.get(block, ""))
-                found.update((ip, exc) for ip in blocks[block])
-                continue
-            for ip in blocks[block]:
-                if _holds(facts, ip):
-                    found[ip] = replace(facts, ip=ip)
-                else:
-                    strays.append(ip)
-        # Addresses the block's network does not hold (a smaller assignment next door).
-        answered: list[NetworkFacts] = []
-        for ip, (key, job) in [(ip, _start_network(ip, pool, turns)) for ip in strays]:
-            try:
-                found[ip] = job.result()
-                answered.append(found[ip])
-            except LookupFailed as exc:
-                turns.answered(exc, key)
-                found[ip] = exc
-        _store_networks(answered)
-    finally:
-        if won:
-            NetworkClaim.objects.filter(block__in=won).update(claimed_at=None)
-        with _flight_lock:
-            for block, answer in ours.items():
-                if not answer.done():  # our own failure: let whoever joined us go on
-                    answer.set_exception(LookupFailed("rdap", "lookup abandoned", transient=True))
-                if _in_flight.get(block) is answer:
-                    del _in_flight[block]
-    return found
-
-
-def _claim_blocks(blocks: list[str]) -> set[str]:
-    """Claim these blocks for this process in one conditional update; the blocks won."""
-    if not blocks:
-        return set()
-    NetworkClaim.objects.bulk_create(
-        [NetworkClaim(block=block) for block in blocks], ignore_conflicts=True
-    )
-    stamp = _claim_stamp()
-    free = Q(claimed_at__isnull=True) | Q(
-        claimed_at__lt=stamp - timedelta(seconds=FETCH_CLAIM_SECONDS)
-    )
-    NetworkClaim.objects.filter(free, block__in=blocks).update(claimed_at=stamp)
-    return set(
-        NetworkClaim.objects.filter(block__in=blocks, claimed_at=stamp).values_list(
-            "block", flat=True
-        )
-    )
-
-
-def _wait_for_blocks(
-    leaders: dict[str, str],
-) -> tuple[dict[str, NetworkFacts | None], set[str]]:
-    """Blocks another process is asking about: its answer for each block's first address once
-    cached, or None when its claim ends without one (or after FETCH_CLAIM_SECONDS), and the
-    blocks whose claim passed to us meanwhile (the caller asks about those and releases them)."""
-    results: dict[str, NetworkFacts | None] = {}
-    claimed: set[str] = set()
-    give_up = time.monotonic() + FETCH_CLAIM_SECONDS
-    while len(results) < len(leaders):
-        time.sleep(0.05)
-        waiting = {block: ip for block, ip in leaders.items() if block not in results}
-        late = time.monotonic() > give_up
-        if late:
-            claimed |= set(waiting)
-        else:
-            # Claim first, then read: an answer stored before its claim was released is seen.
-            claimed |= _claim_blocks(list(waiting))
-        cached = _cached_networks(list(waiting.values()))
-        for block, ip in waiting.items():
-            facts = cached.get(ip)
-            if isinstance(facts, NetworkFacts):
-                results[block] = facts
-            elif block in claimed:
-                results[block] = None
-    return results, claimed
-
-
-def _start_network(
-    ip: str, pool: ThreadPoolExecutor, turns: _Turns
-) -> tuple[str, Future[NetworkFacts]]:
-    """Ask RDAP about the network of `ip` on the pool: (throttle key, future answer)."""
-    key = ""
-    try:
-        key = _rdap_key(rdap.server_for_ip(ip))
-        # Without a server lookup_ip says so (NoRdapService), on the pool like any answer.
-        delay = turns.reserve(key, settings.TAKEDOWN_RDAP_INTERVAL) if key else 0.0
-    except LookupFailed as exc:
-        refused: Future[NetworkFacts] = Future()
-        refused.set_exception(exc)
-        return key, refused
-    return key, pool.submit(_after, delay, rdap.lookup_ip, ip)
-
-
-def _pass_on(source: Future[Any], target: Future[Any]) -> None:
-    def settle(done: Future[Any]) -> None:
-        error = done.exception()
-        if error is not None:
-            target.set_exception(error)
-        else:
-            target.set_result(done.result())
-
-    source.add_done_callback(settle)
-
-
-def _address_key(address: str) -> str:
-    ip = ipaddress.ip_address(address)
-    value = int(ip) if ip.version == 6 else int(ipaddress.IPv6Address(f"::ffff:{ip}"))
-    return f"{value:032x}"
-
-
-def _range_keys(facts: NetworkFacts) -> tuple[str, str]:
-    try:
-        return _address_key(facts.start or facts.ip), _address_key(facts.end or facts.ip)
-    except ValueError:
-        key = _address_key(facts.ip)
-        return key, key
-
-
-def _holds(facts: NetworkFacts, ip: str) -> bool:
-    start, end = _range_keys(facts)
-    return start <= _address_key(ip) <= end
-
-
-# SQLite nests an OR chain in its parser: keep each query well below its depth limit.
-CACHE_QUERY_CHUNK = 200
-
-
-def _cached_networks(ips: list[str]) -> dict[str, NetworkFacts | LookupFailed]:
-    """Cached networks holding these addresses: for each, the smallest range that holds it, so
-    a customer's sub-allocation cached next to its provider's block wins over the block."""
-    keys = {ip: _address_key(ip) for ip in ips}
-    distinct = sorted(set(keys.values()))
-    now = timezone.now()
-    table = connection.ops.quote_name(NetworkRecord._meta.db_table)
-    rows: list[NetworkRecord] = []
-    for offset in range(0, len(distinct), CACHE_QUERY_CHUNK):
-        chunk = distinct[offset : offset + CACHE_QUERY_CHUNK]
-        # Written out rather than OR-ed Q objects: the ORM spent more time compiling that
-        # query than the database answering it. Only placeholders vary; values are parameters.
-        holds = " OR ".join(["(start_key <= %s AND end_key >= %s)"] * len(chunk))
-        sql = f"SELECT * FROM {table} WHERE expires_at > %s AND ({holds})"  # noqa: S608
-        params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
-        for key in chunk:
-            params += [key, key]
-        rows += NetworkRecord.objects.raw(sql, params)
-    found: dict[str, NetworkFacts | LookupFailed] = {}
-    for ip, key in keys.items():
-        holding = [row for row in rows if row.start_key <= key <= row.end_key]
-        if holding:
-            best = min(holding, key=lambda row: int(row.end_key, 16) - int(row.start_key, 16))
-            found[ip] = NetworkFacts(**{**best.data, "ip": ip})
-    return found
-
-
-def _store_networks(answers: list[NetworkFacts]) -> None:
-    """Cache each network under its range (unique): a network fetched again, by a refresh or by
-    another process at the same time, replaces the cached copy."""
-    now = timezone.now()
-    expires = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
-    by_range = {_range_keys(facts): facts for facts in answers}
-    if not by_range:
-        return
-    NetworkRecord.objects.bulk_create(
-        [
-            NetworkRecord(
-                start_key=start, end_key=end, fetched_at=now, expires_at=expires, data=asdict(f)
-            )
-            for (start, end), f in by_range.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["start_key", "end_key"],
-        update_fields=["fetched_at", "expires_at", "data"],
-    )
+        self.flight.release()
 
 
 # --- shaping the result ----------------------------------------------------------------------
@@ -835,45 +458,38 @@ class _ContactCache:
         return self._best[purposes][organisation.pk]
 
 
-def _rule_party(organisation: Organisation, match: Any, contacts: _ContactCache) -> dict[str, Any]:
+def _rule_party(organisation: Organisation, match: Any, contacts: _ContactCache) -> Party:
     contact = contacts.best(organisation, ("abuse", "legal", "privacy", "general"))
-    return {
-        "name": organisation.name,
-        "organisation_id": organisation.pk,
-        "country": organisation.country,
-        "abuse_email": contact.value if contact and contact.channel == "email" else "",
-        "source": "rule",
-        "matched": f"{match.kind} {match.pattern}",
-    }
+    return Party(
+        name=organisation.name,
+        organisation_id=organisation.pk,
+        country=organisation.country,
+        email=contact.value if contact and contact.channel == "email" else "",
+        source="rule",
+        matched=f"{match.kind} {match.pattern}",
+    )
 
 
-def _registrar(domain: DomainFacts) -> dict[str, Any] | None:
+def _registrar(domain: DomainFacts) -> Party | None:
     party = domain.registrar
     if party is None or not (party.name or party.organization or party.iana_id):
         return None
     # Sources put the registrar's abuse contact either on the registrar or as a labelled contact.
     abuse = next((c for c in domain.contacts if c.role == "registrar_abuse"), None)
-    return {
-        "name": party.name or party.organization,
-        "iana_id": party.iana_id,
-        "abuse_email": party.email or (abuse.email if abuse else ""),
-        "abuse_phone": party.phone or (abuse.phone if abuse else ""),
-        "country": party.country,
-        "source": party.source or domain.source,
-    }
+    return Party(
+        name=party.name or party.organization,
+        iana_id=party.iana_id,
+        email=party.email or (abuse.email if abuse else ""),
+        phone=party.phone or (abuse.phone if abuse else ""),
+        country=party.country,
+        source=party.source or domain.source,
+    )
 
 
-def _registrant(party: Party | None, source: str) -> dict[str, Any] | None:
+def _registrant(party: Party | None, source: str) -> Party | None:
     if party is None:
         return None
-    return {
-        "name": party.name,
-        "organization": party.organization,
-        "country": party.country,
-        "email": party.email,
-        "privacy_proxy": party.privacy_proxy,
-        "source": party.source or source,
-    }
+    return replace(party, source=party.source or source)
 
 
 def _contacts(
@@ -882,7 +498,7 @@ def _contacts(
     network: NetworkFacts | None,
     organisations: dict[int, Organisation],
     matches: dict[str, Any],
-    cache: _ContactCache,
+    directory: _ContactCache,
 ) -> list[dict[str, Any]]:
     contacts: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -896,7 +512,7 @@ def _contacts(
         match = matches.get(role)
         if match:
             organisation = organisations[match.organisation_id]
-            contact = cache.best(organisation, ("abuse", "legal", "privacy"))
+            contact = directory.best(organisation, ("abuse", "legal", "privacy"))
             if contact and contact.channel == "email":
                 add(f"{role}_abuse", contact.value, "directory")
     if network is not None:
@@ -905,18 +521,17 @@ def _contacts(
         for fact in domain.contacts:
             add(fact.role, fact.email, fact.source or domain.source)
         if result.registrar is not None:
-            add("registrar_abuse", result.registrar["abuse_email"], domain.source)
+            add("registrar_abuse", result.registrar.email, domain.source)
     return contacts
 
 
 def _evidence(result: HostLookup) -> list[PartyEvidence]:
     evidence = []
-    for role in ("platform", "cdn", "hosting", "registrar", "registrant"):
+    for role in PARTY_ROLES:
         party = getattr(result, role)
-        if party:
-            name = party.get("name") or party.get("organization") or ""
-            source = party.get("source", "")
-            evidence.append(PartyEvidence(role, name, party.get("country", ""), source))
+        if party is not None:
+            name = party.name or party.organization
+            evidence.append(PartyEvidence(role, name, party.country, party.source))
     return evidence
 
 

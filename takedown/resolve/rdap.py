@@ -11,8 +11,9 @@ tried again on the next lookup; nothing half-loaded is ever kept.
 
 The HTTP client is deliberately small and stdlib-only: no proxies from the environment, every
 address checked with `check_address` before connecting and the socket pinned to that address
-(so a second DNS answer cannot swap it), at most three redirects each checked again, one time
-budget per lookup (TAKEDOWN_RDAP_TIMEOUT) and a 2 MB cap on answers.
+(so a second DNS answer cannot swap it), at most three redirects each checked again and only
+to ports 80 and 443, one time budget per lookup (TAKEDOWN_RDAP_TIMEOUT) and a 2 MB cap on
+answers.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from django.conf import settings
 
 from takedown.net import AddressNotAllowed, IPAddress, check_address, parse_ip
 from takedown.resolve.countries import to_alpha2
+from takedown.resolve.dns import resolve_host
 from takedown.resolve.facts import (
     REDACTED,
     ContactFact,
@@ -54,13 +56,12 @@ from takedown.resolve.facts import (
 
 logger = logging.getLogger(__name__)
 
-IANA_BOOTSTRAP: Final = "https://data.iana.org/rdap/"
 BOOTSTRAP_MAX_AGE: Final = 24 * 3600
-DEFAULT_TIMEOUT: Final = 10.0
 MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
 MAX_RAW_CHARS: Final = 64 * 1024
 MAX_REDIRECTS: Final = 3
 REDIRECT_CODES: Final = frozenset({301, 302, 303, 307, 308})
+REDIRECT_PORTS: Final = frozenset({80, 443})
 RDAP_ACCEPT: Final = "application/rdap+json, application/json;q=0.9"
 
 JSON = dict[str, Any]
@@ -473,7 +474,7 @@ class _Reply:
 
 
 def _deadline() -> float:
-    timeout = float(getattr(settings, "TAKEDOWN_RDAP_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = float(settings.TAKEDOWN_RDAP_TIMEOUT)
     return time.monotonic() + timeout
 
 
@@ -485,7 +486,8 @@ def _remaining(deadline: float) -> float:
 
 
 def _get(url: str, accept: str, deadline: float) -> _Reply:
-    """GET `url`, following at most MAX_REDIRECTS redirects, each to a checked address."""
+    """GET `url`, following at most MAX_REDIRECTS redirects, each to a checked address and
+    to port 80 or 443 (or back to the server the bootstrap named)."""
     reply = _get_once(url, accept, deadline)
     for _hop in range(MAX_REDIRECTS):
         if reply.status not in REDIRECT_CODES:
@@ -493,8 +495,30 @@ def _get(url: str, accept: str, deadline: float) -> _Reply:
         location = reply.headers.get("Location", "").strip()
         if not location:
             raise RdapFailed(f"redirect {reply.status} without a Location")
-        reply = _get_once(urljoin(reply.url, location), accept, deadline)
+        target = urljoin(reply.url, location)
+        _check_redirect_port(target, url)
+        reply = _get_once(target, accept, deadline)
     return reply
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None  # _get_once refuses the URL itself
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _check_redirect_port(target: str, first: str) -> None:
+    """Any RDAP server may answer with a redirect, so a redirect could make us talk to any
+    port of any public address (a mail or database server, with our request as its input).
+    As the fetcher does, only the web ports are allowed; the one exception is the port of
+    the server the bootstrap named, which is configuration, not the answer of a stranger."""
+    origin = _origin(target)
+    if origin is None or origin[2] in REDIRECT_PORTS or origin == _origin(first):
+        return
+    raise RdapFailed(f"refused redirect to port {origin[2]} (only 80 and 443)")
 
 
 def _get_once(url: str, accept: str, deadline: float) -> _Reply:
@@ -550,8 +574,6 @@ def _allowed_addresses(host: str) -> list[IPAddress]:
     if literal is not None:
         candidates = [literal]
     else:
-        from takedown.resolve.dns import resolve_host
-
         try:
             facts = resolve_host(host)
         except LookupFailed as exc:
@@ -685,8 +707,7 @@ def _preferred_url(urls: Any) -> str | None:
 
 def _bootstrap(kind: str) -> Bootstrap:
     """The bootstrap that covers `kind` ("dns", "ipv4" or "ipv6")."""
-    source = str(getattr(settings, "TAKEDOWN_RDAP_BOOTSTRAP", "") or "").strip()
-    source = source or IANA_BOOTSTRAP
+    source = settings.TAKEDOWN_RDAP_BOOTSTRAP.strip()
     if source.lower().startswith(("http://", "https://")):
         url = source + f"{kind}.json" if source.endswith("/") else source
         return _bootstrap_from_url(url)
@@ -718,7 +739,7 @@ def _bootstrap_from_file(path: Path) -> Bootstrap:
 
 
 def _bootstrap_from_url(url: str) -> Bootstrap:
-    cache_dir = Path(getattr(settings, "TAKEDOWN_RDAP_CACHE_DIR", "") or _default_cache_dir())
+    cache_dir = Path(settings.TAKEDOWN_RDAP_CACHE_DIR)
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     cached = cache_dir / f"{digest}-{url.rsplit('/', 1)[-1] or 'bootstrap.json'}"
     try:
@@ -754,7 +775,3 @@ def _write_atomically(path: Path, body: bytes) -> None:
         logger.warning("RDAP bootstrap cache %s not written: %s", path, exc)
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-
-
-def _default_cache_dir() -> Path:
-    return Path(settings.VAR_DIR) / "rdap-bootstrap"

@@ -61,6 +61,7 @@ from takedown.resolve.facts import DomainFacts, LookupFailed
 from takedown.resolve.whois_parse import (
     SOURCE,
     WhoisAnswer,
+    WhoisRecord,
     focus_on_domain,
     is_host_name,
     normalise_domain,
@@ -162,17 +163,6 @@ QUERY_FORMS: Final[dict[str, str]] = {
 
 
 @dataclass
-class WhoisRecord:
-    """What fetch_record got: the registry's answer, and the registrar's if a referral was
-    followed. `referral` is the server the registry named ("" if none or the registry itself)."""
-
-    domain: str  # A-label
-    answers: list[WhoisAnswer]
-    referral: str = ""
-    referral_error: LookupFailed | None = None
-
-
-@dataclass
 class _Budget:
     connect_timeout: float
     read_timeout: float
@@ -208,7 +198,7 @@ def query_line(server: str, domain: str) -> str:
 
 
 def _overrides() -> dict[str, str]:
-    raw = getattr(settings, "TAKEDOWN_WHOIS_SERVERS", None) or {}
+    raw = settings.TAKEDOWN_WHOIS_SERVERS
     if not isinstance(raw, dict):
         raise ImproperlyConfigured("TAKEDOWN_WHOIS_SERVERS must be a JSON object")
     return {str(name).lower().rstrip("."): str(address) for name, address in raw.items()}
@@ -226,7 +216,7 @@ def _endpoint(server: str) -> tuple[str, int, bool]:
     overrides = _overrides()
     if server in overrides:
         return (*_configured("TAKEDOWN_WHOIS_SERVERS", overrides[server]), True)
-    everything = getattr(settings, "TAKEDOWN_WHOIS_SERVER", "") or ""
+    everything: str = settings.TAKEDOWN_WHOIS_SERVER
     if everything.strip():
         return (*_configured("TAKEDOWN_WHOIS_SERVER", everything), True)
     return server, PORT, False

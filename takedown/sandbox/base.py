@@ -6,6 +6,7 @@ import socket
 import socketserver
 import sys
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -53,7 +54,8 @@ class BackgroundServer:
         self.host = host
         self.port = port
         self.stopping = threading.Event()
-        self._servers: list[socketserver.BaseServer] = []
+        # TCP and UDP (a TCPServer too) servers on an IP address: server_address is (host, port).
+        self._servers: Sequence[socketserver.TCPServer] = []
         self._threads: list[threading.Thread] = []
 
     @property
@@ -64,7 +66,7 @@ class BackgroundServer:
     def url(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
 
-    def _make_servers(self) -> list[socketserver.BaseServer]:
+    def _make_servers(self) -> Sequence[socketserver.TCPServer]:
         raise NotImplementedError
 
     def start(self) -> Self:

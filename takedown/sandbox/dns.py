@@ -54,7 +54,7 @@ class DnsServer(BackgroundServer):
         with self._lock:
             self._zone[_key(name)] = records
 
-    def _make_servers(self) -> list[socketserver.BaseServer]:
+    def _make_servers(self) -> list[socketserver.TCPServer]:
         # UDP and TCP on one port number; with port 0 the TCP side may find it taken: retry.
         for _ in range(20):
             udp = _UdpServer((self.host, self.port), _UdpHandler)

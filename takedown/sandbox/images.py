@@ -11,6 +11,10 @@ from __future__ import annotations
 import functools
 import io
 import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Pillow loads only when an image is drawn
+    import PIL.Image
 
 CANVAS = (640, 480)
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -39,7 +43,7 @@ def make_image(
     return out.getvalue()
 
 
-def _draw_photo(seed: int):  # -> PIL.Image.Image
+def _draw_photo(seed: int) -> PIL.Image.Image:
     from PIL import Image, ImageDraw, ImageOps
 
     rng = random.Random(seed)
@@ -61,7 +65,7 @@ def _draw_photo(seed: int):  # -> PIL.Image.Image
     return picture
 
 
-def _draw_placeholder():  # -> PIL.Image.Image
+def _draw_placeholder() -> PIL.Image.Image:
     from PIL import Image, ImageDraw
 
     picture = Image.new("RGB", CANVAS, (214, 214, 214))

@@ -160,7 +160,7 @@ class SmtpServer:
             return failure.reply
         data: bytes = envelope.original_content
         parsed = email.message_from_bytes(data, policy=email.policy.default)
-        captured = CapturedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), data, parsed)  # type: ignore[arg-type]
+        captured = CapturedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), data, parsed)
         with self._changed:
             self._messages.append(captured)
             number = len(self._messages)

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Self
 
 from takedown.sandbox.dns import DnsServer
-from takedown.sandbox.http import HttpHost, html, image, redirect, status
+from takedown.sandbox.http import HttpHost, Route, html, image, redirect, status
 from takedown.sandbox.rdap import RdapServer, rdap_domain, rdap_ip_network
 from takedown.sandbox.smtp import SmtpServer
 from takedown.sandbox.whois import WhoisServer
@@ -105,7 +105,7 @@ def start_sandbox(
     return sandbox
 
 
-def demo_routes(port: int) -> dict[str, tuple[str, str, object]]:
+def demo_routes(port: int) -> dict[str, tuple[str, str, Route]]:
     """label -> (virtual host, path, route) of the demo world's image host on `port`."""
     return {
         "live photo": (PICSHARE, "/photos/1001.jpg", image(1)),

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from takedown.models import Case, Team
+from takedown.workflow import record_event
 
 CASEWORKER = "caseworker"
 REVIEWER = "reviewer"
@@ -133,8 +134,6 @@ VIEW_AUDIT_INTERVAL = timedelta(minutes=10)
 def audit_case_viewed(request: HttpRequest, case: Case) -> bool:
     """Record "case.viewed" when staff open a case. Repeated opens by the same session within
     VIEW_AUDIT_INTERVAL (paging through links, returning after an action) are one visit."""
-    from takedown.workflow import record_event
-
     key = f"takedown:viewed:{case.pk}"
     now = timezone.now()
     last = request.session.get(key)
@@ -145,11 +144,13 @@ def audit_case_viewed(request: HttpRequest, case: Case) -> bool:
     return True
 
 
+# The affected person's details: masked until revealed, each reveal audited (case page, admin).
+PERSON_FIELDS = ("name", "email", "phone", "notes")
+
+
 def audit_person_revealed(request: HttpRequest, case: Case, fields: list[str]) -> None:
     """Record "person.revealed": who saw which of the affected person's details (the field
     names only, never the values)."""
-    from takedown.workflow import record_event
-
     record_event(
         case,
         "person.revealed",

@@ -10,10 +10,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.errors import NotPossible
 from takedown.management.lookups import user_named
 from takedown.models import Notice
-from takedown.notices.review import ReviewError, approve, reject, submit_for_review
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+from takedown.notices.review import approve, reject, submit_for_review
 
 
 class Command(BaseCommand):
@@ -40,6 +40,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"notice {notice.pk} returned to its author")
                 return
             approve(notice, reviewer, confirm_disclosure=options["confirm_disclosure"])
-        except (ReviewError, TransitionNotAllowed, ConcurrentChange) as exc:
-            raise CommandError(str(exc), returncode=1) from None
+        except NotPossible as exc:
+            raise CommandError(exc.message, returncode=1) from None
         self.stdout.write(f"notice {notice.pk} approved by {reviewer.username}")

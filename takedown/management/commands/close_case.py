@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.checks.escalate import EscalationError, close_case
+from takedown.checks.escalate import close_case
+from takedown.errors import NotPossible
 from takedown.management.lookups import case_named, user_named
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed
 
@@ -28,8 +29,8 @@ class Command(BaseCommand):
         actor = user_named(options["user"])
         try:
             close_case(case, reason=options["reason"], actor=actor)
-        except EscalationError as exc:
-            raise CommandError(str(exc), returncode=2) from None
         except (TransitionNotAllowed, ConcurrentChange) as exc:
-            raise CommandError(str(exc), returncode=1) from None
+            raise CommandError(exc.message, returncode=1) from None
+        except NotPossible as exc:
+            raise CommandError(exc.message, returncode=2) from None
         self.stdout.write(f"case {case.reference} closed")

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.resolve.lookup import BadTarget, lookup_host
+from takedown.errors import NotPossible
+from takedown.resolve.lookup import lookup_host
 
 
 class Command(BaseCommand):
@@ -34,8 +35,8 @@ class Command(BaseCommand):
                 category=options["category"],
                 owns_copyright=options["owns_copyright"],
             )
-        except BadTarget as exc:
-            raise CommandError(str(exc), returncode=2) from None
+        except NotPossible as exc:
+            raise CommandError(exc.message, returncode=2) from None
         data = result.as_dict()
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from takedown.management.lookups import case_named, input_file, user_named, write_output
-from takedown.notices.pdf import render_mandate
+from takedown.notices.render import render_mandate
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.actions import store_signed_mandate
 

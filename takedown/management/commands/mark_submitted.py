@@ -10,10 +10,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.errors import NotPossible
 from takedown.management.lookups import user_named
 from takedown.models import Notice
-from takedown.notices.send import SendError, mark_submitted
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+from takedown.notices.send import mark_submitted
 
 
 class Command(BaseCommand):
@@ -31,6 +31,6 @@ class Command(BaseCommand):
         actor = user_named(options["user"]) if options["user"] else None
         try:
             mark_submitted(notice, actor, options["confirmation"])
-        except (SendError, TransitionNotAllowed, ConcurrentChange) as exc:
-            raise CommandError(str(exc), returncode=1) from None
+        except NotPossible as exc:
+            raise CommandError(exc.message, returncode=1) from None
         self.stdout.write(f"notice {notice.pk} recorded as submitted ({options['confirmation']})")

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.errors import NotPossible
 from takedown.management.lookups import case_named, user_named
-from takedown.web.portal.access import PortalError, issue_portal_link, revoke_portal_links
+from takedown.web.portal.access import issue_portal_link, revoke_portal_links
 
 
 class Command(BaseCommand):
@@ -35,6 +36,6 @@ class Command(BaseCommand):
             return
         try:
             url = issue_portal_link(case, actor=user, days=options["days"])
-        except PortalError as exc:
-            raise CommandError(str(exc), returncode=2) from None
+        except NotPossible as exc:
+            raise CommandError(exc.message, returncode=2) from None
         self.stdout.write(url)

@@ -25,6 +25,7 @@ from takedown.checks.schedule import (
     make_due,
     release_hosts,
 )
+from takedown.dispatch import hand_out_rechecks
 from takedown.management.lookups import case_named
 from takedown.models import FoundLink
 
@@ -49,8 +50,6 @@ class Command(BaseCommand):
             self._queue(case, as_json=options["json"])
 
     def _queue(self, case: Any, *, as_json: bool) -> None:
-        from takedown.dispatch import hand_out_rechecks
-
         queued, tasks = hand_out_rechecks(case)
         if as_json:
             self.stdout.write(json.dumps({"queued": queued, "tasks": tasks}))

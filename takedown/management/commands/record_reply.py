@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from takedown.checks.escalate import REPLY_OUTCOMES, record_reply
+from takedown.errors import NotPossible
 from takedown.management.lookups import user_named
 from takedown.models import Notice
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed
@@ -66,9 +67,9 @@ class Command(BaseCommand):
                 extension_until=until,
                 received_at=_moment(options["received"]) if options["received"] else None,
             )
-        except ValueError as exc:  # EscalationError, or a deadline the law does not allow
-            raise CommandError(str(exc), returncode=2) from None
         except (TransitionNotAllowed, ConcurrentChange) as exc:
-            raise CommandError(str(exc), returncode=1) from None
+            raise CommandError(exc.message, returncode=1) from None
+        except NotPossible as exc:  # an escalation step, or a deadline the law does not allow
+            raise CommandError(exc.message, returncode=2) from None
         notice.refresh_from_db()
         self.stdout.write(f"notice {notice.pk}: reply recorded, outcome {notice.outcome}")

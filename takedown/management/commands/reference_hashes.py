@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from takedown.checks.references import ReferenceError, import_reference_hashes
+from takedown.checks.references import ReferenceHashError, import_reference_hashes
 from takedown.management.lookups import case_named
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         case = case_named(options["case"])
         try:
             report = import_reference_hashes(case, options["file"])
-        except ReferenceError as exc:
+        except ReferenceHashError as exc:
             for error in exc.errors:
                 self.stderr.write(f"row {error['row']}: {error['reason']}")
             raise CommandError(f"{exc}; nothing was stored", returncode=2) from None

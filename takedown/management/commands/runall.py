@@ -25,6 +25,9 @@ from typing import IO
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from takedown.sandbox.world import DEFAULT_PORTS, start_sandbox
+from takedown.tasks import dispatch_due_work
+
 POLL_SECONDS = 0.2
 
 
@@ -36,7 +39,7 @@ class Child:
     # worker shuts down warmly (finishing its running tasks) on SIGTERM to its main process,
     # while SIGINT to the whole group also interrupts its pool processes mid-task.
     stop_signal: signal.Signals = signal.SIGTERM
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] = field(init=False, repr=False)  # set when started
     pump: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -77,8 +80,6 @@ class Command(BaseCommand):
         env: dict[str, str] = {}
         sandbox = None
         if options["sandbox"]:
-            from takedown.sandbox.world import DEFAULT_PORTS, start_sandbox
-
             try:
                 sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
             except OSError as exc:
@@ -100,8 +101,6 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             # Kick the dispatcher once so due work (the demo case) starts now, not after the
             # first beat interval.
-            from takedown.tasks import dispatch_due_work
-
             dispatch_due_work.delay()
         try:
             code = Supervisor(children, grace=float(str(options["grace"])), env=env).run()
@@ -304,4 +303,5 @@ def _die_with_parent() -> None:
 
     Without it a killed `runall` would leave a worker and a server running in their own groups.
     """
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _LIBC is not None:  # only Linux has it; elsewhere this is not called
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -28,8 +28,7 @@ from takedown.cases import open_case
 from takedown.intake.store import import_links
 from takedown.models import Case, Mandate, Notice, Team
 from takedown.notices.generate import generate_notices
-from takedown.notices.pdf import render_mandate
-from takedown.notices.render import notice_pdf
+from takedown.notices.render import notice_pdf, render_mandate
 from takedown.notices.review import approve, submit_for_review
 from takedown.notices.send import SendError, queue_notice, send_notice
 from takedown.sandbox.world import demo_urls

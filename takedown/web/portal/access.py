@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from takedown.errors import NotPossible
 from takedown.models import AffectedPerson, Case, PortalAccess, PortalCode, PortalDevice
 from takedown.web.access import add_attempt, attempts
 from takedown.workflow import record_event
@@ -44,7 +45,7 @@ TOKEN_LIMIT = 10
 SEND_LIMIT = 3
 
 
-class PortalError(ValueError):
+class PortalError(NotPossible):
     """A portal action that cannot be done, with a message for the caseworker or command."""
 
 

@@ -14,9 +14,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from takedown.events import event_sentence
 from takedown.models import AffectedPerson, Case, DeletionRequest, Mandate, PortalMessage
+from takedown.web.portal import status
 from takedown.web.portal.access import PortalError
-from takedown.web.portal.status import person_message, summary
+from takedown.web.portal.status import summary
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 
 MESSAGE_MAX = 5000
@@ -38,7 +40,7 @@ def send_message(case: Case, body: str) -> PortalMessage:
             case,
             "portal.message_sent",
             visible_to_person=True,
-            message="You sent a message to your caseworker.",
+            sentence="portal.message_sent",
             data={"message": message.pk, **BY_PERSON},
         )
     return message
@@ -90,7 +92,7 @@ def store_signed_mandate(case: Case, data: bytes, *, actor: Any = None) -> Manda
             "mandate.uploaded",
             actor=actor,
             visible_to_person=True,
-            message="Your signed authorisation was received.",
+            sentence="mandate.uploaded",
             data={"mandate": mandate.pk, **({} if getattr(actor, "pk", None) else BY_PERSON)},
         )
     return mandate
@@ -99,9 +101,9 @@ def store_signed_mandate(case: Case, data: bytes, *, actor: Any = None) -> Manda
 # --- pausing, resuming, withdrawing ---------------------------------------------------------------
 
 _PERSON_MOVES = {
-    "pause": (Case.Status.PAUSED, "You paused your case."),
-    "resume": (Case.Status.OPEN, "You resumed your case."),
-    "withdraw": (Case.Status.WITHDRAWN, "You withdrew your case."),
+    "pause": Case.Status.PAUSED,
+    "resume": Case.Status.OPEN,
+    "withdraw": Case.Status.WITHDRAWN,
 }
 
 
@@ -111,7 +113,7 @@ def paused_by_person(case: Case) -> bool:
     data = (
         case.events.filter(kind="case.paused").order_by("-at", "-pk").values_list("data", flat=True)
     ).first()
-    return bool(data) and data.get("by") == BY_PERSON["by"]
+    return isinstance(data, dict) and data.get("by") == BY_PERSON["by"]
 
 
 def allowed_moves(case: Case) -> list[str]:
@@ -128,9 +130,15 @@ def allowed_moves(case: Case) -> list[str]:
 def change_case(case: Case, move: str) -> None:
     if move not in _PERSON_MOVES or move not in allowed_moves(case):
         raise PortalError("not_allowed")
-    to, message = _PERSON_MOVES[move]
+    to = _PERSON_MOVES[move]
     try:
-        transition(case, to, visible_to_person=True, message=message, data=BY_PERSON)
+        transition(
+            case,
+            to,
+            visible_to_person=True,
+            sentence=f"case.{to}:person",
+            data=BY_PERSON,
+        )
     except (TransitionNotAllowed, ConcurrentChange):
         raise PortalError("changed") from None
 
@@ -151,7 +159,7 @@ def request_deletion(case: Case) -> DeletionRequest:
             case,
             "portal.deletion_requested",
             visible_to_person=True,
-            message="You asked for your data to be deleted. Your caseworker will contact you.",
+            sentence="portal.deletion_requested",
             data={"request": request.pk, **BY_PERSON},
         )
     return request
@@ -162,8 +170,6 @@ def export_data(case: Case) -> dict[str, Any]:
     details, the links with full addresses and states, the requests sent and to whom, their
     timeline and messages. Not the caseworker's notes, not reviewers' comments, not the texts
     of notices, not other cases."""
-    from takedown.web.portal import status
-
     try:
         person: AffectedPerson | None = case.person
     except AffectedPerson.DoesNotExist:
@@ -188,7 +194,7 @@ def export_data(case: Case) -> dict[str, Any]:
         {
             "recipient": name,
             "sent_at": sent_at.isoformat() if sent_at else None,
-            "respond_by": (extended or due).isoformat() if (extended or due) else None,
+            "respond_by": when.isoformat() if (when := extended or due) else None,
         }
         for name, sent_at, due, extended in case.notices.filter(status="sent")
         .order_by("sent_at", "pk")
@@ -212,7 +218,7 @@ def export_data(case: Case) -> dict[str, Any]:
         "links": links,
         "requests_sent": notices,
         "timeline": [
-            {"at": event.at.isoformat(), "text": person_message(event)}
+            {"at": event.at.isoformat(), "text": event_sentence(event)}
             for event in events.order_by("at", "pk")
         ],
         "messages": [

@@ -15,19 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import formats, timezone
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
-from takedown.models import (
-    Case,
-    CaseEvent,
-    FoundLink,
-    Notice,
-    NoticeLink,
-    RecipientRole,
-)
+from takedown.events import event_sentence, person_date
+from takedown.models import Case, CaseEvent, FoundLink, Notice, NoticeLink
 from takedown.models.link import ONLINE_VERDICTS
 
 FOUND = "found"
@@ -57,14 +50,6 @@ ALWAYS_SHOWN = frozenset({FOUND, NOTICE_SENT, WAITING, STILL_ONLINE, REMOVED})
 REFUSALS = [Notice.Outcome.REFUSED, Notice.Outcome.NOT_RESPONSIBLE]
 LINKS_PER_PAGE = 50
 EVENTS_PER_PAGE = 30
-
-
-def person_date(value: datetime | None) -> str:
-    """A date as people write it in the active language (27 November 2026 / 27. November 2026)."""
-    if value is None:
-        return ""
-    # Translators: a date format for Django's date filter (German: "j. F Y").
-    return formats.date_format(timezone.localtime(value), _("j F Y"))
 
 
 def _visible_links(case: Case) -> Any:
@@ -242,11 +227,11 @@ def next_deadline(case: Case) -> datetime | None:
     """The earliest deadline still ahead among the case's sent notices."""
     now = timezone.now()
     dues = [
-        extended or due
+        when
         for due, extended in case.notices.filter(status=Notice.Status.SENT).values_list(
             "due_at", "extended_until"
         )
-        if (extended or due) is not None and (extended or due) > now
+        if (when := extended or due) is not None and when > now
     ]
     return min(dues) if dues else None
 
@@ -269,192 +254,11 @@ def timeline(case: Case, page_number: Any) -> tuple[Page, list[tuple[datetime, s
     events = (
         CaseEvent.objects.filter(case=case, visible_to_person=True)
         .select_related("notice__recipient")
-        .only("at", "kind", "message", "data", "notice__recipient__name")
+        .only("at", "kind", "message", "sentence", "params", "notice__recipient__name")
         .order_by("-at", "-pk")
     )
     page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
-    return page, [(event.at, person_message(event)) for event in page.object_list]
-
-
-def person_message(event: CaseEvent) -> str:
-    """The event's sentence in the active language. Events written by the pipeline are
-    recognised by their kind and rendered from their data; anything else (a caseworker's own
-    sentence, or an event stored before its data carried what the sentence needs) is shown as
-    it was written. The stored English message stays what the staff timeline shows."""
-    data = event.data or {}
-    by_person = data.get("by") == "person"
-    kind = event.kind
-    if (sentence := _pipeline_sentence(event, kind, data)) is not None:
-        return sentence
-    if kind == "case.opened":
-        return _("Your case was opened.")
-    if kind == "links.imported" and isinstance(data.get("created"), int):
-        count = data["created"]
-        return ngettext(
-            "%(count)s link was added to your case.",
-            "%(count)s links were added to your case.",
-            count,
-        ) % {"count": count}
-    if kind == "notice.sent_to_recipient" and event.notice_id and data.get("due_at"):
-        due = parse_datetime(str(data["due_at"]))
-        sentences = {
-            "notice": _(
-                "A removal request was sent to %(recipient)s. They are expected to respond "
-                "by %(date)s."
-            ),
-            "reminder": _(
-                "A reminder was sent to %(recipient)s, who had not answered our request. "
-                "They are expected to respond by %(date)s."
-            ),
-            "escalation": _(
-                "Because the images were not removed, a removal request was sent to "
-                "%(recipient)s. They are expected to respond by %(date)s."
-            ),
-            "complaint": _(
-                "A complaint was filed with %(recipient)s, the data-protection authority. "
-                "Authorities usually report back within three months; we expect news by "
-                "%(date)s."
-            ),
-        }
-        sentence = sentences.get(str(data.get("kind", "notice")))
-        if due is not None and sentence is not None:
-            return sentence % {"recipient": event.notice.recipient.name, "date": person_date(due)}
-    if kind == "mandate.uploaded":
-        return _("Your signed authorisation was received.")
-    if kind == "portal.message_sent":
-        return _("You sent a message to your caseworker.")
-    if kind == "portal.deletion_requested":
-        return _("You asked for your data to be deleted. Your caseworker will contact you.")
-    if by_person and kind == "case.paused":
-        return _("You paused your case.")
-    if by_person and kind == "case.open":
-        return _("You resumed your case.")
-    if by_person and kind == "case.withdrawn":
-        return _("You withdrew your case.")
-    return event.message
-
-
-def _recipient(event: CaseEvent) -> str | None:
-    return event.notice.recipient.name if event.notice_id and event.notice else None
-
-
-def _date(value: Any) -> str | None:
-    parsed = parse_datetime(str(value)) if value else None
-    return person_date(parsed) if parsed is not None else None
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _pipeline_sentence(event: CaseEvent, kind: str, data: dict[str, Any]) -> str | None:
-    """Sentences of the escalation, the rechecks and the dataset comparison (takedown.checks,
-    takedown.notices.clock); None when the event is not one of them or lacks its data."""
-    recipient = _recipient(event)
-    if kind == "foundlink.removed" and data.get("check") and data.get("host"):
-        return _(
-            "An image in your case is no longer online at %(host)s. "
-            "Two checks in a row found it gone."
-        ) % {"host": data["host"]}
-    if kind == "foundlink.reappeared" and data.get("host"):
-        return _(
-            "An image that had been removed from %(host)s is online again. "
-            "We are asking for its removal again."
-        ) % {"host": data["host"]}
-    if kind == "notice.overdue_for_person" and recipient and (date := _date(data.get("deadline"))):
-        if data.get("kind") == Notice.Kind.REMINDER:
-            sentence = _(
-                "%(recipient)s did not answer our reminder by %(date)s. "
-                "We are preparing the next step."
-            )
-        elif data.get("kind") == Notice.Kind.COMPLAINT:
-            sentence = _(
-                "%(recipient)s has not reported back by %(date)s. We are preparing a reminder."
-            )
-        else:
-            sentence = _(
-                "%(recipient)s did not respond by the deadline of %(date)s. "
-                "We are preparing a reminder."
-            )
-        return sentence % {"recipient": recipient, "date": date}
-    if kind == "notice.reply_for_person" and recipient:
-        replies = {
-            Notice.Outcome.NOT_RESPONSIBLE: _(
-                "%(recipient)s told us it is not responsible for these images. "
-                "We are turning to the next party."
-            ),
-            Notice.Outcome.REFUSED: _(
-                "%(recipient)s refused to remove the images. We are preparing the next step."
-            ),
-            Notice.Outcome.COMPLIED: _(
-                "%(recipient)s told us it has removed images. We are checking that they are gone."
-            ),
-        }
-        replies[Notice.Outcome.PARTLY] = replies[Notice.Outcome.COMPLIED]
-        if (reply := replies.get(data.get("outcome"))) is not None:
-            return reply % {"recipient": recipient}
-    if kind == "notice.outcome_for_person" and recipient and data.get("role"):
-        dataset = data["role"] == RecipientRole.DATASET_MAINTAINER
-        outcomes = {
-            (Notice.Outcome.COMPLIED, True): _(
-                "All the entries we reported to %(recipient)s are gone from its dataset."
-            ),
-            (Notice.Outcome.PARTLY, True): _(
-                "Some of the entries we reported to %(recipient)s are gone from its dataset; "
-                "we keep following up on the rest."
-            ),
-            (Notice.Outcome.COMPLIED, False): _(
-                "All the images we reported to %(recipient)s are no longer online."
-            ),
-            (Notice.Outcome.PARTLY, False): _(
-                "Some of the images we reported to %(recipient)s are no longer online; "
-                "we keep following up on the rest."
-            ),
-        }
-        if (outcome := outcomes.get((data.get("outcome"), dataset))) is not None:
-            return outcome % {"recipient": recipient}
-    if kind == "notice.deadline_extended" and recipient and (date := _date(data.get("until"))):
-        return _(
-            "%(recipient)s has extended its deadline to respond until %(date)s, as the law allows."
-        ) % {"recipient": recipient, "date": date}
-    if kind == "escalation.manual_for_person":
-        return _(
-            "The parties we wrote to have not removed all the images. Your caseworker will "
-            "contact you about the legal steps that remain."
-        )
-    if kind == "case.closed" and data.get("automatic") is True:
-        return _("All the images we reported have been removed. Your case is closed.")
-    if kind == "case.closed" and data.get("automatic") is False:
-        return _("Your caseworker has closed the case.")
-    if kind == "case.open" and data.get("automatic") is True:
-        return _(
-            "An image that had been removed is online again. "
-            "Your case has been reopened and we are following up."
-        )
-    gone, entries = _count(data.get("gone")), _count(data.get("entries"))
-    if (
-        kind == "dataset.release_for_person"
-        and recipient
-        and gone
-        and entries
-        and data.get("dataset")
-    ):
-        return ngettext(
-            "The newest release of the dataset %(dataset)s no longer lists the entry we asked "
-            "%(recipient)s to remove.",
-            "The newest release of the dataset %(dataset)s no longer lists %(gone)s of the "
-            "%(entries)s entries we asked %(recipient)s to remove.",
-            entries,
-        ) % {"dataset": data["dataset"], "gone": gone, "entries": entries, "recipient": recipient}
-    if kind == "links.reference_hashes" and (updated := _count(data.get("updated"))) is not None:
-        return ngettext(
-            "Fingerprints of your images were added for %(count)s link, so we can recognise "
-            "them. The images themselves were not shared with us.",
-            "Fingerprints of your images were added for %(count)s links, so we can recognise "
-            "them. The images themselves were not shared with us.",
-            updated,
-        ) % {"count": updated}
-    return None
+    return page, [(event.at, event_sentence(event)) for event in page.object_list]
 
 
 def support_links(case: Case, language: str) -> list[dict[str, str]]:

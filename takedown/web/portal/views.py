@@ -21,7 +21,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from takedown.errors import NotPossible
+from takedown.events import person_date
 from takedown.models import PortalAccess
+from takedown.notices.render import render_mandate
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
@@ -236,7 +239,7 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             "total": sum(counts.values()),
             "rows": rows,
             "page": page,
-            "next_deadline": status.person_date(status.next_deadline(case)),
+            "next_deadline": person_date(status.next_deadline(case)),
         },
     )
 
@@ -250,7 +253,7 @@ def timeline(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         {
             **_case_context(access, request),
             "page": page,
-            "entries": [(status.person_date(at), text) for at, text in entries],
+            "entries": [(person_date(at), text) for at, text in entries],
         },
     )
 
@@ -332,7 +335,6 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
 @portal_page
 def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
-    from takedown.notices.pdf import render_mandate
 
     case = access.case
     pdf = render_mandate(case)
@@ -359,7 +361,7 @@ def case_status(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         if move != "withdraw" or withdraw_form.is_valid():
             try:
                 actions.change_case(case, move)
-            except portal_access.PortalError:
+            except NotPossible:
                 error = _("This is not possible right now. Please reload the page.")
             else:
                 done = {
@@ -401,7 +403,7 @@ def data(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         {
             **_case_context(access, request),
             "form": form,
-            "pending": status.person_date(pending.requested_at) if pending else "",
+            "pending": person_date(pending.requested_at) if pending else "",
         },
         status=400 if form.errors else 200,
     )

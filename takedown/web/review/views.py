@@ -22,12 +22,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from takedown import stats
+from takedown.errors import NotPossible
 from takedown.models import CaseEvent, Notice
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
-from takedown.notices.review import ReviewError, approve, reject
+from takedown.notices.render import check_elements, render_notice
+from takedown.notices.render import notice_pdf as render_pdf
+from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
-from takedown.workflow import ConcurrentChange, TransitionNotAllowed
+from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
 RESULT_WEEKS = 12
@@ -106,13 +109,12 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
 
 @reviewer_required
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import check_elements, render_notice
-
     notice = _get_notice(request, pk)
     submission = (
         CaseEvent.objects.filter(notice=notice, kind="notice.in_review").order_by("-at").first()
     )
-    notice.submitted_by = submission.actor_id if submission else None
+    # What the queue annotates (_in_review), for this one notice.
+    notice.submitted_by = submission.actor_id if submission else None  # type: ignore[attr-defined]
     rendered, error = None, ""
     try:
         rendered = render_notice(notice, with_pdf=False)
@@ -138,8 +140,6 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from takedown.notices.render import notice_pdf as render_pdf
-
     notice = _get_notice(request, pk)
     try:
         pdf = render_pdf(notice)
@@ -166,11 +166,11 @@ def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             approve(notice, request.user, confirm_disclosure=bool(request.POST.get("confirm")))
-    except (ReviewError, TransitionNotAllowed) as refused:
-        messages.error(request, _("Not approved: %(reason)s.") % {"reason": refused})
-        return _back(request, notice)
     except ConcurrentChange:
         messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    except NotPossible as refused:
+        messages.error(request, _("Not approved: %(reason)s.") % {"reason": refused.message})
         return _back(request, notice)
     messages.success(
         request,
@@ -189,11 +189,11 @@ def reject_notice(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(request, notice)
     try:
         reject(notice, request.user, request.POST.get("comment", ""))
-    except (ReviewError, TransitionNotAllowed) as refused:
-        messages.error(request, _("Not returned: %(reason)s.") % {"reason": refused})
-        return _back(request, notice)
     except ConcurrentChange:
         messages.error(request, _("Someone else changed this notice meanwhile: look again."))
+        return _back(request, notice)
+    except NotPossible as refused:
+        messages.error(request, _("Not returned: %(reason)s.") % {"reason": refused.message})
         return _back(request, notice)
     messages.success(
         request, _("Notice %(id)s returned to its author with your comment.") % {"id": notice.pk}

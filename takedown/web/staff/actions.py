@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink
 from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
 from takedown.workflow import record_event
@@ -20,7 +21,7 @@ from takedown.workflow import record_event
 NOTE_MAX = 5000
 
 
-class StaffActionError(ValueError):
+class StaffActionError(NotPossible):
     """The step is not possible (any more); the message says why."""
 
 

@@ -62,6 +62,7 @@ class ImportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         has_text = bool((cleaned.get("urls") or "").strip())
         # A file refused by clean_file (too large) was still chosen.
         has_file = cleaned.get("file") is not None or "file" in self.errors
@@ -118,9 +119,11 @@ class NewCaseForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         teams = Team.objects.all() if is_admin(user) else Team.objects.filter(members=user)
-        self.fields["team"].queryset = teams.order_by("name")
+        team = self.fields["team"]
+        assert isinstance(team, forms.ModelChoiceField)
+        team.queryset = teams.order_by("name")
         if teams.count() == 1:
-            self.fields["team"].initial = teams.first()
+            team.initial = teams.first()
 
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()

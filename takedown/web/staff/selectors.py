@@ -4,6 +4,7 @@ has: pages are sliced in the database and per-row facts come from joins or subqu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from django.db.models import (
 from django.db.models import (
     Case as When_,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
@@ -44,6 +46,8 @@ from takedown.models import (
     PortalMessage,
     RecipientRole,
 )
+from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
+from takedown.stats import overdue_notices_qs
 
 QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
 # Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
@@ -57,12 +61,10 @@ MANUAL_TASK_DONE = "task.manual_legal_step_done"
 
 def overdue_notices(now: datetime | None = None) -> QuerySet[Notice]:
     """Overdue notices: the one definition the reviewer's results use too (takedown.stats)."""
-    from takedown.stats import overdue_notices_qs
-
     return overdue_notices_qs(now=now)
 
 
-def _flagged_hosts(**filters: Any) -> QuerySet[Host]:
+def _flagged_hosts(**filters: Any) -> QuerySet[Host, Any]:
     # A subquery of the few flagged hosts, so the (case, host) index answers each case's
     # EXISTS instead of a join walking all of a case's links.
     return Host.objects.filter(**filters).values("pk")
@@ -174,7 +176,7 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
     query = query.strip()
     if not query:
         return cases
-    matches = Q(reference__iexact=query) | Q(reference__icontains=query)
+    matches: Q | Combinable = Q(reference__iexact=query) | Q(reference__icontains=query)
     if "://" in query:
         try:
             normalized = normalize_url(query)
@@ -193,19 +195,13 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
 
 # --- a case's links by responsible party -------------------------------------------------------
 
-# The first recipient of a link's notice, as takedown.notices.generate chooses it: platform or
-# site operator, else hosting provider, else CDN.
-PARTY = Coalesce(
-    "host__current__platform",
-    "host__current__operator",
-    "host__current__hosting",
-    "host__current__cdn",
-)
+# The first recipient of a link's notice, as takedown.notices.generate chooses it.
+PARTY = Coalesce(*(f"host__current__{kind}" for kind in FIRST_RECIPIENT_KINDS))
 PARTY_ROLE = When_(
-    When(host__current__platform__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
-    When(host__current__operator__isnull=False, then=Value(RecipientRole.SITE_OPERATOR)),
-    When(host__current__hosting__isnull=False, then=Value(RecipientRole.HOSTING)),
-    When(host__current__cdn__isnull=False, then=Value(RecipientRole.CDN)),
+    *(
+        When(**{f"host__current__{kind}__isnull": False}, then=Value(ROLE_OF_KIND[kind]))
+        for kind in FIRST_RECIPIENT_KINDS
+    ),
     default=Value(""),
     output_field=CharField(),
 )
@@ -225,7 +221,7 @@ class PartyGroup:
         return RecipientRole(self.role).label if self.role else ""
 
 
-def party_groups(case: Case) -> list[dict[str, Any]]:
+def party_groups(case: Case) -> list[Mapping[str, Any]]:
     """One row per responsible party: its id, role and link counts by status (one query;
     as many rows as parties, not links)."""
     status_counts = {status: Count("pk", filter=Q(status=status)) for status in LINK_STATUSES}
@@ -238,7 +234,7 @@ def party_groups(case: Case) -> list[dict[str, Any]]:
     )
 
 
-def with_organisations(rows: list[dict[str, Any]]) -> list[PartyGroup]:
+def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
     """The rows of one page of party_groups, with their organisations (one query)."""
     organisations = Organisation.objects.in_bulk([row["party"] for row in rows if row["party"]])
     return [

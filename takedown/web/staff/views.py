@@ -25,8 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from takedown.cases import open_case
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
+from takedown.checks.references import ReferenceHashError, import_reference_hashes
+from takedown.dispatch import queue_approved, queue_recheck, queue_resolution
+from takedown.errors import NotPossible
+from takedown.intake.store import IntakeError, import_links
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -36,7 +41,14 @@ from takedown.models import (
     Mandate,
     Notice,
 )
+from takedown.notices.generate import generate_notices
+from takedown.notices.regimes import UnknownRegime
+from takedown.notices.render import notice_pdf as render_pdf
+from takedown.notices.render import render_notice
+from takedown.notices.review import submit_for_review
+from takedown.notices.send import mark_submitted as record_submission
 from takedown.web.access import (
+    PERSON_FIELDS,
     audit_case_viewed,
     audit_person_revealed,
     cases_for,
@@ -45,6 +57,7 @@ from takedown.web.access import (
     is_reviewer,
     staff_required,
 )
+from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, selectors
 from takedown.web.staff.forms import (
@@ -61,6 +74,7 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
 )
+from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -70,17 +84,7 @@ EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 15
 REVIEW_LINKS_SHOWN = 20
 MESSAGES_PER_PAGE = 25
-PERSON_FIELDS = ("name", "email", "phone", "notes")
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
-
-
-def _domain_errors() -> tuple[type[Exception], ...]:
-    """The refusals the domain functions raise for a step that is not possible right now."""
-    from takedown.notices.review import ReviewError
-    from takedown.notices.send import SendError
-    from takedown.workflow import ConcurrentChange, TransitionNotAllowed
-
-    return (ReviewError, SendError, ConcurrentChange, TransitionNotAllowed, ValueError)
 
 
 @login_required
@@ -152,9 +156,6 @@ def _without(request: HttpRequest, *names: str) -> str:
 
 @staff_required
 def new_case(request: HttpRequest) -> HttpResponse:
-    from takedown.cases import open_case
-    from takedown.intake.store import IntakeError
-
     posted = request.method == "POST"
     form = NewCaseForm(request.POST if posted else None, user=request.user)
     import_form = ImportForm(
@@ -192,8 +193,6 @@ def new_case(request: HttpRequest) -> HttpResponse:
 def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
     """Pasted text or an uploaded file, through the one import path (takedown.intake.store),
     exactly as `import_links` reads files: the same detection, the same report."""
-    from takedown.intake.store import import_links
-
     data = form.cleaned_data
     chosen = data["format"] or None
     upload = data["file"]
@@ -224,8 +223,6 @@ def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
 
 @staff_required
 def import_links_view(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.intake.store import IntakeError
-
     case = get_case_for(request.user, reference)
     posted = request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None)
@@ -396,7 +393,8 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
     hosts = selectors.case_hosts(case, flagged_only=flagged)
     page = Paginator(hosts, HOSTS_PER_PAGE).get_page(request.GET.get("page"))
     for host in page.object_list:
-        host.evidence = selectors.evidence_rows(host.current)
+        # For the template only, beside the host it belongs to.
+        host.evidence = selectors.evidence_rows(host.current)  # type: ignore[attr-defined]
     return render(
         request,
         "staff/hosts.html",
@@ -443,9 +441,6 @@ def _notice_of(request: HttpRequest, reference: str, pk: int) -> tuple[Case, Not
 
 @staff_required
 def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.regimes import UnknownRegime
-    from takedown.notices.render import render_notice
-
     case, notice = _notice_of(request, reference, pk)
     rendered, error = None, ""
     try:
@@ -471,9 +466,6 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 
 @staff_required
 def notice_pdf(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.regimes import UnknownRegime
-    from takedown.notices.render import notice_pdf as render_pdf
-
     case, notice = _notice_of(request, reference, pk)
     try:
         pdf = render_pdf(notice)
@@ -507,8 +499,8 @@ def _act(
     else:
         try:
             messages.success(request, step())
-        except _domain_errors() as exc:
-            messages.error(request, str(exc) or _("That is not possible right now."))
+        except NotPossible as refused:
+            messages.error(request, refused.message)
     return redirect(back or reverse("staff:case", kwargs={"reference": case.reference}))
 
 
@@ -519,9 +511,6 @@ def _form_errors(form: Any) -> str:
 @staff_required
 @require_POST
 def resolve(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.dispatch import queue_resolution
-    from takedown.workflow import record_event
-
     case = get_case_for(request.user, reference)
     form = ResolveForm(request.POST)
     refresh = form.is_valid() and form.cleaned_data["refresh"]
@@ -549,8 +538,6 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def generate(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.notices.generate import generate_notices
-
     case = get_case_for(request.user, reference)
 
     def step() -> str:
@@ -571,8 +558,6 @@ def generate(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.review import submit_for_review
-
     case, notice = _notice_of(request, reference, pk)
 
     def step() -> str:
@@ -587,8 +572,6 @@ def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 def send_approved(request: HttpRequest, reference: str) -> HttpResponse:
     """Queue the case's approved notices: e-mail ones go to the workers, the others become a
     manual-submission task (as `send_notices --case REF`)."""
-    from takedown.dispatch import queue_approved
-
     case = get_case_for(request.user, reference)
 
     def step() -> str:
@@ -605,8 +588,6 @@ def send_approved(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def mark_submitted(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    from takedown.notices.send import mark_submitted as record_submission
-
     case, notice = _notice_of(request, reference, pk)
     form = MarkSubmittedForm(request.POST)
     if not form.is_valid():
@@ -687,17 +668,17 @@ def _notice_url(case: Case, notice: Notice) -> str:
 def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
     """A new portal link, shown in this one response only: the token is stored as its hash,
     so it cannot be shown again (and is never put in a message, the session or a log)."""
-    from takedown.web.portal.access import issue_portal_link as issue
-
     case = get_case_for(request.user, reference)
     form = PortalLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("staff:case", reference=case.reference)
     try:
-        url = issue(case, actor=request.user, days=form.cleaned_data["days"])
-    except ValueError as exc:  # PortalError: no e-mail address on file, days out of range
-        messages.error(request, str(exc))
+        url = portal_access.issue_portal_link(
+            case, actor=request.user, days=form.cleaned_data["days"]
+        )
+    except NotPossible as refused:  # no e-mail address on file, days out of range
+        messages.error(request, refused.message)
         return redirect("staff:case", reference=case.reference)
     response = render(
         request,
@@ -716,12 +697,10 @@ def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
-    from takedown.web.portal.access import revoke_portal_links as revoke
-
     case = get_case_for(request.user, reference)
 
     def step() -> str:
-        revoked = revoke(case, actor=request.user)
+        revoked = portal_access.revoke_portal_links(case, actor=request.user)
         if not revoked:
             return _("The case had no portal link to revoke.")
         return ngettext(
@@ -827,11 +806,8 @@ def task_done(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 @require_POST
 def recheck(request: HttpRequest, reference: str) -> HttpResponse:
     """Check every link of the case now (as `recheck_links --case REF`), in the workers."""
-    from takedown.dispatch import queue_recheck
-    from takedown.workflow import record_event
-
     case = get_case_for(request.user, reference)
-    if case.status not in (Case.Status.OPEN, Case.Status.CLOSED):
+    if case.status not in CHECKED_CASE_STATUSES:
         # Paused and withdrawn cases are not checked: the person asked us to stop.
         messages.error(
             request,
@@ -864,8 +840,6 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
 def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
     """Reference hashes from a CSV (url,sha256,phash,pdq): the same code as the
     `reference_hashes` command, all rows or none."""
-    from takedown.checks.references import ReferenceError, import_reference_hashes
-
     case = get_case_for(request.user, reference)
     form = ReferenceHashesForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -880,7 +854,7 @@ def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
                 out.write(chunk)
         try:
             report = import_reference_hashes(case, path, actor=request.user)
-        except ReferenceError as exc:
+        except ReferenceHashError as exc:
             rows = "; ".join(f"row {e['row']}: {e['reason']}" for e in exc.errors[:10])
             more = len(exc.errors) - 10
             messages.error(

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("takedown", "0007_organisation_region"),
+        ("takedown", "0009_team_reminder_grace"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('takedown', '0006_portal'),
+        ('takedown', '0007_event_params'),
     ]
 
     operations = [

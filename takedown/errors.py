@@ -1,0 +1,20 @@
+"""The one parent of every refusal: a step that is not possible now, for a reason the person who
+asked can act on (no address on file, the notice is no longer in review, a file that cannot be
+read).
+
+Views, the admin and the commands catch NotPossible and show its message; they catch nothing
+broader. A ValueError, KeyError or TypeError is a programming error and must reach the error
+page and the log instead of turning into a flash message that hides it.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext
+
+
+class NotPossible(Exception):
+    """The step is refused; str(exc) and `message` say why, in words for the person who asked."""
+
+    @property
+    def message(self) -> str:
+        return str(self) or gettext("That is not possible right now.")

@@ -1,0 +1,225 @@
+"""What an event says: one table of sentences, rendered in any language.
+
+An event that tells the person something stores the key of its sentence in EVENT_TEXTS and the
+sentence's parameters (hosts, counts, dates, a dataset's name; never personal data, since the
+events are the audit trail). The recipient's name is not a parameter: it comes from the
+event's notice whenever the sentence is rendered. The English rendering is stored as the
+event's message, for the audit trail and the staff timeline; the portal renders the same
+template in the person's language. So each sentence is written once, here.
+
+An event whose key is not in the table (internal events, a caseworker's own sentence, an
+event stored before the keys existed and not converted by migration 0007) shows its stored
+message. An event with neither a sentence nor a message (status changes the pipeline makes in
+bulk) reads the sentence keyed by its bare kind, so the staff timeline need not show a raw
+code: give each such kind an entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
+if TYPE_CHECKING:
+    from takedown.models import CaseEvent, Notice
+
+# The language of the stored message: the audit trail and the staff timeline read English.
+STORED_LANGUAGE = "en"
+# Parameters stored as ISO 8601 datetimes and shown as a date in the reader's language.
+DATE_PARAMS = frozenset({"date"})
+
+# Sentence key -> template. A key is the event's kind, or "kind:variant" where one kind says
+# different things (a reminder is not a first request). Plural templates take their number from
+# the parameter named in ngettext_lazy's last argument.
+EVENT_TEXTS: dict[str, Promise] = {
+    "case.opened": gettext_lazy("Your case was opened."),
+    "case.paused:person": gettext_lazy("You paused your case."),
+    "case.open:person": gettext_lazy("You resumed your case."),
+    "case.withdrawn:person": gettext_lazy("You withdrew your case."),
+    "case.open:automatic": gettext_lazy(
+        "An image that had been removed is online again. "
+        "Your case has been reopened and we are following up."
+    ),
+    "case.closed:automatic": gettext_lazy(
+        "All the images we reported have been removed. Your case is closed."
+    ),
+    "case.closed:caseworker": gettext_lazy("Your caseworker has closed the case."),
+    "links.imported": ngettext_lazy(
+        "%(count)s link was added to your case.",
+        "%(count)s links were added to your case.",
+        "count",
+    ),
+    "links.reference_hashes": ngettext_lazy(
+        "Fingerprints of your images were added for %(count)s link, so we can recognise "
+        "them. The images themselves were not shared with us.",
+        "Fingerprints of your images were added for %(count)s links, so we can recognise "
+        "them. The images themselves were not shared with us.",
+        "count",
+    ),
+    "mandate.uploaded": gettext_lazy("Your signed authorisation was received."),
+    "portal.message_sent": gettext_lazy("You sent a message to your caseworker."),
+    "portal.deletion_requested": gettext_lazy(
+        "You asked for your data to be deleted. Your caseworker will contact you."
+    ),
+    "foundlink.removed": gettext_lazy(
+        "An image in your case is no longer online at %(host)s. Two checks in a row found it gone."
+    ),
+    "foundlink.never_reachable": gettext_lazy(
+        "An image address in your case at %(host)s could not be reached: "
+        "we never found the image there, so we do not count it as removed."
+    ),
+    "foundlink.reappeared": gettext_lazy(
+        "An image that had been removed from %(host)s is online again. "
+        "We are asking for its removal again."
+    ),
+    # Keyed by the notice's kind.
+    "notice.sent_to_recipient:notice": gettext_lazy(
+        "A removal request was sent to %(recipient)s. They are expected to respond by %(date)s."
+    ),
+    "notice.sent_to_recipient:reminder": gettext_lazy(
+        "A reminder was sent to %(recipient)s, who had not answered our request. "
+        "They are expected to respond by %(date)s."
+    ),
+    "notice.sent_to_recipient:escalation": gettext_lazy(
+        "Because the images were not removed, a removal request was sent to "
+        "%(recipient)s. They are expected to respond by %(date)s."
+    ),
+    "notice.sent_to_recipient:complaint": gettext_lazy(
+        "A complaint was filed with %(recipient)s, the data-protection authority. "
+        "Authorities usually report back within three months; we expect news by "
+        "%(date)s."
+    ),
+    # Keyed by the overdue notice's kind; a first request and an escalation read alike.
+    "notice.overdue_for_person:notice": gettext_lazy(
+        "%(recipient)s did not respond by the deadline of %(date)s. We are preparing a reminder."
+    ),
+    "notice.overdue_for_person:reminder": gettext_lazy(
+        "%(recipient)s did not answer our reminder by %(date)s. We are preparing the next step."
+    ),
+    "notice.overdue_for_person:complaint": gettext_lazy(
+        "%(recipient)s has not reported back by %(date)s. We are preparing a reminder."
+    ),
+    "notice.deadline_extended": gettext_lazy(
+        "%(recipient)s has extended its deadline to respond until %(date)s, as the law allows."
+    ),
+    # Keyed by the reply's outcome ("partly" reads as "complied": the recheck tells what is gone).
+    "notice.reply_for_person:not_responsible": gettext_lazy(
+        "%(recipient)s told us it is not responsible for these images. "
+        "We are turning to the next party."
+    ),
+    "notice.reply_for_person:refused": gettext_lazy(
+        "%(recipient)s refused to remove the images. We are preparing the next step."
+    ),
+    "notice.reply_for_person:complied": gettext_lazy(
+        "%(recipient)s told us it has removed images. We are checking that they are gone."
+    ),
+    # Keyed by the notice's outcome, and whether it went to a dataset's maintainer.
+    "notice.outcome_for_person:complied": gettext_lazy(
+        "All the images we reported to %(recipient)s are no longer online."
+    ),
+    "notice.outcome_for_person:partly": gettext_lazy(
+        "Some of the images we reported to %(recipient)s are no longer online; "
+        "we keep following up on the rest."
+    ),
+    "notice.outcome_for_person:complied_dataset": gettext_lazy(
+        "All the entries we reported to %(recipient)s are gone from its dataset."
+    ),
+    "notice.outcome_for_person:partly_dataset": gettext_lazy(
+        "Some of the entries we reported to %(recipient)s are gone from its dataset; "
+        "we keep following up on the rest."
+    ),
+    "escalation.manual_for_person": gettext_lazy(
+        "The parties we wrote to have not removed all the images. Your caseworker will "
+        "contact you about the legal steps that remain."
+    ),
+    # Status changes written without a message, for the staff timeline.
+    "foundlink.notified": gettext_lazy("A notice about this link was sent."),
+    "host.pending": gettext_lazy("The host waits to be looked up again."),
+    "host.resolving": gettext_lazy("Looking up who is responsible for the host."),
+    "host.resolved": gettext_lazy("Found who is responsible for the host."),
+    "host.partial": gettext_lazy(
+        "Found who is responsible for the host, but some sources could not be asked."
+    ),
+    "host.failed": gettext_lazy("Could not find out who is responsible for the host."),
+    "host.changed": gettext_lazy("The party responsible for the host changed."),
+    "dataset.release_for_person": ngettext_lazy(
+        "The newest release of the dataset %(dataset)s no longer lists the entry we asked "
+        "%(recipient)s to remove.",
+        "The newest release of the dataset %(dataset)s no longer lists %(gone)s of the "
+        "%(entries)s entries we asked %(recipient)s to remove.",
+        "entries",
+    ),
+}
+
+
+def person_date(value: datetime | None) -> str:
+    """A date as people write it in the active language (27 November 2026 / 27. November 2026)."""
+    if value is None:
+        return ""
+    # Translators: a date format for Django's date filter (German: "j. F Y").
+    return formats.date_format(timezone.localtime(value), _("j F Y"))
+
+
+class _Values(dict[str, Any]):
+    """A sentence's parameters; the recipient's name is looked up only by a sentence that
+    names it, so a list of events costs no query per event for the others."""
+
+    def __init__(self, params: Mapping[str, Any], recipient: Callable[[], str | None]) -> None:
+        super().__init__(params)
+        self._recipient = recipient
+
+    def __missing__(self, key: str) -> str:
+        if key == "recipient" and (name := self._recipient()) is not None:
+            return name
+        raise KeyError(key)
+
+
+def render(
+    sentence: str, params: Mapping[str, Any], recipient: Callable[[], str | None]
+) -> str | None:
+    """The sentence in the active language, or None when the key is unknown or the
+    parameters do not fit it (a missing recipient, a date that does not parse)."""
+    template = EVENT_TEXTS.get(sentence)
+    if template is None:
+        return None
+    values = _Values(params, recipient)
+    for name in DATE_PARAMS & values.keys():
+        parsed = parse_datetime(str(values[name]))
+        if parsed is None:
+            return None
+        values[name] = person_date(parsed)
+    try:
+        return str(template % values)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def stored_message(sentence: str, params: Mapping[str, Any], notice: Notice | None) -> str:
+    """The English text stored with a new event; raises when the sentence cannot be rendered,
+    so a wrong key or a missing parameter fails where the event is written."""
+    with translation.override(STORED_LANGUAGE):
+        text = render(sentence, params, lambda: notice.recipient.name if notice else None)
+    if text is None:
+        raise ValueError(f"sentence {sentence!r} cannot be rendered with {dict(params)!r}")
+    return text
+
+
+def event_sentence(event: CaseEvent, language: str | None = None) -> str:
+    """The event's sentence in `language` (default: the active one), or its stored message
+    when it has no sentence in the table."""
+
+    def recipient() -> str | None:
+        return event.notice.recipient.name if event.notice_id and event.notice else None
+
+    key = event.sentence or ("" if event.message else event.kind)
+    switch = translation.override(language) if language else contextlib.nullcontext()
+    with switch:
+        text = render(key, event.params or {}, recipient)
+    return event.message if text is None else text
