@@ -78,6 +78,10 @@ EVENT_TEXTS: dict[str, Promise] = {
     "foundlink.removed": gettext_lazy(
         "An image in your case is no longer online at %(host)s. Two checks in a row found it gone."
     ),
+    "foundlink.never_reachable": gettext_lazy(
+        "An image address in your case at %(host)s could not be reached: "
+        "we never found the image there, so we do not count it as removed."
+    ),
     "foundlink.reappeared": gettext_lazy(
         "An image that had been removed from %(host)s is online again. "
         "We are asking for its removal again."

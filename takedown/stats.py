@@ -9,7 +9,11 @@ compute, come from one pass over `values_list()` rows.
 Definitions (shown on the results page, so that a reader knows what a figure means):
 - A link is *removed* while its status is "removed"; a link that reappeared counts as online
   again, and its earlier removal is not counted in any week. Links a caseworker excluded are not
-  counted at all. *Still online* is every other link: found, notified or reappeared.
+  counted at all. *Still online* is a link not removed whose last check found the image online;
+  *never reachable* links were gone before any check saw them (so they are no removal); the
+  rest are *not seen online*: not checked yet, or their last check could not tell (unreachable,
+  blocked, an HTML page). Each week's *not removed* is every link found by its end and not
+  removed by then (what each link's last check found is not known for past weeks).
 - *Time to removal* is measured per link, from the sending of a notice (or escalation) that
   named it to its confirmed removal. Reminders are left out: they repeat a notice to the same
   recipient and would count the same removal again with a shorter clock. A link removed before
@@ -40,6 +44,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from takedown.models import Case, FoundLink, Notice, NoticeLink
+from takedown.models.link import ONLINE_VERDICTS
 from takedown.notices.regimes import UnknownRegime, get_regime
 from takedown.workflow import ACTIVE_CASE_STATUSES
 
@@ -55,7 +60,7 @@ class Week:
     start: date
     found: int  # links first found in the week
     removed: int  # links whose removal was confirmed in the week
-    still_online: int  # links found up to the week's end and not removed by then
+    not_removed: int  # links found up to the week's end and not removed by then
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class Responsiveness:
 @dataclass(frozen=True)
 class Results:
     weeks: list[Week]
-    totals: dict[str, int]  # found, removed, still_online, excluded
+    totals: dict[str, int]  # see link_totals
     removal: RemovalTimes
     overdue: list[OverdueNotice]
     scoreboard: list[Responsiveness]
@@ -186,18 +191,27 @@ def _sum_by_week(rows: dict[Any, int]) -> dict[date, int]:
 
 
 def link_totals(cases: QuerySet[Case] | None = None) -> dict[str, int]:
-    """found (not excluded), removed, still_online, excluded. One query."""
+    """found (not excluded), removed, still_online, never_reachable, not_seen_online (the rest
+    of found) and excluded. One query."""
     S = FoundLink.Status
     counts = _links(cases).aggregate(
         all=Count("pk"),
         removed=Count("pk", filter=Q(status=S.REMOVED)),
+        online=Count(
+            "pk",
+            filter=Q(status__in=[S.FOUND, S.NOTIFIED, S.REAPPEARED])
+            & Q(last_verdict__in=ONLINE_VERDICTS),
+        ),
+        never=Count("pk", filter=Q(status=S.NEVER_REACHABLE)),
         excluded=Count("pk", filter=Q(status=S.EXCLUDED)),
     )
     found = counts["all"] - counts["excluded"]
     return {
         "found": found,
         "removed": counts["removed"],
-        "still_online": found - counts["removed"],
+        "still_online": counts["online"],
+        "never_reachable": counts["never"],
+        "not_seen_online": found - counts["removed"] - counts["online"] - counts["never"],
         "excluded": counts["excluded"],
     }
 

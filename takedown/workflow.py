@@ -34,8 +34,11 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
         Case.Status.CLOSED: frozenset({Case.Status.OPEN}),
     },
     FoundLink: {
-        L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
-        L.NOTIFIED: frozenset({L.REMOVED, L.EXCLUDED}),
+        L.FOUND: frozenset({L.NOTIFIED, L.REMOVED, L.NEVER_REACHABLE, L.EXCLUDED}),
+        L.NOTIFIED: frozenset({L.REMOVED, L.NEVER_REACHABLE, L.EXCLUDED}),
+        # Seen online at last: back to where it was (notified if a sent notice names it); or
+        # removed, once reference hashes supplied later let a check confirm a removal.
+        L.NEVER_REACHABLE: frozenset({L.FOUND, L.NOTIFIED, L.REMOVED, L.EXCLUDED}),
         # A reappearance after removal reopens the link.
         L.REMOVED: frozenset({L.REAPPEARED}),
         L.REAPPEARED: frozenset({L.NOTIFIED, L.REMOVED, L.EXCLUDED}),

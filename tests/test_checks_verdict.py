@@ -283,6 +283,50 @@ def test_decide_nxdomain_second_time_confirmed() -> None:
     assert (decision.verdict, decision.confirmed_removed) == (Verdict.REMOVED, True)
 
 
+# --- never reachable: gone before anyone saw it -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("observation", "said"),
+    [
+        (_status(404), "the server answered 404"),
+        (_status(410), "the server answered 410"),
+        (_error("dns_nxdomain"), "the name no longer resolves (no such domain)"),
+    ],
+)
+def test_decide_gone_twice_without_sighting_or_reference_is_never_reachable(
+    observation: Observation, said: str
+) -> None:
+    first = decide(observation, NONE, FRESH)
+    second = decide(observation, NONE, Previous(first.removed_streak, first.verdict))
+
+    assert (first.confirmed_removed, first.never_reachable) == (False, False)
+    assert second == Decision(
+        Verdict.REMOVED,
+        f"{said}: never seen online and no reference hashes, so never reachable, not removed",
+        removed_streak=2,
+        confirmed_removed=False,
+        never_reachable=True,
+    )
+
+
+def test_decide_gone_twice_after_a_sighting_is_removed() -> None:
+    # Seen online before; the evidence's hashes are the reference then.
+    previous = Previous(removed_streak=1, last_verdict=Verdict.REMOVED, seen_online=True)
+
+    decision = decide(_status(404), EVIDENCE, previous)
+
+    assert (decision.confirmed_removed, decision.never_reachable) == (True, False)
+
+
+def test_decide_gone_twice_with_supplied_reference_hashes_is_removed() -> None:
+    supplied = Reference(sha256=_hashes(make_image(1)).sha256)
+
+    decision = decide(_status(410), supplied, Previous(removed_streak=1))
+
+    assert (decision.confirmed_removed, decision.never_reachable) == (True, False)
+
+
 # --- blocked -----------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from takedown.cases import open_case
+from takedown.intake.normalize import MAX_URL_LENGTH
 from takedown.intake.store import MAX_REPORTED_ERRORS, import_links
 from takedown.models import Case, CaseEvent, FoundLink, Host, Import
 from tests.conftest import LAION_SAMPLE, shared_file
@@ -92,7 +94,7 @@ def test_import_links_plain_text_reports_invalid_rows_with_numbers(tmp_path):
         "https://img.example.com/a.jpg\n"
         "ftp://img.example.com/b.jpg\n"
         "\n"
-        "https://user:secret@img.example.com/c.jpg\n"
+        "data:image/png;base64,iVBORw0KGgo=\n"
         "https://img.example.com/a.jpg\n"
         "http://[::1]:8080/d.png\n",
     )
@@ -103,10 +105,21 @@ def test_import_links_plain_text_reports_invalid_rows_with_numbers(tmp_path):
     assert (report["created"], report["duplicates"], report["invalid"]) == (2, 1, 2)
     assert report["errors"] == [
         {"row": 2, "reason": "scheme 'ftp' not allowed (only http and https)"},
-        {"row": 4, "reason": "credentials in URL"},
+        {"row": 4, "reason": "data: URL: the image itself, not an address it can be removed from"},
     ]
     ip_host = Host.objects.get(hostname="::1")
     assert ip_host.is_ip is True
+
+
+def test_import_links_drops_credentials_but_keeps_the_url_as_listed(tmp_path):
+    listed = "https://user:secret@img.example.com/c.jpg"
+    path = write(tmp_path, "found.txt", f"{listed}\nhttps://img.example.com/c.jpg\n")
+
+    report = run_import("--case", "TD-2026-0106", "--create", str(path))
+
+    assert (report["created"], report["duplicates"], report["invalid"]) == (1, 1, 0)
+    link = FoundLink.objects.get()
+    assert (link.url, link.original_url) == ("https://img.example.com/c.jpg", listed)
 
 
 def test_import_links_csv_keeps_caption_and_entry_id(tmp_path):
@@ -278,6 +291,68 @@ def test_import_links_human_output(tmp_path):
         "1 hosts on 1 registered domains",
         "  row 2: scheme 'javascript' not allowed (only http and https)",
     ]
+
+
+def _signed_cdn_url(length: int, host: str = "d1x2y3z4.cloudfront.net") -> str:
+    """A CloudFront-style signed image URL padded to `length` characters: a percent-encoded
+    policy, a signature and a key id, as real LAION rows carry them."""
+    head = (
+        f"https://{host}/media/catalog/product/cache/1/image/9df78eab33525d08d6e5fb8d27136e95/"
+        "w/o/woman_beach_%E2%80%93_summer.jpg?Policy=eyJTdGF0ZW1lbnQiOlt7IlJlc291cmNlIjoi"
+    )
+    tail = "&Signature=Zx9~Kp3-aB%2Bc%2F%3D%3D&Key-Pair-Id=APKAEIBAERJR2EXAMPLE"
+    filler = "%2B" + "".join(chr(ord("a") + i % 26) for i in range(length))
+    return head + filler[: length - len(head) - len(tail)] + tail
+
+
+@pytest.mark.parametrize("length", [3_000, 16_000, 16_384])
+def test_import_links_laion_parquet_keeps_long_url_whole(tmp_path, length):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    url = _signed_cdn_url(length)
+    path = tmp_path / "part-00000.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "SAMPLE_ID": [1, 2],
+                "URL": [url, "https://example.com/short.jpg"],
+                "TEXT": ["a long one", "a short one"],
+            }
+        ),
+        path,
+    )
+
+    report = run_import("--case", "TD-2026-0150", "--create", "--dataset", "laion-5b", str(path))
+    again = run_import("--case", "TD-2026-0150", str(path))
+
+    assert len(url) == length
+    assert (report["created"], report["invalid"], report["errors"]) == (2, 0, [])
+    assert (again["created"], again["duplicates"]) == (0, 2)
+    link = FoundLink.objects.get(entry_id="1")
+    assert link.url == url
+    assert link.url_sha256 == hashlib.sha256(url.encode()).hexdigest()
+
+
+def test_import_links_url_over_the_limit_is_rejected_with_the_reason(tmp_path):
+    too_long = _signed_cdn_url(MAX_URL_LENGTH + 1)
+    path = write(tmp_path, "links.csv", f"url,id\n{too_long},7\nhttps://example.com/a.jpg,8\n")
+
+    report = run_import("--case", "TD-2026-0151", "--create", str(path))
+
+    assert (report["created"], report["invalid"]) == (1, 1)
+    assert report["errors"] == [{"row": 2, "reason": "URL longer than 16384 characters"}]
+
+
+def test_import_links_long_entry_id_is_kept(tmp_path):
+    # Some datasets key rows by a URL or a path; one such id must not fail the whole import.
+    entry_id = "shard-00042/" + "k" * 300
+    path = write(tmp_path, "links.csv", f"url,id\nhttps://example.com/a.jpg,{entry_id}\n")
+
+    report = run_import("--case", "TD-2026-0152", "--create", str(path))
+
+    assert (report["created"], report["invalid"]) == (1, 0)
+    assert FoundLink.objects.get().entry_id == entry_id
 
 
 def _invalid_utf8_parquet(path: Path) -> Path:

@@ -517,17 +517,17 @@ def test_read_rows_line_longer_than_the_cap_is_refused(tmp_path: Path) -> None:
 
 
 def test_read_rows_long_entry_id_fails_its_row_and_long_caption_is_cut(tmp_path: Path) -> None:
-    long_id, long_caption = "7" * 101, "é" * 5_000
+    long_id, long_caption = "7" * 1_025, "é" * 5_000
     csv_path = _write(
         tmp_path / "l.csv",
         f"url,text,key\nhttp://a.example/1,{long_caption},{long_id}\n"
-        f"http://a.example/2,{long_caption},{'7' * 100}\n",
+        f"http://a.example/2,{long_caption},{'7' * 1_024}\n",
     )
     jsonl_path = _write(
         tmp_path / "l.jsonl",
         json.dumps({"url": "http://a.example/1", "text": long_caption, "key": long_id})
         + "\n"
-        + json.dumps({"url": "http://a.example/2", "text": long_caption, "key": "7" * 100})
+        + json.dumps({"url": "http://a.example/2", "text": long_caption, "key": "7" * 1_024})
         + "\n",
     )
     parquet_path = _write_parquet(
@@ -535,15 +535,15 @@ def test_read_rows_long_entry_id_fails_its_row_and_long_caption_is_cut(tmp_path:
         {
             "url": ["http://a.example/1", "http://a.example/2"],
             "text": [long_caption, long_caption],
-            "key": [long_id, "7" * 100],
+            "key": [long_id, "7" * 1_024],
         },
     )
     cut = "é" * readers.MAX_CAPTION_CHARS
 
     for path, first, second in ((csv_path, 2, 3), (jsonl_path, 1, 2), (parquet_path, 1, 2)):
         assert list(read_rows(path)) == [
-            Row(first, None, cut, "", None, "entry id longer than 100 characters"),
-            Row(second, "http://a.example/2", cut, "7" * 100),
+            Row(first, None, cut, "", None, "entry id longer than 1024 characters"),
+            Row(second, "http://a.example/2", cut, "7" * 1_024),
         ], path.name
 
 

@@ -305,3 +305,73 @@ def test_render_mandate_without_name_leaves_a_blank_and_escapes() -> None:
     content = render_mandate(hostile)
     assert 'I, <img src="file:///etc/passwd">, authorise' in pdf_text(content)
     assert pdf_images(content) == 0
+
+
+def _long_url(length: int) -> str:
+    head = "https://d1x2y3z4.cloudfront.net/i/beach%E2%80%93summer.jpg?Policy=eyJTdGF0ZW1lbnQi"
+    tail = "&Signature=Zx9~Kp3-aB%2Bc%2F%3D%3D&Key-Pair-Id=APKAEIBAERJR2EXAMPLE"
+    filler = "".join("abcdefghijklmnopqrstuvwxyz0123456789%2F"[i % 39] for i in range(length))
+    return head + filler[: length - len(head) - len(tail)] + tail
+
+
+def cell_text(content: bytes, starts: str) -> str:
+    """The whole text of the table cell that begins with `starts`, however it wraps over lines
+    and pages: its first line (which pypdf may merge with the cells left of it), then every
+    later line drawn at the left edge of its second line. Other cells and page footers drawn
+    between its lines stay out; text cut off or drawn over the next column would be missing."""
+    fragments: list[tuple[float, str]] = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        page.extract_text(
+            visitor_text=lambda text, cm, tm, font, size: fragments.append((tm[4], text.strip()))
+        )
+    first = next(n for n, (_, text) in enumerate(fragments) if starts in text)
+    head = fragments[first][1]
+    edge = fragments[first + 1][0]
+    rest = [text for x, text in fragments[first + 1 :] if abs(x - edge) < 0.5]
+    return head[head.index(starts) :] + "".join(rest)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("length", [3_000, 16_384])
+def test_notice_pdf_wraps_a_long_url_and_shows_it_whole(length: int) -> None:
+    notice = make_notice()
+    url = _long_url(length)
+    notice.links.add(f.FoundLinkFactory(case=notice.case, url=url))
+
+    content = notice_pdf(notice)
+
+    assert len(url) == length
+    # Wrapped over lines (and pages), never cut: joining the lines gives the URL back.
+    assert cell_text(content, url[:20]) == url
+    assert max(len(line) for line in pdf_text(content).splitlines()) < 120
+
+
+@pytest.mark.django_db
+def test_dataset_notice_pdf_shows_a_64_character_entry_id_and_a_long_url() -> None:
+    notice = make_notice(recipient_role="dataset_maintainer")
+    entry_id = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    url = _long_url(3_000)
+    notice.links.add(
+        f.FoundLinkFactory(case=notice.case, url=url, dataset="laion-5b", entry_id=entry_id)
+    )
+
+    content = notice_pdf(notice)
+
+    assert cell_text(content, entry_id[:4]) == entry_id
+    assert cell_text(content, url[:20]) == url
+
+
+@pytest.mark.django_db
+def test_notice_shows_an_international_host_in_both_forms() -> None:
+    notice = make_notice()
+    host = f.HostFactory(hostname="xn--mnchen-3ya.de", registered_domain="xn--mnchen-3ya.de")
+    url = "https://xn--mnchen-3ya.de/bild.jpg"
+    notice.links.add(f.FoundLinkFactory(case=notice.case, host=host, url=url))
+
+    rendered = render_notice(notice)
+    pdf = " ".join(pdf_text(rendered.attachments[-1].content).split())
+
+    assert f"{url}\n   (münchen.de (xn--mnchen-3ya.de))\n" in rendered.text
+    assert f"{url} münchen.de (xn--mnchen-3ya.de)" in pdf
+    # ASCII hosts get no second line.
+    assert "https://img.example.net/p/0.jpg\n   First seen" in rendered.text

@@ -169,7 +169,9 @@ def test_check_links_supplied_reference_matching_sets_evidence(sandbox: HttpHost
 def test_check_links_removed_needs_two_checks_then_transitions(
     sandbox: HttpHost, code: int
 ) -> None:
-    link = make_link(sandbox, "/p.jpg", status_route(code))
+    link = make_link(sandbox, "/p.jpg", image(1))
+    check_once(link)  # seen online: the evidence
+    sandbox.add_route("/p.jpg", status_route(code), host="a.test")
 
     link, first = check_once(link)
     assert (first.verdict, link.status, link.removed_streak) == ("removed", L.NOTIFIED, 1)
@@ -187,6 +189,68 @@ def test_check_links_removed_needs_two_checks_then_transitions(
         "An image in your case is no longer online at a.test. Two checks in a row found it gone."
     )
     assert (event.data["from"], event.data["check"]) == (L.NOTIFIED, second.pk)
+
+
+@pytest.mark.parametrize("status", [L.FOUND, L.NOTIFIED])
+def test_check_links_gone_before_ever_seen_is_never_reachable_not_removed(
+    sandbox: HttpHost, status: str
+) -> None:
+    link = make_link(sandbox, "/p.jpg", status_route(404), status=status)
+    check_once(link)
+
+    link, second = check_once(link)
+
+    assert (second.verdict, link.status, link.removed_streak) == ("removed", L.NEVER_REACHABLE, 2)
+    assert second.reason == (
+        "the server answered 404: never seen online and no reference hashes, "
+        "so never reachable, not removed"
+    )
+    assert (link.removed_at, link.next_check_at) == (None, None)
+    assert events(link, "foundlink.removed") == []
+    [event] = events(link, "foundlink.never_reachable")
+    assert event.visible_to_person is True
+    assert event.message == (
+        "An image address in your case at a.test could not be reached: "
+        "we never found the image there, so we do not count it as removed."
+    )
+
+
+def test_check_links_gone_with_supplied_reference_hashes_is_removed(sandbox: HttpHost) -> None:
+    digest = hashlib.sha256(b"the person's own copy").hexdigest()
+    link = make_link(sandbox, "/p.jpg", status_route(410), ref_sha256=digest)
+    check_once(link)
+
+    link, _ = check_once(link)
+
+    assert link.status == L.REMOVED
+
+
+def test_check_links_never_reachable_becomes_removed_once_reference_hashes_come(
+    sandbox: HttpHost,
+) -> None:
+    link = make_link(sandbox, "/p.jpg", status_route(404))
+    check_once(link)
+    link, _ = check_once(link)
+    assert link.status == L.NEVER_REACHABLE
+    FoundLink.objects.filter(pk=link.pk).update(ref_sha256="ab" * 32)
+
+    link, check = check_once(link)
+
+    assert (link.status, link.removed_at) == (L.REMOVED, check.checked_at)
+
+
+def test_check_links_never_reachable_link_found_online_goes_back(sandbox: HttpHost) -> None:
+    link = make_link(sandbox, "/p.jpg", status_route(404), status=L.FOUND)
+    check_once(link)
+    link, _ = check_once(link)
+    assert link.status == L.NEVER_REACHABLE
+    sandbox.add_route("/p.jpg", image(1), host="a.test")
+
+    link, check = check_once(link)
+
+    assert (check.verdict, link.status, link.evidence_id) == ("online_same", L.FOUND, check.pk)
+    [event] = events(link, "foundlink.found")
+    assert event.data["from"] == L.NEVER_REACHABLE
 
 
 def test_check_links_unknown_name_counts_as_removed(sandbox: HttpHost) -> None:
@@ -213,7 +277,9 @@ def test_check_links_blocked_is_restricted_not_removed(sandbox: HttpHost, code: 
 
 
 def test_check_links_5xx_backs_off_and_never_removes(sandbox: HttpHost) -> None:
-    link = make_link(sandbox, "/p.jpg", status_route(503), removed_streak=1)
+    # Reference hashes: removal can be confirmed without the image having been seen here.
+    digest = hashlib.sha256(b"the person's own copy").hexdigest()
+    link = make_link(sandbox, "/p.jpg", status_route(503), removed_streak=1, ref_sha256=digest)
 
     delays = []
     for _ in range(3):

@@ -32,8 +32,12 @@ def at(day: int, hour: int = 10, month: int = 3) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
 
-def link(case: Case, *, created: datetime = NOW, status: str = L.NOTIFIED, removed=None):
-    return FoundLinkFactory(case=case, created_at=created, status=status, removed_at=removed)
+def link(
+    case: Case, *, created: datetime = NOW, status: str = L.NOTIFIED, removed=None, verdict=""
+):
+    return FoundLinkFactory(
+        case=case, created_at=created, status=status, removed_at=removed, last_verdict=verdict
+    )
 
 
 def sent(case: Case, recipient, links=(), **fields) -> Notice:
@@ -53,10 +57,11 @@ def world():
     case = CaseFactory()
     l1 = link(case, status=L.REMOVED, removed=at(3))  # 24 h after N1
     l2 = link(case, status=L.REMOVED, removed=at(5))  # 72 h after N1
-    l3 = link(case)  # still online
+    l3 = link(case, verdict="online_same")  # still online
     l4 = link(case, status=L.REMOVED, removed=at(12))  # 240 h after N2
     l5 = link(case, status=L.REMOVED, removed=at(1))  # removed before N2 was sent
-    l6 = link(case, status=L.REAPPEARED, removed=at(10))  # removal no longer holds
+    # Removal no longer holds.
+    l6 = link(case, status=L.REAPPEARED, removed=at(10), verdict="online_same")
     n1 = sent(case, a, [l1, l2, l3], regime="gdpr", outcome=Outcome.COMPLIED, due_at=at(2, month=4))
     # A reminder names l2 again, two days after the notice: it must not count as 24 h.
     sent(case, a, [l2], kind=Notice.Kind.REMINDER, parent=n1, sent_at=at(4), regime="gdpr")
@@ -254,7 +259,7 @@ def test_link_weeks_counts_per_local_week_with_carry_over():
     link(case, created=at(20, month=2), status=L.REMOVED, removed=at(3))
     # Week of 9 March: found three, one of them excluded (not counted), one reappeared.
     link(case, created=at(10), status=L.REMOVED, removed=at(17))
-    link(case, created=at(10), status=L.REAPPEARED, removed=at(11))
+    link(case, created=at(10), status=L.REAPPEARED, removed=at(11), verdict="online_same")
     link(case, created=at(10), status=L.EXCLUDED)
     # Sunday 23:30 UTC is Monday 00:30 in Berlin: the week of 16 March.
     link(case, created=datetime(2026, 3, 15, 23, 30, tzinfo=UTC))
@@ -262,11 +267,43 @@ def test_link_weeks_counts_per_local_week_with_carry_over():
     weeks = stats.link_weeks(weeks=3, now=NOW)
 
     assert weeks == [
-        stats.Week(date(2026, 3, 2), found=0, removed=1, still_online=0),
-        stats.Week(date(2026, 3, 9), found=2, removed=0, still_online=2),
-        stats.Week(date(2026, 3, 16), found=1, removed=1, still_online=2),
+        stats.Week(date(2026, 3, 2), found=0, removed=1, not_removed=0),
+        stats.Week(date(2026, 3, 9), found=2, removed=0, not_removed=2),
+        stats.Week(date(2026, 3, 16), found=1, removed=1, not_removed=2),
     ]
-    assert stats.link_totals() == {"found": 5, "removed": 3, "still_online": 2, "excluded": 1}
+    assert stats.link_totals() == {
+        "found": 5,
+        "removed": 3,
+        "still_online": 1,
+        "never_reachable": 0,
+        "not_seen_online": 1,
+        "excluded": 1,
+    }
+
+
+def test_link_totals_still_online_is_what_the_last_check_found():
+    case = CaseFactory()
+    link(case, verdict="online_same")
+    link(case, verdict="online_changed")
+    link(case, status=L.FOUND, verdict="moved")
+    link(case, status=L.REAPPEARED, verdict="online_same")
+    # Not seen online at the last check: none of these is "still online".
+    link(case)
+    link(case, verdict="unreachable")
+    link(case, verdict="blocked")
+    link(case, verdict="not_image")
+    link(case, verdict="removed")  # a first 404, not yet confirmed
+    # Gone before anyone saw it.
+    link(case, status=L.NEVER_REACHABLE, verdict="removed")
+
+    assert stats.link_totals() == {
+        "found": 10,
+        "removed": 0,
+        "still_online": 4,
+        "never_reachable": 1,
+        "not_seen_online": 5,
+        "excluded": 0,
+    }
 
 
 def test_link_weeks_zero_weeks_refused():
@@ -287,7 +324,14 @@ def test_results_scoped_to_given_cases(world):
         "Beta Host Inc",
         "Gamma SAS",
     ]
-    assert scoped.totals == {"found": 6, "removed": 4, "still_online": 2, "excluded": 0}
+    assert scoped.totals == {
+        "found": 6,
+        "removed": 4,
+        "still_online": 2,
+        "never_reachable": 0,
+        "not_seen_online": 0,
+        "excluded": 0,
+    }
     assert scoped.removal.links == 3
     assert [row.organisation for row in everything.scoreboard][-1] == "Zeta"
     assert everything.totals["found"] == 7

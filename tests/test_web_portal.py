@@ -123,6 +123,7 @@ def case(db) -> Case:
         host=HostFactory(hostname="cdn.slow.example"),
         url="https://cdn.slow.example/a/b/photo-2.jpg?size=large",
         status=FoundLink.Status.NOTIFIED,
+        last_verdict="online_same",  # "still online" is what the last check saw
     )
     FoundLinkFactory(
         case=case,
@@ -1307,6 +1308,83 @@ def test_portal_pause_resume_and_withdraw_go_through_the_workflow(mail, case) ->
     assert "You withdrew your case." in timeline
 
 
+def _states(client: Client) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    page = client.get("/p/status/").content.decode()
+    summary = re.findall(r'<div class="s-(\w+)"><dt>[^<]+</dt><dd>(\d+)</dd></div>', page)
+    data = json.loads(client.get("/p/data/my-data.json").content)
+    return summary, {link["host"]: link["state"] for link in data["links"]}
+
+
+def test_portal_link_states_agree_with_refusal_and_checks(mail, case) -> None:
+    # The overdue notice was refused; the waiting link's host never had the image.
+    late = Notice.objects.get(case=case, due_at=NOW - timedelta(days=6))
+    Notice.objects.filter(pk=late.pk).update(outcome=Notice.Outcome.REFUSED)
+    FoundLink.objects.filter(host__hostname="new.example").update(
+        status=FoundLink.Status.NEVER_REACHABLE, last_verdict="removed"
+    )
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        summary, states = _states(client)
+        page = client.get("/p/status/").content.decode()
+
+    assert summary == [
+        ("found", "0"),
+        ("notice_sent", "0"),
+        ("waiting", "1"),
+        ("still_online", "0"),
+        ("refused", "1"),
+        ("removed", "1"),
+        ("never_reachable", "1"),
+    ]
+    assert states == {
+        "cdn.slow.example": "refused",
+        "gone.example": "removed",
+        "img.bilderhost.example": "waiting",
+        "new.example": "never_reachable",
+    }
+    assert "refused to remove the image or said it is not responsible" in page
+    assert "We could never reach the image at this address" in page
+
+
+def test_portal_past_deadline_is_still_online_only_if_the_last_check_saw_it(mail, case) -> None:
+    FoundLink.objects.filter(host__hostname="cdn.slow.example").update(last_verdict="unreachable")
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        _, states = _states(client)
+
+    assert states["cdn.slow.example"] == "notice_sent"
+
+
+@pytest.mark.parametrize(
+    ("case_status", "state", "sentence"),
+    [
+        ("paused", "paused", "Your case is paused: we send no new requests about this image"),
+        ("withdrawn", "withdrawn", "You withdrew your case: we do not act on this image any more."),
+    ],
+)
+def test_portal_link_states_say_a_pause_and_a_withdrawal(
+    mail, case, case_status: str, state: str, sentence: str
+) -> None:
+    Case.objects.filter(pk=case.pk).update(status=case_status)
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        summary, states = _states(client)
+        page = client.get("/p/status/").content.decode()
+
+    # A removal stays a removal; everything else is what the case's state makes it.
+    assert states == {
+        "cdn.slow.example": state,
+        "gone.example": "removed",
+        "img.bilderhost.example": state,
+        "new.example": state,
+    }
+    assert (state, "3") in summary
+    assert sentence in page
+
+
 def test_portal_data_download_is_the_case_as_the_person_sees_it(mail, case) -> None:
     client = Client()
     with time_machine.travel(NOW, tick=False):
@@ -1353,7 +1431,11 @@ def test_portal_data_download_is_the_case_as_the_person_sees_it(mail, case) -> N
         "notice_sent": 0,
         "waiting": 1,
         "still_online": 1,
+        "refused": 0,
         "removed": 1,
+        "never_reachable": 0,
+        "paused": 0,
+        "withdrawn": 0,
     }
     late = Notice.objects.get(case=case, due_at=NOW - timedelta(days=6))
     assert data["requests_sent"] == [

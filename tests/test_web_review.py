@@ -357,7 +357,14 @@ def test_results_shows_figures_of_own_teams_as_svg(client, teams, people):
     assert response.status_code == 200
     page = response.content.decode()
     data = response.context["data"]
-    assert data.totals == {"found": 1, "removed": 1, "still_online": 0, "excluded": 0}
+    assert data.totals == {
+        "found": 1,
+        "removed": 1,
+        "still_online": 0,
+        "never_reachable": 0,
+        "not_seen_online": 0,
+        "excluded": 0,
+    }
     assert [row.organisation for row in data.scoreboard] == ["Quick Hosting"]
     assert '<span class="n" id="total-median">30.0 h</span>' in page
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 5

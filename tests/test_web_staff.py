@@ -17,6 +17,7 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from takedown.checks.escalate import EscalationError
 from takedown.checks.references import ReferenceHashError
@@ -1544,6 +1545,38 @@ def test_admin_permissions_are_granted_again_after_migrate():
     assert admin_codenames() == every_codename()
     assert ("takedown", "view_portalmessage") in admin_codenames()
     assert ("auth", "add_user") in admin_codenames()
+
+
+def test_pasted_16k_url_is_imported_and_shown_whole(client, carla, case):
+    from tests.test_import_links import _signed_cdn_url
+
+    url = _signed_cdn_url(16_000, host="bücher.example")
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:import_links", args=[case.reference]), {"urls": url})
+    page = client.get(reverse("staff:links", args=[case.reference])).content.decode()
+
+    assert response.status_code == 302
+    link = case.links.get()
+    assert link.url == url.replace("bücher.example", "xn--bcher-kva.example")
+    assert escape(link.url) in page
+    # The host in both forms: what a person reads and what is stored.
+    assert "bücher.example (xn--bcher-kva.example)" in page
+
+
+def test_never_reachable_link_is_shown_as_such_with_its_sentence(client, carla, case):
+    FoundLinkFactory(case=case, status=FoundLink.Status.NEVER_REACHABLE, last_verdict="removed")
+    FoundLinkFactory(case=case, status=FoundLink.Status.REMOVED, last_verdict="removed")
+    client.force_login(carla)
+
+    links = client.get(reverse("staff:links", args=[case.reference])).content.decode()
+    page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
+
+    assert links.count('<span class="badge">Never reachable (never seen online)</span>') == 1
+    assert links.count('<span class="badge">Removed</span>') == 1
+    for html in (links, page):
+        assert "Never reachable: every check found the address gone" in html
+    assert "never_reachable 1" in page
 
 
 def _raising(exc: Exception):

@@ -289,7 +289,8 @@ def test_notice_status_groups_split_the_statuses_without_overlap():
     ] == [("cancelled", []), ("failed", ["cancelled"]), ("bounced", ["cancelled"])]
 
 
-def test_open_links_are_those_not_removed_or_excluded():
+def test_open_links_are_those_not_removed_never_reachable_or_excluded():
+    S = FoundLink.Status
     assert sorted(workflow.OPEN_LINK_STATUSES) == sorted(
-        set(FoundLink.Status.values) - {FoundLink.Status.REMOVED, FoundLink.Status.EXCLUDED}
+        set(S.values) - {S.REMOVED, S.NEVER_REACHABLE, S.EXCLUDED}
     )

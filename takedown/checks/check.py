@@ -12,9 +12,11 @@ transaction:
   next_check_at, and its evidence: the first fetch that showed the image (the reference
   hashes a person or caseworker supplied win over the evidence when comparing);
 - status changes through takedown.workflow.transition only: FOUND/NOTIFIED/REAPPEARED ->
-  REMOVED once two consecutive checks say removed, REMOVED -> REAPPEARED when the same image
-  is back; both are told to the person in plain words (reopening a closed case and the
-  notice outcomes follow from on_enter hooks in takedown.checks.outcomes);
+  REMOVED once two consecutive checks say removed, FOUND/NOTIFIED -> NEVER_REACHABLE instead
+  when no check ever saw the image and there are no reference hashes (and back when it shows
+  up), REMOVED -> REAPPEARED when the same image is back; each is told to the person in
+  plain words (reopening a closed case and the notice outcomes follow from on_enter hooks in
+  takedown.checks.outcomes);
 - a redirect to another host that serves the image ("moved") adds the target URL to the case
   as a link of its own, on a Host created or reused as intake does, so the dispatcher resolves
   who is responsible there and a notice can go to them;
@@ -47,7 +49,7 @@ from takedown.checks.hashing import ImageHashes, image_hashes
 from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
 from takedown.intake.normalize import InvalidURL, normalize_url
-from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Verdict
+from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Verdict
 from takedown.resolve.bulk import column_field
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
@@ -60,6 +62,7 @@ from takedown.workflow import (
 log = logging.getLogger(__name__)
 
 L = FoundLink.Status
+REMOVABLE = (L.FOUND, L.NOTIFIED, L.REAPPEARED, L.NEVER_REACHABLE)
 CHECKED_FIELDS = [
     "last_verdict",
     "last_checked_at",
@@ -218,7 +221,12 @@ def _record(
     decisions: list[Decision] = []
     checks: list[LinkCheck] = []
     for link, one in zip(links, seen, strict=True):
-        previous = Previous(link.removed_streak, link.last_verdict, link.status == L.REMOVED)
+        previous = Previous(
+            link.removed_streak,
+            link.last_verdict,
+            link.status == L.REMOVED,
+            seen_online=link.evidence_id is not None,
+        )
         decision = decide(observation(link, one), reference_for(link), previous)
         decisions.append(decision)
         checks.append(_link_check(link, one, decision, now))
@@ -229,7 +237,7 @@ def _record(
     for link, one, decision, check in zip(links, seen, decisions, checks, strict=True):
         if link.evidence_id is None and _is_evidence(decision, one):
             link.evidence = check
-        status = _apply_status(link, decision, check, now)
+        status = _apply_status(link, decision, one, check, now)
         if decision.verdict == Verdict.MOVED and decision.moved_to_host:
             _add_moved_link(link, one.result.final_url, check, now)
         if decision.needs_human and not link.needs_review:
@@ -362,11 +370,13 @@ def _is_evidence(decision: Decision, seen: _Seen) -> bool:
     )
 
 
-def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: datetime) -> str:
+def _apply_status(
+    link: FoundLink, decision: Decision, seen: _Seen, check: LinkCheck, now: datetime
+) -> str:
     """Status changes the decision calls for; returns the link's status afterwards."""
     host = link.host.hostname
     try:
-        if decision.confirmed_removed and link.status in (L.FOUND, L.NOTIFIED, L.REAPPEARED):
+        if decision.confirmed_removed and link.status in REMOVABLE:
             transition(
                 link,
                 L.REMOVED,
@@ -375,6 +385,24 @@ def _apply_status(link: FoundLink, decision: Decision, check: LinkCheck, now: da
                 visible_to_person=True,
                 data={"check": check.pk, "reason": decision.reason},
                 fields={"removed_at": now},
+            )
+        elif decision.never_reachable and link.status in (L.FOUND, L.NOTIFIED):
+            transition(
+                link,
+                L.NEVER_REACHABLE,
+                sentence="foundlink.never_reachable",
+                params={"host": host},
+                visible_to_person=True,
+                data={"check": check.pk, "reason": decision.reason},
+            )
+        elif link.status == L.NEVER_REACHABLE and _is_evidence(decision, seen):
+            # Online after all: it goes back to where it was, and is followed up from there.
+            notified = link.notices.filter(status=Notice.Status.SENT).exists()
+            transition(
+                link,
+                L.NOTIFIED if notified else L.FOUND,
+                message=f"Link {link.pk} on {host} is online after all: {decision.reason}.",
+                data={"check": check.pk, "reason": decision.reason, "host": host},
             )
         elif decision.reappeared and link.status == L.REMOVED:
             transition(

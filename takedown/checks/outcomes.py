@@ -9,9 +9,9 @@ A notice's outcome is what its links show, read against what the recipient said:
 - no_response: none is, the deadline passed and no reply was recorded;
 - pending: otherwise (also when the recipient claims a removal the rechecks have not seen).
 
-Outcomes are recomputed when a link is removed, reappears or is excluded (workflow hooks, run
-inside the transition's transaction) and when a reply is recorded. Links excluded by a
-caseworker count for nothing.
+Outcomes are recomputed when a link is removed, reappears, is found never reachable or is
+excluded (workflow hooks, run inside the transition's transaction) and when a reply is
+recorded. Links excluded by a caseworker, and links never seen online, count for nothing.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def dataset_gone(notice: Notice) -> set[int]:
 def compute_outcome(notice: Notice) -> str:
     rows = list(
         notice.links.filter(case_id=notice.case_id)
-        .exclude(status=L.EXCLUDED)
+        # Never seen online: neither a removal nor a refusal to credit the recipient with.
+        .exclude(status__in=[L.EXCLUDED, L.NEVER_REACHABLE])
         .values_list("pk", "status")
     )
     done = {pk for pk, status in rows if status == L.REMOVED}
@@ -185,6 +186,7 @@ def close(case: Case, *, reason: str, actor: Any, automatic: bool) -> None:
 
 
 @on_enter(FoundLink, FoundLink.Status.REMOVED)
+@on_enter(FoundLink, FoundLink.Status.NEVER_REACHABLE)
 @on_enter(FoundLink, FoundLink.Status.EXCLUDED)
 def link_done(link: FoundLink, actor: Any) -> None:
     lock_case(link.case_id)

@@ -147,7 +147,9 @@ def regular_interval(
             if elapsed < end:
                 return every
         return None
-    return None  # FOUND (evidence recorded, no notice yet) and EXCLUDED
+    # FOUND (evidence recorded, no notice yet), EXCLUDED, and NEVER_REACHABLE: a dead address
+    # (a large share of any dataset) is not asked again and again; a check on demand still can.
+    return None
 
 
 def next_check_after(
@@ -164,7 +166,7 @@ def next_check_after(
     and has `failures` consecutive unreachable checks (this one included)."""
     if status == L.EXCLUDED:
         return None
-    if verdict == "removed" and not confirmed_removed:
+    if verdict == "removed" and not confirmed_removed and status != L.NEVER_REACHABLE:
         return now + conf.confirm
     regular = regular_interval(status, removed_at, now, conf)
     if verdict == "unreachable":

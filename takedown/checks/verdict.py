@@ -15,6 +15,12 @@ every branch is tested with plain values. The caller (the recheck service) store
   confirmed checks of an already removed link change nothing). Unreachable checks observed
   nothing, so they neither count towards the streak nor break it; any other verdict resets
   it to 0.
+- Removal also needs a link that was seen online before (``Previous.seen_online``: it has
+  evidence) or reference hashes to compare with. Otherwise nothing shows that the image was
+  ever at that address (LAION lists many URLs that were dead before anyone wrote to the
+  host), and counting it as removed would credit a notice with a removal it did not cause:
+  the confirmed check sets ``never_reachable`` instead, and the caller moves the link to
+  NEVER_REACHABLE, a state of its own that counts neither as removed nor as online.
 - ``is_evidence``: this check is the link's evidence (first successful fetch of an image).
 - ``reappeared``: the link was removed and the same image is back: reopen it.
 - ``moved_to_host``: resolve this host and record it; the notice may have to go there.
@@ -100,6 +106,7 @@ class Previous:
     removed_streak: int = 0
     last_verdict: str = ""
     link_removed: bool = False  # the link's status is REMOVED (confirmed earlier)
+    seen_online: bool = False  # an earlier check saw the image (the link has evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,7 @@ class Decision:
     reason: str
     removed_streak: int = 0
     confirmed_removed: bool = False
+    never_reachable: bool = False
     is_evidence: bool = False
     needs_human: bool = False
     reappeared: bool = False
@@ -118,7 +126,7 @@ def decide(observation: Observation, reference: Reference, previous: Previous) -
     """The verdict of one check; see the module docstring for how the caller applies it."""
     obs = observation
     if obs.error:
-        return _decide_error(obs, previous)
+        return _decide_error(obs, reference, previous)
 
     code = obs.status_code
     if code is None:
@@ -129,7 +137,7 @@ def decide(observation: Observation, reference: Reference, previous: Previous) -
     via = f" after a redirect to {moved_to}" if moved_to else ""
 
     if code in (404, 410):
-        return _removed(f"the server answered {code}{via}", previous, moved_to)
+        return _removed(f"the server answered {code}{via}", previous, reference, moved_to)
     if code in (401, 403, 451):
         meaning = {401: "login required", 403: "forbidden", 451: "unavailable for legal reasons"}
         return Decision(
@@ -208,9 +216,9 @@ def _pdq_reliable(reference_quality: int | None, fetched_quality: int) -> bool:
     return reference_quality is None or reference_quality >= PDQ_MIN_QUALITY
 
 
-def _decide_error(obs: Observation, previous: Previous) -> Decision:
+def _decide_error(obs: Observation, reference: Reference, previous: Previous) -> Decision:
     if obs.error == "dns_nxdomain":
-        return _removed("the name no longer resolves (no such domain)", previous, "")
+        return _removed("the name no longer resolves (no such domain)", previous, reference, "")
     if obs.error in REFUSED_ERRORS:
         # The guard refused to connect (possibly after a redirect): never a sign of removal,
         # and retrying will not change it, so a person looks.
@@ -224,11 +232,19 @@ def _decide_error(obs: Observation, previous: Previous) -> Decision:
     return _unreachable(TRANSIENT_ERRORS[obs.error], previous)
 
 
-def _removed(reason: str, previous: Previous, moved_to: str) -> Decision:
+def _removed(reason: str, previous: Previous, reference: Reference, moved_to: str) -> Decision:
     streak = previous.removed_streak + 1
     confirmed = streak >= REMOVED_CONFIRMATIONS
     if not confirmed:
         reason += f" (not yet confirmed: {streak} of {REMOVED_CONFIRMATIONS} consecutive checks)"
+    elif not (previous.seen_online or previous.link_removed) and reference.is_empty:
+        return Decision(
+            Verdict.REMOVED,
+            reason + ": never seen online and no reference hashes, so never reachable, not removed",
+            removed_streak=streak,
+            never_reachable=True,
+            moved_to_host=moved_to,
+        )
     return Decision(
         Verdict.REMOVED,
         reason,

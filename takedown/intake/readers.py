@@ -68,10 +68,10 @@ PARQUET_BATCH_BYTES = 64 * 1024 * 1024
 PARQUET_CHUNK_BYTES = 8 * 1024 * 1024
 # The longest values read. A URL is judged by normalize_url; this cap only keeps one cell from
 # costing megabytes (URLs of up to 16 KiB are real). An entry id is the dataset's key for a
-# row and the database keeps 100 characters. A caption is cut, not refused: the URL is what
-# matters, and LAION's captions rarely pass a few hundred characters.
+# row (a number, a hash, sometimes a path; the column is text). A caption is cut, not
+# refused: the URL is what matters, and LAION's captions rarely pass a few hundred characters.
 MAX_URL_BYTES = 65_536
-MAX_ENTRY_ID_CHARS = 100
+MAX_ENTRY_ID_CHARS = 1_024
 MAX_CAPTION_CHARS = 4_096
 MAX_NUMBER_TEXT_BYTES = 64
 # One line of a text, CSV or JSON lines file.

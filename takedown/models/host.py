@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from takedown.intake.normalize import host_for_display
 from takedown.models.directory import Organisation
 
 
@@ -115,6 +116,11 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+    @property
+    def display_name(self) -> str:
+        """ "münchen.de (xn--mnchen-3ya.de)" for an internationalised name, else the hostname."""
+        return host_for_display(self.hostname)
 
 
 class HostResolution(models.Model):

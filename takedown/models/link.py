@@ -22,11 +22,19 @@ class Verdict(models.TextChoices):
     UNREACHABLE = "unreachable", "Unreachable"
 
 
+# Verdicts of a check that saw the image at the address (or where it redirected): a link is
+# "still online" only while its last check was one of these.
+ONLINE_VERDICTS = (Verdict.ONLINE_SAME, Verdict.ONLINE_CHANGED, Verdict.MOVED)
+
+
 class FoundLink(models.Model):
     class Status(models.TextChoices):
         FOUND = "found", "Found"
         NOTIFIED = "notified", "Notice sent"
         REMOVED = "removed", "Removed"
+        # Gone (404, 410, no such domain: twice in a row) before any check saw it online, and
+        # no reference hashes: nothing shows it was ever there, so it is not counted removed.
+        NEVER_REACHABLE = "never_reachable", "Never reachable (never seen online)"
         REAPPEARED = "reappeared", "Reappeared after removal"
         EXCLUDED = "excluded", "Excluded by a caseworker"
 
@@ -42,7 +50,9 @@ class FoundLink(models.Model):
     url_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the normalised URL")
     # Where it was found.
     dataset = models.CharField(max_length=100, blank=True, help_text="e.g. laion-5b")
-    entry_id = models.CharField(max_length=100, blank=True, help_text="e.g. LAION SAMPLE_ID")
+    # Text, not a bounded CharField: some datasets key rows by a path or a URL, and one
+    # over-long id must not abort a million-row COPY. Nothing indexes it.
+    entry_id = models.TextField(blank=True, help_text="e.g. LAION SAMPLE_ID")
     caption = models.TextField(blank=True, help_text="Alt text / caption as the dataset lists it")
     extra = models.JSONField(null=True, blank=True, help_text="Width, height, similarity, ...")
     # Another case holds the same URL. Only the fact is shown, never anything of the other case.

@@ -280,7 +280,7 @@ def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
     foreign = 0
     through = (
         NoticeLink.objects.filter(notice=notice)
-        .select_related("link")
+        .select_related("link__host")
         .order_by("link__created_at", "link__pk")
     )
     for item in through:
@@ -291,6 +291,8 @@ def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
         rows.append(
             {
                 "url": link.url,
+                # "münchen.de (xn--mnchen-3ya.de)" under an internationalised host's URL.
+                "host": link.host.display_name if "xn--" in link.host.hostname else "",
                 "first_seen": link.created_at,
                 "entry_id": link.entry_id,
                 "dataset": link.dataset,

@@ -22,22 +22,33 @@ from django.utils.translation import gettext_lazy
 from takedown.complaint_period import deadline_of, needs_date
 from takedown.events import event_sentence, person_date
 from takedown.models import Case, CaseEvent, FoundLink, Notice, NoticeLink
+from takedown.models.link import ONLINE_VERDICTS
 
-FOUND, NOTICE_SENT, WAITING, STILL_ONLINE, REMOVED = (
-    "found",
-    "notice_sent",
-    "waiting",
-    "still_online",
-    "removed",
-)
+FOUND = "found"
+NOTICE_SENT = "notice_sent"
+WAITING = "waiting"
+STILL_ONLINE = "still_online"
+REFUSED = "refused"
+REMOVED = "removed"
+NEVER_REACHABLE = "never_reachable"
+PAUSED = "paused"
+WITHDRAWN = "withdrawn"
 # Order of the summary; labels are lazy so they follow the language of each request.
 LABELS = {
     FOUND: gettext_lazy("Found"),
     NOTICE_SENT: gettext_lazy("Notice sent"),
     WAITING: gettext_lazy("Waiting for the host"),
     STILL_ONLINE: gettext_lazy("Still online"),
+    REFUSED: gettext_lazy("Refused"),
     REMOVED: gettext_lazy("Removed"),
+    NEVER_REACHABLE: gettext_lazy("Never reachable"),
+    PAUSED: gettext_lazy("Paused"),
+    WITHDRAWN: gettext_lazy("Withdrawn"),
 }
+# The overview always has these; the others appear when a link is in them.
+ALWAYS_SHOWN = frozenset({FOUND, NOTICE_SENT, WAITING, STILL_ONLINE, REMOVED})
+# A recipient's answer that ends its part: the link stays online and the caseworker decides.
+REFUSALS = [Notice.Outcome.REFUSED, Notice.Outcome.NOT_RESPONSIBLE]
 LINKS_PER_PAGE = 50
 EVENTS_PER_PAGE = 30
 
@@ -63,27 +74,57 @@ def summary(case: Case) -> dict[str, int]:
                 )
             ),
             has_deadline=Exists(_sent_notice_links().filter(notice__due_at__isnull=False)),
+            refused=Exists(_sent_notice_links().filter(notice__outcome__in=REFUSALS)),
         )
-        .values("status", "waiting", "has_deadline")
+        .values("status", "last_verdict", "waiting", "has_deadline", "refused")
         .annotate(n=Count("pk"))
         .order_by()
     )
     counts = dict.fromkeys(LABELS, 0)
     for row in rows:
-        counts[_state(row["status"], row["waiting"], row["has_deadline"])] += row["n"]
+        state = _state(
+            case.status,
+            row["status"],
+            row["last_verdict"],
+            waiting=row["waiting"],
+            has_deadline=row["has_deadline"],
+            refused=row["refused"],
+        )
+        counts[state] += row["n"]
     return counts
 
 
-def _state(status: str, waiting: bool, has_deadline: bool) -> str:
+def _state(
+    case_status: str,
+    status: str,
+    last_verdict: str,
+    *,
+    waiting: bool,
+    has_deadline: bool,
+    refused: bool,
+) -> str:
+    """One link's state as the person reads it. What the checks established comes first (a
+    removal, an address that never answered), then what the case and the notices say: a
+    withdrawn or paused case, a request still running, a refusal."""
     if status == FoundLink.Status.REMOVED:
         return REMOVED
+    if status == FoundLink.Status.NEVER_REACHABLE:
+        return NEVER_REACHABLE
+    if case_status == Case.Status.WITHDRAWN:
+        return WITHDRAWN
+    if case_status == Case.Status.PAUSED:
+        return PAUSED
     if status == FoundLink.Status.REAPPEARED:
         return STILL_ONLINE
     if status == FoundLink.Status.NOTIFIED:
         if waiting:
             return WAITING
-        # The deadline passed and the link was not confirmed removed.
-        return STILL_ONLINE if has_deadline else NOTICE_SENT
+        if refused:
+            return REFUSED
+        # The deadline passed: "still online" only if the last check saw the image there.
+        if has_deadline and last_verdict in ONLINE_VERDICTS:
+            return STILL_ONLINE
+        return NOTICE_SENT
     return FOUND
 
 
@@ -103,13 +144,17 @@ def link_page(case: Case, page_number: Any, show: int | None = None) -> tuple[Pa
     """One page of the case's links with their state: two queries, whatever the page size."""
     links = _visible_links(case).select_related("host").order_by("host__hostname", "pk")
     page = Paginator(
-        links.only("pk", "url", "status", "removed_at", "host__hostname"), LINKS_PER_PAGE
+        links.only("pk", "url", "status", "last_verdict", "removed_at", "host__hostname"),
+        LINKS_PER_PAGE,
     ).get_page(page_number)
     ids = [link.pk for link in page.object_list]
     deadlines: dict[int, list[datetime]] = {}
-    for link_id, due_at, extended in NoticeLink.objects.filter(
+    refused: set[int] = set()
+    for link_id, due_at, extended, outcome in NoticeLink.objects.filter(
         link_id__in=ids, notice__status=Notice.Status.SENT, notice__case=case
-    ).values_list("link_id", "notice__due_at", "notice__extended_until"):
+    ).values_list("link_id", "notice__due_at", "notice__extended_until", "notice__outcome"):
+        if outcome in REFUSALS:
+            refused.add(link_id)
         deadline = extended or due_at
         if deadline is not None:
             deadlines.setdefault(link_id, []).append(deadline)
@@ -118,12 +163,19 @@ def link_page(case: Case, page_number: Any, show: int | None = None) -> tuple[Pa
     for link in page.object_list:
         dues = deadlines.get(link.pk, [])
         future = [d for d in dues if d > now]
-        state = _state(link.status, bool(future), bool(dues))
+        state = _state(
+            case.status,
+            link.status,
+            link.last_verdict,
+            waiting=bool(future),
+            has_deadline=bool(dues),
+            refused=link.pk in refused,
+        )
         deadline = min(future) if future else (max(dues) if dues else None)
         rows.append(
             LinkRow(
                 pk=link.pk,
-                host=link.host.hostname,
+                host=link.host.display_name,
                 state=state,
                 label=str(LABELS[state]),
                 explanation=explain(state, deadline, link.removed_at),
@@ -155,6 +207,20 @@ def explain(state: str, deadline: datetime | None, removed_at: datetime | None) 
         )
     if state == NOTICE_SENT:
         return _("We sent a removal request. We are waiting for an answer.")
+    if state == REFUSED:
+        return _(
+            "The party we asked refused to remove the image or said it is not responsible. "
+            "Your caseworker decides on the next step."
+        )
+    if state == NEVER_REACHABLE:
+        return _(
+            "We could never reach the image at this address: it was already gone when we "
+            "first checked. We do not count it as removed."
+        )
+    if state == PAUSED:
+        return _("Your case is paused: we send no new requests about this image for now.")
+    if state == WITHDRAWN:
+        return _("You withdrew your case: we do not act on this image any more.")
     return _("We found this link. Your caseworker is preparing a removal request.")
 
 

@@ -235,7 +235,11 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         "home.html",
         {
             **_case_context(access, request),
-            "summary": [(status.LABELS[key], key, counts[key]) for key in status.LABELS],
+            "summary": [
+                (status.LABELS[key], key, counts[key])
+                for key in status.LABELS
+                if counts[key] or key in status.ALWAYS_SHOWN
+            ],
             "total": sum(counts.values()),
             "rows": rows,
             "page": page,

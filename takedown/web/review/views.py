@@ -232,7 +232,7 @@ def results(request: HttpRequest) -> HttpResponse:
             charts.Series(_("found"), [w.found for w in data.weeks], charts.ACCENT),
             charts.Series(_("removed"), [w.removed for w in data.weeks], charts.OK),
         ],
-        line=charts.Series(_("still online"), [w.still_online for w in data.weeks], charts.WARN),
+        line=charts.Series(_("not removed"), [w.not_removed for w in data.weeks], charts.WARN),
         title=_("Links per week"),
     )
     removal = data.removal

@@ -396,6 +396,9 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
             "tab": "links",
             "page": page,
             "rows": rows,
+            "has_never_reachable": any(
+                link.status == FoundLink.Status.NEVER_REACHABLE for link, _ in rows
+            ),
             "party": party,
             "status": status,
             "host": host,
