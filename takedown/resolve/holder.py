@@ -272,6 +272,10 @@ def has_legal_form(name: str) -> bool:
     return bool(_ORG_WORDS.search(text))
 
 
+def _sentence(text: str) -> str:
+    return text if text.endswith(".") else text + "."
+
+
 def _usable(value: str) -> str:
     value = (value or "").strip()
     if value.casefold() in _EMPTY or value == REDACTED:
@@ -302,10 +306,14 @@ def classify_holder(
     if org.casefold() in _PERSON_PLACEHOLDERS:
         org = ""
     if org and (org.casefold() != person.casefold() or has_legal_form(org)):
-        return Holder(HolderKind.ORGANISATION, org, f"The registry names organisation {org}.")
+        return Holder(
+            HolderKind.ORGANISATION, org, _sentence(f"The registry names the organisation {org}")
+        )
     if person and has_legal_form(person):
         return Holder(
-            HolderKind.ORGANISATION, person, f"The holder's name {person} carries a legal form."
+            HolderKind.ORGANISATION,
+            person,
+            _sentence(f"The holder's name carries a legal form: {person}"),
         )
     if person:
         return Holder(
