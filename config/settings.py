@@ -481,6 +481,9 @@ LOGGING = {
 # --- resolve: who is responsible for a host ---------------------------------------------------
 # RDAP/WHOIS answers are cached per registered domain and IP network for this many days.
 TAKEDOWN_LOOKUP_CACHE_DAYS = envint("TAKEDOWN_LOOKUP_CACHE_DAYS", 7)
+# Just before a notice is first sent, its hosts resolved longer ago than this are resolved
+# again, and links whose party moved are re-routed (notices/reroute.py).
+TAKEDOWN_RESOLVE_MAX_AGE_HOURS = envfloat("TAKEDOWN_RESOLVE_MAX_AGE_HOURS", 24.0)
 # Seconds between two queries to the same WHOIS or RDAP server, across all workers.
 TAKEDOWN_WHOIS_INTERVAL = envfloat("TAKEDOWN_WHOIS_INTERVAL", 1.0)
 TAKEDOWN_RDAP_INTERVAL = envfloat("TAKEDOWN_RDAP_INTERVAL", 0.2)
