@@ -359,3 +359,92 @@ def test_set_party_only_by_a_caseworker_of_the_case(world, case):
 
     assert caught.value.returncode == 2
     assert str(caught.value) == "mallory is not a caseworker of TD-2026-0200"
+
+
+# --- the staff UI -------------------------------------------------------------------------------
+
+
+def test_needs_a_decision_lists_exactly_the_hosts_that_need_one(world, case, client, carla):
+    from django.urls import reverse
+
+    for hostname in ("img.bilderfirma-demo.com", "www.privat-demo.com", "img.nothing-here.com"):
+        resolved(link_on(case, hostname))
+    link_on(case, "new.pending-demo.com")  # not resolved yet: nothing to decide
+    decided = link_on(case, "a.unresolved-demo.com")
+    resolve_host(decided.host_id)
+    set_party(
+        "--case", case.reference, "--host", "a.unresolved-demo.com", "--exclude", "--reason",
+        "duplicate", "--as", "carla",
+    )  # fmt: skip
+    client.force_login(carla)
+
+    page = client.get(reverse("staff:hosts", args=[case.reference]), {"flagged": "1"})
+
+    assert [host.hostname for host in page.context["page"].object_list] == [
+        "img.nothing-here.com",
+        "www.privat-demo.com",
+    ]
+    party_url = reverse("staff:party", args=[case.reference, "www.privat-demo.com"])
+    assert party_url in page.content.decode()
+
+
+def test_party_page_search_and_set_from_the_directory(world, case, client, carla):
+    from django.urls import reverse
+
+    resolved(link_on(case, "img.nothing-here.com"))
+    wanted = OrganisationFactory(name="Findbar Hosting GmbH", kind="hosting", country="DE")
+    OrganisationFactory(name="Anderer Betrieb AG", kind="operator", country="CH")
+    client.force_login(carla)
+    url = reverse("staff:party", args=[case.reference, "img.nothing-here.com"])
+
+    found = client.get(url, {"q": "findbar"})
+    response = client.post(
+        url, {"action": "set", "organisation": wanted.pk, "role": "hosting"}, follow=True
+    )
+
+    assert [o.name for o in found.context["results"]] == ["Findbar Hosting GmbH"]
+    assert "Findbar Hosting GmbH is now the hosting provider for img.nothing-here.com." in [
+        str(m) for m in response.context["messages"]
+    ]
+    decision = PartyDecision.objects.get()
+    assert (decision.organisation, decision.role, decision.created_by) == (wanted, "hosting", carla)
+    assert [(n.recipient, n.recipient_role) for n in generate_notices(case).notices] == [
+        (wanted, "hosting")
+    ]
+
+
+def test_party_page_refusal_is_a_message(world, case, client, carla):
+    from django.urls import reverse
+
+    resolved(link_on(case, "img.nothing-here.com"))
+    client.force_login(carla)
+    url = reverse("staff:party", args=[case.reference, "img.nothing-here.com"])
+
+    response = client.post(
+        url,
+        {
+            "action": "set",
+            "new_name": "Neu GmbH",
+            "country": "DE",
+            "region": "AT-9",
+            "role": "hosting",
+        },
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "'AT-9' is not an ISO 3166-2 region of DE (e.g. DE-BY)."
+    ]
+    assert not PartyDecision.objects.exists()
+
+
+def test_party_page_of_a_host_outside_the_case_is_404(world, case, client, carla):
+    from django.urls import reverse
+
+    other = CaseFactory(reference="TD-2026-0201", team=case.team)
+    link_on(other, "img.nothing-here.com")
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:party", args=[case.reference, "img.nothing-here.com"]))
+
+    assert response.status_code == 404
