@@ -544,3 +544,8 @@ TAKEDOWN_RECHECK_HOST_LINKS = envint("TAKEDOWN_RECHECK_HOST_LINKS", 30)
 TAKEDOWN_RECHECK_TASK_LINKS = envint("TAKEDOWN_RECHECK_TASK_LINKS", 500)
 TAKEDOWN_RECHECK_INTAKE_BATCH = envint("TAKEDOWN_RECHECK_INTAKE_BATCH", 10000)
 TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES = envfloat("TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES", 10.0)
+# The demo (`make run`): seconds after a notice arrives at the sandbox before its site takes
+# some of the named images down (takedown/sandbox/world.py, Removals).
+TAKEDOWN_SANDBOX_REMOVAL_SECONDS = envfloat("TAKEDOWN_SANDBOX_REMOVAL_SECONDS", 60.0)
+# The port of the sandbox's image hosts that the demo case's links name (Sandbox.env() sets it).
+TAKEDOWN_SANDBOX_HTTP_PORT = envint("TAKEDOWN_SANDBOX_HTTP_PORT", 8080)
