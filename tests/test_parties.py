@@ -118,6 +118,26 @@ def test_holder_organisation_is_the_site_operator_and_gets_the_notice(world, cas
     assert report.notices[0].regime == "gdpr"
 
 
+def test_holder_region_comes_from_the_registry_address(world, case):
+    data = with_registrant("region-demo.com", fn="Region Bilder GmbH", cc="DE")
+    data["entities"][1]["vcardArray"][1][3][3] = [
+        "",
+        "",
+        "Hauptstr. 1",
+        "München",
+        "Bayern",
+        "",
+        "",
+    ]
+    world["rdap"].add_domain("region-demo.com", data)
+    world["dns"].add("img.region-demo.com", A=["198.51.100.22"])
+
+    host = resolved(link_on(case, "img.region-demo.com"))
+
+    assert (host.current.operator.country, host.current.operator.region) == ("DE", "DE-BY")
+    assert host.current.data["operator"]["region"] == "DE-BY"
+
+
 def test_holder_organisation_is_one_organisation_for_all_its_domains(world, case):
     world["dns"].add("www.bilderfirma-demo.com", A=["198.51.100.21"])
 
