@@ -331,6 +331,8 @@ def classify_party(party: Party | None) -> Holder:
     """classify_holder for a registrant as RDAP or WHOIS parsed it (None: no registrant)."""
     if party is None:
         return Holder(HolderKind.UNKNOWN, "", "The registry names no holder.")
+    # A parser may also flag the record itself as redacted (a placeholder it recognised
+    # without writing "redacted" into the fields); Party grows that flag with the parser.
     redacted = REDACTED in (party.name, party.organization) or bool(
         getattr(party, "redacted", False)
     )
