@@ -418,6 +418,9 @@ def test_party_page_search_and_set_from_the_directory(world, case, client, carla
     url = reverse("staff:party", args=[case.reference, "img.nothing-here.com"])
 
     found = client.get(url, {"q": "findbar"})
+    assert found.context["unrouted"] == (
+        "resolution failed; set the responsible party by hand (set_party)"
+    )
     response = client.post(
         url, {"action": "set", "organisation": wanted.pk, "role": "hosting"}, follow=True
     )

@@ -44,7 +44,7 @@ from takedown.models import (
     Organisation,
     RecipientRole,
 )
-from takedown.notices.generate import generate_notices
+from takedown.notices.generate import generate_notices, unrouted_reason
 from takedown.notices.regimes import UnknownRegime
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.render import render_notice
@@ -438,7 +438,9 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
         data, user = form.cleaned_data, request.user
         return _act(request, case, lambda: _decide(case, host, action, data, user), back=back)
     query = request.GET.get("q", "")
-    decided = party_decisions.load_decisions(case).for_host(host)
+    decisions = party_decisions.load_decisions(case)
+    decided = decisions.for_host(host)
+    unrouted = "" if decisions.first_recipient(host) else unrouted_reason(host)
     return render(
         request,
         "staff/party.html",
@@ -449,6 +451,7 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
             "evidence": selectors.evidence_rows(host.current),
             "holder": ((host.current.data or {}).get("holder") if host.current else None) or {},
             "decisions": decided,
+            "unrouted": unrouted,
             "query": query,
             "results": party_decisions.find_organisations(query),
             "set_form": SetPartyForm(initial={"role": request.GET.get("role", "site_operator")}),
