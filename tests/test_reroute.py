@@ -94,7 +94,7 @@ def test_host_that_moved_after_approval_leaves_the_notice_and_gets_a_new_draft(w
     result = send_notice(notice.pk)
 
     notice.refresh_from_db()
-    assert (result.outcome, notice.status) == ("sent", "sent")
+    assert (result.outcome, notice.status, notice.needs_reroute) == ("sent", "sent", False)
     assert [link.host.hostname for link in notice.links.all()] == ["static.moving-demo.com"]
     [message] = world["smtp"].messages
     body = message.message.get_body(("plain",)).get_content()

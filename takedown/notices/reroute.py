@@ -121,6 +121,8 @@ def _take_out_moved_links(notice_id: int) -> str:
             return "unchanged"
         gone = [link for group in moved.values() for link in group]
         left = len(links) - len(gone)
+        # Resolution flagged the notice for rerouting when the party changed: done here.
+        Notice.objects.filter(pk=notice.pk).update(needs_reroute=False)
         if left:
             notice.links.remove(*gone)
         # else the cancelled notice keeps its links as the record of what it was for.
