@@ -321,6 +321,9 @@ LOGGING = {
 # --- resolve: who is responsible for a host ---------------------------------------------------
 # RDAP/WHOIS answers are cached per registered domain and IP network for this many days.
 TAKEDOWN_LOOKUP_CACHE_DAYS = envint("TAKEDOWN_LOOKUP_CACHE_DAYS", 7)
+# Just before a notice is first sent, its hosts resolved longer ago than this are resolved
+# again, and links whose party moved are re-routed (notices/reroute.py).
+TAKEDOWN_RESOLVE_MAX_AGE_HOURS = envfloat("TAKEDOWN_RESOLVE_MAX_AGE_HOURS", 24.0)
 # Seconds between two queries to the same WHOIS or RDAP server, across all workers.
 TAKEDOWN_WHOIS_INTERVAL = envfloat("TAKEDOWN_WHOIS_INTERVAL", 1.0)
 TAKEDOWN_RDAP_INTERVAL = envfloat("TAKEDOWN_RDAP_INTERVAL", 0.2)
@@ -382,3 +385,8 @@ TAKEDOWN_RECHECK_HOST_LINKS = envint("TAKEDOWN_RECHECK_HOST_LINKS", 30)
 TAKEDOWN_RECHECK_TASK_LINKS = envint("TAKEDOWN_RECHECK_TASK_LINKS", 500)
 TAKEDOWN_RECHECK_INTAKE_BATCH = envint("TAKEDOWN_RECHECK_INTAKE_BATCH", 10000)
 TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES = envfloat("TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES", 10.0)
+# The demo (`make run`): seconds after a notice arrives at the sandbox before its site takes
+# some of the named images down (takedown/sandbox/world.py, Removals).
+TAKEDOWN_SANDBOX_REMOVAL_SECONDS = envfloat("TAKEDOWN_SANDBOX_REMOVAL_SECONDS", 60.0)
+# The port of the sandbox's image hosts that the demo case's links name (Sandbox.env() sets it).
+TAKEDOWN_SANDBOX_HTTP_PORT = envint("TAKEDOWN_SANDBOX_HTTP_PORT", 8080)

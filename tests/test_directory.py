@@ -415,6 +415,10 @@ def test_import_directory_shared_data_mapping():
     assert (ionos.name, ionos.kind, ionos.country) == ("IONOS Cloud Ltd.", "operator", "GB")
     assert best_contact(ionos, [P.PRIVACY]).value == "privacypolicy@ionos.co.uk"
     assert best_contact(ionos, [P.PRIVACY]).source == "datenanfragen/1and1-gb"
+    # The state stands on the line above the country: a region where the address names one.
+    greetings = Organisation.objects.get(external_key="datenanfragen:123greetings")
+    assert (greetings.country, greetings.region) == ("US", "US-NY")
+    assert ionos.region == ""
 
     berlin = Organisation.objects.get(external_key="datenanfragen-sa:deberlbdi")
     assert (berlin.kind, berlin.country, berlin.supervises) == ("dpa", "DE", ["DE-BE"])

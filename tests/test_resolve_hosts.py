@@ -417,3 +417,41 @@ def test_lookup_host_json_parties_keep_their_shape_per_role(internet):
         '"registrant": {"name": "Leaky Images Inc.", "organization": "Leaky Images Inc.", '
         '"country": "US", "email": "", "privacy_proxy": false, "source": "rdap"}'
     ).replace("ORG", str(amazon.pk))
+
+
+def lookup_many(*targets: str) -> tuple[int, object]:
+    out = StringIO()
+    try:
+        call_command("lookup_host", *targets, "--json", stdout=out)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, json.loads(out.getvalue())
+
+
+def test_lookup_host_several_hosts_prints_a_list_in_order(internet):
+    code, data = lookup_many("www.bilder-demo.de", "img.leaky-demo.com")
+
+    assert code == 0
+    assert [item["hostname"] for item in data] == ["www.bilder-demo.de", "img.leaky-demo.com"]
+    assert data[1]["hosting"]["name"] == "Demo Hosting GmbH"
+
+
+def test_lookup_host_several_hosts_one_without_party_exits_1(internet):
+    code, data = lookup_many("img.leaky-demo.com", "nothing-here.com")
+
+    assert code == 1
+    assert [item["hostname"] for item in data] == ["img.leaky-demo.com", "nothing-here.com"]
+    assert data[1]["ips"] == []
+
+
+def test_lookup_host_several_hosts_names_each_bad_one(internet):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError) as caught:
+        call_command("lookup_host", "img.leaky-demo.com", "javascript:alert(1)", "a b", "--json")
+
+    assert caught.value.returncode == 2
+    assert "'javascript:alert(1)'" in str(caught.value)
+    assert "'a b'" in str(caught.value)
+    assert internet["rdap"].hits("/domain/leaky-demo.com") == 0

@@ -598,6 +598,8 @@ def test_start_sandbox_serves_demo_world(tmp_path: Path) -> None:
         "TAKEDOWN_DNS_NAMESERVERS": f"127.0.0.1:{sandbox.dns.port}",
         "EMAIL_URL": f"smtp://127.0.0.1:{sandbox.smtp.port}",
         "TAKEDOWN_ALLOW_PRIVATE_NETWORK": "1",
+        "TAKEDOWN_FETCH_PORTS": f"80,443,{sandbox.http.port}",
+        "TAKEDOWN_SANDBOX_HTTP_PORT": str(sandbox.http.port),
     }
     assert (address.address, code, body, rdap_code) == ("127.0.0.1", 200, make_image(1), 200)
     assert whois_answer.startswith(b"Domain: bilderbude-demo.de\r\n")

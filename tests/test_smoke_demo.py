@@ -73,3 +73,43 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
     assert recipients == ["abuse@hoster-demo.de", "contact@laion.ai"]
     assert all(message.mail_from.startswith("bounces+") for message in mail)
     assert len(list((tmp_path / "var" / "demo").glob("notice-*.pdf"))) == 2
+
+
+def test_demo_case_moves_links_become_removed_after_their_notice(tmp_path: Path):
+    """`make run`'s world: the image host is fetchable with the sandbox on, and some images
+    are taken down a short while after their notice arrives; the scheduled rechecks see it."""
+    import json
+    import time
+
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap")}
+    with start_sandbox(tmp_path / "sandbox", ports=ports, removal_delay=1.0) as sandbox:
+        env = {**embedded_env(tmp_path / "var"), **sandbox.env(), **sandbox.demo_env()}
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "setup_demo")
+        before = json.loads(
+            manage(env, "recheck_links", "--case", "TD-DEMO-0001", "--sync", "--json")
+        )
+        # The demo's schedule, faster still: rechecks a second apart.
+        env |= {
+            "TAKEDOWN_RECHECK_PENDING_HOURS": "0.0003",
+            "TAKEDOWN_RECHECK_CONFIRM_HOURS": "0.0003",
+        }
+        manage(env, "setup_demo", "--pipeline")
+        status: dict[str, tuple[str, str]] = {}
+        deadline = time.monotonic() + 90
+        live = sandbox.demo_urls["live photo"]
+        while status.get(live, ("", ""))[1] != "removed" and time.monotonic() < deadline:
+            time.sleep(1.2)
+            for item in json.loads(manage(env, "recheck_links", "--sync", "--json")):
+                status[item["url"]] = (item["verdict"], item["status"])
+        removed = sorted(sandbox.removals.removed)
+
+    verdicts = {item["url"]: item["verdict"] for item in before}
+    urls = sandbox.demo_urls
+    assert verdicts[urls["live photo"]] == "online_same"
+    assert not any("port" in item["reason"] for item in before)
+    assert removed == sorted(
+        urls[label] for label in ("live photo", "photo (PNG copy)", "other photo (re-encoded)")
+    )
+    assert status[urls["live photo"]] == ("removed", "removed")
+    assert status[urls["smaller re-upload"]][0] == "online_same"

@@ -136,6 +136,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:case", args=[ref])),
         ("get", reverse("staff:links", args=[ref])),
         ("get", reverse("staff:hosts", args=[ref])),
+        ("get", reverse("staff:party", args=[ref, "img.hoster-eins.de"])),
         ("get", reverse("staff:timeline", args=[ref])),
         ("get", reverse("staff:import_links", args=[ref])),
         ("get", reverse("staff:import", args=[ref, imported.pk])),

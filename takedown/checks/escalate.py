@@ -39,10 +39,11 @@ from takedown.checks.outcomes import (
 from takedown.errors import NotPossible
 from takedown.models import AffectedPerson, Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
-from takedown.models.roles import CONTROLLER_ROLES, kinds_of
+from takedown.models.roles import CONTROLLER_ROLES
 from takedown.notices.clock import extend_deadline
 from takedown.notices.generate import draft_follow_up, route
 from takedown.notices.render import store_element_check
+from takedown.resolve.decisions import load_decisions, responsible_party
 from takedown.resolve.jurisdiction import EU_EEA
 from takedown.workflow import (
     ACTIVE_CASE_STATUSES,
@@ -437,8 +438,9 @@ def _escalate_to_parties(
     addressed = _addressed(notice.case)
     grouped: dict[int, tuple[Organisation, list[FoundLink]]] = {}
     rest = []
+    decisions = load_decisions(notice.case_id)  # a caseworker's decision beats resolution
     for link in links:
-        party = _party(link, role)
+        party = responsible_party(link, role, decisions)
         if party is None or (party.pk, link.pk) in addressed:
             rest.append(link)
         else:
@@ -457,17 +459,6 @@ def _escalate_to_parties(
             )
         )
     return rest
-
-
-def _party(link: FoundLink, role: str) -> Organisation | None:
-    resolution = link.host.current
-    if resolution is None:
-        return None
-    for name in kinds_of(role):
-        organisation = getattr(resolution, name)
-        if organisation is not None:
-            return organisation
-    return None
 
 
 def _root(notice: Notice) -> Notice:

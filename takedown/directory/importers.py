@@ -49,6 +49,7 @@ from django.utils import timezone
 from takedown.directory.contacts import ContactChanges, ContactSpec, plan_contacts
 from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
+from takedown.resolve.regions import region_in_address
 
 Kind = Organisation.Kind
 Purpose = Contact.Purpose
@@ -347,10 +348,12 @@ def parse_record(
         contacts.append(spec(Channel.WEBFORM, webform, medium == "webform"))
     if phone:
         contacts.append(spec(Channel.PHONE, phone, False))
+    country = _country(address, countries)
     fields = {
         "name": name,
         "kind": kind_value,
-        "country": _country(address, countries),
+        "country": country,
+        "region": _region(address, country),
         "website": web if len(web) <= 500 else "",
         "supervises": supervises,
         "notes": "\n".join(notes),
@@ -401,6 +404,13 @@ def _country(address: str, relevant: list[str]) -> str:
         return code
     codes = [c for c in relevant if c != "all"]
     return codes[0].upper() if len(codes) == 1 and len(codes[0]) == 2 else ""
+
+
+def _region(address: str, country: str) -> str:
+    """The state in the line above the country (US, Canadian and Australian addresses write
+    it there; a German, Austrian or Swiss city line names it only for the city states)."""
+    lines = [line.strip() for line in address.strip().splitlines() if line.strip()]
+    return region_in_address(country, lines[-2]) if len(lines) >= 2 else ""
 
 
 def _supervises(slug: str, relevant: list[str]) -> list[str]:

@@ -1,6 +1,7 @@
 """The domain model, split by concern. Import models from here."""
 
 from takedown.models.case import AffectedPerson, Case, Counter, Mandate, Team
+from takedown.models.decision import PartyDecision
 from takedown.models.directory import Contact, OperatorRule, Organisation
 from takedown.models.events import CaseEvent
 from takedown.models.host import (
@@ -45,6 +46,7 @@ __all__ = [
     "NoticeLink",
     "OperatorRule",
     "Organisation",
+    "PartyDecision",
     "PortalAccess",
     "PortalCode",
     "PortalDevice",

@@ -4,6 +4,12 @@ The first notice for a host goes to the party that can remove the image soonest:
 or site operator when a curated rule or the directory names one, else the hosting provider,
 else the CDN. The registrar and the data-protection authority are later steps of the escalation
 ladder. Links that came from a dataset also go, grouped, to the dataset's maintainer.
+
+The site operator may be the domain's holder: resolution records an organisation holding the
+domain as the operator (resolve.holder) unless a platform or operator rule names another. A
+private person holding it is not written to until a caseworker confirms them. A caseworker's
+decision (resolve.decisions) wins over all of this until it is cleared. Links with no recipient
+are reported per host with the reason, never dropped silently.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from typing import Any
 from django.db import transaction
 
 from takedown.directory.contacts import best_contact
-from takedown.models import Case, Contact, FoundLink, HostResolution, Notice, Organisation
+from takedown.models import Case, Contact, FoundLink, Host, Notice, NoticeLink, Organisation
 from takedown.models import RecipientRole as Role
-from takedown.models.roles import FIRST_RECIPIENT_KINDS, KIND_OF_ROLE, ROLE_OF_KIND
+from takedown.models.roles import KIND_OF_ROLE, ROLE_OF_KIND
 from takedown.notices.regimes import choose_regime
 from takedown.notices.render import store_element_check
+from takedown.resolve.decisions import load_decisions
+from takedown.resolve.holder import HolderKind
 from takedown.resolve.jurisdiction import PartyEvidence, assess
 from takedown.workflow import DEAD_NOTICE_STATUSES, OPEN_LINK_STATUSES, record_event, transition
 
@@ -40,6 +48,7 @@ class Recipient:
     organisation: Organisation
     role: str
     links: list[FoundLink] = field(default_factory=list)
+    decided: bool = False  # named by a caseworker (resolve.decisions), not by resolution
 
 
 @dataclass
@@ -49,6 +58,9 @@ class GenerateReport:
     refreshed: int = 0
     unchanged: int = 0
     unrouted_links: int = 0  # links whose host has no resolved party yet
+    # Why each of those hosts has none: [{"host", "links", "reason"}], so none is dropped
+    # silently.
+    unrouted_hosts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,43 +68,81 @@ class GenerateReport:
             "refreshed": self.refreshed,
             "unchanged": self.unchanged,
             "unrouted_links": self.unrouted_links,
+            "unrouted_hosts": self.unrouted_hosts,
             "notices": [describe(notice) for notice in self.notices],
         }
 
 
-def plan_recipients(case: Case) -> tuple[list[Recipient], int]:
-    """Group the case's open links by their first recipient; count the links with none."""
+def plan_recipients(case: Case, links: Any = None) -> tuple[list[Recipient], list[dict[str, Any]]]:
+    """Group the case's open links (or `links`) by their first recipient: a caseworker's
+    decision, else the resolved party. Also the hosts with none, each with its links' count and
+    the reason (unrouted_reasons)."""
     grouped: dict[tuple[int, str], Recipient] = {}
-    unrouted = 0
+    unrouted: dict[Host, int] = {}
     maintainers = _maintainers_by_dataset()
-    links = (
-        FoundLink.objects.filter(case=case, status__in=OPEN_LINK_STATUSES)
-        .select_related("host__current__platform", "host__current__hosting", "host__current__cdn")
-        .order_by("id")
-    )
+    decisions = load_decisions(case)
+    if links is None:
+        links = FoundLink.objects.filter(case=case, status__in=OPEN_LINK_STATUSES)
+    links = links.select_related(
+        "host__current__platform",
+        "host__current__operator",
+        "host__current__hosting",
+        "host__current__cdn",
+    ).order_by("id")
     for link in links:
-        party = _first_party(link.host.current)
+        party = decisions.first_recipient(link.host)
         if party is None:
-            unrouted += 1
+            unrouted[link.host] = unrouted.get(link.host, 0) + 1
         else:
-            organisation, role = party
-            grouped.setdefault((organisation.pk, role), Recipient(organisation, role)).links.append(
-                link
+            organisation, role, decided = party
+            recipient = grouped.setdefault(
+                (organisation.pk, role), Recipient(organisation, role, decided=decided)
             )
-        maintainer = maintainers.get(link.dataset) if link.dataset else None
-        if maintainer is not None:
+            recipient.links.append(link)
+        maintainer = decisions.party(link.host, Role.DATASET_MAINTAINER) or (
+            maintainers.get(link.dataset) if link.dataset else None
+        )
+        if maintainer is not None and link.dataset:
             key = (maintainer.pk, Role.DATASET_MAINTAINER)
             grouped.setdefault(key, Recipient(maintainer, Role.DATASET_MAINTAINER)).links.append(
                 link
             )
-    return list(grouped.values()), unrouted
+    reasons = [
+        {"host": host.hostname, "links": count, "reason": unrouted_reason(host)}
+        for host, count in sorted(unrouted.items(), key=lambda item: item[0].hostname)
+    ]
+    return list(grouped.values()), reasons
+
+
+def unrouted_reason(host: Host) -> str:
+    """Why no notice can be drafted for the links of `host`, in words a caseworker acts on."""
+    if host.status in (Host.Status.PENDING, Host.Status.RESOLVING) and host.current is None:
+        return "not resolved yet"
+    if host.current is None or host.status == Host.Status.FAILED:
+        return "resolution failed; set the responsible party by hand (set_party)"
+    holder = (host.current.data or {}).get("holder") or {}
+    kind = holder.get("kind")
+    if kind == HolderKind.PERSON:
+        return (
+            f"the domain holder {holder.get('name', '')} looks like a private person and no"
+            " hosting provider is known: confirm the holder (set_party --holder) or name the"
+            " responsible party"
+        )
+    if kind == HolderKind.PRIVACY_SERVICE:
+        return (
+            "the domain holder is hidden behind a privacy service and no hosting provider is"
+            " known: name the responsible party (set_party), or ask the registrar to disclose"
+        )
+    return "no platform, site operator, hosting provider or CDN found; set the party by hand"
 
 
 def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
     """Create drafts for new recipients and refresh the links of existing drafts. Notices that
     are already in review or further along are left alone (they are reported unchanged)."""
     recipients, unrouted = plan_recipients(case)
-    report = GenerateReport(unrouted_links=unrouted)
+    report = GenerateReport(
+        unrouted_links=sum(entry["links"] for entry in unrouted), unrouted_hosts=unrouted
+    )
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     with transaction.atomic():
         drafted: set[int] = set()
@@ -106,13 +156,23 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
 
 
 def _prune_stale_drafts(case: Case, current: set[int]) -> None:
-    """Drafts the plan no longer produces keep only their open links; empty ones are
-    cancelled, so a removed or excluded link can never be sent in a stale draft."""
+    """Drafts the plan no longer produces keep only their open links that no current draft in
+    the same role covers (a caseworker named another party for them); empty ones are
+    cancelled, so a removed or excluded link can never be sent in a stale draft, and a link
+    never goes to two parties in one role."""
+    covered: dict[str, set[int]] = defaultdict(set)
+    for role, link_id in NoticeLink.objects.filter(notice_id__in=current).values_list(
+        "notice__recipient_role", "link_id"
+    ):
+        covered[role].add(link_id)
     stale = Notice.objects.filter(
         case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT
     ).exclude(pk__in=current)
     for notice in stale:
-        notice.links.remove(*notice.links.exclude(status__in=OPEN_LINK_STATUSES))
+        notice.links.remove(
+            *notice.links.exclude(status__in=OPEN_LINK_STATUSES),
+            *notice.links.filter(pk__in=covered[notice.recipient_role]),
+        )
         if not notice.links.exists():
             transition(notice, Notice.Status.CANCELLED, message="No open links left.")
 
@@ -144,7 +204,13 @@ def _draft_for(
         .order_by("-created_at")
         .first()
     )
-    fields = route(case, organisation, role, person_country)
+    fields = route(
+        case,
+        organisation,
+        role,
+        person_country,
+        source="override" if recipient.decided else "directory",
+    )
     if existing is None:
         notice = Notice.objects.create(
             case=case,
@@ -183,8 +249,10 @@ def route(
     person_country: str,
     *,
     regime_code: str | None = None,
+    source: str = "directory",
 ) -> dict[str, Any]:
-    """Regime, language and contact for a notice to `organisation` as `role` in this case."""
+    """Regime, language and contact for a notice to `organisation` as `role` in this case
+    (`source` "override" when a caseworker named it)."""
     if regime_code is None:
         regimes = assess(
             [
@@ -192,7 +260,7 @@ def route(
                     _jurisdiction_role(organisation, role),
                     organisation.name,
                     organisation.country,
-                    "directory",
+                    source,
                 )
             ],
             category=case.category,
@@ -276,16 +344,6 @@ def describe(notice: Notice) -> dict[str, Any]:
         "links": notice.links.count(),
         "missing": notice.element_check.get("missing", []),
     }
-
-
-def _first_party(resolution: HostResolution | None) -> tuple[Organisation, str] | None:
-    if resolution is None:
-        return None
-    for kind in FIRST_RECIPIENT_KINDS:
-        organisation = getattr(resolution, kind)
-        if organisation is not None:
-            return organisation, ROLE_OF_KIND[kind]
-    return None
 
 
 def _jurisdiction_role(organisation: Organisation, role: str) -> str:

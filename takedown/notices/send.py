@@ -44,6 +44,10 @@ and committing the accepted row: one network round trip and one commit. A crash 
 is resolved automatically. (A failed write of the message body itself cannot have carried the
 terminating ".", which is its last byte, so it counts as refused, not uncertain.)
 
+Before the claim of a first attempt, notices/reroute.py resolves the notice's stale hosts
+again and takes out links whose party moved (its docstring argues why that keeps these
+guarantees and needs no new review); a retry never changes what the first attempt sent.
+
 Recovery: a notice in SENDING whose claim is older than TAKEDOWN_SEND_CLAIM_TIMEOUT belongs to
 a dead worker (the timeout is longer than the send task's hard time limit). `recover_stuck_sending`
 concludes it from the sent log with the same function a live worker uses at the end of an
@@ -76,6 +80,7 @@ from takedown.directory.contacts import next_contact
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.notices.render import RenderedNotice, render_notice
+from takedown.notices.reroute import refresh_parties
 from takedown.notices.transports import DeliveryError, Failure, open_transport
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
@@ -339,6 +344,9 @@ def send_notice(notice_id: int) -> SendResult:
     if notice.case.status != Case.Status.OPEN:
         # Paused (or withdrawn) after the notice was handed out: it stays queued.
         return SendResult(notice_id, "skipped")
+    # Before the claim and only before a first attempt: see the argument in notices/reroute.py.
+    if refresh_parties(notice) == "cancelled":
+        return SendResult(notice_id, "skipped", message="every link moved to another party")
     _checkpoint("claiming", notice)
     claim = timezone.now()
     try:

@@ -42,6 +42,8 @@ class Party:
     iana_id: str = ""
     source: str = ""  # "rdap", "whois", "rule", "directory", "override"
     privacy_proxy: bool = False
+    state: str = ""  # state or province as the source wrote it (mapped by resolve.regions)
+    region: str = ""  # ISO 3166-2, e.g. DE-BY, when known
     # Set by resolve.lookup on the parties it names, not by the sources:
     handle: str = ""  # the registry's handle of a hosting network
     network: str = ""  # a hosting network's own name, its holder's being `name`

@@ -179,7 +179,8 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
                     cdn_id=_rule_org_id(result.cdn),
                     hosting_id=directory.hosting(result.hosting),
                     registrar_id=directory.registrar(result.registrar),
-                    operator_id=_rule_org_id(result.platform),
+                    operator_id=_rule_org_id(result.platform)
+                    or directory.operator(result.operator),
                     data=result.as_dict(),
                     errors=result.errors,
                 )
@@ -280,7 +281,7 @@ def _changed_parties(previous: HostResolution | None, current: HostResolution) -
         return set()
     return {
         role
-        for role in ("hosting", "registrar", "platform", "cdn")
+        for role in ("hosting", "registrar", "platform", "operator", "cdn")
         if getattr(previous, f"{role}_id") is not None
         and getattr(current, f"{role}_id") is not None
         and getattr(previous, f"{role}_id") != getattr(current, f"{role}_id")
@@ -321,7 +322,10 @@ class _Entry:
     kind: str
     country: str
     source: str
-    emails: dict[str, str] = field(default_factory=dict)  # abuse e-mail -> source
+    emails: dict[str, str] = field(default_factory=dict)  # e-mail -> source
+    region: str = ""
+    # An abuse desk for networks and registrars; a holder's own address is a general one.
+    purpose: str = Contact.Purpose.ABUSE
 
 
 class _Directory:
@@ -335,12 +339,15 @@ class _Directory:
             for party, entry in (
                 (result.hosting, _hosting_entry(result.hosting)),
                 (result.registrar, _registrar_entry(result.registrar)),
+                (result.operator, _holder_entry(result.operator)),
             ):
                 if entry is None:
                     continue
                 known = entries.setdefault(entry.key, entry)
                 if entry is not known and entry.country and not known.country:
                     known.country = entry.country
+                if entry is not known and entry.region and not known.region:
+                    known.region = entry.region
                 for email, source in entry.emails.items():
                     known.emails.setdefault(email, source)
                 self._keys[id(party)] = entry.key
@@ -354,6 +361,11 @@ class _Directory:
         return self._id(party)
 
     def registrar(self, party: Party | None) -> int | None:
+        return self._id(party)
+
+    def operator(self, party: Party | None) -> int | None:
+        if party and party.organisation_id:
+            return party.organisation_id
         return self._id(party)
 
     def _id(self, party: Party | None) -> int | None:
@@ -395,6 +407,24 @@ def _registrar_entry(party: Party | None) -> _Entry | None:
     )
 
 
+def _holder_entry(party: Party | None) -> _Entry | None:
+    """The domain holder as a site-operator organisation (resolve.holder decided it is one).
+    Keyed by name and country: one company holding several domains is one organisation."""
+    if not party or party.organisation_id or not party.name:
+        return None
+    entry = _entry(
+        f"holder:{party.name}:{party.country}".lower()[:200],
+        name=party.name,
+        kind=Organisation.Kind.OPERATOR,
+        country=party.country if len(party.country) == 2 else "",
+        email=party.email,
+        source=party.source,
+    )
+    entry.region = party.region
+    entry.purpose = Contact.Purpose.GENERAL
+    return entry
+
+
 def _entry(key: str, *, name: str, kind: str, country: str, email: str, source: str) -> _Entry:
     emails = {email: source} if email and "@" in email else {}
     return _Entry(key, name[:300], kind, country, source, emails)
@@ -415,6 +445,7 @@ def _upsert_orgs(entries: list[_Entry]) -> dict[str, int]:
                     name=entry.name,
                     kind=entry.kind,
                     country=entry.country,
+                    region=entry.region,
                     source=entry.source,
                 )
                 for entry in missing
@@ -429,31 +460,33 @@ def _upsert_orgs(entries: list[_Entry]) -> dict[str, int]:
         org = orgs[entry.key]
         if entry.country and not org.country:
             Organisation.objects.filter(pk=org.pk, country="").update(country=entry.country)
+        if entry.region and not org.region:
+            Organisation.objects.filter(pk=org.pk, region="").update(region=entry.region)
     wanted = {
-        (orgs[entry.key].pk, email): source
+        (orgs[entry.key].pk, email, entry.purpose): source
         for entry in entries
         for email, source in entry.emails.items()
     }
     if wanted:
         have = set(
             Contact.objects.filter(
-                organisation_id__in={org_id for org_id, _ in wanted},
-                purpose=Contact.Purpose.ABUSE,
+                organisation_id__in={org_id for org_id, _, _ in wanted},
+                purpose__in={purpose for _, _, purpose in wanted},
                 channel=Contact.Channel.EMAIL,
-                value__in={email for _, email in wanted},
-            ).values_list("organisation_id", "value")
+                value__in={email for _, email, _ in wanted},
+            ).values_list("organisation_id", "value", "purpose")
         )
         Contact.objects.bulk_create(
             Contact(
                 organisation_id=org_id,
-                purpose=Contact.Purpose.ABUSE,
+                purpose=purpose,
                 channel=Contact.Channel.EMAIL,
                 value=email,
                 source=source,
                 quality=Contact.Quality.RDAP if source == "rdap" else Contact.Quality.WHOIS,
             )
-            for (org_id, email), source in wanted.items()
-            if (org_id, email) not in have
+            for (org_id, email, purpose), source in wanted.items()
+            if (org_id, email, purpose) not in have
         )
     # Looked up by the entries' keys: none is None.
     return {key: org.pk for key, org in orgs.items() if key is not None}

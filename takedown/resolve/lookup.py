@@ -33,7 +33,9 @@ from takedown.resolve.facts import (
     NetworkFacts,
     Party,
 )
+from takedown.resolve.holder import Holder, HolderKind, classify_party
 from takedown.resolve.jurisdiction import PartyEvidence, assess
+from takedown.resolve.regions import region_code
 
 
 class BadTarget(NotPossible):
@@ -57,10 +59,18 @@ class HostLookup:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     jurisdiction: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Last, so the JSON of earlier versions keeps its byte shape:
+    # The site operator: an operator rule's organisation, or the domain holder when it is an
+    # organisation and no platform or operator rule names another (resolve.holder).
+    operator: Party | None = None
+    # What kind of holder the registrant is: {"kind", "name", "reason"} (resolve.holder.Holder).
+    holder: dict[str, str] = field(default_factory=dict)
 
     @property
     def found_any_party(self) -> bool:
-        return any((self.platform, self.cdn, self.hosting, self.registrar, self.registrant))
+        return any(
+            (self.platform, self.operator, self.cdn, self.hosting, self.registrar, self.registrant)
+        )
 
     @property
     def transient_only(self) -> bool:
@@ -79,7 +89,7 @@ class HostLookup:
         return data
 
 
-PARTY_ROLES = ("platform", "cdn", "hosting", "registrar", "registrant")
+PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar", "registrant")
 # The keys of each kind of party in that JSON, in order, with the Party field behind each: the
 # e-mail and phone of a hosting network or registrar are its abuse contact.
 RULE_KEYS = (
@@ -115,12 +125,20 @@ REGISTRANT_KEYS = (
     ("source", "source"),
 )
 
+# The domain holder as site operator.
+HOLDER_KEYS = (
+    ("name", "name"),
+    ("country", "country"),
+    ("region", "region"),
+    ("email", "email"),
+    ("source", "source"),
+)
+KEYS_OF_ROLE = {"registrar": REGISTRAR_KEYS, "registrant": REGISTRANT_KEYS, "operator": HOLDER_KEYS}
+
 
 def party_json(role: str, party: Party) -> dict[str, Any]:
-    if party.organisation_id is not None:
-        keys = RULE_KEYS  # an operator rule's match, in any of the operator roles
-    else:
-        keys = {"registrar": REGISTRAR_KEYS, "registrant": REGISTRANT_KEYS}.get(role, NETWORK_KEYS)
+    # An operator rule's match has the same keys in any of the operator roles.
+    keys = RULE_KEYS if party.organisation_id is not None else KEYS_OF_ROLE.get(role, NETWORK_KEYS)
     return {key: getattr(party, name) for key, name in keys}
 
 
@@ -239,7 +257,7 @@ def _shape(
     organisations: dict[int, Organisation],
     contacts: _ContactCache,
 ) -> None:
-    for role in ("platform", "cdn"):
+    for role in ("platform", "operator", "cdn"):
         match = matches.get(role)
         if match:
             setattr(
@@ -262,6 +280,10 @@ def _shape(
     if domain is not None:
         result.registrar = _registrar(domain)
         result.registrant = _registrant(domain.registrant, domain.source)
+        holder = classify_party(result.registrant)
+        result.holder = {"kind": holder.kind.value, "name": holder.name, "reason": holder.reason}
+        if holder.kind == HolderKind.ORGANISATION and not (result.platform or result.operator):
+            result.operator = _holder_party(holder, result.registrant)
     result.contacts = _contacts(result, domain, network, organisations, matches, contacts)
 
 
@@ -486,6 +508,20 @@ def _registrar(domain: DomainFacts) -> Party | None:
     )
 
 
+def _holder_party(holder: Holder, registrant: Party | None) -> Party:
+    """The domain holder as the site's operator: its country counts for jurisdiction, its
+    e-mail (unless withheld) is a way to reach it."""
+    registrant = registrant or Party()
+    country = "" if registrant.country == REDACTED else registrant.country
+    return Party(
+        name=holder.name,
+        country=country,
+        region=registrant.region or region_code(country, registrant.state),
+        email="" if registrant.email == REDACTED else registrant.email,
+        source=registrant.source,
+    )
+
+
 def _registrant(party: Party | None, source: str) -> Party | None:
     if party is None:
         return None
@@ -508,7 +544,7 @@ def _contacts(
             seen.add((role, email))
             contacts.append({"role": role, "email": email, "source": source})
 
-    for role in ("platform", "cdn", "hosting"):
+    for role in ("platform", "operator", "cdn", "hosting"):
         match = matches.get(role)
         if match:
             organisation = organisations[match.organisation_id]
@@ -529,6 +565,8 @@ def _evidence(result: HostLookup) -> list[PartyEvidence]:
     evidence = []
     for role in PARTY_ROLES:
         party = getattr(result, role)
+        if role == "registrant" and result.operator and not result.operator.organisation_id:
+            continue  # the holder already counts, as the operator (the controller)
         if party is not None:
             name = party.name or party.organization
             evidence.append(PartyEvidence(role, name, party.country, party.source))

@@ -199,6 +199,7 @@ class _Card:
     country: str = ""
     email: str = ""
     phone: str = ""
+    state: str = ""  # the adr's region component (state, province), as written
     withheld: bool = False  # the entity says some of its data were removed
 
 
@@ -218,6 +219,8 @@ def _card(entity: JSON) -> _Card:
             card.phone = _withheld_or(_phone(_text(value)))
         elif name == "adr" and not card.country:
             card.country = _adr_country(params, value)
+            state = _first_text(value[4]) if isinstance(value, list) and len(value) > 4 else ""
+            card.state = "" if _is_redaction(state) else state
     if not card.organization and kind == "org":
         card.organization = card.fn  # an organisation's vCard names it in fn
     if card.withheld:
@@ -274,6 +277,7 @@ def _party(card: _Card, *, iana_id: str = "") -> Party:
         iana_id=iana_id,
         source="rdap",
         privacy_proxy=proxy,
+        state=card.state,
     )
 
 

@@ -13,6 +13,7 @@ import email.policy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,6 +26,7 @@ Stage = Literal["mail", "rcpt", "data"]
 
 # aiosmtpd logs every sender and recipient at INFO; the demo console should not fill with them.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class SmtpServer:
         self._failures_left: int | None = 0  # None: for ever
         self._changed = threading.Condition()
         self._controller: Any = None
+        # Called with each accepted message, in the server's thread (the demo world's sites
+        # react to the notices they receive: takedown.sandbox.world.Removals).
+        self.listeners: list[Callable[[CapturedMessage], None]] = []
 
     @property
     def address(self) -> str:
@@ -169,6 +174,12 @@ class SmtpServer:
             self.eml_dir.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             (self.eml_dir / f"{stamp}-{number:04d}.eml").write_bytes(data)
+        for listener in list(self.listeners):
+            try:
+                listener(captured)
+            except Exception:
+                # A listener's bug must not turn an accepted message into a refused one.
+                log.exception("sandbox SMTP listener failed")
         return "250 Message accepted for delivery"
 
     # --- lifecycle ---

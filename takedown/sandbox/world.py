@@ -4,21 +4,25 @@ Three made-up sites host copies of a private photo. Their names resolve (sandbox
 127.0.0.1, where one HTTP server plays all of them; registration data comes from the
 sandbox WHOIS (the .de site, plus every real response in ../shared/data/whois/raw) and
 RDAP (the .com and .net sites, and the hosting network 127.0.0.0/8). `Sandbox.env()` is the
-configuration that points Takedown at it all.
+configuration that points Takedown at it all. With a removal delay the sites act on the notices
+they receive: some images answer 404 a while after their notice arrives (Removals), so the
+demo case shows links being removed.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost, Route, html, image, redirect, status
 from takedown.sandbox.rdap import RdapServer, rdap_domain, rdap_ip_network
-from takedown.sandbox.smtp import SmtpServer
+from takedown.sandbox.smtp import CapturedMessage, SmtpServer
 from takedown.sandbox.whois import WhoisServer
 
 DEFAULT_PORTS = {"smtp": 8025, "whois": 8043, "dns": 8053, "http": 8080, "rdap": 8081}
@@ -44,22 +48,41 @@ class Sandbox:
     dns: DnsServer
     var_dir: Path
     demo_urls: dict[str, str] = field(default_factory=dict)
+    removals: Removals | None = None
 
     @property
     def rdap_bootstrap_dir(self) -> Path:
         return self.var_dir / "rdap-bootstrap"
 
     def env(self) -> dict[str, str]:
-        """Environment settings that point Takedown at these servers."""
+        """Environment settings that point Takedown at these servers. The image host's port
+        joins the fetchable ports only here: without the sandbox, 80 and 443 stay the only
+        ones."""
         return {
             "TAKEDOWN_WHOIS_SERVER": self.whois.address,
             "TAKEDOWN_RDAP_BOOTSTRAP": str(self.rdap_bootstrap_dir),
             "TAKEDOWN_DNS_NAMESERVERS": self.dns.address,
             "EMAIL_URL": self.smtp.url,
             "TAKEDOWN_ALLOW_PRIVATE_NETWORK": "1",
+            "TAKEDOWN_FETCH_PORTS": f"80,443,{self.http.port}",
+            "TAKEDOWN_SANDBOX_HTTP_PORT": str(self.http.port),
+        }
+
+    @staticmethod
+    def demo_env() -> dict[str, str]:
+        """The recheck schedule at demo speed, so a newcomer watches links become removed
+        within minutes of `make run`: evidence fetched at once, a link with a pending notice
+        checked every 3 minutes, a first "removed" confirmed a minute later."""
+        return {
+            "TAKEDOWN_RECHECK_INTAKE_SETTLE_MINUTES": "0",
+            "TAKEDOWN_RECHECK_PENDING_HOURS": "0.05",
+            "TAKEDOWN_RECHECK_CONFIRM_HOURS": "0.02",
+            "TAKEDOWN_RECHECK_RETRY_MINUTES": "1",
         }
 
     def stop(self) -> None:
+        if self.removals is not None:
+            self.removals.stop()
         for server in (self.http, self.rdap, self.smtp, self.whois, self.dns):
             server.stop()
 
@@ -80,9 +103,11 @@ def start_sandbox(
     *,
     ports: dict[str, int] | None = None,
     shared_dir: Path | None = None,
+    removal_delay: float | None = None,
 ) -> Sandbox:
     """Start all five servers on `ports` (DEFAULT_PORTS, overridden per key; 0 = any free
-    port), load the demo world and write the RDAP bootstrap and mail folder under `var_dir`."""
+    port), load the demo world and write the RDAP bootstrap and mail folder under `var_dir`.
+    With `removal_delay` (seconds) the demo sites act on the notices they get (Removals)."""
     var_dir = Path(var_dir)
     ports = {**DEFAULT_PORTS, **(ports or {})}
     started: list[HttpHost | SmtpServer | WhoisServer | DnsServer] = []
@@ -102,7 +127,54 @@ def start_sandbox(
     sandbox = Sandbox(http, rdap, smtp, whois, dns, var_dir)
     load_demo_world(sandbox, shared_dir if shared_dir is not None else shared_data_dir())
     rdap.write_bootstrap(sandbox.rdap_bootstrap_dir)
+    if removal_delay is not None:
+        sandbox.removals = Removals(http, sandbox.demo_urls, removal_delay)
+        smtp.listeners.append(sandbox.removals.notice_arrived)
     return sandbox
+
+
+# The demo images their sites take down a while after a notice naming them arrives. The smaller
+# re-upload stays online: one removed copy says nothing about the others.
+REMOVED_AFTER_NOTICE = ("live photo", "photo (PNG copy)", "other photo (re-encoded)")
+
+
+class Removals:
+    """The demo world's sites act on notices: `delay` seconds after the sandbox SMTP server
+    receives a notice naming one of the REMOVED_AFTER_NOTICE images, that image answers 404."""
+
+    def __init__(self, http: HttpHost, urls: dict[str, str], delay: float) -> None:
+        self.http = http
+        self.delay = delay
+        self._waiting = {urls[label]: label for label in REMOVED_AFTER_NOTICE if label in urls}
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+        self.removed: list[str] = []  # the URLs taken down, in order
+
+    def notice_arrived(self, message: CapturedMessage) -> None:
+        text = "\n".join(
+            part.get_content()
+            for part in message.message.walk()
+            if part.get_content_maintype() == "text"
+        )
+        with self._lock:
+            named = [url for url in self._waiting if url in text]
+            for url in named:
+                del self._waiting[url]
+                timer = threading.Timer(self.delay, self._take_down, args=(url,))
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
+
+    def _take_down(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.http.add_route(parts.path, status(404), host=parts.hostname)
+        with self._lock:
+            self.removed.append(url)
+
+    def stop(self) -> None:
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
 
 
 def demo_routes(port: int) -> dict[str, tuple[str, str, Route]]:

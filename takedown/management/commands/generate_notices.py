@@ -1,5 +1,6 @@
 """manage.py generate_notices --case REF [--json] [--as USER]: create or refresh draft notices
-and print them with their element-check results."""
+and print them with their element-check results, and each host whose links have no recipient
+with the reason (--json: unrouted_links, the count, and unrouted_hosts, the hosts)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class Command(BaseCommand):
             f"{report['unchanged']} already under way; "
             f"{report['unrouted_links']} links have no resolved recipient yet"
         )
+        for entry in report["unrouted_hosts"]:
+            self.stdout.write(
+                f"  unrouted {entry['host']} ({entry['links']} links): {entry['reason']}"
+            )
         for notice in report["notices"]:
             missing = notice["missing"]
             check = "missing: " + "; ".join(missing) if missing else "complete"

@@ -81,7 +81,12 @@ class Command(BaseCommand):
         sandbox = None
         if options["sandbox"]:
             try:
-                sandbox = start_sandbox(Path(settings.VAR_DIR) / "sandbox")
+                sandbox = start_sandbox(
+                    Path(settings.VAR_DIR) / "sandbox",
+                    removal_delay=settings.TAKEDOWN_SANDBOX_REMOVAL_SECONDS
+                    if options["demo"]
+                    else None,
+                )
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
                     raise
@@ -92,12 +97,19 @@ class Command(BaseCommand):
                     "TAKEDOWN_SANDBOX=0 make run"
                 ) from None
             env = sandbox.env()
+            if options["demo"]:
+                env.update(sandbox.demo_env())
             self.stdout.write(
                 "runall: sandbox running (WHOIS, RDAP, DNS, image hosts, SMTP on 127.0.0.1); "
                 f"mail it receives lands in {sandbox.var_dir / 'mail'}"
             )
             if options["demo"]:
                 self._run_demo(env)
+                self.stdout.write(
+                    "runall: the demo sites take some images down "
+                    f"{settings.TAKEDOWN_SANDBOX_REMOVAL_SECONDS:g} s after their notice arrives;"
+                    " the rechecks mark them removed within minutes"
+                )
         if not options["no_worker"]:
             # Kick the dispatcher once so due work (the demo case) starts now, not after the
             # first beat interval.

@@ -38,7 +38,8 @@ class Command(BaseCommand):
         # SIGTERM (docker stop, a process manager) should shut down as cleanly as Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-        with start_sandbox(var_dir, ports=ports) as sandbox:
+        removal = settings.TAKEDOWN_SANDBOX_REMOVAL_SECONDS
+        with start_sandbox(var_dir, ports=ports, removal_delay=removal) as sandbox:
             env_lines = [f"{key}={value}" for key, value in sandbox.env().items()]
             (var_dir / "sandbox.env").write_text("\n".join(env_lines) + "\n")
             self.stdout.write("Sandbox running. Point Takedown at it with these settings:\n")

@@ -80,7 +80,8 @@ class Command(BaseCommand):
             with found.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["SAMPLE_ID", "URL", "TEXT"])
-                for number, (label, url) in enumerate(demo_urls().items(), start=1):
+                urls = demo_urls(settings.TAKEDOWN_SANDBOX_HTTP_PORT)
+                for number, (label, url) in enumerate(urls.items(), start=1):
                     writer.writerow([f"demo-{number:03d}", url, label])
             report = import_links(case, [found], dataset="laion-5b", source_names=["demo"])
         self.stdout.write(

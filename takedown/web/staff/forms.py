@@ -15,6 +15,7 @@ from takedown.checks.escalate import LADDER_STEPS
 from takedown.intake.readers import FORMATS
 from takedown.models import Case, Notice, Organisation, Team
 from takedown.notices.periods import PeriodError, normalise_region
+from takedown.resolve.decisions import DECIDABLE_ROLES
 from takedown.web.access import is_admin
 
 # Pasted lists are read as plain text (one URL per line) unless another format is chosen.
@@ -280,3 +281,54 @@ class ReferenceHashesForm(forms.Form):
             "never upload the image. All rows are stored, or none."
         ),
     )
+
+
+class SetPartyForm(forms.Form):
+    """A caseworker names the responsible party of a host: a directory organisation picked from
+    the search results, the domain's holder, or a new organisation."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=())
+    organisation = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    holder = forms.BooleanField(label=_("The domain's holder"), required=False)
+    new_name = forms.CharField(label=_("New organisation"), required=False, max_length=300)
+    country = forms.CharField(label=_("Country (ISO code, e.g. DE)"), required=False, max_length=2)
+    region = forms.CharField(
+        label=_("Region (ISO 3166-2, e.g. DE-BY)"), required=False, max_length=6
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    web_form = forms.URLField(label=_("Web form"), required=False, assume_scheme="https")
+    whole_domain = forms.BooleanField(
+        label=_("For every host of the registered domain"), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = [(str(choice), choice.label) for choice in DECIDABLE_ROLES]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = [
+            bool(data.get("organisation")),
+            bool(data.get("holder")),
+            bool(data.get("new_name")),
+        ]
+        if sum(chosen) != 1:
+            raise forms.ValidationError(
+                _("Pick one organisation from the directory, the holder, or name a new one.")
+            )
+        if data.get("email") and data.get("web_form"):
+            raise forms.ValidationError(_("Give an e-mail address or a web form, not both."))
+        return data
+
+
+class ExcludeHostForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+    whole_domain = forms.BooleanField(
+        label=_("For every host of the registered domain"), required=False
+    )
+
+
+class ClearDecisionForm(forms.Form):
+    whole_domain = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -43,12 +43,14 @@ from takedown.models import (
     LinkCheck,
     Notice,
     Organisation,
+    PartyDecision,
     PortalAccess,
     PortalMessage,
     RecipientRole,
 )
 from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
 from takedown.stats import overdue_notices_qs
+from takedown.workflow import OPEN_LINK_STATUSES
 
 QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
 # Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
@@ -310,8 +312,27 @@ def case_hosts(case: Case, *, flagged_only: bool = False) -> QuerySet[Host]:
         .order_by("-needs_decision", "hostname")
     )
     if flagged_only:
-        hosts = hosts.filter(Q(needs_decision=True) | Q(status=Host.Status.CHANGED))
+        hosts = hosts.filter(needing_decision(case))
     return hosts
+
+
+def needing_decision(case: Case) -> Q:
+    """The hosts of `case` that need a caseworker's decision: those with open links whose
+    evidence conflicts (needs_decision), whose party changed, or which resolution left without
+    anyone to write to; none that a caseworker has already decided for this case."""
+    decided = PartyDecision.objects.filter(case=case, cleared_at__isnull=True)
+    no_recipient = Q(current__isnull=True) | Q(
+        **{f"current__{kind}__isnull": True for kind in FIRST_RECIPIENT_KINDS}
+    )
+    settled = ~Q(status__in=[Host.Status.PENDING, Host.Status.RESOLVING])
+    return (
+        (Q(needs_decision=True) | Q(status=Host.Status.CHANGED) | (no_recipient & settled))
+        & Q(
+            pk__in=FoundLink.objects.filter(case=case, status__in=OPEN_LINK_STATUSES).values("host")
+        )
+        & ~Q(hostname__in=decided.filter(whole_domain=False).values("target"))
+        & ~Q(registered_domain__in=decided.filter(whole_domain=True).values("target"))
+    )
 
 
 EVIDENCE_ROLES = ("platform", "operator", "cdn", "hosting", "registrar", "registrant")

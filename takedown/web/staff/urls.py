@@ -14,6 +14,7 @@ urlpatterns = [
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
+    path("<str:reference>/hosts/<str:hostname>/party/", views.host_party, name="party"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
     path("<str:reference>/import/", views.import_links_view, name="import_links"),
     path("<str:reference>/imports/<int:pk>/", views.import_report, name="import"),

@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,16 +39,20 @@ from takedown.models import (
     Case,
     DeletionRequest,
     FoundLink,
+    Host,
     Import,
     Mandate,
     Notice,
+    Organisation,
+    RecipientRole,
 )
-from takedown.notices.generate import generate_notices
+from takedown.notices.generate import generate_notices, unrouted_reason
 from takedown.notices.regimes import UnknownRegime
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.render import render_notice
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
+from takedown.resolve import decisions as party_decisions
 from takedown.web.access import (
     PERSON_FIELDS,
     audit_case_viewed,
@@ -64,8 +68,10 @@ from takedown.web.portal.actions import mark_messages_read, portal_messages, unr
 from takedown.web.staff import actions, selectors
 from takedown.web.staff.forms import (
     AuthorityForm,
+    ClearDecisionForm,
     CloseForm,
     ConsentForm,
+    ExcludeHostForm,
     ImportForm,
     KnowledgeForm,
     LadderForm,
@@ -78,6 +84,7 @@ from takedown.web.staff.forms import (
     ReplyForm,
     ResolveForm,
     ReviewedForm,
+    SetPartyForm,
 )
 from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
@@ -415,9 +422,15 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     hosts = selectors.case_hosts(case, flagged_only=flagged)
     page = Paginator(hosts, HOSTS_PER_PAGE).get_page(request.GET.get("page"))
+    decided = party_decisions.load_decisions(case)
     for host in page.object_list:
         # For the template only, beside the host it belongs to.
         host.evidence = selectors.evidence_rows(host.current)  # type: ignore[attr-defined]
+        host.decisions = decided.for_host(host)  # type: ignore[attr-defined]
+        host.decided_law = party_decisions.jurisdiction_with_decisions(  # type: ignore[attr-defined]
+            host.current,
+            host.decisions,  # type: ignore[attr-defined]
+        )
     return render(
         request,
         "staff/hosts.html",
@@ -429,6 +442,94 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
             "query": _without(request, "page"),
         },
     )
+
+
+@staff_required
+def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpResponse:
+    """Decide who is responsible for one host of the case: pick from the directory (a plain
+    search, server-rendered), confirm the holder, create an organisation, exclude, or clear."""
+    case = get_case_for(request.user, reference)
+    if not FoundLink.objects.filter(case=case, host__hostname=hostname).exists():
+        raise Http404("No such host in this case")
+    host = get_object_or_404(Host.objects.select_related("current"), hostname=hostname)
+    back = reverse("staff:party", args=[case.reference, host.hostname])
+    if request.method == "POST":
+        action = request.POST.get("action")
+        form: Any
+        if action == "exclude":
+            form = ExcludeHostForm(request.POST)
+        elif action == "clear":
+            form = ClearDecisionForm(request.POST)
+        else:
+            form = SetPartyForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return redirect(back)
+        data, user = form.cleaned_data, request.user
+        return _act(request, case, lambda: _decide(case, host, action, data, user), back=back)
+    query = request.GET.get("q", "")
+    decisions = party_decisions.load_decisions(case)
+    decided = decisions.for_host(host)
+    unrouted = "" if decisions.first_recipient(host) else unrouted_reason(host)
+    return render(
+        request,
+        "staff/party.html",
+        {
+            "case": case,
+            "tab": "hosts",
+            "host": host,
+            "evidence": selectors.evidence_rows(host.current),
+            "holder": ((host.current.data or {}).get("holder") if host.current else None) or {},
+            "decisions": decided,
+            "unrouted": unrouted,
+            "query": query,
+            "results": party_decisions.find_organisations(query),
+            "set_form": SetPartyForm(initial={"role": request.GET.get("role", "site_operator")}),
+            "exclude_form": ExcludeHostForm(),
+        },
+    )
+
+
+def _decide(case: Case, host: Host, action: str | None, data: dict[str, Any], user: Any) -> str:
+    whole = bool(data.get("whole_domain"))
+    target = host.registered_domain if whole else host.hostname
+    if action == "exclude":
+        decision = party_decisions.exclude_host(
+            case, target, reason=data["reason"], whole_domain=whole, actor=user
+        )
+        return ngettext(
+            "%(count)d link taken out of the case.",
+            "%(count)d links taken out of the case.",
+            len(decision.excluded_links),
+        ) % {"count": len(decision.excluded_links)}
+    if action == "clear":
+        party_decisions.clear_decisions(case, target, whole_domain=whole, actor=user)
+        return _("Decision cleared: resolution decides again.")
+    organisation: Organisation | None
+    if data.get("holder"):
+        organisation = party_decisions.holder_organisation(case, target, whole_domain=whole)
+    elif data.get("new_name"):
+        organisation = party_decisions.new_organisation(
+            data["new_name"],
+            role=data["role"],
+            country=data.get("country", ""),
+            region=data.get("region", ""),
+            email=data.get("email", ""),
+            web_form=data.get("web_form", ""),
+            actor=user,
+        )
+    else:
+        organisation = Organisation.objects.filter(pk=data["organisation"]).first()
+        if organisation is None:
+            raise party_decisions.DecisionRefused(_("That organisation no longer exists."))
+    party_decisions.set_party(
+        case, target, role=data["role"], organisation=organisation, whole_domain=whole, actor=user
+    )
+    return _("%(name)s is now the %(role)s for %(target)s.") % {
+        "name": organisation.name,
+        "role": RecipientRole(data["role"]).label.lower(),
+        "target": target,
+    }
 
 
 @staff_required
