@@ -334,10 +334,10 @@ def test_render_german_notice() -> None:
     )
     for sentence in (
         "Sehr geehrte Damen und Herren,",
-        "Wir, Bildschutz e.V., wenden uns an Sie in Ihrer Rolle als Hosting-Anbieter für die"
-        " unten aufgeführten Inhalte. Die darauf abgebildete Person hat uns beauftragt, ihre"
-        " Rechte als betroffene Person in ihrem Namen wahrzunehmen"
-        " (Art. 80 Abs. 1 DSGVO); die unterschriebene Beauftragung liegt uns vor",
+        "Wir, Bildschutz e.V., wenden uns an Sie in Ihrer Eigenschaft als Hosting-Anbieter für"
+        " die unten aufgeführten Inhalte. Wir vertreten die darauf abgebildete Person aufgrund"
+        " schriftlicher Vollmacht, ihre Rechte als betroffene Person in ihrem Namen geltend zu"
+        " machen; die Vollmacht vom 6. März 2026 legen wir Ihnen auf Verlangen vor.",
         "Die Bilder enthalten Gesundheitsdaten, also besondere Kategorien personenbezogener"
         " Daten (Art. 9 Abs. 1 DSGVO).",
         # 6 April 2026 is Easter Monday: the month runs to Tuesday.
@@ -393,7 +393,7 @@ def test_render_subject_of_reminder_and_dpa_complaint() -> None:
     )
     rendered = render_notice(complaint, with_pdf=False)
     assert rendered.subject == f"Complaint under GDPR Art. 77 [{reference}]"
-    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77, Art. 80(1)\n" in (
+    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77\n" in (
         rendered.text
     )
     assert (

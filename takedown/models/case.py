@@ -104,7 +104,8 @@ class AffectedPerson(models.Model):
 
 
 class Mandate(models.Model):
-    """The signed authorisation for the organisation to act for the person (GDPR Art. 80(1))."""
+    """The signed power of attorney for the organisation to act in the person's name (the
+    general law of agency; not GDPR Art. 80(1), see docs/law/gdpr.md)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mandates")
     signed_document = EncryptedBinaryField()

@@ -238,9 +238,9 @@ REGIMES: dict[str, Regime] = {
             elements=_GDPR_ELEMENTS,
             reminder_after_days=35,
             escalation=(
-                "Complaint to the competent supervisory authority (GDPR Art. 77), lodged for"
-                " the person under Art. 80(1); the authority should answer within three months"
-                " (Art. 78(2))."
+                "Complaint to the competent supervisory authority (GDPR Art. 77), lodged in the"
+                " person's name under their power of attorney; the authority should answer"
+                " within three months (Art. 78(2))."
             ),
             escalation_role=Role.DPA,
             notes=(

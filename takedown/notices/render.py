@@ -34,7 +34,7 @@ from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, Recipien
 from takedown.models.case import AffectedPerson
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
-from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
 LABELS: dict[str, dict[str, Any]] = {
@@ -70,7 +70,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "dpa": "data-protection authority",
         },
         "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
-        "complaint": ("Complaint to the supervisory authority", "{law} Art. 77, Art. 80(1)"),
+        "complaint": ("Complaint to the supervisory authority", "{law} Art. 77"),
         "regimes": {},  # English titles and citations come from the Regime itself
         "units": {
             "hours": ("{n} hour", "{n} hours"),
@@ -112,7 +112,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "dpa": "Datenschutzaufsichtsbehörde",
         },
         "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
-        "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77, Art. 80 Abs. 1 {law}"),
+        "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77 {law}"),
         "regimes": {
             "gdpr": ("Antrag auf Löschung nach der DSGVO", "DSGVO Art. 17, 21 (Art. 9)"),
             "dsa": (
@@ -254,12 +254,16 @@ def _amount(amount: int, unit: str, lang: str) -> str:
     return (one if amount == 1 else many).format(n=amount)
 
 
-def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
-    """The person's name, only where the regime needs it and a reviewer confirmed it. The
-    e-mail and phone are never disclosed: replies go to the organisation."""
-    if not (regime.discloses_person and notice.discloses_person):
+def _person(
+    notice: Notice, regime: Regime, *, assume_disclosure: bool = False
+) -> dict[str, str] | None:
+    """The person's name, only where the regime needs it and a reviewer confirmed it (or, for
+    checking a draft before review, will have to). The e-mail and phone are never disclosed:
+    replies go to the organisation."""
+    if not regime.discloses_person:
         return None
-    if notice.disclosure_confirmed_by_id is None:
+    confirmed = notice.discloses_person and notice.disclosure_confirmed_by_id is not None
+    if not (confirmed or assume_disclosure):
         return None
     try:
         person = notice.case.person
@@ -305,8 +309,12 @@ def _mandate(notice: Notice) -> Mandate | None:
     )
 
 
-def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, Any]:
-    """The template context: plain values from this notice and its own case only."""
+def notice_context(
+    notice: Notice, regime: Regime | None = None, *, assume_disclosure: bool = False
+) -> dict[str, Any]:
+    """The template context: plain values from this notice and its own case only.
+    `assume_disclosure` renders a disclosing regime's letter as it reads once a reviewer
+    confirmed the disclosure (for the element check of a draft, never for sending)."""
     regime = regime or get_regime(notice.regime)
     lang = language_for(notice, regime)
     labels = LABELS[lang]
@@ -351,7 +359,7 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "organisation": settings.TAKEDOWN_ORGANISATION.strip(),
         "notifier": {"email": notifier_email.strip()},
         "signer": {"name": signer_name},
-        "person": _person(notice, regime),
+        "person": _person(notice, regime, assume_disclosure=assume_disclosure),
         "links": links,
         "foreign_links": foreign,
         "attachment_names": attachment_names(case.reference, is_dataset=for_dataset),
@@ -394,9 +402,9 @@ def _statement_keys(regime: Regime, category: str) -> list[str]:
     return keys + [key for key in ALWAYS_STATED if key not in keys]
 
 
-def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
+def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool = False) -> _Draft:
     regime = get_regime(notice.regime)
-    context = notice_context(notice, regime)
+    context = notice_context(notice, regime, assume_disclosure=assume_disclosure)
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
@@ -511,12 +519,22 @@ def statements_for(notice: Notice) -> dict[str, str]:
 
 
 def check_elements(notice: Notice) -> list[str]:
-    """Human labels of the required elements this notice lacks; [] means complete."""
+    """Human labels of the required elements this notice lacks; [] means complete.
+
+    A disclosing regime's draft whose disclosure no reviewer confirmed yet is checked as it
+    will read once confirmed (its statements name the person), plus the confirmation itself:
+    an edit, which withdraws a confirmation, must not make the letter look incomplete."""
     try:
-        draft = _prepare(notice)
+        regime = get_regime(notice.regime)
     except UnknownRegime:
         return [f"a known legal regime ({notice.regime!r} is not one)"]
-    return _missing(draft)
+    pending = regime.discloses_person and not (
+        notice.discloses_person and notice.disclosure_confirmed_by_id is not None
+    )
+    missing = _missing(_prepare(notice, assume_disclosure=pending))
+    if pending and IDENTITY.label not in missing:
+        missing.append(IDENTITY.label)
+    return missing
 
 
 def store_element_check(notice: Notice) -> list[str]:
@@ -640,7 +658,8 @@ def notice_pdf(notice: Notice) -> bytes:
 
 
 def render_mandate(case: Case) -> bytes:
-    """The GDPR Art. 80(1)-style authorisation for the person to sign, in their language.
+    """The power of attorney for the person to sign, in their language (the basis of every
+    request made in their name; not GDPR Art. 80(1), see docs/law/gdpr.md).
 
     The person's own name is printed (they sign it); without a name on file the line is left
     blank for them to fill in."""

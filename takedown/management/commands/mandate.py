@@ -1,6 +1,6 @@
 """manage.py mandate --case REF (--pdf FILE | --upload FILE [--as USER])
 
---pdf writes the authorisation (GDPR Art. 80(1) style) for the affected person to sign;
+--pdf writes the power of attorney for the affected person to sign;
 --upload stores the signed copy, encrypted at rest. Notices whose regime needs a mandate cannot
 be approved before one is on file.
 """
