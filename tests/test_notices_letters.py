@@ -3,12 +3,14 @@ under their conditions, KUG within reach, minors, Art. 15, dataset entry ids, th
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from pypdf import PdfReader
 
 from takedown import models as m
 from takedown.notices.render import check_elements, render_notice, template_body
@@ -95,3 +97,38 @@ def test_dmca_edited_after_disclosure_confirmed_stays_approvable() -> None:
 
     notice.refresh_from_db()
     assert (notice.status, notice.disclosure_confirmed_by) == ("approved", rita)
+
+
+# --- PDFs wrap long entry ids and URLs --------------------------------------------------------
+
+
+def _cell_text(content: bytes, starts: str) -> str:
+    """The whole text of the table cell that begins with `starts`, however it wraps over lines
+    and pages: its first line, then every later line drawn at the left edge of its second line
+    (other cells and page footers drawn between its lines stay out; text cut off or drawn over
+    the next column would be missing)."""
+    fragments: list[tuple[float, str]] = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        page.extract_text(
+            visitor_text=lambda text, cm, tm, font, size: fragments.append((tm[4], text.strip()))
+        )
+    first = next(n for n, (_, text) in enumerate(fragments) if starts in text)
+    head = fragments[first][1]
+    edge = fragments[first + 1][0]
+    rest = [text for x, text in fragments[first + 1 :] if abs(x - edge) < 0.5]
+    return head[head.index(starts) :] + "".join(rest)
+
+
+def test_pdf_wraps_a_long_entry_id_and_url_intact() -> None:
+    entry_id = "e" + "0123456789abcdef" * 3 + "0123456789abcde"
+    url = "https://img.example.net/" + "a1b2c3d4e5" * 297 + "xy.jpg"
+    assert (len(entry_id), len(url)) == (64, 3000)
+    notice = make_notice("gdpr", role="dataset_maintainer", category="personal", links=0)
+    link = f.FoundLinkFactory(case=notice.case, url=url, dataset="laion-5b", entry_id=entry_id)
+    notice.links.add(link)
+
+    pdf = render_notice(notice).attachments[-1]
+
+    assert pdf.mimetype == "application/pdf"
+    assert _cell_text(pdf.content, entry_id[:4]) == entry_id
+    assert _cell_text(pdf.content, url[:20]) == url
