@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from pypdf import PdfReader
 
 from takedown import models as m
+from takedown.notices.generate import generate_notices
 from takedown.notices.render import check_elements, render_notice, template_body
 from takedown.notices.review import ReviewError, approve, edit, submit_for_review
 from tests import factories as f
@@ -132,3 +133,35 @@ def test_pdf_wraps_a_long_entry_id_and_url_intact() -> None:
     assert pdf.mimetype == "application/pdf"
     assert _cell_text(pdf.content, entry_id[:4]) == entry_id
     assert _cell_text(pdf.content, url[:20]) == url
+
+
+# --- DMCA notices go to the designated agent only ------------------------------------------------
+
+
+def test_dmca_draft_without_designated_agent_is_blocked() -> None:
+    case = f.CaseFactory(category="personal", owns_copyright=True, person__country="US")
+    f.MandateFactory(case=case)
+    host = f.OrganisationFactory(name="Imgur", kind="platform", country="US")
+    abuse = f.ContactFactory(organisation=host, purpose="abuse", value="abuse@imgur.example")
+    resolution = m.HostResolution.objects.create(host=f.HostFactory(), platform=host)
+    m.Host.objects.filter(pk=resolution.host_id).update(current=resolution)
+    f.FoundLinkFactory(case=case, host=resolution.host)
+
+    notice = generate_notices(case, actor=f.UserFactory()).notices[0]
+
+    assert (notice.regime, notice.contact, notice.to_address) == ("dmca", None, "")
+    assert abuse.value not in render_notice(notice, with_pdf=False).text
+    assert (
+        "the host's designated DMCA agent (a copyright contact in the directory)"
+        in (notice.element_check["missing"])
+    )
+    with pytest.raises(ReviewError, match="designated DMCA agent"):
+        submit_for_review(notice, notice.created_by)
+
+    agent = f.ContactFactory(organisation=host, purpose="copyright", value="dmca@imgur.example")
+    notice = generate_notices(case).notices[0]
+    assert (notice.contact, notice.to_address) == (agent, "dmca@imgur.example")
+    assert (
+        "the host's designated DMCA agent (a copyright contact in the directory)"
+        not in (notice.element_check["missing"])
+    )

@@ -69,12 +69,16 @@ def make_notice(
     if mandate:
         f.MandateFactory(case=case)
     fields.setdefault("created_by", f.UserFactory(first_name="Kim", last_name="Berger"))
+    recipient = recipient or f.OrganisationFactory(name="Hoster GmbH")
+    if regime == "dmca" and "contact" not in fields:
+        # A DMCA notice goes to the host's designated agent only.
+        fields["contact"] = f.ContactFactory(organisation=recipient, purpose="copyright")
     notice = f.NoticeFactory(
         case=case,
         regime=regime,
         recipient_role=role,
         language=language,
-        recipient=recipient or f.OrganisationFactory(name="Hoster GmbH"),
+        recipient=recipient,
         **fields,
     )
     for n in range(links):
@@ -187,7 +191,14 @@ def test_check_elements_dmca_without_copyright_misses_the_work() -> None:
 
 
 def test_check_elements_dmca_without_confirmed_disclosure_misses_identity() -> None:
-    notice = make_notice("dmca", owns_copyright=True, discloses_person=True)
+    agent = f.ContactFactory(purpose="copyright")
+    notice = make_notice(
+        "dmca",
+        owns_copyright=True,
+        discloses_person=True,
+        recipient=agent.organisation,
+        contact=agent,
+    )
     assert check_elements(notice) == [
         "the affected person's name, with the disclosure confirmed by a reviewer"
     ]
@@ -209,7 +220,7 @@ STATEMENT_CASES = [
     (code, element.key, element.label)
     for code in REGIMES
     for element in get_regime(code).required_elements(COMPLETE[code][1])
-    if element.key not in {"urls", "notifier", "signature", "mandate", "identity"}
+    if element.key not in {"urls", "notifier", "signature", "mandate", "identity", "agent"}
 ]
 
 
@@ -393,9 +404,7 @@ def test_render_subject_of_reminder_and_dpa_complaint() -> None:
     )
     rendered = render_notice(complaint, with_pdf=False)
     assert rendered.subject == f"Complaint under GDPR Art. 77 [{reference}]"
-    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77\n" in (
-        rendered.text
-    )
+    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77\n" in (rendered.text)
     assert (
         "On 6 March 2026 we asked Hoster GmbH, the controller, to erase these data."
         in rendered.text
@@ -438,7 +447,14 @@ def test_person_withheld_when_regime_does_not_need_them() -> None:
 
 
 def test_person_withheld_until_reviewer_confirms_dmca_disclosure() -> None:
-    notice = make_notice("dmca", owns_copyright=True, discloses_person=True)
+    agent = f.ContactFactory(purpose="copyright")
+    notice = make_notice(
+        "dmca",
+        owns_copyright=True,
+        discloses_person=True,
+        recipient=agent.organisation,
+        contact=agent,
+    )
     assert not any("Alex Example" in s for s in person_strings(notice))
     confirm_disclosure(notice)
     rendered = render_notice(notice, with_pdf=False)
@@ -625,6 +641,7 @@ def test_pdf_attachment_unless_disabled() -> None:
 
 def test_two_cases_sharing_url_and_recipient_stay_apart() -> None:
     recipient = f.OrganisationFactory(name="Shared Host Ltd")
+    agent = f.ContactFactory(organisation=recipient, purpose="copyright")
     url = "https://img.example.net/shared.jpg"
     case_a = f.CaseFactory(person__name="Ann Alpha")
     case_b = f.CaseFactory(person__name="Bea Beta")
@@ -634,11 +651,17 @@ def test_two_cases_sharing_url_and_recipient_stay_apart() -> None:
     link_b = f.FoundLinkFactory(
         case=case_b, url=url, entry_id="B-2", caption="beta caption", dataset="d"
     )
-    notice_a = make_notice(
-        "dmca", case=case_a, recipient=recipient, links=0, role="hosting", discloses_person=True
-    )
-    notice_b = make_notice(
-        "dmca", case=case_b, recipient=recipient, links=0, role="hosting", discloses_person=True
+    notice_a, notice_b = (
+        make_notice(
+            "dmca",
+            case=case,
+            recipient=recipient,
+            contact=agent,
+            links=0,
+            role="hosting",
+            discloses_person=True,
+        )
+        for case in (case_a, case_b)
     )
     for notice in (notice_a, notice_b):
         case = notice.case

@@ -247,10 +247,17 @@ def test_disclosure_needs_explicit_confirmation(case_with_links):
     case.person.country = "US"
     case.person.save()
     Mandate.objects.create(case=case, signed_document=b"%PDF signed")
+    platform.contacts.create(
+        purpose="copyright",
+        channel="email",
+        value="copyright@pinterest.example",
+        source="test",
+        quality="verified",
+    )
     author, rita = UserFactory(username="carla"), reviewer()
     generate_notices(case, actor=author)
     notice = Notice.objects.get(recipient=platform)
-    assert notice.regime == "dmca"
+    assert (notice.regime, notice.to_address) == ("dmca", "copyright@pinterest.example")
     submit_for_review(notice, author)
 
     with pytest.raises(ReviewError, match="confirm the disclosure"):

@@ -203,7 +203,8 @@ def route(
             regimes, role=role, category=case.category, owns_copyright=case.owns_copyright
         )
         regime_code = regime.code if regime else "generic_privacy"
-    purposes = ("copyright", "legal", "abuse") if regime_code == "dmca" else None
+    # Only the designated agent (docs/law/dmca.md); without one the element check blocks.
+    purposes = ("copyright",) if regime_code == "dmca" else None
     contact = best_contact(organisation, purposes=purposes or PURPOSES[role])
     return {
         "regime": regime_code,

@@ -78,6 +78,13 @@ MANDATE = Element("mandate", "a signed mandate from the affected person on file"
 IDENTITY = Element(
     "identity", "the affected person's name, with the disclosure confirmed by a reviewer"
 )
+# A DMCA notice protects the host only when it reaches the agent it designated (§512(c)(2));
+# an abuse desk is not one. The directory records the agent as a contact of its own kind.
+AGENT = Element(
+    "agent",
+    "the host's designated DMCA agent (a copyright contact in the directory)",
+    "§512(c)(2)",
+)
 
 
 @dataclass(frozen=True)
@@ -415,6 +422,7 @@ REGIMES: dict[str, Regime] = {
                 ),
                 MANDATE,
                 IDENTITY,
+                AGENT,
             ),
             reminder_after_days=10,
             escalation=(

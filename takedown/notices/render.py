@@ -154,7 +154,7 @@ MANDATE_LANGUAGES = ("en", "de")
 
 # Element keys checked against data; every other key is a statement whose sentence must
 # appear in the body.
-DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity"})
+DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity", "agent"})
 # Every notice states its deadline, whether or not the regime makes it a required element.
 ALWAYS_STATED = ("deadline",)
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
@@ -491,6 +491,9 @@ def _missing(draft: _Draft) -> list[str]:
         "identity": ctx["person"] is not None and ctx["person"]["name"] in text,
         # The work is the person's own only when they own the copyright (a selfie).
         "work": ctx["owns_copyright"],
+        "agent": notice.contact is not None
+        and notice.contact.purpose == Contact.Purpose.COPYRIGHT
+        and notice.contact.organisation_id == notice.recipient_id,
     }
     missing = []
     if notice.recipient_role not in regime.roles:
