@@ -3,7 +3,9 @@ under their conditions, KUG within reach, minors, Art. 15, dataset entry ids, th
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,3 +167,103 @@ def test_dmca_draft_without_designated_agent_is_blocked() -> None:
         "the host's designated DMCA agent (a copyright contact in the directory)"
         not in (notice.element_check["missing"])
     )
+
+
+# --- dataset maintainers -----------------------------------------------------------------------
+
+
+def _dataset_notice(language: str = "en") -> tuple[m.Notice, m.FoundLink, m.FoundLink]:
+    notice = make_notice(
+        "gdpr", role="dataset_maintainer", category="personal", links=0, language=language
+    )
+    named = f.FoundLinkFactory(
+        case=notice.case, url="https://cdn.example.org/1.jpg", dataset="laion-5b", entry_id="77"
+    )
+    unnamed = f.FoundLinkFactory(
+        case=notice.case, url="https://cdn.example.org/2.jpg", dataset="laion-5b"
+    )
+    notice.links.add(named, unnamed)
+    return notice, named, unnamed
+
+
+def test_dataset_notice_without_entry_id_or_reason_is_blocked() -> None:
+    notice, _, unnamed = _dataset_notice()
+    missing = (
+        "the dataset entry id, or the caseworker's reason for its absence, of every link"
+        " (1 without)"
+    )
+    assert check_elements(notice) == [missing]
+    with pytest.raises(ReviewError, match="dataset entry id"):
+        submit_for_review(notice, notice.created_by)
+
+    unnamed.entry_id_note = "The maintainer's search tool lists the URL without an id."
+    unnamed.save()
+
+    assert check_elements(notice) == []
+    text = " ".join(render_notice(notice, with_pdf=False).text.split())
+    assert (
+        "We know no entry id for No. 2: The maintainer's search tool lists the URL without an id."
+        in text
+    )
+
+
+def test_dataset_manifest_carries_reference_image_hashes_and_reasons() -> None:
+    notice, named, unnamed = _dataset_notice()
+    named.ref_sha256, named.ref_phash = "ab" * 32, "c3" * 8
+    named.save()
+    unnamed.entry_id_note = "Found by a reverse image search; no id shown."
+    unnamed.save()
+
+    rendered = render_notice(notice, with_pdf=False)
+    manifest = json.loads(rendered.attachments[2].content)
+    rows = list(csv.reader(io.StringIO(rendered.attachments[1].content.decode())))
+
+    assert [entry.get("reference_image") for entry in manifest["entries"]] == [
+        {"sha256": "ab" * 32, "phash": "c3" * 8},
+        None,
+    ]
+    assert [entry.get("entry_id_missing_reason") for entry in manifest["entries"]] == [
+        None,
+        "Found by a reverse image search; no id shown.",
+    ]
+    assert [row[-3:] for row in rows] == [
+        ["reference_sha256", "reference_phash", "reference_pdq"],
+        ["ab" * 32, "c3" * 8, ""],
+        ["", "", ""],
+    ]
+    assert "with hashes of the person's own copies of the images" in " ".join(rendered.text.split())
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (
+            "en",
+            "The research exception (GDPR Art. 17(3)(d)) does not stand in the way of erasure."
+            " It applies only insofar as erasure is likely to render impossible or seriously"
+            " impair the achievement of the objectives of the research. Removing 2 entries from"
+            " an index of millions of images does neither",
+        ),
+        (
+            "de",
+            "Die Ausnahme für Forschungszwecke (Art. 17 Abs. 3 lit. d DSGVO) steht der Löschung"
+            " nicht entgegen. Sie greift nur, soweit die Löschung die Verwirklichung der"
+            " Forschungsziele voraussichtlich unmöglich macht oder ernsthaft beeinträchtigt. Die"
+            " Entfernung von 2 Einträgen aus einem Index mit Millionen von Bildern",
+        ),
+    ],
+)
+def test_dataset_request_answers_the_research_exception(language: str, sentence: str) -> None:
+    notice, _, unnamed = _dataset_notice(language)
+    unnamed.entry_id = "78"
+    unnamed.save()
+    text = " ".join(render_notice(notice, with_pdf=False).text.split())
+    assert sentence in text
+    assert check_elements(notice) == []
+    notice.body_text = template_body(notice).replace(sentence, "")
+    assert check_elements(notice) == [
+        "why the research exception does not apply (GDPR Art. 17(3)(d))"
+    ]
+    hosting = make_notice("gdpr", role="hosting", category="personal", language=language)
+    assert "17(3)(d)" not in render_notice(hosting, with_pdf=False).text
+    assert "17 Abs. 3 lit. d" not in render_notice(hosting, with_pdf=False).text

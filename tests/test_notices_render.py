@@ -82,7 +82,10 @@ def make_notice(
         **fields,
     )
     for n in range(links):
-        notice.links.add(f.FoundLinkFactory(case=case, url=f"https://img.example.net/p/{n}.jpg"))
+        # A dataset notice names each entry by its id.
+        entry_id = f"E-{n}" if role == "dataset_maintainer" else ""
+        url = f"https://img.example.net/p/{n}.jpg"
+        notice.links.add(f.FoundLinkFactory(case=case, url=url, entry_id=entry_id))
     return notice
 
 
@@ -593,10 +596,19 @@ def test_dataset_manifest_csv_and_json_exact() -> None:
     ]
     url1, url2 = "https://cdn.example.org/1001.jpg", "https://cdn.example.org/1002.jpg"
     assert read_csv(attachments[1].content) == [
-        ["dataset", "entry_id", "url", "caption", "url_sha256"],
-        ["laion-5b", "1001", url1, "beach photo", sha(url1)],
+        [
+            "dataset",
+            "entry_id",
+            "url",
+            "caption",
+            "url_sha256",
+            "reference_sha256",
+            "reference_phash",
+            "reference_pdq",
+        ],
+        ["laion-5b", "1001", url1, "beach photo", sha(url1), "", "", ""],
         # A caption a spreadsheet would run as a formula is quoted in the CSV only.
-        ["laion-5b", "1002", url2, '\'=HYPERLINK("x")', sha(url2)],
+        ["laion-5b", "1002", url2, '\'=HYPERLINK("x")', sha(url2), "", "", ""],
     ]
     assert json.loads(attachments[2].content) == {
         "manifest_version": 1,

@@ -160,6 +160,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
+        ("post", reverse("staff:entry_note", args=[ref, case.links.order_by("pk")[1].pk])),
     ]
 
 

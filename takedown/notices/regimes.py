@@ -63,9 +63,13 @@ class Element:
     citation: str = ""
     # Required only for cases of these categories; None means always.
     categories: frozenset[str] | None = None
+    # Required only in notices to these recipient roles; None means to every role.
+    roles: frozenset[str] | None = None
 
-    def applies_to(self, category: str) -> bool:
-        return self.categories is None or category in self.categories
+    def applies_to(self, category: str, role: str = "") -> bool:
+        return (self.categories is None or category in self.categories) and (
+            self.roles is None or role in self.roles
+        )
 
 
 SPECIAL_CATEGORIES = frozenset({"medical", "intimate"})
@@ -140,8 +144,8 @@ class Regime:
         if self.discloses_person != ("identity" in keys):
             raise ValueError(f"{self.code}: discloses_person and the identity element disagree")
 
-    def required_elements(self, category: str) -> tuple[Element, ...]:
-        return tuple(e for e in self.elements if e.applies_to(category))
+    def required_elements(self, category: str, role: str = "") -> tuple[Element, ...]:
+        return tuple(e for e in self.elements if e.applies_to(category, role))
 
     def applies(
         self,
@@ -214,6 +218,12 @@ _GDPR_ELEMENTS = (
         "inform_controllers",
         "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)",
         "Art. 17(2)",
+    ),
+    Element(
+        "research_exception",
+        "why the research exception does not apply (GDPR Art. 17(3)(d))",
+        "Art. 17(3)(d)",
+        roles=frozenset({Role.DATASET_MAINTAINER}),
     ),
     Element("deadline", "the one-month response deadline (GDPR Art. 12(3))", "Art. 12(3)"),
     NOTIFIER,

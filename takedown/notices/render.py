@@ -294,8 +294,20 @@ def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
                 "entry_id": link.entry_id,
                 "dataset": link.dataset,
                 "caption": link.caption,
+                "entry_note": link.entry_id_note.strip(),
                 # Recomputed, not read: the manifest promises the hash of exactly this string.
                 "url_sha256": hashlib.sha256(link.url.encode()).hexdigest(),
+                # Hashes of the person's own copy of the image (never the image itself): they
+                # let a maintainer find re-crawled copies under other URLs.
+                "reference": {
+                    name: value
+                    for name, value in (
+                        ("sha256", link.ref_sha256),
+                        ("phash", link.ref_phash),
+                        ("pdq", link.ref_pdq),
+                    )
+                    if value
+                },
             }
         )
     return rows, foreign
@@ -364,6 +376,12 @@ def notice_context(
         "foreign_links": foreign,
         "attachment_names": attachment_names(case.reference, is_dataset=for_dataset),
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
+        "entry_notes": [
+            {"no": number, "reason": row["entry_note"]}
+            for number, row in enumerate(links, start=1)
+            if not row["entry_id"] and row["entry_note"]
+        ],
+        "reference_hashes": any(row["reference"] for row in links),
         "is_dataset": for_dataset,
         "deadline": {
             "period": _amount(grace_days(notice), "calendar_days", lang)
@@ -397,8 +415,8 @@ def notice_context(
     }
 
 
-def _statement_keys(regime: Regime, category: str) -> list[str]:
-    keys = [e.key for e in regime.required_elements(category) if e.key not in DATA_ELEMENTS]
+def _statement_keys(regime: Regime, category: str, role: str) -> list[str]:
+    keys = [e.key for e in regime.required_elements(category, role) if e.key not in DATA_ELEMENTS]
     return keys + [key for key in ALWAYS_STATED if key not in keys]
 
 
@@ -413,7 +431,7 @@ def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool =
                     template_names(lang, regime, key, role, notice.kind), context, autoescape=False
                 )
             )
-            for key in _statement_keys(regime, notice.case.category)
+            for key in _statement_keys(regime, notice.case.category, role)
         }
         pieces = {
             piece: _clean(
@@ -505,7 +523,15 @@ def _missing(draft: _Draft) -> list[str]:
         )
     if draft.foreign_links:
         missing.append(f"links of this case only ({draft.foreign_links} belong to another case)")
-    for element in regime.required_elements(notice.case.category):
+    if ctx["is_dataset"]:
+        # A maintainer finds an entry by its id; a URL alone may match many rows or none.
+        unnamed = sum(1 for row in ctx["links"] if not (row["entry_id"] or row["entry_note"]))
+        if unnamed:
+            missing.append(
+                "the dataset entry id, or the caseworker's reason for its absence, of every link"
+                f" ({unnamed} without)"
+            )
+    for element in regime.required_elements(notice.case.category, notice.recipient_role):
         present = checks.get(element.key, True)
         if element.key not in DATA_ELEMENTS:
             statement = draft.statements.get(element.key, "")
@@ -579,23 +605,36 @@ def links_csv(links: list[dict[str, Any]]) -> bytes:
     )
 
 
-def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [
-        {
+REFERENCE_HASHES = ("sha256", "phash", "pdq")
+
+
+def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for row in links:
+        entry: dict[str, Any] = {
             "dataset": row["dataset"],
             "entry_id": row["entry_id"],
             "url": row["url"],
             "caption": row["caption"],
             "url_sha256": row["url_sha256"],
         }
-        for row in links
-    ]
+        if not row["entry_id"] and row["entry_note"]:
+            entry["entry_id_missing_reason"] = row["entry_note"]
+        if row["reference"]:
+            entry["reference_image"] = row["reference"]
+        entries.append(entry)
+    return entries
 
 
 def manifest_csv(links: list[dict[str, Any]]) -> bytes:
-    entries = manifest_entries(links)
     header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    return _csv(header, [[_cell(entry[key]) for key in header] for entry in entries])
+    columns = [f"reference_{name}" for name in REFERENCE_HASHES]
+    rows = [
+        [_cell(entry[key]) for key in header]
+        + [entry.get("reference_image", {}).get(name, "") for name in REFERENCE_HASHES]
+        for entry in manifest_entries(links)
+    ]
+    return _csv(header + columns, rows)
 
 
 def manifest_json(context: dict[str, Any]) -> bytes:

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from takedown.errors import NotPossible
-from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink
+from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink, Notice
+from takedown.notices.render import store_element_check
 from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
 from takedown.workflow import record_event
 
@@ -54,6 +55,32 @@ def clear_link_review(case: Case, link_id: int, *, actor: Any, note: str = "") -
             data={"link": link.pk, "verdict": link.last_verdict},
             link=link,
         )
+    return link
+
+
+def set_entry_id_note(case: Case, link_id: int, *, actor: Any, note: str) -> FoundLink:
+    """State why a dataset link has no entry id (the notice shows the reason, and a dataset
+    notice needs one or the other for every link). The notices still being drafted or reviewed
+    are checked again."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        updated = FoundLink.objects.filter(pk=link_id, case=case, entry_id="").update(
+            entry_id_note=note
+        )
+        if updated != 1:
+            raise StaffActionError("This link has an entry id (or is not in this case).")
+        link = FoundLink.objects.get(pk=link_id)
+        record_event(
+            case,
+            "link.entry_id_note",
+            actor=actor,
+            message=f"Reason why link {link.pk} has no entry id: {note}",
+            data={"link": link.pk},
+            link=link,
+        )
+    unsent = (Notice.Status.DRAFT, Notice.Status.IN_REVIEW, Notice.Status.APPROVED)
+    for notice in Notice.objects.filter(links=link, status__in=unsent):
+        store_element_check(notice)
     return link
 
 

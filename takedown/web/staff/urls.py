@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("<str:reference>/links/<int:pk>/reviewed/", views.link_reviewed, name="link_reviewed"),
     path("<str:reference>/tasks/<int:pk>/done/", views.task_done, name="task_done"),
+    path("<str:reference>/links/<int:pk>/entry-note/", views.entry_id_note, name="entry_note"),
     path("<str:reference>/recheck/", views.recheck, name="recheck"),
     path("<str:reference>/reference-hashes/", views.reference_hashes, name="reference_hashes"),
 ]

@@ -40,6 +40,7 @@ from takedown.models import (
     Import,
     Mandate,
     Notice,
+    RecipientRole,
 )
 from takedown.notices.generate import generate_notices
 from takedown.notices.regimes import UnknownRegime
@@ -454,6 +455,11 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "render_error": error,
             "missing": (notice.element_check or {}).get("missing", []),
             "link_count": notice.links.count(),
+            # A dataset notice names each entry: the links without an id need a reason.
+            "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk"))
+            if notice.recipient_role == RecipientRole.DATASET_MAINTAINER
+            else [],
+            "note_form": NoteForm(),
             "submitted_form": MarkSubmittedForm(),
             "reply_form": ReplyForm(),
         },
@@ -780,6 +786,24 @@ def link_reviewed(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         return _("Link %(id)d marked as looked at.") % {"id": pk}
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def entry_id_note(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = NoteForm(request.POST)
+    notice = Notice.objects.filter(case=case, pk=request.POST.get("notice") or 0).first()
+    target = _notice_url(case, notice) if notice else ""
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(target or reverse("staff:case", kwargs={"reference": case.reference}))
+
+    def step() -> str:
+        actions.set_entry_id_note(case, pk, actor=request.user, note=form.cleaned_data["note"])
+        return _("The reason is recorded; the notice shows it.")
+
+    return _act(request, case, step, back=target)
 
 
 @staff_required
