@@ -64,6 +64,9 @@ EVENT_TEXTS: dict[str, Promise] = {
         "count",
     ),
     "mandate.uploaded": gettext_lazy("Your signed authorisation was received."),
+    "mandate.revoked": gettext_lazy(
+        "Your authorisation was revoked. Requests that need it are no longer sent."
+    ),
     "portal.message_sent": gettext_lazy("You sent a message to your caseworker."),
     "portal.deletion_requested": gettext_lazy(
         "You asked for your data to be deleted. Your caseworker will contact you."

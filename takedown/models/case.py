@@ -107,14 +107,47 @@ class Mandate(models.Model):
     """The signed power of attorney for the organisation to act in the person's name (the
     general law of agency; not GDPR Art. 80(1), see docs/law/gdpr.md)."""
 
+    class Source(models.TextChoices):
+        PORTAL = "portal", "Uploaded by the person in the portal"
+        STAFF = "staff", "Uploaded by staff"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mandates")
+    # Always a PDF: photos of the signed paper are put together into one (takedown.mandates).
     signed_document = EncryptedBinaryField()
     content_type = models.CharField(max_length=100, default="application/pdf")
+    # Of the signed document; never equal to a generated form's (IssuedMandateForm).
+    sha256 = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.STAFF)
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Null with revoked_at set: the person revoked it in the portal.
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"Mandate for {self.case.reference} ({self.uploaded_at:%Y-%m-%d})"
+
+
+class IssuedMandateForm(models.Model):
+    """A mandate form the product generated for signing, by its hash: an upload with this
+    hash is the unsigned form, not a signed mandate."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="issued_mandate_forms")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="unique_issued_mandate_form")
+        ]
+
+    def __str__(self) -> str:
+        return f"Mandate form for {self.case.reference} ({self.issued_at:%Y-%m-%d})"

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from takedown import mandates
 from takedown.cases import open_case
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
@@ -74,6 +75,7 @@ from takedown.web.staff.forms import (
     ReplyForm,
     ResolveForm,
     ReviewedForm,
+    SignedMandateForm,
 )
 from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
@@ -276,6 +278,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
     review_links = selectors.links_to_review(case)
     review_total = review_links.count()
+    mandate = (
+        Mandate.objects.filter(case=case)
+        .select_related("uploaded_by")
+        .order_by("-uploaded_at", "-pk")
+        .first()
+    )
     return render(
         request,
         "staff/case.html",
@@ -284,7 +292,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "tab": "overview",
             "person": person,
             "person_fields": _masked(person),
-            "has_mandate": Mandate.objects.filter(case=case, revoked_at__isnull=True).exists(),
+            # A revocation revokes every live mandate: the newest one tells whether one is live.
+            "has_mandate": mandate is not None and mandate.revoked_at is None,
+            "mandate": mandate,
+            "mandate_form": SignedMandateForm(),
             "groups": selectors.with_organisations(list(group_page.object_list)),
             "group_page": group_page,
             "link_total": sum(row["total"] for row in groups),
@@ -352,6 +363,51 @@ def download_mandate(request: HttpRequest, reference: str) -> HttpResponse:
     extension = "pdf" if mandate.content_type == "application/pdf" else "bin"
     response = HttpResponse(bytes(mandate.signed_document), content_type=mandate.content_type)
     response["Content-Disposition"] = f'attachment; filename="{case.reference}-mandate.{extension}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@staff_required
+@require_POST
+def upload_mandate(request: HttpRequest, reference: str) -> HttpResponse:
+    """The signed mandate as staff received it (by post, by e-mail): stored with who uploaded
+    it and when; the unsigned form as generated is refused (takedown.mandates)."""
+    case = get_case_for(request.user, reference)
+    form = SignedMandateForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        mandates.store_signed(case, form.cleaned_data["document"], actor=request.user)
+        return _("The signed mandate is stored (encrypted).")
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def revoke_mandate(request: HttpRequest, reference: str) -> HttpResponse:
+    """The person revoked the mandate by letter or e-mail: nothing that needs it goes out."""
+    case = get_case_for(request.user, reference)
+
+    def step() -> str:
+        stopped = mandates.revoke(case, actor=request.user)
+        return ngettext(
+            "The mandate is revoked; %(n)d unsent notice went back to draft.",
+            "The mandate is revoked; %(n)d unsent notices went back to draft.",
+            len(stopped),
+        ) % {"n": len(stopped)}
+
+    return _act(request, case, step)
+
+
+@staff_required
+def mandate_form(request: HttpRequest, reference: str) -> HttpResponse:
+    """The form for the person to sign (remembered by its hash)."""
+    case = get_case_for(request.user, reference)
+    response = HttpResponse(mandates.issue_form(case), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{case.reference}-mandate-form.pdf"'
     response["Cache-Control"] = "no-store, private"
     return response
 
