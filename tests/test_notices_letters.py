@@ -15,6 +15,7 @@ from django.contrib.auth.models import Permission
 from pypdf import PdfReader
 
 from takedown import models as m
+from takedown.notices import offences
 from takedown.notices.generate import generate_notices
 from takedown.notices.render import check_elements, render_notice, template_body
 from takedown.notices.review import ReviewError, approve, edit, submit_for_review
@@ -267,3 +268,205 @@ def test_dataset_request_answers_the_research_exception(language: str, sentence:
     hosting = make_notice("gdpr", role="hosting", category="personal", language=language)
     assert "17(3)(d)" not in render_notice(hosting, with_pdf=False).text
     assert "17 Abs. 3 lit. d" not in render_notice(hosting, with_pdf=False).text
+
+
+# --- criminal offences, named only under their conditions ----------------------------------------
+
+
+def test_offences_are_data_per_country_with_the_current_heading_of_201a() -> None:
+    by_country = {
+        country: [o.code for o in offences.offences_for(country)]
+        for country in ("DE", "FR", "NL", "GB", "US", "IT")
+    }
+    assert by_country == {
+        "DE": ["de_kug_33", "de_stgb_201a", "de_stgb_184k"],
+        "FR": ["fr_cp_226_1", "fr_cp_226_2_1"],
+        "NL": ["nl_sr_139h"],
+        "GB": ["gb_soa_66b"],
+        "US": ["us_take_it_down"],
+        "IT": [],
+    }
+    assert offences.offences_for("GB", "GB-SCT") == []
+    assert offences.BY_CODE["de_stgb_201a"].heading["de"] == (
+        "Verletzung des höchstpersönlichen Lebensbereichs und von Persönlichkeitsrechten durch"
+        " Bildaufnahmen"
+    )
+    assert offences.open_questions("DE", {"no_consent": True}) == [
+        "identifiable",
+        "private_place",
+        "helplessness",
+        "intimate_parts_covered",
+    ]
+
+
+def _dsa(country: str, facts: dict[str, bool], language: str = "en") -> str:
+    recipient = f.OrganisationFactory(name="Hoster GmbH", country=country)
+    notice = make_notice("dsa", category="intimate", recipient=recipient, language=language)
+    notice.case.legal_facts = facts
+    notice.case.save()
+    assert check_elements(notice) == []
+    return " ".join(render_notice(notice, with_pdf=False).text.split())
+
+
+def test_dsa_notice_names_no_offence_without_the_facts() -> None:
+    for country in ("DE", "FR", "NL"):
+        text = _dsa(country, {"no_consent": True})
+        assert "offence" not in text
+        assert "201a" not in text
+        assert "most member states" not in text
+
+
+def test_dsa_notice_names_201a_only_when_its_conditions_are_met() -> None:
+    facts = {"no_consent": True, "private_place": True}
+    assert (
+        "It also violates the right to one's own image (KUG §§22, 23). On the facts known to"
+        " us, the distribution is moreover an offence under StGB §201a (violation of the most"
+        " personal sphere of life and of personality rights by taking pictures)."
+    ) in _dsa("DE", facts)
+    german = _dsa("DE", {**facts, "identifiable": True, "intimate_parts_covered": True}, "de")
+    assert (
+        "Nach den uns vorliegenden Angaben ist die Verbreitung zudem strafbar nach § 33 KUG,"
+        " § 201a StGB (Verletzung des höchstpersönlichen Lebensbereichs und von"
+        " Persönlichkeitsrechten durch Bildaufnahmen) und § 184k StGB (Verletzung des"
+        " Intimbereichs durch Bildaufnahmen)."
+    ) in german.replace("\u00a0", " ")
+
+
+def test_dsa_notice_names_the_offence_of_the_recipients_country() -> None:
+    facts = {"no_consent": True, "sexual": True}
+    assert "an offence under Code pénal Art. 226-2-1 (distribution of sexual images" in _dsa(
+        "FR", facts
+    )
+    assert "226-1" not in _dsa("FR", facts)
+    assert "Wetboek van Strafrecht Art. 139h" in _dsa("NL", facts)
+
+
+def test_uk_osa_report_names_s66b_only_on_the_facts_and_in_england_and_wales() -> None:
+    def text(facts: dict[str, bool], region: str = "") -> str:
+        recipient = f.OrganisationFactory(name="Host Ltd", country="GB", region=region)
+        notice = make_notice(
+            "uk_osa", role="site_operator", category="intimate", recipient=recipient
+        )
+        notice.case.legal_facts = facts
+        notice.case.save()
+        assert check_elements(notice) == []
+        return " ".join(render_notice(notice, with_pdf=False).text.split())
+
+    assert "66B" not in text({})
+    assert (
+        "on the facts known to us, sharing these images is an offence under Sexual Offences Act"
+        " 2003 s.66B (sharing or threatening to share an intimate photograph or film)"
+    ) in text({"sexual": True, "no_consent": True})
+    assert "66B" not in text({"sexual": True, "no_consent": True}, region="GB-SCT")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_kug_reserves_a_criminal_complaint_only_on_the_facts(language: str) -> None:
+    notice = make_notice("kug", role="site_operator", language=language)
+    without = " ".join(render_notice(notice, with_pdf=False).text.split())
+    notice.case.legal_facts = {"no_consent": True, "identifiable": True}
+    notice.case.save()
+    with_facts = " ".join(render_notice(notice, with_pdf=False).text.split())
+
+    complaint = {
+        "en": "a criminal complaint under KUG §33",
+        "de": "einen Strafantrag nach § 33 KUG",
+    }
+    assert complaint[language] not in without.replace("\u00a0", " ")
+    assert complaint[language] in with_facts.replace("\u00a0", " ")
+    assert check_elements(notice) == []
+
+
+# --- minors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize(
+    ("regime", "role", "category"),
+    [
+        ("gdpr", "hosting", "medical"),
+        ("dsa", "hosting", "intimate"),
+        ("kug", "site_operator", "medical"),
+        ("generic_privacy", "registrar", "intimate"),
+    ],
+)
+def test_minor_case_letters_describe_no_content(
+    regime: str, role: str, category: str, language: str
+) -> None:
+    notice = make_notice(regime, role=role, category=category, language=language)
+    words = {
+        "en": ("health", "sex life", "intimate", "medical"),
+        "de": ("Gesundheit", "Sexualleben", "intim", "medizinisch"),
+    }[language]
+    adult = render_notice(notice, with_pdf=False).text
+    assert any(word in adult for word in words)
+    notice.case.is_minor = True
+    notice.case.save()
+
+    text = render_notice(notice, with_pdf=False).text
+
+    assert [word for word in words if word in text] == []
+    assert check_elements(notice) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "ground"),
+    [
+        (
+            "en",
+            "under Art. 17(1)(b), (d) and (f), the data having been collected in relation to"
+            " information society services offered to a child (Art. 8(1))",
+        ),
+        (
+            "de",
+            "nach Art. 17 Abs. 1 lit. b, d und f DSGVO, da die Daten in Bezug auf Dienste der"
+            " Informationsgesellschaft erhoben wurden, die einem Kind angeboten wurden",
+        ),
+    ],
+)
+def test_gdpr_request_for_a_minor_uses_art_17_1_f_where_it_applies(
+    language: str, ground: str
+) -> None:
+    notice = make_notice("gdpr", category="personal", language=language)
+    notice.case.is_minor = True
+    notice.case.save()
+    assert ground not in " ".join(render_notice(notice, with_pdf=False).text.split())
+    notice.case.legal_facts = {"child_online_service": True}
+    notice.case.save()
+    assert ground in " ".join(render_notice(notice, with_pdf=False).text.split())
+    assert check_elements(notice) == []
+
+
+# --- Art. 15 beside the erasure request -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (
+            "en",
+            "The person also requests access under GDPR Art. 15: please confirm whether you"
+            " process personal data concerning them and, if so, tell us in particular where the"
+            " images came from (Art. 15(1)(g)) and to which recipients you have disclosed them"
+            " (Art. 15(1)(c))",
+        ),
+        (
+            "de",
+            "Die Person verlangt zudem Auskunft nach Art. 15 DSGVO: Bitte bestätigen Sie, ob Sie"
+            " sie betreffende personenbezogene Daten verarbeiten, und teilen Sie uns"
+            " gegebenenfalls insbesondere mit, woher die Bilder stammen",
+        ),
+    ],
+)
+def test_optional_access_request_beside_the_erasure_request(language: str, sentence: str) -> None:
+    notice = make_notice("gdpr", category="personal", language=language)
+    assert sentence not in " ".join(render_notice(notice, with_pdf=False).text.split())
+    notice.access_request = True
+    notice.save()
+    text = " ".join(render_notice(notice, with_pdf=False).text.split())
+    assert sentence in text
+    # Before the deadline, which then covers it too.
+    assert text.index(sentence) < text.index({"en": "one month", "de": "eines Monats"}[language])
+    assert check_elements(notice) == []
+    dsa = make_notice("dsa", category="personal", language=language, access_request=True)
+    assert "Art. 15" not in render_notice(dsa, with_pdf=False).text

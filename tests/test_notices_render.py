@@ -311,9 +311,7 @@ def test_render_plain_text_exact() -> None:
         " without their consent. This violates the General Data Protection Regulation: there is"
         " no legal basis for processing these personal data (GDPR Art. 6(1)), which as data"
         " concerning sex life are moreover a special category whose processing is prohibited"
-        " (Art. 9(1)). It also violates the right to one's own image (KUG §§22, 33) and is an"
-        " offence under StGB §201a (violation of intimate privacy by taking or sharing"
-        " images).\n"
+        " (Art. 9(1)). It also violates the right to one's own image (KUG §§22, 23).\n"
         "\n"
         "We confirm our bona fide belief that the information and allegations contained in this"
         " notice are accurate and complete (DSA Art. 16(2)(d)).\n"
@@ -368,6 +366,8 @@ def test_render_german_notice() -> None:
 
 def test_render_german_kug_binds_paragraph_signs() -> None:
     notice = make_notice("kug", role="site_operator", language="de")
+    notice.case.legal_facts = {"no_consent": True, "identifiable": True}
+    notice.case.save()
     text = render_notice(notice, with_pdf=False).text
     assert "Strafantrag nach §\u00a033 KUG" in text
     assert "bis zum 20. März 2026 zu entfernen." in text

@@ -69,6 +69,9 @@ class Case(models.Model):
         help_text="The affected person owns the copyright (e.g. a selfie): DMCA applies.",
     )
     is_minor = models.BooleanField(default=False, help_text="The affected person is a minor.")
+    # The caseworker's answers to the questions the law's conditions need (question key ->
+    # true/false; a missing key is not known): see takedown.notices.offences.
+    legal_facts = models.JSONField(default=dict, blank=True)
     # Ordered recipient roles to escalate through; empty means the organisation's default ladder.
     escalation_ladder = models.JSONField(default=list, blank=True)
     close_reason = models.TextField(blank=True)

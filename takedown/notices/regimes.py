@@ -327,7 +327,8 @@ REGIMES: dict[str, Regime] = {
         Regime(
             code="uk_osa",
             title="Online Safety Act illegal-content report",
-            citation="Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+            # The offence (SOA 2003 s.66B) is named only on the facts: notices.offences.
+            citation="Online Safety Act 2023 s.10(3)",
             countries=frozenset({"GB"}),
             roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,

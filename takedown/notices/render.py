@@ -32,6 +32,7 @@ from django.utils import formats, timezone, translation
 
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
+from takedown.notices import offences
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
@@ -122,7 +123,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "uk_gdpr": ("Antrag auf Löschung nach der UK GDPR", "UK GDPR Art. 17, 21 (Art. 9)"),
             "uk_osa": (
                 "Meldung rechtswidriger Inhalte nach dem Online Safety Act",
-                "Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+                "Online Safety Act 2023 s.10(3)",
             ),
             "take_it_down": (
                 "Entfernungsantrag nach dem TAKE IT DOWN Act",
@@ -152,6 +153,8 @@ LABELS: dict[str, dict[str, Any]] = {
 # The languages the mandate (templates/notices/<lang>/common/mandate.html) is written in.
 MANDATE_LANGUAGES = ("en", "de")
 
+# Regimes under which a request may also ask for access (Art. 15: source and recipients).
+ACCESS_REGIMES = frozenset({"gdpr", "uk_gdpr"})
 # Element keys checked against data; every other key is a statement whose sentence must
 # appear in the body.
 DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity", "agent"})
@@ -345,6 +348,9 @@ def notice_context(
     parent = notice.parent
     for_dpa = notice.recipient_role == RecipientRole.DPA
     for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
+    facts = offences.clean_facts(case.legal_facts or {})
+    recipient = notice.recipient
+    named = offences.applicable(recipient.country, facts, recipient.region)
     return {
         "lang": lang,
         "labels": labels,
@@ -352,6 +358,20 @@ def notice_context(
         "case_reference": case.reference,
         "category": case.category,
         "special_category": case.category in ("medical", "intimate"),
+        # A minor's case describes no content in any letter (docs/law/minors.md).
+        "minor": case.is_minor,
+        # GDPR Art. 17(1)(f): data collected from a child by an information society service.
+        "child_data": case.is_minor and facts.get("child_online_service") is True,
+        # Named only where the recorded facts meet their conditions (notices.offences).
+        "offences": [
+            {"citation": offence.citation[lang], "heading": offence.heading[lang]}
+            for offence in named
+        ],
+        # Offences prosecuted only on the person's complaint (StGB §77b).
+        "complaint_offences": [
+            offence.citation[lang] for offence in named if offence.needs_complaint
+        ],
+        "access_request": notice.access_request and regime.code in ACCESS_REGIMES,
         "owns_copyright": case.owns_copyright,
         "date": _format_date(now, lang),
         "regime": {
@@ -415,9 +435,13 @@ def notice_context(
     }
 
 
-def _statement_keys(regime: Regime, category: str, role: str) -> list[str]:
+def _statement_keys(regime: Regime, category: str, role: str, *, access: bool) -> list[str]:
     keys = [e.key for e in regime.required_elements(category, role) if e.key not in DATA_ELEMENTS]
-    return keys + [key for key in ALWAYS_STATED if key not in keys]
+    keys += [key for key in ALWAYS_STATED if key not in keys]
+    if access:
+        # The optional Art. 15 request goes before the deadline, which covers it too.
+        keys.insert(keys.index("deadline"), "access_request")
+    return keys
 
 
 def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool = False) -> _Draft:
@@ -431,7 +455,9 @@ def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool =
                     template_names(lang, regime, key, role, notice.kind), context, autoescape=False
                 )
             )
-            for key in _statement_keys(regime, notice.case.category, role)
+            for key in _statement_keys(
+                regime, notice.case.category, role, access=context["access_request"]
+            )
         }
         pieces = {
             piece: _clean(
