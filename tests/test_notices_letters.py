@@ -470,3 +470,39 @@ def test_optional_access_request_beside_the_erasure_request(language: str, sente
     assert check_elements(notice) == []
     dsa = make_notice("dsa", category="personal", language=language, access_request=True)
     assert "Art. 15" not in render_notice(dsa, with_pdf=False).text
+
+
+def test_minor_intimate_case_goes_to_the_hotline_of_the_host_country(settings: Any) -> None:
+    settings.TAKEDOWN_HOTLINES = {
+        "DE": [{"name": "jugendschutz.net", "url": "https://www.jugendschutz.net/verstoss-melden"}],
+        "*": [{"name": "INHOPE", "url": "https://www.inhope.org"}],
+    }
+    case = f.CaseFactory(category="intimate", is_minor=True)
+    hoster = f.OrganisationFactory(name="Hoster GmbH", country="DE")
+    platform = f.OrganisationFactory(name="Board", kind="platform", country="JP")
+    links = []
+    for organisation, field in ((hoster, "hosting"), (platform, "platform")):
+        host = f.HostFactory()
+        resolution = m.HostResolution.objects.create(host=host, **{field: organisation})
+        m.Host.objects.filter(pk=host.pk).update(current=resolution)
+        links.append(f.FoundLinkFactory(case=case, host=host))
+    old_draft = f.NoticeFactory(case=case, recipient=hoster, status="draft")
+
+    report = generate_notices(case)
+    again = generate_notices(case)
+
+    assert report.notices == []
+    assert [(s["country"], s["hotlines"][0]["name"], s["links"]) for s in report.hotline_steps] == [
+        ("DE", "jugendschutz.net", [links[0].pk]),
+        ("JP", "INHOPE", [links[1].pk]),
+    ]
+    assert again.hotline_steps == report.hotline_steps
+    assert m.Notice.objects.filter(case=case).exclude(status="cancelled").count() == 0
+    assert m.Notice.objects.get(pk=old_draft.pk).status == "cancelled"
+    tasks = m.CaseEvent.objects.filter(case=case, kind="task.manual_legal_step").order_by("pk")
+    assert [t.data["hotline_country"] for t in tasks] == ["DE", "JP"]
+    assert tasks[0].message == (
+        "The person was a minor: report the 1 link(s) hosted in DE to the hotline, not in a"
+        " notice: jugendschutz.net (https://www.jugendschutz.net/verstoss-melden). Give the URLs"
+        " only; describe nothing."
+    )

@@ -18,6 +18,12 @@ from takedown.directory.contacts import best_contact
 from takedown.models import Case, Contact, FoundLink, HostResolution, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.models.roles import FIRST_RECIPIENT_KINDS, KIND_OF_ROLE, ROLE_OF_KIND
+from takedown.notices.hotlines import (
+    by_host_country,
+    cancel_unsent,
+    record_hotline_steps,
+    routes_to_hotline,
+)
 from takedown.notices.regimes import choose_regime
 from takedown.notices.render import store_element_check
 from takedown.resolve.jurisdiction import PartyEvidence, assess
@@ -49,6 +55,7 @@ class GenerateReport:
     refreshed: int = 0
     unchanged: int = 0
     unrouted_links: int = 0  # links whose host has no resolved party yet
+    hotline_steps: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +63,7 @@ class GenerateReport:
             "refreshed": self.refreshed,
             "unchanged": self.unchanged,
             "unrouted_links": self.unrouted_links,
+            "hotline_steps": self.hotline_steps,
             "notices": [describe(notice) for notice in self.notices],
         }
 
@@ -93,6 +101,15 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
     are already in review or further along are left alone (they are reported unchanged)."""
     recipients, unrouted = plan_recipients(case)
     report = GenerateReport(unrouted_links=unrouted)
+    if routes_to_hotline(case):
+        # A minor's intimate images: a hotline step per host country, no notice (hotlines.py).
+        report.hotline_steps = record_hotline_steps(
+            case,
+            by_host_country((link, r.organisation.country) for r in recipients for link in r.links),
+            actor=actor,
+        )
+        cancel_unsent(case, actor=actor)
+        return report
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     with transaction.atomic():
         drafted: set[int] = set()
