@@ -538,13 +538,14 @@ def get_regime(code: str) -> Regime:
         raise UnknownRegime(code) from None
 
 
-def choose_regime(
+def regime_options(
     candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
-) -> Regime | None:
-    """The preferred regime among `candidates` (e.g. jurisdiction regimes of the recipient)
-    that can address `role` for this case; the generic request when none can, None for a role
-    no candidate serves (a DPA outside GDPR)."""
+) -> list[tuple[Regime, str]]:
+    """Every regime among `candidates` (the jurisdiction regimes of the recipient) that can
+    address `role` for this case, in order of preference, each with the reason it applies: the
+    caseworker may choose another than the first (a KUG demand beside or instead of GDPR)."""
     wanted = set(candidates) | {"generic_privacy"}
+    options = []
     for code in PREFERENCE[role]:
         regime = REGIMES[code]
         if (
@@ -553,5 +554,38 @@ def choose_regime(
             and (regime.categories is None or category in regime.categories)
             and (owns_copyright or not regime.requires_copyright)
         ):
-            return regime
-    return None
+            options.append((regime, _reason(regime, category)))
+    return options
+
+
+def _reason(regime: Regime, category: str) -> str:
+    where = (
+        "applies to any recipient"
+        if regime.countries is None
+        else "the recipient's country is one where it applies"
+    )
+    if regime.person_countries is not None:
+        where += " (or the person lives where it applies)"
+    parts = [where]
+    if regime.categories is not None:
+        parts.append(f"covers {category} images")
+    if regime.requires_copyright:
+        parts.append("the person owns the copyright")
+    basis = regime.deadline_basis or "our setting"
+    period = f"{regime.deadline_amount} {regime.deadline_unit.replace('_', ' ')}"
+    parts.append(f"answer within {period} ({basis})")
+    if regime.needs_mandate:
+        parts.append("needs the signed mandate")
+    return f"{regime.title} ({regime.citation}): " + "; ".join(parts) + "."
+
+
+def choose_regime(
+    candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
+) -> Regime | None:
+    """The preferred regime among `candidates` (e.g. jurisdiction regimes of the recipient)
+    that can address `role` for this case; the generic request when none can, None for a role
+    no candidate serves (a DPA outside GDPR)."""
+    options = regime_options(
+        candidates, role=role, category=category, owns_copyright=owns_copyright
+    )
+    return options[0][0] if options else None

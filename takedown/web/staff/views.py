@@ -43,10 +43,11 @@ from takedown.models import (
     Notice,
     RecipientRole,
 )
-from takedown.notices.generate import generate_notices
+from takedown.notices.generate import generate_notices, notice_regime_options, use_regime
+from takedown.notices.offences import QUESTIONS, clean_facts
 from takedown.notices.regimes import UnknownRegime
+from takedown.notices.render import ACCESS_REGIMES, render_notice, store_element_check
 from takedown.notices.render import notice_pdf as render_pdf
-from takedown.notices.render import render_notice
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.web.access import (
@@ -296,6 +297,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "has_mandate": mandate is not None and mandate.revoked_at is None,
             "mandate": mandate,
             "mandate_form": SignedMandateForm(),
+            "fact_questions": [
+                (question, case.legal_facts.get(question.key)) for question in QUESTIONS.values()
+            ],
             "groups": selectors.with_organisations(list(group_page.object_list)),
             "group_page": group_page,
             "link_total": sum(row["total"] for row in groups),
@@ -515,6 +519,13 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk"))
             if notice.recipient_role == RecipientRole.DATASET_MAINTAINER
             else [],
+            # Every regime that applies, with its reasons: the caseworker may choose another.
+            "regime_options": notice_regime_options(notice)
+            if notice.kind == Notice.Kind.NOTICE and notice.status == Notice.Status.DRAFT
+            else [],
+            "can_ask_access": notice.regime in ACCESS_REGIMES
+            and notice.recipient_role != RecipientRole.DPA
+            and notice.status == Notice.Status.DRAFT,
             "note_form": NoteForm(),
             "submitted_form": MarkSubmittedForm(),
             "reply_form": ReplyForm(),
@@ -842,6 +853,78 @@ def link_reviewed(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         return _("Link %(id)d marked as looked at.") % {"id": pk}
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def choose_regime(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Another applicable regime for a draft: instead of the routed one, or beside it."""
+    case, notice = _notice_of(request, reference, pk)
+    beside = request.POST.get("mode") == "beside"
+
+    def step() -> str:
+        chosen = use_regime(
+            notice, request.POST.get("regime", ""), actor=request.user, beside=beside
+        )
+        return _("Notice %(id)d now uses %(regime)s.") % {"id": chosen.pk, "regime": chosen.regime}
+
+    return _act(request, case, step, needs_open=True, back=_notice_url(case, notice))
+
+
+@staff_required
+@require_POST
+def access_request(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Add (or drop) the Art. 15 request for access beside a GDPR erasure request."""
+    case, notice = _notice_of(request, reference, pk)
+    wanted = request.POST.get("access") == "1"
+
+    def step() -> str:
+        if notice.status != Notice.Status.DRAFT or notice.regime not in ACCESS_REGIMES:
+            raise actions.StaffActionError("Only a GDPR request in draft can ask for access.")
+        Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+            access_request=wanted
+        )
+        notice.access_request = wanted
+        record_event(
+            case,
+            "notice.access_request",
+            actor=request.user,
+            message="Art. 15 request " + ("added." if wanted else "removed."),
+            notice=notice,
+        )
+        store_element_check(notice)
+        return (
+            _("The request for access (Art. 15) is part of the notice.")
+            if wanted
+            else _("The request for access (Art. 15) was removed.")
+        )
+
+    return _act(request, case, step, back=_notice_url(case, notice))
+
+
+@staff_required
+@require_POST
+def legal_facts(request: HttpRequest, reference: str) -> HttpResponse:
+    """The caseworker's answers to the questions the offences' conditions need."""
+    case = get_case_for(request.user, reference)
+    answers: dict[str, object] = {}
+    for key in QUESTIONS:
+        value = request.POST.get(f"fact-{key}", "")
+        if value in ("yes", "no"):
+            answers[key] = value == "yes"
+    facts = clean_facts(answers)
+    Case.objects.filter(pk=case.pk).update(legal_facts=facts)
+    record_event(
+        case,
+        "case.legal_facts",
+        actor=request.user,
+        message="Facts for the legal assessment recorded.",
+        data={"facts": facts},
+    )
+    for notice in Notice.objects.filter(case=case, status=Notice.Status.DRAFT):
+        store_element_check(notice)
+    messages.success(request, _("The facts are recorded; the drafts name what they support."))
+    return redirect("staff:case", reference=case.reference)
 
 
 @staff_required
