@@ -506,3 +506,50 @@ def test_minor_intimate_case_goes_to_the_hotline_of_the_host_country(settings: A
         " notice: jugendschutz.net (https://www.jugendschutz.net/verstoss-melden). Give the URLs"
         " only; describe nothing."
     )
+
+
+# --- German as a German lawyer writes it ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("regime", "role", "sentence"),
+    [
+        (
+            "generic_privacy",
+            "registrar",
+            "Wir, Bildschutz e.V., vertreten die auf den unten aufgeführten Inhalten abgebildete"
+            " Person und wenden uns an Sie als Domain-Registrar.",
+        ),
+        (
+            "dsa",
+            "hosting",
+            # The Regulation's own German wording of Art. 16(2)(d).
+            "Wir sind in gutem Glauben davon überzeugt, dass die in dieser Meldung enthaltenen"
+            " Angaben und Anführungen richtig und vollständig sind (Art. 16 Abs. 2 lit. d DSA).",
+        ),
+        (
+            "dsa",
+            "hosting",
+            "diese Meldung rechtswidriger Inhalte nach Art. 16 der Verordnung (EU) 2022/2065"
+            " (Gesetz über digitale Dienste, DSA).",
+        ),
+        (
+            "kug",
+            "site_operator",
+            "Eine Ausnahme nach § 23 Abs. 1 KUG liegt nicht vor; jedenfalls stehen der Verbreitung"
+            " berechtigte Interessen der Person entgegen (§ 23 Abs. 2 KUG)",
+        ),
+        (
+            "gdpr",
+            "hosting",
+            "Die Person hat daher einen Anspruch auf unverzügliche Löschung nach Art. 17 Abs. 1"
+            " lit. b und d DSGVO, den wir hiermit in ihrem Namen geltend machen.",
+        ),
+    ],
+)
+def test_german_letters_read_as_legal_german(regime: str, role: str, sentence: str) -> None:
+    notice = make_notice(regime, role=role, category="personal", language="de")
+    text = " ".join(render_notice(notice, with_pdf=False).text.split()).replace("\u00a0", " ")
+    assert sentence in text
+    assert "in Ihrer Rolle als" not in text
+    assert check_elements(notice) == []

@@ -350,8 +350,8 @@ def test_render_german_notice() -> None:
         " die unten aufgeführten Inhalte. Wir vertreten die darauf abgebildete Person aufgrund"
         " schriftlicher Vollmacht, ihre Rechte als betroffene Person in ihrem Namen geltend zu"
         " machen; die Vollmacht vom 6. März 2026 legen wir Ihnen auf Verlangen vor.",
-        "Die Bilder enthalten Gesundheitsdaten, also besondere Kategorien personenbezogener"
-        " Daten (Art. 9 Abs. 1 DSGVO).",
+        "Die Bilder enthalten Gesundheitsdaten und damit besondere Kategorien"
+        " personenbezogener Daten (Art. 9 Abs. 1 DSGVO).",
         # 6 April 2026 is Easter Monday: the month runs to Tuesday.
         "Bitte antworten Sie innerhalb eines Monats nach Eingang, also bis zum 7. April 2026"
         " (Art. 12 Abs. 3 DSGVO).",
@@ -749,7 +749,7 @@ def test_every_regime_role_and_language_renders_complete(
             "generic_privacy",
             "registrar",
             "de",
-            "Bitte leiten Sie diese Nachricht an den Inhaber der Domain weiter",
+            "Bitte leiten Sie dieses Schreiben an den Domaininhaber weiter",
         ),
         (
             "kug",
