@@ -130,3 +130,28 @@ def test_access_request_toggled_on_a_gdpr_draft(client, carla, case, hoster):  #
     assert notice.access_request is True
     text = client.get(reverse("staff:notice", args=[case.reference, notice.pk])).content.decode()
     assert "The person also requests access under GDPR Art. 15" in text
+
+
+def test_one_reason_for_every_link_without_an_entry_id(client, carla, case, hoster):  # noqa: F811
+    host = resolved_host("img.hoster-eins.de", hoster)
+    links = [FoundLinkFactory(case=case, host=host, dataset="laion-5b") for _ in range(3)]
+    named = FoundLinkFactory(case=case, host=host, dataset="laion-5b", entry_id="9")
+    notice = NoticeFactory(
+        case=case, recipient=hoster, recipient_role="dataset_maintainer", created_by=carla
+    )
+    notice.links.set([*links, named])
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:entry_note", args=[case.reference, links[0].pk]),
+        {"note": "The file has no id column.", "notice": notice.pk, "all": "1"},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "The reason is recorded for 3 links; the notice shows it."
+    ]
+    notes = dict(FoundLink.objects.filter(case=case).values_list("pk", "entry_id_note"))
+    assert notes == {**{link.pk: "The file has no id column." for link in links}, named.pk: ""}
+    notice.refresh_from_db()
+    assert not any("dataset entry id" in item for item in notice.element_check["missing"])

@@ -84,6 +84,32 @@ def set_entry_id_note(case: Case, link_id: int, *, actor: Any, note: str) -> Fou
     return link
 
 
+def set_entry_id_notes(case: Case, notice: Notice, *, actor: Any, note: str) -> int:
+    """One reason for every link of `notice` that has neither an entry id nor a reason (a whole
+    import from a dataset file without an id column). Returns how many links it covers."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        links = FoundLink.objects.filter(
+            case=case, notices=notice, entry_id="", entry_id_note=""
+        ).values_list("pk", flat=True)
+        ids = list(links)
+        if not ids:
+            raise StaffActionError("Every link of this notice has an entry id or a reason.")
+        FoundLink.objects.filter(pk__in=ids).update(entry_id_note=note)
+        record_event(
+            case,
+            "link.entry_id_note",
+            actor=actor,
+            message=f"Reason why {len(ids)} links have no entry id: {note}",
+            data={"links": len(ids), "notice": notice.pk},
+            notice=notice,
+        )
+    unsent = (Notice.Status.DRAFT, Notice.Status.IN_REVIEW, Notice.Status.APPROVED)
+    for other in Notice.objects.filter(case=case, links__in=ids, status__in=unsent).distinct():
+        store_element_check(other)
+    return len(ids)
+
+
 def complete_manual_task(case: Case, event_id: int, *, actor: Any, note: str) -> CaseEvent:
     """Mark a manual legal step (court, police, lawyer) as dealt with, with what was done."""
     note = _note(note, required=True)

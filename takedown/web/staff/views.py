@@ -81,6 +81,7 @@ from takedown.web.staff.forms import (
 from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
 CASES_PER_PAGE = 50
+UNNAMED_SHOWN = 20
 LINKS_PER_PAGE = 100
 GROUPS_PER_PAGE = 25
 HOSTS_PER_PAGE = 25
@@ -516,7 +517,8 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "missing": (notice.element_check or {}).get("missing", []),
             "link_count": notice.links.count(),
             # A dataset notice names each entry: the links without an id need a reason.
-            "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk"))
+            # A few shown one by one; the rest take one reason for all (a file without ids).
+            "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk")[:UNNAMED_SHOWN])
             if notice.recipient_role == RecipientRole.DATASET_MAINTAINER
             else [],
             # Every regime that applies, with its reasons: the caseworker may choose another.
@@ -939,6 +941,15 @@ def entry_id_note(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         return redirect(target or reverse("staff:case", kwargs={"reference": case.reference}))
 
     def step() -> str:
+        if notice is not None and request.POST.get("all") == "1":
+            count = actions.set_entry_id_notes(
+                case, notice, actor=request.user, note=form.cleaned_data["note"]
+            )
+            return ngettext(
+                "The reason is recorded for %(n)d link; the notice shows it.",
+                "The reason is recorded for %(n)d links; the notice shows it.",
+                count,
+            ) % {"n": count}
         actions.set_entry_id_note(case, pk, actor=request.user, note=form.cleaned_data["note"])
         return _("The reason is recorded; the notice shows it.")
 
