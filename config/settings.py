@@ -219,6 +219,29 @@ TAKEDOWN_USER_AGENT = envstr(
 )
 TAKEDOWN_ORGANISATION = envstr("TAKEDOWN_ORGANISATION", "Takedown demo organisation")
 TAKEDOWN_CASE_PREFIX = envstr("TAKEDOWN_CASE_PREFIX", "TD")
+# Where intimate images of a minor are reported instead of an ordinary notice (INHOPE member
+# hotlines; NCMEC for US platforms), by the host's country: a JSON object of ISO country ->
+# [{"name", "url"}]; "*" is used for countries without an entry (docs/law/minors.md).
+TAKEDOWN_HOTLINES = envjson(
+    "TAKEDOWN_HOTLINES",
+    {
+        "DE": [
+            {"name": "jugendschutz.net", "url": "https://www.jugendschutz.net/verstoss-melden"},
+            {
+                "name": "Internet-Beschwerdestelle (eco and FSM)",
+                "url": "https://www.internet-beschwerdestelle.de",
+            },
+        ],
+        "GB": [{"name": "Internet Watch Foundation (IWF)", "url": "https://report.iwf.org.uk"}],
+        "US": [
+            {"name": "NCMEC CyberTipline", "url": "https://report.cybertip.org"},
+            {"name": "Take It Down (NCMEC)", "url": "https://takeitdown.ncmec.org"},
+        ],
+        "NL": [{"name": "Offlimits (formerly EOKM)", "url": "https://www.offlimits.nl"}],
+        "FR": [{"name": "Point de Contact", "url": "https://www.pointdecontact.net"}],
+        "*": [{"name": "INHOPE member hotline", "url": "https://www.inhope.org"}],
+    },
+)
 
 # --- the affected person's portal (takedown/web/portal/) -------------------------------------
 # Where people reach this installation: portal links are built on it.

@@ -71,6 +71,9 @@ EVENT_TEXTS: dict[str, Promise] = {
     "case.complaint_consent:withdrawn": gettext_lazy(
         "You withdrew your agreement to be named in a complaint to a data-protection authority."
     ),
+    "mandate.revoked": gettext_lazy(
+        "Your authorisation was revoked. Requests that need it are no longer sent."
+    ),
     "portal.message_sent": gettext_lazy("You sent a message to your caseworker."),
     "portal.deletion_requested": gettext_lazy(
         "You asked for your data to be deleted. Your caseworker will contact you."

@@ -50,11 +50,12 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
         N.IN_REVIEW: frozenset({N.APPROVED, N.DRAFT, N.CANCELLED}),
         # Editing an approved notice withdraws the approval.
         N.APPROVED: frozenset({N.QUEUED, N.AWAITING_MANUAL, N.DRAFT, N.CANCELLED}),
-        N.QUEUED: frozenset({N.SENDING, N.CANCELLED}),
+        # -> DRAFT: the mandate it needs was revoked (takedown.mandates), before or at the claim.
+        N.QUEUED: frozenset({N.SENDING, N.DRAFT, N.CANCELLED}),
         # SENDING -> QUEUED is a transient failure that will be retried.
         N.SENDING: frozenset({N.SENT, N.FAILED, N.QUEUED, N.NEEDS_CHECK}),
         N.NEEDS_CHECK: frozenset({N.SENT, N.QUEUED, N.FAILED}),
-        N.AWAITING_MANUAL: frozenset({N.SENT, N.CANCELLED}),
+        N.AWAITING_MANUAL: frozenset({N.SENT, N.DRAFT, N.CANCELLED}),
         N.SENT: frozenset({N.BOUNCED}),
         N.FAILED: frozenset({N.DRAFT, N.CANCELLED}),
         N.BOUNCED: frozenset({N.DRAFT, N.CANCELLED}),

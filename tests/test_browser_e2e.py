@@ -183,7 +183,9 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     signed = tmp_path / "signed-authorisation.pdf"
     signed.write_bytes(b"%PDF-1.7 signed by Alex Person (test stand-in)")
     person.get_by_role("link", name="Authorisation", exact=True).click()
-    person.get_by_label("Signed authorisation (PDF)").set_input_files(str(signed))
+    person.get_by_label(
+        "Signed authorisation (a PDF, or photos of the signed pages)"
+    ).set_input_files(str(signed))
     person.get_by_role("button", name="Upload").click()
     expect(person.get_by_text("We received your signed authorisation.")).to_be_visible()
     shoot(person, "e2e-04-portal-mandate-uploaded")
@@ -220,7 +222,18 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     assert hoster.element_check["complete"] is True
     laion = Notice.objects.get(case=case, recipient__name="LAION e.V.")
     assert laion.links.count() == 1000
+    # The sample has no entry-id column: the caseworker states why, once for all links.
+    assert laion.element_check["missing"] == [
+        "the dataset entry id, or the caseworker's reason for its absence, of every link"
+        " (1000 without)"
+    ]
+    carla.goto(f"/cases/{case.reference}/notices/{laion.pk}/")
+    carla.locator("#note-all").fill("The sample file lists no entry ids; the URLs identify them.")
+    carla.get_by_role("button", name="Record the reason for all").click()
+    expect(carla.get_by_text("The reason is recorded for 1000 links")).to_be_visible()
+    laion.refresh_from_db()
     assert laion.element_check == {"missing": [], "complete": True}
+    carla.goto(f"/cases/{case.reference}/")
     shoot(carla, "e2e-05-case-with-notices")
     carla.get_by_role("link", name=str(laion.pk), exact=True).click()
     carla.get_by_role("button", name="Submit for review").click()

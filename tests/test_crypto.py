@@ -74,14 +74,24 @@ def test_value_without_a_matching_key_fails_loudly(settings):
 def test_mandate_command_writes_pdf_and_stores_signed_copy(tmp_path):
     from io import StringIO
 
+    from django.core.management import CommandError
+
     case = CaseFactory(person__name="Alex Example")
     unsigned = tmp_path / "mandate.pdf"
 
     call_command("mandate", "--case", case.reference, "--pdf", str(unsigned), stdout=StringIO())
-    call_command("mandate", "--case", case.reference, "--upload", str(unsigned), stdout=StringIO())
+    # The form as generated is not a signed mandate.
+    with pytest.raises(CommandError, match="the unsigned form as we generated it") as caught:
+        call_command("mandate", "--case", case.reference, "--upload", str(unsigned))
+    assert caught.value.returncode == 2
+    assert Mandate.objects.count() == 0
+    # A digitally signed copy appends its signature: another file, with another hash.
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(unsigned.read_bytes() + b"%% signature\n")
+    call_command("mandate", "--case", case.reference, "--upload", str(signed), stdout=StringIO())
 
     assert unsigned.read_bytes().startswith(b"%PDF")
-    assert Mandate.objects.get(case=case).signed_document == unsigned.read_bytes()
+    assert Mandate.objects.get(case=case).signed_document == signed.read_bytes()
     assert case.events.get(kind="mandate.uploaded").visible_to_person is True
 
 
@@ -92,7 +102,7 @@ def test_mandate_command_refuses_non_pdf(tmp_path):
     fake = tmp_path / "x.pdf"
     fake.write_text("not a pdf")
 
-    with pytest.raises(CommandError, match="not a PDF") as caught:
+    with pytest.raises(CommandError, match="neither a PDF nor a photo") as caught:
         call_command("mandate", "--case", case.reference, "--upload", str(fake))
 
     assert caught.value.returncode == 2
@@ -131,7 +141,7 @@ def test_mandate_command_refuses_a_pdf_over_the_portal_cap(tmp_path, settings):
     big = tmp_path / "signed.pdf"
     big.write_bytes(b"%PDF-1.7\n" + b"0" * (1024 * 1024))
 
-    with pytest.raises(CommandError, match="not a PDF of at most 1 MB") as caught:
+    with pytest.raises(CommandError, match="the upload is larger than 1 MB") as caught:
         call_command("mandate", "--case", case.reference, "--upload", str(big))
 
     assert caught.value.returncode == 2

@@ -54,7 +54,7 @@ def test_elements_gdpr_add_art_9_only_for_special_categories() -> None:
     assert keys("uk_gdpr", "intimate") == keys("gdpr", "intimate")
 
 
-def test_elements_dmca_are_the_six_of_512c3_plus_mandate_and_identity() -> None:
+def test_elements_dmca_are_the_six_of_512c3_plus_mandate_identity_and_agent() -> None:
     dmca = get_regime("dmca")
     assert keys("dmca") == (
         "signature",
@@ -65,6 +65,7 @@ def test_elements_dmca_are_the_six_of_512c3_plus_mandate_and_identity() -> None:
         "perjury",
         "mandate",
         "identity",
+        "agent",
     )
     assert [e.citation for e in dmca.elements[:6]] == [
         "(i)",

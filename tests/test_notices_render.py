@@ -73,16 +73,23 @@ def make_notice(
     if mandate:
         f.MandateFactory(case=case)
     fields.setdefault("created_by", f.UserFactory(first_name="Kim", last_name="Berger"))
+    recipient = recipient or f.OrganisationFactory(name="Hoster GmbH")
+    if regime == "dmca" and "contact" not in fields:
+        # A DMCA notice goes to the host's designated agent only.
+        fields["contact"] = f.ContactFactory(organisation=recipient, purpose="copyright")
     notice = f.NoticeFactory(
         case=case,
         regime=regime,
         recipient_role=role,
         language=language,
-        recipient=recipient or f.OrganisationFactory(name="Hoster GmbH"),
+        recipient=recipient,
         **fields,
     )
     for n in range(links):
-        notice.links.add(f.FoundLinkFactory(case=case, url=f"https://img.example.net/p/{n}.jpg"))
+        # A dataset notice names each entry by its id.
+        entry_id = f"E-{n}" if role == "dataset_maintainer" else ""
+        url = f"https://img.example.net/p/{n}.jpg"
+        notice.links.add(f.FoundLinkFactory(case=case, url=url, entry_id=entry_id))
     return notice
 
 
@@ -191,7 +198,14 @@ def test_check_elements_dmca_without_copyright_misses_the_work() -> None:
 
 
 def test_check_elements_dmca_without_confirmed_disclosure_misses_identity() -> None:
-    notice = make_notice("dmca", owns_copyright=True, discloses_person=True)
+    agent = f.ContactFactory(purpose="copyright")
+    notice = make_notice(
+        "dmca",
+        owns_copyright=True,
+        discloses_person=True,
+        recipient=agent.organisation,
+        contact=agent,
+    )
     assert check_elements(notice) == [
         "the affected person's name, with the disclosure confirmed by a reviewer"
     ]
@@ -213,7 +227,7 @@ STATEMENT_CASES = [
     (code, element.key, element.label)
     for code in REGIMES
     for element in get_regime(code).required_elements(COMPLETE[code][1])
-    if element.key not in {"urls", "notifier", "signature", "mandate", "identity"}
+    if element.key not in {"urls", "notifier", "signature", "mandate", "identity", "agent"}
 ]
 
 
@@ -301,9 +315,7 @@ def test_render_plain_text_exact() -> None:
         " without their consent. This violates the General Data Protection Regulation: there is"
         " no legal basis for processing these personal data (GDPR Art. 6(1)), which as data"
         " concerning sex life are moreover a special category whose processing is prohibited"
-        " (Art. 9(1)). It also violates the right to one's own image (KUG §§22, 33) and is an"
-        " offence under StGB §201a (violation of intimate privacy by taking or sharing"
-        " images).\n"
+        " (Art. 9(1)). It also violates the right to one's own image (KUG §§22, 23).\n"
         "\n"
         "We confirm our bona fide belief that the information and allegations contained in this"
         " notice are accurate and complete (DSA Art. 16(2)(d)).\n"
@@ -338,12 +350,12 @@ def test_render_german_notice() -> None:
     )
     for sentence in (
         "Sehr geehrte Damen und Herren,",
-        "Wir, Bildschutz e.V., wenden uns an Sie in Ihrer Rolle als Hosting-Anbieter für die"
-        " unten aufgeführten Inhalte. Die darauf abgebildete Person hat uns beauftragt, ihre"
-        " Rechte als betroffene Person in ihrem Namen wahrzunehmen"
-        " (Art. 80 Abs. 1 DSGVO); die unterschriebene Beauftragung liegt uns vor",
-        "Die Bilder enthalten Gesundheitsdaten, also besondere Kategorien personenbezogener"
-        " Daten (Art. 9 Abs. 1 DSGVO).",
+        "Wir, Bildschutz e.V., wenden uns an Sie in Ihrer Eigenschaft als Hosting-Anbieter für"
+        " die unten aufgeführten Inhalte. Wir vertreten die darauf abgebildete Person aufgrund"
+        " schriftlicher Vollmacht, ihre Rechte als betroffene Person in ihrem Namen geltend zu"
+        " machen; die Vollmacht vom 6. März 2026 legen wir Ihnen auf Verlangen vor.",
+        "Die Bilder enthalten Gesundheitsdaten und damit besondere Kategorien"
+        " personenbezogener Daten (Art. 9 Abs. 1 DSGVO).",
         # 6 April 2026 is Easter Monday: the month runs to Tuesday.
         "Bitte antworten Sie innerhalb eines Monats nach Eingang, also bis zum 7. April 2026"
         " (Art. 12 Abs. 3 DSGVO).",
@@ -358,6 +370,8 @@ def test_render_german_notice() -> None:
 
 def test_render_german_kug_binds_paragraph_signs() -> None:
     notice = make_notice("kug", role="site_operator", language="de")
+    notice.case.legal_facts = {"no_consent": True, "identifiable": True}
+    notice.case.save()
     text = render_notice(notice, with_pdf=False).text
     assert "Strafantrag nach §\u00a033 KUG" in text
     assert "bis zum 20. März 2026 zu entfernen." in text
@@ -397,9 +411,7 @@ def test_render_subject_of_reminder_and_dpa_complaint() -> None:
     )
     rendered = render_notice(complaint, with_pdf=False)
     assert rendered.subject == f"Complaint under GDPR Art. 77 [{reference}]"
-    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77, Art. 80(1)\n" in (
-        rendered.text
-    )
+    assert "Legal basis: Complaint to the supervisory authority, GDPR Art. 77\n" in (rendered.text)
     assert (
         "On 6 March 2026 we asked Hoster GmbH, the controller, to erase these data."
         in rendered.text
@@ -442,7 +454,14 @@ def test_person_withheld_when_regime_does_not_need_them() -> None:
 
 
 def test_person_withheld_until_reviewer_confirms_dmca_disclosure() -> None:
-    notice = make_notice("dmca", owns_copyright=True, discloses_person=True)
+    agent = f.ContactFactory(purpose="copyright")
+    notice = make_notice(
+        "dmca",
+        owns_copyright=True,
+        discloses_person=True,
+        recipient=agent.organisation,
+        contact=agent,
+    )
     assert not any("Alex Example" in s for s in person_strings(notice))
     confirm_disclosure(notice)
     rendered = render_notice(notice, with_pdf=False)
@@ -581,10 +600,19 @@ def test_dataset_manifest_csv_and_json_exact() -> None:
     ]
     url1, url2 = "https://cdn.example.org/1001.jpg", "https://cdn.example.org/1002.jpg"
     assert read_csv(attachments[1].content) == [
-        ["dataset", "entry_id", "url", "caption", "url_sha256"],
-        ["laion-5b", "1001", url1, "beach photo", sha(url1)],
+        [
+            "dataset",
+            "entry_id",
+            "url",
+            "caption",
+            "url_sha256",
+            "reference_sha256",
+            "reference_phash",
+            "reference_pdq",
+        ],
+        ["laion-5b", "1001", url1, "beach photo", sha(url1), "", "", ""],
         # A caption a spreadsheet would run as a formula is quoted in the CSV only.
-        ["laion-5b", "1002", url2, '\'=HYPERLINK("x")', sha(url2)],
+        ["laion-5b", "1002", url2, '\'=HYPERLINK("x")', sha(url2), "", "", ""],
     ]
     assert json.loads(attachments[2].content) == {
         "manifest_version": 1,
@@ -629,6 +657,7 @@ def test_pdf_attachment_unless_disabled() -> None:
 
 def test_two_cases_sharing_url_and_recipient_stay_apart() -> None:
     recipient = f.OrganisationFactory(name="Shared Host Ltd")
+    agent = f.ContactFactory(organisation=recipient, purpose="copyright")
     url = "https://img.example.net/shared.jpg"
     case_a = f.CaseFactory(person__name="Ann Alpha")
     case_b = f.CaseFactory(person__name="Bea Beta")
@@ -638,11 +667,17 @@ def test_two_cases_sharing_url_and_recipient_stay_apart() -> None:
     link_b = f.FoundLinkFactory(
         case=case_b, url=url, entry_id="B-2", caption="beta caption", dataset="d"
     )
-    notice_a = make_notice(
-        "dmca", case=case_a, recipient=recipient, links=0, role="hosting", discloses_person=True
-    )
-    notice_b = make_notice(
-        "dmca", case=case_b, recipient=recipient, links=0, role="hosting", discloses_person=True
+    notice_a, notice_b = (
+        make_notice(
+            "dmca",
+            case=case,
+            recipient=recipient,
+            contact=agent,
+            links=0,
+            role="hosting",
+            discloses_person=True,
+        )
+        for case in (case_a, case_b)
     )
     for notice in (notice_a, notice_b):
         case = notice.case
@@ -718,7 +753,7 @@ def test_every_regime_role_and_language_renders_complete(
             "generic_privacy",
             "registrar",
             "de",
-            "Bitte leiten Sie diese Nachricht an den Inhaber der Domain weiter",
+            "Bitte leiten Sie dieses Schreiben an den Domaininhaber weiter",
         ),
         (
             "kug",

@@ -183,8 +183,8 @@ def test_approve_without_reviewer_permission_is_refused(case_with_links):
 
 def test_approve_with_missing_element_is_refused_and_says_what(case_with_links):
     notice = complete_notice(case_with_links, UserFactory(username="carla"))
-    notice.links.clear()
     submit_for_review(notice, notice.created_by)
+    notice.links.clear()
 
     with pytest.raises(ReviewError, match=r"cannot approve: missing .*URL"):
         approve(notice, reviewer())
@@ -225,7 +225,11 @@ def test_mandate_requirement_blocks_approval_until_on_file(case_with_links):
     generate_notices(case, actor=author)
     notice = Notice.objects.get(recipient=platform)
     assert notice.regime == "gdpr"
+    with pytest.raises(ReviewError, match="cannot submit for review: missing a signed mandate"):
+        submit_for_review(notice, author)
+    mandate = Mandate.objects.create(case=case, signed_document=b"%PDF signed")
     submit_for_review(notice, author)
+    Mandate.objects.filter(pk=mandate.pk).update(revoked_at=mandate.uploaded_at)
 
     with pytest.raises(ReviewError, match="mandate"):
         approve(notice, rita)
@@ -243,10 +247,17 @@ def test_disclosure_needs_explicit_confirmation(case_with_links):
     case.person.country = "US"
     case.person.save()
     Mandate.objects.create(case=case, signed_document=b"%PDF signed")
+    platform.contacts.create(
+        purpose="copyright",
+        channel="email",
+        value="copyright@pinterest.example",
+        source="test",
+        quality="verified",
+    )
     author, rita = UserFactory(username="carla"), reviewer()
     generate_notices(case, actor=author)
     notice = Notice.objects.get(recipient=platform)
-    assert notice.regime == "dmca"
+    assert (notice.regime, notice.to_address) == ("dmca", "copyright@pinterest.example")
     submit_for_review(notice, author)
 
     with pytest.raises(ReviewError, match="confirm the disclosure"):

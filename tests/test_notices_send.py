@@ -51,6 +51,7 @@ from tests.factories import (
     CaseFactory,
     ContactFactory,
     FoundLinkFactory,
+    MandateFactory,
     NoticeFactory,
     UserFactory,
 )
@@ -92,6 +93,8 @@ def stop_at() -> Iterator[list[str]]:
 def approved_notice(to: str = "abuse@hoster.example", **fields) -> Notice:
     caseworker = UserFactory(first_name="Kim", last_name="Berger", email="kim@org.example")
     case = CaseFactory(assigned_to=caseworker)
+    # Approved under a regime that needs the mandate: it was on file at the approval.
+    MandateFactory(case=case)
     notice = NoticeFactory(case=case, status=Notice.Status.APPROVED, to_address=to, **fields)
     for _ in range(2):
         NoticeLink.objects.create(notice=notice, link=FoundLinkFactory(case=case))

@@ -27,6 +27,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from pypdf import PdfReader
 
 from config.env import mailer_from_url
 from takedown.events import EVENT_TEXTS, event_sentence
@@ -1266,11 +1267,11 @@ def test_portal_mandate_upload_is_stored_encrypted(mail, case) -> None:
 def test_portal_mandate_upload_refuses_what_is_not_a_pdf(mail, case) -> None:
     client = Client()
     sign_in(client, case, mail)
-    upload = io.BytesIO(b"\xff\xd8\xff\xe0 a photo")
+    upload = io.BytesIO(b"\xff\xd8\xff\xe0 a broken photo")
     upload.name = "signed.jpg"
     response = client.post("/p/mandate/", {"document": upload})
     assert response.status_code == 400
-    assert "This is not a PDF file." in response.content.decode()
+    assert "This is neither a PDF nor a photo." in response.content.decode()
     assert Mandate.objects.count() == 0
 
 
@@ -1556,3 +1557,41 @@ def test_portal_records_and_withdraws_consent_to_be_named(mail, case) -> None:
     assert case.complaint_consent_at is None
     timeline = client.get("/p/timeline/").content.decode()
     assert "You withdrew your agreement to be named in a complaint" in timeline
+
+
+def signed_photo() -> bytes:
+    """A photo of a signed page (a blank one does as well here)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 400), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_portal_upload_of_photos_and_revocation(mail: Any, case: Any) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    queued = NoticeFactory(case=case, regime="gdpr", status="queued")
+    unsigned = io.BytesIO(client.get("/p/mandate/authorisation.pdf").content)
+    unsigned.name = "authorisation.pdf"
+
+    refused = client.post("/p/mandate/", {"document": unsigned})
+
+    assert refused.status_code == 400
+    assert "This is the form as we sent it, without your signature." in refused.content.decode()
+    scan = io.BytesIO(signed_photo())
+    scan.name = "signed.png"
+    assert client.post("/p/mandate/", {"document": [scan]}).url == "/p/mandate/"
+    assert (
+        len(PdfReader(io.BytesIO(bytes(Mandate.objects.get(case=case).signed_document))).pages) == 1
+    )
+    unconfirmed = client.post("/p/mandate/revoke/", {})
+    assert unconfirmed.status_code == 400
+    assert Mandate.objects.get(case=case).revoked_at is None
+
+    assert client.post("/p/mandate/revoke/", {"confirm": "on"}).url == "/p/mandate/"
+
+    assert Mandate.objects.get(case=case).revoked_at is not None
+    assert Notice.objects.get(pk=queued.pk).status == "draft"
+    timeline = client.get("/p/timeline/").content.decode()
+    assert "Your authorisation was revoked. Requests that need it are no longer sent." in timeline

@@ -145,6 +145,9 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:import_links", args=[ref])),
         ("post", reverse("staff:reveal", args=[ref])),
         ("post", reverse("staff:mandate", args=[ref])),
+        ("post", reverse("staff:mandate_upload", args=[ref])),
+        ("post", reverse("staff:mandate_revoke", args=[ref])),
+        ("get", reverse("staff:mandate_form", args=[ref])),
         ("post", reverse("staff:resolve", args=[ref])),
         ("post", reverse("staff:generate", args=[ref])),
         ("post", reverse("staff:send", args=[ref])),
@@ -156,6 +159,9 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:submitted", args=[ref, notice.pk])),
         ("post", reverse("staff:reply", args=[ref, notice.pk])),
         ("post", reverse("staff:authority", args=[ref, notice.pk])),
+        ("post", reverse("staff:regime", args=[ref, notice.pk])),
+        ("post", reverse("staff:access", args=[ref, notice.pk])),
+        ("post", reverse("staff:facts", args=[ref])),
         ("get", reverse("staff:messages", args=[ref])),
         ("post", reverse("staff:messages_read", args=[ref])),
         ("post", reverse("staff:portal_link", args=[ref])),
@@ -165,6 +171,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
+        ("post", reverse("staff:entry_note", args=[ref, case.links.order_by("pk")[1].pk])),
     ]
 
 

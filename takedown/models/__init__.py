@@ -1,6 +1,13 @@
 """The domain model, split by concern. Import models from here."""
 
-from takedown.models.case import AffectedPerson, Case, Counter, Mandate, Team
+from takedown.models.case import (
+    AffectedPerson,
+    Case,
+    Counter,
+    IssuedMandateForm,
+    Mandate,
+    Team,
+)
 from takedown.models.decision import PartyDecision
 from takedown.models.directory import Contact, OperatorRule, Organisation
 from takedown.models.events import CaseEvent
@@ -37,6 +44,7 @@ __all__ = [
     "Host",
     "HostResolution",
     "Import",
+    "IssuedMandateForm",
     "LinkCheck",
     "Mandate",
     "MetricTotal",

@@ -69,6 +69,9 @@ class Case(models.Model):
         help_text="The affected person owns the copyright (e.g. a selfie): DMCA applies.",
     )
     is_minor = models.BooleanField(default=False, help_text="The affected person is a minor.")
+    # The caseworker's answers to the questions the law's conditions need (question key ->
+    # true/false; a missing key is not known): see takedown.notices.offences.
+    legal_facts = models.JSONField(default=dict, blank=True)
     # Ordered recipient roles to escalate through; empty means the organisation's default ladder.
     escalation_ladder = models.JSONField(default=list, blank=True)
     # StGB §77b: a criminal complaint (KUG §33, StGB §§201a, 184k) must be filed within three
@@ -131,16 +134,50 @@ class AffectedPerson(models.Model):
 
 
 class Mandate(models.Model):
-    """The signed authorisation for the organisation to act for the person (GDPR Art. 80(1))."""
+    """The signed power of attorney for the organisation to act in the person's name (the
+    general law of agency; not GDPR Art. 80(1), see docs/law/gdpr.md)."""
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", "Uploaded by the person in the portal"
+        STAFF = "staff", "Uploaded by staff"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mandates")
+    # Always a PDF: photos of the signed paper are put together into one (takedown.mandates).
     signed_document = EncryptedBinaryField()
     content_type = models.CharField(max_length=100, default="application/pdf")
+    # Of the signed document; never equal to a generated form's (IssuedMandateForm).
+    sha256 = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.STAFF)
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Null with revoked_at set: the person revoked it in the portal.
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"Mandate for {self.case.reference} ({self.uploaded_at:%Y-%m-%d})"
+
+
+class IssuedMandateForm(models.Model):
+    """A mandate form the product generated for signing, by its hash: an upload with this
+    hash is the unsigned form, not a signed mandate."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="issued_mandate_forms")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="unique_issued_mandate_form")
+        ]
+
+    def __str__(self) -> str:
+        return f"Mandate form for {self.case.reference} ({self.issued_at:%Y-%m-%d})"

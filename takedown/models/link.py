@@ -54,6 +54,8 @@ class FoundLink(models.Model):
     # over-long id must not abort a million-row COPY. Nothing indexes it.
     entry_id = models.TextField(blank=True, help_text="e.g. LAION SAMPLE_ID")
     caption = models.TextField(blank=True, help_text="Alt text / caption as the dataset lists it")
+    # A dataset notice names every entry's id; where none is known, the caseworker's reason.
+    entry_id_note = models.TextField(blank=True, help_text="Why the entry id is unknown")
     extra = models.JSONField(null=True, blank=True, help_text="Width, height, similarity, ...")
     # Another case holds the same URL. Only the fact is shown, never anything of the other case.
     in_other_case = models.BooleanField(default=False)

@@ -64,6 +64,14 @@ class Notice(models.Model):
     to_address = models.TextField(blank=True, help_text="E-mail address, or form URL for manual")
     regime = models.CharField(max_length=32, help_text="Code of a regime in takedown.notices")
     language = models.CharField(max_length=8, default="en")
+    # A caseworker chose the regime (e.g. a KUG demand instead of or beside GDPR): generating
+    # the notices again keeps it.
+    regime_chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # A GDPR request that also asks, under Art. 15, where the data came from and to whom they
+    # were disclosed.
+    access_request = models.BooleanField(default=False)
     links = models.ManyToManyField(FoundLink, through="NoticeLink", related_name="notices")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)

@@ -21,10 +21,25 @@ from typing import Any
 from django.db import transaction
 
 from takedown.directory.contacts import best_contact
-from takedown.models import Case, Contact, FoundLink, Host, Notice, NoticeLink, Organisation
+from takedown.errors import NotPossible
+from takedown.models import (
+    Case,
+    Contact,
+    FoundLink,
+    Host,
+    Notice,
+    NoticeLink,
+    Organisation,
+)
 from takedown.models import RecipientRole as Role
 from takedown.models.roles import KIND_OF_ROLE, ROLE_OF_KIND
-from takedown.notices.regimes import choose_regime
+from takedown.notices.hotlines import (
+    by_host_country,
+    cancel_unsent,
+    record_hotline_steps,
+    routes_to_hotline,
+)
+from takedown.notices.regimes import Regime, choose_regime, regime_options
 from takedown.notices.render import store_element_check
 from takedown.resolve.decisions import load_decisions
 from takedown.resolve.holder import HolderKind
@@ -61,6 +76,7 @@ class GenerateReport:
     # Why each of those hosts has none: [{"host", "links", "reason"}], so none is dropped
     # silently.
     unrouted_hosts: list[dict[str, Any]] = field(default_factory=list)
+    hotline_steps: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +85,7 @@ class GenerateReport:
             "unchanged": self.unchanged,
             "unrouted_links": self.unrouted_links,
             "unrouted_hosts": self.unrouted_hosts,
+            "hotline_steps": self.hotline_steps,
             "notices": [describe(notice) for notice in self.notices],
         }
 
@@ -143,6 +160,15 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
     report = GenerateReport(
         unrouted_links=sum(entry["links"] for entry in unrouted), unrouted_hosts=unrouted
     )
+    if routes_to_hotline(case):
+        # A minor's intimate images: a hotline step per host country, no notice (hotlines.py).
+        report.hotline_steps = record_hotline_steps(
+            case,
+            by_host_country((link, r.organisation.country) for r in recipients for link in r.links),
+            actor=actor,
+        )
+        cancel_unsent(case, actor=actor)
+        return report
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     with transaction.atomic():
         drafted: set[int] = set()
@@ -198,19 +224,27 @@ def _draft_for(
     ]
     if not recipient.links:
         return None
-    existing = (
-        notices.filter(status=Notice.Status.DRAFT)
-        .select_for_update()
-        .order_by("-created_at")
-        .first()
+    drafts = list(
+        notices.filter(status=Notice.Status.DRAFT).select_for_update().order_by("-created_at")
     )
+    # The draft routing owns; drafts whose regime a caseworker chose keep it (use_regime).
+    existing = next((n for n in drafts if n.regime_chosen_by_id is None), None) or (
+        drafts[0] if drafts else None
+    )
+    chosen = existing.regime if existing and existing.regime_chosen_by_id else None
     fields = route(
         case,
         organisation,
         role,
         person_country,
+        regime_code=chosen,
         source="override" if recipient.decided else "directory",
     )
+    for other in drafts:
+        if other is not existing:
+            other.links.set(recipient.links)
+            store_element_check(other)
+            report.notices.append(other)
     if existing is None:
         notice = Notice.objects.create(
             case=case,
@@ -254,24 +288,15 @@ def route(
     """Regime, language and contact for a notice to `organisation` as `role` in this case
     (`source` "override" when a caseworker named it)."""
     if regime_code is None:
-        regimes = assess(
-            [
-                PartyEvidence(
-                    _jurisdiction_role(organisation, role),
-                    organisation.name,
-                    organisation.country,
-                    source,
-                )
-            ],
+        regime = choose_regime(
+            _jurisdiction_regimes(case, organisation, role, person_country, source),
+            role=role,
             category=case.category,
             owns_copyright=case.owns_copyright,
-            person_country=person_country,
-        ).regimes
-        regime = choose_regime(
-            regimes, role=role, category=case.category, owns_copyright=case.owns_copyright
         )
         regime_code = regime.code if regime else "generic_privacy"
-    purposes = ("copyright", "legal", "abuse") if regime_code == "dmca" else None
+    # Only the designated agent (docs/law/dmca.md); without one the element check blocks.
+    purposes = ("copyright",) if regime_code == "dmca" else None
     contact = best_contact(organisation, purposes=purposes or PURPOSES[role])
     return {
         "regime": regime_code,
@@ -280,6 +305,97 @@ def route(
         "channel": contact.channel if contact else Contact.Channel.EMAIL,
         "to_address": contact.value if contact else "",
     }
+
+
+def _jurisdiction_regimes(
+    case: Case,
+    organisation: Organisation,
+    role: str,
+    person_country: str,
+    source: str = "directory",
+) -> list[str]:
+    return assess(
+        [
+            PartyEvidence(
+                _jurisdiction_role(organisation, role),
+                organisation.name,
+                organisation.country,
+                source,
+            )
+        ],
+        category=case.category,
+        owns_copyright=case.owns_copyright,
+        person_country=person_country,
+    ).regimes
+
+
+def notice_regime_options(notice: Notice) -> list[tuple[Regime, str]]:
+    """The regimes the caseworker may choose for this notice, with their reasons."""
+    case = notice.case
+    person_country = getattr(getattr(case, "person", None), "country", "") or ""
+    return regime_options(
+        _jurisdiction_regimes(case, notice.recipient, notice.recipient_role, person_country),
+        role=notice.recipient_role,
+        category=case.category,
+        owns_copyright=case.owns_copyright,
+    )
+
+
+class RegimeChoiceError(NotPossible):
+    """The regime cannot be chosen for this notice; the message says why."""
+
+
+def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -> Notice:
+    """The caseworker's choice of regime for a first notice still in draft: instead of the one
+    routing chose, or `beside` it as a second draft to the same recipient (a KUG demand beside
+    a GDPR request). Generating the notices again keeps the choice."""
+    if notice.kind != Notice.Kind.NOTICE or notice.status != Notice.Status.DRAFT:
+        raise RegimeChoiceError("only a first notice in draft can change its legal regime")
+    if code not in {regime.code for regime, _ in notice_regime_options(notice)}:
+        raise RegimeChoiceError(f"{code} does not apply to this recipient and case")
+    case = notice.case
+    person_country = getattr(getattr(case, "person", None), "country", "") or ""
+    fields = route(case, notice.recipient, notice.recipient_role, person_country, regime_code=code)
+    with transaction.atomic():
+        if beside:
+            if (
+                Notice.objects.filter(
+                    case=case,
+                    recipient=notice.recipient,
+                    recipient_role=notice.recipient_role,
+                    kind=Notice.Kind.NOTICE,
+                    regime=code,
+                )
+                .exclude(status__in=DEAD_NOTICE_STATUSES)
+                .exists()
+            ):
+                raise RegimeChoiceError(f"there is already a {code} notice to this recipient")
+            chosen = Notice.objects.create(
+                case=case,
+                recipient=notice.recipient,
+                recipient_role=notice.recipient_role,
+                created_by_id=notice.created_by_id,
+                regime_chosen_by=actor,
+                **fields,
+            )
+            chosen.links.set(notice.links.all())
+        else:
+            chosen = notice
+            Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+                regime_chosen_by=actor, body_text="", **fields
+            )
+            notice.refresh_from_db()
+        record_event(
+            case,
+            "notice.regime_chosen",
+            actor=actor,
+            message=f"{code} chosen for notice {chosen.pk} to {notice.recipient.name}"
+            + (f", beside notice {notice.pk}." if beside else "."),
+            data={"regime": code, "beside": notice.pk if beside else None},
+            notice=chosen,
+        )
+    store_element_check(chosen)
+    return chosen
 
 
 def draft_follow_up(

@@ -63,9 +63,13 @@ class Element:
     citation: str = ""
     # Required only for cases of these categories; None means always.
     categories: frozenset[str] | None = None
+    # Required only in notices to these recipient roles; None means to every role.
+    roles: frozenset[str] | None = None
 
-    def applies_to(self, category: str) -> bool:
-        return self.categories is None or category in self.categories
+    def applies_to(self, category: str, role: str = "") -> bool:
+        return (self.categories is None or category in self.categories) and (
+            self.roles is None or role in self.roles
+        )
 
 
 SPECIAL_CATEGORIES = frozenset({"medical", "intimate"})
@@ -77,6 +81,13 @@ DEADLINE = Element("deadline", "a deadline for the response")
 MANDATE = Element("mandate", "a signed mandate from the affected person on file")
 IDENTITY = Element(
     "identity", "the affected person's name, with the disclosure confirmed by a reviewer"
+)
+# A DMCA notice protects the host only when it reaches the agent it designated (§512(c)(2));
+# an abuse desk is not one. The directory records the agent as a contact of its own kind.
+AGENT = Element(
+    "agent",
+    "the host's designated DMCA agent (a copyright contact in the directory)",
+    "§512(c)(2)",
 )
 
 
@@ -131,8 +142,8 @@ class Regime:
         if self.discloses_person != ("identity" in keys):
             raise ValueError(f"{self.code}: discloses_person and the identity element disagree")
 
-    def required_elements(self, category: str) -> tuple[Element, ...]:
-        return tuple(e for e in self.elements if e.applies_to(category))
+    def required_elements(self, category: str, role: str = "") -> tuple[Element, ...]:
+        return tuple(e for e in self.elements if e.applies_to(category, role))
 
     def applies(
         self,
@@ -206,6 +217,12 @@ _GDPR_ELEMENTS = (
         "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)",
         "Art. 17(2)",
     ),
+    Element(
+        "research_exception",
+        "why the research exception does not apply (GDPR Art. 17(3)(d))",
+        "Art. 17(3)(d)",
+        roles=frozenset({Role.DATASET_MAINTAINER}),
+    ),
     Element("deadline", "the one-month response deadline (GDPR Art. 12(3))", "Art. 12(3)"),
     NOTIFIER,
     SIGNATURE,
@@ -236,9 +253,9 @@ REGIMES: dict[str, Regime] = {
             elements=_GDPR_ELEMENTS,
             reminder_after_days=35,
             escalation=(
-                "Complaint to the competent supervisory authority (GDPR Art. 77), lodged for"
-                " the person under Art. 80(1); the authority should answer within three months"
-                " (Art. 78(2))."
+                "Complaint to the competent supervisory authority (GDPR Art. 77), lodged in the"
+                " person's name under their power of attorney; the authority should answer"
+                " within three months (Art. 78(2))."
             ),
             escalation_role=Role.DPA,
             notes=(
@@ -308,7 +325,8 @@ REGIMES: dict[str, Regime] = {
         Regime(
             code="uk_osa",
             title="Online Safety Act illegal-content report",
-            citation="Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+            # The offence (SOA 2003 s.66B) is named only on the facts: notices.offences.
+            citation="Online Safety Act 2023 s.10(3)",
             countries=frozenset({"GB"}),
             roles=(Role.SITE_OPERATOR, Role.HOSTING),
             categories=None,
@@ -413,6 +431,7 @@ REGIMES: dict[str, Regime] = {
                 ),
                 MANDATE,
                 IDENTITY,
+                AGENT,
             ),
             reminder_after_days=10,
             escalation=(
@@ -516,13 +535,14 @@ def get_regime(code: str) -> Regime:
         raise UnknownRegime(code) from None
 
 
-def choose_regime(
+def regime_options(
     candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
-) -> Regime | None:
-    """The preferred regime among `candidates` (e.g. jurisdiction regimes of the recipient)
-    that can address `role` for this case; the generic request when none can, None for a role
-    no candidate serves (a DPA outside GDPR)."""
+) -> list[tuple[Regime, str]]:
+    """Every regime among `candidates` (the jurisdiction regimes of the recipient) that can
+    address `role` for this case, in order of preference, each with the reason it applies: the
+    caseworker may choose another than the first (a KUG demand beside or instead of GDPR)."""
     wanted = set(candidates) | {"generic_privacy"}
+    options = []
     for code in PREFERENCE[role]:
         regime = REGIMES[code]
         if (
@@ -531,5 +551,38 @@ def choose_regime(
             and (regime.categories is None or category in regime.categories)
             and (owns_copyright or not regime.requires_copyright)
         ):
-            return regime
-    return None
+            options.append((regime, _reason(regime, category)))
+    return options
+
+
+def _reason(regime: Regime, category: str) -> str:
+    where = (
+        "applies to any recipient"
+        if regime.countries is None
+        else "the recipient's country is one where it applies"
+    )
+    if regime.person_countries is not None:
+        where += " (or the person lives where it applies)"
+    parts = [where]
+    if regime.categories is not None:
+        parts.append(f"covers {category} images")
+    if regime.requires_copyright:
+        parts.append("the person owns the copyright")
+    basis = regime.deadline_basis or "our setting"
+    period = f"{regime.deadline_amount} {regime.deadline_unit.replace('_', ' ')}"
+    parts.append(f"answer within {period} ({basis})")
+    if regime.needs_mandate:
+        parts.append("needs the signed mandate")
+    return f"{regime.title} ({regime.citation}): " + "; ".join(parts) + "."
+
+
+def choose_regime(
+    candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
+) -> Regime | None:
+    """The preferred regime among `candidates` (e.g. jurisdiction regimes of the recipient)
+    that can address `role` for this case; the generic request when none can, None for a role
+    no candidate serves (a DPA outside GDPR)."""
+    options = regime_options(
+        candidates, role=role, category=category, owns_copyright=owns_copyright
+    )
+    return options[0][0] if options else None

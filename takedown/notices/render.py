@@ -35,10 +35,10 @@ from django.utils import formats, timezone, translation
 from takedown.csvsafe import csv_bytes
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
 from takedown.models.case import AffectedPerson
-from takedown.notices import complaint
+from takedown.notices import complaint, offences
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
-from takedown.notices.regimes import Regime, UnknownRegime, get_regime
+from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
 LABELS: dict[str, dict[str, Any]] = {
@@ -74,7 +74,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "dpa": "data-protection authority",
         },
         "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
-        "complaint": ("Complaint to the supervisory authority", "{law} Art. 77, Art. 80(1)"),
+        "complaint": ("Complaint to the supervisory authority", "{law} Art. 77"),
         "regimes": {},  # English titles and citations come from the Regime itself
         "units": {
             "hours": ("{n} hour", "{n} hours"),
@@ -116,7 +116,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "dpa": "Datenschutzaufsichtsbehörde",
         },
         "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
-        "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77, Art. 80 Abs. 1 {law}"),
+        "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77 {law}"),
         "regimes": {
             "gdpr": ("Antrag auf Löschung nach der DSGVO", "DSGVO Art. 17, 21 (Art. 9)"),
             "dsa": (
@@ -126,7 +126,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "uk_gdpr": ("Antrag auf Löschung nach der UK GDPR", "UK GDPR Art. 17, 21 (Art. 9)"),
             "uk_osa": (
                 "Meldung rechtswidriger Inhalte nach dem Online Safety Act",
-                "Online Safety Act 2023 s.10(3); Sexual Offences Act 2003 s.66B",
+                "Online Safety Act 2023 s.10(3)",
             ),
             "take_it_down": (
                 "Entfernungsantrag nach dem TAKE IT DOWN Act",
@@ -156,9 +156,11 @@ LABELS: dict[str, dict[str, Any]] = {
 # The languages the mandate (templates/notices/<lang>/common/mandate.html) is written in.
 MANDATE_LANGUAGES = ("en", "de")
 
+# Regimes under which a request may also ask for access (Art. 15: source and recipients).
+ACCESS_REGIMES = frozenset({"gdpr", "uk_gdpr"})
 # Element keys checked against data; every other key is a statement whose sentence must
 # appear in the body.
-DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity"})
+DATA_ELEMENTS = frozenset({"urls", "notifier", "signature", "mandate", "identity", "agent"})
 # Every notice states its deadline, whether or not the regime makes it a required element.
 ALWAYS_STATED = ("deadline",)
 ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
@@ -259,12 +261,16 @@ def _amount(amount: int, unit: str, lang: str) -> str:
     return (one if amount == 1 else many).format(n=amount)
 
 
-def _person(notice: Notice, regime: Regime) -> dict[str, str] | None:
-    """The person's name, only where the regime needs it and a reviewer confirmed it. The
-    e-mail and phone are never disclosed: replies go to the organisation."""
-    if not (regime.discloses_person and notice.discloses_person):
+def _person(
+    notice: Notice, regime: Regime, *, assume_disclosure: bool = False
+) -> dict[str, str] | None:
+    """The person's name, only where the regime needs it and a reviewer confirmed it (or, for
+    checking a draft before review, will have to). The e-mail and phone are never disclosed:
+    replies go to the organisation."""
+    if not regime.discloses_person:
         return None
-    if notice.disclosure_confirmed_by_id is None:
+    confirmed = notice.discloses_person and notice.disclosure_confirmed_by_id is not None
+    if not (confirmed or assume_disclosure):
         return None
     try:
         person = notice.case.person
@@ -297,8 +303,20 @@ def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
                 "entry_id": link.entry_id,
                 "dataset": link.dataset,
                 "caption": link.caption,
+                "entry_note": link.entry_id_note.strip(),
                 # Recomputed, not read: the manifest promises the hash of exactly this string.
                 "url_sha256": hashlib.sha256(link.url.encode()).hexdigest(),
+                # Hashes of the person's own copy of the image (never the image itself): they
+                # let a maintainer find re-crawled copies under other URLs.
+                "reference": {
+                    name: value
+                    for name, value in (
+                        ("sha256", link.ref_sha256),
+                        ("phash", link.ref_phash),
+                        ("pdq", link.ref_pdq),
+                    )
+                    if value
+                },
             }
         )
     return rows, foreign
@@ -312,8 +330,12 @@ def _mandate(notice: Notice) -> Mandate | None:
     )
 
 
-def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, Any]:
-    """The template context: plain values from this notice and its own case only."""
+def notice_context(
+    notice: Notice, regime: Regime | None = None, *, assume_disclosure: bool = False
+) -> dict[str, Any]:
+    """The template context: plain values from this notice and its own case only.
+    `assume_disclosure` renders a disclosing regime's letter as it reads once a reviewer
+    confirmed the disclosure (for the element check of a draft, never for sending)."""
     regime = regime or get_regime(notice.regime)
     lang = language_for(notice, regime)
     labels = LABELS[lang]
@@ -332,6 +354,9 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
     parent = notice.parent
     for_dpa = notice.recipient_role == RecipientRole.DPA
     for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
+    facts = offences.clean_facts(case.legal_facts or {})
+    recipient = notice.recipient
+    named = offences.applicable(recipient.country, facts, recipient.region)
     return {
         "lang": lang,
         "labels": labels,
@@ -339,6 +364,20 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "case_reference": case.reference,
         "category": case.category,
         "special_category": case.category in ("medical", "intimate"),
+        # A minor's case describes no content in any letter (docs/law/minors.md).
+        "minor": case.is_minor,
+        # GDPR Art. 17(1)(f): data collected from a child by an information society service.
+        "child_data": case.is_minor and facts.get("child_online_service") is True,
+        # Named only where the recorded facts meet their conditions (notices.offences).
+        "offences": [
+            {"citation": offence.citation[lang], "heading": offence.heading[lang]}
+            for offence in named
+        ],
+        # Offences prosecuted only on the person's complaint (StGB §77b).
+        "complaint_offences": [
+            offence.citation[lang] for offence in named if offence.needs_complaint
+        ],
+        "access_request": notice.access_request and regime.code in ACCESS_REGIMES,
         "owns_copyright": case.owns_copyright,
         # A sent letter rendered again (attached to a complaint) keeps the day it was sent.
         "date": _format_date(notice.sent_at or now, lang),
@@ -359,13 +398,20 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
         "organisation": settings.TAKEDOWN_ORGANISATION.strip(),
         "notifier": {"email": notifier_email.strip()},
         "signer": {"name": signer_name},
-        "person": _person(notice, regime) or complaint.named_person(notice),
+        "person": _person(notice, regime, assume_disclosure=assume_disclosure)
+        or complaint.named_person(notice),
         "links": links,
         "foreign_links": foreign,
         "attachment_names": attachment_names(case.reference, is_dataset=for_dataset)
         + complaint.names(notice),
         "complaint": complaint.context(notice, lambda value: _format_date(value, lang)),
         "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
+        "entry_notes": [
+            {"no": number, "reason": row["entry_note"]}
+            for number, row in enumerate(links, start=1)
+            if not row["entry_id"] and row["entry_note"]
+        ],
+        "reference_hashes": any(row["reference"] for row in links),
         "is_dataset": for_dataset,
         "deadline": {
             "period": _amount(grace_days(notice), "calendar_days", lang)
@@ -399,14 +445,18 @@ def notice_context(notice: Notice, regime: Regime | None = None) -> dict[str, An
     }
 
 
-def _statement_keys(regime: Regime, category: str) -> list[str]:
-    keys = [e.key for e in regime.required_elements(category) if e.key not in DATA_ELEMENTS]
-    return keys + [key for key in ALWAYS_STATED if key not in keys]
+def _statement_keys(regime: Regime, category: str, role: str, *, access: bool) -> list[str]:
+    keys = [e.key for e in regime.required_elements(category, role) if e.key not in DATA_ELEMENTS]
+    keys += [key for key in ALWAYS_STATED if key not in keys]
+    if access:
+        # The optional Art. 15 request goes before the deadline, which covers it too.
+        keys.insert(keys.index("deadline"), "access_request")
+    return keys
 
 
-def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
+def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool = False) -> _Draft:
     regime = get_regime(notice.regime)
-    context = notice_context(notice, regime)
+    context = notice_context(notice, regime, assume_disclosure=assume_disclosure)
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
@@ -415,7 +465,9 @@ def _prepare(notice: Notice, *, use_edit: bool = True) -> _Draft:
                     template_names(lang, regime, key, role, notice.kind), context, autoescape=False
                 )
             )
-            for key in _statement_keys(regime, notice.case.category)
+            for key in _statement_keys(
+                regime, notice.case.category, role, access=context["access_request"]
+            )
         }
         pieces = {
             piece: _clean(
@@ -493,6 +545,9 @@ def _missing(draft: _Draft) -> list[str]:
         "identity": ctx["person"] is not None and ctx["person"]["name"] in text,
         # The work is the person's own only when they own the copyright (a selfie).
         "work": ctx["owns_copyright"],
+        "agent": notice.contact is not None
+        and notice.contact.purpose == Contact.Purpose.COPYRIGHT
+        and notice.contact.organisation_id == notice.recipient_id,
     }
     missing = []
     if notice.recipient_role not in regime.roles:
@@ -504,7 +559,15 @@ def _missing(draft: _Draft) -> list[str]:
         )
     if draft.foreign_links:
         missing.append(f"links of this case only ({draft.foreign_links} belong to another case)")
-    for element in regime.required_elements(notice.case.category):
+    if ctx["is_dataset"]:
+        # A maintainer finds an entry by its id; a URL alone may match many rows or none.
+        unnamed = sum(1 for row in ctx["links"] if not (row["entry_id"] or row["entry_note"]))
+        if unnamed:
+            missing.append(
+                "the dataset entry id, or the caseworker's reason for its absence, of every link"
+                f" ({unnamed} without)"
+            )
+    for element in regime.required_elements(notice.case.category, notice.recipient_role):
         present = checks.get(element.key, True)
         if element.key not in DATA_ELEMENTS:
             statement = draft.statements.get(element.key, "")
@@ -521,12 +584,22 @@ def statements_for(notice: Notice) -> dict[str, str]:
 
 
 def check_elements(notice: Notice) -> list[str]:
-    """Human labels of the required elements this notice lacks; [] means complete."""
+    """Human labels of the required elements this notice lacks; [] means complete.
+
+    A disclosing regime's draft whose disclosure no reviewer confirmed yet is checked as it
+    will read once confirmed (its statements name the person), plus the confirmation itself:
+    an edit, which withdraws a confirmation, must not make the letter look incomplete."""
     try:
-        draft = _prepare(notice)
+        regime = get_regime(notice.regime)
     except UnknownRegime:
         return [f"a known legal regime ({notice.regime!r} is not one)"]
-    return _missing(draft)
+    pending = regime.discloses_person and not (
+        notice.discloses_person and notice.disclosure_confirmed_by_id is not None
+    )
+    missing = _missing(_prepare(notice, assume_disclosure=pending))
+    if pending and IDENTITY.label not in missing:
+        missing.append(IDENTITY.label)
+    return missing
 
 
 def store_element_check(notice: Notice) -> list[str]:
@@ -555,23 +628,36 @@ def links_csv(links: list[dict[str, Any]]) -> bytes:
     )
 
 
-def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [
-        {
+REFERENCE_HASHES = ("sha256", "phash", "pdq")
+
+
+def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for row in links:
+        entry: dict[str, Any] = {
             "dataset": row["dataset"],
             "entry_id": row["entry_id"],
             "url": row["url"],
             "caption": row["caption"],
             "url_sha256": row["url_sha256"],
         }
-        for row in links
-    ]
+        if not row["entry_id"] and row["entry_note"]:
+            entry["entry_id_missing_reason"] = row["entry_note"]
+        if row["reference"]:
+            entry["reference_image"] = row["reference"]
+        entries.append(entry)
+    return entries
 
 
 def manifest_csv(links: list[dict[str, Any]]) -> bytes:
-    entries = manifest_entries(links)
     header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    return csv_bytes(header, [[entry[key] for key in header] for entry in entries])
+    columns = [f"reference_{name}" for name in REFERENCE_HASHES]
+    rows = [
+        [entry[key] for key in header]
+        + [entry.get("reference_image", {}).get(name, "") for name in REFERENCE_HASHES]
+        for entry in manifest_entries(links)
+    ]
+    return csv_bytes(header + columns, rows)
 
 
 def manifest_json(context: dict[str, Any]) -> bytes:
@@ -641,7 +727,8 @@ def notice_pdf(notice: Notice) -> bytes:
 
 
 def render_mandate(case: Case) -> bytes:
-    """The GDPR Art. 80(1)-style authorisation for the person to sign, in their language.
+    """The power of attorney for the person to sign, in their language (the basis of every
+    request made in their name; not GDPR Art. 80(1), see docs/law/gdpr.md).
 
     The person's own name is printed (they sign it); without a name on file the line is left
     blank for them to fill in."""

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from takedown.errors import NotPossible
 from takedown.models import Notice
-from takedown.notices.regimes import get_regime
+from takedown.notices.regimes import IDENTITY, get_regime
 from takedown.notices.render import store_element_check, with_due_placeholder
 from takedown.workflow import ConcurrentChange, record_event, transition
 
@@ -24,7 +24,22 @@ class ReviewError(NotPossible):
 
 
 def submit_for_review(notice: Notice, actor: Any) -> None:
+    """draft -> in review, for a complete draft only: a reviewer's time goes to letters that
+    could be sent. The one element a reviewer supplies, the confirmed disclosure of the
+    person's name (DMCA), is left to the approval."""
     missing = store_element_check(notice)
+    regime = get_regime(notice.regime)
+    blocking = [
+        label
+        for label in missing
+        if not (
+            label == IDENTITY.label
+            and regime.discloses_person
+            and notice.disclosure_confirmed_by_id is None
+        )
+    ]
+    if blocking:
+        raise ReviewError("cannot submit for review: missing " + "; ".join(blocking))
     transition(
         notice,
         Notice.Status.IN_REVIEW,

@@ -76,6 +76,7 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from takedown import mandates
 from takedown.directory.contacts import next_contact
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, Contact, Notice
@@ -350,13 +351,23 @@ def send_notice(notice_id: int) -> SendResult:
     _checkpoint("claiming", notice)
     claim = timezone.now()
     try:
-        transition(
-            notice,
-            N.SENDING,
-            message="Sending.",
-            data={"attempt": notice.attempts + 1},
-            fields={"claimed_at": claim, "attempts": F("attempts") + 1},
-        )
+        with transaction.atomic():
+            # The mandate is checked again in the claim's transaction (takedown.mandates).
+            if not mandates.allows_sending(notice):
+                transition(
+                    notice,
+                    N.DRAFT,
+                    message="Not sent: the mandate it needs was revoked.",
+                    fields={"approved_by": None, "approved_at": None, "next_attempt_at": None},
+                )
+                return SendResult(notice_id, N.DRAFT, message="the mandate was revoked")
+            transition(
+                notice,
+                N.SENDING,
+                message="Sending.",
+                data={"attempt": notice.attempts + 1},
+                fields={"claimed_at": claim, "attempts": F("attempts") + 1},
+            )
     except ConcurrentChange:
         return SendResult(notice_id, "lost")
     notice.refresh_from_db(fields=["attempts"])

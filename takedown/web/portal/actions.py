@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from takedown import mandates
 from takedown.events import event_sentence
 from takedown.models import AffectedPerson, Case, DeletionRequest, Mandate, PortalMessage
 from takedown.web.portal import status
@@ -76,26 +76,21 @@ def mark_messages_read(case: Case, *, actor: Any) -> int:
 # --- the mandate --------------------------------------------------------------------------------
 
 
-def store_signed_mandate(case: Case, data: bytes, *, actor: Any = None) -> Mandate:
-    """Keep the signed authorisation (encrypted at rest). PDF only, as the notices attach it;
-    at most TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES."""
-    if len(data) > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES or not data.startswith(b"%PDF"):
-        raise PortalError("not_pdf")
-    with transaction.atomic():
-        mandate = Mandate.objects.create(
-            case=case,
-            signed_document=data,
-            uploaded_by=actor if getattr(actor, "pk", None) else None,
-        )
-        record_event(
-            case,
-            "mandate.uploaded",
-            actor=actor,
-            visible_to_person=True,
-            sentence="mandate.uploaded",
-            data={"mandate": mandate.pk, **({} if getattr(actor, "pk", None) else BY_PERSON)},
-        )
-    return mandate
+def store_signed_mandate(case: Case, files: list[bytes]) -> Mandate:
+    """The person uploads their signed authorisation: one PDF, or photos of the signed pages
+    (see takedown.mandates)."""
+    try:
+        return mandates.store_signed(case, files)
+    except mandates.MandateRefused as refused:
+        raise PortalError(refused.code) from None
+
+
+def revoke_mandate(case: Case) -> list[int]:
+    """The person revokes their authorisation: nothing that needs it is sent any more."""
+    try:
+        return mandates.revoke(case)
+    except mandates.MandateRefused as refused:
+        raise PortalError(refused.code) from None
 
 
 # --- pausing, resuming, withdrawing ---------------------------------------------------------------

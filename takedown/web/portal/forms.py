@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -41,23 +43,60 @@ class MessageForm(forms.Form):
     )
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (photos of each signed page)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        one = super().clean
+        if isinstance(data, list | tuple):
+            return [one(item, initial) for item in data]
+        return [one(data, initial)]
+
+
+# Why takedown.mandates refused an upload, in the person's words.
+MANDATE_REFUSALS = {
+    "not_pdf": _(
+        "This is neither a PDF nor a photo. Please upload the signed page as a PDF, or photos of"
+        " the signed pages (JPEG, PNG or HEIC)."
+    ),
+    "too_many": _("Please upload at most 10 photos, one for each page."),
+    "unsigned": _(
+        "This is the form as we sent it, without your signature. Please print it, sign it, and"
+        " upload the signed copy."
+    ),
+}
+
+
 class MandateForm(forms.Form):
-    document = forms.FileField(
-        label=_("Signed authorisation (PDF)"),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
-        error_messages={"required": _("Please choose the signed PDF file.")},
+    document = MultipleFileField(
+        label=_("Signed authorisation (a PDF, or photos of the signed pages)"),
+        widget=MultipleFileInput(
+            attrs={"accept": "application/pdf,.pdf,image/jpeg,image/png,image/heic,.heic"}
+        ),
+        error_messages={"required": _("Please choose the signed PDF or the photos.")},
     )
 
-    def clean_document(self) -> bytes:
-        upload = self.cleaned_data["document"]
-        if upload.size > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES:
+    def clean_document(self) -> list[bytes]:
+        uploads = self.cleaned_data["document"]
+        cap = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES
+        if sum(upload.size for upload in uploads) > cap:
             raise too_large_error()
-        data = upload.read(settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES + 1)
-        if not data.startswith(b"%PDF"):
-            raise forms.ValidationError(
-                _("This is not a PDF file. Please scan or save the signed page as a PDF.")
-            )
-        return data
+        return [upload.read(cap + 1) for upload in uploads]
+
+    def refuse(self, code: str) -> None:
+        """Show why takedown.mandates refused the upload."""
+        if code == "too_large":
+            self.add_error("document", too_large_error())
+        else:
+            self.add_error("document", MANDATE_REFUSALS.get(code, MANDATE_REFUSALS["not_pdf"]))
 
     def refuse_too_large(self) -> None:
         """The error for a request refused by its Content-Length: the form was never bound to
@@ -86,6 +125,13 @@ class ComplaintConsentForm(forms.Form):
             "about my images."
         ),
         error_messages={"required": _("Please tick the box to agree.")},
+    )
+
+
+class RevokeMandateForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I revoke my authorisation. Requests that need it will no longer be sent."),
+        error_messages={"required": _("Please tick the box to confirm.")},
     )
 
 

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("message/", views.message, name="message"),
     path("mandate/", views.mandate, name="mandate"),
     path("mandate/authorisation.pdf", views.mandate_pdf, name="mandate_pdf"),
+    path("mandate/revoke/", views.mandate_revoke, name="mandate_revoke"),
     path("case/", views.case_status, name="case"),
     path("rights/", views.rights, name="rights"),
     path("data/", views.data, name="data"),

@@ -21,15 +21,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from takedown import mandates
 from takedown.cases import record_complaint_consent, withdraw_complaint_consent
 from takedown.complaint_period import KnowledgeError, record_knowledge
 from takedown.errors import NotPossible
 from takedown.events import person_date
 from takedown.models import PortalAccess
-from takedown.notices.render import render_mandate
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
+from takedown.web.portal.access import PortalError
 from takedown.web.portal.forms import (
     CodeForm,
     ComplaintConsentForm,
@@ -37,6 +38,7 @@ from takedown.web.portal.forms import (
     KnowledgeForm,
     MandateForm,
     MessageForm,
+    RevokeMandateForm,
     WithdrawForm,
 )
 from takedown.workflow import record_event
@@ -324,25 +326,64 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     posted = request.method == "POST" and not too_large
     form = MandateForm(_posted(request) if posted else None, request.FILES if posted else None)
     if posted and form.is_valid():
-        actions.store_signed_mandate(access.case, form.cleaned_data["document"])
-        messages.success(request, _("Thank you. We received your signed authorisation."))
-        return redirect("portal:mandate")
+        try:
+            actions.store_signed_mandate(access.case, form.cleaned_data["document"])
+        except PortalError as refused:
+            form.refuse(refused.message)
+        else:
+            messages.success(request, _("Thank you. We received your signed authorisation."))
+            return redirect("portal:mandate")
     if too_large:
         form.refuse_too_large()
+    return _mandate_page(request, access, form, RevokeMandateForm(), too_large=too_large)
+
+
+def _mandate_page(
+    request: HttpRequest,
+    access: PortalAccess,
+    form: MandateForm,
+    revoke_form: RevokeMandateForm,
+    *,
+    too_large: bool = False,
+) -> HttpResponse:
     on_file = access.case.mandates.filter(revoked_at__isnull=True).exists()
+    errors = form.errors or revoke_form.errors
     return _render(
         request,
         "mandate.html",
-        {**_case_context(access, request), "form": form, "on_file": on_file},
-        status=413 if too_large else 400 if form.errors else 200,
+        {
+            **_case_context(access, request),
+            "form": form,
+            "revoke_form": revoke_form,
+            "on_file": on_file,
+        },
+        status=413 if too_large else 400 if errors else 200,
     )
+
+
+@portal_page
+@require_POST
+def mandate_revoke(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    revoke_form = RevokeMandateForm(_posted(request))
+    if revoke_form.is_valid():
+        try:
+            actions.revoke_mandate(access.case)
+        except PortalError:
+            messages.error(request, _("There is no authorisation to revoke."))
+        else:
+            messages.success(
+                request,
+                _("Your authorisation is revoked. Requests that need it are no longer sent."),
+            )
+        return redirect("portal:mandate")
+    return _mandate_page(request, access, MandateForm(), revoke_form)
 
 
 @portal_page
 def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
     case = access.case
-    pdf = render_mandate(case)
+    pdf = mandates.issue_form(case)
     record_event(
         case,
         "portal.mandate_downloaded",

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from takedown.errors import NotPossible
-from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink
+from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink, Notice
+from takedown.notices.render import store_element_check
 from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
 from takedown.workflow import record_event
 
@@ -55,6 +56,58 @@ def clear_link_review(case: Case, link_id: int, *, actor: Any, note: str = "") -
             link=link,
         )
     return link
+
+
+def set_entry_id_note(case: Case, link_id: int, *, actor: Any, note: str) -> FoundLink:
+    """State why a dataset link has no entry id (the notice shows the reason, and a dataset
+    notice needs one or the other for every link). The notices still being drafted or reviewed
+    are checked again."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        updated = FoundLink.objects.filter(pk=link_id, case=case, entry_id="").update(
+            entry_id_note=note
+        )
+        if updated != 1:
+            raise StaffActionError("This link has an entry id (or is not in this case).")
+        link = FoundLink.objects.get(pk=link_id)
+        record_event(
+            case,
+            "link.entry_id_note",
+            actor=actor,
+            message=f"Reason why link {link.pk} has no entry id: {note}",
+            data={"link": link.pk},
+            link=link,
+        )
+    unsent = (Notice.Status.DRAFT, Notice.Status.IN_REVIEW, Notice.Status.APPROVED)
+    for notice in Notice.objects.filter(links=link, status__in=unsent):
+        store_element_check(notice)
+    return link
+
+
+def set_entry_id_notes(case: Case, notice: Notice, *, actor: Any, note: str) -> int:
+    """One reason for every link of `notice` that has neither an entry id nor a reason (a whole
+    import from a dataset file without an id column). Returns how many links it covers."""
+    note = _note(note, required=True)
+    with transaction.atomic():
+        links = FoundLink.objects.filter(
+            case=case, notices=notice, entry_id="", entry_id_note=""
+        ).values_list("pk", flat=True)
+        ids = list(links)
+        if not ids:
+            raise StaffActionError("Every link of this notice has an entry id or a reason.")
+        FoundLink.objects.filter(pk__in=ids).update(entry_id_note=note)
+        record_event(
+            case,
+            "link.entry_id_note",
+            actor=actor,
+            message=f"Reason why {len(ids)} links have no entry id: {note}",
+            data={"links": len(ids), "notice": notice.pk},
+            notice=notice,
+        )
+    unsent = (Notice.Status.DRAFT, Notice.Status.IN_REVIEW, Notice.Status.APPROVED)
+    for other in Notice.objects.filter(case=case, links__in=ids, status__in=unsent).distinct():
+        store_element_check(other)
+    return len(ids)
 
 
 def complete_manual_task(case: Case, event_id: int, *, actor: Any, note: str) -> CaseEvent:

@@ -17,6 +17,7 @@ from takedown.models import Case, Notice, Organisation, Team
 from takedown.notices.periods import PeriodError, normalise_region
 from takedown.resolve.decisions import DECIDABLE_ROLES
 from takedown.web.access import is_admin
+from takedown.web.portal.forms import MultipleFileField, MultipleFileInput
 
 # Pasted lists are read as plain text (one URL per line) unless another format is chosen.
 FORMAT_CHOICES = [("", _("Detect from the file"))] + [(f, f) for f in FORMATS]
@@ -332,3 +333,23 @@ class ExcludeHostForm(forms.Form):
 
 class ClearDecisionForm(forms.Form):
     whole_domain = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class SignedMandateForm(forms.Form):
+    """The signed mandate as staff received it: one PDF, or photos of the signed pages."""
+
+    document = MultipleFileField(
+        label=_("Signed mandate (a PDF, or photos of the signed pages)"),
+        widget=MultipleFileInput(
+            attrs={"accept": "application/pdf,.pdf,image/jpeg,image/png,image/heic,.heic"}
+        ),
+    )
+
+    def clean_document(self) -> list[bytes]:
+        uploads = self.cleaned_data["document"]
+        cap = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES
+        if sum(upload.size for upload in uploads) > cap:
+            raise forms.ValidationError(
+                _("The upload is too large: at most %(mb)d MB."), params={"mb": cap // 2**20}
+            )
+        return [upload.read(cap + 1) for upload in uploads]

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from takedown import complaint_period
+from takedown import complaint_period, mandates
 from takedown.cases import open_case, record_complaint_consent, withdraw_complaint_consent
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
@@ -46,10 +46,16 @@ from takedown.models import (
     Organisation,
     RecipientRole,
 )
-from takedown.notices.generate import generate_notices, unrouted_reason
+from takedown.notices.generate import (
+    generate_notices,
+    notice_regime_options,
+    unrouted_reason,
+    use_regime,
+)
+from takedown.notices.offences import QUESTIONS, clean_facts
 from takedown.notices.regimes import UnknownRegime
+from takedown.notices.render import ACCESS_REGIMES, render_notice, store_element_check
 from takedown.notices.render import notice_pdf as render_pdf
-from takedown.notices.render import render_notice
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
@@ -85,10 +91,12 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
     SetPartyForm,
+    SignedMandateForm,
 )
 from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
 CASES_PER_PAGE = 50
+UNNAMED_SHOWN = 20
 LINKS_PER_PAGE = 100
 GROUPS_PER_PAGE = 25
 HOSTS_PER_PAGE = 25
@@ -295,6 +303,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     review_links = selectors.links_to_review(case)
     review_total = review_links.count()
     german = complaint_period.is_german(case, person_country=person.country if person else "")
+    mandate = (
+        Mandate.objects.filter(case=case)
+        .select_related("uploaded_by")
+        .order_by("-uploaded_at", "-pk")
+        .first()
+    )
     return render(
         request,
         "staff/case.html",
@@ -303,7 +317,13 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "tab": "overview",
             "person": person,
             "person_fields": _masked(person),
-            "has_mandate": Mandate.objects.filter(case=case, revoked_at__isnull=True).exists(),
+            # A revocation revokes every live mandate: the newest one tells whether one is live.
+            "has_mandate": mandate is not None and mandate.revoked_at is None,
+            "mandate": mandate,
+            "mandate_form": SignedMandateForm(),
+            "fact_questions": [
+                (question, case.legal_facts.get(question.key)) for question in QUESTIONS.values()
+            ],
             "groups": selectors.with_organisations(list(group_page.object_list)),
             "group_page": group_page,
             "link_total": sum(row["total"] for row in groups),
@@ -381,6 +401,51 @@ def download_mandate(request: HttpRequest, reference: str) -> HttpResponse:
     extension = "pdf" if mandate.content_type == "application/pdf" else "bin"
     response = HttpResponse(bytes(mandate.signed_document), content_type=mandate.content_type)
     response["Content-Disposition"] = f'attachment; filename="{case.reference}-mandate.{extension}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@staff_required
+@require_POST
+def upload_mandate(request: HttpRequest, reference: str) -> HttpResponse:
+    """The signed mandate as staff received it (by post, by e-mail): stored with who uploaded
+    it and when; the unsigned form as generated is refused (takedown.mandates)."""
+    case = get_case_for(request.user, reference)
+    form = SignedMandateForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        mandates.store_signed(case, form.cleaned_data["document"], actor=request.user)
+        return _("The signed mandate is stored (encrypted).")
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def revoke_mandate(request: HttpRequest, reference: str) -> HttpResponse:
+    """The person revoked the mandate by letter or e-mail: nothing that needs it goes out."""
+    case = get_case_for(request.user, reference)
+
+    def step() -> str:
+        stopped = mandates.revoke(case, actor=request.user)
+        return ngettext(
+            "The mandate is revoked; %(n)d unsent notice went back to draft.",
+            "The mandate is revoked; %(n)d unsent notices went back to draft.",
+            len(stopped),
+        ) % {"n": len(stopped)}
+
+    return _act(request, case, step)
+
+
+@staff_required
+def mandate_form(request: HttpRequest, reference: str) -> HttpResponse:
+    """The form for the person to sign (remembered by its hash)."""
+    case = get_case_for(request.user, reference)
+    response = HttpResponse(mandates.issue_form(case), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{case.reference}-mandate-form.pdf"'
     response["Cache-Control"] = "no-store, private"
     return response
 
@@ -582,6 +647,19 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "render_error": error,
             "missing": (notice.element_check or {}).get("missing", []),
             "link_count": notice.links.count(),
+            # A dataset notice names each entry: the links without an id need a reason.
+            # A few shown one by one; the rest take one reason for all (a file without ids).
+            "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk")[:UNNAMED_SHOWN])
+            if notice.recipient_role == RecipientRole.DATASET_MAINTAINER
+            else [],
+            # Every regime that applies, with its reasons: the caseworker may choose another.
+            "regime_options": notice_regime_options(notice)
+            if notice.kind == Notice.Kind.NOTICE and notice.status == Notice.Status.DRAFT
+            else [],
+            "can_ask_access": notice.regime in ACCESS_REGIMES
+            and notice.recipient_role != RecipientRole.DPA
+            and notice.status == Notice.Status.DRAFT,
+            "note_form": NoteForm(),
             "submitted_form": MarkSubmittedForm(),
             "reply_form": ReplyForm(),
             "authority_form": AuthorityForm(initial={"authority": notice.recipient_id})
@@ -975,6 +1053,105 @@ def link_reviewed(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         return _("Link %(id)d marked as looked at.") % {"id": pk}
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def choose_regime(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Another applicable regime for a draft: instead of the routed one, or beside it."""
+    case, notice = _notice_of(request, reference, pk)
+    beside = request.POST.get("mode") == "beside"
+
+    def step() -> str:
+        chosen = use_regime(
+            notice, request.POST.get("regime", ""), actor=request.user, beside=beside
+        )
+        return _("Notice %(id)d now uses %(regime)s.") % {"id": chosen.pk, "regime": chosen.regime}
+
+    return _act(request, case, step, needs_open=True, back=_notice_url(case, notice))
+
+
+@staff_required
+@require_POST
+def access_request(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Add (or drop) the Art. 15 request for access beside a GDPR erasure request."""
+    case, notice = _notice_of(request, reference, pk)
+    wanted = request.POST.get("access") == "1"
+
+    def step() -> str:
+        if notice.status != Notice.Status.DRAFT or notice.regime not in ACCESS_REGIMES:
+            raise actions.StaffActionError("Only a GDPR request in draft can ask for access.")
+        Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+            access_request=wanted
+        )
+        notice.access_request = wanted
+        record_event(
+            case,
+            "notice.access_request",
+            actor=request.user,
+            message="Art. 15 request " + ("added." if wanted else "removed."),
+            notice=notice,
+        )
+        store_element_check(notice)
+        return (
+            _("The request for access (Art. 15) is part of the notice.")
+            if wanted
+            else _("The request for access (Art. 15) was removed.")
+        )
+
+    return _act(request, case, step, back=_notice_url(case, notice))
+
+
+@staff_required
+@require_POST
+def legal_facts(request: HttpRequest, reference: str) -> HttpResponse:
+    """The caseworker's answers to the questions the offences' conditions need."""
+    case = get_case_for(request.user, reference)
+    answers: dict[str, object] = {}
+    for key in QUESTIONS:
+        value = request.POST.get(f"fact-{key}", "")
+        if value in ("yes", "no"):
+            answers[key] = value == "yes"
+    facts = clean_facts(answers)
+    Case.objects.filter(pk=case.pk).update(legal_facts=facts)
+    record_event(
+        case,
+        "case.legal_facts",
+        actor=request.user,
+        message="Facts for the legal assessment recorded.",
+        data={"facts": facts},
+    )
+    for notice in Notice.objects.filter(case=case, status=Notice.Status.DRAFT):
+        store_element_check(notice)
+    messages.success(request, _("The facts are recorded; the drafts name what they support."))
+    return redirect("staff:case", reference=case.reference)
+
+
+@staff_required
+@require_POST
+def entry_id_note(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = NoteForm(request.POST)
+    notice = Notice.objects.filter(case=case, pk=request.POST.get("notice") or 0).first()
+    target = _notice_url(case, notice) if notice else ""
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(target or reverse("staff:case", kwargs={"reference": case.reference}))
+
+    def step() -> str:
+        if notice is not None and request.POST.get("all") == "1":
+            count = actions.set_entry_id_notes(
+                case, notice, actor=request.user, note=form.cleaned_data["note"]
+            )
+            return ngettext(
+                "The reason is recorded for %(n)d link; the notice shows it.",
+                "The reason is recorded for %(n)d links; the notice shows it.",
+                count,
+            ) % {"n": count}
+        actions.set_entry_id_note(case, pk, actor=request.user, note=form.cleaned_data["note"])
+        return _("The reason is recorded; the notice shows it.")
+
+    return _act(request, case, step, back=target)
 
 
 @staff_required
