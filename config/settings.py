@@ -509,6 +509,16 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 # from the sent log. Must exceed the send_notice task's hard time limit (270 s).
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
 
+# --- replies: answers coming back (takedown/replies) -------------------------------------------
+# Reply-To of every notice is replies+<token>@ this domain (empty: the bounce domain). The
+# mailbox answers arrive in, polled by the dispatcher: imaps://user:password@host:993/INBOX
+# (imap:// without TLS only for loopback); empty: no polling. Stored answers are moved to
+# TAKEDOWN_IMAP_PROCESSED_FOLDER.
+TAKEDOWN_REPLY_DOMAIN = envstr("TAKEDOWN_REPLY_DOMAIN")
+TAKEDOWN_IMAP_URL = envstr("TAKEDOWN_IMAP_URL")
+TAKEDOWN_IMAP_PROCESSED_FOLDER = envstr("TAKEDOWN_IMAP_PROCESSED_FOLDER", "Processed")
+TAKEDOWN_IMAP_TIMEOUT = envfloat("TAKEDOWN_IMAP_TIMEOUT", 30.0)
+
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
 TAKEDOWN_FETCH_PORTS = [int(port) for port in envlist("TAKEDOWN_FETCH_PORTS", "80,443")]
 TAKEDOWN_FETCH_MAX_BYTES = envint("TAKEDOWN_FETCH_MAX_BYTES", 25 * 1024 * 1024)

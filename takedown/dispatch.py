@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from takedown import tasks
@@ -44,6 +45,7 @@ def dispatch_due_work() -> dict[str, int]:
     fed = feed_new_links()
     links, recheck_tasks = hand_out_rechecks()
     counts.update(links_fed=fed, links=links, recheck_tasks=recheck_tasks)
+    counts["reply_polls"] = hand_out_reply_poll()
     log.info("dispatch: %s", counts)
     return counts
 
@@ -138,6 +140,18 @@ def hand_out_notices(*, case: Any = None) -> int:
     for notice_id in notice_ids:
         tasks.send_notice.delay_on_commit(notice_id)
     return len(notice_ids)
+
+
+# --- answers from recipients --------------------------------------------------------------------
+
+
+def hand_out_reply_poll() -> int:
+    """One poll of the reply mailbox per dispatch, when one is configured. Two polls that
+    overlap store each message once (takedown/replies/inbound.py), so no lease is needed."""
+    if not settings.TAKEDOWN_IMAP_URL:
+        return 0
+    tasks.poll_replies.delay_on_commit()
+    return 1
 
 
 # --- rechecking links --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from takedown.models.portal import (
     PortalDevice,
     PortalMessage,
 )
+from takedown.models.reply import Reply, ReplyAttachment
 
 __all__ = [
     "AffectedPerson",
@@ -46,6 +47,8 @@ __all__ = [
     "PortalDevice",
     "PortalMessage",
     "RecipientRole",
+    "Reply",
+    "ReplyAttachment",
     "ServerThrottle",
     "Team",
     "Verdict",
