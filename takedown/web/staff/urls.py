@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import views
+from takedown.web.staff import replies, views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.new_case, name="new"),
+    path("inbox/", replies.inbox, name="inbox"),
+    path("inbox/<int:pk>/", replies.reply_detail, name="reply"),
+    path("inbox/<int:pk>/confirm/", replies.confirm, name="reply_confirm"),
+    path("inbox/<int:pk>/assign/", replies.assign, name="reply_assign"),
+    path("inbox/<int:pk>/dismiss/", replies.dismiss, name="reply_dismiss"),
+    path(
+        "inbox/<int:pk>/attachments/<int:attachment>/",
+        replies.download_attachment,
+        name="reply_attachment",
+    ),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
+    path("<str:reference>/answers/", replies.case_replies, name="replies"),
     path("<str:reference>/import/", views.import_links_view, name="import_links"),
     path("<str:reference>/imports/<int:pk>/", views.import_report, name="import"),
     path("<str:reference>/reveal/", views.reveal_person, name="reveal"),
