@@ -124,6 +124,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:links", args=[ref])),
         ("get", reverse("staff:hosts", args=[ref])),
         ("get", reverse("staff:timeline", args=[ref])),
+        ("get", reverse("staff:replies", args=[ref])),
         ("get", reverse("staff:import_links", args=[ref])),
         ("get", reverse("staff:import", args=[ref, imported.pk])),
         ("get", reverse("staff:notice", args=[ref, notice.pk])),
