@@ -19,6 +19,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -81,6 +82,11 @@ class ImapServer:
             )
         if self._process is not None:
             raise RuntimeError("ImapServer is already running")
+        if self.port:
+            # Taken: say so as the other servers do (OSError EADDRINUSE), not as a dead dovecot.
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, self.port))
         # Short: dovecot's unix sockets live here and their paths are limited to 108 bytes.
         self._run_dir = Path(tempfile.mkdtemp(prefix="td-imap-"))
         if self._mail_dir is None:

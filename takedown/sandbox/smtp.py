@@ -13,6 +13,7 @@ import email.policy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -61,6 +62,9 @@ class SmtpServer:
         self._failures_left: int | None = 0  # None: for ever
         self._changed = threading.Condition()
         self._controller: Any = None
+        # Called with each accepted message (in the server's thread): the demo world's
+        # recipients answer through it. Not cleared by reset().
+        self.listeners: list[Callable[[CapturedMessage], None]] = []
 
     @property
     def address(self) -> str:
@@ -169,6 +173,8 @@ class SmtpServer:
             self.eml_dir.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             (self.eml_dir / f"{stamp}-{number:04d}.eml").write_bytes(data)
+        for listener in self.listeners:
+            listener(captured)
         return "250 Message accepted for delivery"
 
     # --- lifecycle ---
