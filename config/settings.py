@@ -435,6 +435,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-work": {"task": "takedown.tasks.dispatch_due_work", "schedule": 60.0},
     # Daily; idempotent (claims), so a missed or repeated run only shifts reminders by a day.
     "escalate-overdue": {"task": "takedown.tasks.escalate_overdue", "schedule": 24 * 3600.0},
+    # Daily; each person's digest is claimed, so a repeated run sends nothing twice.
+    "send-digests": {"task": "takedown.tasks.send_digests", "schedule": 24 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from celery import shared_task
 
+from takedown import notifications
 from takedown.checks.check import check_links
 from takedown.checks.escalate import escalate_due, mark_overdue
 from takedown.checks.schedule import claim_leased, release_hosts
@@ -119,6 +120,12 @@ def poll_replies() -> dict[str, int]:
     """Store the answers waiting in the reply mailbox and move them out of it. No retries: what
     is not stored stays in the mailbox for the next minute's poll."""
     return poll_mailbox()
+
+
+@shared_task(name="takedown.tasks.send_digests", ignore_result=True)
+def send_digests() -> dict[str, int]:
+    """Daily: the caseworkers' e-mail digests (each claimed, so a repeated run sends none)."""
+    return notifications.send_digests()
 
 
 # --- deadlines and escalation ------------------------------------------------------------------

@@ -43,6 +43,11 @@ def carla(settings):
 
 @pytest.fixture
 def notice(carla):
+    return sent_notice(carla)
+
+
+def sent_notice(carla):
+    """A sent notice in a case of carla's team, with the corpus' reply token and Message-ID."""
     case = CaseFactory(reference="TD-2026-0042", team=carla.teams.get(), assigned_to=carla)
     org = OrganisationFactory(name="Hoster GmbH")
     return NoticeFactory(

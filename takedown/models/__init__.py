@@ -20,7 +20,7 @@ from takedown.models.portal import (
     PortalDevice,
     PortalMessage,
 )
-from takedown.models.reply import Reply, ReplyAttachment
+from takedown.models.reply import NotificationPreference, Reply, ReplyAttachment
 
 __all__ = [
     "AffectedPerson",
@@ -40,6 +40,7 @@ __all__ = [
     "NetworkRecord",
     "Notice",
     "NoticeLink",
+    "NotificationPreference",
     "OperatorRule",
     "Organisation",
     "PortalAccess",

@@ -99,3 +99,17 @@ class ReplyAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"attachment {self.pk} of reply {self.reply_id}"
+
+
+class NotificationPreference(models.Model):
+    """Whether a caseworker wants the daily e-mail digest (takedown/notifications.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_digest = models.BooleanField(default=False)
+    # The claim of the last digest sent: a conditional update from its previous value.
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"notification preference of {self.user_id}"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import replies, views
+from takedown.web.staff import notifications, replies, views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.new_case, name="new"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/digest/", notifications.digest, name="notifications_digest"),
     path("inbox/", replies.inbox, name="inbox"),
     path("inbox/<int:pk>/", replies.reply_detail, name="reply"),
     path("inbox/<int:pk>/confirm/", replies.confirm, name="reply_confirm"),
