@@ -23,7 +23,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -544,6 +544,47 @@ def manifest_json(context: dict[str, Any]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
+def notice_json(notice: Notice, context: dict[str, Any]) -> bytes:
+    """The notice as data, for recipients that process notices by machine: the references, the
+    URLs and their hashes, the legal basis, the deadline (ISO 8601, UTC)."""
+    due = stated_due(notice, timezone.now())
+    regime = context["regime"]
+    document = {
+        "format": "takedown-notice",
+        "version": 1,
+        "case_reference": context["case_reference"],
+        "notice": notice.pk,
+        "kind": notice.kind,
+        "sender": {
+            "organisation": context["organisation"],
+            "contact": context["notifier"]["email"],
+        },
+        "recipient": {"name": context["recipient"]["name"], "role": notice.recipient_role},
+        "legal_basis": {
+            "regime": regime["code"],
+            "title": regime["title"],
+            "citation": regime["citation"],
+            "law": regime["law"],
+        },
+        "deadline": due.astimezone(UTC).isoformat() if due else None,
+        "deadline_period": context["deadline"]["period"],
+        "urls": [
+            {
+                "url": row["url"],
+                "url_sha256": row["url_sha256"],
+                "first_seen": row["first_seen"].isoformat(),
+                **(
+                    {"dataset": row["dataset"], "entry_id": row["entry_id"]}
+                    if row["dataset"]
+                    else {}
+                ),
+            }
+            for row in context["links"]
+        ],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
 def _subject(draft: _Draft) -> str:
     ctx = draft.context
     with translation.override(ctx["lang"]):
@@ -570,6 +611,12 @@ def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
                 Attachment(names[1], manifest_csv(ctx["links"]), "text/csv"),
                 Attachment(names[2], manifest_json(ctx), "application/json"),
             ]
+        # Every notice also as data, for recipients that process notices by machine.
+        attachments.append(
+            Attachment(
+                f"{reference}-notice-{notice.pk}.json", notice_json(notice, ctx), "application/json"
+            )
+        )
         if with_pdf:
             attachments.append(
                 Attachment(
