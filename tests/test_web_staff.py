@@ -129,6 +129,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:import", args=[ref, imported.pk])),
         ("get", reverse("staff:notice", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_pdf", args=[ref, notice.pk])),
+        ("get", reverse("staff:notice_form", args=[ref, notice.pk])),
         ("post", reverse("staff:import_links", args=[ref])),
         ("post", reverse("staff:reveal", args=[ref])),
         ("post", reverse("staff:mandate", args=[ref])),

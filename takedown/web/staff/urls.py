@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import notifications, replies, views
+from takedown.web.staff import notifications, replies, views, webforms
 
 app_name = "staff"
 
@@ -39,6 +39,7 @@ urlpatterns = [
     path("<str:reference>/close/", views.close, name="close"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("<str:reference>/notices/<int:pk>/form/", webforms.notice_form, name="notice_form"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
     path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
     path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
