@@ -220,9 +220,9 @@ def test_receive_complied_answer_is_recorded_on_its_notice(notice):
 def test_receive_stores_text_encrypted_at_rest(notice):
     receive(raw("complied_en.eml"))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT text, subject, raw FROM takedown_reply")
-        text, subject, stored = cursor.fetchone()
-    assert "removed" not in text and "DSA" not in subject
+        cursor.execute("SELECT text, subject, raw, from_address FROM takedown_reply")
+        text, subject, stored, sender = cursor.fetchone()
+    assert "removed" not in text and "DSA" not in subject and "hoster" not in sender
     assert b"removed" not in bytes(stored)
     assert "we have removed the reported content" in Reply.objects.get().text
 

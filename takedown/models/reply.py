@@ -58,8 +58,8 @@ class Reply(models.Model):
     matched_by = models.CharField(max_length=16, choices=MatchedBy.choices, blank=True)
     source = models.CharField(max_length=200, blank=True, help_text="imap:FOLDER, or the file")
 
-    # Organisations' role addresses; the person's details never come through here as sender.
-    from_address = models.CharField(max_length=320, blank=True)
+    # Usually an organisation's role address, but a small site's operator writes as a person.
+    from_address = EncryptedTextField(blank=True)
     subject = EncryptedTextField(blank=True)
     text = EncryptedTextField(blank=True)
     raw = EncryptedBinaryField()
