@@ -141,6 +141,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:submit", args=[ref, notice.pk])),
         ("post", reverse("staff:submitted", args=[ref, notice.pk])),
         ("post", reverse("staff:reply", args=[ref, notice.pk])),
+        ("post", reverse("staff:answer", args=[ref, notice.pk])),
         ("get", reverse("staff:messages", args=[ref])),
         ("post", reverse("staff:messages_read", args=[ref])),
         ("post", reverse("staff:portal_link", args=[ref])),

@@ -121,7 +121,8 @@ def test_email_notice_has_no_form_page(client, notice):
     Notice.objects.filter(pk=notice.pk).update(channel=Contact.Channel.EMAIL)
     client.force_login(notice.case.assigned_to)
     url = reverse("staff:notice_form", args=[notice.case.reference, notice.pk])
-    assert client.get(url).status_code == 404
+    response = client.get(url)
+    assert response["Location"] == reverse("staff:notice", args=[notice.case.reference, notice.pk])
 
 
 def test_confirmation_number_of_the_form_matches_later_answers(notice):

@@ -41,6 +41,9 @@ class Notice(models.Model):
         REMINDER = "reminder", "Reminder"
         ESCALATION = "escalation", "Escalation"
         COMPLAINT = "complaint", "Complaint to an authority"
+        # The caseworker's message in the conversation about a notice (its parent): reviewed
+        # and sent like a notice, with the parent's reply address; it starts no clock.
+        MESSAGE = "message", "Message to the recipient"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
+from django.utils.html import escape
 
 from takedown.models import Contact, Mandate, Notice, NoticeLink
 from takedown.models.case import AffectedPerson
@@ -464,6 +465,8 @@ def statements_for(notice: Notice) -> dict[str, str]:
 
 def check_elements(notice: Notice) -> list[str]:
     """Human labels of the required elements this notice lacks; [] means complete."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        return [] if notice.body_text.strip() and notice.subject.strip() else ["the message text"]
     try:
         draft = _prepare(notice)
     except UnknownRegime:
@@ -597,8 +600,18 @@ def _subject(draft: _Draft) -> str:
     return " ".join(raw.split())[:300]
 
 
+def render_message(notice: Notice) -> RenderedNotice:
+    """A caseworker's message in a conversation (Notice.Kind.MESSAGE): their text as written,
+    no letter around it, no attachments."""
+    text = notice.body_text.strip() + "\n"
+    html = f'<pre style="white-space: pre-wrap; font-family: sans-serif">{escape(text)}</pre>'
+    return RenderedNotice(notice.subject, text, html, [])
+
+
 def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
     """The notice as it goes out. Raises UnknownRegime for a bad regime code."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        return render_message(notice)
     draft = _prepare(notice)
     ctx = draft.context
     reference = ctx["case_reference"]
@@ -635,6 +648,10 @@ def render_pdf(context: dict[str, Any]) -> bytes:
 
 def notice_pdf(notice: Notice) -> bytes:
     """Only the PDF (for `render_notice ID --pdf FILE` and manual submission)."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        from takedown.notices.pdf import html_to_pdf
+
+        return html_to_pdf(f"<html><body>{render_message(notice).html}</body></html>")
     draft = _prepare(notice)
     with translation.override(draft.context["lang"]):
         return render_pdf(draft.context)

@@ -665,6 +665,26 @@ def _checkpoint(step: str, notice: Notice, recipient: str = "") -> None:
 # --- building messages ---------------------------------------------------------------------------
 
 
+def thread_headers(notice: Notice) -> dict[str, str]:
+    """A caseworker's message answers the conversation of its parent notice: In-Reply-To names
+    the recipient's latest answer before it (else the notice), References the notice and the
+    answers, so the recipient's mail program and ticket system thread it."""
+    if notice.kind != Notice.Kind.MESSAGE or notice.parent is None:
+        return {}
+    root = notice.parent
+    answers = [
+        message_id
+        for message_id in root.replies.filter(received_at__lte=notice.created_at)
+        .exclude(message_id="")
+        .order_by("received_at", "pk")
+        .values_list("message_id", flat=True)
+    ]
+    chain = [mid for mid in [root.message_id, *answers[-10:]] if mid]
+    if not chain:
+        return {}
+    return {"In-Reply-To": chain[-1], "References": " ".join(chain)}
+
+
 def build_message(
     notice: Notice, rendered: RenderedNotice, recipient: str
 ) -> EmailMultiAlternatives:
@@ -678,6 +698,7 @@ def build_message(
         headers={
             "Message-ID": notice.message_id,
             "Date": format_datetime(timezone.now()),
+            **thread_headers(notice),
         },
     )
     message.attach_alternative(rendered.html, "text/html")

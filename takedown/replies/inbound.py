@@ -338,10 +338,13 @@ def match(parsed: ParsedMail, tickets: list[str]) -> tuple[Notice | None, Case |
         for token, at in _TOKEN.findall(address):
             if at.lower().rstrip(".") != domain:
                 continue
-            if found := notices.filter(reply_token=token.lower()).first():
+            # A caseworker's message carries its notice's token: the notice comes first.
+            if found := notices.filter(reply_token=token.lower()).order_by("pk").first():
+                found = _root(found)
                 return found, found.case, By.TOKEN
     if parsed.thread_ids:
         if found := notices.filter(message_id__in=parsed.thread_ids).first():
+            found = _root(found)
             return found, found.case, By.THREAD
         earlier = (
             Reply.objects.filter(message_id__in=parsed.thread_ids, notice__isnull=False)
@@ -369,10 +372,20 @@ def match(parsed: ParsedMail, tickets: list[str]) -> tuple[Notice | None, Case |
     return None, None, By.NONE
 
 
+def _root(notice: Notice) -> Notice:
+    """An answer to the caseworker's message belongs to the notice the conversation is about."""
+    if notice.kind == Notice.Kind.MESSAGE and notice.parent_id is not None:
+        return Notice.objects.select_related("case", "recipient", "contact").get(
+            pk=notice.parent_id
+        )
+    return notice
+
+
 def _notice_in_case(case: Case, parsed: ParsedMail) -> Notice | None:
     sent = list(
         case.notices.select_related("case", "recipient", "contact")
         .filter(sent_at__isnull=False)
+        .exclude(kind=Notice.Kind.MESSAGE)
         .order_by("-sent_at", "-pk")
     )
     numbers = {int(n) for n in _NOTICE_NUMBER.findall(parsed.subject)}

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from takedown.models import Notice, Reply
+from takedown.notices.review import ReviewError
+from takedown.notices.send import SendError
 from takedown.replies.inbound import (
     NEXT_STEPS,
     ReplyError,
@@ -23,6 +25,7 @@ from takedown.replies.inbound import (
     confirm_reply,
     dismiss_reply,
 )
+from takedown.replies.outbound import AnswerError, draft_answer
 from takedown.web.access import audit_person_revealed, cases_for, get_case_for, staff_required
 
 INBOX_PER_PAGE = 50
@@ -76,6 +79,7 @@ def case_replies(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
     notices = list(
         case.notices.select_related("recipient")
+        .exclude(kind=Notice.Kind.MESSAGE)
         .filter(Q(sent_at__isnull=False) | Q(replies__isnull=False))
         .distinct()
         .prefetch_related(
@@ -84,12 +88,23 @@ def case_replies(request: HttpRequest, reference: str) -> HttpResponse:
                 queryset=Reply.objects.prefetch_related("attachments").order_by(
                     "received_at", "pk"
                 ),
-            )
+            ),
+            Prefetch(
+                "follow_ups",
+                queryset=Notice.objects.filter(kind=Notice.Kind.MESSAGE).order_by("pk"),
+                to_attr="messages",
+            ),
         )
         .order_by("-sent_at", "-pk")
     )
     for notice in notices:
-        _with_next_steps(notice.replies.all())
+        # The conversation in the order it happened: their answers and our messages.
+        answers = _with_next_steps(notice.replies.all())
+        notice.conversation = sorted(  # type: ignore[attr-defined]
+            [("answer", r.sent_at or r.received_at, r) for r in answers]
+            + [("message", m.sent_at or m.created_at, m) for m in notice.messages],  # type: ignore[attr-defined]
+            key=lambda item: item[1],
+        )
     unassigned = _with_next_steps(
         case.replies.filter(notice__isnull=True)
         .prefetch_related("attachments")
@@ -195,6 +210,25 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("staff:reply", pk=reply.pk)
     messages.success(request, _("Answer assigned to notice %(id)s.") % {"id": notice.pk})
     return redirect("staff:replies", reference=notice.case.reference)
+
+
+@staff_required
+@require_POST
+def answer(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """The caseworker's answer to the recipient: drafted and submitted for review."""
+    case = get_case_for(request.user, reference)
+    notice = get_object_or_404(Notice.objects.select_related("case", "recipient"), pk=pk, case=case)
+    try:
+        message = draft_answer(notice, actor=request.user, text=request.POST.get("text", ""))
+    except (AnswerError, ReviewError, SendError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Answer %(id)s drafted: it goes out once a reviewer approves it.")
+            % {"id": message.pk},
+        )
+    return redirect("staff:replies", reference=case.reference)
 
 
 @staff_required

@@ -28,6 +28,7 @@ urlpatterns = [
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
     path("<str:reference>/answers/", replies.case_replies, name="replies"),
+    path("<str:reference>/notices/<int:pk>/answer/", replies.answer, name="answer"),
     path("<str:reference>/import/", views.import_links_view, name="import_links"),
     path("<str:reference>/imports/<int:pk>/", views.import_report, name="import"),
     path("<str:reference>/reveal/", views.reveal_person, name="reveal"),

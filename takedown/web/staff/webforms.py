@@ -3,8 +3,10 @@ copy and the checklist (takedown/notices/webform.py)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from takedown.models import Contact, Notice
 from takedown.notices.regimes import UnknownRegime
@@ -20,8 +22,10 @@ def notice_form(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         Notice.objects.select_related("recipient", "contact", "case", "created_by"),
         pk=pk,
         case=case,
-        channel=Contact.Channel.WEBFORM,
     )
+    if notice.channel != Contact.Channel.WEBFORM:
+        messages.info(request, _("This notice does not go by web form."))
+        return redirect("staff:notice", reference=case.reference, pk=notice.pk)
     try:
         prepared = prepare_form(notice)
     except UnknownRegime:
