@@ -520,6 +520,8 @@ TAKEDOWN_REPLY_DOMAIN = envstr("TAKEDOWN_REPLY_DOMAIN")
 TAKEDOWN_IMAP_URL = envstr("TAKEDOWN_IMAP_URL")
 TAKEDOWN_IMAP_PROCESSED_FOLDER = envstr("TAKEDOWN_IMAP_PROCESSED_FOLDER", "Processed")
 TAKEDOWN_IMAP_TIMEOUT = envfloat("TAKEDOWN_IMAP_TIMEOUT", 30.0)
+# PEM file of the CA that signed the IMAP server's certificate; empty: the system's CAs.
+TAKEDOWN_IMAP_CA_FILE = envstr("TAKEDOWN_IMAP_CA_FILE")
 
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
 TAKEDOWN_FETCH_PORTS = [int(port) for port in envlist("TAKEDOWN_FETCH_PORTS", "80,443")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import mailbox
+import ssl
 from io import StringIO
 from pathlib import Path
 
@@ -502,3 +503,30 @@ def test_answer_dated_in_the_future_counts_from_now(notice):
         receive(raw("complied_en.eml"))
     notice.refresh_from_db()
     assert notice.replied_at == dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def imaps_server():
+    from takedown.sandbox.imap import ImapServer, dovecot_binary
+
+    if dovecot_binary() is None:
+        pytest.skip("dovecot is not installed")
+    with ImapServer(tls=True) as server:
+        yield server
+
+
+def test_poll_over_tls_verifies_the_certificate(notice, imaps_server, settings):
+    imaps_server.reset()
+    imaps_server.deliver(raw("complied_en.eml"))
+    url = imaps_server.url()
+    assert url.startswith("imaps://takedown:sandbox-imap@127.0.0.1:")
+
+    settings.TAKEDOWN_IMAP_CA_FILE = ""
+    with pytest.raises(ssl.SSLCertVerificationError):
+        poll_mailbox(url)
+    assert len(imaps_server.messages()) == 1
+    assert Reply.objects.count() == 0
+
+    settings.TAKEDOWN_IMAP_CA_FILE = str(imaps_server.ca_file)
+    assert poll_mailbox(url) == {"recorded": 1}
+    assert imaps_server.messages() == []

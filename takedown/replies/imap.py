@@ -61,9 +61,9 @@ def _connect(target: ImapTarget) -> imaplib.IMAP4:
     timeout = settings.TAKEDOWN_IMAP_TIMEOUT
     client: imaplib.IMAP4
     if target.secure:
-        client = imaplib.IMAP4_SSL(
-            target.host, target.port, ssl_context=ssl.create_default_context(), timeout=timeout
-        )
+        # Verified like any TLS client: the system's CAs, or the one configured.
+        context = ssl.create_default_context(cafile=settings.TAKEDOWN_IMAP_CA_FILE or None)
+        client = imaplib.IMAP4_SSL(target.host, target.port, ssl_context=context, timeout=timeout)
     else:
         client = imaplib.IMAP4(target.host, target.port, timeout=timeout)
     client.login(target.user, target.password)

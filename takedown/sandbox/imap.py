@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -52,8 +53,12 @@ class ImapServer:
         mail_dir: Path | str | None = None,
         user: str = "takedown",
         password: str = "sandbox-imap",  # noqa: S107 - a loopback test server
+        tls: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        # IMAP over TLS (imaps://) with a certificate made for 127.0.0.1 at start; clients
+        # trust it through `ca_file`, as production trusts a real one.
+        self.tls = tls
         self.user, self.password = user, password
         self._mail_dir = Path(mail_dir) if mail_dir else None
         self._run_dir: Path | None = None
@@ -64,7 +69,13 @@ class ImapServer:
         return f"{self.host}:{self.port}"
 
     def url(self, folder: str = "INBOX") -> str:
-        return f"imap://{self.user}:{self.password}@{self.host}:{self.port}/{folder}"
+        scheme = "imaps" if self.tls else "imap"
+        return f"{scheme}://{self.user}:{self.password}@{self.host}:{self.port}/{folder}"
+
+    @property
+    def ca_file(self) -> Path:
+        assert self._run_dir is not None
+        return self._run_dir / "cert.pem"
 
     @property
     def log_path(self) -> Path:
@@ -96,6 +107,8 @@ class ImapServer:
         config = self._run_dir / "dovecot.conf"
         config.write_text(self._config(), encoding="utf-8")
         (self._run_dir / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+        if self.tls:
+            self._write_certificate()
         self._grant_access()
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv
             [binary, "-F", "-c", str(config)],
@@ -147,7 +160,12 @@ class ImapServer:
     # --- the mailbox, over IMAP like any client ---
 
     def connect(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4(self.host, self.port, timeout=10)
+        client: imaplib.IMAP4
+        if self.tls:
+            context = ssl.create_default_context(cafile=str(self.ca_file))
+            client = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=context, timeout=10)
+        else:
+            client = imaplib.IMAP4(self.host, self.port, timeout=10)
         try:
             client.login(self.user, self.password)
         except BaseException:
@@ -221,9 +239,57 @@ class ImapServer:
                 if parent.stat().st_uid == 0:
                     os.chmod(parent, parent.stat().st_mode | 0o005)
 
+    def _write_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (the key readable by dovecot only)."""
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        assert self._run_dir is not None
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "takedown sandbox IMAP")])
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address(self.host)), x509.DNSName("localhost")]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_path = self._run_dir / "key.pem"
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_path.chmod(0o600)
+
     def _config(self) -> str:
         login_user, internal_user, uid, gid = self._accounts()
         run, mail = self._run_dir, self._mail_dir
+        plain, secure = (0, self.port) if self.tls else (self.port, 0)
+        ssl_lines = (
+            f"ssl = required\nssl_cert = <{run}/cert.pem\nssl_key = <{run}/key.pem\n"
+            if self.tls
+            else "ssl = no\n"
+        )
         return f"""\
 protocols = imap
 listen = {self.host}
@@ -231,8 +297,7 @@ base_dir = {run}/run
 state_dir = {run}/state
 instance_name = takedown-sandbox-{self.port}
 log_path = {run}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{ssl_lines}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -249,10 +314,12 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = {self.host}
-    port = {self.port}
+    port = {plain}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {secure}
+    ssl = yes
   }}
   chroot =
 }}
