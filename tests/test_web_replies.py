@@ -167,3 +167,21 @@ def test_inbox_query_count_does_not_grow_with_answers(client, carla, notice):
         page = client.get(reverse("staff:inbox"))
     assert page.content.decode().count('class="panel" id="reply-') == 6
     assert len(six) == len(one)
+
+
+def test_caseworker_answers_the_person_from_the_messages_page(client, carla, notice):
+    from takedown.models import PortalMessage
+
+    client.force_login(carla)
+    url = reverse("staff:portal_answer", args=[notice.case.reference])
+
+    empty = client.post(url, {"body": "  "}, follow=True)
+    assert "Write the answer first." in empty.content.decode()
+    response = client.post(url, {"body": "We wrote to the host today."})
+
+    assert response["Location"] == reverse("staff:messages", args=[notice.case.reference])
+    [message] = PortalMessage.objects.all()
+    assert (message.author, message.body) == (carla, "We wrote to the host today.")
+    page = client.get(reverse("staff:messages", args=[notice.case.reference])).content.decode()
+    assert "answer by carla" in page
+    assert CaseEvent.objects.filter(kind="portal.answered", actor=carla).count() == 1

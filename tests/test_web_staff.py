@@ -144,6 +144,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:answer", args=[ref, notice.pk])),
         ("get", reverse("staff:messages", args=[ref])),
         ("post", reverse("staff:messages_read", args=[ref])),
+        ("post", reverse("staff:portal_answer", args=[ref])),
         ("post", reverse("staff:portal_link", args=[ref])),
         ("post", reverse("staff:portal_revoke", args=[ref])),
         ("post", reverse("staff:recheck", args=[ref])),

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from takedown.models import PortalAccess
+from takedown.models import PortalAccess, PortalMessage
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
@@ -262,7 +262,12 @@ def message(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         actions.send_message(access.case, form.cleaned_data["body"])
         messages.success(request, _("Your message was sent to your caseworker."))
         return redirect("portal:message")
-    return _render(request, "message.html", {**_case_context(access, request), "form": form})
+    conversation = PortalMessage.objects.filter(case=access.case).order_by("created_at", "pk")
+    return _render(
+        request,
+        "message.html",
+        {**_case_context(access, request), "form": form, "conversation": conversation},
+    )
 
 
 # Room for the multipart framing and the CSRF field around the file itself.

@@ -27,6 +27,8 @@ from takedown.replies.inbound import (
 )
 from takedown.replies.outbound import AnswerError, draft_answer
 from takedown.web.access import audit_person_revealed, cases_for, get_case_for, staff_required
+from takedown.web.portal.access import PortalError
+from takedown.web.portal.actions import answer_person
 
 INBOX_PER_PAGE = 50
 WAITING = (Reply.State.UNMATCHED, Reply.State.TO_CONFIRM)
@@ -229,6 +231,25 @@ def answer(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
             % {"id": message.pk},
         )
     return redirect("staff:replies", reference=case.reference)
+
+
+@staff_required
+@require_POST
+def portal_answer(request: HttpRequest, reference: str) -> HttpResponse:
+    """The caseworker answers the person's portal messages."""
+    case = get_case_for(request.user, reference)
+    try:
+        answer_person(case, actor=request.user, body=request.POST.get("body", ""))
+    except PortalError as exc:
+        messages.error(
+            request,
+            _("Write the answer first.")
+            if str(exc) == "empty"
+            else _("The answer is too long (at most 5000 characters)."),
+        )
+    else:
+        messages.success(request, _("Answer sent to the person's portal."))
+    return redirect("staff:messages", reference=case.reference)
 
 
 @staff_required

@@ -48,6 +48,7 @@ urlpatterns = [
     path("<str:reference>/portal-link/revoke/", views.revoke_portal_links, name="portal_revoke"),
     path("<str:reference>/messages/", views.case_messages, name="messages"),
     path("<str:reference>/messages/read/", views.messages_read, name="messages_read"),
+    path("<str:reference>/messages/answer/", replies.portal_answer, name="portal_answer"),
     path(
         "<str:reference>/deletion-requests/<int:pk>/handled/",
         views.deletion_handled,
