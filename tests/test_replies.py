@@ -215,7 +215,11 @@ def test_receive_complied_answer_is_recorded_on_its_notice(notice):
         "reply": reply.pk,
         "kind": "complied",
     }
-    assert notice.reply_text.startswith(f"E-mail answer {reply.pk} from abuse@hoster.example:")
+    assert notice.reply_text == (
+        f'E-mail answer {reply.pk} from Hoster GmbH: Complied: "we have removed; no longer '
+        'accessible"'
+    )
+    assert "abuse@hoster.example" not in CaseEvent.objects.get(kind="reply.received").message
 
 
 def test_receive_stores_text_encrypted_at_rest(notice):

@@ -206,7 +206,8 @@ def _store_and_act(parsed: ParsedMail, key: str, source: str) -> InboundResult:
             record_event(
                 case,
                 "reply.received",
-                message=f"Answer from {reply.from_address or 'unknown sender'}: "
+                # The sender's address stays in the (encrypted) reply: it may name a person.
+                message=f"Answer from {reply.notice.recipient.name}: "
                 f"{Kind(reply.kind).label} ({reply.confidence:.0%}).",
                 data={"reply": reply.pk, "kind": reply.kind, "matched_by": matched_by},
                 notice=reply.notice,
@@ -282,8 +283,8 @@ def _set_state(
 
 
 def _summary(reply: Reply, kind: str) -> str:
-    # The notice's reply_text is not encrypted: the sender, the class and the deciding words
-    # only; the full text stays in the (encrypted) reply.
+    # The notice's reply_text is not encrypted: the recipient, the class and the deciding words
+    # only; the full text and the sender's address stay in the (encrypted) reply.
     words = "; ".join(reply.evidence.get("words", [])[:4])
     extra = []
     if reason := reply.evidence.get("reason"):
@@ -294,9 +295,9 @@ def _summary(reply: Reply, kind: str) -> str:
         extra.append(f"their ticket: {reply.ticket}")
     tail = f" ({', '.join(extra)})" if extra else ""
     said = f': "{words}"' if words else ""
-    return (
-        f"E-mail answer {reply.pk} from {reply.from_address or '?'}: {Kind(kind).label}{said}{tail}"
-    )
+    assert reply.notice is not None
+    sender = reply.notice.recipient.name
+    return f"E-mail answer {reply.pk} from {sender}: {Kind(kind).label}{said}{tail}"
 
 
 def _received_at(reply: Reply) -> dt.datetime:
