@@ -15,13 +15,16 @@ as an ordinary user, everything runs as that user.
 
 from __future__ import annotations
 
+import ctypes
 import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +34,17 @@ from typing import Self
 from takedown.sandbox.base import free_port
 
 DOVECOT = "dovecot"
+
+# Loaded here, not in the forked child: loading a library between fork and exec of a threaded
+# process can deadlock (as in the runall command).
+_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the starting process dies."""
+    assert _LIBC is not None
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def dovecot_binary() -> str | None:
@@ -116,6 +130,8 @@ class ImapServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # A killed test run or `make run` must not leave dovecot running on its port.
+            preexec_fn=_die_with_parent if _LIBC is not None else None,
         )
         deadline = time.monotonic() + timeout
         while True:
