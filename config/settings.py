@@ -280,6 +280,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-work": {"task": "takedown.tasks.dispatch_due_work", "schedule": 60.0},
     # Daily; idempotent (claims), so a missed or repeated run only shifts reminders by a day.
     "escalate-overdue": {"task": "takedown.tasks.escalate_overdue", "schedule": 24 * 3600.0},
+    # Daily; each person's digest is claimed, so a repeated run sends nothing twice.
+    "send-digests": {"task": "takedown.tasks.send_digests", "schedule": 24 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per concern, so an operator can run mail workers on one machine and check workers
@@ -372,6 +374,18 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 # A notice in SENDING whose claim is older than this belongs to a dead worker and is concluded
 # from the sent log. Must exceed the send_notice task's hard time limit (270 s).
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
+
+# --- replies: answers coming back (takedown/replies) -------------------------------------------
+# Reply-To of every notice is replies+<token>@ this domain (empty: the bounce domain). The
+# mailbox answers arrive in, polled by the dispatcher: imaps://user:password@host:993/INBOX
+# (imap:// without TLS only for loopback); empty: no polling. Stored answers are moved to
+# TAKEDOWN_IMAP_PROCESSED_FOLDER.
+TAKEDOWN_REPLY_DOMAIN = envstr("TAKEDOWN_REPLY_DOMAIN")
+TAKEDOWN_IMAP_URL = envstr("TAKEDOWN_IMAP_URL")
+TAKEDOWN_IMAP_PROCESSED_FOLDER = envstr("TAKEDOWN_IMAP_PROCESSED_FOLDER", "Processed")
+TAKEDOWN_IMAP_TIMEOUT = envfloat("TAKEDOWN_IMAP_TIMEOUT", 30.0)
+# PEM file of the CA that signed the IMAP server's certificate; empty: the system's CAs.
+TAKEDOWN_IMAP_CA_FILE = envstr("TAKEDOWN_IMAP_CA_FILE")
 
 # --- checks: fetching untrusted URLs (takedown/checks/fetch.py) ---------------------------------
 TAKEDOWN_FETCH_PORTS = envintlist("TAKEDOWN_FETCH_PORTS", "80,443")

@@ -30,6 +30,10 @@ TEST_PACKAGES=(
     # msgfmt: the test that the committed locale/*/django.mo matches its .po (and
     # `manage.py compilemessages` after editing translations). Runtime needs only the .mo.
     gettext
+    # The reply mailbox of the tests and the sandbox: a real IMAP server on loopback, run from
+    # a generated configuration (takedown/sandbox/imap.py); the system's own dovecot service is
+    # not used.
+    dovecot-imapd
 )
 CI_PACKAGES=(
     postgresql

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.utils import timezone
 
 from takedown import metrics
@@ -45,6 +46,7 @@ def dispatch_due_work() -> dict[str, int]:
     fed = feed_new_links()
     links, recheck_tasks = hand_out_rechecks()
     counts.update(links_fed=fed, links=links, recheck_tasks=recheck_tasks)
+    counts["reply_polls"] = hand_out_reply_poll()
     metrics.beat(metrics.DISPATCHER)
     log.info("dispatch: %s", counts)
     return counts
@@ -140,6 +142,18 @@ def hand_out_notices(*, case: Any = None) -> int:
     for notice_id in notice_ids:
         _enqueue("send_notice", notice_id)
     return len(notice_ids)
+
+
+# --- answers from recipients --------------------------------------------------------------------
+
+
+def hand_out_reply_poll() -> int:
+    """One poll of the reply mailbox per dispatch, when one is configured. Two polls that
+    overlap store each message once (takedown/replies/inbound.py), so no lease is needed."""
+    if not settings.TAKEDOWN_IMAP_URL:
+        return 0
+    _enqueue("poll_replies")
+    return 1
 
 
 # --- rechecking links --------------------------------------------------------------------------

@@ -130,7 +130,10 @@ def _links(cases: QuerySet[Case] | None) -> QuerySet[FoundLink]:
 
 
 def _notices(cases: QuerySet[Case] | None) -> QuerySet[Notice]:
-    notices = Notice.objects.filter(status=Notice.Status.SENT, sent_at__isnull=False)
+    # A caseworker's message in a conversation is no request: not counted as one.
+    notices = Notice.objects.filter(status=Notice.Status.SENT, sent_at__isnull=False).exclude(
+        kind=Notice.Kind.MESSAGE
+    )
     return notices if cases is None else notices.filter(case__in=cases.values("pk"))
 
 

@@ -11,12 +11,13 @@ from datetime import datetime
 
 from celery import shared_task
 
-from takedown import dispatch
+from takedown import dispatch, notifications
 from takedown.checks.check import check_links
 from takedown.checks.escalate import escalate_due, mark_overdue
 from takedown.checks.schedule import claim_leased, release_hosts
 from takedown.models import Host
 from takedown.notices import send as sending
+from takedown.replies.imap import poll_mailbox
 from takedown.resolve.hosts import resolve_batch
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,27 @@ def recheck_links(link_ids: list[int], lease_until: str) -> int:
             # free a host whose batch is still being fetched.
             release_hosts(claimed, until)
     return len(claimed)
+
+
+# --- answers from recipients --------------------------------------------------------------------
+
+
+@shared_task(
+    name="takedown.tasks.poll_replies",
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=270,
+)
+def poll_replies() -> dict[str, int]:
+    """Store the answers waiting in the reply mailbox and move them out of it. No retries: what
+    is not stored stays in the mailbox for the next minute's poll."""
+    return poll_mailbox()
+
+
+@shared_task(name="takedown.tasks.send_digests", ignore_result=True)
+def send_digests() -> dict[str, int]:
+    """Daily: the caseworkers' e-mail digests (each claimed, so a repeated run sends none)."""
+    return notifications.send_digests()
 
 
 # --- deadlines and escalation ------------------------------------------------------------------

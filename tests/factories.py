@@ -29,7 +29,9 @@ class CaseFactory(factory.django.DjangoModelFactory):
         model = m.Case
         skip_postgeneration_save = True
 
-    reference = factory.Sequence(lambda n: f"TD-2026-{n + 1:04d}")
+    # Above the references tests pick by hand (TD-2026-0042, -0100 ...), so that no number
+    # of earlier tests makes a generated one collide with them.
+    reference = factory.Sequence(lambda n: f"TD-2026-{n + 5001:04d}")
     category = m.Case.Category.MEDICAL
     person = factory.RelatedFactory("tests.factories.PersonFactory", factory_related_name="case")
 

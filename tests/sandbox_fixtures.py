@@ -8,6 +8,7 @@ fast and still independent. Nothing here patches product code: point settings at
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost
+from takedown.sandbox.imap import ImapServer, dovecot_binary
 from takedown.sandbox.rdap import RdapServer
 from takedown.sandbox.smtp import SmtpServer
 from takedown.sandbox.whois import WhoisServer
@@ -85,3 +87,20 @@ def rdap_bootstrap(rdap_server: RdapServer, tmp_path: Path) -> Path:
     """A directory of IANA-format bootstrap files (dns.json, ipv4.json, ipv6.json) that send
     .com, .net, .org, .de and every IP lookup to `rdap_server`."""
     return rdap_server.write_bootstrap(tmp_path / "rdap-bootstrap", ["com", "net", "org", "de"])
+
+
+@pytest.fixture(scope="session")
+def imap_server_session() -> Iterator[ImapServer]:
+    if dovecot_binary() is None:
+        # CI installs it (scripts/system-deps.sh); without it these tests cannot run.
+        if os.environ.get("CI"):
+            pytest.fail("dovecot is not installed: scripts/system-deps.sh install")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
+    with ImapServer() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_server(imap_server_session: ImapServer) -> ImapServer:
+    imap_server_session.reset()
+    return imap_server_session

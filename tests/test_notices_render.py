@@ -19,6 +19,7 @@ from takedown.notices.regimes import REGIMES, get_regime
 from takedown.notices.render import (
     check_elements,
     render_notice,
+    stated_due,
     statements_for,
     template_body,
 )
@@ -530,7 +531,8 @@ def test_links_csv_attachment_exact() -> None:
     rendered = render_notice(notice, with_pdf=False)
     reference = notice.case.reference
     assert [(a.filename, a.mimetype) for a in rendered.attachments] == [
-        (f"{reference}-links.csv", "text/csv")
+        (f"{reference}-links.csv", "text/csv"),
+        (f"{reference}-notice-{notice.pk}.json", "application/json"),
     ]
     first_seen = NOW.astimezone(ZoneInfo("UTC")).isoformat()
     assert read_csv(rendered.attachments[0].content) == [
@@ -548,6 +550,38 @@ def test_links_csv_attachment_exact() -> None:
             hashlib.sha256(b"https://img.example.net/p/1.jpg").hexdigest(),
         ],
     ]
+
+
+def test_every_notice_carries_a_machine_readable_copy() -> None:
+    notice = make_notice("dsa", links=1, mandate=False)
+    [_, copy] = render_notice(notice, with_pdf=False).attachments
+    due = stated_due(notice, NOW)
+    assert due is not None
+    url = "https://img.example.net/p/0.jpg"
+    assert json.loads(copy.content) == {
+        "format": "takedown-notice",
+        "version": 1,
+        "case_reference": notice.case.reference,
+        "notice": notice.pk,
+        "kind": "notice",
+        "sender": {"organisation": ORG, "contact": notice.created_by.email},
+        "recipient": {"name": "Hoster GmbH", "role": "hosting"},
+        "legal_basis": {
+            "regime": "dsa",
+            "title": "DSA notice of illegal content",
+            "citation": "Digital Services Act (EU) 2022/2065 Art. 16",
+            "law": "",
+        },
+        "deadline": due.astimezone(ZoneInfo("UTC")).isoformat(),
+        "deadline_period": "7 days",
+        "urls": [
+            {
+                "url": url,
+                "url_sha256": hashlib.sha256(url.encode()).hexdigest(),
+                "first_seen": NOW.astimezone(ZoneInfo("UTC")).isoformat(),
+            }
+        ],
+    }
 
 
 def dataset_notice(language: str = "en") -> m.Notice:
@@ -597,6 +631,7 @@ def test_dataset_manifest_csv_and_json_exact() -> None:
         (f"{reference}-links.csv", "text/csv"),
         (f"{reference}-removal-manifest.csv", "text/csv"),
         (f"{reference}-removal-manifest.json", "application/json"),
+        (f"{reference}-notice-{notice.pk}.json", "application/json"),
     ]
     url1, url2 = "https://cdn.example.org/1001.jpg", "https://cdn.example.org/1002.jpg"
     assert read_csv(attachments[1].content) == [
@@ -647,9 +682,10 @@ def test_pdf_attachment_unless_disabled() -> None:
     attachments = render_notice(notice).attachments
     assert [(a.filename, a.mimetype) for a in attachments] == [
         (f"{notice.case.reference}-links.csv", "text/csv"),
+        (f"{notice.case.reference}-notice-{notice.pk}.json", "application/json"),
         (f"{notice.case.reference}-notice-{notice.pk}.pdf", "application/pdf"),
     ]
-    assert attachments[1].content.startswith(b"%PDF-")
+    assert attachments[2].content.startswith(b"%PDF-")
 
 
 # --- isolation between cases ---------------------------------------------------------------------

@@ -177,7 +177,11 @@ def test_send_notice_headers_envelope_and_body(mail):
     message = captured.message
     assert message["Message-ID"] == message_id
     assert str(message["From"]) == '"Demo Takedown e.V." <takedown@org.example>'
-    assert str(message["Reply-To"]) == '"Kim Berger (Demo Takedown e.V.)" <kim@org.example>'
+    # Answers come back to the notice's own address, under the caseworker's name.
+    assert len(notice.reply_token) == 48
+    assert str(message["Reply-To"]) == (
+        f'"Kim Berger (Demo Takedown e.V.)" <replies+{notice.reply_token}@{BOUNCE_DOMAIN}>'
+    )
     assert str(message["To"]) == "abuse@hoster.example"
     rendered = render_notice(notice)
     assert str(message["Subject"]) == rendered.subject

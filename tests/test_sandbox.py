@@ -582,8 +582,10 @@ def test_dns_latency_delays_every_answer_over_udp_and_tcp(dns_server: DnsServer)
 
 
 def test_start_sandbox_serves_demo_world(tmp_path: Path) -> None:
-    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap")}
-    with start_sandbox(tmp_path, ports=free, shared_dir=tmp_path / "no-shared") as sandbox:
+    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    with start_sandbox(
+        tmp_path, ports=free, shared_dir=tmp_path / "no-shared", imap=False
+    ) as sandbox:
         env = sandbox.env()
         url = sandbox.demo_urls["live photo"]
         host = url.split("/")[2].split(":")[0]
@@ -607,3 +609,37 @@ def test_start_sandbox_serves_demo_world(tmp_path: Path) -> None:
         "com",
         "net",
     ]
+
+
+def test_demo_helpdesk_acknowledges_a_notice_into_the_reply_mailbox(tmp_path: Path) -> None:
+    from takedown.replies.mail import parse_message
+    from takedown.sandbox.imap import dovecot_binary
+
+    if dovecot_binary() is None:
+        pytest.skip("dovecot is not installed")
+    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    with start_sandbox(tmp_path, ports=free, shared_dir=tmp_path / "no-shared") as sandbox:
+        assert sandbox.imap is not None
+        assert sandbox.env()["TAKEDOWN_IMAP_URL"] == sandbox.imap.url()
+        notice = (
+            "From: takedown@org.example\r\nTo: abuse@hoster-demo.de\r\n"
+            "Reply-To: Kim <replies+00ff@org.example>\r\nMessage-ID: <n-1@org.example>\r\n"
+            "Subject: DSA-Meldung [TD-DEMO-0001]\r\n\r\nBitte entfernen.\r\n"
+        )
+        with smtplib.SMTP(sandbox.smtp.host, sandbox.smtp.port) as client:
+            client.sendmail("bounces+1@org.example", ["abuse@hoster-demo.de"], notice)
+            client.sendmail("bounces+1@org.example", ["contact@laion.ai"], notice)
+        deadline = time.monotonic() + 10
+        while not (answers := sandbox.imap.messages()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        answers = sandbox.imap.messages()
+
+    [answer] = answers
+    mail = parse_message(answer)
+    assert (mail.recipients, mail.thread_ids) == (
+        ["replies+00ff@org.example"],
+        ["<n-1@org.example>"],
+    )
+    assert mail.subject == "[Ticket #2026-4711] Eingangsbestätigung: DSA-Meldung [TD-DEMO-0001]"
+    assert "Ticketnummer: 2026-4711" in mail.text

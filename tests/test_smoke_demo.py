@@ -3,9 +3,11 @@ separate processes, the product pointed at a running sandbox through its setting
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path):
-    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap")}
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
     with start_sandbox(tmp_path / "sandbox", ports=ports) as sandbox:
         env = {**embedded_env(tmp_path / "var"), **sandbox.env()}
         manage(env, "migrate", "--noinput", "-v", "0")
@@ -42,6 +44,18 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
         lookup = manage(env, "lookup_host", "--json", "img.picshare-demo.com")
         pipeline = manage(env, "setup_demo", "--pipeline")
         mail = sandbox.smtp.wait_for(2, timeout=10)
+        # The demo hosting provider acknowledges its notice into the reply mailbox; the poll the
+        # dispatcher runs every minute stores it in its case.
+        answered = sandbox.imap is not None and wait_for_answer(sandbox)
+        polled = manage(
+            env,
+            "shell",
+            "-c",
+            "import json; from takedown.replies.imap import poll_mailbox; "
+            "from takedown.models import Reply; print(json.dumps(poll_mailbox())); "
+            "print(json.dumps([(r.kind, r.notice.recipient.name, r.notice.recipient_ticket, "
+            "r.matched_by) for r in Reply.objects.all()]))",
+        )
         logins = dict(
             pair.split(" / ")
             for pair in re.search(r"demo: web logins \(username / password\): (.*)", demo)
@@ -73,6 +87,10 @@ def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path)
     assert recipients == ["abuse@hoster-demo.de", "contact@laion.ai"]
     assert all(message.mail_from.startswith("bounces+") for message in mail)
     assert len(list((tmp_path / "var" / "demo").glob("notice-*.pdf"))) == 2
+    if answered:
+        counts, replies = (json.loads(line) for line in polled.strip().splitlines()[-2:])
+        assert counts == {"recorded": 1}
+        assert replies == [["acknowledgement", "Demo Hosting GmbH", "2026-4711", "token"]]
 
 
 def test_demo_case_moves_links_become_removed_after_their_notice(tmp_path: Path):
@@ -81,7 +99,7 @@ def test_demo_case_moves_links_become_removed_after_their_notice(tmp_path: Path)
     import json
     import time
 
-    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap")}
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
     with start_sandbox(tmp_path / "sandbox", ports=ports, removal_delay=1.0) as sandbox:
         env = {**embedded_env(tmp_path / "var"), **sandbox.env(), **sandbox.demo_env()}
         manage(env, "migrate", "--noinput", "-v", "0")
@@ -113,3 +131,12 @@ def test_demo_case_moves_links_become_removed_after_their_notice(tmp_path: Path)
     )
     assert status[urls["live photo"]] == ("removed", "removed")
     assert status[urls["smaller re-upload"]][0] == "online_same"
+
+
+def wait_for_answer(sandbox) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if sandbox.imap.messages():
+            return True
+        time.sleep(0.2)
+    raise AssertionError("the demo helpdesk did not answer")

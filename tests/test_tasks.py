@@ -82,3 +82,32 @@ def test_dead_worker_claim_is_released(internet, worker):  # noqa: F811
     assert counts["released"] == 1
     assert counts["hosts"] == 1
     wait_until(lambda: Host.objects.get(pk=host.pk).status == "resolved")
+
+
+def test_dispatch_polls_the_reply_mailbox_and_the_answer_lands_in_its_case(
+    worker, imap_server, settings
+):
+    from takedown.models import Notice, Reply
+    from tests.factories import NoticeFactory
+    from tests.test_replies import DOMAIN, MESSAGE_ID, TOKEN, raw
+
+    settings.TAKEDOWN_REPLY_DOMAIN = DOMAIN
+    notice = NoticeFactory(
+        status=Notice.Status.SENT,
+        message_id=MESSAGE_ID,
+        reply_token=TOKEN,
+        to_address="abuse@hoster.example",
+        sent_at=timezone.now(),
+    )
+    imap_server.deliver(raw("ack_freshdesk_de.eml"))
+    settings.TAKEDOWN_IMAP_URL = ""
+    assert dispatch_due_work()["reply_polls"] == 0
+
+    settings.TAKEDOWN_IMAP_URL = imap_server.url()
+    assert dispatch_due_work()["reply_polls"] == 1
+
+    wait_until(lambda: Reply.objects.filter(notice=notice).exists())
+    notice.refresh_from_db()
+    assert (notice.recipient_ticket, notice.reply_outcome) == ("98765", "pending")
+    wait_until(lambda: imap_server.messages("INBOX") == [])
+    assert len(imap_server.messages("Processed")) == 1

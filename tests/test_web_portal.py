@@ -48,9 +48,11 @@ from takedown.sandbox.smtp import SmtpServer
 from takedown.web.portal import access as portal_access
 from takedown.web.portal.access import PortalError, issue_portal_link, revoke_portal_links
 from takedown.web.portal.actions import (
+    answer_person,
     export_data,
     mark_messages_read,
     portal_messages,
+    send_message,
     unread_message_count,
 )
 from takedown.workflow import record_event, transition
@@ -1595,3 +1597,26 @@ def test_portal_upload_of_photos_and_revocation(mail: Any, case: Any) -> None:
     assert Notice.objects.get(pk=queued.pk).status == "draft"
     timeline = client.get("/p/timeline/").content.decode()
     assert "Your authorisation was revoked. Requests that need it are no longer sent." in timeline
+
+
+def test_caseworker_answer_shows_in_the_portal_and_mails_only_that_there_is_news(
+    mail, case, django_capture_on_commit_callbacks
+) -> None:
+    caseworker = UserFactory(username="carla")
+    send_message(case, "Is there any news?")
+    # The e-mail leaves once the answer is committed.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        answer_person(case, actor=caseworker, body="Yes: the host removed two photos.")
+    assert len(callbacks) == 1
+
+    [news] = mail.wait_for(1)
+    assert news.rcpt_tos == ("alex@example.org",)
+    text = news.message.get_content()
+    assert "There is news in your case." in text
+    assert "removed" not in text and "TD-2026-0042" not in text
+    client = Client()
+    sign_in(client, case, mail)
+    page = client.get("/p/message/").content.decode()
+    assert page.index("Is there any news?") < page.index("Yes: the host removed two photos.")
+    assert "Your caseworker" in page
+    assert PortalMessage.objects.filter(case=case, read_at__isnull=True).count() == 1

@@ -139,8 +139,10 @@ def record_reply(
     actor: Any,
     extension_until: dt.date | dt.datetime | None = None,
     received_at: dt.datetime | None = None,
+    source: dict[str, Any] | None = None,
 ) -> None:
-    """Record the recipient's answer, which reached us at `received_at` (default now). A reply
+    """Record the recipient's answer, which reached us at `received_at` (default now); `source`
+    names where it came from (an inbound e-mail: {"reply": id}) in the event. A reply
     to a reminder answers the request it reminds of, so it is recorded on both.
     "not_responsible" and "refused" move the ladder on at once; `extension_until` records a
     deadline extension (GDPR Art. 12(3)) with outcome "pending", which counts only if the
@@ -187,6 +189,7 @@ def record_reply(
                 "extension_until": step.extended_until.isoformat()
                 if extension_until is not None and step.extended_until
                 else None,
+                **(source or {}),
             },
             notice=step,
         )

@@ -29,6 +29,7 @@ from takedown.models.portal import (
     PortalDevice,
     PortalMessage,
 )
+from takedown.models.reply import NotificationPreference, Reply, ReplyAttachment
 from takedown.models.roles import RecipientRole
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "NetworkRecord",
     "Notice",
     "NoticeLink",
+    "NotificationPreference",
     "OperatorRule",
     "Organisation",
     "PartyDecision",
@@ -60,6 +62,8 @@ __all__ = [
     "PortalDevice",
     "PortalMessage",
     "RecipientRole",
+    "Reply",
+    "ReplyAttachment",
     "ServerThrottle",
     "Team",
     "Verdict",

@@ -77,6 +77,9 @@ class Contact(models.Model):
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     value = models.TextField(help_text="The address, form URL, postal address or API endpoint.")
+    # Web forms: the fields the form asks for, in its order, each with what goes in it
+    # ([{"label": "Your e-mail", "source": "email"}, ...]; sources in notices/webform.py).
+    form_fields = models.JSONField(default=list, blank=True)
     preferred = models.BooleanField(default=False)
     source = models.CharField(
         max_length=300, help_text="Where this came from: URL, registry, file."

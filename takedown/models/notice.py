@@ -33,6 +33,9 @@ class Notice(models.Model):
         REMINDER = "reminder", "Reminder"
         ESCALATION = "escalation", "Escalation"
         COMPLAINT = "complaint", "Complaint to an authority"
+        # The caseworker's message in the conversation about a notice (its parent): reviewed
+        # and sent like a notice, with the parent's reply address; it starts no clock.
+        MESSAGE = "message", "Message to the recipient"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -103,6 +106,10 @@ class Notice(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     manual_confirmation = models.CharField(max_length=200, blank=True)
+    # Answers: the random part of replies+<token>@ the reply domain (256 bits, so not guessed),
+    # and the recipient's own ticket number, learnt from an acknowledgement (takedown/replies).
+    reply_token = models.CharField(max_length=64, blank=True, db_index=True)
+    recipient_ticket = models.CharField(max_length=100, blank=True, db_index=True)
     # Set when re-resolution found that another party now hosts or registers the links.
     needs_reroute = models.BooleanField(default=False)
 

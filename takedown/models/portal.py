@@ -76,10 +76,14 @@ class PortalCode(models.Model):
 
 
 class PortalMessage(models.Model):
-    """A message from the affected person to their caseworker, encrypted at rest."""
+    """A message between the affected person and their caseworker, encrypted at rest."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="portal_messages")
     body = EncryptedTextField()
+    # The caseworker who answered; null for the person's own messages.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     read_by = models.ForeignKey(

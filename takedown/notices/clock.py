@@ -88,6 +88,8 @@ def effective_due(notice: Notice) -> dt.datetime | None:
 
 @on_enter(Notice, Notice.Status.SENT)
 def start_clock(notice: Notice, actor: Any) -> None:
+    if notice.kind == Notice.Kind.MESSAGE:
+        return  # a message in a conversation asks for nothing by a date
     sent_at = notice.sent_at or timezone.now()
     due = deadline_for(notice, sent_at)
     Notice.objects.filter(pk=notice.pk).update(due_at=due)

@@ -25,12 +25,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
+from django.utils.html import escape
 
 from takedown.csvsafe import csv_bytes
 from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
@@ -589,6 +590,8 @@ def check_elements(notice: Notice) -> list[str]:
     A disclosing regime's draft whose disclosure no reviewer confirmed yet is checked as it
     will read once confirmed (its statements name the person), plus the confirmation itself:
     an edit, which withdraws a confirmation, must not make the letter look incomplete."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        return [] if notice.body_text.strip() and notice.subject.strip() else ["the message text"]
     try:
         regime = get_regime(notice.regime)
     except UnknownRegime:
@@ -675,6 +678,47 @@ def manifest_json(context: dict[str, Any]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
+def notice_json(notice: Notice, context: dict[str, Any]) -> bytes:
+    """The notice as data, for recipients that process notices by machine: the references, the
+    URLs and their hashes, the legal basis, the deadline (ISO 8601, UTC)."""
+    due = stated_due(notice, timezone.now())
+    regime = context["regime"]
+    document = {
+        "format": "takedown-notice",
+        "version": 1,
+        "case_reference": context["case_reference"],
+        "notice": notice.pk,
+        "kind": notice.kind,
+        "sender": {
+            "organisation": context["organisation"],
+            "contact": context["notifier"]["email"],
+        },
+        "recipient": {"name": context["recipient"]["name"], "role": notice.recipient_role},
+        "legal_basis": {
+            "regime": regime["code"],
+            "title": regime["title"],
+            "citation": regime["citation"],
+            "law": regime["law"],
+        },
+        "deadline": due.astimezone(UTC).isoformat() if due else None,
+        "deadline_period": context["deadline"]["period"],
+        "urls": [
+            {
+                "url": row["url"],
+                "url_sha256": row["url_sha256"],
+                "first_seen": row["first_seen"].isoformat(),
+                **(
+                    {"dataset": row["dataset"], "entry_id": row["entry_id"]}
+                    if row["dataset"]
+                    else {}
+                ),
+            }
+            for row in context["links"]
+        ],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
 def _subject(draft: _Draft) -> str:
     ctx = draft.context
     with translation.override(ctx["lang"]):
@@ -687,8 +731,18 @@ def _subject(draft: _Draft) -> str:
     return " ".join(raw.split())[:300]
 
 
+def render_message(notice: Notice) -> RenderedNotice:
+    """A caseworker's message in a conversation (Notice.Kind.MESSAGE): their text as written,
+    no letter around it, no attachments."""
+    text = notice.body_text.strip() + "\n"
+    html = f'<pre style="white-space: pre-wrap; font-family: sans-serif">{escape(text)}</pre>'
+    return RenderedNotice(notice.subject, text, html, [])
+
+
 def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
     """The notice as it goes out. Raises UnknownRegime for a bad regime code."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        return render_message(notice)
     draft = _prepare(notice)
     ctx = draft.context
     reference = ctx["case_reference"]
@@ -705,6 +759,12 @@ def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
             Attachment(item.filename, item.content, item.mimetype)
             for item in complaint.files(notice, lambda request: _prepare(request).text)
         ]
+        # Every notice also as data, for recipients that process notices by machine.
+        attachments.append(
+            Attachment(
+                f"{reference}-notice-{notice.pk}.json", notice_json(notice, ctx), "application/json"
+            )
+        )
         if with_pdf:
             attachments.append(
                 Attachment(
@@ -721,6 +781,8 @@ def render_pdf(context: dict[str, Any]) -> bytes:
 
 def notice_pdf(notice: Notice) -> bytes:
     """Only the PDF (for `render_notice ID --pdf FILE` and manual submission)."""
+    if notice.kind == Notice.Kind.MESSAGE:
+        return html_to_pdf(f"<html><body>{render_message(notice).html}</body></html>")
     draft = _prepare(notice)
     with translation.override(draft.context["lang"]):
         return render_pdf(draft.context)

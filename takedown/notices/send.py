@@ -148,18 +148,33 @@ def organisation_address() -> str:
     return str(Address(display_name=settings.TAKEDOWN_ORGANISATION, addr_spec=addr))
 
 
+def reply_domain() -> str:
+    return (settings.TAKEDOWN_REPLY_DOMAIN or bounce_domain()).lower()
+
+
+def new_reply_token() -> str:
+    # 192 random bits, hex: some mail systems lower-case local parts on the way.
+    return secrets.token_hex(24)
+
+
+def reply_address(notice: Notice) -> str:
+    """replies+<token>@domain: an answer to it names its notice (takedown/replies/inbound.py)."""
+    return f"replies+{notice.reply_token}@{reply_domain()}"
+
+
 def reply_to(notice: Notice) -> str:
-    """The caseworker signs as authorised representative, so replies go to them when assigned."""
+    """The notice's own reply address, under the name of the caseworker who signs as authorised
+    representative (else the organisation's); notices queued before reply tokens existed keep
+    the caseworker's own address."""
     caseworker = notice.case.assigned_to
+    name = settings.TAKEDOWN_ORGANISATION
+    addr = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     if caseworker is not None and caseworker.email:
-        name = caseworker.get_full_name() or caseworker.get_username()
-        return str(
-            Address(
-                display_name=f"{name} ({settings.TAKEDOWN_ORGANISATION})",
-                addr_spec=caseworker.email,
-            )
-        )
-    return organisation_address()
+        name = f"{caseworker.get_full_name() or caseworker.get_username()} ({name})"
+        addr = caseworker.email
+    if notice.reply_token:
+        addr = reply_address(notice)
+    return str(Address(display_name=name, addr_spec=addr))
 
 
 def recipient_addresses(notice: Notice) -> list[str]:
@@ -233,6 +248,8 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         data={"recipients": len(addresses)},
         fields={
             "message_id": new_message_id(notice),
+            # Kept across re-queueing: answers to an earlier message still find the notice.
+            "reply_token": notice.reply_token or new_reply_token(),
             "attempts": 0,
             "next_attempt_at": timezone.now(),
             "claimed_at": None,
@@ -663,6 +680,26 @@ def _checkpoint(step: str, notice: Notice, recipient: str = "") -> None:
 # --- building messages ---------------------------------------------------------------------------
 
 
+def thread_headers(notice: Notice) -> dict[str, str]:
+    """A caseworker's message answers the conversation of its parent notice: In-Reply-To names
+    the recipient's latest answer before it (else the notice), References the notice and the
+    answers, so the recipient's mail program and ticket system thread it."""
+    if notice.kind != Notice.Kind.MESSAGE or notice.parent is None:
+        return {}
+    root = notice.parent
+    answers = [
+        message_id
+        for message_id in root.replies.filter(received_at__lte=notice.created_at)
+        .exclude(message_id="")
+        .order_by("received_at", "pk")
+        .values_list("message_id", flat=True)
+    ]
+    chain = [mid for mid in [root.message_id, *answers[-10:]] if mid]
+    if not chain:
+        return {}
+    return {"In-Reply-To": chain[-1], "References": " ".join(chain)}
+
+
 def build_message(
     notice: Notice, rendered: RenderedNotice, recipient: str
 ) -> EmailMultiAlternatives:
@@ -676,6 +713,7 @@ def build_message(
         headers={
             "Message-ID": notice.message_id,
             "Date": format_datetime(timezone.now()),
+            **thread_headers(notice),
         },
     )
     message.attach_alternative(rendered.html, "text/html")

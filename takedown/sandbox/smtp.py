@@ -63,8 +63,9 @@ class SmtpServer:
         self._failures_left: int | None = 0  # None: for ever
         self._changed = threading.Condition()
         self._controller: Any = None
-        # Called with each accepted message, in the server's thread (the demo world's sites
-        # react to the notices they receive: takedown.sandbox.world.Removals).
+        # Called with each accepted message, in the server's thread: the demo world's sites
+        # react to the notices they receive (takedown.sandbox.world.Removals) and its
+        # recipients answer through it. Not cleared by reset().
         self.listeners: list[Callable[[CapturedMessage], None]] = []
 
     @property

@@ -1,4 +1,4 @@
-"""The demo world: all five sandbox servers started together and filled with a small story.
+"""The demo world: the sandbox servers started together and filled with a small story.
 
 Three made-up sites host copies of a private photo. Their names resolve (sandbox DNS) to
 127.0.0.1, where one HTTP server plays all of them; registration data comes from the
@@ -6,14 +6,22 @@ sandbox WHOIS (the .de site, plus every real response in ../shared/data/whois/ra
 RDAP (the .com and .net sites, and the hosting network 127.0.0.0/8). `Sandbox.env()` is the
 configuration that points Takedown at it all. With a removal delay the sites act on the notices
 they receive: some images answer 404 a while after their notice arrives (Removals), so the
-demo case shows links being removed.
+demo case shows links being removed. The demo hosting provider's helpdesk acknowledges every
+notice it receives by e-mail, with a ticket number, into the reply mailbox (dovecot on
+loopback, when installed), where the dispatcher's poll finds it.
 """
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import logging
 import os
+import secrets
 import threading
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -21,11 +29,21 @@ from urllib.parse import urlsplit
 
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost, Route, html, image, redirect, status
+from takedown.sandbox.imap import ImapServer, dovecot_binary
 from takedown.sandbox.rdap import RdapServer, rdap_domain, rdap_ip_network
 from takedown.sandbox.smtp import CapturedMessage, SmtpServer
 from takedown.sandbox.whois import WhoisServer
 
-DEFAULT_PORTS = {"smtp": 8025, "whois": 8043, "dns": 8053, "http": 8080, "rdap": 8081}
+log = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {
+    "smtp": 8025,
+    "whois": 8043,
+    "dns": 8053,
+    "http": 8080,
+    "rdap": 8081,
+    "imap": 8143,
+}
 
 PICSHARE = "img.picshare-demo.com"
 BILDERBUDE = "www.bilderbude-demo.de"
@@ -49,6 +67,8 @@ class Sandbox:
     var_dir: Path
     demo_urls: dict[str, str] = field(default_factory=dict)
     removals: Removals | None = None
+    # The reply mailbox; None where dovecot is not installed (then answers are not played).
+    imap: ImapServer | None = None
 
     @property
     def rdap_bootstrap_dir(self) -> Path:
@@ -58,7 +78,7 @@ class Sandbox:
         """Environment settings that point Takedown at these servers. The image host's port
         joins the fetchable ports only here: without the sandbox, 80 and 443 stay the only
         ones."""
-        return {
+        env = {
             "TAKEDOWN_WHOIS_SERVER": self.whois.address,
             "TAKEDOWN_RDAP_BOOTSTRAP": str(self.rdap_bootstrap_dir),
             "TAKEDOWN_DNS_NAMESERVERS": self.dns.address,
@@ -67,6 +87,9 @@ class Sandbox:
             "TAKEDOWN_FETCH_PORTS": f"80,443,{self.http.port}",
             "TAKEDOWN_SANDBOX_HTTP_PORT": str(self.http.port),
         }
+        if self.imap is not None:
+            env["TAKEDOWN_IMAP_URL"] = self.imap.url()
+        return env
 
     @staticmethod
     def demo_env() -> dict[str, str]:
@@ -85,6 +108,8 @@ class Sandbox:
             self.removals.stop()
         for server in (self.http, self.rdap, self.smtp, self.whois, self.dns):
             server.stop()
+        if self.imap is not None:
+            self.imap.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -104,10 +129,12 @@ def start_sandbox(
     ports: dict[str, int] | None = None,
     shared_dir: Path | None = None,
     removal_delay: float | None = None,
+    imap: bool = True,
 ) -> Sandbox:
-    """Start all five servers on `ports` (DEFAULT_PORTS, overridden per key; 0 = any free
-    port), load the demo world and write the RDAP bootstrap and mail folder under `var_dir`.
-    With `removal_delay` (seconds) the demo sites act on the notices they get (Removals)."""
+    """Start the servers on `ports` (DEFAULT_PORTS, overridden per key; 0 = any free port),
+    load the demo world and write the RDAP bootstrap and mail folder under `var_dir`. With
+    `removal_delay` (seconds) the demo sites act on the notices they get (Removals). The reply
+    mailbox (IMAP) starts with `imap` where dovecot is installed."""
     var_dir = Path(var_dir)
     ports = {**DEFAULT_PORTS, **(ports or {})}
     started: list[HttpHost | SmtpServer | WhoisServer | DnsServer] = []
@@ -125,6 +152,12 @@ def start_sandbox(
             server.stop()
         raise
     sandbox = Sandbox(http, rdap, smtp, whois, dns, var_dir)
+    if imap and dovecot_binary() is not None:
+        try:
+            sandbox.imap = ImapServer(port=ports["imap"]).start()
+        except BaseException:
+            sandbox.stop()
+            raise
     load_demo_world(sandbox, shared_dir if shared_dir is not None else shared_data_dir())
     rdap.write_bootstrap(sandbox.rdap_bootstrap_dir)
     if removal_delay is not None:
@@ -255,6 +288,9 @@ def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
         ),
     )
 
+    if sandbox.imap is not None:
+        sandbox.smtp.listeners.append(DemoHelpdesk(sandbox.imap))
+
     raw = shared_dir / "whois" / "raw"
     if raw.is_dir():
         sandbox.whois.load_dir(raw)
@@ -289,3 +325,54 @@ SYNTHETIC_WHOIS = {
         "source:         RIPE\r\n"
     ),
 }
+
+
+HELPDESK_ADDRESSES = frozenset({"abuse@hoster-demo.de"})
+
+
+class DemoHelpdesk:
+    """The demo hosting provider's helpdesk: it acknowledges each notice it receives, with a
+    ticket number, by replying to the notice's Reply-To, in the shape of a ticket system's
+    confirmation. The answer is put into the reply mailbox as the mail system would deliver it
+    (from a thread: the SMTP server must not wait on IMAP)."""
+
+    def __init__(self, imap: ImapServer) -> None:
+        self.imap = imap
+        self._tickets = itertools.count(4711)
+
+    def __call__(self, captured: CapturedMessage) -> None:
+        if not HELPDESK_ADDRESSES & {address.lower() for address in captured.rcpt_tos}:
+            return
+        raw = self.acknowledgement(captured.message, f"2026-{next(self._tickets)}")
+        if raw is not None:
+            threading.Thread(target=self._deliver, args=(raw,), daemon=True).start()
+
+    def _deliver(self, raw: bytes) -> None:
+        try:
+            self.imap.deliver(raw)
+        except Exception:  # the demo goes on without the answer
+            log.exception("sandbox: the demo helpdesk's answer could not be delivered")
+
+    @staticmethod
+    def acknowledgement(notice: EmailMessage, ticket: str) -> bytes | None:
+        reply_to = getaddresses([str(notice.get("Reply-To") or notice.get("From") or "")])
+        if not reply_to or not reply_to[0][1]:
+            return None
+        answer = EmailMessage()
+        answer["From"] = "Demo Hosting GmbH Support <support@hoster-demo.de>"
+        answer["To"] = reply_to[0][1]
+        answer["Subject"] = f"[Ticket #{ticket}] Eingangsbestätigung: {notice.get('Subject', '')}"
+        answer["Date"] = format_datetime(datetime.datetime.now(datetime.UTC))
+        answer["Message-ID"] = make_msgid(secrets.token_hex(4), domain="hoster-demo.de")
+        if notice.get("Message-ID"):
+            answer["In-Reply-To"] = str(notice["Message-ID"])
+            answer["References"] = str(notice["Message-ID"])
+        answer.set_content(
+            "Sehr geehrte Damen und Herren,\n\n"
+            "vielen Dank für Ihre Meldung. Wir haben Ihre Meldung erhalten, sie wird derzeit "
+            "geprüft.\n"
+            f"Ticketnummer: {ticket}\n\n"
+            "Bitte geben Sie die Ticketnummer bei Rückfragen an.\n\n"
+            "Ihr Support-Team der Demo Hosting GmbH\n"
+        )
+        return bytes(answer)

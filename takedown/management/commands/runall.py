@@ -103,6 +103,16 @@ class Command(BaseCommand):
                 "runall: sandbox running (WHOIS, RDAP, DNS, image hosts, SMTP on 127.0.0.1); "
                 f"mail it receives lands in {sandbox.var_dir / 'mail'}"
             )
+            if sandbox.imap is not None:
+                self.stdout.write(
+                    f"runall: reply mailbox (IMAP) on {sandbox.imap.address}: the demo host's "
+                    "answers land in their case within a minute"
+                )
+            else:
+                self.stdout.write(
+                    "runall: no reply mailbox: dovecot is not installed "
+                    "(scripts/system-deps.sh install)"
+                )
             if options["demo"]:
                 self._run_demo(env)
                 self.stdout.write(

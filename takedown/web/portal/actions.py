@@ -7,11 +7,15 @@ function, like everywhere else.
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from takedown import mandates
 from takedown.events import event_sentence
@@ -20,6 +24,8 @@ from takedown.web.portal import status
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.status import summary
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
+
+log = logging.getLogger(__name__)
 
 MESSAGE_MAX = 5000
 BY_PERSON = {"by": "person"}
@@ -44,6 +50,50 @@ def send_message(case: Case, body: str) -> PortalMessage:
             data={"message": message.pk, **BY_PERSON},
         )
     return message
+
+
+def answer_person(case: Case, *, actor: Any, body: str) -> PortalMessage:
+    """The caseworker answers in the portal. The person gets an e-mail that there is news,
+    without the news: their mailbox may be read by someone else."""
+    body = body.strip()
+    if not body:
+        raise PortalError("empty")
+    if len(body) > MESSAGE_MAX:
+        raise PortalError("too_long")
+    with transaction.atomic():
+        message = PortalMessage.objects.create(
+            case=case, body=body, author=actor, read_at=timezone.now(), read_by=actor
+        )
+        record_event(
+            case,
+            "portal.answered",
+            actor=actor,
+            message="The caseworker answered the person in the portal.",
+            data={"message": message.pk},
+        )
+        person = AffectedPerson.objects.filter(case=case).first()
+        if person is not None and person.email.strip():
+            address, language = person.email.strip(), person.language or "en"
+            transaction.on_commit(lambda: _mail_news(case.pk, address, language))
+    return message
+
+
+def _mail_news(case_id: int, address: str, language: str) -> None:
+    from django.core.mail import EmailMessage
+
+    with translation.override(language):
+        subject = _("News in your case with %(organisation)s") % {
+            "organisation": settings.TAKEDOWN_ORGANISATION
+        }
+        body = _(
+            "There is news in your case. Open the link to your portal that we gave you to "
+            "read it.\n\nFor your privacy this e-mail says nothing more.\n\n%(organisation)s"
+        ) % {"organisation": settings.TAKEDOWN_ORGANISATION}
+    try:
+        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]).send()
+    except (OSError, smtplib.SMTPException) as exc:
+        # The reason only: the address is personal data. The answer is in the portal anyway.
+        log.warning("news e-mail for case %s not sent: %s", case_id, type(exc).__name__)
 
 
 def portal_messages(case: Case) -> QuerySet[PortalMessage]:
@@ -223,7 +273,11 @@ def export_data(case: Case) -> dict[str, Any]:
             for event in events.order_by("at", "pk")
         ],
         "messages": [
-            {"at": message.created_at.isoformat(), "text": message.body}
+            {
+                "at": message.created_at.isoformat(),
+                "from": "caseworker" if message.author_id else "you",
+                "text": message.body,
+            }
             for message in portal_messages(case)
         ],
         "signed_authorisations": [

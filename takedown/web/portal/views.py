@@ -26,7 +26,7 @@ from takedown.cases import record_complaint_consent, withdraw_complaint_consent
 from takedown.complaint_period import KnowledgeError, record_knowledge
 from takedown.errors import NotPossible
 from takedown.events import person_date
-from takedown.models import PortalAccess
+from takedown.models import PortalAccess, PortalMessage
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
 from takedown.web.portal import actions, status
@@ -276,7 +276,12 @@ def message(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         actions.send_message(access.case, form.cleaned_data["body"])
         messages.success(request, _("Your message was sent to your caseworker."))
         return redirect("portal:message")
-    return _render(request, "message.html", {**_case_context(access, request), "form": form})
+    conversation = PortalMessage.objects.filter(case=access.case).order_by("created_at", "pk")
+    return _render(
+        request,
+        "message.html",
+        {**_case_context(access, request), "form": form, "conversation": conversation},
+    )
 
 
 # Room for the multipart framing and the CSRF field around the file itself.

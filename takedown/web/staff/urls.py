@@ -4,18 +4,32 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import views
+from takedown.web.staff import notifications, replies, views, webforms
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.new_case, name="new"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/digest/", notifications.digest, name="notifications_digest"),
+    path("inbox/", replies.inbox, name="inbox"),
+    path("inbox/<int:pk>/", replies.reply_detail, name="reply"),
+    path("inbox/<int:pk>/confirm/", replies.confirm, name="reply_confirm"),
+    path("inbox/<int:pk>/assign/", replies.assign, name="reply_assign"),
+    path("inbox/<int:pk>/dismiss/", replies.dismiss, name="reply_dismiss"),
+    path(
+        "inbox/<int:pk>/attachments/<int:attachment>/",
+        replies.download_attachment,
+        name="reply_attachment",
+    ),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/hosts/<str:hostname>/party/", views.host_party, name="party"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
+    path("<str:reference>/answers/", replies.case_replies, name="replies"),
+    path("<str:reference>/notices/<int:pk>/answer/", replies.answer, name="answer"),
     path("<str:reference>/import/", views.import_links_view, name="import_links"),
     path("<str:reference>/imports/<int:pk>/", views.import_report, name="import"),
     path("<str:reference>/reveal/", views.reveal_person, name="reveal"),
@@ -32,6 +46,7 @@ urlpatterns = [
     path("<str:reference>/complaint-consent/", views.complaint_consent, name="consent"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("<str:reference>/notices/<int:pk>/form/", webforms.notice_form, name="notice_form"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
     path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
     path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
@@ -43,6 +58,7 @@ urlpatterns = [
     path("<str:reference>/portal-link/revoke/", views.revoke_portal_links, name="portal_revoke"),
     path("<str:reference>/messages/", views.case_messages, name="messages"),
     path("<str:reference>/messages/read/", views.messages_read, name="messages_read"),
+    path("<str:reference>/messages/answer/", replies.portal_answer, name="portal_answer"),
     path(
         "<str:reference>/deletion-requests/<int:pk>/handled/",
         views.deletion_handled,

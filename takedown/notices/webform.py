@@ -1,0 +1,109 @@
+"""Recipients that accept only a web form: the text for each of the form's fields and the
+checklist the caseworker follows to submit it by hand.
+
+The form is directory data (Contact.form_fields: the fields it asks for, in its order, each
+naming what goes in it). The values come from the notice as it would be sent: the same
+subject, letter text, links and legal basis, so a web-form notice says what an e-mail would.
+The caseworker submits and records the confirmation number (send.mark_submitted); later answers
+quoting that number find the notice (replies/inbound.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from takedown.models import Notice
+from takedown.notices.render import notice_context, render_notice
+
+# What a form field can be filled with.
+SOURCES = {
+    "subject": "The notice's subject",
+    "description": "The letter text",
+    "urls": "The links, one a line",
+    "reference": "Our case reference",
+    "organisation": "Our organisation",
+    "name": "The signer's name",
+    "email": "Our contact e-mail",
+    "legal_basis": "The legal basis",
+    "country": "The recipient's country",
+    "deadline": "The deadline",
+}
+
+
+@dataclass
+class FormField:
+    label: str
+    source: str
+    value: str
+    note: str = ""  # why the value is empty or shortened
+
+
+@dataclass
+class PreparedForm:
+    url: str
+    fields: list[FormField]
+    checklist: list[str]
+
+
+def prepare_form(notice: Notice) -> PreparedForm:
+    """The values for the notice's form and the steps to submit it."""
+    rendered = render_notice(notice, with_pdf=False)
+    context = notice_context(notice)
+    url = (notice.to_address or (notice.contact.value if notice.contact else "")).strip()
+    spec = list(notice.contact.form_fields) if notice.contact is not None else []
+    fields = [_field(item, rendered.subject, rendered.text, context) for item in spec]
+    if not fields:
+        # No field list in the directory: the two every form has.
+        fields = [
+            _field(
+                {"label": "Subject", "source": "subject"}, rendered.subject, rendered.text, context
+            ),
+            _field(
+                {"label": "Description", "source": "description"},
+                rendered.subject,
+                rendered.text,
+                context,
+            ),
+        ]
+    checklist = [
+        f"Open the form: {url}",
+        *(f"Fill in “{f.label}”" for f in fields),
+        f"Attach the notice PDF ({context['case_reference']}-notice-{notice.pk}.pdf) and the "
+        "links list, where the form takes attachments",
+        "Submit the form and keep its confirmation page",
+        "Record the confirmation number here (Mark as submitted): answers quoting it are "
+        "matched to this notice",
+    ]
+    return PreparedForm(url, fields, checklist)
+
+
+def _field(item: dict[str, Any], subject: str, text: str, context: dict[str, Any]) -> FormField:
+    label = str(item.get("label", "")).strip() or "Field"
+    source = str(item.get("source", "")).strip()
+    value = _value(source, subject, text, context)
+    field = FormField(label, source, value)
+    if source not in SOURCES:
+        field.note = "unknown source in the directory: fill in by hand"
+    limit = item.get("max_length")
+    if isinstance(limit, int) and 0 < limit < len(value):
+        field.value = value[: max(0, limit - 1)].rstrip() + "…"
+        field.note = f"shortened to the form's {limit} characters: attach the PDF for the rest"
+    return field
+
+
+def _value(source: str, subject: str, text: str, context: dict[str, Any]) -> str:
+    regime = context["regime"]
+    values = {
+        "subject": subject,
+        "description": text,
+        "urls": "\n".join(row["url"] for row in context["links"]),
+        "reference": context["case_reference"],
+        "organisation": context["organisation"],
+        "name": context["signer"]["name"],
+        "email": context["notifier"]["email"],
+        "legal_basis": " ".join(part for part in (regime["title"], regime["citation"]) if part),
+        "country": context["recipient"]["country"],
+        "deadline": context["deadline"]["due"] or context["deadline"]["period"],
+    }
+    return values.get(source, "")
