@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
 
+import takedown.tasks  # noqa: F401  (registers the tasks the actions send, as in a worker)
 from takedown.checks.escalate import EscalationError
 from takedown.checks.references import ReferenceHashError
 from takedown.checks.releases import ReleaseError
@@ -26,6 +27,7 @@ from takedown.directory.importers import DirectoryImportError
 from takedown.dispatch import DISPATCH_LEASE
 from takedown.errors import NotPossible
 from takedown.intake.readers import IntakeError
+from takedown.jobs import output_path, run_job, write_encrypted
 from takedown.models import (
     Case,
     CaseEvent,
@@ -34,6 +36,7 @@ from takedown.models import (
     FoundLink,
     HostResolution,
     Import,
+    Job,
     LinkCheck,
     Notice,
     NoticeLink,
@@ -47,6 +50,7 @@ from takedown.resolve.lookup import BadTarget
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.actions import request_deletion, send_message
 from takedown.web.staff.actions import StaffActionError
+from takedown.web.staff.jobs import job_url
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 from tests.factories import (
     CaseFactory,
@@ -160,6 +164,9 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
+        ("get", reverse("staff:job", args=[ref, case.jobs.get().pk])),
+        ("get", reverse("staff:job_status", args=[ref, case.jobs.get().pk])),
+        ("get", reverse("staff:job_output", args=[ref, case.jobs.get().pk])),
     ]
 
 
@@ -172,6 +179,15 @@ def test_case_urls_cover_every_case_url_of_the_workspace(full_case):
     listed = {resolve(url.split("?")[0]).url_name for _method, url in case_urls(*full_case)}
 
     assert per_case == listed
+
+
+def finish_job(client, response):
+    """The action recorded a job and sent the browser to its page: run it as a worker would,
+    then open the page (with the job's report, or the import report it leads to)."""
+    job = Job.objects.order_by("-pk").first()
+    assert (response.status_code, response["Location"]) == (302, job_url(job))
+    run_job(job.pk)
+    return client.get(job_url(job), follow=True)
 
 
 def manual_task(case):
@@ -191,6 +207,10 @@ def full_case(case, carla, hoster):
     request_deletion(case)
     FoundLink.objects.filter(pk=links[0].pk).update(needs_review=True)
     record_event(case, "task.manual_legal_step", message="Manual legal step needed.", notice=notice)
+    rendered = Job.objects.create(
+        kind=Job.Kind.RENDER, case=case, notice=notice, status=Job.Status.DONE
+    )
+    write_encrypted(output_path(rendered), [b"%PDF-1.7 rendered by a worker"])
     return case, notice, imported
 
 
@@ -638,9 +658,9 @@ def test_new_case_with_pasted_urls_reports_exact_counts(client, carla, team):
     )
 
     case = Case.objects.get()
+    page = finish_job(client, response)
     imported = Import.objects.get(case=case)
-    assert response.status_code == 302
-    assert response["Location"] == reverse("staff:import", args=[case.reference, imported.pk])
+    assert page.redirect_chain[-1][0] == reverse("staff:import", args=[case.reference, imported.pk])
     assert (case.team, case.assigned_to, case.category) == (team, carla, "intimate")
     assert (case.person.name, case.person.country, case.person.language) == (
         "Sam Person",
@@ -656,7 +676,7 @@ def test_new_case_with_pasted_urls_reports_exact_counts(client, carla, team):
         "hosts": 2,
     }
     assert [e["row"] for e in report["errors"]] == [3]
-    page = client.get(response["Location"]).content.decode()
+    page = page.content.decode()
     assert '<dd data-field="created">2</dd>' in page
     assert '<dd data-field="duplicates">1</dd>' in page
     assert '<dd data-field="invalid">1</dd>' in page
@@ -715,8 +735,8 @@ def test_upload_gives_the_same_report_as_import_links(
         {"file": SimpleUploadedFile(filename, content.encode())},
     )
 
+    finish_job(client, response)
     imported = Import.objects.get(case=case)
-    assert response.status_code == 302
     assert {k: v for k, v in imported.report.items() if k != "errors"} == {
         k: v for k, v in expected.items() if k != "errors"
     }
@@ -733,9 +753,12 @@ def test_upload_parquet_sample(client, carla, team):
     case = CaseFactory(reference="TD-2026-0702", team=team)
     client.force_login(carla)
 
-    client.post(
-        reverse("staff:import_links", args=[case.reference]),
-        {"file": SimpleUploadedFile("laion.parquet", data), "dataset": "laion-5b"},
+    finish_job(
+        client,
+        client.post(
+            reverse("staff:import_links", args=[case.reference]),
+            {"file": SimpleUploadedFile("laion.parquet", data), "dataset": "laion-5b"},
+        ),
     )
 
     imported = Import.objects.get(case=case)
@@ -747,7 +770,7 @@ def test_upload_parquet_sample(client, carla, team):
     assert FoundLink.objects.filter(case=case).count() == imported.report["created"]
 
 
-def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
+def test_upload_of_a_broken_file_imports_nothing(client, carla, team, settings):
     case = CaseFactory(reference="TD-2026-0703", team=team)
     client.force_login(carla)
 
@@ -759,10 +782,12 @@ def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
         },
     )
 
-    assert response.status_code == 200
-    errors = response.context["form"].non_field_errors()
-    assert len(errors) == 1 and errors[0].endswith("(nothing was imported)")
+    page = finish_job(client, response)
+    assert page.context["job"].status == Job.Status.FAILED
+    assert page.context["report"].endswith("(nothing was imported)")
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
+    # The stored upload is gone with the failed import.
+    assert list(settings.TAKEDOWN_JOB_FILES_DIR.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -784,12 +809,13 @@ def test_upload_of_a_hostile_file_shows_the_error_not_a_500(client, carla, team,
         {"file": SimpleUploadedFile("found.jsonl", content), "format": ""},
     )
 
-    assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [f"{message} (nothing was imported)"]
+    page = finish_job(client, response)
+    assert page.status_code == 200
+    assert page.context["report"] == f"{message} (nothing was imported)"
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
 
 
-def test_new_case_with_a_broken_file_leaves_no_case(client, carla, team):
+def test_new_case_with_a_broken_file_leaves_the_case_without_links(client, carla, team):
     client.force_login(carla)
 
     response = client.post(
@@ -803,8 +829,10 @@ def test_new_case_with_a_broken_file_leaves_no_case(client, carla, team):
         },
     )
 
-    assert response.status_code == 200
-    assert Case.objects.count() == 0
+    # The case is opened in the request; the import runs in a worker and fails there whole.
+    page = finish_job(client, response)
+    assert page.context["report"].endswith("(nothing was imported)")
+    assert (Case.objects.count(), FoundLink.objects.count(), Import.objects.count()) == (1, 0, 0)
 
 
 def test_import_form_needs_exactly_one_input(client, carla, case):
@@ -830,7 +858,7 @@ def test_resolve_queues_the_case_hosts(client, carla, case):
     FoundLinkFactory(host=elsewhere)
     client.force_login(carla)
 
-    response = client.post(reverse("staff:resolve", args=[case.reference]), follow=True)
+    page = finish_job(client, client.post(reverse("staff:resolve", args=[case.reference])))
 
     due.refresh_from_db()
     elsewhere_before = elsewhere.next_resolve_at
@@ -839,10 +867,17 @@ def test_resolve_queues_the_case_hosts(client, carla, case):
     assert due.next_resolve_at > timezone.now()
     assert elsewhere.next_resolve_at == elsewhere_before
     event = CaseEvent.objects.get(case=case, kind="case.resolve_requested")
-    assert (event.actor, event.data) == (carla, {"hosts": 1, "domains": 1, "refresh": False})
-    assert [str(m) for m in response.context["messages"]] == [
-        "1 host on 1 registered domains queued for resolution."
-    ]
+    job = Job.objects.get()
+    assert (event.actor, event.data) == (
+        carla,
+        {"hosts": 1, "domains": 1, "refresh": False, "job": job.pk},
+    )
+    # Handed out: the page watches until the host is resolved.
+    assert (job.status, job.total, page.context["report"]) == (
+        Job.Status.RUNNING,
+        1,
+        "0 of 1 host resolved.",
+    )
 
 
 def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
@@ -851,7 +886,7 @@ def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
     FoundLinkFactory(case=case, host=host)
     client.force_login(carla)
 
-    response = client.post(reverse("staff:generate", args=[case.reference]), follow=True)
+    page = finish_job(client, client.post(reverse("staff:generate", args=[case.reference])))
 
     notice = Notice.objects.get(case=case)
     assert (notice.recipient, notice.status, notice.created_by, notice.links.count()) == (
@@ -860,9 +895,7 @@ def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
         carla,
         2,
     )
-    assert [str(m) for m in response.context["messages"]] == [
-        "Notices: 1 new, 0 refreshed, 0 unchanged; 0 links have no responsible party yet."
-    ]
+    assert page.context["report"] == "Notices: 1 new, 0 refreshed, 0 unchanged."
 
 
 def test_generate_on_a_closed_case_is_refused(client, carla, case, hoster):
@@ -1426,8 +1459,9 @@ def test_check_links_now_leases_the_case_links_for_the_workers(
     client.force_login(carla)
     before = timezone.now()
 
+    response = client.post(reverse("staff:recheck", args=[case.reference]))
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("staff:recheck", args=[case.reference]), follow=True)
+        page = finish_job(client, response)
 
     # Leased: moved to the lease's end, so the dispatcher does not hand them out again.
     leased = FoundLink.objects.filter(pk__in=[link.pk for link in links])
@@ -1437,11 +1471,16 @@ def test_check_links_now_leases_the_case_links_for_the_workers(
     assert (excluded.next_check_at, elsewhere.next_check_at) == (None, None)
     assert len(callbacks) == 1  # one recheck task: the three links of one host
     event = CaseEvent.objects.get(case=case, kind="case.recheck_requested")
-    assert (event.actor, event.data) == (carla, {"due": 3, "queued": 3, "tasks": 1})
-    assert [str(m) for m in response.context["messages"]] == [
-        "3 links will be checked: 3 handed to the workers now, the rest within minutes "
-        "(at most a few per host at a time)."
-    ]
+    job = Job.objects.get()
+    assert (event.actor, event.data) == (carla, {"due": 3, "queued": 3, "tasks": 1, "job": job.pk})
+    assert page.context["report"] == "0 of 3 links checked."
+    # The recheck tasks check the links; the job's page counts them and ends with the report.
+    leased.update(last_checked_at=timezone.now())
+    done = client.get(job_url(job))
+    assert (done.context["job"].status, done.context["report"]) == (
+        Job.Status.DONE,
+        "3 links checked.",
+    )
 
 
 def test_check_links_now_on_a_paused_case_is_refused(client, carla, case):

@@ -11,6 +11,7 @@ from takedown.models.host import (
     NetworkRecord,
     ServerThrottle,
 )
+from takedown.models.jobs import Job
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
 from takedown.models.notice import Notice, NoticeLink
 from takedown.models.portal import (
@@ -34,6 +35,7 @@ __all__ = [
     "Host",
     "HostResolution",
     "Import",
+    "Job",
     "LinkCheck",
     "Mandate",
     "NetworkClaim",

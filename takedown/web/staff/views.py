@@ -7,7 +7,6 @@ function each; a refusal by the domain becomes a message, never a traceback.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,19 +28,19 @@ from takedown.cases import open_case
 from takedown.checks import escalate
 from takedown.checks.escalate import ladder_of
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
-from takedown.dispatch import queue_approved, queue_recheck, queue_resolution
+from takedown.dispatch import queue_approved
 from takedown.errors import NotPossible
-from takedown.intake.store import IntakeError, import_links
+from takedown.jobs import start_job
 from takedown.models import (
     AffectedPerson,
     Case,
     DeletionRequest,
     FoundLink,
     Import,
+    Job,
     Mandate,
     Notice,
 )
-from takedown.notices.generate import generate_notices
 from takedown.notices.regimes import UnknownRegime
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.render import render_notice
@@ -74,7 +73,8 @@ from takedown.web.staff.forms import (
     ResolveForm,
     ReviewedForm,
 )
-from takedown.workflow import CHECKED_CASE_STATUSES, record_event
+from takedown.web.staff.jobs import job_url
+from takedown.workflow import CHECKED_CASE_STATUSES
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -84,7 +84,8 @@ EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 15
 REVIEW_LINKS_SHOWN = 20
 MESSAGES_PER_PAGE = 25
-_SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
+# Above this many links a notice's PDF is rendered by a worker (a job), not in the request.
+RENDER_INLINE_LINKS = 200
 
 
 @login_required
@@ -165,60 +166,45 @@ def new_case(request: HttpRequest) -> HttpResponse:
         wants_import = import_form.has_input
         if not wants_import or import_form.is_valid():
             data = form.cleaned_data
-            try:
-                # One transaction: a case whose first import fails is not left behind.
-                with transaction.atomic():
-                    case = open_case(
-                        category=data["category"],
-                        actor=request.user,
-                        person=form.person(),
-                        team=data["team"],
-                        assigned_to=request.user if data["assign_to_me"] else None,
-                        owns_copyright=data["owns_copyright"],
-                        is_minor=data["is_minor"],
-                    )
-                    imported = (
-                        _run_import(case, import_form, request.user) if wants_import else None
-                    )
-            except IntakeError as exc:
-                import_form.add_error(None, _("%(error)s (nothing was imported)") % {"error": exc})
-            else:
-                messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
-                if imported is not None:
-                    return redirect("staff:import", reference=case.reference, pk=imported.pk)
-                return redirect("staff:case", reference=case.reference)
+            with transaction.atomic():
+                case = open_case(
+                    category=data["category"],
+                    actor=request.user,
+                    person=form.person(),
+                    team=data["team"],
+                    assigned_to=request.user if data["assign_to_me"] else None,
+                    owns_copyright=data["owns_copyright"],
+                    is_minor=data["is_minor"],
+                )
+                job = _start_import(case, import_form, request.user) if wants_import else None
+            messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            if job is not None:
+                return redirect(job_url(job))
+            return redirect("staff:case", reference=case.reference)
     return render(request, "staff/new_case.html", {"form": form, "import_form": import_form})
 
 
-def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
-    """Pasted text or an uploaded file, through the one import path (takedown.intake.store),
-    exactly as `import_links` reads files: the same detection, the same report."""
+def _start_import(case: Case, form: ImportForm, actor: Any) -> Job:
+    """Pasted text or an uploaded file, stored encrypted for a worker that imports it through
+    the one import path (takedown.intake.store), exactly as `import_links` reads files: the
+    same detection, the same report. The web process never parses the upload."""
     data = form.cleaned_data
     chosen = data["format"] or None
     upload = data["file"]
-    with tempfile.TemporaryDirectory(prefix="takedown-import-") as folder:
-        if upload is not None:
-            name = Path(upload.name).name[:200]
-            suffix = Path(name).suffix.lower()
-            # The suffix helps format detection; the file name itself never becomes a path.
-            path = Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.fullmatch(suffix) else ""))
-            with path.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-        else:
-            name = "pasted"
-            path = Path(folder) / "pasted.txt"
-            path.write_text(data["urls"], encoding="utf-8")
-            chosen = chosen or "text"
-        import_links(
-            case,
-            [path],
-            format=chosen,
-            dataset=data["dataset"],
-            actor=actor,
-            source_names=[name],
-        )
-    return Import.objects.filter(case=case).order_by("-pk").first()  # type: ignore[return-value]
+    if upload is not None:
+        name = Path(upload.name).name[:200]
+        chunks = upload.chunks()
+    else:
+        name = "pasted"
+        chunks = [data["urls"].encode("utf-8")]
+        chosen = chosen or "text"
+    return start_job(
+        Job.Kind.IMPORT,
+        case,
+        actor=actor,
+        params={"format": chosen or "", "dataset": data["dataset"], "source_name": name},
+        upload=chunks,
+    )
 
 
 @staff_required
@@ -230,12 +216,7 @@ def import_links_view(request: HttpRequest, reference: str) -> HttpResponse:
         if case.status != Case.Status.OPEN:
             form.add_error(None, _("The case is not open: links can only be added to open cases."))
         else:
-            try:
-                imported = _run_import(case, form, request.user)
-            except IntakeError as exc:
-                form.add_error(None, _("%(error)s (nothing was imported)") % {"error": exc})
-            else:
-                return redirect("staff:import", reference=case.reference, pk=imported.pk)
+            return redirect(job_url(_start_import(case, form, request.user)))
     return render(request, "staff/import.html", {"case": case, "form": form})
 
 
@@ -464,6 +445,11 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 @staff_required
 def notice_pdf(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case, notice = _notice_of(request, reference, pk)
+    if notice.links.count() > RENDER_INLINE_LINKS:
+        # A notice listing thousands of links takes WeasyPrint far longer than a request may.
+        return redirect(
+            job_url(start_job(Job.Kind.RENDER, case, notice=notice, actor=request.user))
+        )
     try:
         pdf = render_pdf(notice)
     except UnknownRegime:
@@ -488,17 +474,19 @@ def _act(
 ) -> HttpResponse:
     """Run one domain step; its result or refusal becomes a message; back to the case page."""
     if needs_open and case.status != Case.Status.OPEN:
-        messages.error(
-            request,
-            _("The case is %(status)s: reopen it first.")
-            % {"status": case.get_status_display().lower()},
-        )
+        messages.error(request, _not_open(case))
     else:
         try:
             messages.success(request, step())
         except NotPossible as refused:
             messages.error(request, refused.message)
     return redirect(back or reverse("staff:case", kwargs={"reference": case.reference}))
+
+
+def _not_open(case: Case) -> str:
+    return _("The case is %(status)s: reopen it first.") % {
+        "status": case.get_status_display().lower()
+    }
 
 
 def _form_errors(form: Any) -> str:
@@ -512,24 +500,8 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
     form = ResolveForm(request.POST)
     refresh = form.is_valid() and form.cleaned_data["refresh"]
 
-    def step() -> str:
-        hosts, domains = queue_resolution(case=case, refresh=refresh)
-        record_event(
-            case,
-            "case.resolve_requested",
-            actor=request.user,
-            message=f"Resolution queued for {hosts} hosts.",
-            data={"hosts": hosts, "domains": domains, "refresh": refresh},
-        )
-        if not hosts:
-            return _("No host of this case is due for resolution.")
-        return ngettext(
-            "%(hosts)d host on %(domains)d registered domains queued for resolution.",
-            "%(hosts)d hosts on %(domains)d registered domains queued for resolution.",
-            hosts,
-        ) % {"hosts": hosts, "domains": domains}
-
-    return _act(request, case, step)
+    job = start_job(Job.Kind.RESOLVE, case, actor=request.user, params={"refresh": refresh})
+    return redirect(job_url(job))
 
 
 @staff_required
@@ -537,19 +509,10 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
 def generate(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
 
-    def step() -> str:
-        report = generate_notices(case, actor=request.user)
-        return _(
-            "Notices: %(created)d new, %(refreshed)d refreshed, %(unchanged)d unchanged; "
-            "%(unrouted)d links have no responsible party yet."
-        ) % {
-            "created": report.created,
-            "refreshed": report.refreshed,
-            "unchanged": report.unchanged,
-            "unrouted": report.unrouted_links,
-        }
-
-    return _act(request, case, step, needs_open=True)
+    if case.status != Case.Status.OPEN:
+        messages.error(request, _not_open(case))
+        return redirect("staff:case", reference=case.reference)
+    return redirect(job_url(start_job(Job.Kind.GENERATE, case, actor=request.user)))
 
 
 @staff_required
@@ -813,23 +776,7 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
         )
         return redirect("staff:case", reference=case.reference)
 
-    def step() -> str:
-        due, queued, tasks = queue_recheck(case)
-        record_event(
-            case,
-            "case.recheck_requested",
-            actor=request.user,
-            message=f"Check of {due} links requested.",
-            data={"due": due, "queued": queued, "tasks": tasks},
-        )
-        if not due:
-            return _("No link of this case can be checked (none, or all excluded).")
-        return _(
-            "%(due)d links will be checked: %(queued)d handed to the workers now, the rest "
-            "within minutes (at most a few per host at a time)."
-        ) % {"due": due, "queued": queued}
-
-    return _act(request, case, step)
+    return redirect(job_url(start_job(Job.Kind.RECHECK, case, actor=request.user)))
 
 
 @staff_required
