@@ -74,6 +74,7 @@ from takedown.web.staff.forms import (
     ReviewedForm,
 )
 from takedown.web.staff.jobs import job_url
+from takedown.web.staff.timeline import timeline_rows
 from takedown.workflow import CHECKED_CASE_STATUSES
 
 CASES_PER_PAGE = 50
@@ -251,8 +252,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     flagged_hosts = selectors.case_hosts(case, flagged_only=True).count()
-    events = list(
-        case.events.select_related("actor", "notice").order_by("-at", "-pk")[:RECENT_EVENTS]
+    events = timeline_rows(
+        case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")[
+            :RECENT_EVENTS
+        ]
     )
     review_links = selectors.links_to_review(case)
     review_total = review_links.count()
@@ -389,7 +392,7 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 def case_timeline(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
-    events = case.events.select_related("actor", "notice").order_by("-at", "-pk")
+    events = case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")
     if request.GET.get("access") != "1":
         events = events.exclude(kind__in=["case.viewed", "person.revealed"])
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -400,6 +403,7 @@ def case_timeline(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "tab": "timeline",
             "page": page,
+            "rows": timeline_rows(page.object_list),
             "access": request.GET.get("access") == "1",
             "query": _without(request, "page"),
         },
