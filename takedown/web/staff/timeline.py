@@ -37,15 +37,19 @@ def timeline_rows(events: Iterable[CaseEvent]) -> list[TimelineRow]:
             groups[-1].append(event)
         else:
             groups.append([event])
-    notice_ids = {(group[0].data or {}).get("notice") for group in groups if len(group) > 1} - {
-        None
+    notice_ids: set[int] = {
+        int(group[0].data["notice"])
+        for group in groups
+        if len(group) > 1 and (group[0].data or {}).get("notice") is not None
     }
-    recipients = dict(Notice.objects.filter(pk__in=notice_ids).values_list("pk", "recipient__name"))
+    recipients: dict[int, str] = dict(
+        Notice.objects.filter(pk__in=notice_ids).values_list("pk", "recipient__name")
+    )
     rows = []
     for group in groups:
         first = group[0]
         if len(group) > 1:
-            recipient = recipients.get((first.data or {}).get("notice"), "")
+            recipient = recipients.get(int((first.data or {}).get("notice") or 0), "")
             text = str(
                 GROUPED_TEXTS[first.kind] % {"count": len(group), "recipient": recipient or "?"}
             )
