@@ -152,6 +152,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:send", args=[ref])),
         ("post", reverse("staff:ladder", args=[ref])),
         ("post", reverse("staff:close", args=[ref])),
+        ("post", reverse("staff:reopen", args=[ref])),
         ("post", reverse("staff:submit", args=[ref, notice.pk])),
         ("post", reverse("staff:submitted", args=[ref, notice.pk])),
         ("post", reverse("staff:reply", args=[ref, notice.pk])),
@@ -496,7 +497,8 @@ def test_case_page_query_count_does_not_grow_with_links(client, carla, team, pag
     ]
 
     assert counts[0] == counts[1]
-    assert counts[1] <= 20
+    # 21: one for the case's background jobs still running.
+    assert counts[1] <= 21
 
 
 def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, hoster):
@@ -1106,13 +1108,79 @@ def test_close_case_with_reason(client, carla, full_case):
     no_reason = client.post(
         reverse("staff:close", args=[case.reference]), {"reason": ""}, follow=True
     )
-    client.post(reverse("staff:close", args=[case.reference]), {"reason": "Person withdrew."})
+    asked = client.post(
+        reverse("staff:close", args=[case.reference]), {"reason": "Person withdrew."}
+    )
+    # Nothing happens before the caseworker has seen what closing cancels.
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    assert asked.context["consequences"][0] == "1 notice not sent yet will be cancelled."
+    closed = client.post(
+        reverse("staff:close", args=[case.reference]),
+        {"reason": "Person withdrew.", "confirm": "1"},
+        follow=True,
+    )
 
     case.refresh_from_db()
     notice.refresh_from_db()
     assert (case.status, case.close_reason) == (Case.Status.CLOSED, "Person withdrew.")
     assert notice.status == Notice.Status.CANCELLED
     assert [str(m) for m in no_reason.context["messages"]] == ["This field is required."]
+    assert [str(m) for m in closed.context["messages"]] == [
+        "Case closed; 1 unsent notice was cancelled."
+    ]
+    # A closed case offers only reopening.
+    page = closed.content.decode()
+    assert "Reopen case" in page
+    assert "Generate notices" not in page and "Close case" not in page
+
+
+def test_reopen_a_closed_case_with_a_reason(client, carla, case):
+    transition(case, Case.Status.CLOSED, fields={"close_reason": "done"})
+    client.force_login(carla)
+
+    no_reason = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": ""}, follow=True
+    )
+    reopened = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": "Found again"}, follow=True
+    )
+    again = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": "twice"}, follow=True
+    )
+
+    case.refresh_from_db()
+    assert [str(m) for m in no_reason.context["messages"]] == ["This field is required."]
+    assert (case.status, case.close_reason, case.closed_at) == (Case.Status.OPEN, "", None)
+    assert [str(m) for m in reopened.context["messages"]] == [
+        "Case reopened: its links are checked and notices can be generated again."
+    ]
+    assert [str(m) for m in again.context["messages"]] == [
+        "The case is not closed or withdrawn: there is nothing to reopen."
+    ]
+    event = CaseEvent.objects.get(case=case, kind="case.open")
+    assert (event.actor, event.message) == (carla, "Reopened: Found again")
+
+
+def test_queue_keeps_a_closed_case_the_person_waits_on(client, carla, team):
+    quiet = CaseFactory(reference="TD-2026-0201", team=team)
+    asked = CaseFactory(reference="TD-2026-0202", team=team)
+    wrote = CaseFactory(reference="TD-2026-0203", team=team)
+    request_deletion(asked)
+    send_message(wrote, "Please call me")
+    for case in (quiet, asked, wrote):
+        transition(case, Case.Status.WITHDRAWN)
+    client.force_login(carla)
+
+    shown = client.get(reverse("staff:queue"))
+    rows = [case.reference for case in shown.context["page"].object_list]
+
+    assert rows == ["TD-2026-0203", "TD-2026-0202"]
+    # Handled: it leaves the queue.
+    DeletionRequest.objects.filter(case=asked).update(handled_at=timezone.now())
+    PortalMessage.objects.filter(case=wrote).update(read_at=timezone.now())
+    again = client.get(reverse("staff:queue"))
+    assert list(again.context["page"].object_list) == []
 
 
 def test_home_sends_reviewers_to_their_dashboard(client):
@@ -1202,8 +1270,17 @@ def test_portal_link_revoke_stops_the_link(client, carla, case):
     client.force_login(carla)
     url = client.post(reverse("staff:portal_link", args=[case.reference])).context["url"]
 
-    response = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
-    again = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
+    asked = client.post(reverse("staff:portal_revoke", args=[case.reference]))
+    assert access_for_token(token_of(url)) is not None  # not before the question is answered
+    assert asked.context["consequences"][0] == (
+        "The person can no longer open the portal with the link they have."
+    )
+    response = client.post(
+        reverse("staff:portal_revoke", args=[case.reference]), {"confirm": "1"}, follow=True
+    )
+    again = client.post(
+        reverse("staff:portal_revoke", args=[case.reference]), {"confirm": "1"}, follow=True
+    )
 
     assert access_for_token(token_of(url)) is None
     assert PortalAccess.objects.get(case=case).revoked_at is not None

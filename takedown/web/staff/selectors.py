@@ -129,6 +129,20 @@ def annotate_flags(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def person_waiting() -> Q:
+    """The person asked for something nobody has handled yet: a deletion request, or a portal
+    message nobody read. Such a case stays in the queue whatever its status."""
+    return Q(
+        Exists(DeletionRequest.objects.filter(case=OuterRef("pk"), handled_at__isnull=True))
+    ) | Q(Exists(PortalMessage.objects.filter(case=OuterRef("pk"), read_at__isnull=True)))
+
+
+def open_or_waiting(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The queue's default: open cases, and closed, paused or withdrawn ones the person is
+    still waiting on."""
+    return cases.filter(Q(status=Case.Status.OPEN) | person_waiting())
+
+
 def queue_view(cases: QuerySet[Case], view: str, user: Any) -> QuerySet[Case]:
     """One tab of the queue: `cases` are already limited to what the user may see."""
     if view == "mine":

@@ -24,6 +24,7 @@ urlpatterns = [
     path("<str:reference>/send/", views.send_approved, name="send"),
     path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
     path("<str:reference>/close/", views.close, name="close"),
+    path("<str:reference>/reopen/", views.reopen, name="reopen"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),

@@ -30,7 +30,7 @@ from takedown.checks.escalate import ladder_of
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
 from takedown.dispatch import queue_approved
 from takedown.errors import NotPossible
-from takedown.jobs import start_job
+from takedown.jobs import running_jobs, start_job
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -69,13 +69,14 @@ from takedown.web.staff.forms import (
     PortalLinkForm,
     QueueFilterForm,
     ReferenceHashesForm,
+    ReopenForm,
     ReplyForm,
     ResolveForm,
     ReviewedForm,
 )
 from takedown.web.staff.jobs import job_url
 from takedown.web.staff.timeline import timeline_rows
-from takedown.workflow import CHECKED_CASE_STATUSES
+from takedown.workflow import CHECKED_CASE_STATUSES, UNSENT_NOTICE_STATUSES
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -111,14 +112,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         if data["status"] == "":
-            cases = cases.filter(status=Case.Status.OPEN)
+            cases = selectors.open_or_waiting(cases)
         elif data["status"] != "all":
             cases = cases.filter(status=data["status"])
         if data["category"]:
             cases = cases.filter(category=data["category"])
         cases = selectors.search_cases(cases, data["q"])
     else:
-        cases = cases.filter(status=Case.Status.OPEN)
+        cases = selectors.open_or_waiting(cases)
     cases = selectors.annotate_flags(cases.select_related("team", "assigned_to")).order_by(
         "-created_at", "-pk"
     )
@@ -279,6 +280,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "resolve_form": ResolveForm(),
             "ladder_form": LadderForm(initial={"roles": ", ".join(ladder_of(case))}),
             "close_form": CloseForm(),
+            "reopen_form": ReopenForm(),
+            "jobs": running_jobs(case),
             # What needs a person: links a check flagged, legal steps, the person's messages.
             "review_links": list(review_links[:REVIEW_LINKS_SHOWN]) if review_total else [],
             "review_total": review_total,
@@ -607,17 +610,93 @@ def change_ladder(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def close(request: HttpRequest, reference: str) -> HttpResponse:
+    """Closing cancels the unsent notices and stops the work on the case: the first POST shows
+    what it will cancel and asks; the confirmed one closes."""
     case = get_case_for(request.user, reference)
     form = CloseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("staff:case", reference=case.reference)
+    unsent = case.notices.filter(status__in=UNSENT_NOTICE_STATUSES)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=_("Close case %(ref)s?") % {"ref": case.reference},
+            consequences=[
+                ngettext(
+                    "%(n)d notice not sent yet will be cancelled.",
+                    "%(n)d notices not sent yet will be cancelled.",
+                    count,
+                )
+                % {"n": count}
+                for count in [unsent.count()]
+                if count
+            ]
+            + [
+                _("No new notices, reminders or escalations will be made for this case."),
+                _("Its links are still checked, so a reappearance reopens it."),
+                _("The person sees in the portal that the case was closed."),
+            ],
+            action=reverse("staff:close", kwargs={"reference": case.reference}),
+            fields={"reason": form.cleaned_data["reason"]},
+            button=_("Close case"),
+        )
+    cancelled = unsent.count()
 
     def step() -> str:
         escalate.close_case(case, reason=form.cleaned_data["reason"], actor=request.user)
-        return _("Case closed.")
+        if not cancelled:
+            return _("Case closed.")
+        return ngettext(
+            "Case closed; %(n)d unsent notice was cancelled.",
+            "Case closed; %(n)d unsent notices were cancelled.",
+            cancelled,
+        ) % {"n": cancelled}
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        actions.reopen_case(case, reason=form.cleaned_data["reason"], actor=request.user)
+        return _("Case reopened: its links are checked and notices can be generated again.")
+
+    return _act(request, case, step)
+
+
+def _confirm(
+    request: HttpRequest,
+    case: Case,
+    *,
+    title: str,
+    consequences: list[str],
+    action: str,
+    fields: dict[str, str],
+    button: str,
+) -> HttpResponse:
+    """A risky action's question: what it will do, and the same POST again with confirm=1."""
+    return render(
+        request,
+        "staff/confirm.html",
+        {
+            "case": case,
+            "tab": "overview",
+            "title": title,
+            "consequences": consequences,
+            "action": action,
+            "fields": fields,
+            "button": button,
+        },
+    )
 
 
 def _notice_url(case: Case, notice: Notice) -> str:
@@ -662,6 +741,19 @@ def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=_("Revoke the portal link of case %(ref)s?") % {"ref": case.reference},
+            consequences=[
+                _("The person can no longer open the portal with the link they have."),
+                _("To let them in again, issue a new link and send it to them."),
+            ],
+            action=reverse("staff:portal_revoke", kwargs={"reference": case.reference}),
+            fields={},
+            button=_("Revoke portal link"),
+        )
 
     def step() -> str:
         revoked = portal_access.revoke_portal_links(case, actor=request.user)
