@@ -87,3 +87,29 @@ def test_queue_in_german(client: Client, db) -> None:
 
     assert "Fälle meiner Teams" in page
     assert "Neuer Fall" in page
+
+
+def test_language_switch_is_kept_by_the_user(db) -> None:
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="carla")
+    user.groups.add(Group.objects.get(name="caseworker"))
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+    browser.force_login(user)
+
+    switched = browser.post(
+        reverse("staff:language"), {"language": "de", "next": "/cases/?view=mine"}
+    )
+    german = browser.get(reverse("staff:queue")).content.decode()
+    # Another browser, another session, an English Accept-Language: still German for her.
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(user)
+    again = other.get(reverse("staff:queue")).content.decode()
+    other.post(reverse("staff:language"), {"language": "en", "next": "https://evil.example/"})
+    english = other.get(reverse("staff:queue")).content.decode()
+
+    assert switched["Location"] == "/cases/?view=mine"
+    assert ("Neuer Fall" in german, "Neuer Fall" in again) == (True, True)
+    assert ("New case" in english, '<html lang="en">' in english) == (True, True)

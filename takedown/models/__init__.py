@@ -22,6 +22,7 @@ from takedown.models.portal import (
     PortalMessage,
 )
 from takedown.models.roles import RecipientRole
+from takedown.models.staff import StaffPreferences
 
 __all__ = [
     "AffectedPerson",
@@ -50,6 +51,7 @@ __all__ = [
     "PortalMessage",
     "RecipientRole",
     "ServerThrottle",
+    "StaffPreferences",
     "Team",
     "Verdict",
 ]

@@ -11,6 +11,7 @@ app_name = "staff"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.new_case, name="new"),
+    path("language/", views.set_language, name="language"),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,6 +21,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -56,6 +58,7 @@ from takedown.web.access import (
     is_reviewer,
     staff_required,
 )
+from takedown.web.language import choose_language
 from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, selectors
@@ -914,3 +917,19 @@ def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
         % {"n": report.updated},
     )
     return redirect("staff:case", reference=case.reference)
+
+
+# --- the staff member's language ----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The staff pages in this language for this user, from now on and at every sign-in."""
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES):
+        choose_language(request, language)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("staff:queue")
+    return redirect(back)
