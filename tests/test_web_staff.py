@@ -138,6 +138,7 @@ def case_urls(case, notice, imported):
     return [
         ("get", reverse("staff:case", args=[ref])),
         ("get", reverse("staff:links", args=[ref])),
+        ("get", reverse("staff:notices_csv", args=[ref])),
         ("get", reverse("staff:hosts", args=[ref])),
         ("get", reverse("staff:timeline", args=[ref])),
         ("get", reverse("staff:import_links", args=[ref])),
@@ -1747,3 +1748,70 @@ def test_refusals_share_one_parent_and_none_is_a_value_error():
     ]
     assert [r.__name__ for r in refusals if not issubclass(r, NotPossible)] == []
     assert [r.__name__ for r in refusals if issubclass(r, ValueError)] == []
+
+
+# --- search and CSV ---------------------------------------------------------------------------
+
+
+def test_queue_search_finds_partial_reference_host_and_url_fragment(client, carla, team):
+    one = CaseFactory(reference="TD-2026-0311", team=team)
+    two = CaseFactory(reference="TD-2026-0422", team=team)
+    FoundLinkFactory(
+        case=one,
+        host=HostFactory(hostname="img.picshare-demo.com"),
+        url="https://img.picshare-demo.com/u/holiday-77.jpg",
+    )
+    FoundLinkFactory(
+        case=two,
+        host=HostFactory(hostname="cdn.other.example"),
+        url="https://cdn.other.example/x/beach.png",
+    )
+    client.force_login(carla)
+
+    def found(query):
+        page = client.get(reverse("staff:queue"), {"q": query, "status": "all"})
+        return [case.reference for case in page.context["page"].object_list]
+
+    assert found("0311") == ["TD-2026-0311"]
+    assert found("picshare") == ["TD-2026-0311"]
+    assert found("beach.png") == ["TD-2026-0422"]
+    assert found("/u/holiday") == ["TD-2026-0311"]
+    assert found("nowhere-xyz") == []
+
+
+def test_links_filter_by_url_and_export_as_csv(client, carla, case):
+    host = HostFactory(hostname="img.csv.example")
+    FoundLinkFactory(case=case, host=host, url="https://img.csv.example/a/one.jpg")
+    FoundLinkFactory(
+        case=case,
+        host=host,
+        url="https://img.csv.example/=HYPERLINK(1).jpg",
+        status=FoundLink.Status.REMOVED,
+    )
+    FoundLinkFactory(case=case, host=host, url="https://img.csv.example/b/two.jpg")
+    client.force_login(carla)
+
+    page = client.get(reverse("staff:links", args=[case.reference]), {"url": "/a/"})
+    export = client.get(
+        reverse("staff:links", args=[case.reference]), {"status": "removed", "export": "csv"}
+    )
+
+    assert [link.url for link, _party in page.context["rows"]] == [
+        "https://img.csv.example/a/one.jpg"
+    ]
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    lines = export.content.decode().splitlines()
+    assert lines[0] == "url,host,status,last_verdict,last_checked_at,dataset,entry_id"
+    assert lines[1:] == ["https://img.csv.example/=HYPERLINK(1).jpg,img.csv.example,removed,,,,"]
+
+
+def test_notices_export_as_csv_with_outcome(client, carla, full_case):
+    case, notice, _ = full_case
+    Notice.objects.filter(pk=notice.pk).update(outcome="complied")
+    client.force_login(carla)
+
+    export = client.get(reverse("staff:notices_csv", args=[case.reference]))
+
+    lines = export.content.decode().splitlines()
+    assert lines[0] == "notice,recipient,role,regime,status,sent_at,due_at,outcome,reply,links"
+    assert lines[1] == f"{notice.pk},{notice.recipient.name},hosting,gdpr,draft,,,complied,,3"

@@ -185,8 +185,8 @@ def queue_counts(cases: QuerySet[Case], user: Any) -> dict[str, int]:
 
 
 def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
-    """By reference, by exact image URL (normalised, matched on its hash), or by host name or
-    registered domain."""
+    """By reference (or part of it), by exact image URL (normalised, matched on its hash), by
+    part of a host name, or by a fragment of an image URL (a path, a file name)."""
     query = query.strip()
     if not query:
         return cases
@@ -200,11 +200,19 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
             matches |= Exists(
                 FoundLink.objects.filter(case=OuterRef("pk"), url_sha256=normalized.url_sha256)
             )
-    elif "." in query and " " not in query:
+    elif " " not in query and len(query) >= MIN_FRAGMENT:
         name = query.lower().rstrip(".")
-        hosts = Host.objects.filter(Q(hostname=name) | Q(registered_domain=name)).values("pk")
+        hosts = Host.objects.filter(Q(hostname__contains=name) | Q(registered_domain=name)).values(
+            "pk"
+        )
         matches |= Exists(FoundLink.objects.filter(case=OuterRef("pk"), host__in=hosts))
+        # A fragment of a URL: a scan of the visible cases' links (the cases filter first).
+        matches |= Exists(FoundLink.objects.filter(case=OuterRef("pk"), url__contains=query))
     return cases.filter(matches)
+
+
+# Shorter search terms match too much of every URL to mean anything.
+MIN_FRAGMENT = 3
 
 
 # --- a case's links by responsible party -------------------------------------------------------
@@ -264,7 +272,13 @@ def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
 
 
 def case_links(
-    case: Case, *, party: str = "", status: str = "", host: str = "", review: bool = False
+    case: Case,
+    *,
+    party: str = "",
+    status: str = "",
+    host: str = "",
+    review: bool = False,
+    url: str = "",
 ) -> QuerySet:
     """The links of a case for the links table, ordered by party, host and id."""
     links = (
@@ -289,6 +303,8 @@ def case_links(
         links = links.filter(host__hostname__icontains=host.strip().lower())
     if review:
         links = links.filter(needs_review=True)
+    if url.strip():
+        links = links.filter(url__contains=url.strip())
     return links
 
 

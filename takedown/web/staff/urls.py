@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import jobs, views
+from takedown.web.staff import exports, jobs, views
 
 app_name = "staff"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("language/", views.set_language, name="language"),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
+    path("<str:reference>/notices.csv", exports.notices_csv, name="notices_csv"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
     path("<str:reference>/import/", views.import_links_view, name="import_links"),

@@ -61,7 +61,7 @@ from takedown.web.access import (
 from takedown.web.language import choose_language
 from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
-from takedown.web.staff import actions, selectors
+from takedown.web.staff import actions, exports, selectors
 from takedown.web.staff.forms import (
     CloseForm,
     ImportForm,
@@ -352,7 +352,12 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
     status = request.GET.get("status", "")
     host = request.GET.get("host", "")[:253]
     review = request.GET.get("review") == "1"
-    links = selectors.case_links(case, party=party, status=status, host=host, review=review)
+    url = request.GET.get("url", "")[:2000]
+    links = selectors.case_links(
+        case, party=party, status=status, host=host, review=review, url=url
+    )
+    if request.GET.get("export") == "csv":
+        return exports.links_csv(case, links)
     page = Paginator(links, LINKS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(link, selectors.first_party(link)) for link in page.object_list]
     return render(
@@ -366,6 +371,7 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
             "party": party,
             "status": status,
             "host": host,
+            "url": url,
             "review": review,
             "statuses": FoundLink.Status.choices,
             "query": _without(request, "page"),
