@@ -145,6 +145,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:import", args=[ref, imported.pk])),
         ("get", reverse("staff:notice", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_pdf", args=[ref, notice.pk])),
+        ("get", reverse("staff:edit_notice", args=[ref, notice.pk])),
         ("post", reverse("staff:import_links", args=[ref])),
         ("post", reverse("staff:reveal", args=[ref])),
         ("post", reverse("staff:mandate", args=[ref])),
@@ -1815,3 +1816,51 @@ def test_notices_export_as_csv_with_outcome(client, carla, full_case):
     lines = export.content.decode().splitlines()
     assert lines[0] == "notice,recipient,role,regime,status,sent_at,due_at,outcome,reply,links"
     assert lines[1] == f"{notice.pk},{notice.recipient.name},hosting,gdpr,draft,,,complied,,3"
+
+
+# --- editing a draft ------------------------------------------------------------------------------
+
+
+def test_edit_draft_runs_the_element_check_and_keeps_the_due_date_a_placeholder(
+    client, carla, full_case
+):
+    case, notice, _ = full_case
+    client.force_login(carla)
+    url = reverse("staff:edit_notice", args=[case.reference, notice.pk])
+
+    form = client.get(url)
+    original = form.context["form"].initial["body_text"]
+    saved = client.post(
+        url, {"subject": "Removal request", "body_text": "Please remove the images."}, follow=True
+    )
+
+    notice.refresh_from_db()
+    missing = notice.element_check["missing"]
+    assert (notice.subject, notice.body_text) == ("Removal request", "Please remove the images.")
+    assert len(missing) >= 1
+    assert [str(m) for m in saved.context["messages"]] == [
+        f"Saved. The element check finds {len(missing)} elements missing: {', '.join(missing)}."
+        if len(missing) > 1
+        else f"Saved. The element check finds 1 element missing: {missing[0]}."
+    ]
+    assert saved.context["missing"] == missing
+    assert original.strip() != ""
+    assert CaseEvent.objects.filter(case=case, kind="notice.edited").count() == 1
+
+
+def test_a_sent_notice_cannot_be_edited(client, carla, full_case):
+    case, notice, _ = full_case
+    Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.SENT)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:edit_notice", args=[case.reference, notice.pk]),
+        {"subject": "x", "body_text": "y"},
+        follow=True,
+    )
+
+    notice.refresh_from_db()
+    assert notice.body_text == ""
+    assert [str(m) for m in response.context["messages"]] == [
+        "This notice can no longer be edited: it is on its way."
+    ]

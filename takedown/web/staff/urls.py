@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import exports, jobs, views
+from takedown.web.staff import drafts, exports, jobs, views
 
 app_name = "staff"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("<str:reference>/reopen/", views.reopen, name="reopen"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("<str:reference>/notices/<int:pk>/edit/", drafts.edit_notice, name="edit_notice"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
     path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
     path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
