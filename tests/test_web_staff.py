@@ -153,6 +153,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:generate", args=[ref])),
         ("post", reverse("staff:send", args=[ref])),
         ("post", reverse("staff:ladder", args=[ref])),
+        ("post", reverse("staff:ladder_step", args=[ref])),
         ("post", reverse("staff:close", args=[ref])),
         ("post", reverse("staff:reopen", args=[ref])),
         ("post", reverse("staff:submit", args=[ref, notice.pk])),
@@ -1864,3 +1865,53 @@ def test_a_sent_notice_cannot_be_edited(client, carla, full_case):
     assert [str(m) for m in response.context["messages"]] == [
         "This notice can no longer be edited: it is on its way."
     ]
+
+
+# --- the escalation ladder as a list of named steps -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("op", "step", "expected"),
+    [
+        ("up", "cdn", ["site_operator", "cdn", "hosting", "registrar", "dpa", "manual"]),
+        (
+            "down",
+            "site_operator",
+            ["hosting", "site_operator", "cdn", "registrar", "dpa", "manual"],
+        ),
+        ("remove", "dpa", ["site_operator", "hosting", "cdn", "registrar", "manual"]),
+        ("up", "site_operator", ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]),
+        ("down", "manual", ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]),
+    ],
+)
+def test_changed_ladder_moves_and_removes(op, step, expected):
+    from takedown.web.staff.ladder import changed_ladder
+
+    default = ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]
+
+    assert changed_ladder(default, op, step) == expected
+
+
+def test_added_step_goes_before_the_manual_step():
+    from takedown.web.staff.ladder import changed_ladder
+
+    assert changed_ladder(["hosting", "manual"], "add", "dpa") == ["hosting", "dpa", "manual"]
+    assert changed_ladder(["hosting"], "add", "manual") == ["hosting", "manual"]
+    assert changed_ladder(["hosting"], "add", "bogus") == ["hosting"]
+
+
+def test_ladder_buttons_save_the_ladder_with_names(client, carla, case):
+    client.force_login(carla)
+    url = reverse("staff:ladder_step", args=[case.reference])
+
+    client.post(url, {"op": "remove", "step": "cdn"})
+    response = client.post(url, {"op": "up", "step": "registrar"}, follow=True)
+
+    case.refresh_from_db()
+    assert case.escalation_ladder == ["site_operator", "registrar", "hosting", "dpa", "manual"]
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "Escalation ladder saved: Site operator → Registrar → Hosting provider → "
+        "Complaint to the data-protection authority → Manual legal step (court, police, lawyer)."
+    )
+    page = response.content.decode()
+    assert 'data-step="registrar"' in page and "Add a step" in page

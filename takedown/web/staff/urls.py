@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import drafts, exports, jobs, views
+from takedown.web.staff import drafts, exports, jobs, ladder, views
 
 app_name = "staff"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("<str:reference>/generate/", views.generate, name="generate"),
     path("<str:reference>/send/", views.send_approved, name="send"),
     path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
+    path("<str:reference>/ladder/step/", ladder.ladder_step, name="ladder_step"),
     path("<str:reference>/close/", views.close, name="close"),
     path("<str:reference>/reopen/", views.reopen, name="reopen"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),

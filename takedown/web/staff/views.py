@@ -28,7 +28,6 @@ from django.views.decorators.http import require_POST
 
 from takedown.cases import open_case
 from takedown.checks import escalate
-from takedown.checks.escalate import ladder_of
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
 from takedown.dispatch import queue_approved
 from takedown.errors import NotPossible
@@ -78,6 +77,7 @@ from takedown.web.staff.forms import (
     ReviewedForm,
 )
 from takedown.web.staff.jobs import job_url
+from takedown.web.staff.ladder import ladder_rows
 from takedown.web.staff.timeline import timeline_rows
 from takedown.workflow import CHECKED_CASE_STATUSES, UNSENT_NOTICE_STATUSES
 
@@ -281,7 +281,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "events": events,
             "imports": case.imports.order_by("-created_at")[:5],
             "resolve_form": ResolveForm(),
-            "ladder_form": LadderForm(initial={"roles": ", ".join(ladder_of(case))}),
+            "ladder": ladder_rows(case),
             "close_form": CloseForm(),
             "reopen_form": ReopenForm(),
             "jobs": running_jobs(case),
