@@ -165,6 +165,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:portal_revoke", args=[ref])),
         ("post", reverse("staff:recheck", args=[ref])),
         ("post", reverse("staff:reference_hashes", args=[ref])),
+        ("post", reverse("staff:reference_picture", args=[ref])),
         ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import drafts, exports, jobs, ladder, views
+from takedown.web.staff import drafts, exports, jobs, ladder, pictures, views
 
 app_name = "staff"
 
@@ -47,6 +47,9 @@ urlpatterns = [
     path("<str:reference>/tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("<str:reference>/recheck/", views.recheck, name="recheck"),
     path("<str:reference>/reference-hashes/", views.reference_hashes, name="reference_hashes"),
+    path(
+        "<str:reference>/reference-picture/", pictures.reference_picture, name="reference_picture"
+    ),
     path("<str:reference>/jobs/<int:pk>/", jobs.job_detail, name="job"),
     path("<str:reference>/jobs/<int:pk>/status/", jobs.job_status, name="job_status"),
     path("<str:reference>/jobs/<int:pk>/pdf/", jobs.job_output, name="job_output"),
