@@ -931,6 +931,9 @@ def test_submit_for_review(client, carla, full_case):
     # The second submit is refused with a message, not a traceback.
     assert again.status_code == 200
     assert len([m for m in again.context["messages"] if m.level_tag == "error"]) == 1
+    assert [str(m) for m in again.context["messages"]][-1] == (
+        f"Notice {notice.pk} is not a draft (it is in review): it was submitted already."
+    )
 
 
 def test_mark_manual_submission_done(client, carla, full_case):
@@ -1916,3 +1919,39 @@ def test_ladder_buttons_save_the_ladder_with_names(client, carla, case):
     )
     page = response.content.decode()
     assert 'data-step="registrar"' in page and "Add a step" in page
+
+
+def test_a_refused_transition_reads_as_words_not_codes(client, carla, full_case, monkeypatch):
+    case, notice, _ = full_case
+
+    def refuse(*args, **kwargs):
+        raise TransitionNotAllowed("Notice: draft -> in_review is not allowed")
+
+    monkeypatch.setattr("takedown.web.staff.views.submit_for_review", refuse)
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:submit", args=[case.reference, notice.pk]), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was done: this step is not possible any more (perhaps it was done already). "
+        "The page shows the current state."
+    ]
+
+
+def test_a_notice_with_many_links_is_rendered_by_a_job(client, carla, full_case, monkeypatch):
+    case, notice, _ = full_case
+    monkeypatch.setattr("takedown.web.staff.views.RENDER_INLINE_LINKS", 2)
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:notice_pdf", args=[case.reference, notice.pk]))
+    page = finish_job(client, response)
+    job = page.context["job"]
+    pdf = client.get(reverse("staff:job_output", args=[case.reference, job.pk]))
+
+    assert (job.kind, job.status, job.notice_id) == (Job.Kind.RENDER, Job.Status.DONE, notice.pk)
+    assert page.context["report"] == "The notice's PDF is ready."
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert job.result == {"bytes": len(pdf.content)}
+    # Stored encrypted: the PDF lists the person's images.
+    assert b"%PDF-" not in output_path(job).read_bytes()

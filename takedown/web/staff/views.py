@@ -61,6 +61,7 @@ from takedown.web.language import choose_language
 from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
 from takedown.web.staff import actions, exports, selectors
+from takedown.web.staff.actions import StaffActionError
 from takedown.web.staff.forms import (
     CloseForm,
     ImportForm,
@@ -79,7 +80,12 @@ from takedown.web.staff.forms import (
 from takedown.web.staff.jobs import job_url
 from takedown.web.staff.ladder import ladder_rows
 from takedown.web.staff.timeline import timeline_rows
-from takedown.workflow import CHECKED_CASE_STATUSES, UNSENT_NOTICE_STATUSES
+from takedown.workflow import (
+    CHECKED_CASE_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    ConcurrentChange,
+    TransitionNotAllowed,
+)
 
 CASES_PER_PAGE = 50
 LINKS_PER_PAGE = 100
@@ -494,6 +500,17 @@ def _act(
     else:
         try:
             messages.success(request, step())
+        except TransitionNotAllowed:
+            # The table's own words ("in_review -> in_review is not allowed") are for logs.
+            messages.error(
+                request,
+                _(
+                    "Nothing was done: this step is not possible any more (perhaps it was done "
+                    "already). The page shows the current state."
+                ),
+            )
+        except ConcurrentChange:
+            messages.error(request, _("Someone else changed this meanwhile: nothing was done."))
         except NotPossible as refused:
             messages.error(request, refused.message)
     return redirect(back or reverse("staff:case", kwargs={"reference": case.reference}))
@@ -537,6 +554,11 @@ def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse
     case, notice = _notice_of(request, reference, pk)
 
     def step() -> str:
+        if notice.status != Notice.Status.DRAFT:
+            raise StaffActionError(
+                _("Notice %(id)d is not a draft (it is %(status)s): it was submitted already.")
+                % {"id": notice.pk, "status": notice.get_status_display().lower()}
+            )
         submit_for_review(notice, request.user)
         return _("Notice %(id)d submitted for review.") % {"id": notice.pk}
 
