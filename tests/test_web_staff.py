@@ -138,6 +138,7 @@ def case_urls(case, notice, imported):
     return [
         ("get", reverse("staff:case", args=[ref])),
         ("get", reverse("staff:links", args=[ref])),
+        ("post", reverse("staff:exclude_links", args=[ref])),
         ("get", reverse("staff:notices_csv", args=[ref])),
         ("get", reverse("staff:hosts", args=[ref])),
         ("get", reverse("staff:timeline", args=[ref])),
@@ -1955,3 +1956,25 @@ def test_a_notice_with_many_links_is_rendered_by_a_job(client, carla, full_case,
     assert job.result == {"bytes": len(pdf.content)}
     # Stored encrypted: the PDF lists the person's images.
     assert b"%PDF-" not in output_path(job).read_bytes()
+
+
+def test_exclude_links_asks_first_then_excludes(client, carla, case):
+    links = [FoundLinkFactory(case=case) for _ in range(3)]
+    removed = FoundLinkFactory(case=case, status=FoundLink.Status.REMOVED)
+    client.force_login(carla)
+    url = reverse("staff:exclude_links", args=[case.reference])
+    chosen = [links[0].pk, links[1].pk, removed.pk]
+
+    asked = client.post(url, {"link": chosen})
+    assert FoundLink.objects.filter(status=FoundLink.Status.EXCLUDED).count() == 0
+    assert asked.context["title"] == "Exclude 2 links?"
+    assert asked.context["fields"] == [("link", str(links[0].pk)), ("link", str(links[1].pk))]
+    done = client.post(url, {"link": chosen, "confirm": "1"}, follow=True)
+
+    excluded = set(
+        FoundLink.objects.filter(status=FoundLink.Status.EXCLUDED).values_list("pk", flat=True)
+    )
+    assert excluded == {links[0].pk, links[1].pk}
+    assert [str(m) for m in done.context["messages"]] == [
+        "2 links excluded: they are no longer reported or checked."
+    ]

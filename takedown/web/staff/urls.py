@@ -14,6 +14,7 @@ urlpatterns = [
     path("language/", views.set_language, name="language"),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
+    path("<str:reference>/links/exclude/", views.exclude_links, name="exclude_links"),
     path("<str:reference>/notices.csv", exports.notices_csv, name="notices_csv"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),

@@ -82,9 +82,11 @@ from takedown.web.staff.ladder import ladder_rows
 from takedown.web.staff.timeline import timeline_rows
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
+    OPEN_LINK_STATUSES,
     UNSENT_NOTICE_STATUSES,
     ConcurrentChange,
     TransitionNotAllowed,
+    transition_many,
 )
 
 CASES_PER_PAGE = 50
@@ -670,7 +672,7 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
                 _("The person sees in the portal that the case was closed."),
             ],
             action=reverse("staff:close", kwargs={"reference": case.reference}),
-            fields={"reason": form.cleaned_data["reason"]},
+            fields=[("reason", form.cleaned_data["reason"])],
             button=_("Close case"),
         )
     cancelled = unsent.count()
@@ -686,6 +688,53 @@ def close(request: HttpRequest, reference: str) -> HttpResponse:
         ) % {"n": cancelled}
 
     return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def exclude_links(request: HttpRequest, reference: str) -> HttpResponse:
+    """Excluded links are no longer reported, escalated or checked: ask first, naming how many."""
+    case = get_case_for(request.user, reference)
+    chosen = [int(pk) for pk in request.POST.getlist("link") if pk.isdigit()]
+    ids = list(
+        FoundLink.objects.filter(
+            case=case, pk__in=chosen, status__in=OPEN_LINK_STATUSES
+        ).values_list("pk", flat=True)
+    )
+    back = reverse("staff:links", kwargs={"reference": case.reference})
+    if not ids:
+        messages.error(request, _("Choose at least one link that is still being followed."))
+        return redirect(back)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=ngettext("Exclude %(n)d link?", "Exclude %(n)d links?", len(ids))
+            % {"n": len(ids)},
+            consequences=[
+                _("They are no longer named in new notices, reminders or escalations."),
+                _("They are no longer checked; notices already sent stay as they are."),
+            ],
+            action=reverse("staff:exclude_links", kwargs={"reference": case.reference}),
+            fields=[("link", str(pk)) for pk in ids],
+            button=_("Exclude"),
+        )
+
+    def step() -> str:
+        moved = transition_many(
+            FoundLink,
+            ids,
+            list(OPEN_LINK_STATUSES),
+            FoundLink.Status.EXCLUDED,
+            actor=request.user,
+        )
+        return ngettext(
+            "%(n)d link excluded: it is no longer reported or checked.",
+            "%(n)d links excluded: they are no longer reported or checked.",
+            len(moved),
+        ) % {"n": len(moved)}
+
+    return _act(request, case, step, back=back)
 
 
 @staff_required
@@ -711,7 +760,7 @@ def _confirm(
     title: str,
     consequences: list[str],
     action: str,
-    fields: dict[str, str],
+    fields: list[tuple[str, str]],
     button: str,
 ) -> HttpResponse:
     """A risky action's question: what it will do, and the same POST again with confirm=1."""
@@ -782,7 +831,7 @@ def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
                 _("To let them in again, issue a new link and send it to them."),
             ],
             action=reverse("staff:portal_revoke", kwargs={"reference": case.reference}),
-            fields={},
+            fields=[],
             button=_("Revoke portal link"),
         )
 
