@@ -72,6 +72,18 @@ def test_search_and_csv_exports(new_page):
         "https://img.picshare-demo.com/u/beach.jpg,img.picshare-demo.com,removed,,,,",
     ]
 
+    # Excluding asks first.
+    page.goto(f"/cases/{case.reference}/links/")
+    page.get_by_label("Choose https://img.picshare-demo.com/u/holiday-77.jpg").check()
+    page.get_by_role("button", name="Exclude the chosen links").click()
+    expect(page.locator("#confirm h2")).to_have_text("Exclude 1 link?")
+    shoot(page, "tools-01b-exclude-asks-first")
+    page.get_by_role("button", name="Exclude", exact=True).click()
+    expect(
+        page.get_by_text("1 link excluded: it is no longer reported or checked.")
+    ).to_be_visible()
+    assert FoundLink.objects.filter(status=FoundLink.Status.EXCLUDED).count() == 1
+
 
 def test_ladder_as_named_steps(new_page):
     team, page = signed_in(new_page)
