@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in staff member's own language (takedown/web/language.py) over the browser's.
+    "takedown.web.language.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -183,14 +185,21 @@ if PRODUCTION and not TAKEDOWN_CACHE_URL:
     )
 CACHES = {"default": cache_from_url("TAKEDOWN_CACHE_URL", TAKEDOWN_CACHE_URL)}
 
-# Uploads. Staff imports are read in the request (a LAION Parquet shard is large); the portal
-# takes one signed PDF. Both caps are enforced by the forms with a clear error; the portal also
+# Uploads. Staff imports are stored encrypted under TAKEDOWN_JOB_FILES_DIR and read by a worker
+# (a LAION Parquet shard is large), never in the web process; the portal takes one signed PDF.
+# Both caps are enforced by the forms with a clear error; the portal also
 # refuses a larger request from its Content-Length before reading the body.
 TAKEDOWN_IMPORT_MAX_BYTES = envint("TAKEDOWN_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 # Bytes the text columns of one Parquet file may decode to. A file of a few hundred bytes can
 # hold one long string repeated millions of times; readers.py counts before decoding and
 # refuses the file past this (a 1M-row LAION shard decodes to about 150 MB).
 TAKEDOWN_IMPORT_MAX_DECODED_BYTES = envint("TAKEDOWN_IMPORT_MAX_DECODED_BYTES", 4 * 1024**3)
+TAKEDOWN_JOB_FILES_DIR = Path(envstr("TAKEDOWN_JOB_FILES_DIR") or VAR_DIR / "jobs")
+# A background job's message or a worker's claim on it lasts this long; past it the dispatcher
+# hands the job out again (a lost message, a dead worker).
+TAKEDOWN_JOB_LEASE_SECONDS = envint("TAKEDOWN_JOB_LEASE_SECONDS", 30 * 60)
+# Reference pictures are hashed in memory and never stored: larger ones are refused.
+TAKEDOWN_REFERENCE_IMAGE_MAX_BYTES = envint("TAKEDOWN_REFERENCE_IMAGE_MAX_BYTES", 20 * 1024 * 1024)
 TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Form fields other than files, held in memory: a pasted URL list of some 50,000 lines; longer
 # lists go in as a file. Files above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary

@@ -13,6 +13,7 @@ class TakedownConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
         # The tasks register with Celery on import; takedown.dispatch sends them by name from
@@ -28,7 +29,11 @@ class TakedownConfig(AppConfig):
             schedule,  # noqa: F401
         )
         from takedown.notices import clock  # noqa: F401
+        from takedown.web.language import remember_language
         from takedown.web.roles import on_post_migrate
+
+        # A staff member's own language choice follows them to each new session.
+        user_logged_in.connect(remember_language, dispatch_uid="takedown.staff_language")
 
         # The admin group gets the permissions of models added after migration 0005_web.
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="takedown.admin_perms")

@@ -20,11 +20,12 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from takedown import metrics
 from takedown.checks.schedule import feed_new_links, lease_due_links, make_due
-from takedown.models import FoundLink, Host, Notice
+from takedown.models import FoundLink, Host, Job, Notice
 from takedown.notices import send as sending
 from takedown.resolve.hosts import due_hosts, prepare_resolution, release_stale_claims
 from takedown.schedule import lease
@@ -47,6 +48,7 @@ def dispatch_due_work() -> dict[str, int]:
     links, recheck_tasks = hand_out_rechecks()
     counts.update(links_fed=fed, links=links, recheck_tasks=recheck_tasks)
     counts["reply_polls"] = hand_out_reply_poll()
+    counts.update(jobs=hand_out_jobs())
     metrics.beat(metrics.DISPATCHER)
     log.info("dispatch: %s", counts)
     return counts
@@ -174,6 +176,36 @@ def queue_recheck(case: Any) -> tuple[int, int, int]:
     Returns (links made due, links queued, tasks). Used by the case page's "check links now"."""
     due = make_due(FoundLink.objects.filter(case=case))
     return due, *hand_out_rechecks(case)
+
+
+# --- background jobs started from the staff pages (takedown/jobs.py) ----------------------------
+
+
+def enqueue_job(job_id: int) -> None:
+    """Send a recorded job to the workers once the caller's transaction commits. By name
+    through send_task: the web process that records jobs need not have imported the tasks."""
+    transaction.on_commit(
+        lambda: current_app.send_task("takedown.tasks.run_job", args=[job_id]), robust=True
+    )
+
+
+def hand_out_jobs(now: Any = None) -> int:
+    """Jobs whose message was lost (still queued past its lease) or whose worker died (running
+    past its claim) go back to QUEUED, conditionally on the lease read, and are sent again.
+    Returns how many."""
+    now = now or timezone.now()
+    lease_for = timedelta(seconds=settings.TAKEDOWN_JOB_LEASE_SECONDS)
+    stale = Job.objects.filter(
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING], lease_until__lt=now
+    ).values_list("pk", "lease_until")[:DISPATCH_BATCH]
+    handed = 0
+    for pk, lease_until in stale:
+        if Job.objects.filter(
+            pk=pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING], lease_until=lease_until
+        ).update(status=Job.Status.QUEUED, lease_until=now + lease_for):
+            enqueue_job(pk)
+            handed += 1
+    return handed
 
 
 def _enqueue(task: str, *args: Any, **kwargs: Any) -> None:

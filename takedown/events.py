@@ -169,6 +169,137 @@ EVENT_TEXTS: dict[str, Promise] = {
 }
 
 
+# What the staff timeline says for each event kind that has no sentence of its own (internal
+# events and status changes). Parameters come from the event's data; a template whose
+# parameters the data lacks falls back to the event's stored message.
+STAFF_TEXTS: dict[str, Promise] = {
+    "case.open": gettext_lazy("The case was opened again."),
+    "case.paused": gettext_lazy("The case was paused."),
+    "case.withdrawn": gettext_lazy("The case was withdrawn."),
+    "case.closed": gettext_lazy("The case was closed."),
+    "case.viewed": gettext_lazy("The case page was opened."),
+    "person.revealed": gettext_lazy("The person's details were shown."),
+    "case.resolve_requested": ngettext_lazy(
+        "Resolution of %(hosts)s host was requested.",
+        "Resolution of %(hosts)s hosts was requested.",
+        "hosts",
+    ),
+    "case.recheck_requested": ngettext_lazy(
+        "A check of %(due)s link was requested.",
+        "A check of %(due)s links was requested.",
+        "due",
+    ),
+    "case.ladder_changed": gettext_lazy("The escalation ladder was changed."),
+    "directory.override": gettext_lazy("A directory entry was chosen by hand for this case."),
+    "escalation.complaint": gettext_lazy(
+        "A complaint to the data-protection authority was drafted."
+    ),
+    "escalation.step": gettext_lazy("The next step of the escalation ladder was drafted."),
+    "link.moved": gettext_lazy("An image moved to another address."),
+    "link.reappeared": gettext_lazy("An image is online again."),
+    "link.reviewed": gettext_lazy("A flagged link was looked at."),
+    "mail.handover": gettext_lazy("The notice was being handed to the mail server."),
+    "mail.accepted": gettext_lazy("The mail server accepted the notice."),
+    "mail.refused": gettext_lazy("The mail server refused the notice."),
+    "mail.uncertain": gettext_lazy(
+        "It is not certain whether the mail server received the notice."
+    ),
+    "mail.bounced": gettext_lazy("The notice bounced: it could not be delivered."),
+    "mail.log": gettext_lazy("The notice was written to the sent log."),
+    "notice.drafted": gettext_lazy("A notice was drafted."),
+    "notice.edited": gettext_lazy("A notice's text was edited."),
+    "notice.disclosure_confirmed": gettext_lazy(
+        "Disclosing the person's details to the recipient was confirmed."
+    ),
+    "notice.outcome": gettext_lazy("A notice's outcome was recorded."),
+    "notice.overdue": gettext_lazy("A notice's deadline passed without an answer."),
+    "notice.reply": gettext_lazy("A recipient's answer was recorded."),
+    "notice.reroute": gettext_lazy("A notice must go to another party: its host changed."),
+    "notice.draft": gettext_lazy("A notice went back to draft."),
+    "notice.in_review": gettext_lazy("A notice was submitted for review."),
+    "notice.approved": gettext_lazy("A notice was approved."),
+    "notice.queued": gettext_lazy("A notice was queued for sending."),
+    "notice.sending": gettext_lazy("A notice is being sent."),
+    "notice.sent": gettext_lazy("A notice was sent."),
+    "notice.failed": gettext_lazy("Sending a notice failed."),
+    "notice.needs_check": gettext_lazy("Whether a notice was sent needs checking."),
+    "notice.awaiting_manual": gettext_lazy("A notice waits to be submitted by hand."),
+    "notice.bounced": gettext_lazy("A notice bounced."),
+    "notice.cancelled": gettext_lazy("A notice was cancelled."),
+    "foundlink.found": gettext_lazy("A link is back in the list of links to report."),
+    "foundlink.removed": gettext_lazy("An image is no longer online."),
+    "foundlink.reappeared": gettext_lazy("An image that had been removed is online again."),
+    "foundlink.excluded": gettext_lazy("A link was excluded."),
+    "portal.code_failed": gettext_lazy("A wrong portal code was entered."),
+    "portal.code_sent": gettext_lazy("A portal code was sent to the person."),
+    "portal.data_downloaded": gettext_lazy("The person downloaded their data."),
+    "portal.deletion_handled": gettext_lazy("A deletion request was handled."),
+    "portal.device_verified": gettext_lazy("The person opened the portal on a new device."),
+    "portal.link_issued": gettext_lazy("A portal link was issued."),
+    "portal.link_opened": gettext_lazy("The person opened the portal link."),
+    "portal.link_revoked": gettext_lazy("The portal links were revoked."),
+    "portal.mandate_downloaded": gettext_lazy("The signed authorisation was downloaded."),
+    "portal.messages_read": gettext_lazy("The person's messages were marked as read."),
+    "task.manual_legal_step": gettext_lazy("A legal step must be taken by hand."),
+    "task.manual_legal_step_done": gettext_lazy("A legal step was marked as done."),
+    "dataset.release_compared": gettext_lazy(
+        "A new release of the dataset was compared with the case."
+    ),
+}
+# Events whose stored message holds a person's note (what was done, why): the timeline shows
+# it beside the sentence, as written.
+NOTE_KINDS = frozenset(
+    {
+        "link.reviewed",
+        "task.manual_legal_step_done",
+        "portal.deletion_handled",
+        "notice.reply",
+        "case.closed",
+        "case.open",
+        "directory.override",
+    }
+)
+# Many rows moved at once (transition_many): one line per notice in the timeline.
+GROUPED_TEXTS: dict[str, Promise] = {
+    "foundlink.notified": ngettext_lazy(
+        "%(count)s link notified to %(recipient)s.",
+        "%(count)s links notified to %(recipient)s.",
+        "count",
+    ),
+    "foundlink.removed": ngettext_lazy(
+        "%(count)s image is no longer online.", "%(count)s images are no longer online.", "count"
+    ),
+    "foundlink.excluded": ngettext_lazy(
+        "%(count)s link was excluded.", "%(count)s links were excluded.", "count"
+    ),
+    "foundlink.found": ngettext_lazy(
+        "%(count)s link is back in the list of links to report.",
+        "%(count)s links are back in the list of links to report.",
+        "count",
+    ),
+    "foundlink.reappeared": ngettext_lazy(
+        "%(count)s removed image is online again.",
+        "%(count)s removed images are online again.",
+        "count",
+    ),
+}
+
+
+def staff_sentence(event: CaseEvent) -> str:
+    """The staff timeline's sentence for an event, in the active language: its own sentence,
+    else the one for its kind, else its stored message. Never a raw code."""
+    if event.sentence:
+        return event_sentence(event)
+    template = STAFF_TEXTS.get(event.kind) or EVENT_TEXTS.get(event.kind)
+    if template is not None:
+        values = {**(event.data or {}), **(event.params or {})}
+        try:
+            return str(template % values)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return event.message or _("Something was recorded on the case.")
+
+
 def person_date(value: datetime | None) -> str:
     """A date as people write it in the active language (27 November 2026 / 27. November 2026)."""
     if value is None:

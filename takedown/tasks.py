@@ -10,8 +10,9 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 
-from takedown import dispatch, notifications
+from takedown import dispatch, jobs, notifications
 from takedown.checks.check import check_links
 from takedown.checks.escalate import escalate_due, mark_overdue
 from takedown.checks.schedule import claim_leased, release_hosts
@@ -135,3 +136,20 @@ def escalate_overdue() -> dict[str, int]:
     counts = {"overdue": mark_overdue(), "drafts": escalate_due()}
     log.info("escalation: %s", counts)
     return counts
+
+
+# --- background jobs started from the staff pages ----------------------------------------------
+
+
+@shared_task(
+    name="takedown.tasks.run_job",
+    ignore_result=True,
+    # Below the job's claim (TAKEDOWN_JOB_LEASE_SECONDS): a worker still running when the
+    # dispatcher hands the job out again would run it twice.
+    soft_time_limit=settings.TAKEDOWN_JOB_LEASE_SECONDS - 120,
+    time_limit=settings.TAKEDOWN_JOB_LEASE_SECONDS - 60,
+)
+def run_job(job_id: int) -> str | None:
+    """Claim one background job and run it (takedown/jobs.py); a copy of the message finds it
+    claimed. No Celery retries: the dispatcher hands out jobs whose worker died."""
+    return jobs.run_job(job_id)

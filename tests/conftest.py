@@ -104,6 +104,13 @@ def fresh_throttle() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def job_files(settings: Any, tmp_path: Path) -> Path:
+    """Each test's uploads and rendered files for background jobs in its own folder."""
+    settings.TAKEDOWN_JOB_FILES_DIR = tmp_path / "jobs"
+    return settings.TAKEDOWN_JOB_FILES_DIR
+
+
+@pytest.fixture(autouse=True)
 def field_keys(settings: pytest.FixtureRequest) -> Iterator[list[str]]:
     """A fresh encryption key per test, so no test depends on a key file under var/."""
     keys = [Fernet.generate_key().decode()]

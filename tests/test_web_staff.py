@@ -19,6 +19,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+import takedown.tasks  # noqa: F401  (registers the tasks the actions send, as in a worker)
 from takedown.checks.escalate import EscalationError
 from takedown.checks.references import ReferenceHashError
 from takedown.checks.releases import ReleaseError
@@ -27,6 +28,7 @@ from takedown.directory.importers import DirectoryImportError
 from takedown.dispatch import DISPATCH_LEASE
 from takedown.errors import NotPossible
 from takedown.intake.readers import IntakeError
+from takedown.jobs import output_path, run_job, write_encrypted
 from takedown.models import (
     Case,
     CaseEvent,
@@ -35,6 +37,7 @@ from takedown.models import (
     FoundLink,
     HostResolution,
     Import,
+    Job,
     LinkCheck,
     Notice,
     NoticeLink,
@@ -48,6 +51,7 @@ from takedown.resolve.lookup import BadTarget
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.actions import request_deletion, send_message
 from takedown.web.staff.actions import StaffActionError
+from takedown.web.staff.jobs import job_url
 from takedown.workflow import ConcurrentChange, TransitionNotAllowed, record_event, transition
 from tests.factories import (
     CaseFactory,
@@ -135,6 +139,8 @@ def case_urls(case, notice, imported):
     return [
         ("get", reverse("staff:case", args=[ref])),
         ("get", reverse("staff:links", args=[ref])),
+        ("post", reverse("staff:exclude_links", args=[ref])),
+        ("get", reverse("staff:notices_csv", args=[ref])),
         ("get", reverse("staff:hosts", args=[ref])),
         ("get", reverse("staff:party", args=[ref, "img.hoster-eins.de"])),
         ("get", reverse("staff:timeline", args=[ref])),
@@ -144,6 +150,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:notice", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_pdf", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_form", args=[ref, notice.pk])),
+        ("get", reverse("staff:edit_notice", args=[ref, notice.pk])),
         ("post", reverse("staff:import_links", args=[ref])),
         ("post", reverse("staff:reveal", args=[ref])),
         ("post", reverse("staff:mandate", args=[ref])),
@@ -154,9 +161,11 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:generate", args=[ref])),
         ("post", reverse("staff:send", args=[ref])),
         ("post", reverse("staff:ladder", args=[ref])),
+        ("post", reverse("staff:ladder_step", args=[ref])),
         ("post", reverse("staff:close", args=[ref])),
         ("post", reverse("staff:knowledge", args=[ref])),
         ("post", reverse("staff:consent", args=[ref])),
+        ("post", reverse("staff:reopen", args=[ref])),
         ("post", reverse("staff:submit", args=[ref, notice.pk])),
         ("post", reverse("staff:submitted", args=[ref, notice.pk])),
         ("post", reverse("staff:reply", args=[ref, notice.pk])),
@@ -172,10 +181,14 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:portal_revoke", args=[ref])),
         ("post", reverse("staff:recheck", args=[ref])),
         ("post", reverse("staff:reference_hashes", args=[ref])),
+        ("post", reverse("staff:reference_picture", args=[ref])),
         ("post", reverse("staff:deletion_handled", args=[ref, case.deletion_requests.get().pk])),
         ("post", reverse("staff:link_reviewed", args=[ref, case.links.get(needs_review=True).pk])),
         ("post", reverse("staff:task_done", args=[ref, manual_task(case).pk])),
         ("post", reverse("staff:entry_note", args=[ref, case.links.order_by("pk")[1].pk])),
+        ("get", reverse("staff:job", args=[ref, case.jobs.get().pk])),
+        ("get", reverse("staff:job_status", args=[ref, case.jobs.get().pk])),
+        ("get", reverse("staff:job_output", args=[ref, case.jobs.get().pk])),
     ]
 
 
@@ -188,6 +201,15 @@ def test_case_urls_cover_every_case_url_of_the_workspace(full_case):
     listed = {resolve(url.split("?")[0]).url_name for _method, url in case_urls(*full_case)}
 
     assert per_case == listed
+
+
+def finish_job(client, response):
+    """The action recorded a job and sent the browser to its page: run it as a worker would,
+    then open the page (with the job's report, or the import report it leads to)."""
+    job = Job.objects.order_by("-pk").first()
+    assert (response.status_code, response["Location"]) == (302, job_url(job))
+    run_job(job.pk)
+    return client.get(job_url(job), follow=True)
 
 
 def manual_task(case):
@@ -207,6 +229,10 @@ def full_case(case, carla, hoster):
     request_deletion(case)
     FoundLink.objects.filter(pk=links[0].pk).update(needs_review=True)
     record_event(case, "task.manual_legal_step", message="Manual legal step needed.", notice=notice)
+    rendered = Job.objects.create(
+        kind=Job.Kind.RENDER, case=case, notice=notice, status=Job.Status.DONE
+    )
+    write_encrypted(output_path(rendered), [b"%PDF-1.7 rendered by a worker"])
     return case, notice, imported
 
 
@@ -492,7 +518,8 @@ def test_case_page_query_count_does_not_grow_with_links(client, carla, team, pag
     ]
 
     assert counts[0] == counts[1]
-    assert counts[1] <= 20
+    # 21: one for the case's background jobs still running.
+    assert counts[1] <= 21
 
 
 def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, hoster):
@@ -654,9 +681,9 @@ def test_new_case_with_pasted_urls_reports_exact_counts(client, carla, team):
     )
 
     case = Case.objects.get()
+    page = finish_job(client, response)
     imported = Import.objects.get(case=case)
-    assert response.status_code == 302
-    assert response["Location"] == reverse("staff:import", args=[case.reference, imported.pk])
+    assert page.redirect_chain[-1][0] == reverse("staff:import", args=[case.reference, imported.pk])
     assert (case.team, case.assigned_to, case.category) == (team, carla, "intimate")
     assert (case.person.name, case.person.country, case.person.language) == (
         "Sam Person",
@@ -672,7 +699,7 @@ def test_new_case_with_pasted_urls_reports_exact_counts(client, carla, team):
         "hosts": 2,
     }
     assert [e["row"] for e in report["errors"]] == [3]
-    page = client.get(response["Location"]).content.decode()
+    page = page.content.decode()
     assert '<dd data-field="created">2</dd>' in page
     assert '<dd data-field="duplicates">1</dd>' in page
     assert '<dd data-field="invalid">1</dd>' in page
@@ -731,8 +758,8 @@ def test_upload_gives_the_same_report_as_import_links(
         {"file": SimpleUploadedFile(filename, content.encode())},
     )
 
+    finish_job(client, response)
     imported = Import.objects.get(case=case)
-    assert response.status_code == 302
     assert {k: v for k, v in imported.report.items() if k != "errors"} == {
         k: v for k, v in expected.items() if k != "errors"
     }
@@ -749,9 +776,12 @@ def test_upload_parquet_sample(client, carla, team):
     case = CaseFactory(reference="TD-2026-0702", team=team)
     client.force_login(carla)
 
-    client.post(
-        reverse("staff:import_links", args=[case.reference]),
-        {"file": SimpleUploadedFile("laion.parquet", data), "dataset": "laion-5b"},
+    finish_job(
+        client,
+        client.post(
+            reverse("staff:import_links", args=[case.reference]),
+            {"file": SimpleUploadedFile("laion.parquet", data), "dataset": "laion-5b"},
+        ),
     )
 
     imported = Import.objects.get(case=case)
@@ -763,7 +793,7 @@ def test_upload_parquet_sample(client, carla, team):
     assert FoundLink.objects.filter(case=case).count() == imported.report["created"]
 
 
-def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
+def test_upload_of_a_broken_file_imports_nothing(client, carla, team, settings):
     case = CaseFactory(reference="TD-2026-0703", team=team)
     client.force_login(carla)
 
@@ -775,10 +805,12 @@ def test_upload_of_a_broken_file_imports_nothing(client, carla, team):
         },
     )
 
-    assert response.status_code == 200
-    errors = response.context["form"].non_field_errors()
-    assert len(errors) == 1 and errors[0].endswith("(nothing was imported)")
+    page = finish_job(client, response)
+    assert page.context["job"].status == Job.Status.FAILED
+    assert page.context["report"].endswith("(nothing was imported)")
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
+    # The stored upload is gone with the failed import.
+    assert list(settings.TAKEDOWN_JOB_FILES_DIR.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -800,12 +832,13 @@ def test_upload_of_a_hostile_file_shows_the_error_not_a_500(client, carla, team,
         {"file": SimpleUploadedFile("found.jsonl", content), "format": ""},
     )
 
-    assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [f"{message} (nothing was imported)"]
+    page = finish_job(client, response)
+    assert page.status_code == 200
+    assert page.context["report"] == f"{message} (nothing was imported)"
     assert (FoundLink.objects.count(), Import.objects.count()) == (0, 0)
 
 
-def test_new_case_with_a_broken_file_leaves_no_case(client, carla, team):
+def test_new_case_with_a_broken_file_leaves_the_case_without_links(client, carla, team):
     client.force_login(carla)
 
     response = client.post(
@@ -819,8 +852,10 @@ def test_new_case_with_a_broken_file_leaves_no_case(client, carla, team):
         },
     )
 
-    assert response.status_code == 200
-    assert Case.objects.count() == 0
+    # The case is opened in the request; the import runs in a worker and fails there whole.
+    page = finish_job(client, response)
+    assert page.context["report"].endswith("(nothing was imported)")
+    assert (Case.objects.count(), FoundLink.objects.count(), Import.objects.count()) == (1, 0, 0)
 
 
 def test_import_form_needs_exactly_one_input(client, carla, case):
@@ -846,7 +881,7 @@ def test_resolve_queues_the_case_hosts(client, carla, case):
     FoundLinkFactory(host=elsewhere)
     client.force_login(carla)
 
-    response = client.post(reverse("staff:resolve", args=[case.reference]), follow=True)
+    page = finish_job(client, client.post(reverse("staff:resolve", args=[case.reference])))
 
     due.refresh_from_db()
     elsewhere_before = elsewhere.next_resolve_at
@@ -855,10 +890,17 @@ def test_resolve_queues_the_case_hosts(client, carla, case):
     assert due.next_resolve_at > timezone.now()
     assert elsewhere.next_resolve_at == elsewhere_before
     event = CaseEvent.objects.get(case=case, kind="case.resolve_requested")
-    assert (event.actor, event.data) == (carla, {"hosts": 1, "domains": 1, "refresh": False})
-    assert [str(m) for m in response.context["messages"]] == [
-        "1 host on 1 registered domains queued for resolution."
-    ]
+    job = Job.objects.get()
+    assert (event.actor, event.data) == (
+        carla,
+        {"hosts": 1, "domains": 1, "refresh": False, "job": job.pk},
+    )
+    # Handed out: the page watches until the host is resolved.
+    assert (job.status, job.total, page.context["report"]) == (
+        Job.Status.RUNNING,
+        1,
+        "0 of 1 host resolved.",
+    )
 
 
 def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
@@ -867,7 +909,7 @@ def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
     FoundLinkFactory(case=case, host=host)
     client.force_login(carla)
 
-    response = client.post(reverse("staff:generate", args=[case.reference]), follow=True)
+    page = finish_job(client, client.post(reverse("staff:generate", args=[case.reference])))
 
     notice = Notice.objects.get(case=case)
     assert (notice.recipient, notice.status, notice.created_by, notice.links.count()) == (
@@ -876,9 +918,7 @@ def test_generate_creates_drafts_per_recipient(client, carla, case, hoster):
         carla,
         2,
     )
-    assert [str(m) for m in response.context["messages"]] == [
-        "Notices: 1 new, 0 refreshed, 0 unchanged; 0 links have no responsible party yet."
-    ]
+    assert page.context["report"] == "Notices: 1 new, 0 refreshed, 0 unchanged."
 
 
 def test_generate_on_a_closed_case_is_refused(client, carla, case, hoster):
@@ -908,6 +948,9 @@ def test_submit_for_review(client, carla, full_case):
     # The second submit is refused with a message, not a traceback.
     assert again.status_code == 200
     assert len([m for m in again.context["messages"] if m.level_tag == "error"]) == 1
+    assert [str(m) for m in again.context["messages"]][-1] == (
+        f"Notice {notice.pk} is not a draft (it is in review): it was submitted already."
+    )
 
 
 def test_mark_manual_submission_done(client, carla, full_case):
@@ -1089,13 +1132,79 @@ def test_close_case_with_reason(client, carla, full_case):
     no_reason = client.post(
         reverse("staff:close", args=[case.reference]), {"reason": ""}, follow=True
     )
-    client.post(reverse("staff:close", args=[case.reference]), {"reason": "Person withdrew."})
+    asked = client.post(
+        reverse("staff:close", args=[case.reference]), {"reason": "Person withdrew."}
+    )
+    # Nothing happens before the caseworker has seen what closing cancels.
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    assert asked.context["consequences"][0] == "1 notice not sent yet will be cancelled."
+    closed = client.post(
+        reverse("staff:close", args=[case.reference]),
+        {"reason": "Person withdrew.", "confirm": "1"},
+        follow=True,
+    )
 
     case.refresh_from_db()
     notice.refresh_from_db()
     assert (case.status, case.close_reason) == (Case.Status.CLOSED, "Person withdrew.")
     assert notice.status == Notice.Status.CANCELLED
     assert [str(m) for m in no_reason.context["messages"]] == ["This field is required."]
+    assert [str(m) for m in closed.context["messages"]] == [
+        "Case closed; 1 unsent notice was cancelled."
+    ]
+    # A closed case offers only reopening.
+    page = closed.content.decode()
+    assert "Reopen case" in page
+    assert "Generate notices" not in page and "Close case" not in page
+
+
+def test_reopen_a_closed_case_with_a_reason(client, carla, case):
+    transition(case, Case.Status.CLOSED, fields={"close_reason": "done"})
+    client.force_login(carla)
+
+    no_reason = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": ""}, follow=True
+    )
+    reopened = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": "Found again"}, follow=True
+    )
+    again = client.post(
+        reverse("staff:reopen", args=[case.reference]), {"reason": "twice"}, follow=True
+    )
+
+    case.refresh_from_db()
+    assert [str(m) for m in no_reason.context["messages"]] == ["This field is required."]
+    assert (case.status, case.close_reason, case.closed_at) == (Case.Status.OPEN, "", None)
+    assert [str(m) for m in reopened.context["messages"]] == [
+        "Case reopened: its links are checked and notices can be generated again."
+    ]
+    assert [str(m) for m in again.context["messages"]] == [
+        "The case is not closed or withdrawn: there is nothing to reopen."
+    ]
+    event = CaseEvent.objects.get(case=case, kind="case.open")
+    assert (event.actor, event.message) == (carla, "Reopened: Found again")
+
+
+def test_queue_keeps_a_closed_case_the_person_waits_on(client, carla, team):
+    quiet = CaseFactory(reference="TD-2026-0201", team=team)
+    asked = CaseFactory(reference="TD-2026-0202", team=team)
+    wrote = CaseFactory(reference="TD-2026-0203", team=team)
+    request_deletion(asked)
+    send_message(wrote, "Please call me")
+    for case in (quiet, asked, wrote):
+        transition(case, Case.Status.WITHDRAWN)
+    client.force_login(carla)
+
+    shown = client.get(reverse("staff:queue"))
+    rows = [case.reference for case in shown.context["page"].object_list]
+
+    assert rows == ["TD-2026-0203", "TD-2026-0202"]
+    # Handled: it leaves the queue.
+    DeletionRequest.objects.filter(case=asked).update(handled_at=timezone.now())
+    PortalMessage.objects.filter(case=wrote).update(read_at=timezone.now())
+    again = client.get(reverse("staff:queue"))
+    assert list(again.context["page"].object_list) == []
 
 
 def test_home_sends_reviewers_to_their_dashboard(client):
@@ -1185,8 +1294,17 @@ def test_portal_link_revoke_stops_the_link(client, carla, case):
     client.force_login(carla)
     url = client.post(reverse("staff:portal_link", args=[case.reference])).context["url"]
 
-    response = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
-    again = client.post(reverse("staff:portal_revoke", args=[case.reference]), follow=True)
+    asked = client.post(reverse("staff:portal_revoke", args=[case.reference]))
+    assert access_for_token(token_of(url)) is not None  # not before the question is answered
+    assert asked.context["consequences"][0] == (
+        "The person can no longer open the portal with the link they have."
+    )
+    response = client.post(
+        reverse("staff:portal_revoke", args=[case.reference]), {"confirm": "1"}, follow=True
+    )
+    again = client.post(
+        reverse("staff:portal_revoke", args=[case.reference]), {"confirm": "1"}, follow=True
+    )
 
     assert access_for_token(token_of(url)) is None
     assert PortalAccess.objects.get(case=case).revoked_at is not None
@@ -1442,8 +1560,9 @@ def test_check_links_now_leases_the_case_links_for_the_workers(
     client.force_login(carla)
     before = timezone.now()
 
+    response = client.post(reverse("staff:recheck", args=[case.reference]))
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(reverse("staff:recheck", args=[case.reference]), follow=True)
+        page = finish_job(client, response)
 
     # Leased: moved to the lease's end, so the dispatcher does not hand them out again.
     leased = FoundLink.objects.filter(pk__in=[link.pk for link in links])
@@ -1453,11 +1572,16 @@ def test_check_links_now_leases_the_case_links_for_the_workers(
     assert (excluded.next_check_at, elsewhere.next_check_at) == (None, None)
     assert len(callbacks) == 1  # one recheck task: the three links of one host
     event = CaseEvent.objects.get(case=case, kind="case.recheck_requested")
-    assert (event.actor, event.data) == (carla, {"due": 3, "queued": 3, "tasks": 1})
-    assert [str(m) for m in response.context["messages"]] == [
-        "3 links will be checked: 3 handed to the workers now, the rest within minutes "
-        "(at most a few per host at a time)."
-    ]
+    job = Job.objects.get()
+    assert (event.actor, event.data) == (carla, {"due": 3, "queued": 3, "tasks": 1, "job": job.pk})
+    assert page.context["report"] == "0 of 3 links checked."
+    # The recheck tasks check the links; the job's page counts them and ends with the report.
+    leased.update(last_checked_at=timezone.now())
+    done = client.get(job_url(job))
+    assert (done.context["job"].status, done.context["report"]) == (
+        Job.Status.DONE,
+        "3 links checked.",
+    )
 
 
 def test_check_links_now_on_a_paused_case_is_refused(client, carla, case):
@@ -1679,3 +1803,226 @@ def test_refusals_share_one_parent_and_none_is_a_value_error():
     ]
     assert [r.__name__ for r in refusals if not issubclass(r, NotPossible)] == []
     assert [r.__name__ for r in refusals if issubclass(r, ValueError)] == []
+
+
+# --- search and CSV ---------------------------------------------------------------------------
+
+
+def test_queue_search_finds_partial_reference_host_and_url_fragment(client, carla, team):
+    one = CaseFactory(reference="TD-2026-0311", team=team)
+    two = CaseFactory(reference="TD-2026-0422", team=team)
+    FoundLinkFactory(
+        case=one,
+        host=HostFactory(hostname="img.picshare-demo.com"),
+        url="https://img.picshare-demo.com/u/holiday-77.jpg",
+    )
+    FoundLinkFactory(
+        case=two,
+        host=HostFactory(hostname="cdn.other.example"),
+        url="https://cdn.other.example/x/beach.png",
+    )
+    client.force_login(carla)
+
+    def found(query):
+        page = client.get(reverse("staff:queue"), {"q": query, "status": "all"})
+        return [case.reference for case in page.context["page"].object_list]
+
+    assert found("0311") == ["TD-2026-0311"]
+    assert found("picshare") == ["TD-2026-0311"]
+    assert found("beach.png") == ["TD-2026-0422"]
+    assert found("/u/holiday") == ["TD-2026-0311"]
+    assert found("nowhere-xyz") == []
+
+
+def test_links_filter_by_url_and_export_as_csv(client, carla, case):
+    host = HostFactory(hostname="img.csv.example")
+    FoundLinkFactory(case=case, host=host, url="https://img.csv.example/a/one.jpg")
+    FoundLinkFactory(
+        case=case,
+        host=host,
+        url="https://img.csv.example/=HYPERLINK(1).jpg",
+        status=FoundLink.Status.REMOVED,
+    )
+    FoundLinkFactory(case=case, host=host, url="https://img.csv.example/b/two.jpg")
+    client.force_login(carla)
+
+    page = client.get(reverse("staff:links", args=[case.reference]), {"url": "/a/"})
+    export = client.get(
+        reverse("staff:links", args=[case.reference]), {"status": "removed", "export": "csv"}
+    )
+
+    assert [link.url for link, _party in page.context["rows"]] == [
+        "https://img.csv.example/a/one.jpg"
+    ]
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    lines = export.content.decode().splitlines()
+    assert lines[0] == "url,host,status,last_verdict,last_checked_at,dataset,entry_id"
+    assert lines[1:] == ["https://img.csv.example/=HYPERLINK(1).jpg,img.csv.example,removed,,,,"]
+
+
+def test_notices_export_as_csv_with_outcome(client, carla, full_case):
+    case, notice, _ = full_case
+    Notice.objects.filter(pk=notice.pk).update(outcome="complied")
+    client.force_login(carla)
+
+    export = client.get(reverse("staff:notices_csv", args=[case.reference]))
+
+    lines = export.content.decode().splitlines()
+    assert lines[0] == "notice,recipient,role,regime,status,sent_at,due_at,outcome,reply,links"
+    assert lines[1] == f"{notice.pk},{notice.recipient.name},hosting,gdpr,draft,,,complied,,3"
+
+
+# --- editing a draft ------------------------------------------------------------------------------
+
+
+def test_edit_draft_runs_the_element_check_and_keeps_the_due_date_a_placeholder(
+    client, carla, full_case
+):
+    case, notice, _ = full_case
+    client.force_login(carla)
+    url = reverse("staff:edit_notice", args=[case.reference, notice.pk])
+
+    form = client.get(url)
+    original = form.context["form"].initial["body_text"]
+    saved = client.post(
+        url, {"subject": "Removal request", "body_text": "Please remove the images."}, follow=True
+    )
+
+    notice.refresh_from_db()
+    missing = notice.element_check["missing"]
+    assert (notice.subject, notice.body_text) == ("Removal request", "Please remove the images.")
+    assert len(missing) >= 1
+    assert [str(m) for m in saved.context["messages"]] == [
+        f"Saved. The element check finds {len(missing)} elements missing: {', '.join(missing)}."
+        if len(missing) > 1
+        else f"Saved. The element check finds 1 element missing: {missing[0]}."
+    ]
+    assert saved.context["missing"] == missing
+    assert original.strip() != ""
+    assert CaseEvent.objects.filter(case=case, kind="notice.edited").count() == 1
+
+
+def test_a_sent_notice_cannot_be_edited(client, carla, full_case):
+    case, notice, _ = full_case
+    Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.SENT)
+    client.force_login(carla)
+
+    response = client.post(
+        reverse("staff:edit_notice", args=[case.reference, notice.pk]),
+        {"subject": "x", "body_text": "y"},
+        follow=True,
+    )
+
+    notice.refresh_from_db()
+    assert notice.body_text == ""
+    assert [str(m) for m in response.context["messages"]] == [
+        "This notice can no longer be edited: it is on its way."
+    ]
+
+
+# --- the escalation ladder as a list of named steps -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("op", "step", "expected"),
+    [
+        ("up", "cdn", ["site_operator", "cdn", "hosting", "registrar", "dpa", "manual"]),
+        (
+            "down",
+            "site_operator",
+            ["hosting", "site_operator", "cdn", "registrar", "dpa", "manual"],
+        ),
+        ("remove", "dpa", ["site_operator", "hosting", "cdn", "registrar", "manual"]),
+        ("up", "site_operator", ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]),
+        ("down", "manual", ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]),
+    ],
+)
+def test_changed_ladder_moves_and_removes(op, step, expected):
+    from takedown.web.staff.ladder import changed_ladder
+
+    default = ["site_operator", "hosting", "cdn", "registrar", "dpa", "manual"]
+
+    assert changed_ladder(default, op, step) == expected
+
+
+def test_added_step_goes_before_the_manual_step():
+    from takedown.web.staff.ladder import changed_ladder
+
+    assert changed_ladder(["hosting", "manual"], "add", "dpa") == ["hosting", "dpa", "manual"]
+    assert changed_ladder(["hosting"], "add", "manual") == ["hosting", "manual"]
+    assert changed_ladder(["hosting"], "add", "bogus") == ["hosting"]
+
+
+def test_ladder_buttons_save_the_ladder_with_names(client, carla, case):
+    client.force_login(carla)
+    url = reverse("staff:ladder_step", args=[case.reference])
+
+    client.post(url, {"op": "remove", "step": "cdn"})
+    response = client.post(url, {"op": "up", "step": "registrar"}, follow=True)
+
+    case.refresh_from_db()
+    assert case.escalation_ladder == ["site_operator", "registrar", "hosting", "dpa", "manual"]
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "Escalation ladder saved: Site operator → Registrar → Hosting provider → "
+        "Complaint to the data-protection authority → Manual legal step (court, police, lawyer)."
+    )
+    page = response.content.decode()
+    assert 'data-step="registrar"' in page and "Add a step" in page
+
+
+def test_a_refused_transition_reads_as_words_not_codes(client, carla, full_case, monkeypatch):
+    case, notice, _ = full_case
+
+    def refuse(*args, **kwargs):
+        raise TransitionNotAllowed("Notice: draft -> in_review is not allowed")
+
+    monkeypatch.setattr("takedown.web.staff.views.submit_for_review", refuse)
+    client.force_login(carla)
+
+    response = client.post(reverse("staff:submit", args=[case.reference, notice.pk]), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was done: this step is not possible any more (perhaps it was done already). "
+        "The page shows the current state."
+    ]
+
+
+def test_a_notice_with_many_links_is_rendered_by_a_job(client, carla, full_case, monkeypatch):
+    case, notice, _ = full_case
+    monkeypatch.setattr("takedown.web.staff.views.RENDER_INLINE_LINKS", 2)
+    client.force_login(carla)
+
+    response = client.get(reverse("staff:notice_pdf", args=[case.reference, notice.pk]))
+    page = finish_job(client, response)
+    job = page.context["job"]
+    pdf = client.get(reverse("staff:job_output", args=[case.reference, job.pk]))
+
+    assert (job.kind, job.status, job.notice_id) == (Job.Kind.RENDER, Job.Status.DONE, notice.pk)
+    assert page.context["report"] == "The notice's PDF is ready."
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert job.result == {"bytes": len(pdf.content)}
+    # Stored encrypted: the PDF lists the person's images.
+    assert b"%PDF-" not in output_path(job).read_bytes()
+
+
+def test_exclude_links_asks_first_then_excludes(client, carla, case):
+    links = [FoundLinkFactory(case=case) for _ in range(3)]
+    removed = FoundLinkFactory(case=case, status=FoundLink.Status.REMOVED)
+    client.force_login(carla)
+    url = reverse("staff:exclude_links", args=[case.reference])
+    chosen = [links[0].pk, links[1].pk, removed.pk]
+
+    asked = client.post(url, {"link": chosen})
+    assert FoundLink.objects.filter(status=FoundLink.Status.EXCLUDED).count() == 0
+    assert asked.context["title"] == "Exclude 2 links?"
+    assert asked.context["fields"] == [("link", str(links[0].pk)), ("link", str(links[1].pk))]
+    done = client.post(url, {"link": chosen, "confirm": "1"}, follow=True)
+
+    excluded = set(
+        FoundLink.objects.filter(status=FoundLink.Status.EXCLUDED).values_list("pk", flat=True)
+    )
+    assert excluded == {links[0].pk, links[1].pk}
+    assert [str(m) for m in done.context["messages"]] == [
+        "2 links excluded: they are no longer reported or checked."
+    ]

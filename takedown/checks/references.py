@@ -79,6 +79,40 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
             continue
         wanted[url.url_sha256] = (number, hashes)
 
+    return _store(case, wanted, report, actor)
+
+
+def store_hashes(
+    case: Case, hashes: dict[str, str], *, urls: list[str] | None, actor: Any = None
+) -> ReferenceReport:
+    """One picture's hashes (computed in memory from the person's original) on the links of
+    `urls`, or with urls=None on every link of the case that has no reference hashes yet."""
+    report = ReferenceReport()
+    if urls is None:
+        keys = FoundLink.objects.filter(case=case, ref_sha256="", ref_phash="", ref_pdq="")
+        wanted = {key: (0, hashes) for key in keys.values_list("url_sha256", flat=True)}
+    else:
+        wanted = {}
+        for number, raw in enumerate(urls, start=1):
+            try:
+                wanted[normalize_url(raw).url_sha256] = (number, hashes)
+            except InvalidURL as exc:
+                _error(report, number, f"url: {exc.reason}")
+        if report.errors:
+            raise ReferenceHashError(f"{len(report.errors)} rows cannot be used", report.errors)
+    if not wanted:
+        raise ReferenceHashError("every link of the case has reference hashes already")
+    report.rows = len(wanted)
+    return _store(case, wanted, report, actor)
+
+
+def _store(
+    case: Case,
+    wanted: dict[str, tuple[int, dict[str, str]]],
+    report: ReferenceReport,
+    actor: Any,
+) -> ReferenceReport:
+    """All rows or none: every URL must be a link of the case."""
     links = {
         link.url_sha256: link
         for link in FoundLink.objects.filter(case=case, url_sha256__in=list(wanted))

@@ -19,6 +19,7 @@ from takedown.models.host import (
     NetworkRecord,
     ServerThrottle,
 )
+from takedown.models.jobs import Job
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
 from takedown.models.notice import Notice, NoticeLink
 from takedown.models.ops import Heartbeat, MetricTotal
@@ -31,6 +32,7 @@ from takedown.models.portal import (
 )
 from takedown.models.reply import NotificationPreference, Reply, ReplyAttachment
 from takedown.models.roles import RecipientRole
+from takedown.models.staff import StaffPreferences
 
 __all__ = [
     "AffectedPerson",
@@ -46,6 +48,7 @@ __all__ = [
     "HostResolution",
     "Import",
     "IssuedMandateForm",
+    "Job",
     "LinkCheck",
     "Mandate",
     "MetricTotal",
@@ -65,6 +68,7 @@ __all__ = [
     "Reply",
     "ReplyAttachment",
     "ServerThrottle",
+    "StaffPreferences",
     "Team",
     "Verdict",
 ]

@@ -17,7 +17,7 @@ from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink, Notice
 from takedown.notices.render import store_element_check
 from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
-from takedown.workflow import record_event
+from takedown.workflow import ACTIVE_CASE_STATUSES, record_event, transition
 
 NOTE_MAX = 5000
 
@@ -150,3 +150,21 @@ def handle_deletion_request(
             data={"request": request.pk},
         )
     return request
+
+
+def reopen_case(case: Case, *, reason: str, actor: Any) -> Case:
+    """Open a closed or withdrawn case again (outside the admin), with the reason in the
+    timeline. Its links are checked and its notices generated again from now on."""
+    reason = _note(reason, required=True)
+    case = Case.objects.get(pk=case.pk)
+    if case.status in ACTIVE_CASE_STATUSES:
+        raise StaffActionError("The case is not closed or withdrawn: there is nothing to reopen.")
+    transition(
+        case,
+        Case.Status.OPEN,
+        actor=actor,
+        message=f"Reopened: {reason}",
+        data={"reason": reason},
+        fields={"closed_at": None, "close_reason": ""},
+    )
+    return case

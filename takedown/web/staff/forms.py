@@ -34,7 +34,7 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Open")), ("all", _("Any")), *Case.Status.choices],
+        choices=[("", _("Open, or the person waits")), ("all", _("Any")), *Case.Status.choices],
     )
     category = forms.ChoiceField(
         label=_("Category"), required=False, choices=[("", _("Any")), *Case.Category.choices]
@@ -245,6 +245,12 @@ class LadderForm(forms.Form):
 class CloseForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for closing"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for reopening"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
 
 

@@ -134,6 +134,20 @@ def annotate_flags(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def person_waiting() -> Q:
+    """The person asked for something nobody has handled yet: a deletion request, or a portal
+    message nobody read. Such a case stays in the queue whatever its status."""
+    return Q(
+        Exists(DeletionRequest.objects.filter(case=OuterRef("pk"), handled_at__isnull=True))
+    ) | Q(Exists(PortalMessage.objects.filter(case=OuterRef("pk"), read_at__isnull=True)))
+
+
+def open_or_waiting(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The queue's default: open cases, and closed, paused or withdrawn ones the person is
+    still waiting on."""
+    return cases.filter(Q(status=Case.Status.OPEN) | person_waiting())
+
+
 def queue_view(cases: QuerySet[Case], view: str, user: Any) -> QuerySet[Case]:
     """One tab of the queue: `cases` are already limited to what the user may see."""
     if view == "mine":
@@ -176,8 +190,8 @@ def queue_counts(cases: QuerySet[Case], user: Any) -> dict[str, int]:
 
 
 def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
-    """By reference, by exact image URL (normalised, matched on its hash), or by host name or
-    registered domain."""
+    """By reference (or part of it), by exact image URL (normalised, matched on its hash), by
+    part of a host name, or by a fragment of an image URL (a path, a file name)."""
     query = query.strip()
     if not query:
         return cases
@@ -191,11 +205,19 @@ def search_cases(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
             matches |= Exists(
                 FoundLink.objects.filter(case=OuterRef("pk"), url_sha256=normalized.url_sha256)
             )
-    elif "." in query and " " not in query:
+    elif " " not in query and len(query) >= MIN_FRAGMENT:
         name = query.lower().rstrip(".")
-        hosts = Host.objects.filter(Q(hostname=name) | Q(registered_domain=name)).values("pk")
+        hosts = Host.objects.filter(Q(hostname__contains=name) | Q(registered_domain=name)).values(
+            "pk"
+        )
         matches |= Exists(FoundLink.objects.filter(case=OuterRef("pk"), host__in=hosts))
+        # A fragment of a URL: a scan of the visible cases' links (the cases filter first).
+        matches |= Exists(FoundLink.objects.filter(case=OuterRef("pk"), url__contains=query))
     return cases.filter(matches)
+
+
+# Shorter search terms match too much of every URL to mean anything.
+MIN_FRAGMENT = 3
 
 
 # --- a case's links by responsible party -------------------------------------------------------
@@ -255,7 +277,13 @@ def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
 
 
 def case_links(
-    case: Case, *, party: str = "", status: str = "", host: str = "", review: bool = False
+    case: Case,
+    *,
+    party: str = "",
+    status: str = "",
+    host: str = "",
+    review: bool = False,
+    url: str = "",
 ) -> QuerySet:
     """The links of a case for the links table, ordered by party, host and id."""
     links = (
@@ -280,6 +308,8 @@ def case_links(
         links = links.filter(host__hostname__icontains=host.strip().lower())
     if review:
         links = links.filter(needs_review=True)
+    if url.strip():
+        links = links.filter(url__contains=url.strip())
     return links
 
 

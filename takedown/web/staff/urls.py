@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from takedown.web.staff import notifications, replies, views, webforms
+from takedown.web.staff import (
+    drafts,
+    exports,
+    jobs,
+    ladder,
+    notifications,
+    pictures,
+    replies,
+    views,
+    webforms,
+)
 
 app_name = "staff"
 
@@ -23,8 +33,11 @@ urlpatterns = [
         replies.download_attachment,
         name="reply_attachment",
     ),
+    path("language/", views.set_language, name="language"),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
+    path("<str:reference>/links/exclude/", views.exclude_links, name="exclude_links"),
+    path("<str:reference>/notices.csv", exports.notices_csv, name="notices_csv"),
     path("<str:reference>/hosts/", views.case_hosts, name="hosts"),
     path("<str:reference>/hosts/<str:hostname>/party/", views.host_party, name="party"),
     path("<str:reference>/timeline/", views.case_timeline, name="timeline"),
@@ -41,12 +54,15 @@ urlpatterns = [
     path("<str:reference>/generate/", views.generate, name="generate"),
     path("<str:reference>/send/", views.send_approved, name="send"),
     path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
+    path("<str:reference>/ladder/step/", ladder.ladder_step, name="ladder_step"),
     path("<str:reference>/close/", views.close, name="close"),
     path("<str:reference>/knowledge/", views.record_knowledge, name="knowledge"),
     path("<str:reference>/complaint-consent/", views.complaint_consent, name="consent"),
+    path("<str:reference>/reopen/", views.reopen, name="reopen"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
     path("<str:reference>/notices/<int:pk>/form/", webforms.notice_form, name="notice_form"),
+    path("<str:reference>/notices/<int:pk>/edit/", drafts.edit_notice, name="edit_notice"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),
     path("<str:reference>/notices/<int:pk>/submitted/", views.mark_submitted, name="submitted"),
     path("<str:reference>/notices/<int:pk>/reply/", views.record_reply, name="reply"),
@@ -69,4 +85,10 @@ urlpatterns = [
     path("<str:reference>/links/<int:pk>/entry-note/", views.entry_id_note, name="entry_note"),
     path("<str:reference>/recheck/", views.recheck, name="recheck"),
     path("<str:reference>/reference-hashes/", views.reference_hashes, name="reference_hashes"),
+    path(
+        "<str:reference>/reference-picture/", pictures.reference_picture, name="reference_picture"
+    ),
+    path("<str:reference>/jobs/<int:pk>/", jobs.job_detail, name="job"),
+    path("<str:reference>/jobs/<int:pk>/status/", jobs.job_status, name="job_status"),
+    path("<str:reference>/jobs/<int:pk>/pdf/", jobs.job_output, name="job_output"),
 ]

@@ -7,12 +7,12 @@ function each; a refusal by the domain becomes a message, never a traceback.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -29,11 +30,10 @@ from django.views.decorators.http import require_POST
 from takedown import complaint_period, mandates
 from takedown.cases import open_case, record_complaint_consent, withdraw_complaint_consent
 from takedown.checks import escalate
-from takedown.checks.escalate import ladder_of
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
-from takedown.dispatch import queue_approved, queue_recheck, queue_resolution
+from takedown.dispatch import queue_approved
 from takedown.errors import NotPossible
-from takedown.intake.store import IntakeError, import_links
+from takedown.jobs import running_jobs, start_job
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -41,13 +41,13 @@ from takedown.models import (
     FoundLink,
     Host,
     Import,
+    Job,
     Mandate,
     Notice,
     Organisation,
     RecipientRole,
 )
 from takedown.notices.generate import (
-    generate_notices,
     notice_regime_options,
     unrouted_reason,
     use_regime,
@@ -69,9 +69,11 @@ from takedown.web.access import (
     is_reviewer,
     staff_required,
 )
+from takedown.web.language import choose_language
 from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import mark_messages_read, portal_messages, unread_message_count
-from takedown.web.staff import actions, selectors
+from takedown.web.staff import actions, exports, selectors
+from takedown.web.staff.actions import StaffActionError
 from takedown.web.staff.forms import (
     AuthorityForm,
     ClearDecisionForm,
@@ -87,13 +89,25 @@ from takedown.web.staff.forms import (
     PortalLinkForm,
     QueueFilterForm,
     ReferenceHashesForm,
+    ReopenForm,
     ReplyForm,
     ResolveForm,
     ReviewedForm,
     SetPartyForm,
     SignedMandateForm,
 )
-from takedown.workflow import CHECKED_CASE_STATUSES, record_event
+from takedown.web.staff.jobs import job_url
+from takedown.web.staff.ladder import ladder_rows
+from takedown.web.staff.timeline import timeline_rows
+from takedown.workflow import (
+    CHECKED_CASE_STATUSES,
+    OPEN_LINK_STATUSES,
+    UNSENT_NOTICE_STATUSES,
+    ConcurrentChange,
+    TransitionNotAllowed,
+    record_event,
+    transition_many,
+)
 
 CASES_PER_PAGE = 50
 UNNAMED_SHOWN = 20
@@ -104,7 +118,8 @@ EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 15
 REVIEW_LINKS_SHOWN = 20
 MESSAGES_PER_PAGE = 25
-_SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
+# Above this many links a notice's PDF is rendered by a worker (a job), not in the request.
+RENDER_INLINE_LINKS = 200
 
 
 @login_required
@@ -129,14 +144,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         if data["status"] == "":
-            cases = cases.filter(status=Case.Status.OPEN)
+            cases = selectors.open_or_waiting(cases)
         elif data["status"] != "all":
             cases = cases.filter(status=data["status"])
         if data["category"]:
             cases = cases.filter(category=data["category"])
         cases = selectors.search_cases(cases, data["q"])
     else:
-        cases = cases.filter(status=Case.Status.OPEN)
+        cases = selectors.open_or_waiting(cases)
     cases = selectors.annotate_flags(cases.select_related("team", "assigned_to")).order_by(
         "-created_at", "-pk"
     )
@@ -187,7 +202,6 @@ def new_case(request: HttpRequest) -> HttpResponse:
         if not wants_import or import_form.is_valid():
             data = form.cleaned_data
             try:
-                # One transaction: a case whose first import fails is not left behind.
                 with transaction.atomic():
                     case = open_case(
                         category=data["category"],
@@ -202,50 +216,38 @@ def new_case(request: HttpRequest) -> HttpResponse:
                         complaint_period.record_knowledge(
                             case, act_on=data["learned_of_act_on"], actor=request.user
                         )
-                    imported = (
-                        _run_import(case, import_form, request.user) if wants_import else None
-                    )
-            except IntakeError as exc:
-                import_form.add_error(None, _("%(error)s (nothing was imported)") % {"error": exc})
+                    job = _start_import(case, import_form, request.user) if wants_import else None
             except complaint_period.KnowledgeError as exc:
                 form.add_error("learned_of_act_on", exc.message)
             else:
                 messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
-                if imported is not None:
-                    return redirect("staff:import", reference=case.reference, pk=imported.pk)
+                if job is not None:
+                    return redirect(job_url(job))
                 return redirect("staff:case", reference=case.reference)
     return render(request, "staff/new_case.html", {"form": form, "import_form": import_form})
 
 
-def _run_import(case: Case, form: ImportForm, actor: Any) -> Import:
-    """Pasted text or an uploaded file, through the one import path (takedown.intake.store),
-    exactly as `import_links` reads files: the same detection, the same report."""
+def _start_import(case: Case, form: ImportForm, actor: Any) -> Job:
+    """Pasted text or an uploaded file, stored encrypted for a worker that imports it through
+    the one import path (takedown.intake.store), exactly as `import_links` reads files: the
+    same detection, the same report. The web process never parses the upload."""
     data = form.cleaned_data
     chosen = data["format"] or None
     upload = data["file"]
-    with tempfile.TemporaryDirectory(prefix="takedown-import-") as folder:
-        if upload is not None:
-            name = Path(upload.name).name[:200]
-            suffix = Path(name).suffix.lower()
-            # The suffix helps format detection; the file name itself never becomes a path.
-            path = Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.fullmatch(suffix) else ""))
-            with path.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-        else:
-            name = "pasted"
-            path = Path(folder) / "pasted.txt"
-            path.write_text(data["urls"], encoding="utf-8")
-            chosen = chosen or "text"
-        import_links(
-            case,
-            [path],
-            format=chosen,
-            dataset=data["dataset"],
-            actor=actor,
-            source_names=[name],
-        )
-    return Import.objects.filter(case=case).order_by("-pk").first()  # type: ignore[return-value]
+    if upload is not None:
+        name = Path(upload.name).name[:200]
+        chunks = upload.chunks()
+    else:
+        name = "pasted"
+        chunks = [data["urls"].encode("utf-8")]
+        chosen = chosen or "text"
+    return start_job(
+        Job.Kind.IMPORT,
+        case,
+        actor=actor,
+        params={"format": chosen or "", "dataset": data["dataset"], "source_name": name},
+        upload=chunks,
+    )
 
 
 @staff_required
@@ -257,12 +259,7 @@ def import_links_view(request: HttpRequest, reference: str) -> HttpResponse:
         if case.status != Case.Status.OPEN:
             form.add_error(None, _("The case is not open: links can only be added to open cases."))
         else:
-            try:
-                imported = _run_import(case, form, request.user)
-            except IntakeError as exc:
-                form.add_error(None, _("%(error)s (nothing was imported)") % {"error": exc})
-            else:
-                return redirect("staff:import", reference=case.reference, pk=imported.pk)
+            return redirect(job_url(_start_import(case, form, request.user)))
     return render(request, "staff/import.html", {"case": case, "form": form})
 
 
@@ -297,8 +294,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     flagged_hosts = selectors.case_hosts(case, flagged_only=True).count()
-    events = list(
-        case.events.select_related("actor", "notice").order_by("-at", "-pk")[:RECENT_EVENTS]
+    events = timeline_rows(
+        case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")[
+            :RECENT_EVENTS
+        ]
     )
     review_links = selectors.links_to_review(case)
     review_total = review_links.count()
@@ -333,8 +332,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "events": events,
             "imports": case.imports.order_by("-created_at")[:5],
             "resolve_form": ResolveForm(),
-            "ladder_form": LadderForm(initial={"roles": ", ".join(ladder_of(case))}),
+            "ladder": ladder_rows(case),
             "close_form": CloseForm(),
+            "reopen_form": ReopenForm(),
+            "jobs": running_jobs(case),
             # What needs a person: links a check flagged, legal steps, the person's messages.
             "review_links": list(review_links[:REVIEW_LINKS_SHOWN]) if review_total else [],
             "review_total": review_total,
@@ -457,7 +458,12 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
     status = request.GET.get("status", "")
     host = request.GET.get("host", "")[:253]
     review = request.GET.get("review") == "1"
-    links = selectors.case_links(case, party=party, status=status, host=host, review=review)
+    url = request.GET.get("url", "")[:2000]
+    links = selectors.case_links(
+        case, party=party, status=status, host=host, review=review, url=url
+    )
+    if request.GET.get("export") == "csv":
+        return exports.links_csv(case, links)
     page = Paginator(links, LINKS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(link, selectors.first_party(link)) for link in page.object_list]
     return render(
@@ -474,6 +480,7 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
             "party": party,
             "status": status,
             "host": host,
+            "url": url,
             "review": review,
             "statuses": FoundLink.Status.choices,
             "query": _without(request, "page"),
@@ -600,7 +607,7 @@ def _decide(case: Case, host: Host, action: str | None, data: dict[str, Any], us
 @staff_required
 def case_timeline(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
-    events = case.events.select_related("actor", "notice").order_by("-at", "-pk")
+    events = case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")
     if request.GET.get("access") != "1":
         events = events.exclude(kind__in=["case.viewed", "person.revealed"])
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -611,6 +618,7 @@ def case_timeline(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "tab": "timeline",
             "page": page,
+            "rows": timeline_rows(page.object_list),
             "access": request.GET.get("access") == "1",
             "query": _without(request, "page"),
         },
@@ -672,6 +680,11 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 @staff_required
 def notice_pdf(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case, notice = _notice_of(request, reference, pk)
+    if notice.links.count() > RENDER_INLINE_LINKS:
+        # A notice listing thousands of links takes WeasyPrint far longer than a request may.
+        return redirect(
+            job_url(start_job(Job.Kind.RENDER, case, notice=notice, actor=request.user))
+        )
     try:
         pdf = render_pdf(notice)
     except UnknownRegime:
@@ -696,17 +709,30 @@ def _act(
 ) -> HttpResponse:
     """Run one domain step; its result or refusal becomes a message; back to the case page."""
     if needs_open and case.status != Case.Status.OPEN:
-        messages.error(
-            request,
-            _("The case is %(status)s: reopen it first.")
-            % {"status": case.get_status_display().lower()},
-        )
+        messages.error(request, _not_open(case))
     else:
         try:
             messages.success(request, step())
+        except TransitionNotAllowed:
+            # The table's own words ("in_review -> in_review is not allowed") are for logs.
+            messages.error(
+                request,
+                _(
+                    "Nothing was done: this step is not possible any more (perhaps it was done "
+                    "already). The page shows the current state."
+                ),
+            )
+        except ConcurrentChange:
+            messages.error(request, _("Someone else changed this meanwhile: nothing was done."))
         except NotPossible as refused:
             messages.error(request, refused.message)
     return redirect(back or reverse("staff:case", kwargs={"reference": case.reference}))
+
+
+def _not_open(case: Case) -> str:
+    return _("The case is %(status)s: reopen it first.") % {
+        "status": case.get_status_display().lower()
+    }
 
 
 def _form_errors(form: Any) -> str:
@@ -720,24 +746,8 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
     form = ResolveForm(request.POST)
     refresh = form.is_valid() and form.cleaned_data["refresh"]
 
-    def step() -> str:
-        hosts, domains = queue_resolution(case=case, refresh=refresh)
-        record_event(
-            case,
-            "case.resolve_requested",
-            actor=request.user,
-            message=f"Resolution queued for {hosts} hosts.",
-            data={"hosts": hosts, "domains": domains, "refresh": refresh},
-        )
-        if not hosts:
-            return _("No host of this case is due for resolution.")
-        return ngettext(
-            "%(hosts)d host on %(domains)d registered domains queued for resolution.",
-            "%(hosts)d hosts on %(domains)d registered domains queued for resolution.",
-            hosts,
-        ) % {"hosts": hosts, "domains": domains}
-
-    return _act(request, case, step)
+    job = start_job(Job.Kind.RESOLVE, case, actor=request.user, params={"refresh": refresh})
+    return redirect(job_url(job))
 
 
 @staff_required
@@ -745,19 +755,10 @@ def resolve(request: HttpRequest, reference: str) -> HttpResponse:
 def generate(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
 
-    def step() -> str:
-        report = generate_notices(case, actor=request.user)
-        return _(
-            "Notices: %(created)d new, %(refreshed)d refreshed, %(unchanged)d unchanged; "
-            "%(unrouted)d links have no responsible party yet."
-        ) % {
-            "created": report.created,
-            "refreshed": report.refreshed,
-            "unchanged": report.unchanged,
-            "unrouted": report.unrouted_links,
-        }
-
-    return _act(request, case, step, needs_open=True)
+    if case.status != Case.Status.OPEN:
+        messages.error(request, _not_open(case))
+        return redirect("staff:case", reference=case.reference)
+    return redirect(job_url(start_job(Job.Kind.GENERATE, case, actor=request.user)))
 
 
 @staff_required
@@ -766,6 +767,11 @@ def submit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse
     case, notice = _notice_of(request, reference, pk)
 
     def step() -> str:
+        if notice.status != Notice.Status.DRAFT:
+            raise StaffActionError(
+                _("Notice %(id)d is not a draft (it is %(status)s): it was submitted already.")
+                % {"id": notice.pk, "status": notice.get_status_display().lower()}
+            )
         submit_for_review(notice, request.user)
         return _("Notice %(id)d submitted for review.") % {"id": notice.pk}
 
@@ -848,15 +854,49 @@ def change_ladder(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_POST
 def close(request: HttpRequest, reference: str) -> HttpResponse:
+    """Closing cancels the unsent notices and stops the work on the case: the first POST shows
+    what it will cancel and asks; the confirmed one closes."""
     case = get_case_for(request.user, reference)
     form = CloseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("staff:case", reference=case.reference)
+    unsent = case.notices.filter(status__in=UNSENT_NOTICE_STATUSES)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=_("Close case %(ref)s?") % {"ref": case.reference},
+            consequences=[
+                ngettext(
+                    "%(n)d notice not sent yet will be cancelled.",
+                    "%(n)d notices not sent yet will be cancelled.",
+                    count,
+                )
+                % {"n": count}
+                for count in [unsent.count()]
+                if count
+            ]
+            + [
+                _("No new notices, reminders or escalations will be made for this case."),
+                _("Its links are still checked, so a reappearance reopens it."),
+                _("The person sees in the portal that the case was closed."),
+            ],
+            action=reverse("staff:close", kwargs={"reference": case.reference}),
+            fields=[("reason", form.cleaned_data["reason"])],
+            button=_("Close case"),
+        )
+    cancelled = unsent.count()
 
     def step() -> str:
         escalate.close_case(case, reason=form.cleaned_data["reason"], actor=request.user)
-        return _("Case closed.")
+        if not cancelled:
+            return _("Case closed.")
+        return ngettext(
+            "Case closed; %(n)d unsent notice was cancelled.",
+            "Case closed; %(n)d unsent notices were cancelled.",
+            cancelled,
+        ) % {"n": cancelled}
 
     return _act(request, case, step)
 
@@ -882,6 +922,69 @@ def record_knowledge(request: HttpRequest, reference: str) -> HttpResponse:
         return _("Recorded. A criminal complaint must be filed by %(date)s.") % {
             "date": deadline.last_day.isoformat()
         }
+
+    return _act(request, case, step)
+
+
+@staff_required
+@require_POST
+def exclude_links(request: HttpRequest, reference: str) -> HttpResponse:
+    """Excluded links are no longer reported, escalated or checked: ask first, naming how many."""
+    case = get_case_for(request.user, reference)
+    chosen = [int(pk) for pk in request.POST.getlist("link") if pk.isdigit()]
+    ids = list(
+        FoundLink.objects.filter(
+            case=case, pk__in=chosen, status__in=OPEN_LINK_STATUSES
+        ).values_list("pk", flat=True)
+    )
+    back = reverse("staff:links", kwargs={"reference": case.reference})
+    if not ids:
+        messages.error(request, _("Choose at least one link that is still being followed."))
+        return redirect(back)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=ngettext("Exclude %(n)d link?", "Exclude %(n)d links?", len(ids))
+            % {"n": len(ids)},
+            consequences=[
+                _("They are no longer named in new notices, reminders or escalations."),
+                _("They are no longer checked; notices already sent stay as they are."),
+            ],
+            action=reverse("staff:exclude_links", kwargs={"reference": case.reference}),
+            fields=[("link", str(pk)) for pk in ids],
+            button=_("Exclude"),
+        )
+
+    def step() -> str:
+        moved = transition_many(
+            FoundLink,
+            ids,
+            list(OPEN_LINK_STATUSES),
+            FoundLink.Status.EXCLUDED,
+            actor=request.user,
+        )
+        return ngettext(
+            "%(n)d link excluded: it is no longer reported or checked.",
+            "%(n)d links excluded: they are no longer reported or checked.",
+            len(moved),
+        ) % {"n": len(moved)}
+
+    return _act(request, case, step, back=back)
+
+
+@staff_required
+@require_POST
+def reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request.user, reference)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("staff:case", reference=case.reference)
+
+    def step() -> str:
+        actions.reopen_case(case, reason=form.cleaned_data["reason"], actor=request.user)
+        return _("Case reopened: its links are checked and notices can be generated again.")
 
     return _act(request, case, step)
 
@@ -923,6 +1026,32 @@ def choose_authority(request: HttpRequest, reference: str, pk: int) -> HttpRespo
         return _("Authority chosen.")
 
     return _act(request, case, step, back=_notice_url(case, notice))
+
+
+def _confirm(
+    request: HttpRequest,
+    case: Case,
+    *,
+    title: str,
+    consequences: list[str],
+    action: str,
+    fields: list[tuple[str, str]],
+    button: str,
+) -> HttpResponse:
+    """A risky action's question: what it will do, and the same POST again with confirm=1."""
+    return render(
+        request,
+        "staff/confirm.html",
+        {
+            "case": case,
+            "tab": "overview",
+            "title": title,
+            "consequences": consequences,
+            "action": action,
+            "fields": fields,
+            "button": button,
+        },
+    )
 
 
 def _notice_url(case: Case, notice: Notice) -> str:
@@ -967,6 +1096,19 @@ def issue_portal_link(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def revoke_portal_links(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
+    if request.POST.get("confirm") != "1":
+        return _confirm(
+            request,
+            case,
+            title=_("Revoke the portal link of case %(ref)s?") % {"ref": case.reference},
+            consequences=[
+                _("The person can no longer open the portal with the link they have."),
+                _("To let them in again, issue a new link and send it to them."),
+            ],
+            action=reverse("staff:portal_revoke", kwargs={"reference": case.reference}),
+            fields=[],
+            button=_("Revoke portal link"),
+        )
 
     def step() -> str:
         revoked = portal_access.revoke_portal_links(case, actor=request.user)
@@ -1184,23 +1326,7 @@ def recheck(request: HttpRequest, reference: str) -> HttpResponse:
         )
         return redirect("staff:case", reference=case.reference)
 
-    def step() -> str:
-        due, queued, tasks = queue_recheck(case)
-        record_event(
-            case,
-            "case.recheck_requested",
-            actor=request.user,
-            message=f"Check of {due} links requested.",
-            data={"due": due, "queued": queued, "tasks": tasks},
-        )
-        if not due:
-            return _("No link of this case can be checked (none, or all excluded).")
-        return _(
-            "%(due)d links will be checked: %(queued)d handed to the workers now, the rest "
-            "within minutes (at most a few per host at a time)."
-        ) % {"due": due, "queued": queued}
-
-    return _act(request, case, step)
+    return redirect(job_url(start_job(Job.Kind.RECHECK, case, actor=request.user)))
 
 
 @staff_required
@@ -1242,3 +1368,19 @@ def reference_hashes(request: HttpRequest, reference: str) -> HttpResponse:
         % {"n": report.updated},
     )
     return redirect("staff:case", reference=case.reference)
+
+
+# --- the staff member's language ----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The staff pages in this language for this user, from now on and at every sign-in."""
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES):
+        choose_language(request, language)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("staff:queue")
+    return redirect(back)

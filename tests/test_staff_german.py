@@ -1,0 +1,115 @@
+"""Every string of the staff pages has a German translation (as the portal's do)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from takedown.events import staff_sentence
+from takedown.workflow import record_event
+from tests.test_web_portal import MAKEMESSAGES, _needs_gettext, _po_entries
+
+ROOT = Path(__file__).resolve().parents[1]
+STAFF_SOURCES = (
+    "templates/staff",
+    "templates/base.html",
+    "takedown/web/staff",
+    "takedown/events.py",
+    "takedown/jobs.py",
+    "takedown/models/jobs.py",
+)
+
+
+def test_german_catalogue_translates_every_staff_string(tmp_path) -> None:
+    _needs_gettext()
+    for part in STAFF_SOURCES:
+        source, target = ROOT / part, tmp_path / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, target)
+    catalogue = tmp_path / "locale/de/LC_MESSAGES/django.po"
+    catalogue.parent.mkdir(parents=True)
+    shutil.copyfile(ROOT / "locale/de/LC_MESSAGES/django.po", catalogue)
+    subprocess.run(
+        [sys.executable, "-c", MAKEMESSAGES],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
+    entries = [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
+    msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
+    # The extraction found the staff pages: templates, views, the job and timeline sentences.
+    assert {
+        "Resolve hosts",
+        "Case %(ref)s opened.",
+        "The notice was being handed to the mail server.",
+        "This page updates by itself; you can leave it and come back: the work goes on in the "
+        "background.",
+    } <= msgids
+    assert len(entries) >= 300
+    for entry in entries:
+        strings = entry["strings"]
+        translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
+        assert translated, strings
+        assert all(translated), strings
+        assert "fuzzy" not in str(entry["flags"]), strings
+
+
+def test_timeline_sentence_in_german(db) -> None:
+    from tests.factories import CaseFactory
+
+    event = record_event(CaseFactory(), "mail.handover", data={"recipient": "abuse@x.example"})
+
+    with translation.override("de"):
+        assert staff_sentence(event) == "Die Meldung wurde gerade an den Mailserver übergeben."
+
+
+def test_queue_in_german(client: Client, db) -> None:
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="carla")
+    user.groups.add(Group.objects.get(name="caseworker"))
+    client.force_login(user)
+
+    page = client.get(reverse("staff:queue"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert "Fälle meiner Teams" in page
+    assert "Neuer Fall" in page
+
+
+def test_language_switch_is_kept_by_the_user(db) -> None:
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="carla")
+    user.groups.add(Group.objects.get(name="caseworker"))
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+    browser.force_login(user)
+
+    switched = browser.post(
+        reverse("staff:language"), {"language": "de", "next": "/cases/?view=mine"}
+    )
+    german = browser.get(reverse("staff:queue")).content.decode()
+    # Another browser, another session, an English Accept-Language: still German for her.
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(user)
+    again = other.get(reverse("staff:queue")).content.decode()
+    other.post(reverse("staff:language"), {"language": "en", "next": "https://evil.example/"})
+    english = other.get(reverse("staff:queue")).content.decode()
+
+    assert switched["Location"] == "/cases/?view=mine"
+    assert ("Neuer Fall" in german, "Neuer Fall" in again) == (True, True)
+    assert ("New case" in english, '<html lang="en">' in english) == (True, True)
