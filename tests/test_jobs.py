@@ -94,6 +94,8 @@ def test_a_second_copy_of_the_message_does_nothing(job_files):
         "refreshed": 0,
         "unchanged": 0,
         "unrouted_links": 0,
+        "unrouted_hosts": [],
+        "hotline_steps": [],
         "notices": [],
     }
 
