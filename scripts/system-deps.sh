@@ -30,6 +30,9 @@ TEST_PACKAGES=(
     # msgfmt: the test that the committed locale/*/django.mo matches its .po (and
     # `manage.py compilemessages` after editing translations). Runtime needs only the .mo.
     gettext
+    # npm: installs axe-core (tests/js/package-lock.json), the accessibility checker the browser
+    # tests inject into every page. Debian's npm brings nodejs with it.
+    npm
 )
 CI_PACKAGES=(
     postgresql
@@ -43,6 +46,10 @@ installed() {
 missing_from() {
     local package
     for package in "$@"; do
+        # Node from another source (nodesource's nodejs bundles npm) serves as well as Debian's.
+        if [ "$package" = npm ] && command -v npm >/dev/null 2>&1; then
+            continue
+        fi
         installed "$package" || echo "$package"
     done
 }

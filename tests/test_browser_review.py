@@ -64,7 +64,9 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     shoot(page, "review-queue")
 
     # Rita did not write this one, so she may approve it.
-    page.locator(f"#notice-{notice.pk}").get_by_role("link", name=f"Notice {notice.pk}").click()
+    page.locator(f"#notice-{notice.pk}").get_by_role(
+        "link", name=f"Notice {notice.pk}", exact=True
+    ).click()
     expect(page.locator("h1")).to_contain_text("Hetzner Online GmbH")
     for link in notice.links.all():
         assert link.url in page.locator("#notice-text").inner_text()
@@ -78,8 +80,14 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     notice.refresh_from_db()
     assert notice.status == Notice.Status.APPROVED
 
-    # Rolf's draft is still waiting, and Rita, not its author, may approve it.
-    assert page.locator(f"#notice-{own.pk}").get_by_role("button", name="Approve").count() == 1
+    # Rolf's draft is still waiting, and Rita, not its author, may decide it: on its page, the
+    # queue has no approve button at all.
+    assert page.get_by_role("button", name="Approve").count() == 0
+    expect(
+        page.locator(f"#notice-{own.pk}").get_by_role(
+            "link", name=f"Read notice {own.pk} and decide"
+        )
+    ).to_be_visible()
 
     page.goto("/review/results/")
     expect(page.locator("#total-median")).to_have_text("30.0 h")
@@ -114,10 +122,9 @@ def test_reviewer_own_draft_refused_with_message(page):
             page.locator("input[name=csrfmiddlewaretoken]").first.input_value(),
         ],
     )
+    # Without the digest of the text the page showed, nothing is approved at all.
     expect(
-        page.get_by_text(
-            "Not approved: a notice must be approved by someone other than its author."
-        )
+        page.get_by_text("Not approved: the text of this notice was not shown to you as it is now.")
     ).to_be_visible()
     own.refresh_from_db()
     assert own.status == Notice.Status.IN_REVIEW

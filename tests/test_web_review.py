@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from takedown.models import Case, FoundLink, HostResolution, Notice, NoticeLink
+from takedown.models import Case, FoundLink, HostResolution, LinkCheck, Notice, NoticeLink, Verdict
 from takedown.notices.generate import generate_notices
 from takedown.notices.review import submit_for_review
 from takedown.web.access import cases_for
@@ -83,6 +83,13 @@ def notice(teams, people) -> Notice:
     return submitted_notice(teams[0], people["carla"])
 
 
+def shown(client, notice: Notice) -> dict[str, str]:
+    """The approve form's hidden field as the notice page hands it out: approving needs it."""
+    response = client.get(reverse("review:notice", args=[notice.pk]))
+    assert response.status_code == 200
+    return {"seen": response.context["seen"]}
+
+
 def test_queue_anonymous_redirected_to_login(client):
     response = client.get(QUEUE)
 
@@ -110,7 +117,10 @@ def test_queue_lists_notices_of_own_teams_with_their_facts(client, teams, people
     assert "DSA notice of illegal content" in page
     assert "All required elements" in page
     assert "Person not named" in page
-    assert reverse("review:approve", args=[notice.pk]) in page
+    # No approving from the list: the decision is on the notice's page, below its text.
+    assert reverse("review:approve", args=[notice.pk]) not in page
+    assert f'href="{reverse("review:notice", args=[notice.pk])}#decision-h"' in page
+    assert f"Read notice {notice.pk} and decide" in page
     assert "Elsewhere AG" not in page
     assert reverse("review:notice", args=[other.pk]) not in page
 
@@ -134,7 +144,10 @@ def test_queue_own_submission_offers_no_approval(client, teams, people):
 
     assert "Your own draft: another reviewer must approve it." in page
     assert reverse("review:approve", args=[own.pk]) not in page
-    assert reverse("review:reject", args=[own.pk]) in page
+    # Returning it with a comment stays possible, on the notice's page like every decision.
+    notice_page = client.get(reverse("review:notice", args=[own.pk])).content.decode()
+    assert reverse("review:reject", args=[own.pk]) in notice_page
+    assert reverse("review:approve", args=[own.pk]) not in notice_page
 
 
 def test_queue_shows_missing_elements_and_disclosure(client, teams, people):
@@ -154,7 +167,10 @@ def test_queue_shows_missing_elements_and_disclosure(client, teams, people):
     assert "1 element missing" in page
     assert "the signature" in page
     assert "Would name the person: confirm to approve" in page
-    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' in page
+    # The confirmation goes with the approval, on the notice's page.
+    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' not in page
+    notice_page = client.get(reverse("review:notice", args=[dmca.pk])).content.decode()
+    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' in notice_page
 
 
 def test_notice_preview_renders_text_and_links(client, people, notice):
@@ -226,7 +242,9 @@ def test_notice_urls_of_another_team_not_found(client, people, notice, name, met
 def test_approve_by_second_reviewer(client, people, notice):
     client.force_login(people["rita"])
 
-    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[notice.pk]), shown(client, notice), follow=True
+    )
 
     assert response.redirect_chain == [(QUEUE, 302)]
     notice.refresh_from_db()
@@ -239,7 +257,9 @@ def test_approve_own_draft_refused_with_message(client, teams, people):
     own = submitted_notice(teams[0], rita)
     client.force_login(rita)
 
-    response = client.post(reverse("review:approve", args=[own.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[own.pk]), shown(client, own), follow=True
+    )
 
     assert response.redirect_chain == [(reverse("review:notice", args=[own.pk]), 302)]
     assert (
@@ -260,7 +280,9 @@ def test_approve_disclosure_unconfirmed_refused(client, people, notice):
     Notice.objects.filter(pk=notice.pk).update(regime="dmca")
     client.force_login(people["rita"])
 
-    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[notice.pk]), shown(client, notice), follow=True
+    )
 
     assert "confirm the disclosure explicitly to approve" in response.content.decode()
     notice.refresh_from_db()
@@ -274,7 +296,9 @@ def test_approve_confirmed_disclosure_with_missing_elements_writes_nothing(clien
     client.force_login(people["rita"])
 
     response = client.post(
-        reverse("review:approve", args=[notice.pk]), {"confirm": "1"}, follow=True
+        reverse("review:approve", args=[notice.pk]),
+        {"confirm": "1", **shown(client, notice)},
+        follow=True,
     )
 
     assert "Not approved: cannot approve: missing" in response.content.decode()
@@ -285,6 +309,66 @@ def test_approve_confirmed_disclosure_with_missing_elements_writes_nothing(clien
         False,
     )
     assert not notice.case.events.filter(kind="notice.disclosure_confirmed").exists()
+
+
+def test_approve_without_seeing_the_notice_refused(client, people, notice):
+    client.force_login(people["rita"])
+
+    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("review:notice", args=[notice.pk]), 302)]
+    assert (
+        "Not approved: the text of this notice was not shown to you as it is now."
+        in response.content.decode()
+    )
+    notice.refresh_from_db()
+    assert (notice.status, notice.approved_by) == (Notice.Status.IN_REVIEW, None)
+
+
+def test_approve_after_the_text_changed_refused(client, people, notice):
+    client.force_login(people["rita"])
+    seen = shown(client, notice)
+    # The caseworker's edit after the reviewer read the notice: a different text.
+    Notice.objects.filter(pk=notice.pk).update(body_text="Edited after the review opened.")
+
+    response = client.post(reverse("review:approve", args=[notice.pk]), seen, follow=True)
+
+    assert "was not shown to you as it is now" in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.IN_REVIEW
+
+
+def test_notice_page_shows_evidence_without_personal_details(client, people, notice):
+    case = notice.case
+    case.person.name = "Alex Verysecret"
+    case.person.email = "alex.verysecret@example.org"
+    case.person.save()
+    host = notice.links.first().host
+    HostResolution.objects.filter(pk=host.current_id).update(
+        ips=["192.0.2.10"], cname_chain=["img.example.de", "edge.cdn.example"]
+    )
+    link = notice.links.order_by("pk").first()
+    LinkCheck.objects.create(
+        link=link, verdict=Verdict.ONLINE_SAME, status_code=200, reason="same bytes"
+    )
+    client.force_login(people["rita"])
+
+    response = client.get(reverse("review:notice", args=[notice.pk]))
+
+    evidence = response.content.decode().split('id="evidence"', 1)[1].split("</section>", 1)[0]
+    assert host.hostname in evidence
+    assert "192.0.2.10" in evidence
+    assert "img.example.de → edge.cdn.example" in evidence
+    assert "Hetzner Online GmbH" in evidence  # the hosting party of the resolution
+    assert "Still online, same image" in evidence
+    assert "same bytes" in evidence
+    assert "Verysecret" not in evidence
+    assert "alex.verysecret" not in evidence
+    # The decision comes after the text and the PDF link, at the end of the page.
+    page = response.content.decode()
+    assert (
+        page.index('id="notice-text"') < page.index('id="pdf-link"') < page.index('id="decision-h"')
+    )
 
 
 def test_reject_with_comment_returns_draft(client, people, notice):
@@ -318,7 +402,7 @@ def test_reject_without_comment_refused_with_message(client, people, notice):
 
 def test_reject_after_approval_refused_with_message(client, people, notice):
     client.force_login(people["rita"])
-    client.post(reverse("review:approve", args=[notice.pk]))
+    client.post(reverse("review:approve", args=[notice.pk]), shown(client, notice))
 
     response = client.post(
         reverse("review:reject", args=[notice.pk]), {"comment": "late"}, follow=True

@@ -9,6 +9,8 @@ takedown.notices.review; the views only turn its refusals into messages.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,13 +25,14 @@ from django.views.decorators.http import require_POST
 
 from takedown import stats
 from takedown.errors import NotPossible
-from takedown.models import CaseEvent, Notice
+from takedown.models import CaseEvent, FoundLink, Host, LinkCheck, Notice, Verdict
 from takedown.notices.regimes import Regime, UnknownRegime, get_regime
-from takedown.notices.render import check_elements, render_notice
+from takedown.notices.render import RenderedNotice, check_elements, render_notice
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
+from takedown.web.staff.selectors import evidence_rows
 from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
@@ -107,6 +110,97 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
     return get_object_or_404(notices, pk=pk)
 
 
+def seen_digest(rendered: RenderedNotice) -> str:
+    """What the reviewer was shown: the approve form carries it, and approving checks it
+    against the notice as it renders now. So no approval without the notice page (the queue
+    has no approve button, and a crafted POST lacks the digest), and none of a text that
+    changed after the reviewer read it (a caseworker's edit, a re-generation)."""
+    digest = hashlib.sha256()
+    for part in (rendered.subject, rendered.text):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar")
+
+
+def _parties(resolution: Any) -> list[dict[str, Any]]:
+    """Who the resolution made responsible for each role (the directory's organisation), with
+    which source said so where the stored lookup result records it."""
+    if resolution is None:
+        return []
+    said = {row["role"]: row for row in evidence_rows(resolution)}
+    rows = []
+    for role in PARTY_ROLES:
+        organisation = getattr(resolution, role)
+        found = said.pop(role, None)
+        if organisation is None and found is None:
+            continue
+        rows.append(
+            {
+                "role": role,
+                "who": organisation.name if organisation else found["who"],  # type: ignore[index]
+                "country": (organisation.country if organisation else "")
+                or (found or {}).get("country", ""),
+                "source": (found or {}).get("source", ""),
+                "privacy_proxy": bool((found or {}).get("privacy_proxy")),
+            }
+        )
+    # The registrant (and any role without an organisation) as the sources named it.
+    rows.extend(said.values())
+    return rows
+
+
+EVIDENCE_HOSTS = 20
+EVIDENCE_LINKS = 100
+
+
+def _evidence(notice: Notice) -> dict[str, Any]:
+    """The facts behind the notice, read-only: the hosts its links are on with what the
+    resolution found (addresses, CNAME chain, which source named which party), and each
+    link's latest check. Nothing about the affected person: no name, contact or notes."""
+    links = notice.links.filter(case=notice.case)
+    hosts = list(
+        Host.objects.filter(pk__in=links.values("host"))
+        .select_related(
+            "current__platform",
+            "current__operator",
+            "current__hosting",
+            "current__cdn",
+            "current__registrar",
+        )
+        .order_by("hostname")[:EVIDENCE_HOSTS]
+    )
+    for host in hosts:
+        host.evidence = _parties(host.current)  # type: ignore[attr-defined]
+    latest = LinkCheck.objects.filter(link=OuterRef("pk")).order_by("-checked_at", "-pk")
+    checked = (
+        links.annotate(
+            check_verdict=Subquery(latest.values("verdict")[:1]),
+            check_status=Subquery(latest.values("status_code")[:1]),
+            check_at=Subquery(latest.values("checked_at")[:1]),
+            check_reason=Subquery(latest.values("reason")[:1]),
+        )
+        .only("pk", "url", "status")
+        .order_by("pk")[:EVIDENCE_LINKS]
+    )
+    verdicts = dict(Verdict.choices)
+    statuses = dict(FoundLink.Status.choices)
+    rows = [
+        {
+            "url": link.url,
+            "status": statuses.get(link.status, link.status),
+            "verdict": verdicts.get(link.check_verdict, "") if link.check_verdict else "",
+            "status_code": link.check_status,
+            "at": link.check_at,
+            "reason": link.check_reason or "",
+        }
+        for link in checked
+    ]
+    return {"hosts": hosts, "checks": rows}
+
+
 @reviewer_required
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
@@ -134,6 +228,9 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "submission": submission,
             "links": notice.links.filter(case=notice.case).only("url").order_by("pk")[:100],
             "link_count": notice.links.count(),
+            "seen": seen_digest(rendered) if rendered else "",
+            "evidence": _evidence(notice),
+            "evidence_hosts": EVIDENCE_HOSTS,
         },
     )
 
@@ -163,6 +260,20 @@ def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
 @reviewer_required
 def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
+    try:
+        current = seen_digest(render_notice(notice, with_pdf=False))
+    except UnknownRegime:
+        current = ""
+    seen = request.POST.get("seen", "")
+    if not current or not hmac.compare_digest(seen, current):
+        messages.error(
+            request,
+            _(
+                "Not approved: the text of this notice was not shown to you as it is now. "
+                "Read it below, then decide."
+            ),
+        )
+        return _back(request, notice)
     try:
         with transaction.atomic():
             approve(notice, request.user, confirm_disclosure=bool(request.POST.get("confirm")))
