@@ -4,6 +4,7 @@ approval, the results page with its SVG charts. Screenshots under test-output/sc
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -94,6 +95,19 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     expect(page.locator("svg.chart")).to_have_count(5)
     expect(page.locator("#scoreboard").get_by_text("Quick Hosting B.V.")).to_be_visible()
     shoot(page, "review-results")
+
+    # Filtered to the recipient's country, then exported with the same filter.
+    page.get_by_label("Recipient country").select_option("NL")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_label("Recipient country")).to_have_value("NL")
+    expect(page.locator("#scoreboard").get_by_text("Quick Hosting B.V.")).to_be_visible()
+    shoot(page, "review-results-filtered")
+    with page.expect_download() as download:
+        page.locator("#results-csv").click()
+    assert download.value.suggested_filename == "takedown-results-countrynl.csv"
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0] == "table,row,figure,value,unit"
+    assert "scoreboard,Quick Hosting B.V.,sent,1,notices" in exported
 
 
 def test_reviewer_own_draft_refused_with_message(page):

@@ -500,3 +500,103 @@ def test_results_query_count_does_not_grow_with_rows(client, teams, people):
 
     assert few == many
     assert len(client.get(RESULTS).context["data"].scoreboard) == 21
+
+
+def test_results_filter_by_team(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    _sent_with_removal(teams[1], OrganisationFactory(name="Other Team Host"), hours=90)
+    client.force_login(people["ada"])
+
+    response = client.get(RESULTS, {"team": teams[1].pk})
+
+    data = response.context["data"]
+    assert [row.organisation for row in data.scoreboard] == ["Other Team Host"]
+    assert data.removal.overall == timedelta(hours=90)
+    assert f'<option value="{teams[1].pk}" selected>Hamburg</option>' in response.content.decode()
+
+
+def test_results_team_of_another_reviewer_ignored(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    _sent_with_removal(teams[1], OrganisationFactory(name="Other Team Host"), hours=90)
+    client.force_login(people["rita"])
+
+    data = client.get(RESULTS, {"team": teams[1].pk}).context["data"]
+
+    assert [row.organisation for row in data.scoreboard] == ["Quick Hosting"]
+
+
+def test_results_filter_by_country_and_regime(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Dutch Host", country="NL"), hours=30)
+    _sent_with_removal(teams[0], OrganisationFactory(name="French Host", country="FR"), hours=90)
+    Notice.objects.filter(recipient__name="Dutch Host").update(regime="dsa")
+    Notice.objects.filter(recipient__name="French Host").update(regime="gdpr")
+    client.force_login(people["rita"])
+
+    by_country = client.get(RESULTS, {"country": "NL"}).context["data"]
+    by_regime = client.get(RESULTS, {"regime": "gdpr"}).context["data"]
+    unknown = client.get(RESULTS, {"country": "XX", "regime": "nonsense"}).context["data"]
+
+    assert [row.organisation for row in by_country.scoreboard] == ["Dutch Host"]
+    assert [row.label for row in by_country.removal.by_country] == ["NL"]
+    assert [row.label for row in by_country.removal.by_recipient] == ["Dutch Host"]
+    assert by_country.totals["found"] == 1
+    assert [row.organisation for row in by_regime.scoreboard] == ["French Host"]
+    assert [row.key for row in by_regime.removal.by_regime] == ["gdpr"]
+    assert by_regime.removal.overall == timedelta(hours=90)
+    assert unknown.totals["found"] == 2
+
+
+def test_results_filter_by_period(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Recent Host"), hours=30)
+    _sent_with_removal(teams[0], OrganisationFactory(name="Old Host"), hours=90)
+    Case.objects.filter(notices__recipient__name="Old Host").update(
+        created_at=timezone.now() - timedelta(weeks=10)
+    )
+    client.force_login(people["rita"])
+
+    four = client.get(RESULTS, {"weeks": "4"}).context["data"]
+    twelve = client.get(RESULTS, {"weeks": "12"}).context["data"]
+
+    assert [row.organisation for row in four.scoreboard] == ["Recent Host"]
+    assert len(four.weeks) == 4
+    assert sorted(row.organisation for row in twelve.scoreboard) == ["Old Host", "Recent Host"]
+
+
+def test_results_csv_has_every_figure_with_unit(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="=HYPERLINK(1)", country="NL"), hours=36)
+    client.force_login(people["rita"])
+
+    response = client.get(reverse("review:results_csv"), {"country": "NL"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="takedown-results-countrynl.csv"'
+    )
+    lines = response.content.decode().split("\r\n")
+    assert lines[0] == "table,row,figure,value,unit"
+    assert "totals,,found,1,links" in lines
+    assert "median_by_country,NL,median,1.50,days" in lines
+    assert "median_by_country,NL,removals,1,links" in lines
+    # A recipient's name is a stranger's string: no formula reaches the spreadsheet.
+    assert "scoreboard,'=HYPERLINK(1),sent,1,notices" in lines
+    assert "scoreboard,'=HYPERLINK(1),complied_share,1.0000,share of settled" in lines
+
+
+def test_results_csv_needs_reviewer(client, people):
+    client.force_login(people["carla"])
+
+    assert client.get(reverse("review:results_csv")).status_code == 403
+
+
+def test_results_charts_name_their_units_and_shares(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    client.force_login(people["rita"])
+
+    page = client.get(RESULTS).content.decode()
+
+    assert ">links</text>" in page  # the weekly chart's axis
+    assert "median time from the notice to the removal, in hours or days" in page
+    assert "<title>complied 1 / 1, 100%</title>" in page
+    assert 'aria-label="Legend of the shares"' in page
+    assert "Links whose last check confirmed the removal." in page
