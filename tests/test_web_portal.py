@@ -1240,6 +1240,19 @@ def test_portal_mandate_download_is_the_pdf_to_sign(mail, case) -> None:
     assert CaseEvent.objects.filter(kind="portal.mandate_downloaded", case=case).count() == 1
 
 
+def test_portal_mandate_download_follows_the_chosen_language(mail, case) -> None:
+    from pypdf import PdfReader
+
+    client = Client()
+    sign_in(client, case, mail)  # the person's language on file is English
+    english = PdfReader(io.BytesIO(client.get("/p/mandate/authorisation.pdf").content))
+    client.post("/p/language/", {"language": "de", "next": "/p/mandate/"})
+    german = PdfReader(io.BytesIO(client.get("/p/mandate/authorisation.pdf").content))
+
+    assert "Vollmacht und Beauftragung" not in english.pages[0].extract_text()
+    assert "Vollmacht und Beauftragung" in german.pages[0].extract_text()
+
+
 def test_portal_mandate_upload_is_stored_encrypted(mail, case) -> None:
     client = Client()
     sign_in(client, case, mail)
@@ -1262,12 +1275,87 @@ def test_portal_mandate_upload_is_stored_encrypted(mail, case) -> None:
 def test_portal_mandate_upload_refuses_what_is_not_a_pdf(mail, case) -> None:
     client = Client()
     sign_in(client, case, mail)
-    upload = io.BytesIO(b"\xff\xd8\xff\xe0 a photo")
-    upload.name = "signed.jpg"
+    upload = io.BytesIO(b"GIF89a not a page")
+    upload.name = "signed.gif"
     response = client.post("/p/mandate/", {"document": upload})
     assert response.status_code == 400
-    assert "This is not a PDF file." in response.content.decode()
+    assert "This is not a PDF file or a photo." in response.content.decode()
     assert Mandate.objects.count() == 0
+
+
+def _photo(image_format: str, size: tuple[int, int], colour: str, **save: object) -> io.BytesIO:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, image_format, **save)
+    out.seek(0)
+    out.name = f"page.{image_format.lower()}"
+    return out
+
+
+def test_portal_mandate_photos_become_one_pdf(mail, case) -> None:
+    from pillow_heif import register_heif_opener
+    from pypdf import PdfReader
+
+    register_heif_opener()
+    client = Client()
+    sign_in(client, case, mail)
+    pages = [
+        _photo("JPEG", (1200, 1600), "white"),
+        _photo("PNG", (800, 600), "grey"),
+        _photo("HEIF", (600, 800), "white"),
+    ]
+    # Two from the file picker, one straight from the camera input.
+    response = client.post("/p/mandate/", {"document": pages[:2], "camera": pages[2:]})
+    assert response.status_code == 302
+    stored = bytes(Mandate.objects.get(case=case).signed_document)
+    assert stored.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(stored))
+    # One page per photo, in order; the landscape PNG stays landscape (200 dpi: 800 px = 288 pt).
+    assert [(round(p.mediabox.width), round(p.mediabox.height)) for p in reader.pages] == [
+        (432, 576),
+        (288, 216),
+        (216, 288),
+    ]
+
+
+def test_portal_mandate_damaged_photo_names_the_page(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    damaged = io.BytesIO(b"\xff\xd8\xff\xe0 not really a photo")
+    damaged.name = "page2.jpg"
+    response = client.post(
+        "/p/mandate/", {"document": [_photo("JPEG", (300, 400), "white"), damaged]}
+    )
+    assert response.status_code == 400
+    assert "Page 2 could not be read. Please take that photo again." in response.content.decode()
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_pdf_and_photos_together_refused(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    pdf = io.BytesIO(b"%PDF-1.7 signed")
+    pdf.name = "signed.pdf"
+    response = client.post(
+        "/p/mandate/", {"document": [pdf], "camera": [_photo("PNG", (30, 40), "white")]}
+    )
+    assert response.status_code == 400
+    assert "Please upload either one PDF file or photos of the pages, not both." in (
+        response.content.decode()
+    )
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_form_takes_camera_photos_and_pdf(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    page = client.get("/p/mandate/").content.decode()
+    assert (
+        'accept="image/*,application/pdf,.pdf,.heic,.heif,.jpg,.jpeg,.png" multiple' in page
+        or 'multiple accept="image/*,application/pdf' in page
+    )
+    assert 'capture="environment"' in page
 
 
 def test_portal_pause_resume_and_withdraw_go_through_the_workflow(mail, case) -> None:

@@ -315,7 +315,7 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     posted = request.method == "POST" and not too_large
     form = MandateForm(_posted(request) if posted else None, request.FILES if posted else None)
     if posted and form.is_valid():
-        actions.store_signed_mandate(access.case, form.cleaned_data["document"])
+        actions.store_signed_mandate(access.case, form.cleaned_data["pdf"])
         messages.success(request, _("Thank you. We received your signed authorisation."))
         return redirect("portal:mandate")
     if too_large:
@@ -333,7 +333,8 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
     case = access.case
-    pdf = render_mandate(case)
+    # The language the person reads the portal in, which may differ from the one on file.
+    pdf = render_mandate(case, translation.get_language())
     record_event(
         case,
         "portal.mandate_downloaded",
