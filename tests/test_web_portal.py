@@ -35,6 +35,7 @@ from takedown.models import (
     CaseEvent,
     DeletionRequest,
     FoundLink,
+    Host,
     Mandate,
     Notice,
     NoticeLink,
@@ -50,6 +51,7 @@ from takedown.web.portal.actions import (
     export_data,
     mark_messages_read,
     portal_messages,
+    send_message,
     unread_message_count,
 )
 from takedown.workflow import record_event, transition
@@ -523,7 +525,12 @@ def test_portal_pages_load_no_image_script_or_inline_style(mail, case) -> None:
     texts["revealed"] = client.get(f"/p/status/?show={link.pk}").content.decode()
     texts["code"] = Client().get("/p/code/").content.decode()
     texts["start"] = Client().get("/p/").content.decode()
+    # The one script is the project's own "leave quickly" file; nothing inline, nothing else.
+    own_script = '<script src="/static/takedown/leave.js" defer></script>'
     for name, text in texts.items():
+        # (A redirect has no body, and so no script.)
+        assert text.count(own_script) == (1 if text else 0), name
+        text = text.replace(own_script, "")
         assert "<img" not in text, name
         assert "<script" not in text, name
         assert "style=" not in text, name
@@ -1497,3 +1504,158 @@ def test_portal_link_command_bad_input_exits_2(mail, case) -> None:
         call_command("portal_link", "--case", "TD-2026-0042", "--days", "400")
     assert days.value.returncode == 2
     assert PortalAccess.objects.count() == 0
+
+
+# --- links by site, the case's state, data as a page, leaving quickly (issue 14) ----------------
+
+
+def _site_sentences(page: str) -> list[str]:
+    return re.findall(r'<span class="site-sentence">([^<]+)</span>', page)
+
+
+def test_portal_status_groups_links_by_site_with_one_sentence_each(mail, case) -> None:
+    host = Host.objects.get(hostname="img.bilderhost.example")
+    notice = Notice.objects.get(recipient__name="Bilderhost GmbH")
+    for n in (7, 8):
+        link = FoundLinkFactory(
+            case=case,
+            host=host,
+            url=f"https://img.bilderhost.example/private/photo-{n}.jpg",
+            status=FoundLink.Status.NOTIFIED,
+        )
+        NoticeLink.objects.create(notice=notice, link=link)
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert _site_sentences(page) == [
+        "1 picture on cdn.slow.example: removal requested on 12 May 2026; the time to answer "
+        "is over and we follow up",
+        "1 picture on gone.example: removed",
+        "3 pictures on img.bilderhost.example: removal requested on 30 May 2026, they must "
+        "answer by 6 June 2026",
+        "1 picture on new.example: we are preparing the removal request",
+    ]
+    # Each site's links are one tap away: inside its <details>, closed until asked.
+    group = page.split("3 pictures on img.bilderhost.example", 1)[1].split("</details>", 1)[0]
+    assert group.count('<li class="link s-waiting">') == 3
+    assert "<details open" not in page
+    assert '<span class="badge">3 · Waiting for the host</span>' in group
+
+
+def test_portal_status_opens_the_site_of_a_revealed_address(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    link = FoundLink.objects.get(host__hostname="cdn.slow.example")
+    page = client.get(f"/p/status/?show={link.pk}").content.decode()
+    opened = page.split("<details open>", 1)[1].split("</details>", 1)[0]
+    assert "<code>https://cdn.slow.example/a/b/photo-2.jpg?size=large</code>" in opened
+    assert page.count("<details open>") == 1
+
+
+def test_portal_status_says_what_a_refusal_means(mail, case) -> None:
+    Notice.objects.filter(recipient__name="Bilderhost GmbH").update(
+        outcome=Notice.Outcome.REFUSED, replied_at=NOW - timedelta(days=1)
+    )
+    client = Client()
+    sign_in(client, case, mail)
+    state = client.get("/p/status/").content.decode().split('id="case-state">', 1)[1]
+    state = state.split("</div>", 1)[0]
+    assert re.findall(r"<p>([^<]+)</p>", state) == [
+        "Your case is open. We are working on it.",
+        "Bilderhost GmbH refused to remove the pictures (31 May 2026).",
+        "This is not the end: your caseworker takes the request further, to whoever else is "
+        "responsible or to the authority that oversees them. Each step will show here.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("move", "expected"),
+    [
+        (
+            "pause",
+            [
+                "You paused your case on 1 June 2026.",
+                "While it is paused we send no new requests and no reminders. Requests already "
+                "sent stay with their recipients. You can resume it under \u201cPause or "
+                "withdraw\u201d.",
+            ],
+        ),
+        (
+            "withdraw",
+            [
+                "You withdrew your case on 1 June 2026.",
+                "We do not act on it any more: no new requests, reminders or checks. Requests "
+                "already sent cannot be taken back. To start again, write to your caseworker.",
+            ],
+        ),
+    ],
+)
+def test_portal_status_after_pause_or_withdrawal_says_what_happens_next(
+    mail, case, move, expected
+) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        assert client.post("/p/case/", {"move": move, "confirm": "on"}).status_code == 302
+        for url in ("/p/status/", "/p/case/"):
+            state = client.get(url).content.decode().split('id="case-state">', 1)[1]
+            assert re.findall(r"<p>([^<]+)</p>", state.split("</div>", 1)[0]) == expected, url
+
+
+def test_portal_status_after_a_pause_by_staff_names_the_caseworker(mail, case) -> None:
+    with time_machine.travel(NOW, tick=False):
+        transition(case, Case.Status.PAUSED, actor=None)
+        client = Client()
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert "Your caseworker paused your case on 1 June 2026." in page
+    assert "Your caseworker will tell you when work goes on" in page
+
+
+def test_portal_data_downloads_as_a_readable_page(mail, case) -> None:
+    send_message(case, "Please hurry <b>now</b>")
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        response = client.get("/p/data/my-data.html")
+        data_page = client.get("/p/data/").content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="TD-2026-0042-my-data.html"'
+    page = response.content.decode()
+    assert "<h1>Your data, case TD-2026-0042</h1>" in page
+    assert "<dd>alex@example.org</dd>" in page
+    assert "<td>https://cdn.slow.example/a/b/photo-2.jpg?size=large</td>" in page
+    assert "To Bilderhost GmbH, sent on 30 May 2026; answer expected by 6 June 2026" in page
+    assert "Please hurry &lt;b&gt;now&lt;/b&gt;" in page
+    assert "excluded.example" not in page
+    for secret in SECRETS:
+        assert secret not in page
+    assert CaseEvent.objects.filter(kind="portal.data_downloaded", case=case).count() == 1
+    assert 'href="/p/data/my-data.html"' in data_page
+    assert 'href="/p/data/my-data.json"' in data_page
+
+
+def test_portal_leave_quickly_ends_the_visit_and_goes_to_the_neutral_site(
+    mail, case, settings
+) -> None:
+    settings.TAKEDOWN_PORTAL_LEAVE_URL = "https://weather.example/"
+    client = Client()
+    sign_in(client, case, mail)
+    client.handler.enforce_csrf_checks = True
+    page = client.get("/p/status/").content.decode()
+    assert (
+        '<form class="leave" id="leave-form" method="post" action="/p/leave/" '
+        'data-neutral="https://weather.example/">' in page
+    )
+
+    # No CSRF token: leaving must work from a page left open for hours.
+    response = client.post("/p/leave/")
+
+    assert response.status_code == 303
+    assert response["Location"] == "https://weather.example/"
+    assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert response.cookies[portal_access.DEVICE_COOKIE]["max-age"] == 0
+    assert client.get("/p/status/").url == "/p/"
+    assert client.get("/p/leave/").status_code == 405
