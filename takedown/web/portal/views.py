@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import MemoryFileUploadHandler
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -210,16 +210,19 @@ def verify(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def leave(request: HttpRequest) -> HttpResponse:
-    """ "Leave quickly": ends the visit at once, forgets this browser as a known device, and
+    """Leave quickly: ends the visit at once, forgets this browser as a known device, and
     sends the browser to a neutral site (TAKEDOWN_PORTAL_LEAVE_URL). leave.js does the same
-    without a visible page change and replaces the history entry; this is the no-JS path."""
+    without a visible page change and replaces the history entry; this is the no-JS path. Not
+    a redirect: the portal's Content-Security-Policy (form-action 'self') stops a form's
+    redirect to another site, so a blank page of ours moves on by a meta refresh."""
     request.session.flush()
-    response = HttpResponseRedirect(settings.TAKEDOWN_PORTAL_LEAVE_URL, status=303)
+    response = render(request, "portal/leave.html", {"url": settings.TAKEDOWN_PORTAL_LEAVE_URL})
     response.delete_cookie(portal_access.DEVICE_COOKIE, path=reverse("portal:start"))
     # Browsers that support it drop this site's cookies, storage and cached pages as well.
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     response.headers["Cache-Control"] = "no-store"
-    return _private(response)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_POST
