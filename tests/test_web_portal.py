@@ -1555,11 +1555,19 @@ def test_portal_status_opens_the_site_of_a_revealed_address(mail, case) -> None:
 
 def test_portal_status_says_what_a_refusal_means(mail, case) -> None:
     Notice.objects.filter(recipient__name="Bilderhost GmbH").update(
-        outcome=Notice.Outcome.REFUSED, replied_at=NOW - timedelta(days=1)
+        outcome=Notice.Outcome.REFUSED,
+        replied_at=NOW - timedelta(days=1),
+        due_at=NOW - timedelta(days=1),
     )
     client = Client()
-    sign_in(client, case, mail)
-    state = client.get("/p/status/").content.decode().split('id="case-state">', 1)[1]
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert (
+        "1 picture on img.bilderhost.example: removal requested on 30 May 2026 and refused; we "
+        "are taking it further" in _site_sentences(page)
+    )
+    state = page.split('id="case-state">', 1)[1]
     state = state.split("</div>", 1)[0]
     assert re.findall(r"<p>([^<]+)</p>", state) == [
         "Your case is open. We are working on it.",

@@ -33,22 +33,32 @@ class Site:
     open: bool = False  # holds the link whose full address the person asked to see
 
 
+REFUSALS = (Notice.Outcome.REFUSED, Notice.Outcome.NOT_RESPONSIBLE)
+
+
 def _dates(
     case: Case, hosts: list[str]
-) -> dict[str, tuple[datetime | None, datetime | None, bool]]:
-    """Per host: the first request sent, the next deadline ahead, and whether a deadline has
-    passed. One query."""
+) -> dict[str, tuple[datetime | None, datetime | None, bool, bool]]:
+    """Per host: the first request sent, the next deadline ahead, whether a deadline has
+    passed, and whether a recipient refused (or said it is not responsible). One query."""
     now = timezone.now()
     first: dict[str, datetime] = {}
     ahead: dict[str, datetime] = {}
     passed: set[str] = set()
-    for host, sent_at, due_at, extended in NoticeLink.objects.filter(
+    refused: set[str] = set()
+    for host, sent_at, due_at, extended, outcome in NoticeLink.objects.filter(
         notice__case=case,
         notice__status=Notice.Status.SENT,
         link__host__hostname__in=hosts,
     ).values_list(
-        "link__host__hostname", "notice__sent_at", "notice__due_at", "notice__extended_until"
+        "link__host__hostname",
+        "notice__sent_at",
+        "notice__due_at",
+        "notice__extended_until",
+        "notice__outcome",
     ):
+        if outcome in REFUSALS:
+            refused.add(host)
         if sent_at is not None and (host not in first or sent_at < first[host]):
             first[host] = sent_at
         deadline = extended or due_at
@@ -59,10 +69,14 @@ def _dates(
                 ahead[host] = deadline
         else:
             passed.add(host)
-    return {host: (first.get(host), ahead.get(host), host in passed) for host in hosts}
+    return {
+        host: (first.get(host), ahead.get(host), host in passed, host in refused) for host in hosts
+    }
 
 
-def _sentence(site: Site, first: datetime | None, ahead: datetime | None, late: bool) -> str:
+def _sentence(
+    site: Site, first: datetime | None, ahead: datetime | None, late: bool, refused: bool
+) -> str:
     pictures = ngettext("%(n)s picture on %(site)s", "%(n)s pictures on %(site)s", site.total) % {
         "n": site.total,
         "site": site.host,
@@ -72,6 +86,11 @@ def _sentence(site: Site, first: datetime | None, ahead: datetime | None, late: 
         what = pgettext("state of a site's pictures", "removed")
     elif first is None:
         what = _("we are preparing the removal request")
+    elif refused and ahead is None:
+        # The case's state above names who refused; here, what it means for this site.
+        what = _("removal requested on %(sent)s and refused; we are taking it further") % {
+            "sent": person_date(first)
+        }
     elif ahead is not None:
         what = _("removal requested on %(sent)s, they must answer by %(due)s") % {
             "sent": person_date(first),
