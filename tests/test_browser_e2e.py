@@ -178,7 +178,9 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     signed = tmp_path / "signed-authorisation.pdf"
     signed.write_bytes(b"%PDF-1.7 signed by Alex Person (test stand-in)")
     person.get_by_role("link", name="Authorisation", exact=True).click()
-    person.get_by_label("Signed authorisation (PDF)").set_input_files(str(signed))
+    person.get_by_label("Signed authorisation: a PDF, or photos of the pages").set_input_files(
+        str(signed)
+    )
     person.get_by_role("button", name="Upload").click()
     expect(person.get_by_text("We received your signed authorisation.")).to_be_visible()
     shoot(person, "e2e-04-portal-mandate-uploaded")

@@ -455,3 +455,30 @@ def test_portal_leave_quickly_without_javascript(browser, live_server, roles, se
         expect(page).to_have_url(re.compile(r"/p/$"))
     finally:
         context.close()
+
+
+def test_portal_pause_says_what_happens_next_and_mandate_follows_language(
+    new_page, live_server
+) -> None:
+    world = build_world()
+    page = new_page(width=390, height=844)
+    enter_portal(page, world, live_server)
+    page.get_by_role("link", name="Pause or withdraw").click()
+    page.get_by_role("button", name="Pause my case").click()
+    expect(page.locator("#case-state")).to_contain_text("You paused your case on ")
+    page.get_by_role("link", name="Status").click()
+    expect(page.locator("#case-state")).to_contain_text(
+        "While it is paused we send no new requests and no reminders."
+    )
+    shoot(page, "quality-portal-paused")
+
+    # In German, the authorisation to sign is German too, whatever language is on file.
+    page.get_by_role("button", name="Deutsch").click()
+    page.get_by_role("link", name="Vollmacht").click()
+    with page.expect_download() as download:
+        page.locator("#mandate-pdf").click()
+    from pypdf import PdfReader
+
+    text = PdfReader(download.value.path()).pages[0].extract_text()
+    assert "Vollmacht und Beauftragung" in text
+    shoot(page, "quality-portal-mandate-de")

@@ -71,6 +71,14 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     expect(page.locator("h1")).to_contain_text("Hetzner Online GmbH")
     for link in notice.links.all():
         assert link.url in page.locator("#notice-text").inner_text()
+    # The evidence, read-only, and the decision only after the text and the PDF link.
+    expect(page.locator("#evidence")).to_contain_text(notice.links.first().host.hostname)
+    expect(page.locator("#evidence")).to_contain_text("Hetzner Online GmbH")
+    order = page.evaluate(
+        """() => ['#notice-text', '#pdf-link', '#evidence', '#decision'].map(
+            (s) => document.querySelector(s).getBoundingClientRect().top + scrollY)"""
+    )
+    assert order == sorted(order)
     shoot(page, "review-notice")
     with page.expect_download() as download:
         page.locator("#pdf-link").click()
