@@ -359,7 +359,7 @@ def test_notice_page_shows_evidence_without_personal_details(client, people, not
     assert host.hostname in evidence
     assert "192.0.2.10" in evidence
     assert "img.example.de → edge.cdn.example" in evidence
-    assert "Hetzner Online GmbH" in evidence  # the hosting party of the resolution
+    assert '<td>Hosting provider</td><td class="break">Hetzner Online GmbH' in evidence
     assert "Still online, same image" in evidence
     assert "same bytes" in evidence
     assert "Verysecret" not in evidence

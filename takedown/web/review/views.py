@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from takedown import stats
@@ -128,6 +129,14 @@ def seen_digest(rendered: RenderedNotice) -> str:
 
 
 PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar")
+ROLE_LABELS = {
+    "platform": gettext_lazy("Platform"),
+    "operator": gettext_lazy("Site operator"),
+    "cdn": gettext_lazy("CDN"),
+    "hosting": gettext_lazy("Hosting provider"),
+    "registrar": gettext_lazy("Registrar"),
+    "registrant": gettext_lazy("Registrant"),
+}
 
 
 def _parties(resolution: Any) -> list[dict[str, Any]]:
@@ -154,6 +163,8 @@ def _parties(resolution: Any) -> list[dict[str, Any]]:
         )
     # The registrant (and any role without an organisation) as the sources named it.
     rows.extend(said.values())
+    for row in rows:
+        row["label"] = ROLE_LABELS.get(row["role"], row["role"])
     return rows
 
 
