@@ -221,6 +221,14 @@ def test_every_page_of_the_three_audiences_has_no_serious_axe_violation(
     check(anonymous, "portal-start", "/p/")
     check(anonymous, "portal-enter", world["portal_path"])
     check(anonymous, "portal-link-invalid", "/p/" + "x" * 43 + "/", 404)
+    # A browser the portal does not know yet: the page asking for the e-mailed code.
+    anonymous.goto(world["portal_path"])
+    anonymous.get_by_role("button", name="Continue").click()
+    expect(anonymous.get_by_label("Code from the e-mail")).to_be_visible()
+    try:
+        assert_accessible(anonymous, "portal-code")
+    except AssertionError as failure:
+        failures.append(str(failure))
 
     carla = new_page()
     log_in(carla, "carla", PASSWORD)
@@ -236,6 +244,11 @@ def test_every_page_of_the_three_audiences_has_no_serious_axe_violation(
     enter_portal(alex, world, live_server)
     for name, path in PORTAL_PAGES:
         check(alex, name, path)
+    # The German pages too (lang attributes, longer words).
+    alex.get_by_role("button", name="Deutsch").click()
+    expect(alex.locator("html")).to_have_attribute("lang", "de")
+    for name, path in PORTAL_PAGES:
+        check(alex, f"{name}-de", path)
 
     assert not failures, "\n".join(failures)
 
