@@ -260,6 +260,9 @@ TAKEDOWN_PORTAL_LINK_DAYS = envint("TAKEDOWN_PORTAL_LINK_DAYS", 30)
 # Support services shown in the portal when the case's team lists none: a JSON list of
 # {"name", "url", "phone", "description", "language"} ("language" shows an entry only then).
 TAKEDOWN_SUPPORT_LINKS = envjson("TAKEDOWN_SUPPORT_LINKS", [])
+# Where the portal's "Leave quickly" button (and Esc pressed three times) sends the person: a
+# page nobody looking at their phone would wonder about. A weather or news site works too.
+TAKEDOWN_PORTAL_LEAVE_URL = envstr("TAKEDOWN_PORTAL_LEAVE_URL", "https://duckduckgo.com/")
 
 # --- mail ----------------------------------------------------------------------------------
 

@@ -65,9 +65,10 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def issue_form(case: Case) -> bytes:
-    """The form for the person to sign, remembered by its hash (see the module docstring)."""
-    pdf = render_mandate(case)
+def issue_form(case: Case, *, language: str | None = None) -> bytes:
+    """The form for the person to sign, in `language` (else the one on file), remembered by
+    its hash (see the module docstring)."""
+    pdf = render_mandate(case, language)
     IssuedMandateForm.objects.get_or_create(case=case, sha256=sha256(pdf))
     return pdf
 

@@ -168,3 +168,70 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name=re.compile("sign in|log in", re.IGNORECASE)).click()
     page.wait_for_load_state()
+
+
+# --- accessibility: axe-core, injected into the page under test --------------------------------
+
+AXE_JS = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA, the level the three audiences' pages are held to.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now. axe comes from the npm registry
+    (tests/js/package-lock.json, installed by scripts/bootstrap); it is evaluated through the
+    DevTools protocol, which the page's Content-Security-Policy does not restrict, so the
+    product needs no exception for it."""
+    if not AXE_JS.exists():
+        _missing(f"needs axe-core: `npm ci --prefix tests/js` ({AXE_JS} is missing)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})).violations",
+        AXE_TAGS,
+    )
+    return list(result)
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """No serious or critical axe violation on the page; the message lists each with the
+    elements it found, so a failure says what to fix."""
+    blocking = [v for v in axe_violations(page) if v.get("impact") in BLOCKING_IMPACTS]
+    details = [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in blocking
+    ]
+    assert not blocking, f"{name} ({page.url}): " + " | ".join(details)
+
+
+def assert_no_sideways_scroll(page: Page, name: str) -> None:
+    """The page is no wider than the viewport: nothing forces the reader to scroll sideways."""
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]"
+    )
+    if max(widths[0], widths[1]) <= widths[2]:
+        return
+    # Name the widest elements that stick out, so a failure says what to fix.
+    culprits = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+            .slice(-5)
+            .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                 + (e.className && typeof e.className === 'string' ? '.' + e.className : '')
+                 + ' ' + Math.round(e.getBoundingClientRect().right))"""
+    )
+    raise AssertionError(f"{name} ({page.url}) is {widths} wide: {culprits}")
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 60) -> None:
+    """Press Tab until the element matching `selector` has the focus, as a keyboard user
+    would; fails when it is not reachable within `limit` presses."""
+    page.wait_for_load_state()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
+            return
+    raise AssertionError(f"{selector} is not reachable by Tab on {page.url}")

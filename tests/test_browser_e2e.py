@@ -8,7 +8,7 @@
    DNS, RDAP, WHOIS; a real Celery worker on the test broker): one to LAION for the dataset
    entries, one to the hosting provider the sandbox resolves two of the hosts to; submits
    the notice to LAION for review;
-4. a reviewer of the same team approves it in the review queue;
+4. a reviewer of the same team approves it on its page, reached from the review queue;
 5. the caseworker sends it, and it arrives at the sandbox SMTP server;
 6. the person switches to German and sees the status of their links;
 7. a caseworker of another team gets 404 for that case.
@@ -255,7 +255,10 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     expect(row).to_contain_text("LAION e.V.")
     expect(row).to_contain_text("All required elements")
     shoot(rita, "e2e-06-review-queue")
-    row.get_by_role("button", name="Approve").click()
+    # The decision is on the notice's page, below its text: the queue cannot approve unseen.
+    row.get_by_role("link", name=f"Read notice {laion.pk} and decide").click()
+    expect(rita.locator("#notice-text")).to_contain_text("LAION")
+    rita.get_by_role("button", name="Approve").click()
     expect(rita.get_by_text(f"Notice {laion.pk} to LAION e.V. approved.")).to_be_visible()
     clock.lap("review")
 

@@ -4,6 +4,7 @@ approval, the results page with its SVG charts. Screenshots under test-output/sc
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -64,10 +65,20 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     shoot(page, "review-queue")
 
     # Rita did not write this one, so she may approve it.
-    page.locator(f"#notice-{notice.pk}").get_by_role("link", name=f"Notice {notice.pk}").click()
+    page.locator(f"#notice-{notice.pk}").get_by_role(
+        "link", name=f"Notice {notice.pk}", exact=True
+    ).click()
     expect(page.locator("h1")).to_contain_text("Hetzner Online GmbH")
     for link in notice.links.all():
         assert link.url in page.locator("#notice-text").inner_text()
+    # The evidence, read-only, and the decision only after the text and the PDF link.
+    expect(page.locator("#evidence")).to_contain_text(notice.links.first().host.hostname)
+    expect(page.locator("#evidence")).to_contain_text("Hetzner Online GmbH")
+    order = page.evaluate(
+        """() => ['#notice-text', '#pdf-link', '#evidence', '#decision'].map(
+            (s) => document.querySelector(s).getBoundingClientRect().top + scrollY)"""
+    )
+    assert order == sorted(order)
     shoot(page, "review-notice")
     with page.expect_download() as download:
         page.locator("#pdf-link").click()
@@ -78,14 +89,33 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
     notice.refresh_from_db()
     assert notice.status == Notice.Status.APPROVED
 
-    # Rolf's draft is still waiting, and Rita, not its author, may approve it.
-    assert page.locator(f"#notice-{own.pk}").get_by_role("button", name="Approve").count() == 1
+    # Rolf's draft is still waiting, and Rita, not its author, may decide it: on its page, the
+    # queue has no approve button at all.
+    assert page.get_by_role("button", name="Approve").count() == 0
+    expect(
+        page.locator(f"#notice-{own.pk}").get_by_role(
+            "link", name=f"Read notice {own.pk} and decide"
+        )
+    ).to_be_visible()
 
     page.goto("/review/results/")
     expect(page.locator("#total-median")).to_have_text("30.0 h")
     expect(page.locator("svg.chart")).to_have_count(5)
     expect(page.locator("#scoreboard").get_by_text("Quick Hosting B.V.")).to_be_visible()
     shoot(page, "review-results")
+
+    # Filtered to the recipient's country, then exported with the same filter.
+    page.get_by_label("Recipient country").select_option("NL")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_label("Recipient country")).to_have_value("NL")
+    expect(page.locator("#scoreboard").get_by_text("Quick Hosting B.V.")).to_be_visible()
+    shoot(page, "review-results-filtered")
+    with page.expect_download() as download:
+        page.locator("#results-csv").click()
+    assert download.value.suggested_filename == "takedown-results-countrynl.csv"
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0] == "table,row,figure,value,unit"
+    assert "scoreboard,Quick Hosting B.V.,sent,1,notices" in exported
 
 
 def test_reviewer_own_draft_refused_with_message(page):
@@ -114,10 +144,9 @@ def test_reviewer_own_draft_refused_with_message(page):
             page.locator("input[name=csrfmiddlewaretoken]").first.input_value(),
         ],
     )
+    # Without the digest of the text the page showed, nothing is approved at all.
     expect(
-        page.get_by_text(
-            "Not approved: a notice must be approved by someone other than its author."
-        )
+        page.get_by_text("Not approved: the text of this notice was not shown to you as it is now.")
     ).to_be_visible()
     own.refresh_from_db()
     assert own.status == Notice.Status.IN_REVIEW

@@ -36,6 +36,7 @@ from takedown.models import (
     CaseEvent,
     DeletionRequest,
     FoundLink,
+    Host,
     Mandate,
     Notice,
     NoticeLink,
@@ -527,7 +528,12 @@ def test_portal_pages_load_no_image_script_or_inline_style(mail, case) -> None:
     texts["revealed"] = client.get(f"/p/status/?show={link.pk}").content.decode()
     texts["code"] = Client().get("/p/code/").content.decode()
     texts["start"] = Client().get("/p/").content.decode()
+    # The one script is the project's own "leave quickly" file; nothing inline, nothing else.
+    own_script = '<script src="/static/takedown/leave.js" defer></script>'
     for name, text in texts.items():
+        # (A redirect has no body, and so no script.)
+        assert text.count(own_script) == (1 if text else 0), name
+        text = text.replace(own_script, "")
         assert "<img" not in text, name
         assert "<script" not in text, name
         assert "style=" not in text, name
@@ -1247,6 +1253,19 @@ def test_portal_mandate_download_is_the_pdf_to_sign(mail, case) -> None:
     assert CaseEvent.objects.filter(kind="portal.mandate_downloaded", case=case).count() == 1
 
 
+def test_portal_mandate_download_follows_the_chosen_language(mail, case) -> None:
+    from pypdf import PdfReader
+
+    client = Client()
+    sign_in(client, case, mail)  # the person's language on file is English
+    english = PdfReader(io.BytesIO(client.get("/p/mandate/authorisation.pdf").content))
+    client.post("/p/language/", {"language": "de", "next": "/p/mandate/"})
+    german = PdfReader(io.BytesIO(client.get("/p/mandate/authorisation.pdf").content))
+
+    assert "Vollmacht und Beauftragung" not in english.pages[0].extract_text()
+    assert "Vollmacht und Beauftragung" in german.pages[0].extract_text()
+
+
 def test_portal_mandate_upload_is_stored_encrypted(mail, case) -> None:
     client = Client()
     sign_in(client, case, mail)
@@ -1275,6 +1294,79 @@ def test_portal_mandate_upload_refuses_what_is_not_a_pdf(mail, case) -> None:
     assert response.status_code == 400
     assert "This is neither a PDF nor a photo." in response.content.decode()
     assert Mandate.objects.count() == 0
+
+
+def _photo(image_format: str, size: tuple[int, int], colour: str, **save: object) -> io.BytesIO:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, image_format, **save)
+    out.seek(0)
+    out.name = f"page.{image_format.lower()}"
+    return out
+
+
+def test_portal_mandate_photos_become_one_pdf(mail, case) -> None:
+    from pillow_heif import register_heif_opener
+    from pypdf import PdfReader
+
+    register_heif_opener()
+    client = Client()
+    sign_in(client, case, mail)
+    pages = [
+        _photo("JPEG", (1200, 1600), "white"),
+        _photo("PNG", (800, 600), "grey"),
+        _photo("HEIF", (600, 800), "white"),
+    ]
+    # Two from the file picker, one straight from the camera input.
+    response = client.post("/p/mandate/", {"document": pages[:2], "camera": pages[2:]})
+    assert response.status_code == 302
+    stored = bytes(Mandate.objects.get(case=case).signed_document)
+    assert stored.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(stored))
+    # One page per photo, in order; the landscape PNG stays landscape (200 dpi: 800 px = 288 pt).
+    assert [(round(p.mediabox.width), round(p.mediabox.height)) for p in reader.pages] == [
+        (432, 576),
+        (288, 216),
+        (216, 288),
+    ]
+
+
+def test_portal_mandate_damaged_photo_refused(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    damaged = io.BytesIO(b"\xff\xd8\xff\xe0 not really a photo")
+    damaged.name = "page2.jpg"
+    response = client.post(
+        "/p/mandate/", {"document": [_photo("JPEG", (300, 400), "white"), damaged]}
+    )
+    assert response.status_code == 400
+    assert "This is neither a PDF nor a photo." in response.content.decode()
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_pdf_and_photos_together_refused(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    pdf = io.BytesIO(b"%PDF-1.7 signed")
+    pdf.name = "signed.pdf"
+    response = client.post(
+        "/p/mandate/", {"document": [pdf], "camera": [_photo("PNG", (30, 40), "white")]}
+    )
+    assert response.status_code == 400
+    assert "This is neither a PDF nor a photo." in response.content.decode()
+    assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_form_takes_camera_photos_and_pdf(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    page = client.get("/p/mandate/").content.decode()
+    assert (
+        'accept="image/*,application/pdf,.pdf,.heic,.heif,.jpg,.jpeg,.png" multiple' in page
+        or 'multiple accept="image/*,application/pdf' in page
+    )
+    assert 'capture="environment"' in page
 
 
 def test_portal_pause_resume_and_withdraw_go_through_the_workflow(mail, case) -> None:
@@ -1620,3 +1712,172 @@ def test_caseworker_answer_shows_in_the_portal_and_mails_only_that_there_is_news
     assert page.index("Is there any news?") < page.index("Yes: the host removed two photos.")
     assert "Your caseworker" in page
     assert PortalMessage.objects.filter(case=case, read_at__isnull=True).count() == 1
+
+
+# --- links by site, the case's state, data as a page, leaving quickly (issue 14) ----------------
+
+
+def _site_sentences(page: str) -> list[str]:
+    return re.findall(r'<span class="site-sentence">([^<]+)</span>', page)
+
+
+def test_portal_status_groups_links_by_site_with_one_sentence_each(mail, case) -> None:
+    host = Host.objects.get(hostname="img.bilderhost.example")
+    notice = Notice.objects.get(recipient__name="Bilderhost GmbH")
+    for n in (7, 8):
+        link = FoundLinkFactory(
+            case=case,
+            host=host,
+            url=f"https://img.bilderhost.example/private/photo-{n}.jpg",
+            status=FoundLink.Status.NOTIFIED,
+        )
+        NoticeLink.objects.create(notice=notice, link=link)
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert _site_sentences(page) == [
+        "1 picture on cdn.slow.example: removal requested on 12 May 2026; the time to answer "
+        "is over and we follow up",
+        "1 picture on gone.example: removed",
+        "3 pictures on img.bilderhost.example: removal requested on 30 May 2026, they must "
+        "answer by 6 June 2026",
+        "1 picture on new.example: we are preparing the removal request",
+    ]
+    # Each site's links are one tap away: inside its <details>, closed until asked.
+    group = page.split("3 pictures on img.bilderhost.example", 1)[1].split("</details>", 1)[0]
+    assert group.count('<li class="link s-waiting">') == 3
+    assert "<details open" not in page
+    assert '<span class="badge">3 · Waiting for the host</span>' in group
+
+
+def test_portal_status_opens_the_site_of_a_revealed_address(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    link = FoundLink.objects.get(host__hostname="cdn.slow.example")
+    page = client.get(f"/p/status/?show={link.pk}").content.decode()
+    opened = page.split("<details open>", 1)[1].split("</details>", 1)[0]
+    assert "<code>https://cdn.slow.example/a/b/photo-2.jpg?size=large</code>" in opened
+    assert page.count("<details open>") == 1
+
+
+def test_portal_status_says_what_a_refusal_means(mail, case) -> None:
+    Notice.objects.filter(recipient__name="Bilderhost GmbH").update(
+        outcome=Notice.Outcome.REFUSED,
+        replied_at=NOW - timedelta(days=1),
+        due_at=NOW - timedelta(days=1),
+    )
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert (
+        "1 picture on img.bilderhost.example: removal requested on 30 May 2026 and refused; we "
+        "are taking it further" in _site_sentences(page)
+    )
+    state = page.split('id="case-state">', 1)[1]
+    state = state.split("</div>", 1)[0]
+    assert re.findall(r"<p>([^<]+)</p>", state) == [
+        "Your case is open. We are working on it.",
+        "Bilderhost GmbH refused to remove the pictures (31 May 2026).",
+        "This is not the end: your caseworker takes the request further, to whoever else is "
+        "responsible or to the authority that oversees them. Each step will show here.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("move", "expected"),
+    [
+        (
+            "pause",
+            [
+                "You paused your case on 1 June 2026.",
+                "While it is paused we send no new requests and no reminders. Requests already "
+                "sent stay with their recipients. You can resume it under \u201cPause or "
+                "withdraw\u201d.",
+            ],
+        ),
+        (
+            "withdraw",
+            [
+                "You withdrew your case on 1 June 2026.",
+                "We do not act on it any more: no new requests, reminders or checks. Requests "
+                "already sent cannot be taken back. To start again, write to your caseworker.",
+            ],
+        ),
+    ],
+)
+def test_portal_status_after_pause_or_withdrawal_says_what_happens_next(
+    mail, case, move, expected
+) -> None:
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        assert client.post("/p/case/", {"move": move, "confirm": "on"}).status_code == 302
+        for url in ("/p/status/", "/p/case/"):
+            state = client.get(url).content.decode().split('id="case-state">', 1)[1]
+            assert re.findall(r"<p>([^<]+)</p>", state.split("</div>", 1)[0]) == expected, url
+
+
+def test_portal_status_after_a_pause_by_staff_names_the_caseworker(mail, case) -> None:
+    with time_machine.travel(NOW, tick=False):
+        transition(case, Case.Status.PAUSED, actor=None)
+        client = Client()
+        sign_in(client, case, mail)
+        page = client.get("/p/status/").content.decode()
+    assert "Your caseworker paused your case on 1 June 2026." in page
+    assert "Your caseworker will tell you when work goes on" in page
+
+
+def test_portal_data_downloads_as_a_readable_page(mail, case) -> None:
+    send_message(case, "Please hurry <b>now</b>")
+    client = Client()
+    with time_machine.travel(NOW, tick=False):
+        sign_in(client, case, mail)
+        response = client.get("/p/data/my-data.html")
+        data_page = client.get("/p/data/").content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="TD-2026-0042-my-data.html"'
+    page = response.content.decode()
+    assert "<h1>Your data, case TD-2026-0042</h1>" in page
+    assert "<dd>alex@example.org</dd>" in page
+    assert "<td>https://cdn.slow.example/a/b/photo-2.jpg?size=large</td>" in page
+    assert "To Bilderhost GmbH, sent on 30 May 2026; answer expected by 6 June 2026" in page
+    assert "Please hurry &lt;b&gt;now&lt;/b&gt;" in page
+    assert "excluded.example" not in page
+    for secret in SECRETS:
+        assert secret not in page
+    assert CaseEvent.objects.filter(kind="portal.data_downloaded", case=case).count() == 1
+    assert 'href="/p/data/my-data.html"' in data_page
+    assert 'href="/p/data/my-data.json"' in data_page
+
+
+def test_portal_leave_quickly_ends_the_visit_and_goes_to_the_neutral_site(
+    mail, case, settings
+) -> None:
+    settings.TAKEDOWN_PORTAL_LEAVE_URL = "https://weather.example/"
+    client = Client()
+    sign_in(client, case, mail)
+    client.handler.enforce_csrf_checks = True
+    page = client.get("/p/status/").content.decode()
+    assert (
+        '<form class="leave" id="leave-form" method="post" action="/p/leave/" '
+        'data-neutral="https://weather.example/">' in page
+    )
+
+    # No CSRF token: leaving must work from a page left open for hours.
+    response = client.post("/p/leave/")
+
+    # A page of ours that moves on at once (a redirect after a form would break the CSP's
+    # form-action 'self'), without the portal in it.
+    assert response.status_code == 200
+    assert (
+        '<meta http-equiv="refresh" content="0;url=https://weather.example/">'
+        in response.content.decode()
+    )
+    assert "Leave quickly" not in response.content.decode()
+    assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert response.cookies[portal_access.DEVICE_COOKIE]["max-age"] == 0
+    assert client.get("/p/status/").url == "/p/"
+    assert client.get("/p/leave/").status_code == 405

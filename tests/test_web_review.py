@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from takedown.models import Case, FoundLink, HostResolution, Notice, NoticeLink
+from takedown.models import Case, FoundLink, HostResolution, LinkCheck, Notice, NoticeLink, Verdict
 from takedown.notices.generate import generate_notices
 from takedown.notices.review import submit_for_review
 from takedown.web.access import cases_for
@@ -83,6 +83,13 @@ def notice(teams, people) -> Notice:
     return submitted_notice(teams[0], people["carla"])
 
 
+def shown(client, notice: Notice) -> dict[str, str]:
+    """The approve form's hidden field as the notice page hands it out: approving needs it."""
+    response = client.get(reverse("review:notice", args=[notice.pk]))
+    assert response.status_code == 200
+    return {"seen": response.context["seen"]}
+
+
 def test_queue_anonymous_redirected_to_login(client):
     response = client.get(QUEUE)
 
@@ -110,7 +117,10 @@ def test_queue_lists_notices_of_own_teams_with_their_facts(client, teams, people
     assert "DSA notice of illegal content" in page
     assert "All required elements" in page
     assert "Person not named" in page
-    assert reverse("review:approve", args=[notice.pk]) in page
+    # No approving from the list: the decision is on the notice's page, below its text.
+    assert reverse("review:approve", args=[notice.pk]) not in page
+    assert f'href="{reverse("review:notice", args=[notice.pk])}#decision-h"' in page
+    assert f"Read notice {notice.pk} and decide" in page
     assert "Elsewhere AG" not in page
     assert reverse("review:notice", args=[other.pk]) not in page
 
@@ -134,7 +144,10 @@ def test_queue_own_submission_offers_no_approval(client, teams, people):
 
     assert "Your own draft: another reviewer must approve it." in page
     assert reverse("review:approve", args=[own.pk]) not in page
-    assert reverse("review:reject", args=[own.pk]) in page
+    # Returning it with a comment stays possible, on the notice's page like every decision.
+    notice_page = client.get(reverse("review:notice", args=[own.pk])).content.decode()
+    assert reverse("review:reject", args=[own.pk]) in notice_page
+    assert reverse("review:approve", args=[own.pk]) not in notice_page
 
 
 def test_queue_shows_missing_elements_and_disclosure(client, teams, people):
@@ -154,7 +167,10 @@ def test_queue_shows_missing_elements_and_disclosure(client, teams, people):
     assert "1 element missing" in page
     assert "the signature" in page
     assert "Would name the person: confirm to approve" in page
-    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' in page
+    # The confirmation goes with the approval, on the notice's page.
+    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' not in page
+    notice_page = client.get(reverse("review:notice", args=[dmca.pk])).content.decode()
+    assert f'name="confirm" value="1" id="confirm-{dmca.pk}"' in notice_page
 
 
 def test_notice_preview_renders_text_and_links(client, people, notice):
@@ -226,7 +242,9 @@ def test_notice_urls_of_another_team_not_found(client, people, notice, name, met
 def test_approve_by_second_reviewer(client, people, notice):
     client.force_login(people["rita"])
 
-    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[notice.pk]), shown(client, notice), follow=True
+    )
 
     assert response.redirect_chain == [(QUEUE, 302)]
     notice.refresh_from_db()
@@ -239,7 +257,9 @@ def test_approve_own_draft_refused_with_message(client, teams, people):
     own = submitted_notice(teams[0], rita)
     client.force_login(rita)
 
-    response = client.post(reverse("review:approve", args=[own.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[own.pk]), shown(client, own), follow=True
+    )
 
     assert response.redirect_chain == [(reverse("review:notice", args=[own.pk]), 302)]
     assert (
@@ -260,7 +280,9 @@ def test_approve_disclosure_unconfirmed_refused(client, people, notice):
     Notice.objects.filter(pk=notice.pk).update(regime="dmca")
     client.force_login(people["rita"])
 
-    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+    response = client.post(
+        reverse("review:approve", args=[notice.pk]), shown(client, notice), follow=True
+    )
 
     assert "confirm the disclosure explicitly to approve" in response.content.decode()
     notice.refresh_from_db()
@@ -274,7 +296,9 @@ def test_approve_confirmed_disclosure_with_missing_elements_writes_nothing(clien
     client.force_login(people["rita"])
 
     response = client.post(
-        reverse("review:approve", args=[notice.pk]), {"confirm": "1"}, follow=True
+        reverse("review:approve", args=[notice.pk]),
+        {"confirm": "1", **shown(client, notice)},
+        follow=True,
     )
 
     assert "Not approved: cannot approve: missing" in response.content.decode()
@@ -285,6 +309,66 @@ def test_approve_confirmed_disclosure_with_missing_elements_writes_nothing(clien
         False,
     )
     assert not notice.case.events.filter(kind="notice.disclosure_confirmed").exists()
+
+
+def test_approve_without_seeing_the_notice_refused(client, people, notice):
+    client.force_login(people["rita"])
+
+    response = client.post(reverse("review:approve", args=[notice.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("review:notice", args=[notice.pk]), 302)]
+    assert (
+        "Not approved: the text of this notice was not shown to you as it is now."
+        in response.content.decode()
+    )
+    notice.refresh_from_db()
+    assert (notice.status, notice.approved_by) == (Notice.Status.IN_REVIEW, None)
+
+
+def test_approve_after_the_text_changed_refused(client, people, notice):
+    client.force_login(people["rita"])
+    seen = shown(client, notice)
+    # The caseworker's edit after the reviewer read the notice: a different text.
+    Notice.objects.filter(pk=notice.pk).update(body_text="Edited after the review opened.")
+
+    response = client.post(reverse("review:approve", args=[notice.pk]), seen, follow=True)
+
+    assert "was not shown to you as it is now" in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.IN_REVIEW
+
+
+def test_notice_page_shows_evidence_without_personal_details(client, people, notice):
+    case = notice.case
+    case.person.name = "Alex Verysecret"
+    case.person.email = "alex.verysecret@example.org"
+    case.person.save()
+    host = notice.links.first().host
+    HostResolution.objects.filter(pk=host.current_id).update(
+        ips=["192.0.2.10"], cname_chain=["img.example.de", "edge.cdn.example"]
+    )
+    link = notice.links.order_by("pk").first()
+    LinkCheck.objects.create(
+        link=link, verdict=Verdict.ONLINE_SAME, status_code=200, reason="same bytes"
+    )
+    client.force_login(people["rita"])
+
+    response = client.get(reverse("review:notice", args=[notice.pk]))
+
+    evidence = response.content.decode().split('id="evidence"', 1)[1].split("</section>", 1)[0]
+    assert host.hostname in evidence
+    assert "192.0.2.10" in evidence
+    assert "img.example.de → edge.cdn.example" in evidence
+    assert '<td>Hosting provider</td><td class="break">Hetzner Online GmbH' in evidence
+    assert "Still online, same image" in evidence
+    assert "same bytes" in evidence
+    assert "Verysecret" not in evidence
+    assert "alex.verysecret" not in evidence
+    # The decision comes after the text and the PDF link, at the end of the page.
+    page = response.content.decode()
+    assert (
+        page.index('id="notice-text"') < page.index('id="pdf-link"') < page.index('id="decision-h"')
+    )
 
 
 def test_reject_with_comment_returns_draft(client, people, notice):
@@ -318,7 +402,7 @@ def test_reject_without_comment_refused_with_message(client, people, notice):
 
 def test_reject_after_approval_refused_with_message(client, people, notice):
     client.force_login(people["rita"])
-    client.post(reverse("review:approve", args=[notice.pk]))
+    client.post(reverse("review:approve", args=[notice.pk]), shown(client, notice))
 
     response = client.post(
         reverse("review:reject", args=[notice.pk]), {"comment": "late"}, follow=True
@@ -423,3 +507,103 @@ def test_results_query_count_does_not_grow_with_rows(client, teams, people):
 
     assert few == many
     assert len(client.get(RESULTS).context["data"].scoreboard) == 21
+
+
+def test_results_filter_by_team(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    _sent_with_removal(teams[1], OrganisationFactory(name="Other Team Host"), hours=90)
+    client.force_login(people["ada"])
+
+    response = client.get(RESULTS, {"team": teams[1].pk})
+
+    data = response.context["data"]
+    assert [row.organisation for row in data.scoreboard] == ["Other Team Host"]
+    assert data.removal.overall == timedelta(hours=90)
+    assert f'<option value="{teams[1].pk}" selected>Hamburg</option>' in response.content.decode()
+
+
+def test_results_team_of_another_reviewer_ignored(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    _sent_with_removal(teams[1], OrganisationFactory(name="Other Team Host"), hours=90)
+    client.force_login(people["rita"])
+
+    data = client.get(RESULTS, {"team": teams[1].pk}).context["data"]
+
+    assert [row.organisation for row in data.scoreboard] == ["Quick Hosting"]
+
+
+def test_results_filter_by_country_and_regime(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Dutch Host", country="NL"), hours=30)
+    _sent_with_removal(teams[0], OrganisationFactory(name="French Host", country="FR"), hours=90)
+    Notice.objects.filter(recipient__name="Dutch Host").update(regime="dsa")
+    Notice.objects.filter(recipient__name="French Host").update(regime="gdpr")
+    client.force_login(people["rita"])
+
+    by_country = client.get(RESULTS, {"country": "NL"}).context["data"]
+    by_regime = client.get(RESULTS, {"regime": "gdpr"}).context["data"]
+    unknown = client.get(RESULTS, {"country": "XX", "regime": "nonsense"}).context["data"]
+
+    assert [row.organisation for row in by_country.scoreboard] == ["Dutch Host"]
+    assert [row.label for row in by_country.removal.by_country] == ["NL"]
+    assert [row.label for row in by_country.removal.by_recipient] == ["Dutch Host"]
+    assert by_country.totals["found"] == 1
+    assert [row.organisation for row in by_regime.scoreboard] == ["French Host"]
+    assert [row.key for row in by_regime.removal.by_regime] == ["gdpr"]
+    assert by_regime.removal.overall == timedelta(hours=90)
+    assert unknown.totals["found"] == 2
+
+
+def test_results_filter_by_period(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Recent Host"), hours=30)
+    _sent_with_removal(teams[0], OrganisationFactory(name="Old Host"), hours=90)
+    Case.objects.filter(notices__recipient__name="Old Host").update(
+        created_at=timezone.now() - timedelta(weeks=10)
+    )
+    client.force_login(people["rita"])
+
+    four = client.get(RESULTS, {"weeks": "4"}).context["data"]
+    twelve = client.get(RESULTS, {"weeks": "12"}).context["data"]
+
+    assert [row.organisation for row in four.scoreboard] == ["Recent Host"]
+    assert len(four.weeks) == 4
+    assert sorted(row.organisation for row in twelve.scoreboard) == ["Old Host", "Recent Host"]
+
+
+def test_results_csv_has_every_figure_with_unit(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="=HYPERLINK(1)", country="NL"), hours=36)
+    client.force_login(people["rita"])
+
+    response = client.get(reverse("review:results_csv"), {"country": "NL"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="takedown-results-countrynl.csv"'
+    )
+    lines = response.content.decode().split("\r\n")
+    assert lines[0] == "table,row,figure,value,unit"
+    assert "totals,,found,1,links" in lines
+    assert "median_by_country,NL,median,1.50,days" in lines
+    assert "median_by_country,NL,removals,1,links" in lines
+    # A recipient's name is a stranger's string: no formula reaches the spreadsheet.
+    assert "scoreboard,'=HYPERLINK(1),sent,1,notices" in lines
+    assert "scoreboard,'=HYPERLINK(1),complied_share,1.0000,share of settled" in lines
+
+
+def test_results_csv_needs_reviewer(client, people):
+    client.force_login(people["carla"])
+
+    assert client.get(reverse("review:results_csv")).status_code == 403
+
+
+def test_results_charts_name_their_units_and_shares(client, teams, people):
+    _sent_with_removal(teams[0], OrganisationFactory(name="Quick Hosting"), hours=30)
+    client.force_login(people["rita"])
+
+    page = client.get(RESULTS).content.decode()
+
+    assert ">links</text>" in page  # the weekly chart's axis
+    assert "median time from the notice to the removal, in hours or days" in page
+    assert "<title>complied 1 / 1, 100%</title>" in page
+    assert 'aria-label="Legend of the shares"' in page
+    assert "Links whose last check confirmed the removal." in page

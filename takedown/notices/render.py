@@ -788,9 +788,10 @@ def notice_pdf(notice: Notice) -> bytes:
         return render_pdf(draft.context)
 
 
-def render_mandate(case: Case) -> bytes:
-    """The power of attorney for the person to sign, in their language (the basis of every
-    request made in their name; not GDPR Art. 80(1), see docs/law/gdpr.md).
+def render_mandate(case: Case, language: str | None = None) -> bytes:
+    """The power of attorney for the person to sign (the basis of every request made in their
+    name; not GDPR Art. 80(1), see docs/law/gdpr.md), in `language` (the one the person chose
+    in the portal) if given, else the one on file.
 
     The person's own name is printed (they sign it); without a name on file the line is left
     blank for them to fill in."""
@@ -798,7 +799,8 @@ def render_mandate(case: Case) -> bytes:
         person: AffectedPerson | None = case.person
     except AffectedPerson.DoesNotExist:
         person = None
-    lang = person.language if person and person.language in MANDATE_LANGUAGES else "en"
+    chosen = language or (person.language if person else "")
+    lang = chosen if chosen in MANDATE_LANGUAGES else "en"
     context = {
         "lang": lang,
         "case_reference": case.reference,

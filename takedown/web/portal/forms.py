@@ -43,22 +43,22 @@ class MessageForm(forms.Form):
     )
 
 
-class MultipleFileInput(forms.ClearableFileInput):
+class MultipleFileInput(forms.FileInput):
     allow_multiple_selected = True
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one field (photos of each signed page)."""
+    """Several files in one field (photos of each signed page), as Django's docs build it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        one = super().clean
+        single = super().clean
         if isinstance(data, list | tuple):
-            return [one(item, initial) for item in data]
-        return [one(data, initial)]
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
 
 
 # Why takedown.mandates refused an upload, in the person's words.
@@ -76,20 +76,37 @@ MANDATE_REFUSALS = {
 
 
 class MandateForm(forms.Form):
+    """The signed authorisation: one PDF, or photos of its pages (takedown.mandates makes them
+    one PDF). Two inputs feed the same upload: `document` opens the file picker, `camera` the
+    phone's camera directly (the capture attribute), a page per photo."""
+
     document = MultipleFileField(
         label=_("Signed authorisation (a PDF, or photos of the signed pages)"),
+        required=False,
         widget=MultipleFileInput(
-            attrs={"accept": "application/pdf,.pdf,image/jpeg,image/png,image/heic,.heic"}
+            attrs={"accept": "image/*,application/pdf,.pdf,.heic,.heif,.jpg,.jpeg,.png"}
         ),
-        error_messages={"required": _("Please choose the signed PDF or the photos.")},
+    )
+    camera = MultipleFileField(
+        label=_("Or take photos of the signed pages"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
 
-    def clean_document(self) -> list[bytes]:
-        uploads = self.cleaned_data["document"]
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        uploads = [*cleaned.get("document", []), *cleaned.get("camera", [])]
+        if not uploads:
+            self.add_error("document", _("Please choose the signed PDF or the photos."))
+            return cleaned
         cap = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES
         if sum(upload.size for upload in uploads) > cap:
-            raise too_large_error()
-        return [upload.read(cap + 1) for upload in uploads]
+            self.add_error("document", too_large_error())
+            return cleaned
+        cleaned["files"] = [upload.read(cap + 1) for upload in uploads]
+        return cleaned
 
     def refuse(self, code: str) -> None:
         """Show why takedown.mandates refused the upload."""

@@ -237,16 +237,6 @@ def next_deadline(case: Case) -> datetime | None:
     return min(dues) if dues else None
 
 
-def case_state_text(case: Case) -> str:
-    if case.status == Case.Status.PAUSED:
-        return _("Your case is paused. We do not send any new requests while it is paused.")
-    if case.status == Case.Status.WITHDRAWN:
-        return _("You withdrew your case. We do not act on it any more.")
-    if case.status == Case.Status.CLOSED:
-        return _("Your case is closed.")
-    return _("Your case is open. We are working on it.")
-
-
 # --- the timeline -------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.start, name="start"),
     path("code/", views.verify, name="verify"),
     path("signout/", views.sign_out, name="signout"),
+    path("leave/", views.leave, name="leave"),
     path("status/", views.home, name="home"),
     path("timeline/", views.timeline, name="timeline"),
     path("message/", views.message, name="message"),
@@ -23,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rights/", views.rights, name="rights"),
     path("data/", views.data, name="data"),
     path("data/my-data.json", views.data_json, name="data_json"),
+    path("data/my-data.html", views.data_html, name="data_html"),
     # Django's own view: POST language + next, remembered in the language cookie.
     path("language/", set_language, name="language"),
     # Last: the link itself. Tokens are 43 URL-safe characters; anything else is refused there.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -29,7 +30,7 @@ from takedown.events import person_date
 from takedown.models import PortalAccess, PortalMessage
 from takedown.web.access import client_ip
 from takedown.web.portal import access as portal_access
-from takedown.web.portal import actions, status
+from takedown.web.portal import actions, sites, status
 from takedown.web.portal.access import PortalError
 from takedown.web.portal.forms import (
     CodeForm,
@@ -84,7 +85,11 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], **kw: Any) -> Any:
-    context = {"organisation": settings.TAKEDOWN_ORGANISATION, **context}
+    context = {
+        "organisation": settings.TAKEDOWN_ORGANISATION,
+        "leave_url": settings.TAKEDOWN_PORTAL_LEAVE_URL,
+        **context,
+    }
     return _private(render(request, f"portal/{template}", context, **kw))
 
 
@@ -205,6 +210,27 @@ def verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+# CSRF-exempt on purpose: leaving must work from a page open for hours (a stale token) and must
+# never show an error page instead. A forged request could only end someone's portal visit,
+# which the next click on their link restores.
+@csrf_exempt
+@require_POST
+def leave(request: HttpRequest) -> HttpResponse:
+    """Leave quickly: ends the visit at once, forgets this browser as a known device, and
+    sends the browser to a neutral site (TAKEDOWN_PORTAL_LEAVE_URL). leave.js does the same
+    without a visible page change and replaces the history entry; this is the no-JS path. Not
+    a redirect: the portal's Content-Security-Policy (form-action 'self') stops a form's
+    redirect to another site, so a blank page of ours moves on by a meta refresh."""
+    request.session.flush()
+    response = render(request, "portal/leave.html", {"url": settings.TAKEDOWN_PORTAL_LEAVE_URL})
+    response.delete_cookie(portal_access.DEVICE_COOKIE, path=reverse("portal:start"))
+    # Browsers that support it drop this site's cookies, storage and cached pages as well.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     _forget(request)
@@ -219,7 +245,7 @@ def _case_context(access: PortalAccess, request: HttpRequest) -> dict[str, Any]:
     case = access.case
     return {
         "case": case,
-        "case_state": status.case_state_text(case),
+        "case_state": sites.case_state(case),
         "support_links": status.support_links(case, translation.get_language() or "en"),
     }
 
@@ -244,6 +270,7 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             ],
             "total": sum(counts.values()),
             "rows": rows,
+            "sites": sites.group_by_site(case, rows),
             "page": page,
             "next_deadline": person_date(status.next_deadline(case)),
             "complaint_deadline": status.complaint_deadline(case)[0],
@@ -332,7 +359,7 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     form = MandateForm(_posted(request) if posted else None, request.FILES if posted else None)
     if posted and form.is_valid():
         try:
-            actions.store_signed_mandate(access.case, form.cleaned_data["document"])
+            actions.store_signed_mandate(access.case, form.cleaned_data["files"])
         except PortalError as refused:
             form.refuse(refused.message)
         else:
@@ -388,7 +415,8 @@ def mandate_revoke(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 def mandate_pdf(request: HttpRequest, access: PortalAccess) -> HttpResponse:
 
     case = access.case
-    pdf = mandates.issue_form(case)
+    # The language the person reads the portal in, which may differ from the one on file.
+    pdf = mandates.issue_form(case, language=translation.get_language())
     record_event(
         case,
         "portal.mandate_downloaded",
@@ -530,5 +558,58 @@ def data_json(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{case.reference}-my-data.json"'
+    )
+    return response
+
+
+def _day(value: str | None) -> str:
+    """An ISO time of the export as people read dates."""
+    return person_date(datetime.fromisoformat(value)) if value else ""
+
+
+@portal_page
+def data_html(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """The same data as data_json, as a page a person can read, print or save as PDF. Served
+    as a download, so that it stays readable offline and leaves the portal's session behind."""
+    case = access.case
+    payload = actions.export_data(case)
+    record_event(
+        case,
+        "portal.data_downloaded",
+        message="The affected person downloaded their data.",
+    )
+    context = {
+        "data": payload,
+        "made": person_date(timezone.now()),
+        "case_state": sites.case_state(case),
+        "opened": _day(payload["case"]["opened_at"]),
+        "links": [
+            {
+                "address": link["address"],
+                "label": status.LABELS.get(link["state"], link["state"]),
+                "deadline": _day(link["deadline"]),
+                "removed": _day(link["removed_at"]),
+            }
+            for link in payload["links"]
+        ],
+        "requests": [
+            {
+                "recipient": item["recipient"],
+                "sent": _day(item["sent_at"]),
+                "due": _day(item["respond_by"]),
+            }
+            for item in payload["requests_sent"]
+        ],
+        "timeline": [(_day(item["at"]), item["text"]) for item in payload["timeline"]],
+        "messages_sent": [(_day(item["at"]), item["text"]) for item in payload["messages"]],
+        "authorisations": [_day(item["uploaded_at"]) for item in payload["signed_authorisations"]],
+        "deletions": [
+            (_day(item["requested_at"]), _day(item["handled_at"]))
+            for item in payload["deletion_requests"]
+        ],
+    }
+    response = render(request, "portal/my_data.html", context)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{case.reference}-my-data.html"'
     )
     return response

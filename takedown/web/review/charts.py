@@ -65,11 +65,13 @@ def column_chart(
     *,
     title: str,
     line: Series | None = None,
+    unit: str = "",
     width: int = 760,
     height: int = 280,
 ) -> SafeString:
     """Grouped columns of counts per label (e.g. links found and removed per week), with an
-    optional line (e.g. still online at each week's end) on the same scale."""
+    optional line (e.g. still online at each week's end) on the same scale; `unit` names what
+    the axis counts, above it."""
     left, right, top, bottom = 44, 12, 30, 42
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in bars for v in s.values] + (list(line.values) if line else [])
@@ -124,7 +126,12 @@ def column_chart(
                 f"{_number(v)}</title></circle>"
             )
     body.append(_legend([*bars, *([line] if line else [])], x=left, y=16))
-    desc = "; ".join(
+    if unit:
+        body.append(
+            f'<text x="{width - right}" y="16" text-anchor="end" font-size="12" '
+            f'fill="{MUTED}" {FONT}>{escape(unit)}</text>'
+        )
+    desc = (f"{unit}. " if unit else "") + "; ".join(
         f"{label}: "
         + ", ".join(f"{s.name} {_number(s.values[g])}" for s in [*bars, *([line] if line else [])])
         for g, label in enumerate(labels)
@@ -149,13 +156,16 @@ def bar_chart(
     *,
     title: str,
     colour: str = ACCENT,
+    unit: str = "",
     width: int = 760,
     label_width: int = 220,
 ) -> SafeString:
     """Horizontal bars, one per (label, value, value as text) row, e.g. median days to removal
-    per recipient. Long labels are shortened; the full one is in the bar's tooltip."""
-    row_h, top = 24, 8
-    height = top * 2 + row_h * max(len(rows), 1)
+    per recipient; `unit` says what the bars measure, above them. Long labels are shortened;
+    the full one is in the bar's tooltip."""
+    row_h = 24
+    top = 26 if unit else 8
+    height = top + 8 + row_h * max(len(rows), 1)
     plot_w = width - label_width - 90
     ceiling = nice_ceiling(max((value for _label, value, _text in rows), default=0))
     body = []
@@ -171,21 +181,33 @@ def bar_chart(
             f'<text x="{label_width + bar + 6:.1f}" y="{ty + 16}" font-size="12" '
             f'fill="{INK}" {FONT}>{escape(text)}</text>'
         )
+    if unit:
+        body.append(
+            f'<text x="{label_width}" y="14" font-size="12" fill="{MUTED}" {FONT}>'
+            f"{escape(unit)}</text>"
+        )
     desc = "; ".join(f"{label}: {text}" for label, _value, text in rows) or "no data"
+    if unit:
+        desc = f"{unit}. {desc}"
     return _svg(width, height, title, desc, body)
 
 
-def share_bar(shares: Sequence[tuple[float, str, str]], *, width: int = 120) -> SafeString:
-    """One stacked bar of shares (fraction, colour, name) that add up to at most 1."""
+def share_bar(
+    shares: Sequence[tuple[float, str, str, int]], *, total: int, width: int = 120
+) -> SafeString:
+    """One stacked bar of shares (fraction, colour, name, count) of `total` that add up to at
+    most 1; every part is named with its count and its share ("complied 3 of 4, 75%")."""
     body, x = [], 0.0
-    for fraction, colour, name in shares:
+    for fraction, colour, name, count in shares:
         w = width * fraction
         if w > 0:
             body.append(
                 f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="12" fill="{colour}">'
-                f"<title>{escape(name)} {fraction:.0%}</title></rect>"
+                f"<title>{escape(name)} {count} / {total}, {fraction:.0%}</title></rect>"
             )
         x += w
     body.insert(0, f'<rect x="0" y="0" width="{width}" height="12" fill="{LINE}"/>')
-    desc = ", ".join(f"{name} {fraction:.0%}" for fraction, _colour, name in shares)
+    desc = ", ".join(
+        f"{name} {count} / {total}, {fraction:.0%}" for fraction, _colour, name, count in shares
+    )
     return _svg(width, 12, desc, desc, body, fluid=False)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("notices/<int:pk>/approve/", views.approve_notice, name="approve"),
     path("notices/<int:pk>/reject/", views.reject_notice, name="reject"),
     path("results/", views.results, name="results"),
+    path("results/results.csv", views.results_csv, name="results_csv"),
 ]

@@ -9,27 +9,36 @@ takedown.notices.review; the views only turn its refusals into messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from takedown import stats
+from takedown.csvsafe import csv_bytes
 from takedown.errors import NotPossible
-from takedown.models import CaseEvent, Notice
-from takedown.notices.regimes import Regime, UnknownRegime, get_regime
-from takedown.notices.render import check_elements, render_notice
+from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Team, Verdict
+from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime
+from takedown.notices.render import RenderedNotice, check_elements, render_notice
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
+from takedown.web.staff.selectors import evidence_rows
 from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
@@ -107,6 +116,107 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
     return get_object_or_404(notices, pk=pk)
 
 
+def seen_digest(rendered: RenderedNotice) -> str:
+    """What the reviewer was shown: the approve form carries it, and approving checks it
+    against the notice as it renders now. So no approval without the notice page (the queue
+    has no approve button, and a crafted POST lacks the digest), and none of a text that
+    changed after the reviewer read it (a caseworker's edit, a re-generation)."""
+    digest = hashlib.sha256()
+    for part in (rendered.subject, rendered.text):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar")
+ROLE_LABELS = {
+    "platform": gettext_lazy("Platform"),
+    "operator": gettext_lazy("Site operator"),
+    "cdn": gettext_lazy("CDN"),
+    "hosting": gettext_lazy("Hosting provider"),
+    "registrar": gettext_lazy("Registrar"),
+    "registrant": gettext_lazy("Registrant"),
+}
+
+
+def _parties(resolution: Any) -> list[dict[str, Any]]:
+    """Who the resolution made responsible for each role (the directory's organisation), with
+    which source said so where the stored lookup result records it."""
+    if resolution is None:
+        return []
+    said = {row["role"]: row for row in evidence_rows(resolution)}
+    rows = []
+    for role in PARTY_ROLES:
+        organisation = getattr(resolution, role)
+        found = said.pop(role, None)
+        if organisation is None and found is None:
+            continue
+        rows.append(
+            {
+                "role": role,
+                "who": organisation.name if organisation else found["who"],  # type: ignore[index]
+                "country": (organisation.country if organisation else "")
+                or (found or {}).get("country", ""),
+                "source": (found or {}).get("source", ""),
+                "privacy_proxy": bool((found or {}).get("privacy_proxy")),
+            }
+        )
+    # The registrant (and any role without an organisation) as the sources named it.
+    rows.extend(said.values())
+    for row in rows:
+        row["label"] = ROLE_LABELS.get(row["role"], row["role"])
+    return rows
+
+
+EVIDENCE_HOSTS = 20
+EVIDENCE_LINKS = 100
+
+
+def _evidence(notice: Notice) -> dict[str, Any]:
+    """The facts behind the notice, read-only: the hosts its links are on with what the
+    resolution found (addresses, CNAME chain, which source named which party), and each
+    link's latest check. Nothing about the affected person: no name, contact or notes."""
+    links = notice.links.filter(case=notice.case)
+    hosts = list(
+        Host.objects.filter(pk__in=links.values("host"))
+        .select_related(
+            "current__platform",
+            "current__operator",
+            "current__hosting",
+            "current__cdn",
+            "current__registrar",
+        )
+        .order_by("hostname")[:EVIDENCE_HOSTS]
+    )
+    for host in hosts:
+        host.evidence = _parties(host.current)  # type: ignore[attr-defined]
+    latest = LinkCheck.objects.filter(link=OuterRef("pk")).order_by("-checked_at", "-pk")
+    checked = (
+        links.annotate(
+            check_verdict=Subquery(latest.values("verdict")[:1]),
+            check_status=Subquery(latest.values("status_code")[:1]),
+            check_at=Subquery(latest.values("checked_at")[:1]),
+            check_reason=Subquery(latest.values("reason")[:1]),
+        )
+        .only("pk", "url", "status")
+        .order_by("pk")[:EVIDENCE_LINKS]
+    )
+    verdicts = dict(Verdict.choices)
+    statuses = dict(FoundLink.Status.choices)
+    rows = [
+        {
+            "url": link.url,
+            "status": statuses.get(link.status, link.status),
+            "verdict": verdicts.get(link.check_verdict, "") if link.check_verdict else "",
+            "status_code": link.check_status,
+            "at": link.check_at,
+            "reason": link.check_reason or "",
+        }
+        for link in checked
+    ]
+    return {"hosts": hosts, "checks": rows}
+
+
 @reviewer_required
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
@@ -134,6 +244,9 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "submission": submission,
             "links": notice.links.filter(case=notice.case).only("url").order_by("pk")[:100],
             "link_count": notice.links.count(),
+            "seen": seen_digest(rendered) if rendered else "",
+            "evidence": _evidence(notice),
+            "evidence_hosts": EVIDENCE_HOSTS,
         },
     )
 
@@ -163,6 +276,20 @@ def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
 @reviewer_required
 def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
+    try:
+        current = seen_digest(render_notice(notice, with_pdf=False))
+    except UnknownRegime:
+        current = ""
+    seen = request.POST.get("seen", "")
+    if not current or not hmac.compare_digest(seen, current):
+        messages.error(
+            request,
+            _(
+                "Not approved: the text of this notice was not shown to you as it is now. "
+                "Read it below, then decide."
+            ),
+        )
+        return _back(request, notice)
     try:
         with transaction.atomic():
             approve(notice, request.user, confirm_disclosure=bool(request.POST.get("confirm")))
@@ -218,13 +345,208 @@ def duration(value: Any) -> str:
 def _median_chart(rows: list[stats.Median], title: str) -> Any:
     shown = rows[:CHART_ROWS]
     return charts.bar_chart(
-        [(row.label, _days(row.median), duration(row.median)) for row in shown], title=title
+        [(row.label, _days(row.median), duration(row.median)) for row in shown],
+        title=title,
+        unit=_("median time from the notice to the removal, in hours or days"),
     )
+
+
+PERIODS = (4, 12, 26, 52)  # weeks a reviewer can look back; "" is all time
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """The results page's choices, read from its query string; unknown values are ignored."""
+
+    weeks: int | None
+    team: Team | None
+    regime: str
+    country: str
+
+    @property
+    def active(self) -> bool:
+        return bool(self.weeks or self.team or self.regime or self.country)
+
+    def query(self) -> str:
+        return urlencode(
+            {
+                key: value
+                for key, value in (
+                    ("weeks", self.weeks or ""),
+                    ("team", self.team.pk if self.team else ""),
+                    ("regime", self.regime),
+                    ("country", self.country),
+                )
+                if value
+            }
+        )
+
+
+def _teams_for(user: Any) -> QuerySet[Team]:
+    teams = Team.objects.all() if is_admin(user) else Team.objects.filter(members=user)
+    return teams.order_by("name")
+
+
+def _result_filter(request: HttpRequest, countries: list[str]) -> ResultFilter:
+    weeks = request.GET.get("weeks", "")
+    team = request.GET.get("team", "")
+    regime = request.GET.get("regime", "")
+    country = request.GET.get("country", "")
+    return ResultFilter(
+        weeks=int(weeks) if weeks.isdigit() and int(weeks) in PERIODS else None,
+        team=_teams_for(request.user).filter(pk=team).first() if team.isdigit() else None,
+        regime=regime if _regime(regime) else "",
+        country=country if country in countries else "",
+    )
+
+
+def _filtered_cases(user: Any, chosen: ResultFilter, now: Any) -> QuerySet[Case]:
+    """The cases the figures count (see "How these figures are counted" on the page)."""
+    cases = cases_for(user)
+    if chosen.weeks:
+        cases = cases.filter(created_at__gte=now - timedelta(weeks=chosen.weeks))
+    if chosen.team:
+        cases = cases.filter(team=chosen.team)
+    if chosen.regime or chosen.country:
+        sent = Notice.objects.filter(case=OuterRef("pk"), status=Notice.Status.SENT)
+        if chosen.regime:
+            sent = sent.filter(regime=chosen.regime)
+        if chosen.country:
+            sent = sent.filter(recipient__country=chosen.country)
+        cases = cases.filter(Exists(sent))
+    return cases
+
+
+def _narrowed(data: stats.Results, chosen: ResultFilter) -> stats.Results:
+    """Within the chosen cases, the notice-level tables keep only the rows of the chosen
+    regime and country, so that a row never shows another regime's or country's figures."""
+    if not (chosen.regime or chosen.country):
+        return data
+    removal = data.removal
+    board = data.scoreboard
+    by_recipient = removal.by_recipient
+    by_country = removal.by_country
+    by_regime = removal.by_regime
+    overdue = data.overdue
+    if chosen.country:
+        board = [row for row in board if row.country == chosen.country]
+        in_country = {str(row.organisation_id) for row in board}
+        by_recipient = [row for row in by_recipient if row.key in in_country]
+        by_country = [row for row in by_country if row.key == chosen.country]
+    if chosen.regime:
+        by_regime = [row for row in by_regime if row.key == chosen.regime]
+        overdue = [row for row in overdue if row.regime == chosen.regime]
+    return replace(
+        data,
+        removal=replace(
+            removal, by_recipient=by_recipient, by_country=by_country, by_regime=by_regime
+        ),
+        scoreboard=board,
+        overdue=overdue,
+    )
+
+
+def _results_data(request: HttpRequest) -> tuple[stats.Results, ResultFilter, dict[str, Any]]:
+    visible = cases_for(request.user)
+    countries = sorted(
+        {
+            country
+            for country in Notice.objects.filter(
+                case__in=visible.values("pk"), status=Notice.Status.SENT
+            )
+            .values_list("recipient__country", flat=True)
+            .distinct()
+            .order_by()
+            if country
+        }
+    )
+    chosen = _result_filter(request, countries)
+    now = timezone.now()
+    data = stats.results(
+        _filtered_cases(request.user, chosen, now), weeks=chosen.weeks or RESULT_WEEKS, now=now
+    )
+    choices = {
+        "periods": PERIODS,
+        "teams": _teams_for(request.user),
+        "regimes": sorted(REGIMES.values(), key=lambda regime: regime.title),
+        "countries": countries,
+    }
+    return _narrowed(data, chosen), chosen, choices
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else ""
+
+
+@reviewer_required
+def results_csv(request: HttpRequest) -> HttpResponse:
+    """Every figure of the results page as one long table: what, which row, which figure, the
+    value and its unit. One shape for all of them, so a spreadsheet can filter and pivot."""
+    data, chosen, _choices = _results_data(request)
+    rows: list[list[str]] = []
+
+    def add(table: str, label: str, figure: str, value: Any, unit: str) -> None:
+        rows.append([table, label, figure, "" if value is None else str(value), unit])
+
+    for key in (
+        "found",
+        "removed",
+        "still_online",
+        "never_reachable",
+        "not_seen_online",
+        "excluded",
+    ):
+        add("totals", "", key, data.totals[key], "links")
+    for week in data.weeks:
+        start = week.start.isoformat()
+        add("weeks", start, "found", week.found, "links")
+        add("weeks", start, "removed", week.removed, "links")
+        add("weeks", start, "not_removed", week.not_removed, "links")
+    add(
+        "median_time_to_removal",
+        "all",
+        "median",
+        f"{_days(data.removal.overall):.2f}" if data.removal.overall else None,
+        "days",
+    )
+    for table, medians in (
+        ("median_by_recipient", data.removal.by_recipient),
+        ("median_by_country", data.removal.by_country),
+        ("median_by_regime", data.removal.by_regime),
+    ):
+        for median in medians:
+            add(table, median.label, "median", f"{_days(median.median):.2f}", "days")
+            add(table, median.label, "removals", median.links, "links")
+    for row in data.scoreboard:
+        for figure in ("sent", "settled", "complied", "partly", "ignored", "refused", "pending"):
+            add("scoreboard", row.organisation, figure, getattr(row, figure), "notices")
+        for figure in ("complied", "ignored"):
+            share = getattr(row, f"{figure}_share")
+            add(
+                "scoreboard",
+                row.organisation,
+                f"{figure}_share",
+                None if share is None else f"{share:.4f}",
+                "share of settled",
+            )
+    for late in data.overdue:
+        add(
+            "overdue",
+            f"notice {late.notice_id}",
+            "overdue_for",
+            f"{_days(late.overdue_for):.2f}",
+            "days",
+        )
+    body = csv_bytes(["table", "row", "figure", "value", "unit"], rows)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    suffix = f"-{slugify(chosen.query())}" if chosen.active else ""
+    response["Content-Disposition"] = f'attachment; filename="takedown-results{suffix}.csv"'
+    return response
 
 
 @reviewer_required
 def results(request: HttpRequest) -> HttpResponse:
-    data = stats.results(cases_for(request.user), weeks=RESULT_WEEKS)
+    data, chosen, choices = _results_data(request)
     labels = [week.start.strftime("%d %b") for week in data.weeks]
     weekly = charts.column_chart(
         labels,
@@ -234,29 +556,37 @@ def results(request: HttpRequest) -> HttpResponse:
         ],
         line=charts.Series(_("not removed"), [w.not_removed for w in data.weeks], charts.WARN),
         title=_("Links per week"),
+        unit=_("links"),
     )
     removal = data.removal
     board = [
         {
             "row": row,
             "median": duration(row.median_removal),
+            "refused_share": _share(row.refused, row.sent),
+            "pending_share": _share(row.pending, row.sent),
             "bar": charts.share_bar(
                 [
-                    (row.complied / row.settled, charts.OK, _("complied")),
-                    (row.partly / row.settled, charts.ACCENT, _("partly")),
-                    (row.ignored / row.settled, charts.WARN, _("ignored")),
-                ]
+                    (row.complied / row.settled, charts.OK, _("complied"), row.complied),
+                    (row.partly / row.settled, charts.ACCENT, _("partly"), row.partly),
+                    (row.ignored / row.settled, charts.WARN, _("ignored"), row.ignored),
+                ],
+                total=row.settled,
             )
             if row.settled
             else None,
         }
         for row in data.scoreboard
     ]
+    query = chosen.query()
     return render(
         request,
         "review/results.html",
         {
             "data": data,
+            "chosen": chosen,
+            "choices": choices,
+            "csv_url": reverse("review:results_csv") + (f"?{query}" if query else ""),
             "all_cases": is_admin(request.user),
             "weekly_chart": weekly,
             "overall": duration(removal.overall),
