@@ -15,6 +15,8 @@ class TakedownConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from takedown import deploy_checks  # noqa: F401
+
         # Status side effects register themselves with takedown.workflow.on_enter.
         from takedown.checks import (
             outcomes,  # noqa: F401

@@ -18,6 +18,7 @@ from takedown.checks.schedule import claim_leased, release_hosts
 from takedown.models import Host
 from takedown.notices import send as sending
 from takedown.resolve.hosts import resolve_batch
+from takedown.retention import erase_expired
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +114,15 @@ def escalate_overdue() -> dict[str, int]:
     counts = {"overdue": mark_overdue(), "drafts": escalate_due()}
     log.info("escalation: %s", counts)
     return counts
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+@shared_task(name="takedown.tasks.erase_expired", ignore_result=True)
+def erase_expired_cases() -> int:
+    """Daily: erase the person's data from cases whose retention period has run out. Each case
+    is claimed with a conditional update, so overlapping runs erase it once."""
+    erased = erase_expired()
+    log.info("retention: %d case(s) erased", len(erased))
+    return len(erased)
