@@ -31,7 +31,7 @@ from takedown.intake.readers import FORMATS, IntakeError, Row, read_rows
 from tests.factories import CaseFactory
 
 FUZZ = settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     database=None,
     derandomize=False,
