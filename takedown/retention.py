@@ -52,9 +52,10 @@ from takedown.workflow import ACTIVE_CASE_STATUSES, record_event
 ENDED_STATUSES = (Case.Status.CLOSED, Case.Status.WITHDRAWN)
 DELETION_CLOSE_REASON = "The person asked for their data to be deleted."
 
-# Hooks that erase data other modules keep about a case (stored inbound replies, when that
-# module exists): each is called with the case inside erase_case's transaction and returns
-# how many rows it erased, counted under its name.
+# Hooks that erase data other modules keep about a case: each is called with the case inside
+# erase_case's transaction and returns how many rows it erased, counted under its name.
+# HOOK for inbound replies (issue 13, takedown/replies/, not merged when this was written): its
+# stored replies register here, `@register_eraser("replies")`, blanking bodies and headers.
 ERASERS: dict[str, Callable[[Case], int]] = {}
 
 
