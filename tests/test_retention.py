@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from takedown import tasks
+from takedown import retention, tasks
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -356,3 +356,20 @@ def test_erase_event_sentence_free_of_personal_data():
 
     messages = " ".join(CaseEvent.objects.filter(case=case).values_list("message", flat=True))
     assert "Alex" not in messages
+
+
+def test_registered_erasers_run_in_the_same_erasure(monkeypatch):
+    case = full_case()
+    seen: list[int] = []
+    monkeypatch.setattr(retention, "ERASERS", {})
+
+    @retention.register_eraser("replies")
+    def erase_replies(locked: Case) -> int:
+        seen.append(locked.pk)
+        return 3
+
+    erasure = erase_case(case, reason="retention")
+
+    assert seen == [case.pk]
+    assert erasure.counts["replies"] == 3
+    assert CaseEvent.objects.get(case=case, kind="case.erased").data["counts"]["replies"] == 3
