@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from takedown import models as m
 from takedown.errors import NotPossible
@@ -135,9 +137,16 @@ class CaseAdmin(ReadOnlyStatusAdmin):
         _move_all(self, request, queryset, m.Case.Status.OPEN)
 
 
+# django-otp's device pages would let an admin delete someone's second factor without an
+# audit event; `manage.py reset_two_factor USER --as ADMIN` does it with one.
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)
+
+
 @admin.register(m.Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name"]
+    list_display = ["name", "require_two_factor", "retention_months"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from takedown.models import CaseEvent
@@ -248,3 +248,8 @@ def test_reset_command_removes_devices_and_records_who(client):
     assert client.get("/review/")["Location"] == "/2fa/setup/?next=%2Freview%2F"
     event = CaseEvent.objects.get(kind="staff.2fa_reset")
     assert (event.actor, event.data) == (admin, {"user": user.pk})
+
+
+def test_admin_offers_no_unaudited_way_to_delete_a_second_factor():
+    assert site.is_registered(TOTPDevice) is False
+    assert site.is_registered(StaticDevice) is False
