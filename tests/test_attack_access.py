@@ -226,6 +226,7 @@ def world(settings: Any) -> World:
         "other_caseworker": _user("otto", "caseworker", other_team),
         "other_reviewer": _user("rolf", "reviewer", other_team),
     }
+    # Errors are answers here (500 is an outcome like any other), not exceptions.
     clients = {"anonymous": Client(raise_request_exception=False)}
     for name, user in users.items():
         clients[name] = Client(raise_request_exception=False)
