@@ -218,3 +218,25 @@ def celery_transport_options(broker_url: str, folder: Path) -> dict[str, Any]:
         # Longer than any task may run, so a message of a live worker is never redelivered.
         return {"visibility_timeout": 3600}
     return {}
+
+
+# --- secrets kept under var/ (outside production only) ------------------------------------------
+
+
+def local_secret(path: Path, generate: Callable[[], str]) -> str:
+    """The secret stored at `path`, generated once and written there (mode 0600) on first use.
+
+    For installations outside production only: each gets its own secret instead of one written
+    into the code, which anyone could read and use to forge sessions and portal codes. Two
+    processes starting at once both try O_EXCL; the loser reads the winner's file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate())
+    return path.read_text().strip()

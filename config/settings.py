@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
 from config.env import (
@@ -24,6 +25,7 @@ from config.env import (
     envlist,
     envstr,
     file_mailer,
+    local_secret,
     mailer_from_url,
     networklist,
     proxy_ssl_header,
@@ -41,10 +43,14 @@ DEBUG = envbool("TAKEDOWN_DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("TAKEDOWN_DEBUG must be off in production: debug pages leak data")
 SECRET_KEY = envstr("TAKEDOWN_SECRET_KEY")
+# Outside production a key of this installation's own, generated once under var/ (never a
+# string in the code: anyone could read it and forge sessions and portal codes with it).
+# takedown/checks_deploy.py reports such a key under `check --deploy`.
+SECRET_KEY_FILE = VAR_DIR / "secret-key"
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("TAKEDOWN_SECRET_KEY must be set in production")
-    SECRET_KEY = "insecure-local-only-key-set-TAKEDOWN_SECRET_KEY-in-production"  # noqa: S105
+    SECRET_KEY = local_secret(SECRET_KEY_FILE, get_random_secret_key)
 
 ALLOWED_HOSTS = envlist("TAKEDOWN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
@@ -56,6 +62,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Two-factor sign-in for staff (takedown/web/twofactor.py): TOTP and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "takedown",
 ]
 
@@ -68,6 +78,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then: a signed-in session that owes its second factor
+    # reaches nothing but the two-factor pages and sign-out.
+    "django_otp.middleware.OTPMiddleware",
+    "takedown.web.twofactor.TwoFactorMiddleware",
     # A signed-in staff member's own language (takedown/web/language.py) over the browser's.
     "takedown.web.language.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -165,6 +179,14 @@ SECURE_CSP = {
 }
 
 LOGIN_URL = "login"
+# Two-factor sign-in (takedown/web/twofactor.py): required for reviewers and admins, and for
+# caseworkers of teams that ask for it. Off only for tests that sign users in directly; never
+# in production.
+TAKEDOWN_TWO_FACTOR = envbool("TAKEDOWN_TWO_FACTOR", True)
+if PRODUCTION and not TAKEDOWN_TWO_FACTOR:
+    raise ImproperlyConfigured("TAKEDOWN_TWO_FACTOR cannot be turned off in production")
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = envstr("TAKEDOWN_OTP_ISSUER", "Takedown")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Failed sign-ins allowed per username and address (ten times as many per address, four times
@@ -213,6 +235,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # Keys for encrypting personal data at rest (comma-separated Fernet keys, newest first).
 # Rotation: put a new key first, keep the old ones until `manage.py rotate_keys` has run.
 FIELD_ENCRYPTION_KEYS = envlist("TAKEDOWN_FIELD_KEYS")
+# Outside production takedown.crypto generates a key under var/; in production that key would
+# sit beside the data it protects (and a lost var/ would make the data unreadable).
+if PRODUCTION and not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("TAKEDOWN_FIELD_KEYS must be set in production")
 
 # --- the outside world: every endpoint is configuration -------------------------------------
 
@@ -267,6 +293,13 @@ TAKEDOWN_PORTAL_LEAVE_URL = envstr("TAKEDOWN_PORTAL_LEAVE_URL", "https://duckduc
 # --- mail ----------------------------------------------------------------------------------
 
 EMAIL_URL = envstr("EMAIL_URL")
+# Without a mail server notices are "sent" into .eml files under var/outbox/: fine for the quick
+# start, silent loss in production (the notice is recorded as sent, nobody receives it).
+if PRODUCTION and not EMAIL_URL:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be set in production (smtp://user:pass@host:587?tls=1): without it "
+        "notices are written to files under var/outbox/ and never reach their recipients"
+    )
 DEFAULT_FROM_EMAIL = envstr("TAKEDOWN_FROM_EMAIL", "takedown@localhost")
 
 MAILERS = {"default": mailer_from_url(EMAIL_URL) if EMAIL_URL else file_mailer(VAR_DIR / "outbox")}
@@ -294,6 +327,8 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue": {"task": "takedown.tasks.escalate_overdue", "schedule": 24 * 3600.0},
     # Daily; each person's digest is claimed, so a repeated run sends nothing twice.
     "send-digests": {"task": "takedown.tasks.send_digests", "schedule": 24 * 3600.0},
+    # Daily; idempotent. Erases the person's data from cases past their retention period.
+    "erase-expired": {"task": "takedown.tasks.erase_expired", "schedule": 24 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per concern, so an operator can run mail workers on one machine and check workers

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from takedown.web import ops
+from takedown.web import ops, twofactor
 from takedown.web.access import ThrottledLoginView
 from takedown.web.staff.views import home
 
@@ -10,6 +10,19 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    # Two-factor sign-in for staff (namespace "two_factor").
+    path(
+        "2fa/",
+        include(
+            (
+                [
+                    path("setup/", twofactor.setup, name="setup"),
+                    path("verify/", twofactor.verify, name="verify"),
+                ],
+                "two_factor",
+            )
+        ),
+    ),
     # Caseworker's workspace (takedown/web/staff/, namespace "staff").
     path("cases/", include("takedown.web.staff.urls")),
     # Affected person's portal (takedown/web/portal/, namespace "portal").

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from takedown import models as m
 from takedown.errors import NotPossible
 from takedown.notices.review import approve, edit, submit_for_review
 from takedown.notices.send import queue_notice
+from takedown.retention import set_legal_hold
 from takedown.web.access import PERSON_FIELDS, audit_case_viewed, audit_person_revealed
 from takedown.workflow import record_event, transition
 
@@ -47,6 +51,19 @@ class ReadOnlyStatusAdmin(admin.ModelAdmin):
         return [*super().get_readonly_fields(request, obj), "status"]
 
 
+class CaseAdminForm(forms.ModelForm):
+    class Meta:
+        model = m.Case
+        # The admin adds the rest of the case's fields (ModelAdmin.get_form).
+        fields = ["legal_hold", "legal_hold_reason"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("legal_hold") and not (cleaned.get("legal_hold_reason") or "").strip():
+            self.add_error("legal_hold_reason", "A legal hold needs a reason.")
+        return cleaned
+
+
 class AffectedPersonInline(admin.StackedInline):
     model = m.AffectedPerson
     can_delete = False
@@ -61,6 +78,21 @@ class CaseAdmin(ReadOnlyStatusAdmin):
     date_hierarchy = "created_at"
     inlines = [AffectedPersonInline]
     actions = ["pause_cases", "close_cases", "reopen_cases"]
+    form = CaseAdminForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "erased_at"]
+
+    def save_model(self, request: HttpRequest, obj: m.Case, form: Any, change: bool) -> None:
+        # The hold goes through takedown.retention (an audit event for placing and lifting it).
+        hold_changed = change and {"legal_hold", "legal_hold_reason"} & set(form.changed_data)
+        if hold_changed:
+            hold, reason = obj.legal_hold, obj.legal_hold_reason
+            original = m.Case.objects.get(pk=obj.pk)
+            obj.legal_hold, obj.legal_hold_reason = original.legal_hold, original.legal_hold_reason
+        super().save_model(request, obj, form, change)
+        if hold_changed:
+            set_legal_hold(obj, hold=hold, reason=reason, actor=request.user)
 
     def change_view(
         self,
@@ -105,9 +137,16 @@ class CaseAdmin(ReadOnlyStatusAdmin):
         _move_all(self, request, queryset, m.Case.Status.OPEN)
 
 
+# django-otp's device pages would let an admin delete someone's second factor without an
+# audit event; `manage.py reset_two_factor USER --as ADMIN` does it with one.
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)
+
+
 @admin.register(m.Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name"]
+    list_display = ["name", "require_two_factor", "retention_months"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 

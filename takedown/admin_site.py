@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 
+from takedown.web import twofactor
 from takedown.web.access import ThrottledAdminAuthenticationForm, is_admin
 
 
@@ -25,4 +26,6 @@ class TakedownAdminSite(AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and is_admin(user))
+        # Unverified sessions never get in, whatever TwoFactorMiddleware lets through.
+        verified = not twofactor.enabled() or twofactor.is_verified(request)
+        return bool(user.is_active and user.is_staff and is_admin(user) and verified)

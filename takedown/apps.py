@@ -19,6 +19,7 @@ class TakedownConfig(AppConfig):
         # The tasks register with Celery on import; takedown.dispatch sends them by name from
         # any process (the web app's "send" and "check now" too), so they are registered here.
         from takedown import (
+            deploy_checks,  # noqa: F401
             metrics,  # noqa: F401
             tasks,  # noqa: F401
         )

@@ -10,7 +10,6 @@ production (TAKEDOWN_PRODUCTION=1) a missing key is an error.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -18,6 +17,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+
+from config.env import local_secret
 
 
 @cache
@@ -36,13 +37,7 @@ def _fernet() -> MultiFernet:
 
 
 def _local_key() -> str:
-    path = settings.VAR_DIR / "field-key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(Fernet.generate_key().decode())
-    return path.read_text().strip()
+    return local_secret(settings.VAR_DIR / "field-key", lambda: Fernet.generate_key().decode())
 
 
 def reset_keys() -> None:

@@ -96,7 +96,7 @@ def notifications_for(user: Any, *, now: dt.datetime | None = None) -> list[Noti
                 reply.received_at,
                 reply.case.reference if reply.case else "",
                 f"From {reply.from_address or 'an unknown sender'}",
-                reverse("staff:reply", args=[reply.pk]),
+                reverse("staff:reply_detail", args=[reply.pk]),
             )
         )
     for message in (

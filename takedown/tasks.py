@@ -20,6 +20,7 @@ from takedown.models import Host
 from takedown.notices import send as sending
 from takedown.replies.imap import poll_mailbox
 from takedown.resolve.hosts import resolve_batch
+from takedown.retention import erase_expired
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +154,15 @@ def run_job(job_id: int) -> str | None:
     """Claim one background job and run it (takedown/jobs.py); a copy of the message finds it
     claimed. No Celery retries: the dispatcher hands out jobs whose worker died."""
     return jobs.run_job(job_id)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+@shared_task(name="takedown.tasks.erase_expired", ignore_result=True)
+def erase_expired_cases() -> int:
+    """Daily: erase the person's data from cases whose retention period has run out. Each case
+    is claimed with a conditional update, so overlapping runs erase it once."""
+    erased = erase_expired()
+    log.info("retention: %d case(s) erased", len(erased))
+    return len(erased)

@@ -118,3 +118,10 @@ def field_keys(settings: pytest.FixtureRequest) -> Iterator[list[str]]:
     crypto.reset_keys()
     yield keys
     crypto.reset_keys()
+
+
+@pytest.fixture(autouse=True)
+def two_factor_off(settings: Any) -> None:
+    """Most tests sign users in directly (force_login) and are about something else; the
+    two-factor tests (tests/test_twofactor.py) turn it back on. Production refuses it off."""
+    settings.TAKEDOWN_TWO_FACTOR = False

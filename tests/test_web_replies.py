@@ -132,7 +132,7 @@ def test_other_team_cannot_see_a_cases_answer(client, notice):
     receive(raw("complied_en.eml"))
     reply = Reply.objects.get()
     client.force_login(caseworker("otto", TeamFactory(name="Hamburg")))
-    assert client.get(reverse("staff:reply", args=[reply.pk])).status_code == 404
+    assert client.get(reverse("staff:reply_detail", args=[reply.pk])).status_code == 404
     assert f'id="reply-{reply.pk}"' not in client.get(reverse("staff:inbox")).content.decode()
 
 
@@ -142,7 +142,7 @@ def test_attachment_is_only_downloaded_after_a_warning(client, carla, notice):
     [attachment] = reply.attachments.all()
     client.force_login(carla)
 
-    page = client.get(reverse("staff:reply", args=[reply.pk])).content.decode()
+    page = client.get(reverse("staff:reply_detail", args=[reply.pk])).content.decode()
     assert "an answer may contain the image itself" in page
     assert "<img" not in page
     url = reverse("staff:reply_attachment", args=[reply.pk, attachment.pk])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -274,6 +275,8 @@ def test_production_settings_secure_cookies_and_hsts(tmp_path):
         "TAKEDOWN_PRODUCTION": "1",
         "TAKEDOWN_SECRET_KEY": "x" * 50,
         "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15",
+        "TAKEDOWN_FIELD_KEYS": FIELD_KEY,
+        "EMAIL_URL": "smtp://mail.example.org:587?tls=1",
         "TAKEDOWN_VAR_DIR": str(tmp_path),
     }
     code = (
@@ -313,7 +316,85 @@ def settings_in_subprocess(tmp_path: Path, code: str, **env: str) -> subprocess.
     )
 
 
-PRODUCTION_ENV = {"TAKEDOWN_PRODUCTION": "1", "TAKEDOWN_SECRET_KEY": "x" * 50}
+# A Fernet key (32 bytes, URL-safe base64) for production settings; never used to encrypt.
+FIELD_KEY = "dGFrZWRvd24tdGVzdHMtb25seS0zMi1ieXRlcy1rZXk="
+
+PRODUCTION_ENV = {
+    "TAKEDOWN_PRODUCTION": "1",
+    "TAKEDOWN_SECRET_KEY": "x" * 50,
+    "TAKEDOWN_FIELD_KEYS": FIELD_KEY,
+    "EMAIL_URL": "smtp://mail.example.org:587?tls=1",
+}
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("TAKEDOWN_SECRET_KEY", "TAKEDOWN_SECRET_KEY must be set in production"),
+        ("TAKEDOWN_FIELD_KEYS", "TAKEDOWN_FIELD_KEYS must be set in production"),
+        (
+            "EMAIL_URL",
+            "EMAIL_URL must be set in production (smtp://user:pass@host:587?tls=1): without it "
+            "notices are written to files under var/outbox/ and never reach their recipients",
+        ),
+    ],
+)
+def test_production_settings_refuse_to_start_without_each_secret(tmp_path, missing, message):
+    env = {**PRODUCTION_ENV, "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15"}
+    del env[missing]
+    result = settings_in_subprocess(tmp_path, "print('started')", **env)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        f"django.core.exceptions.ImproperlyConfigured: {message}"
+    )
+    assert not (tmp_path / "secret-key").exists()
+
+
+def test_development_secret_key_generated_once_per_installation(tmp_path):
+    other = tmp_path / "other"
+    code = "print(s.SECRET_KEY)"
+
+    first = settings_in_subprocess(tmp_path, code)
+    again = settings_in_subprocess(tmp_path, code)
+    elsewhere = settings_in_subprocess(other, code)
+
+    assert [first.returncode, again.returncode, elsewhere.returncode] == [0, 0, 0]
+    key = first.stdout.strip()
+    assert len(key) == 50
+    assert again.stdout.strip() == key
+    assert elsewhere.stdout.strip() != key
+    assert (tmp_path / "secret-key").read_text() == key
+    assert (tmp_path / "secret-key").stat().st_mode & 0o777 == 0o600
+    assert "insecure" not in (ROOT / "config" / "settings.py").read_text()
+
+
+def test_check_deploy_reports_each_missing_secret_as_an_error(tmp_path):
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TAKEDOWN_") and key not in ("EMAIL_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    environ.update(TAKEDOWN_VAR_DIR=str(tmp_path), TAKEDOWN_TWO_FACTOR="0")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert re.findall(r"^\?: \((takedown\.E\d+)\)", result.stderr, re.MULTILINE) == [
+        "takedown.E001",
+        "takedown.E002",
+        "takedown.E003",
+        "takedown.E004",
+        "takedown.E005",
+    ]
+    assert "EMAIL_URL is not set: notices are written to files under var/outbox/" in result.stderr
 
 
 @pytest.mark.parametrize(("flag", "expected"), [(None, "False"), ("1", "True"), ("0", "False")])
@@ -854,3 +935,42 @@ def test_request_log_redacts_the_portal_token(logged):
         "Internal Server Error: /p/<redacted>/",
         "Internal Server Error: /cases/TD-2026-0001/",
     ]
+
+
+def test_check_deploy_quiet_when_every_secret_is_set(tmp_path):
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TAKEDOWN_") and key not in ("EMAIL_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    environ.update(
+        TAKEDOWN_VAR_DIR=str(tmp_path),
+        TAKEDOWN_SECRET_KEY="s" * 60,
+        TAKEDOWN_FIELD_KEYS=FIELD_KEY,
+        TAKEDOWN_CACHE_URL="redis://127.0.0.1:6379/15",
+        EMAIL_URL="smtp://mail.example.org:587",
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert "takedown." not in result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_two_factor_off(tmp_path):
+    env = {**PRODUCTION_ENV, "TAKEDOWN_CACHE_URL": "redis://127.0.0.1:6379/15"}
+
+    result = settings_in_subprocess(tmp_path, "print('started')", TAKEDOWN_TWO_FACTOR="0", **env)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: TAKEDOWN_TWO_FACTOR cannot be turned off "
+        "in production"
+    )

@@ -242,15 +242,23 @@ def _kind_of(name: str) -> str:
 
 
 def _read_jsonl(path: Path, kind: str) -> Iterator[tuple[str, str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
+    # Bytes, decoded per line: a line that is not UTF-8 is an error of that line, not a
+    # UnicodeDecodeError from the file object (found by tests/test_attack_fuzz.py).
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                yield kind, where, json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
             except json.JSONDecodeError as exc:
                 raise DirectoryImportError(f"{where}: invalid JSON ({exc.msg})") from None
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                # Not UTF-8, a number of thousands of digits, nesting too deep for the parser.
+                raise DirectoryImportError(
+                    f"{where}: invalid JSON ({type(exc).__name__})"
+                ) from None
+            yield kind, where, record
 
 
 def _read_folder(folder: Path, kind: str) -> Iterator[tuple[str, str, Any]]:
@@ -266,7 +274,7 @@ def _read_folder(folder: Path, kind: str) -> Iterator[tuple[str, str, Any]]:
 def _load_json(file: Path) -> Any:
     try:
         return json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         raise DirectoryImportError(f"{file}: invalid JSON ({exc})") from None
 
 

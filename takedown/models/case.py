@@ -23,6 +23,17 @@ class Team(models.Model):
     reminder_grace_days = models.PositiveSmallIntegerField(
         default=7, help_text="Days a reminder gives the recipient to act (the grace period)."
     )
+    # Reviewers and admins always sign in with a second factor (takedown.web.twofactor); the
+    # team decides for its caseworkers.
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Caseworkers of this team must sign in with a second factor."
+    )
+    # takedown.retention: how long a closed case keeps the person's data before it is erased
+    # and the case is kept as anonymous statistics.
+    retention_months = models.PositiveSmallIntegerField(
+        default=12,
+        help_text="Months after closing before the person's data in a case is erased.",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -101,6 +112,12 @@ class Case(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A legal hold (litigation, a criminal investigation, an authority's order) keeps the
+    # case's personal data past its retention period until an admin lifts it.
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_reason = models.TextField(blank=True)
+    # When takedown.retention erased the person's data; the case remains as statistics.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

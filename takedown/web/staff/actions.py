@@ -16,6 +16,7 @@ from django.utils import timezone
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink, Notice
 from takedown.notices.render import store_element_check
+from takedown.retention import erase_on_request
 from takedown.web.staff.selectors import MANUAL_TASK_DONE, open_manual_tasks
 from takedown.workflow import ACTIVE_CASE_STATUSES, record_event, transition
 
@@ -130,10 +131,11 @@ def complete_manual_task(case: Case, event_id: int, *, actor: Any, note: str) ->
 
 
 def handle_deletion_request(
-    case: Case, request_id: int, *, actor: Any, note: str
+    case: Case, request_id: int, *, actor: Any, note: str, erase: bool = False
 ) -> DeletionRequest:
     """Record that the person's deletion request was dealt with (what was deleted, and what
-    had to be kept, e.g. notices already sent). The deletion itself is the caseworker's."""
+    had to be kept, e.g. notices already sent). With `erase`, the caseworker confirms it and
+    takedown.retention erases the person's data now (the retention job's path)."""
     note = _note(note, required=True)
     with transaction.atomic():
         handled = DeletionRequest.objects.filter(
@@ -141,6 +143,9 @@ def handle_deletion_request(
         ).update(handled_at=timezone.now(), handled_by=actor)
         if handled != 1:
             raise StaffActionError("This deletion request was already handled.")
+        if erase:
+            # A legal hold refuses (NotPossible): the whole step, the mark too, is undone.
+            erase_on_request(case, actor=actor)
         request = DeletionRequest.objects.get(pk=request_id)
         record_event(
             case,

@@ -196,7 +196,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         notice_id = int(request.POST.get("notice", ""))
     except ValueError:
         messages.error(request, _("Give the number of the notice this answer belongs to."))
-        return redirect("staff:reply", pk=reply.pk)
+        return redirect("staff:reply_detail", pk=reply.pk)
     notice = (
         Notice.objects.filter(pk=notice_id, case__in=cases_for(request.user))
         .select_related("case")
@@ -204,12 +204,12 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if notice is None:
         messages.error(request, _("No notice %(id)s in your cases.") % {"id": notice_id})
-        return redirect("staff:reply", pk=reply.pk)
+        return redirect("staff:reply_detail", pk=reply.pk)
     try:
         assign_reply(reply, notice, actor=request.user)
     except ReplyError as exc:
         messages.error(request, str(exc))
-        return redirect("staff:reply", pk=reply.pk)
+        return redirect("staff:reply_detail", pk=reply.pk)
     messages.success(request, _("Answer assigned to notice %(id)s.") % {"id": notice.pk})
     return redirect("staff:replies", reference=notice.case.reference)
 

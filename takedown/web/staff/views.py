@@ -1172,9 +1172,12 @@ def deletion_handled(request: HttpRequest, reference: str, pk: int) -> HttpRespo
         return redirect(_messages_url(case))
 
     def step() -> str:
+        erase = request.POST.get("erase") == "1"
         actions.handle_deletion_request(
-            case, pk, actor=request.user, note=form.cleaned_data["note"]
+            case, pk, actor=request.user, note=form.cleaned_data["note"], erase=erase
         )
+        if erase:
+            return _("The person's data was erased and the deletion request marked as handled.")
         return _("Deletion request marked as handled.")
 
     return _act(request, case, step, back=_messages_url(case))
