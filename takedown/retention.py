@@ -46,6 +46,8 @@ from takedown.models import (
     Notice,
     PortalAccess,
     PortalMessage,
+    Reply,
+    ReplyAttachment,
 )
 from takedown.workflow import ACTIVE_CASE_STATUSES, record_event
 
@@ -55,7 +57,8 @@ DELETION_CLOSE_REASON = "The person asked for their data to be deleted."
 # Hooks that erase data other modules keep about a case: each is called with the case inside
 # erase_case's transaction and returns how many rows it erased, counted under its name.
 # HOOK for inbound replies (issue 13, takedown/replies/, not merged when this was written): its
-# stored replies register here, `@register_eraser("replies")`, blanking bodies and headers.
+# Other stores of personal data register here (`@register_eraser("name")`); recipients' answers
+# are erased by _erase_replies below.
 ERASERS: dict[str, Callable[[Case], int]] = {}
 
 
@@ -164,6 +167,7 @@ def erase_case(case: Case, *, actor: Any = None, reason: str) -> Erasure:
         counts["notices"] = Notice.objects.filter(case=locked).update(
             body_text="", reply_text="", review_comment="", last_error=""
         )
+        counts["replies"] = _erase_replies(locked)
         for name, eraser in ERASERS.items():
             counts[name] = eraser(locked)
         record_event(
@@ -228,3 +232,18 @@ def set_legal_hold(case: Case, *, hold: bool, reason: str, actor: Any) -> None:
             message="Legal hold placed." if hold else "Legal hold lifted.",
         )
     case.refresh_from_db(fields=["legal_hold", "legal_hold_reason"])
+
+
+def _erase_replies(case: Case) -> int:
+    """Recipients' answers quote the letters and may name the person or show the image: their
+    texts, headers and attachments go, and so does the copy of each answer the audit trail
+    keeps for complaints (the notice.reply event's text). Which notice an answer was about,
+    its kind and when it came stay, for the statistics."""
+    ReplyAttachment.objects.filter(reply__case=case).delete()
+    erased = Reply.objects.filter(case=case).update(
+        from_address="", subject="", text="", raw=b"", evidence={}, ticket=""
+    )
+    for event in CaseEvent.objects.filter(case=case, kind="notice.reply"):
+        if event.data.get("text"):
+            CaseEvent.objects.filter(pk=event.pk).update(data={**event.data, "text": ""})
+    return erased

@@ -24,6 +24,8 @@ from takedown.models import (
     Notice,
     PortalAccess,
     PortalMessage,
+    Reply,
+    ReplyAttachment,
 )
 from takedown.retention import (
     ErasureRefused,
@@ -151,6 +153,7 @@ def test_erase_case_removes_personal_data_and_keeps_statistics():
         "link_checks": 1,
         "imports": 0,
         "notices": 1,
+        "replies": 0,
     }
     event = CaseEvent.objects.get(case=case, kind="case.erased")
     assert event.actor == user
@@ -363,13 +366,55 @@ def test_registered_erasers_run_in_the_same_erasure(monkeypatch):
     seen: list[int] = []
     monkeypatch.setattr(retention, "ERASERS", {})
 
-    @retention.register_eraser("replies")
-    def erase_replies(locked: Case) -> int:
+    @retention.register_eraser("elsewhere")
+    def erase_elsewhere(locked: Case) -> int:
         seen.append(locked.pk)
         return 3
 
     erasure = erase_case(case, reason="retention")
 
     assert seen == [case.pk]
-    assert erasure.counts["replies"] == 3
-    assert CaseEvent.objects.get(case=case, kind="case.erased").data["counts"]["replies"] == 3
+    assert erasure.counts["elsewhere"] == 3
+    assert CaseEvent.objects.get(case=case, kind="case.erased").data["counts"]["elsewhere"] == 3
+
+
+def test_erase_case_erases_recipients_answers_and_their_copy_in_the_audit_trail():
+    case = full_case()
+    notice = Notice.objects.get(case=case)
+    reply = Reply.objects.create(
+        message_key="retention-1",
+        notice=notice,
+        case=case,
+        from_address="legal@site.example",
+        subject="Re: Alex Example",
+        text="We removed the photo of Alex Example.",
+        raw=b"Subject: Re: Alex Example\r\n\r\nWe removed it.",
+        kind=Reply.Kind.COMPLIED,
+        state=Reply.State.APPLIED,
+        ticket="T-1",
+    )
+    ReplyAttachment.objects.create(
+        reply=reply, filename="photo.jpg", content_type="image/jpeg", content=b"jpeg", size=4
+    )
+    record_event(
+        case,
+        "notice.reply",
+        message="Reply recorded.",
+        data={"notice": notice.pk, "outcome": "complied", "text": "We removed Alex's photo."},
+    )
+
+    erasure = erase_case(case, reason="retention")
+
+    reply.refresh_from_db()
+    assert (reply.from_address, reply.subject, reply.text, bytes(reply.raw), reply.ticket) == (
+        "",
+        "",
+        "",
+        b"",
+        "",
+    )
+    assert (reply.kind, reply.notice_id) == ("complied", notice.pk)
+    assert ReplyAttachment.objects.filter(reply=reply).count() == 0
+    event = CaseEvent.objects.get(case=case, kind="notice.reply")
+    assert event.data == {"notice": notice.pk, "outcome": "complied", "text": ""}
+    assert erasure.counts["replies"] == 1
