@@ -7,6 +7,12 @@ Each database runs in its own child process, so the peak RSS printed is that imp
 (Django, pyarrow and the import; the file is generated beforehand). PostgreSQL is reached at
 BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/takedown_bench, recreated).
 Targets (issue 2): >= 20,000 rows/s end to end and < 500 MB peak RSS on a 2-core machine.
+
+The ceiling on PostgreSQL (issue 16), measured in the same child after the import: a plain
+COPY of the same normalised rows (every column of the links the import stored, dumped to a
+file beforehand, untimed) into an empty table with the links table's columns and indexes
+(`LIKE ... INCLUDING ALL`). The share printed is ceiling seconds / import seconds (issue 16
+target: >= 80%, and >= 27,000 rows/s).
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
             writer.write_table(table)
 
 
-def child(db: str, parquet: Path) -> None:
+def child(db: str, parquet: Path, ceiling: bool = True) -> None:
     """Runs in a fresh process: set up an empty database, import, print one JSON line."""
     fresh_django(db, "bench.sqlite3")
     from takedown.cases import open_case
@@ -99,29 +105,70 @@ def child(db: str, parquet: Path) -> None:
     report = import_links(case, [parquet], dataset="laion-5b")
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps(
-            {
-                "db": db,
-                "rows": report.rows,
-                "created": report.created,
-                "seconds": round(seconds, 2),
-                "rows_per_s": round(report.rows / seconds),
-                "peak_rss_mb": round(peak_mb),
-            }
+    result = {
+        "db": db,
+        "rows": report.rows,
+        "created": report.created,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(report.rows / seconds),
+        "peak_rss_mb": round(peak_mb),
+    }
+    if db == "postgres" and ceiling:
+        copy_seconds = copy_ceiling(parquet.with_suffix(".copy"))
+        result.update(
+            ceiling_seconds=round(copy_seconds, 2),
+            ceiling_rows_per_s=round(report.created / copy_seconds),
+            share=round(copy_seconds / seconds, 3),
         )
+    print(json.dumps(result))
+
+
+def copy_ceiling(dump: Path) -> float:
+    """Seconds for a plain COPY of the links just imported into an empty twin of their table."""
+    from django.db import connection
+
+    from takedown.models import FoundLink
+
+    table = FoundLink._meta.db_table
+    columns = ", ".join(
+        field.column for field in FoundLink._meta.concrete_fields if field.column != "id"
     )
+    with connection.cursor() as cursor:
+        raw = cursor.connection  # psycopg's connection: its copy() streams without rows
+        dumping = f"COPY (SELECT {columns} FROM {table}) TO STDOUT"
+        with raw.cursor() as out, dump.open("wb") as file, out.copy(dumping) as copy:
+            for block in copy:
+                file.write(block)
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_ceiling")
+        cursor.execute(f"CREATE TABLE bench_copy_ceiling (LIKE {table} INCLUDING ALL)")
+    try:
+        started = time.perf_counter()
+        loading = f"COPY bench_copy_ceiling ({columns}) FROM STDIN"
+        with (
+            connection.cursor() as cursor,
+            cursor.connection.cursor() as into,
+            into.copy(loading) as copy,
+            dump.open("rb") as file,
+        ):
+            while block := file.read(1 << 20):
+                copy.write(block)
+        return time.perf_counter() - started
+    finally:
+        dump.unlink(missing_ok=True)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_copy_ceiling")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the COPY ceiling")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, Path(args.file))
+        child(args.child, Path(args.file), not args.no_ceiling)
         return
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -133,7 +180,8 @@ def main() -> None:
     print(f"{'db':<10} {'rows':>10} {'created':>10} {'seconds':>8} {'rows/s':>8} {'peak RSS':>9}")
     for db in dbs:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", db, "--file", str(parquet)],
+            [sys.executable, __file__, "--child", db, "--file", str(parquet)]
+            + (["--no-ceiling"] if args.no_ceiling else []),
             check=True,
             capture_output=True,
             text=True,
@@ -144,6 +192,13 @@ def main() -> None:
             f"{result['rows_per_s']:>8,} {result['peak_rss_mb']:>6} MB",
             flush=True,
         )
+        if "share" in result:
+            print(
+                f"{'':<10} ceiling: plain COPY of the same {result['created']:,} rows "
+                f"{result['ceiling_seconds']} s ({result['ceiling_rows_per_s']:,} rows/s); "
+                f"the import runs at {result['share']:.0%} of it",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ URL, one after another, against the same server (Debian's whois: `apt-get instal
 without it a Python socket loop does the same). Target: at least 20x faster on a cold cache.
 Exits 1 when a domain is queried other than once (cold) or at all (warm), or a host fails.
 
+The ceiling (issue 16), a fourth child after warm: the same lookups by the product's own
+clients (resolve.lookup.lookup_hosts over every host at once, asking the servers again) with
+no claim and no recording of host resolutions. Printed: its seconds and the cold run's share
+of it (ceiling seconds / cold seconds; issue 16 target: >= 80% and >= 30x naive).
+
 Politeness: the product spaces queries to one WHOIS/RDAP server by TAKEDOWN_WHOIS_INTERVAL
 and TAKEDOWN_RDAP_INTERVAL (1.0 s and 0.2 s by default), keyed by server name for WHOIS and by
 base-URL host for RDAP. Every sandbox RDAP answer comes from 127.0.0.1, one throttle key, so
@@ -395,6 +400,9 @@ def child(phase: str, db: str, workers: int) -> None:
 
     from takedown.resolve.hosts import request_resolution
 
+    if phase == "ceiling":
+        print(json.dumps(ceiling()))
+        return
     if phase == "warm":
         request_resolution(Host.objects.all())
     out = StringIO()
@@ -438,6 +446,24 @@ def child(phase: str, db: str, workers: int) -> None:
             }
         )
     )
+
+
+def ceiling() -> dict[str, float]:
+    """The same lookups by the product's clients (lookup_hosts: DNS, RDAP, WHOIS, one query
+    per registered domain and network), all hosts in one call, asking the servers again
+    (refresh), with no claim and no recording of host resolutions: the ceiling of a cold run."""
+    from takedown.models import Host
+    from takedown.resolve.lookup import lookup_hosts
+
+    targets = list(
+        Host.objects.order_by("registered_domain", "pk").values_list(
+            "hostname", "registered_domain", "platform_suffix", "is_ip"
+        )
+    )
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    lookup_hosts(targets, refresh=True)
+    return {"seconds": time.perf_counter() - started, "cpu": _cpu_seconds() - cpu}
 
 
 def _cpu_seconds(*, children: bool = False) -> float:
@@ -540,6 +566,9 @@ def main() -> None:
         help="run the resolving phases under cProfile (slower) and write "
         "var/bench/resolve-DB-PHASE.prof",
     )
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="leave out the lookups without recording"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -548,6 +577,9 @@ def main() -> None:
     if not SAMPLE.is_file():
         raise SystemExit(f"the shared sample is missing: {SAMPLE}")
     dns_latency = args.latency if args.dns_latency is None else args.dns_latency
+    # Reading the sample goes through the importer's reader, which reads its limits from the
+    # settings (the children set up Django themselves).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     world = build_world(SAMPLE)
@@ -591,6 +623,12 @@ def main() -> None:
                 row[phase] = (result, queries)
                 row.setdefault("networks", {})[phase] = networks_hit(world, queries["ip"])
                 failures += check(db, phase, world, result, queries)
+            if not args.no_ceiling:
+                before = servers.counts()
+                row["ceiling"] = run_child("ceiling", db, args, env)
+                row["ceiling"]["domain_queries"] = sum(
+                    delta(servers.counts(), before)["domain"].values()
+                )
             rows.append(row)
             report_details(row)
         naive_result = None if args.skip_naive else naive(world, servers)
@@ -645,6 +683,15 @@ def report_details(row: dict[str, Any]) -> None:
         )
         for message, n in sorted(result["errors"].items(), key=lambda item: -item[1])[:5]:
             print(f"{'':<14}{n:>4} x {message}")
+    if "ceiling" in row:
+        ceiling, cold = row["ceiling"], row["cold"][0]
+        print(
+            f"{row['db']:<8} ceiling: the same lookups without recording (lookup_hosts, one "
+            f"process): {ceiling['seconds']:.2f} s, {ceiling['cpu']:.2f} CPU s, "
+            f"{ceiling['domain_queries']} domain queries; the cold run is at "
+            f"{ceiling['seconds'] / cold['seconds']:.0%} of it",
+            flush=True,
+        )
 
 
 def report_table(
