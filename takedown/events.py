@@ -173,6 +173,31 @@ EVENT_TEXTS: dict[str, Promise] = {
 # events and status changes). Parameters come from the event's data; a template whose
 # parameters the data lacks falls back to the event's stored message.
 STAFF_TEXTS: dict[str, Promise] = {
+    "case.erased": gettext_lazy(
+        "The person's data was erased; the case remains as anonymous statistics."
+    ),
+    "case.legal_facts": gettext_lazy(
+        "The answers about the legal facts of the case were recorded."
+    ),
+    "case.legal_hold": gettext_lazy("A legal hold was placed or lifted."),
+    "escalation.authority_chosen": gettext_lazy(
+        "The supervisory authority for the complaint was chosen."
+    ),
+    "link.entry_id_note": gettext_lazy("A reason for a missing dataset entry id was recorded."),
+    "notice.access_request": gettext_lazy(
+        "The request for access (GDPR Art. 15) was added or removed."
+    ),
+    "notice.links_rerouted": gettext_lazy(
+        "Links were moved to another party's notice before sending."
+    ),
+    "notice.message_drafted": gettext_lazy("A message to the recipient was drafted."),
+    "notice.regime_chosen": gettext_lazy("The legal basis of a notice was chosen by hand."),
+    "party.cleared": gettext_lazy("A decision on a responsible party was cleared."),
+    "party.decided": gettext_lazy("The responsible party was named by hand."),
+    "party.excluded": gettext_lazy("Links were taken out of the case by hand."),
+    "portal.answered": gettext_lazy("The person's message was answered."),
+    "reply.assigned": gettext_lazy("An answer was assigned to a notice."),
+    "reply.received": gettext_lazy("An answer from a recipient arrived."),
     "case.open": gettext_lazy("The case was opened again."),
     "case.paused": gettext_lazy("The case was paused."),
     "case.withdrawn": gettext_lazy("The case was withdrawn."),

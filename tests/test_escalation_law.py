@@ -158,6 +158,8 @@ def test_complaint_names_the_person_only_with_consent_and_attaches_the_file(worl
         f"{reference}-links.csv",
         f"{reference}-request-{first.pk}.txt",
         f"{reference}-power-of-attorney.pdf",
+        # Every notice also as data (takedown.notices.render.notice_json).
+        f"{reference}-notice-{complaint.pk}.json",
     ]
     request = files[f"{reference}-request-{first.pk}.txt"].content.decode()
     assert all(link.url in request for link in world.links)
@@ -165,7 +167,9 @@ def test_complaint_names_the_person_only_with_consent_and_attaches_the_file(worl
     assert files[f"{reference}-power-of-attorney.pdf"].content == (
         b"%PDF-1.7 signed mandate (test stand-in)"
     )
-    assert f"Anlagen: {', '.join(files)}" in rendered.text
+    # The letter names its enclosures; the JSON copy is for machines and not one of them.
+    enclosures = [name for name in files if not name.endswith(".json")]
+    assert f"Anlagen: {', '.join(enclosures)}" in rendered.text
 
 
 def test_complaint_attaches_the_recorded_answers(world):

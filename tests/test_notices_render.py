@@ -895,7 +895,8 @@ def test_every_csv_cell_that_starts_a_formula_is_quoted() -> None:
             )
         )
     attachments = render_notice(notice, with_pdf=False).attachments
-    links, manifest, document = (a.content for a in attachments)
+    # The machine-readable copy of the notice (JSON) comes last; it is no spreadsheet.
+    links, manifest, document, _notice_json = (a.content for a in attachments)
 
     assert [row[2] for row in read_csv(links)[1:]] == ["'" + value for value in FORMULAS]
     assert [row[:2] + row[3:4] for row in read_csv(manifest)[1:]] == [

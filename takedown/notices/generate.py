@@ -177,6 +177,8 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
             if notice is not None:
                 report.notices.append(notice)
                 drafted.add(notice.pk)
+        # Drafts beside the routed one (a regime a caseworker added, use_regime) are current too.
+        drafted |= {n.pk for n in report.notices if n.status == Notice.Status.DRAFT}
         _prune_stale_drafts(case, drafted)
     return report
 
