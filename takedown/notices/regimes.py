@@ -109,10 +109,7 @@ class Regime:
     needs_mandate: bool
     discloses_person: bool
     elements: tuple[Element, ...]
-    reminder_after_days: int
     escalation: str
-    # The recipient role of the escalation step, when it is a notice this system drafts.
-    escalation_role: str | None = None
     # Also binds controllers anywhere when the affected person is in one of these countries
     # (GDPR / UK GDPR Art. 3(2)); see takedown.resolve.jurisdiction.
     person_countries: frozenset[str] | None = None
@@ -251,13 +248,11 @@ REGIMES: dict[str, Regime] = {
             needs_mandate=True,
             discloses_person=False,
             elements=_GDPR_ELEMENTS,
-            reminder_after_days=35,
             escalation=(
                 "Complaint to the competent supervisory authority (GDPR Art. 77), lodged in the"
                 " person's name under their power of attorney; the authority should answer"
                 " within three months (Art. 78(2))."
             ),
-            escalation_role=Role.DPA,
             notes=(
                 "The one month may be extended by two months only if the controller says so,"
                 " with reasons, within the first month (Art. 12(3)).",
@@ -292,13 +287,11 @@ REGIMES: dict[str, Regime] = {
                     "Art. 16(2)(d)",
                 ),
             ),
-            reminder_after_days=7,
             escalation=(
                 "The host's internal complaint system (Art. 20) or out-of-court dispute"
                 " settlement (Art. 21); systemic failures to the Digital Services Coordinator"
                 " (Art. 53); then the registrar."
             ),
-            escalation_role=Role.REGISTRAR,
             notes=("A complete notice gives the host actual knowledge (Art. 16(3)).",),
         ),
         Regime(
@@ -318,9 +311,7 @@ REGIMES: dict[str, Regime] = {
             needs_mandate=True,
             discloses_person=False,
             elements=_GDPR_ELEMENTS,
-            reminder_after_days=35,
             escalation="Complaint to the Information Commissioner's Office (UK GDPR Art. 77).",
-            escalation_role=Role.DPA,
         ),
         Regime(
             code="uk_osa",
@@ -347,12 +338,10 @@ REGIMES: dict[str, Regime] = {
                 SIGNATURE,
                 MANDATE,
             ),
-            reminder_after_days=3,
             escalation=(
                 "Report to Ofcom; the person may report the offence to the police; then the"
                 " hosting provider."
             ),
-            escalation_role=Role.HOSTING,
             notes=("The Act sets no deadline, only swift take-down: 48 hours is our setting.",),
         ),
         Regime(
@@ -385,12 +374,10 @@ REGIMES: dict[str, Regime] = {
                 Element("notifier", "contact information", "(4)"),
                 MANDATE,
             ),
-            reminder_after_days=3,
             escalation=(
                 "Report the platform to the Federal Trade Commission (non-compliance is an"
                 " unfair or deceptive practice); then the hosting provider."
             ),
-            escalation_role=Role.HOSTING,
             notes=("The platform must also remove known identical copies.",),
         ),
         Regime(
@@ -433,13 +420,11 @@ REGIMES: dict[str, Regime] = {
                 IDENTITY,
                 AGENT,
             ),
-            reminder_after_days=10,
             escalation=(
                 "Notify the hosting provider's designated agent and search engines. A"
                 " counter-notice restores the content after 10-14 business days unless a court"
                 " action is filed (§512(g))."
             ),
-            escalation_role=Role.HOSTING,
             notes=(
                 "Hosts forward DMCA notices to the uploader and often publish them (Lumen):"
                 " the owner's name becomes known to both.",
@@ -474,12 +459,10 @@ REGIMES: dict[str, Regime] = {
                 Element("reservation", "reservation of criminal and civil steps", "KUG §33"),
                 SIGNATURE,
             ),
-            reminder_after_days=15,
             escalation=(
                 "Criminal complaint under KUG §33 (within three months of learning of the act"
                 " and the offender, StGB §77b) and a civil injunction (BGB §§823, 1004)."
             ),
-            escalation_role=Role.HOSTING,
             notes=(
                 "StGB §77b: the criminal complaint must be filed within 3 months of learning of"
                 " the act and the offender; the case tracks it (takedown.complaint_period).",
@@ -504,9 +487,7 @@ REGIMES: dict[str, Regime] = {
                 NOTIFIER,
                 SIGNATURE,
             ),
-            reminder_after_days=14,
             escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
-            escalation_role=Role.HOSTING,
         ),
     )
 }
