@@ -1,0 +1,424 @@
+"""Benchmark: one case with a million links on 100,000 hosts, every step of its life.
+
+    .venv/bin/python bench/bench_case_scale.py                     # 1,000,000 links, 100,000 hosts
+    .venv/bin/python bench/bench_case_scale.py --quick              # 20,000 links, 2,000 hosts
+    .venv/bin/python bench/bench_case_scale.py --links 200000 --hosts 20000
+
+Issue 16. On PostgreSQL only (BENCH_POSTGRES_URL, default
+postgres://postgres@127.0.0.1:5432/takedown_scale, recreated). The links are a generated
+LAION-layout Parquet file with bench_import's host shape (40% on ten big CDNs and platforms,
+the rest on a long tail of small sites, each its own registered domain); --hosts sets the
+number of distinct hosts. Each step runs in a fresh child process, so its peak RSS is its own
+(target: under 1 GB each):
+
+  import     import_links of the whole file into one case
+  resolve    manage.py resolve_hosts --sync of every host against bench_resolve's sandbox
+             (WHOIS, RDAP and DNS answering after --latency, 50 ms), cold, then warm; the
+             servers count the queries per registered domain: exactly 1 cold, 0 warm
+  generate   generate_notices: one notice per recipient, every routed link in exactly one
+  dispatch   every link made due, then the dispatcher's first recheck round
+             (lease_due_links, what hand_out_rechecks enqueues): no link twice, no host
+             over TAKEDOWN_RECHECK_HOST_LINKS, no host split over two batches
+  pages      the staff case, links, hosts and notice pages, the reviewer's queue and results,
+             the affected person's portal status page: time and SQL queries of each
+
+Exits 1 when a check fails or a step's peak RSS reaches 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/takedown_scale")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.bench_import import BIG_HOSTS, TLDS
+from bench.bench_resolve import build_world, check, delta, start_servers
+from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
+
+REFERENCE = "TD-SCALE-0001"
+PEAK_LIMIT_MB = 1024
+STEPS = ("import", "resolve", "generate", "dispatch", "pages")
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+
+def generate(path: Path, links: int, hosts: int, seed: int = 16) -> None:
+    """A LAION-layout Parquet file shaped like bench_import's: 40% of the links on the ten big
+    hosts, the rest on `hosts - 10` small sites (each appears at least once)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(seed)
+    small = hosts - len(BIG_HOSTS)
+    sites = [
+        f"{rng.choice(['www.', 'img.', 'static.', ''])}site{n}.{rng.choice(TLDS)}"
+        for n in range(small)
+    ]
+    schema = pa.schema([("SAMPLE_ID", pa.int64()), ("URL", pa.string()), ("TEXT", pa.string())])
+    chunk = 100_000
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, links, chunk):
+            ids, urls = [], []
+            for i in range(start, min(start + chunk, links)):
+                if i < small:
+                    host = sites[i]  # every small site at least once
+                elif rng.random() < 0.4:
+                    host = rng.choice(BIG_HOSTS)
+                else:
+                    host = rng.choice(sites)
+                query = f"?v={rng.randrange(10**9)}" if rng.random() < 0.3 else ""
+                urls.append(f"https://{host}/files/{i:08d}/{rng.randrange(10**12):x}.jpg{query}")
+                ids.append(4_000_000_000 + i)
+            writer.write_table(
+                pa.table({"SAMPLE_ID": ids, "URL": urls, "TEXT": ["photo"] * len(ids)}, schema)
+            )
+
+
+# --- the steps, each in a child process ----------------------------------------------------------
+
+
+def _django() -> None:
+    os.environ["DATABASE_URL"] = POSTGRES_URL
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def step_import(parquet: Path) -> dict[str, Any]:
+    fresh_django("postgres", "unused.sqlite3")
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from takedown.cases import open_case
+    from takedown.intake.store import import_links
+    from takedown.models import Host
+
+    call_command("seed_directory", stdout=StringIO())
+    case = open_case(reference=REFERENCE, person={"email": "person@example.org"})
+    started = time.perf_counter()
+    report = import_links(case, [parquet], dataset="laion-5b")
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows": report.rows,
+        "created": report.created,
+        "hosts": Host.objects.count(),
+        "rate": f"{report.rows / seconds:,.0f} rows/s",
+    }
+
+
+def step_resolve(phase: str, workers: int, processes: int) -> dict[str, Any]:
+    _django()
+    from collections import Counter
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from takedown.models import Host
+    from takedown.resolve.hosts import request_resolution
+
+    if phase == "warm":
+        request_resolution(Host.objects.all())
+    started = time.perf_counter()
+    call_command(
+        "resolve_hosts",
+        "--sync",
+        "--workers",
+        str(workers),
+        "--processes",
+        str(processes),
+        stdout=StringIO(),
+    )
+    seconds = time.perf_counter() - started
+    statuses = Counter(Host.objects.values_list("status", flat=True))
+    hosts = sum(statuses.values())
+    return {
+        "seconds": seconds,
+        "statuses": dict(statuses),
+        "rate": f"{hosts / seconds:,.0f} hosts/s",
+    }
+
+
+def step_generate() -> dict[str, Any]:
+    _django()
+    from django.db.models import Count
+
+    from takedown.models import Case, FoundLink, Notice, NoticeLink
+    from takedown.models import RecipientRole as Role
+    from takedown.notices.generate import generate_notices
+
+    case = Case.objects.get(reference=REFERENCE)
+
+    started = time.perf_counter()
+    report = generate_notices(case)
+    seconds = time.perf_counter() - started
+    notices = Notice.objects.filter(case=case)
+    per_recipient = (
+        notices.values("recipient_id", "recipient_role").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    # Every link goes to its first party (platform, hosting or CDN) and, being a dataset
+    # entry, to the dataset's maintainer as well: exactly once on each side.
+    maintainer = Role.DATASET_MAINTAINER
+    failures = []
+    if per_recipient.exists():
+        failures.append(f"{per_recipient.count()} recipients with more than one notice")
+    links = FoundLink.objects.filter(case=case).count()
+    sides = {
+        "first party": NoticeLink.objects.filter(notice__case=case).exclude(
+            notice__recipient_role=maintainer
+        ),
+        "dataset maintainer": NoticeLink.objects.filter(
+            notice__case=case, notice__recipient_role=maintainer
+        ),
+    }
+    counted = {}
+    for side, rows in sides.items():
+        counted[side] = rows.count()
+        twice = rows.values("link_id").annotate(n=Count("id")).filter(n__gt=1).count()
+        if twice:
+            failures.append(f"{twice} links in more than one {side} notice")
+    if counted["first party"] + report.unrouted_links != links:
+        failures.append(
+            f"{counted['first party']} links in first-party notices + {report.unrouted_links} "
+            f"unrouted != {links} links"
+        )
+    if counted["dataset maintainer"] != links:
+        failures.append(f"{counted['dataset maintainer']} links to the maintainer, not {links}")
+    return {
+        "seconds": seconds,
+        "notices": notices.count(),
+        "links in notices": counted,
+        "unrouted": report.unrouted_links,
+        "rate": f"{links / seconds:,.0f} links/s",
+        "failures": failures,
+    }
+
+
+def step_dispatch() -> dict[str, Any]:
+    _django()
+    from collections import Counter
+
+    from takedown.checks.schedule import RecheckSettings, lease_due_links, make_due
+    from takedown.models import Case, FoundLink
+
+    case = Case.objects.get(reference=REFERENCE)
+    conf = RecheckSettings.load()
+    started = time.perf_counter()
+    due = make_due(FoundLink.objects.filter(case=case))
+    made_due = time.perf_counter() - started
+    batches, _until = lease_due_links(case=case)
+    seconds = time.perf_counter() - started
+    ids = [link_id for batch in batches for link_id in batch]
+    host_of = dict(FoundLink.objects.filter(pk__in=ids).values_list("pk", "host_id"))
+    per_host = Counter(host_of[link_id] for link_id in ids)
+    batches_of_host: dict[int, set[int]] = {}
+    for n, batch in enumerate(batches):
+        for link_id in batch:
+            batches_of_host.setdefault(host_of[link_id], set()).add(n)
+    failures = []
+    if len(ids) != len(set(ids)):
+        failures.append(f"{len(ids) - len(set(ids))} links handed out twice")
+    over = {h: n for h, n in per_host.items() if n > conf.host_links}
+    if over:
+        failures.append(f"{len(over)} hosts over {conf.host_links} links")
+    split = sum(1 for found in batches_of_host.values() if len(found) > 1)
+    if split:
+        failures.append(f"{split} hosts split over two batches")
+    if len(ids) > conf.dispatch_links:
+        failures.append(f"{len(ids)} links, more than {conf.dispatch_links} per round")
+    return {
+        "seconds": seconds,
+        "made due": due,
+        "make_due s": round(made_due, 2),
+        "handed out": len(ids),
+        "batches": len(batches),
+        "hosts": len(per_host),
+        "failures": failures,
+    }
+
+
+def step_pages() -> dict[str, Any]:
+    _django()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from takedown.models import Case, FoundLink, Notice, Team
+    from takedown.web.portal.access import issue_portal_link
+    from takedown.web.portal.views import SESSION_ACCESS, SESSION_VERIFIED
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    case = Case.objects.get(reference=REFERENCE)
+    team, _ = Team.objects.get_or_create(name="Scale")
+    case.team = team
+    case.save(update_fields=["team"])
+    user, _ = get_user_model().objects.get_or_create(username="scale-staff")
+    user.groups.add(*Group.objects.filter(name__in=["caseworker", "reviewer"]))
+    team.members.add(user)
+    # The reviewer's queue and results have rows: a third of the notices in review.
+    notices = list(Notice.objects.filter(case=case).order_by("pk").values_list("pk", flat=True))
+    Notice.objects.filter(pk__in=notices[::3]).update(status=Notice.Status.IN_REVIEW)
+    biggest = Notice.objects.filter(case=case).order_by("-pk").first()
+    last = (FoundLink.objects.filter(case=case).count() + 99) // 100
+    staff = Client()
+    staff.force_login(user)
+    issue_portal_link(case, actor=None)
+    portal = Client()
+    session = portal.session
+    session[SESSION_ACCESS] = case.portal_accesses.get(revoked_at=None).pk
+    session[SESSION_VERIFIED] = True
+    session.save()
+    pages = [
+        ("case", staff, reverse("staff:case", args=[REFERENCE])),
+        ("links", staff, reverse("staff:links", args=[REFERENCE])),
+        ("links, last page", staff, reverse("staff:links", args=[REFERENCE]) + f"?page={last}"),
+        ("hosts", staff, reverse("staff:hosts", args=[REFERENCE])),
+        ("review queue", staff, reverse("review:index")),
+        ("review results", staff, reverse("review:results")),
+        ("portal status", portal, reverse("portal:home")),
+    ]
+    if biggest is not None:
+        pages.insert(4, ("notice", staff, reverse("staff:notice", args=[REFERENCE, biggest.pk])))
+    staff.get(pages[0][2])  # the first open writes its "case.viewed" event
+    results: dict[str, Any] = {}
+    failures = []
+    started = time.perf_counter()
+    for name, client, url in pages:
+        begun = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        if response.status_code != 200:
+            failures.append(f"{name}: HTTP {response.status_code}")
+        results[name] = {"seconds": round(time.perf_counter() - begun, 3), "queries": len(queries)}
+    return {"seconds": time.perf_counter() - started, "pages": results, "failures": failures}
+
+
+def child(step: str, args: argparse.Namespace) -> None:
+    if step == "import":
+        result = step_import(Path(args.file))
+    elif step in ("resolve-cold", "resolve-warm"):
+        result = step_resolve(step.split("-")[1], args.workers, args.processes)
+    elif step == "generate":
+        result = step_generate()
+    elif step == "dispatch":
+        result = step_dispatch()
+    else:
+        result = step_pages()
+    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF,)]
+    peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    result["peak_rss_mb"] = round(max(peaks) / 1024)
+    print(json.dumps(result, default=str))
+
+
+def run_child(step: str, args: argparse.Namespace, env: dict[str, str], parquet: Path) -> Any:
+    command = [sys.executable, __file__, "--child", step, "--file", str(parquet)]
+    command += ["--workers", str(args.workers), "--processes", str(args.processes)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-5000:])
+        raise SystemExit(f"step {step} failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def report(step: str, result: dict[str, Any], failures: list[str]) -> None:
+    details = {
+        k: v for k, v in result.items() if k not in ("seconds", "peak_rss_mb", "failures", "pages")
+    }
+    print(
+        f"{step:<14} {result['seconds']:>8.1f} s {result['peak_rss_mb']:>6} MB peak  "
+        + ", ".join(f"{k}: {v}" for k, v in details.items()),
+        flush=True,
+    )
+    for name, page in result.get("pages", {}).items():
+        print(f"{'':<16}{name:<18} {page['seconds']:>7.3f} s {page['queries']:>4} queries")
+    failures += [f"{step}: {failure}" for failure in result.get("failures", [])]
+    if result["peak_rss_mb"] >= PEAK_LIMIT_MB:
+        failures.append(f"{step}: peak RSS {result['peak_rss_mb']} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--links", type=int, default=1_000_000)
+    parser.add_argument("--hosts", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 links on 2,000 hosts")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per sandbox query")
+    parser.add_argument("--workers", type=int, default=16, help="resolve_hosts --workers")
+    parser.add_argument("--processes", type=int, default=2, help="resolve_hosts --processes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+    if args.quick:
+        args.links, args.hosts = 20_000, 2_000
+    if not len(BIG_HOSTS) < args.hosts <= args.links:
+        raise SystemExit("--hosts must be more than the ten big hosts and at most --links")
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    parquet = BENCH_DIR / f"case-scale-{args.links}-{args.hosts}.parquet"
+    if not parquet.exists():
+        print(f"generating {parquet.name} ...", flush=True)
+        generate(parquet, args.links, args.hosts)
+    _django()  # the readers behind build_world read their limits from the settings
+    world = build_world(parquet)
+    servers = start_servers(world, args.latency, args.latency)
+    env = {
+        **os.environ,
+        **servers.env(),
+        "TAKEDOWN_RDAP_INTERVAL": "0",
+        "TAKEDOWN_WHOIS_INTERVAL": "0",
+    }
+    print(
+        f"{len(world.url_domains):,} links on {len(world.hosts):,} hosts "
+        f"({len(world.domains):,} registered domains), PostgreSQL {POSTGRES_URL}; sandbox "
+        f"latency {args.latency * 1000:g} ms; resolve_hosts --workers {args.workers} "
+        f"--processes {args.processes}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    failures: list[str] = []
+    try:
+        result = run_child("import", args, env, parquet)
+        report("import", result, failures)
+        if result["hosts"] != len(world.hosts):
+            failures.append(f"import: {result['hosts']} hosts, not {len(world.hosts)}")
+        for phase in ("cold", "warm"):
+            before = servers.counts()
+            result = run_child(f"resolve-{phase}", args, env, parquet)
+            queries = delta(servers.counts(), before)
+            domain_queries = sum(queries["domain"].values())
+            result["domain queries"] = domain_queries
+            result["per domain"] = round(domain_queries / len(world.domains), 3)
+            report(f"resolve {phase}", result, failures)
+            failures += check("postgres", phase, world, result, queries)
+        for step in ("generate", "dispatch", "pages"):
+            report(step, run_child(step, args, env, parquet), failures)
+    finally:
+        servers.stop()
+    if failures:
+        print("\nFAILED:\n  " + "\n  ".join(failures))
+        raise SystemExit(1)
+    print("all checks held")
+
+
+if __name__ == "__main__":
+    main()
