@@ -214,11 +214,14 @@ def assert_no_sideways_scroll(page: Page, name: str) -> None:
     )
     if max(widths[0], widths[1]) <= widths[2]:
         return
-    # Name the widest elements that stick out, so a failure says what to fix.
+    # Name the outermost elements that stick out (not their children), so a failure says what
+    # to fix.
     culprits = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
-            .slice(-5)
+            .filter((e) => e.getBoundingClientRect().right > innerWidth + 1
+                && !(e.parentElement
+                     && e.parentElement.getBoundingClientRect().right > innerWidth + 1))
+            .slice(0, 8)
             .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                  + (e.className && typeof e.className === 'string' ? '.' + e.className : '')
                  + ' ' + Math.round(e.getBoundingClientRect().right))"""
