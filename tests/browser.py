@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
+from django.contrib.auth.models import Group
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -176,6 +177,22 @@ AXE_JS = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 A and AA, the level the three audiences' pages are held to.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = ("serious", "critical")
+
+
+# Every browser test signs staff in with this one password.
+PASSWORD = "a long test passphrase 7"
+
+
+def staff_user(username: str, role: str, team: Any, **fields: Any) -> Any:
+    """A staff member of `role`'s group and `team` who signs in with PASSWORD."""
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username, **fields)
+    user.set_password(PASSWORD)
+    user.save()
+    user.groups.add(Group.objects.get(name=role))
+    team.members.add(user)
+    return user
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

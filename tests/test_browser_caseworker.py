@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import Group
 
 from takedown.models import Case, FoundLink, Job, Notice
 from takedown.web.portal.actions import request_deletion
 from takedown.workflow import transition_many
-from tests.browser import BROWSER_DB, log_in, shoot
+from tests.browser import BROWSER_DB, PASSWORD, log_in, shoot, staff_user
 from tests.conftest import celery_worker
 from tests.factories import (
     CaseFactory,
@@ -20,13 +19,10 @@ from tests.factories import (
     NoticeFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
-
-PASSWORD = "a long test passphrase 7"
 
 
 @pytest.fixture
@@ -35,18 +31,9 @@ def worker(django_db_blocker) -> Iterator[None]:
         yield
 
 
-def caseworker(team) -> object:
-    user = UserFactory(username="carla", first_name="Carla", last_name="Example")
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name="caseworker"))
-    team.members.add(user)
-    return user
-
-
 def test_import_runs_as_a_job_and_ends_with_the_report(new_page, worker):
     team = TeamFactory(name="Berlin")
-    caseworker(team)
+    staff_user("carla", "caseworker", team, first_name="Carla", last_name="Example")
     case = CaseFactory(team=team)
     page = new_page()
     log_in(page, "carla", PASSWORD)
@@ -67,7 +54,7 @@ def test_import_runs_as_a_job_and_ends_with_the_report(new_page, worker):
 
 def test_close_asks_first_then_reopen_and_the_person_still_waits(new_page):
     team = TeamFactory(name="Berlin")
-    caseworker(team)
+    staff_user("carla", "caseworker", team, first_name="Carla", last_name="Example")
     case = CaseFactory(team=team, reference="TD-2026-0900")
     hoster = OrganisationFactory(name="Demo Hosting GmbH")
     notice = NoticeFactory(case=case, recipient=hoster)
@@ -125,7 +112,7 @@ def test_portal_revoke_asks_first_and_german_stays_with_the_user(new_page):
     from takedown.web.portal.access import issue_portal_link
 
     team = TeamFactory(name="Berlin")
-    caseworker(team)
+    staff_user("carla", "caseworker", team, first_name="Carla", last_name="Example")
     case = CaseFactory(team=team, reference="TD-2026-0901")
     person = case.person
     person.email = "alex@example.org"

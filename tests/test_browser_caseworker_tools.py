@@ -8,11 +8,10 @@ import io
 import os
 
 import pytest
-from django.contrib.auth.models import Group
 
 from takedown.checks.hashing import compute_hashes
 from takedown.models import Case, FoundLink, Notice
-from tests.browser import BROWSER_DB, log_in, shoot
+from tests.browser import BROWSER_DB, PASSWORD, log_in, shoot, staff_user
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -20,22 +19,15 @@ from tests.factories import (
     NoticeFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 
-PASSWORD = "a long test passphrase 7"
-
 
 def signed_in(new_page):
     team = TeamFactory(name="Berlin")
-    user = UserFactory(username="carla")
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name="caseworker"))
-    team.members.add(user)
+    staff_user("carla", "caseworker", team)
     page = new_page()
     log_in(page, "carla", PASSWORD)
     return team, page

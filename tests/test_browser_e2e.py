@@ -26,32 +26,21 @@ from urllib.parse import urlsplit
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from config.celery import app
 from config.env import mailer_from_url
 from takedown.models import Case, FoundLink, Host, HostResolution, Mandate, Notice
-from tests.browser import BROWSER_DB, SCREENSHOT_DIR, log_in, shoot
+from tests.browser import BROWSER_DB, PASSWORD, SCREENSHOT_DIR, log_in, shoot, staff_user
 from tests.conftest import LAION_SAMPLE, purge_queues, shared_file, wait_until
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import TeamFactory
 from tests.test_resolve_hosts import internet  # noqa: F401  (fixture: the sandbox world)
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 
-PASSWORD = "a long test passphrase 7"
 PERSON_EMAIL = "alex.person@example.org"
 STEP_SECONDS: dict[str, float] = {}
-
-
-def staff(username: str, role: str, team) -> object:
-    user = UserFactory(username=username, first_name=username.title(), last_name="Example")
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name=role))
-    team.members.add(user)
-    return user
 
 
 class Clock:
@@ -123,9 +112,9 @@ def test_caseworker_reviewer_and_person_through_the_whole_pipeline(
     sample = shared_file(LAION_SAMPLE)
     smtp = outside_world
     berlin, hamburg = TeamFactory(name="Berlin"), TeamFactory(name="Hamburg")
-    staff("carla", "caseworker", berlin)
-    staff("rita", "reviewer", berlin)
-    staff("hugo", "caseworker", hamburg)
+    staff_user("carla", "caseworker", berlin, first_name="Carla", last_name="Example")
+    staff_user("rita", "reviewer", berlin, first_name="Rita", last_name="Example")
+    staff_user("hugo", "caseworker", hamburg, first_name="Hugo", last_name="Example")
     clock = Clock()
 
     # 1. The caseworker opens a case with the person's details and the LAION sample.
@@ -310,7 +299,7 @@ def test_caseworker_handles_what_needs_a_decision_in_the_browser(new_page):
     from tests.factories import CaseFactory, FoundLinkFactory
 
     berlin = TeamFactory(name="Berlin")
-    carla_user = staff("carla", "caseworker", berlin)
+    carla_user = staff_user("carla", "caseworker", berlin, first_name="Carla", last_name="Example")
     case = CaseFactory(team=berlin, assigned_to=carla_user)
     link = FoundLinkFactory(case=case, needs_review=True, last_verdict="online_changed")
     LinkCheck.objects.create(

@@ -5,33 +5,25 @@ test-output/screenshots/."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 
 from takedown.models import Host, HostResolution, PartyDecision
 from takedown.notices.generate import generate_notices
-from tests.browser import BROWSER_DB, log_in, shoot
+from tests.browser import BROWSER_DB, PASSWORD, log_in, shoot, staff_user
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
     HostFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 
-PASSWORD = "a long test passphrase 7"
-
 
 def test_caseworker_sets_and_clears_the_party_of_an_unresolved_host(page):
     team = TeamFactory(name="Berlin")
-    carla = UserFactory(username="carla")
-    carla.set_password(PASSWORD)
-    carla.save()
-    carla.groups.add(Group.objects.get(name="caseworker"))
-    team.members.add(carla)
+    carla = staff_user("carla", "caseworker", team)
     case = CaseFactory(reference="TD-2026-0300", team=team, assigned_to=carla)
     host = HostFactory(
         hostname="img.niemand-demo.de", registered_domain="niemand-demo.de", status="failed"

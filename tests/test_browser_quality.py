@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from takedown.models import (
@@ -39,10 +38,12 @@ from takedown.web.portal import access as portal_access
 from takedown.web.portal.actions import send_message
 from tests.browser import (
     BROWSER_DB,
+    PASSWORD,
     assert_accessible,
     assert_no_sideways_scroll,
     log_in,
     shoot,
+    staff_user,
     tab_to,
 )
 from tests.factories import (
@@ -51,25 +52,14 @@ from tests.factories import (
     NoticeFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
 )
 from tests.test_web_review import submitted_notice
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 
-PASSWORD = "a long test passphrase 7"
 NEUTRAL = "https://neutral.example/"
 LONG = 5000
-
-
-def person(username: str, role: str, team: Any) -> Any:
-    user = UserFactory(username=username)
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name=role))
-    team.members.add(user)
-    return user
 
 
 def build_world(*, long_input: bool = False) -> dict[str, Any]:
@@ -78,8 +68,8 @@ def build_world(*, long_input: bool = False) -> dict[str, Any]:
     portal link. With long_input, the person's name, one URL and the message are 5,000
     characters without a break."""
     team = TeamFactory(name="Berlin")
-    carla = person("carla", "caseworker", team)
-    person("rita", "reviewer", team)
+    carla = staff_user("carla", "caseworker", team)
+    staff_user("rita", "reviewer", team)
     in_review = submitted_notice(team, carla, links=2)
     case = in_review.case
     case.person.name = "N" * LONG if long_input else "Alex Example"

@@ -11,38 +11,26 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from takedown.models import FoundLink, Notice, NoticeLink
-from tests.browser import BROWSER_DB, log_in, shoot
+from tests.browser import BROWSER_DB, PASSWORD, log_in, shoot, staff_user
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
     NoticeFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
 )
 from tests.test_web_review import submitted_notice
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 
-PASSWORD = "a long test passphrase 7"
-
-
-def person(username: str, role: str, team) -> object:
-    user = UserFactory(username=username)
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name=role))
-    team.members.add(user)
-    return user
-
 
 def test_reviewer_approves_in_queue_and_sees_results(page):
     team = TeamFactory(name="Berlin")
-    carla = person("carla", "caseworker", team)
-    person("rita", "reviewer", team)
+    carla = staff_user("carla", "caseworker", team)
+    staff_user("rita", "reviewer", team)
     notice = submitted_notice(team, carla)
-    own = submitted_notice(team, person("rolf", "reviewer", team), hoster_name="Own Draft AG")
+    own = submitted_notice(team, staff_user("rolf", "reviewer", team), hoster_name="Own Draft AG")
     # Something for the results page: a complied notice with a removal after 30 hours.
     sent_at = timezone.now() - timedelta(days=4)
     case = CaseFactory(team=team)
@@ -120,7 +108,7 @@ def test_reviewer_approves_in_queue_and_sees_results(page):
 
 def test_reviewer_own_draft_refused_with_message(page):
     team = TeamFactory(name="Berlin")
-    rolf = person("rolf", "reviewer", team)
+    rolf = staff_user("rolf", "reviewer", team)
     rolf.groups.add(Group.objects.get(name="caseworker"))
     own = submitted_notice(team, rolf)
 
