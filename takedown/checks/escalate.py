@@ -36,6 +36,7 @@ from takedown.checks.outcomes import (
     lock_case,
     recompute_outcome,
 )
+from takedown.crypto import seal_text
 from takedown.errors import NotPossible
 from takedown.models import AffectedPerson, Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
@@ -184,7 +185,8 @@ def record_reply(
                 "notice": step.pk,
                 "via": notice.pk,
                 "outcome": outcome,
-                "text": text,
+                # Encrypted like the notice's copy: it may quote the letter and name the person.
+                "text_sealed": seal_text(text),
                 "received_at": now.isoformat(),
                 "extension_until": step.extended_until.isoformat()
                 if extension_until is not None and step.extended_until

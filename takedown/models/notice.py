@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from takedown.crypto import EncryptedTextField
 from takedown.models.case import Case
 from takedown.models.directory import Contact, Organisation
 from takedown.models.link import FoundLink
@@ -81,7 +82,8 @@ class Notice(models.Model):
     # The missing required elements found by the last element check; empty means complete.
     element_check = models.JSONField(default=dict, blank=True)
     subject = models.CharField(max_length=300, blank=True)
-    body_text = models.TextField(blank=True, help_text="Edited body; empty means the template's")
+    # The letter and the recipient's answer name the person or describe the pictures: encrypted.
+    body_text = EncryptedTextField(blank=True, help_text="Edited body; empty means the template's")
 
     # The person's name and contact are withheld unless the regime needs them and a reviewer
     # confirmed the disclosure.
@@ -121,7 +123,7 @@ class Notice(models.Model):
     extended_until = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
-    reply_text = models.TextField(blank=True)
+    reply_text = EncryptedTextField(blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     # What the recipient said (an Outcome value, "" before any reply); `outcome` is what the
     # links show, see takedown.checks.escalate.

@@ -284,8 +284,8 @@ def _set_state(
 
 
 def _summary(reply: Reply, kind: str) -> str:
-    # The notice's reply_text is not encrypted: the recipient, the class and the deciding words
-    # only; the full text and the sender's address stay in the (encrypted) reply.
+    # The notice's copy is a summary: the recipient, the class and the deciding words; the full
+    # text, its attachments and the sender's address stay in the reply.
     words = "; ".join(reply.evidence.get("words", [])[:4])
     extra = []
     if reason := reply.evidence.get("reason"):
