@@ -4,6 +4,7 @@ for complaints, are encrypted at rest like the rest of the personal data (takedo
 The plain values are sealed while the columns are still plain text to the historical models,
 then the fields become EncryptedTextField (same column type: no schema change)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import migrations
@@ -14,34 +15,29 @@ from takedown.crypto import open_text, seal_text
 BATCH = 500
 
 
-def _seal(apps: Any, schema_editor: Any) -> None:
+def _convert(apps: Any, text: Callable[[str], str], old_key: str, new_key: str) -> None:
+    """Pass both notice texts and each notice.reply event's answer through `text` (seal or
+    open), moving the answer from data[old_key] to data[new_key]."""
     Notice = apps.get_model("takedown", "Notice")
     CaseEvent = apps.get_model("takedown", "CaseEvent")
     rows = Notice.objects.exclude(body_text="", reply_text="").values_list(
         "pk", "body_text", "reply_text"
     )
     for pk, body, reply in rows.iterator(chunk_size=BATCH):
-        Notice.objects.filter(pk=pk).update(body_text=seal_text(body), reply_text=seal_text(reply))
+        Notice.objects.filter(pk=pk).update(body_text=text(body), reply_text=text(reply))
     for event in CaseEvent.objects.filter(kind="notice.reply").iterator(chunk_size=BATCH):
         data = dict(event.data)
-        if "text" in data:
-            data["text_sealed"] = seal_text(str(data.pop("text") or ""))
+        if old_key in data:
+            data[new_key] = text(str(data.pop(old_key) or ""))
             CaseEvent.objects.filter(pk=event.pk).update(data=data)
+
+
+def _seal(apps: Any, schema_editor: Any) -> None:
+    _convert(apps, seal_text, "text", "text_sealed")
 
 
 def _open(apps: Any, schema_editor: Any) -> None:
-    Notice = apps.get_model("takedown", "Notice")
-    CaseEvent = apps.get_model("takedown", "CaseEvent")
-    rows = Notice.objects.exclude(body_text="", reply_text="").values_list(
-        "pk", "body_text", "reply_text"
-    )
-    for pk, body, reply in rows.iterator(chunk_size=BATCH):
-        Notice.objects.filter(pk=pk).update(body_text=open_text(body), reply_text=open_text(reply))
-    for event in CaseEvent.objects.filter(kind="notice.reply").iterator(chunk_size=BATCH):
-        data = dict(event.data)
-        if "text_sealed" in data:
-            data["text"] = open_text(str(data.pop("text_sealed") or ""))
-            CaseEvent.objects.filter(pk=event.pk).update(data=data)
+    _convert(apps, open_text, "text_sealed", "text")
 
 
 class Migration(migrations.Migration):
