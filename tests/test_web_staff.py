@@ -62,17 +62,10 @@ from tests.factories import (
     OrganisationFactory,
     TeamFactory,
     UserFactory,
+    caseworker,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def caseworker(username: str, team=None):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name="caseworker"))
-    if team is not None:
-        team.members.add(user)
-    return user
 
 
 @pytest.fixture
