@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 
 # The language of the stored message: the audit trail and the staff timeline read English.
 STORED_LANGUAGE = "en"
+
+
+def stored(label: Any) -> str:
+    """A translatable label (a choice's, say) as a stored message reads it: in STORED_LANGUAGE,
+    whatever language the request that writes the message is in."""
+    with translation.override(STORED_LANGUAGE):
+        return str(label)
+
+
 # Parameters stored as ISO 8601 datetimes and shown as a date in the reader's language.
 DATE_PARAMS = frozenset({"date"})
 

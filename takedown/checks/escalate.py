@@ -38,6 +38,7 @@ from takedown.checks.outcomes import (
 )
 from takedown.crypto import seal_text
 from takedown.errors import NotPossible
+from takedown.events import stored
 from takedown.models import AffectedPerson, Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.models.roles import CONTROLLER_ROLES
@@ -178,7 +179,7 @@ def record_reply(
             step.case,
             "notice.reply",
             actor=actor,
-            message=f"Reply from {step.recipient.name} recorded: {Outcome(outcome).label}.",
+            message=f"Reply from {step.recipient.name} recorded: {stored(Outcome(outcome).label)}.",
             # Each answer in full, with when it came: a complaint states and attaches them all
             # (takedown.notices.complaint), and a later answer overwrites the notice's copy.
             data={
@@ -651,7 +652,7 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
             notice.case,
             "escalation.authority_chosen",
             actor=actor,
-            message=f"Complaint {notice.pk} addressed to {authority.name} ({basis.label}).",
+            message=f"Complaint {notice.pk} addressed to {authority.name} ({stored(basis.label)}).",
             data={"notice": notice.pk, "authority": authority.pk, "basis": basis.value},
             notice=notice,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.crypto import EncryptedBinaryField, EncryptedTextField
 
@@ -51,16 +52,16 @@ class Counter(models.Model):
 
 class Case(models.Model):
     class Category(models.TextChoices):
-        MEDICAL = "medical", "Medical image"
-        INTIMATE = "intimate", "Intimate image"
-        PERSONAL = "personal", "Personal photo"
-        OTHER = "other", "Other"
+        MEDICAL = "medical", _("Medical image")
+        INTIMATE = "intimate", _("Intimate image")
+        PERSONAL = "personal", _("Personal photo")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        PAUSED = "paused", "Paused"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        PAUSED = "paused", _("Paused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        CLOSED = "closed", _("Closed")
 
     # Human reference such as TD-2026-0042; see takedown.cases.next_reference.
     reference = models.CharField(max_length=32, unique=True)
@@ -155,8 +156,8 @@ class Mandate(models.Model):
     general law of agency; not GDPR Art. 80(1), see docs/law/gdpr.md)."""
 
     class Source(models.TextChoices):
-        PORTAL = "portal", "Uploaded by the person in the portal"
-        STAFF = "staff", "Uploaded by staff"
+        PORTAL = "portal", _("Uploaded by the person in the portal")
+        STAFF = "staff", _("Uploaded by staff")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mandates")
     # Always a PDF: photos of the signed paper are put together into one (takedown.mandates).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.intake.normalize import host_for_display
 from takedown.models.directory import Organisation
@@ -81,12 +82,12 @@ class ServerThrottle(models.Model):
 
 class Host(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be resolved"
-        RESOLVING = "resolving", "Resolving"
-        RESOLVED = "resolved", "Resolved"
-        PARTIAL = "partial", "Partly resolved (some sources failed)"
-        FAILED = "failed", "Resolution failed"
-        CHANGED = "changed", "Responsible party changed"
+        PENDING = "pending", _("Waiting to be resolved")
+        RESOLVING = "resolving", _("Resolving")
+        RESOLVED = "resolved", _("Resolved")
+        PARTIAL = "partial", _("Partly resolved (some sources failed)")
+        FAILED = "failed", _("Resolution failed")
+        CHANGED = "changed", _("Responsible party changed")
 
     hostname = models.CharField(max_length=253, unique=True)
     registered_domain = models.CharField(max_length=253, db_index=True)

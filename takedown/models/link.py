@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.models.case import Case
 from takedown.models.host import Host
@@ -13,13 +14,13 @@ from takedown.models.host import Host
 class Verdict(models.TextChoices):
     """What one check of a link decided (see takedown.checks)."""
 
-    ONLINE_SAME = "online_same", "Still online, same image"
-    ONLINE_CHANGED = "online_changed", "Online, but a different image"
-    REMOVED = "removed", "Removed"
-    BLOCKED = "blocked", "Blocked (403/451)"
-    NOT_IMAGE = "not_image", "Not an image"
-    MOVED = "moved", "Moved to another host"
-    UNREACHABLE = "unreachable", "Unreachable"
+    ONLINE_SAME = "online_same", _("Still online, same image")
+    ONLINE_CHANGED = "online_changed", _("Online, but a different image")
+    REMOVED = "removed", _("Removed")
+    BLOCKED = "blocked", _("Blocked (403/451)")
+    NOT_IMAGE = "not_image", _("Not an image")
+    MOVED = "moved", _("Moved to another host")
+    UNREACHABLE = "unreachable", _("Unreachable")
 
 
 # Verdicts of a check that saw the image at the address (or where it redirected): a link is
@@ -29,14 +30,14 @@ ONLINE_VERDICTS = (Verdict.ONLINE_SAME, Verdict.ONLINE_CHANGED, Verdict.MOVED)
 
 class FoundLink(models.Model):
     class Status(models.TextChoices):
-        FOUND = "found", "Found"
-        NOTIFIED = "notified", "Notice sent"
-        REMOVED = "removed", "Removed"
+        FOUND = "found", _("Found")
+        NOTIFIED = "notified", _("Notice sent")
+        REMOVED = "removed", _("Removed")
         # Gone (404, 410, no such domain: twice in a row) before any check saw it online, and
         # no reference hashes: nothing shows it was ever there, so it is not counted removed.
-        NEVER_REACHABLE = "never_reachable", "Never reachable (never seen online)"
-        REAPPEARED = "reappeared", "Reappeared after removal"
-        EXCLUDED = "excluded", "Excluded by a caseworker"
+        NEVER_REACHABLE = "never_reachable", _("Never reachable (never seen online)")
+        REAPPEARED = "reappeared", _("Reappeared after removal")
+        EXCLUDED = "excluded", _("Excluded by a caseworker")
 
     # No single-column index on case: the (case, host) index below serves case lookups, and
     # every index costs several microseconds per row in a million-row import.

@@ -12,6 +12,7 @@ kinds.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from takedown.models.directory import Organisation
 
@@ -19,12 +20,12 @@ PartyKind = Organisation.Kind
 
 
 class RecipientRole(models.TextChoices):
-    SITE_OPERATOR = "site_operator", "Site operator"
-    HOSTING = "hosting", "Hosting provider"
-    CDN = "cdn", "CDN"
-    REGISTRAR = "registrar", "Registrar"
-    DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
-    DPA = "dpa", "Data-protection authority"
+    SITE_OPERATOR = "site_operator", _("Site operator")
+    HOSTING = "hosting", _("Hosting provider")
+    CDN = "cdn", _("CDN")
+    REGISTRAR = "registrar", _("Registrar")
+    DATASET_MAINTAINER = "dataset_maintainer", _("Dataset maintainer")
+    DPA = "dpa", _("Data-protection authority")
 
 
 # The domain holder, as registry data (RDAP, WHOIS) name it.

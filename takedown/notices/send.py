@@ -79,6 +79,7 @@ from django.utils import timezone
 from takedown import mandates
 from takedown.directory.contacts import next_contact
 from takedown.errors import NotPossible
+from takedown.events import stored
 from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.notices.render import RenderedNotice, render_notice
 from takedown.notices.reroute import refresh_parties
@@ -226,7 +227,7 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         target = manual_target(notice)
         if not target:
             raise SendError(f"notice {notice.pk} has no form URL or address to submit to")
-        channel = Contact.Channel(notice.channel).label
+        channel = stored(Contact.Channel(notice.channel).label)
         transition(
             notice,
             N.AWAITING_MANUAL,
@@ -588,8 +589,9 @@ def _conclude(
         suggestion = next_contact(notice.recipient_id, set(undelivered))
         if suggestion is not None:
             lines.append(
-                f"Next contact to try: {suggestion.get_purpose_display()} via "
-                f"{suggestion.get_channel_display()}: {suggestion.value} (contact {suggestion.pk})"
+                f"Next contact to try: {stored(suggestion.get_purpose_display())} via "
+                f"{stored(suggestion.get_channel_display())}: {suggestion.value}"
+                f" (contact {suggestion.pk})"
             )
             data["next_contact"] = suggestion.pk
         text = "\n".join(lines)

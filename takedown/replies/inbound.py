@@ -57,6 +57,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from takedown.checks.escalate import EscalationError, record_reply
+from takedown.events import stored
 from takedown.models import Case, Notice, Reply, ReplyAttachment
 from takedown.notices.bounces import process_bounce
 from takedown.notices.send import SendError, recipient_addresses, reply_domain
@@ -209,7 +210,7 @@ def _store_and_act(parsed: ParsedMail, key: str, source: str) -> InboundResult:
                 "reply.received",
                 # The sender's address stays in the (encrypted) reply: it may name a person.
                 message=f"Answer from {reply.notice.recipient.name}: "
-                f"{Kind(reply.kind).label} ({reply.confidence:.0%}).",
+                f"{stored(Kind(reply.kind).label)} ({reply.confidence:.0%}).",
                 data={"reply": reply.pk, "kind": reply.kind, "matched_by": matched_by},
                 notice=reply.notice,
             )
@@ -298,7 +299,7 @@ def _summary(reply: Reply, kind: str) -> str:
     said = f': "{words}"' if words else ""
     assert reply.notice is not None
     sender = reply.notice.recipient.name
-    return f"E-mail answer {reply.pk} from {sender}: {Kind(kind).label}{said}{tail}"
+    return f"E-mail answer {reply.pk} from {sender}: {stored(Kind(kind).label)}{said}{tail}"
 
 
 def _received_at(reply: Reply) -> dt.datetime:

@@ -245,7 +245,7 @@ class PartyGroup:
 
     @property
     def role_label(self) -> str:
-        return RecipientRole(self.role).label if self.role else ""
+        return str(RecipientRole(self.role).label) if self.role else ""
 
 
 def party_groups(case: Case) -> list[Mapping[str, Any]]:
