@@ -16,6 +16,8 @@ class Organisation(models.Model):
         REGISTRAR = "registrar", "Registrar"
         DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
         DPA = "dpa", "Data-protection authority"
+        # Lists the links in its results; asked to delist them (takedown.notices.delisting).
+        SEARCH_ENGINE = "search_engine", "Search engine"
 
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -56,6 +58,12 @@ class Contact(models.Model):
         PRIVACY = "privacy", "Privacy / data protection"
         COPYRIGHT = "copyright", "Copyright (DMCA agent)"
         GENERAL = "general", "General"
+        # A search engine's forms (docs/law/search-engines.md): removing results that show the
+        # person (privacy delisting), intimate images shared without consent, and refreshing
+        # results whose page is gone at its source.
+        DELISTING = "delisting", "Search-result removal (privacy)"
+        NCII = "ncii", "Intimate images shared without consent"
+        OUTDATED = "outdated", "Outdated search results"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
