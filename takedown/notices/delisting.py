@@ -39,6 +39,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from takedown.checks.outcomes import lock_case
 from takedown.directory.contacts import best_contact
@@ -162,15 +163,39 @@ class Offer:
 
 
 def offer(case: Case) -> Offer:
-    all_engines = engines()
-    removed = list(removed_links(case).values_list("pk", flat=True))
-    not_removed = list(unremoved_links(case).values_list("pk", flat=True))
+    """What the case page says about the step: four queries, whatever the case's size."""
+    engine_ids = list(
+        Organisation.objects.filter(kind=Organisation.Kind.SEARCH_ENGINE).values_list(
+            "pk", flat=True
+        )
+    )
+    removed: list[int] = []
+    not_removed: list[int] = []
+    covered: dict[tuple[int, str], set[int]] = {}
+    if engine_ids:
+        removed = list(removed_links(case).values_list("pk", flat=True))
+        not_removed = list(unremoved_links(case).values_list("pk", flat=True))
+        live = Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE).exclude(
+            status__in=DEAD_NOTICE_STATUSES
+        )
+        for engine_id, regime, link_id in NoticeLink.objects.filter(notice__in=live).values_list(
+            "notice__recipient_id", "notice__regime", "link_id"
+        ):
+            covered.setdefault((engine_id, regime), set()).add(link_id)
+
+    def new(link_ids: list[int], regime: str) -> int:
+        return sum(
+            1
+            for link_id in link_ids
+            if any(link_id not in covered.get((e, regime), set()) for e in engine_ids)
+        )
+
     return Offer(
         removed=len(removed),
         not_removed=len(not_removed),
-        engines=len(all_engines),
-        removed_new=len(_uncovered(case, removed, OUTDATED.regime, all_engines)),
-        not_removed_new=len(_uncovered(case, not_removed, DELISTING.regime, all_engines)),
+        engines=len(engine_ids),
+        removed_new=new(removed, OUTDATED.regime),
+        not_removed_new=new(not_removed, DELISTING.regime),
         minor=case.is_minor,
         case_open=case.status == Case.Status.OPEN,
     )
@@ -182,42 +207,26 @@ def _live(case: Case, regime: str) -> Any:
     ).exclude(status__in=DEAD_NOTICE_STATUSES)
 
 
-def _uncovered(
-    case: Case, link_ids: list[int], regime: str, all_engines: list[Organisation]
-) -> set[int]:
-    """Links that at least one engine has no live request of `regime` for."""
-    covered: dict[int, set[int]] = {engine.pk: set() for engine in all_engines}
-    for engine_id, link_id in NoticeLink.objects.filter(
-        notice__in=_live(case, regime), link_id__in=link_ids
-    ).values_list("notice__recipient_id", "link_id"):
-        covered.setdefault(engine_id, set()).add(link_id)
-    return {
-        link_id
-        for link_id in link_ids
-        for engine in all_engines
-        if link_id not in covered[engine.pk]
-    }
-
-
 def prepare_delisting(case: Case, *, actor: Any = None) -> DelistingReport:
     """Draft (or extend) the requests to every search engine for the case's links that were
     removed at their source or that their hosts did not remove. Raises DelistingError when the
     step is not possible: a case that is not open, a minor's case, no search engine known."""
     if case.is_minor:
         raise DelistingError(
-            "A minor's case goes to a hotline, not to search engines: no request is prepared."
+            _("A minor's case goes to a hotline, not to search engines: no request is prepared.")
         )
     all_engines = engines()
     if not all_engines:
         raise DelistingError(
-            "No search engine is in the directory: load it first (manage.py seed_directory)."
+            _("No search engine is in the directory: load it first (manage.py seed_directory).")
         )
     report = DelistingReport()
     with transaction.atomic():
         locked = lock_case(case.pk)
         if locked.status != Case.Status.OPEN:
             raise DelistingError(
-                f"The case is {locked.get_status_display().lower()}: reopen it first."
+                _("The case is %(status)s: reopen it first.")
+                % {"status": locked.get_status_display().lower()}
             )
         delisting = DELISTING_INTIMATE if case.category == "intimate" else DELISTING
         plan = (
