@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from takedown.checks.outcomes import compute_outcome
 from takedown.directory.seed import seed_directory
@@ -25,6 +26,7 @@ from tests.factories import (
     MandateFactory,
     NoticeFactory,
     OrganisationFactory,
+    TeamFactory,
 )
 from tests.test_notices_review import reviewer
 from tests.test_web_replies import caseworker
@@ -46,10 +48,11 @@ def world(settings):
     deadline passed without an answer, one whose notice still runs."""
     settings.TAKEDOWN_ORGANISATION = "Demo Takedown e.V."
     seed_directory()
-    carla = caseworker("carla")
+    team = TeamFactory(name="Delisting")
+    carla = caseworker("carla", team)
     carla.email = "carla@org.example"
     carla.save()
-    case = CaseFactory(reference="TD-2026-0300", assigned_to=carla)
+    case = CaseFactory(reference="TD-2026-0300", team=team, assigned_to=carla)
     host = OrganisationFactory(name="Pics Host GmbH")
     gone = FoundLinkFactory(case=case, url="https://pics.example/gone.jpg", status=L.REMOVED)
     refused = FoundLinkFactory(case=case, url="https://pics.example/refused.jpg", status=L.NOTIFIED)
@@ -282,3 +285,51 @@ def test_prepare_delisting_command_json_and_refusal(world):
     with pytest.raises(CommandError) as refused:
         call_command("prepare_delisting", "TD-2026-0300")
     assert refused.value.returncode == 1
+
+
+# --- the case page ------------------------------------------------------------------------------
+
+
+def test_case_page_says_why_the_step_is_offered_and_the_button_prepares_it(client, world):
+    case, carla = world["case"], world["carla"]
+    client.force_login(carla)
+    page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert "1 link is removed at its source, but search results may still show it" in page
+    assert "2 links are still online after the recipients refused" in page
+    assert "Prepare search-engine delisting" in page
+
+    response = client.post(reverse("staff:delisting", args=[case.reference]), follow=True)
+    page = response.content.decode()
+    assert "4 requests to search engines prepared: review them in the notices." in page
+    assert Notice.objects.filter(case=case, recipient_role="search_engine").count() == 4
+    assert "Prepare search-engine delisting" not in page
+    assert "Every one of these links is in a request to each search engine already" in page
+
+    again = client.post(reverse("staff:delisting", args=[case.reference]), follow=True)
+    assert "every link concerned is requested" in again.content.decode()
+    assert Notice.objects.filter(case=case, recipient_role="search_engine").count() == 4
+
+
+def test_case_page_without_a_situation_says_when_the_step_comes(client, settings):
+    seed_directory()
+    team = TeamFactory(name="Quiet")
+    carla = caseworker("carla-quiet", team)
+    case = CaseFactory(team=team, assigned_to=carla)
+    FoundLinkFactory(case=case, status=L.FOUND)
+    client.force_login(carla)
+    page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert "Offered once links are removed at their source" in page
+    assert "Prepare search-engine delisting" not in page
+    refused = client.post(reverse("staff:delisting", args=[case.reference]), follow=True)
+    assert "every link concerned is requested" in refused.content.decode()
+
+
+def test_case_page_of_a_closed_case_asks_to_reopen(client, world):
+    case, carla = world["case"], world["carla"]
+    Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED)
+    client.force_login(carla)
+    page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert "The case is closed: reopen it first." in page
+    response = client.post(reverse("staff:delisting", args=[case.reference]), follow=True)
+    assert "The case is closed: reopen it first." in response.content.decode()
+    assert not Notice.objects.filter(case=case, recipient_role="search_engine").exists()
