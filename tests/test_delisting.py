@@ -33,12 +33,10 @@ from tests.test_web_replies import caseworker
 
 pytestmark = pytest.mark.django_db
 
-L, N, O = FoundLink.Status, Notice.Status, Notice.Outcome
+L, N, Outcome = FoundLink.Status, Notice.Status, Notice.Outcome
 GOOGLE, BING = "Google Search (Google LLC)", "Microsoft Bing (Microsoft Corporation)"
 GOOGLE_OUTDATED = "https://search.google.com/search-console/remove-outdated-content"
-GOOGLE_PRIVACY = (
-    "https://www.google.com/webmasters/tools/legal-removal-request?complaint_type=rtbf"
-)
+GOOGLE_PRIVACY = "https://www.google.com/webmasters/tools/legal-removal-request?complaint_type=rtbf"
 GOOGLE_NCII = "https://support.google.com/websearch/answer/6302812"
 
 
@@ -59,7 +57,7 @@ def world(settings):
     silent = FoundLinkFactory(case=case, url="https://other.example/silent.jpg", status=L.NOTIFIED)
     running = FoundLinkFactory(case=case, url="https://new.example/running.jpg", status=L.NOTIFIED)
     sent = {"case": case, "recipient": host, "status": N.SENT, "regime": "dsa"}
-    NoticeFactory(**sent, reply_outcome=O.REFUSED).links.add(gone, refused)
+    NoticeFactory(**sent, reply_outcome=Outcome.REFUSED).links.add(gone, refused)
     NoticeFactory(**sent, overdue_at="2026-11-30T10:00Z").links.add(silent)
     NoticeFactory(**sent).links.add(running)
     return {"case": case, "carla": carla, "gone": gone, "refused": refused, "silent": silent}
@@ -243,9 +241,9 @@ def test_search_engine_outcome_is_what_it_answered(world):
         case=world["case"], recipient__name=GOOGLE, regime="search_outdated"
     )
     # The link is removed at the source; the results may still show it.
-    assert compute_outcome(notice) == O.PENDING
-    notice.reply_outcome = O.COMPLIED
-    assert compute_outcome(notice) == O.COMPLIED
+    assert compute_outcome(notice) == Outcome.PENDING
+    notice.reply_outcome = Outcome.COMPLIED
+    assert compute_outcome(notice) == Outcome.COMPLIED
 
 
 def test_generating_the_notices_leaves_the_search_engine_drafts_alone(world):
