@@ -11,9 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from takedown.checks.escalate import record_reply
 from takedown.checks.outcomes import compute_outcome
 from takedown.directory.seed import seed_directory
-from takedown.models import Case, Contact, FoundLink, Notice, Organisation
+from takedown.models import Case, CaseEvent, Contact, FoundLink, Notice, Organisation
 from takedown.notices.delisting import DelistingError, offer, prepare_delisting
 from takedown.notices.generate import generate_notices
 from takedown.notices.regimes import IDENTITY, MANDATE
@@ -331,3 +332,22 @@ def test_case_page_of_a_closed_case_asks_to_reopen(client, world):
     response = client.post(reverse("staff:delisting", args=[case.reference]), follow=True)
     assert "The case is closed: reopen it first." in response.content.decode()
     assert not Notice.objects.filter(case=case, recipient_role="search_engine").exists()
+
+
+def test_refused_delisting_becomes_a_manual_step_not_a_host_notice(world):
+    report = prepare_delisting(world["case"], actor=world["carla"])
+    notice = next(
+        n for n in report.notices if (n.recipient.name, n.regime) == (GOOGLE, "search_delisting")
+    )
+    Notice.objects.filter(pk=notice.pk).update(status=N.SENT)
+    notice.refresh_from_db()
+    before = Notice.objects.filter(case=world["case"]).count()
+
+    record_reply(notice, outcome=Outcome.REFUSED, text="We decline.", actor=world["carla"])
+
+    notice.refresh_from_db()
+    assert notice.outcome == Outcome.REFUSED
+    assert Notice.objects.filter(case=world["case"]).count() == before
+    task = CaseEvent.objects.get(case=world["case"], kind="task.manual_legal_step")
+    assert task.data["notice"] == notice.pk
+    assert sorted(task.data["links"]) == sorted([world["refused"].pk, world["silent"].pk])

@@ -34,6 +34,7 @@ that describes them (docs/law/minors.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,19 +163,32 @@ class Offer:
         )
 
 
-def offer(case: Case) -> Offer:
-    """What the case page says about the step: four queries, whatever the case's size."""
+def gave_up(notice: Notice) -> bool:
+    """Whether this notice failed to get its links removed (see unremoved_links)."""
+    return (
+        notice.status == Notice.Status.SENT
+        and notice.recipient_role != Role.SEARCH_ENGINE
+        and (notice.reply_outcome in GAVE_UP or notice.overdue_at is not None)
+    )
+
+
+def offer(
+    case: Case, *, removed: int | None = None, notices: Sequence[Notice] | None = None
+) -> Offer:
+    """What the case page says about the step: at most four queries, whatever the case's size.
+    The page passes what it has loaded anyway (the count of removed links, the case's
+    notices): a case with no link in either situation then costs none."""
+    if removed == 0 and notices is not None and not any(gave_up(n) for n in notices):
+        return Offer(0, 0, 0, 0, 0, case.is_minor, case.status == Case.Status.OPEN)
     engine_ids = list(
         Organisation.objects.filter(kind=Organisation.Kind.SEARCH_ENGINE).values_list(
             "pk", flat=True
         )
     )
-    removed: list[int] = []
-    not_removed: list[int] = []
+    removed_ids = list(removed_links(case).values_list("pk", flat=True))
+    not_removed = list(unremoved_links(case).values_list("pk", flat=True))
     covered: dict[tuple[int, str], set[int]] = {}
     if engine_ids:
-        removed = list(removed_links(case).values_list("pk", flat=True))
-        not_removed = list(unremoved_links(case).values_list("pk", flat=True))
         live = Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE).exclude(
             status__in=DEAD_NOTICE_STATUSES
         )
@@ -191,10 +205,10 @@ def offer(case: Case) -> Offer:
         )
 
     return Offer(
-        removed=len(removed),
+        removed=len(removed_ids),
         not_removed=len(not_removed),
         engines=len(engine_ids),
-        removed_new=new(removed, OUTDATED.regime),
+        removed_new=new(removed_ids, OUTDATED.regime),
         not_removed_new=new(not_removed, DELISTING.regime),
         minor=case.is_minor,
         case_open=case.status == Case.Status.OPEN,

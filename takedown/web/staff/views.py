@@ -289,7 +289,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     for row in groups:
         for status in selectors.LINK_STATUSES:
             link_totals[status] += row[status]
-    notices = (
+    notices = list(
         case.notices.select_related("recipient", "contact")
         .annotate(link_count=Count("noticelink"))
         .order_by("-created_at", "-pk")
@@ -334,7 +334,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "imports": case.imports.order_by("-created_at")[:5],
             "resolve_form": ResolveForm(),
             "ladder": ladder_rows(case),
-            "delisting": delisting_offer(case),
+            "delisting": delisting_offer(
+                case, removed=link_totals[FoundLink.Status.REMOVED], notices=notices
+            ),
             "close_form": CloseForm(),
             "reopen_form": ReopenForm(),
             "jobs": running_jobs(case),
