@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from takedown.checks.escalate import record_reply
 from takedown.checks.outcomes import compute_outcome
@@ -21,6 +22,7 @@ from takedown.notices.regimes import IDENTITY, MANDATE
 from takedown.notices.review import approve, submit_for_review
 from takedown.notices.send import mark_submitted, queue_notice
 from takedown.notices.webform import NAME_WITHHELD, prepare_form
+from takedown.stats import removal_times
 from tests.factories import (
     CaseFactory,
     FoundLinkFactory,
@@ -351,3 +353,15 @@ def test_refused_delisting_becomes_a_manual_step_not_a_host_notice(world):
     task = CaseEvent.objects.get(case=world["case"], kind="task.manual_legal_step")
     assert task.data["notice"] == notice.pk
     assert sorted(task.data["links"]) == sorted([world["refused"].pk, world["silent"].pk])
+
+
+def test_results_page_does_not_credit_a_search_engine_with_a_removal(world):
+    prepare_delisting(world["case"])
+    delisting = Notice.objects.get(
+        case=world["case"], recipient__name=BING, regime="search_delisting"
+    )
+    Notice.objects.filter(pk=delisting.pk).update(status=N.SENT, sent_at=timezone.now())
+    FoundLink.objects.filter(pk=world["refused"].pk).update(
+        status=L.REMOVED, removed_at=timezone.now()
+    )
+    assert [row.label for row in removal_times().by_recipient] == []
