@@ -5,10 +5,12 @@ confirmation number."""
 from __future__ import annotations
 
 import json
+import threading
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +18,12 @@ from takedown.checks.escalate import record_reply
 from takedown.checks.outcomes import compute_outcome
 from takedown.directory.seed import seed_directory
 from takedown.models import Case, CaseEvent, Contact, FoundLink, Notice, Organisation
-from takedown.notices.delisting import DelistingError, offer, prepare_delisting
+from takedown.notices.delisting import (
+    DelistingError,
+    DelistingReport,
+    offer,
+    prepare_delisting,
+)
 from takedown.notices.generate import generate_notices
 from takedown.notices.regimes import IDENTITY, MANDATE
 from takedown.notices.review import approve, submit_for_review
@@ -31,6 +38,7 @@ from tests.factories import (
     OrganisationFactory,
     TeamFactory,
 )
+from tests.test_escalation_race import in_thread, waits_for_a_lock
 from tests.test_notices_review import reviewer
 from tests.test_web_replies import caseworker
 
@@ -365,3 +373,38 @@ def test_results_page_does_not_credit_a_search_engine_with_a_removal(world):
         status=L.REMOVED, removed_at=timezone.now()
     )
     assert [row.label for row in removal_times().by_recipient] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_prepare_each_request_once(world):
+    """Two caseworkers press the button at once: the second run waits for the first (the
+    case row's lock) and then finds every link requested."""
+    first_in, release = threading.Event(), threading.Event()
+    reports: dict[str, DelistingReport] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        # Its drafts stay uncommitted until the second run has started.
+        with transaction.atomic():
+            reports["first"] = prepare_delisting(Case.objects.get(pk=world["case"].pk))
+            first_in.set()
+            assert release.wait(30)
+
+    def second() -> None:
+        reports["second"] = prepare_delisting(Case.objects.get(pk=world["case"].pk))
+
+    one = in_thread(first, errors)
+    assert first_in.wait(30)
+    two = in_thread(second, errors)
+    blocked = waits_for_a_lock(two)
+    release.set()
+    one.join(30)
+    two.join(30)
+
+    assert errors == []
+    assert [(r.created, r.extended, r.unchanged) for r in reports.values()] == [
+        (4, 0, 0),
+        (0, 0, 4),
+    ]
+    assert Notice.objects.filter(case=world["case"], recipient_role="search_engine").count() == 4
+    assert blocked is True
