@@ -408,3 +408,18 @@ def test_two_runs_at_once_prepare_each_request_once(world):
     ]
     assert Notice.objects.filter(case=world["case"], recipient_role="search_engine").count() == 4
     assert blocked is True
+
+
+def test_notice_page_and_prepared_form_of_a_draft_request(client, world):
+    report = prepare_delisting(world["case"], actor=world["carla"])
+    notice = next(n for n in report.notices if n.regime == "search_delisting")
+    client.force_login(world["carla"])
+    page = client.get(reverse("staff:notice", args=[world["case"].reference, notice.pk]))
+    # A draft offers no regime to choose: the link's situation decided it.
+    assert page.status_code == 200
+    assert reverse("staff:regime", args=[world["case"].reference, notice.pk]) not in (
+        page.content.decode()
+    )
+    form = client.get(reverse("staff:notice_form", args=[world["case"].reference, notice.pk]))
+    assert form.status_code == 200
+    assert "goes out only after a reviewer confirmed its disclosure" in form.content.decode()

@@ -337,6 +337,9 @@ def _jurisdiction_regimes(
 
 def notice_regime_options(notice: Notice) -> list[tuple[Regime, str]]:
     """The regimes the caseworker may choose for this notice, with their reasons."""
+    if notice.recipient_role == Role.SEARCH_ENGINE:
+        # The link's situation decides (notices.delisting): there is nothing to choose.
+        return []
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     return regime_options(
