@@ -423,3 +423,20 @@ def test_notice_page_and_prepared_form_of_a_draft_request(client, world):
     form = client.get(reverse("staff:notice_form", args=[world["case"].reference, notice.pk]))
     assert form.status_code == 200
     assert "goes out only after a reviewer confirmed its disclosure" in form.content.decode()
+
+
+def test_reviewer_sees_the_request_and_approves_it_with_the_name(client, world):
+    MandateFactory(case=world["case"])
+    report = prepare_delisting(world["case"], actor=world["carla"])
+    notice = next(
+        n for n in report.notices if (n.recipient.name, n.regime) == (GOOGLE, "search_delisting")
+    )
+    submit_for_review(notice, world["carla"])
+    rita = reviewer()
+    world["case"].team.members.add(rita)
+    client.force_login(rita)
+    queue = client.get(reverse("review:index")).content.decode()
+    assert "Would name the person: confirm to approve" in queue
+    page = client.get(reverse("review:notice", args=[notice.pk]))
+    assert page.status_code == 200
+    assert "https://pics.example/refused.jpg" in page.content.decode()
