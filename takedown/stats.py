@@ -43,7 +43,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from takedown.models import Case, FoundLink, Notice, NoticeLink
+from takedown.models import Case, FoundLink, Notice, NoticeLink, RecipientRole
 from takedown.models.link import ONLINE_VERDICTS
 from takedown.notices.regimes import UnknownRegime, get_regime
 from takedown.workflow import ACTIVE_CASE_STATUSES
@@ -227,6 +227,10 @@ def _removal_rows(cases: QuerySet[Case] | None) -> list[tuple[int, str, str, str
         notice__kind__in=CLOCKED_KINDS,
         link__status=FoundLink.Status.REMOVED,
         link__removed_at__isnull=False,
+    ).exclude(
+        # A search engine delists results; the image's removal at its host is not its doing
+        # (takedown.notices.delisting).
+        notice__recipient_role=RecipientRole.SEARCH_ENGINE
     )
     if cases is not None:
         rows = rows.filter(notice__case__in=cases.values("pk"))

@@ -144,6 +144,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "staff:resolve": _staff(team=MISSING, method=True),
     "staff:generate": _staff(team=MISSING, method=True),
     "staff:send": _staff(team=MISSING, method=True),
+    "staff:delisting": _staff(team=MISSING, method=True),
     "staff:ladder": _staff(team=MISSING, method=True),
     "staff:close": _staff(team=MISSING, method=True),
     "staff:submit": _staff(team=MISSING, method=True),

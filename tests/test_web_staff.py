@@ -153,6 +153,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:resolve", args=[ref])),
         ("post", reverse("staff:generate", args=[ref])),
         ("post", reverse("staff:send", args=[ref])),
+        ("post", reverse("staff:delisting", args=[ref])),
         ("post", reverse("staff:ladder", args=[ref])),
         ("post", reverse("staff:ladder_step", args=[ref])),
         ("post", reverse("staff:close", args=[ref])),

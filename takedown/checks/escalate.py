@@ -123,6 +123,10 @@ def set_ladder(case: Case, roles: list[str], *, actor: Any) -> None:
 
 
 def steps_after(case: Case, role: str) -> list[str]:
+    if role == Role.SEARCH_ENGINE:
+        # Delisting is no rung of the hosts' ladder (takedown.notices.delisting): after a
+        # refusal or silence the caseworker decides (a complaint under GDPR Art. 77).
+        return []
     ladder = ladder_of(case)
     if role in ladder:
         return ladder[ladder.index(role) + 1 :]

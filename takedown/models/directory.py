@@ -17,6 +17,8 @@ class Organisation(models.Model):
         REGISTRAR = "registrar", _("Registrar")
         DATASET_MAINTAINER = "dataset_maintainer", _("Dataset maintainer")
         DPA = "dpa", _("Data-protection authority")
+        # Lists the links in its results; asked to delist them (takedown.notices.delisting).
+        SEARCH_ENGINE = "search_engine", _("Search engine")
 
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -57,6 +59,12 @@ class Contact(models.Model):
         PRIVACY = "privacy", _("Privacy / data protection")
         COPYRIGHT = "copyright", _("Copyright (DMCA agent)")
         GENERAL = "general", _("General")
+        # A search engine's forms (docs/law/search-engines.md): removing results that show the
+        # person (privacy delisting), intimate images shared without consent, and refreshing
+        # results whose page is gone at its source.
+        DELISTING = "delisting", _("Search-result removal (privacy)")
+        NCII = "ncii", _("Intimate images shared without consent")
+        OUTDATED = "outdated", _("Outdated search results")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")

@@ -26,6 +26,7 @@ class RecipientRole(models.TextChoices):
     REGISTRAR = "registrar", _("Registrar")
     DATASET_MAINTAINER = "dataset_maintainer", _("Dataset maintainer")
     DPA = "dpa", _("Data-protection authority")
+    SEARCH_ENGINE = "search_engine", _("Search engine")
 
 
 # The domain holder, as registry data (RDAP, WHOIS) name it.
@@ -39,6 +40,7 @@ ROLE_OF_KIND: dict[str, RecipientRole] = {
     PartyKind.REGISTRAR: RecipientRole.REGISTRAR,
     PartyKind.DATASET_MAINTAINER: RecipientRole.DATASET_MAINTAINER,
     PartyKind.DPA: RecipientRole.DPA,
+    PartyKind.SEARCH_ENGINE: RecipientRole.SEARCH_ENGINE,
 }
 # The kind that stands for a role when nothing finer is known: a site operator the directory
 # does not list as a platform.

@@ -55,6 +55,7 @@ PURPOSES: dict[str, tuple[str, ...]] = {
     Role.REGISTRAR: ("abuse", "legal", "general"),
     Role.DATASET_MAINTAINER: ("privacy", "legal", "general"),
     Role.DPA: ("privacy", "legal", "general"),
+    Role.SEARCH_ENGINE: ("delisting", "privacy", "legal", "general"),
 }
 
 
@@ -193,9 +194,12 @@ def _prune_stale_drafts(case: Case, current: set[int]) -> None:
         "notice__recipient_role", "link_id"
     ):
         covered[role].add(link_id)
-    stale = Notice.objects.filter(
-        case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT
-    ).exclude(pk__in=current)
+    # Requests to search engines are the delisting step's (notices.delisting), not routing's.
+    stale = (
+        Notice.objects.filter(case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT)
+        .exclude(pk__in=current)
+        .exclude(recipient_role=Role.SEARCH_ENGINE)
+    )
     for notice in stale:
         notice.links.remove(
             *notice.links.exclude(status__in=OPEN_LINK_STATUSES),
@@ -333,6 +337,9 @@ def _jurisdiction_regimes(
 
 def notice_regime_options(notice: Notice) -> list[tuple[Regime, str]]:
     """The regimes the caseworker may choose for this notice, with their reasons."""
+    if notice.recipient_role == Role.SEARCH_ENGINE:
+        # The link's situation decides (notices.delisting): there is nothing to choose.
+        return []
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     return regime_options(

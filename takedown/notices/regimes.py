@@ -226,7 +226,8 @@ _GDPR_ELEMENTS = (
     MANDATE,
 )
 
-_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != Role.DPA)
+# A search engine is asked only to delist (takedown.notices.delisting), under its own regimes.
+_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role not in (Role.DPA, Role.SEARCH_ENGINE))
 
 REGIMES: dict[str, Regime] = {
     regime.code: regime
@@ -489,6 +490,83 @@ REGIMES: dict[str, Regime] = {
             ),
             escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
         ),
+        Regime(
+            code="search_delisting",
+            title="Request to remove search results",
+            citation=(
+                "GDPR Art. 17, 21 (CJEU C-131/12 Google Spain; Art. 9: C-136/17) and the"
+                " search engine's personal-content policy"
+            ),
+            countries=None,
+            roles=(Role.SEARCH_ENGINE,),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=1,
+            deadline_unit="months",
+            deadline_basis="GDPR Art. 12(3)",
+            extension_months=2,
+            ends_on_working_day=True,
+            needs_mandate=True,
+            # Delisting works on searches for the person's name (Google Spain), and both
+            # engines' forms ask for it: the name goes out, once a reviewer confirmed it.
+            discloses_person=True,
+            elements=(
+                Element("urls", "the URLs of the pages and images the search results lead to"),
+                IDENTITY,
+                Element(
+                    "legal_basis",
+                    "the ground for delisting: GDPR Art. 17(1), 21 against the search engine"
+                    " (Art. 9 for health or sex-life data) and its own policy",
+                    "Art. 17",
+                ),
+                Element(
+                    "lack_of_consent",
+                    "statement that the person did not consent to the images being published",
+                ),
+                Element(
+                    "representation",
+                    "how the representative is authorised to act for the person",
+                ),
+                Element("deadline", "the one-month response deadline (GDPR Art. 12(3))"),
+                NOTIFIER,
+                SIGNATURE,
+                MANDATE,
+            ),
+            escalation=(
+                "A refusal under the GDPR: complaint to the supervisory authority (Art. 77);"
+                " under the engine's policy alone: resubmit with more material."
+            ),
+            notes=(
+                "Only the search results go; the images stay online until their host removes them.",
+            ),
+        ),
+        Regime(
+            code="search_outdated",
+            title="Request to refresh outdated search results",
+            citation="the search engine's outdated-content tool",
+            countries=None,
+            roles=(Role.SEARCH_ENGINE,),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=14,
+            deadline_unit="calendar_days",
+            deadline_basis="",
+            needs_mandate=False,
+            discloses_person=False,
+            elements=(
+                Element("urls", "the exact URLs as the search results show them"),
+                Element(
+                    "source_removed",
+                    "statement that the pages are gone at their source, as our checks found",
+                ),
+                NOTIFIER,
+            ),
+            escalation="None: the tool only needs the page gone; submit again after a recheck.",
+            notes=(
+                "The tools check the URL themselves (404, 410 or no such host) and need no"
+                " legal ground; 14 days is our setting.",
+            ),
+        ),
     )
 }
 
@@ -506,6 +584,7 @@ PREFERENCE: dict[str, tuple[str, ...]] = {
     Role.REGISTRAR: ("generic_privacy",),
     Role.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
     Role.DPA: ("gdpr", "uk_gdpr"),
+    Role.SEARCH_ENGINE: ("search_delisting", "search_outdated"),
 }  # fmt: skip
 
 

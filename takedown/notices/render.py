@@ -73,6 +73,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "registrar": "domain registrar",
             "dataset_maintainer": "dataset maintainer",
             "dpa": "data-protection authority",
+            "search_engine": "search engine",
         },
         "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
         "complaint": ("Complaint to the supervisory authority", "{law} Art. 77"),
@@ -115,6 +116,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "registrar": "Domain-Registrar",
             "dataset_maintainer": "Herausgeber des Datensatzes",
             "dpa": "Datenschutzaufsichtsbehörde",
+            "search_engine": "Suchmaschine",
         },
         "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
         "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77 {law}"),
@@ -141,6 +143,14 @@ LABELS: dict[str, dict[str, Any]] = {
             "generic_privacy": (
                 "Bitte um Entfernung privater Bilder",
                 "Richtlinien des Empfängers und anwendbares Datenschutzrecht",
+            ),
+            "search_delisting": (
+                "Antrag auf Entfernung von Suchergebnissen",
+                "DSGVO Art. 17, 21 (EuGH C-131/12, C-136/17) und die Richtlinien der Suchmaschine",
+            ),
+            "search_outdated": (
+                "Bitte um Aktualisierung veralteter Suchergebnisse",
+                "Werkzeug der Suchmaschine für veraltete Inhalte",
             ),
         },
         # Dative, after "innerhalb von".

@@ -391,7 +391,7 @@ def find_organisations(query: str, *, limit: int = 20) -> list[Organisation]:
         Organisation.objects.filter(
             Q(name__icontains=query) | Q(website__icontains=query) | Q(external_key=query)
         )
-        .exclude(kind=Organisation.Kind.DPA)
+        .exclude(kind__in=(Organisation.Kind.DPA, Organisation.Kind.SEARCH_ENGINE))
         .order_by("name", "pk")[:limit]
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from takedown.web.staff import (
+    delisting,
     drafts,
     exports,
     jobs,
@@ -53,6 +54,7 @@ urlpatterns = [
     path("<str:reference>/resolve/", views.resolve, name="resolve"),
     path("<str:reference>/generate/", views.generate, name="generate"),
     path("<str:reference>/send/", views.send_approved, name="send"),
+    path("<str:reference>/delisting/", delisting.prepare, name="delisting"),
     path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
     path("<str:reference>/ladder/step/", ladder.ladder_step, name="ladder_step"),
     path("<str:reference>/close/", views.close, name="close"),

@@ -47,6 +47,7 @@ from takedown.models import (
     Organisation,
     RecipientRole,
 )
+from takedown.notices.delisting import offer as delisting_offer
 from takedown.notices.generate import (
     notice_regime_options,
     unrouted_reason,
@@ -288,7 +289,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     for row in groups:
         for status in selectors.LINK_STATUSES:
             link_totals[status] += row[status]
-    notices = (
+    notices = list(
         case.notices.select_related("recipient", "contact")
         .annotate(link_count=Count("noticelink"))
         .order_by("-created_at", "-pk")
@@ -333,6 +334,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "imports": case.imports.order_by("-created_at")[:5],
             "resolve_form": ResolveForm(),
             "ladder": ladder_rows(case),
+            "delisting": delisting_offer(
+                case, removed=link_totals[FoundLink.Status.REMOVED], notices=notices
+            ),
             "close_form": CloseForm(),
             "reopen_form": ReopenForm(),
             "jobs": running_jobs(case),
