@@ -173,10 +173,16 @@ def test_unknown_team_regime_or_language_is_404(client, ada, team, path):
 def test_german_page(client, ada, team):
     client.force_login(ada)
     client.post(reverse("staff:language"), {"language": "de", "next": "/"})
-    letters.save_template(team, "dsa", "de", letters.STARTER["de"], ada)
+    letters.save_template(team, "dsa", "de", NO_GOOD_FAITH, ada)
 
     page = client.get(_edit(team, "dsa", "de")).content.decode()
 
     assert "Elementprüfung" in page
     assert "Platzhalter" in page
     assert "Meldung rechtswidriger Inhalte nach dem Digital Services Act" in page
+    # The missing element in German (stored in English for the audit trail).
+    assert (
+        page.count("Erklärung des guten Glaubens, dass die Meldung zutreffend und vollständig ist")
+        == 8 + 1 + 1
+    )  # every combination, the preview, the placeholder reference
+    assert GOOD_FAITH not in page

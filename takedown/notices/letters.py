@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, Notice, RecipientRole, Team
@@ -65,7 +66,7 @@ SAMPLE = {
         "signer": "Max Muster",
     },
 }
-ACCESS_LABEL = "the access request (GDPR Art. 15), where the caseworker adds one"
+ACCESS_LABEL = gettext_noop("the access request (GDPR Art. 15), where the caseworker adds one")
 
 
 class TemplateRefused(NotPossible):

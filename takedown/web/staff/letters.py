@@ -111,7 +111,8 @@ def _combination_rows(check: dict[str, Any]) -> list[dict[str, Any]]:
             "role": ROLE_NAMES.get(item["role"], item["role"]),
             "category_code": item["category"],
             "role_code": item["role"],
-            "missing": item["missing"],
+            # Stored in English (the audit language); shown in the page's language.
+            "missing": [_(label) for label in item["missing"]],
         }
         for item in check.get("combinations", [])
     ]
@@ -122,7 +123,7 @@ def _statement_reference(regime: Regime) -> list[tuple[str, str]]:
     labels.setdefault("deadline", DEADLINE.label)
     labels.setdefault("access_request", letters.ACCESS_LABEL)
     return [
-        (f"{{{placeholders.STATEMENT}:{key}}}", labels.get(key, key))
+        (f"{{{placeholders.STATEMENT}:{key}}}", _(labels.get(key, key)))
         for key in letters.statement_keys(regime)
     ]
 
@@ -255,6 +256,7 @@ def _edit_page(
             "active": active,
             "rows": rows,
             "preview": preview,
+            "preview_missing": [_(label) for label in preview.missing],
             "preview_category": CATEGORY_NAMES.get(wanted[0], wanted[0]),
             "preview_role": ROLE_NAMES.get(wanted[1], wanted[1]),
             "category_choices": _choices(CATEGORY_NAMES, [c for c, _r in combos]),
