@@ -268,3 +268,41 @@ def test_activation_checks_again(admin):
         letters.activate(version, admin)
     version.refresh_from_db()
     assert (version.complete, version.active) == (False, False)
+
+
+def test_changing_the_text_withdraws_approvals_of_unedited_unsent_notices(admin):
+    team = f.TeamFactory()
+    approved = make_notice("dsa", case=f.CaseFactory(team=team), status="approved")
+    queued = make_notice("dsa", case=f.CaseFactory(team=team), status="queued")
+    in_review = make_notice("dsa", case=f.CaseFactory(team=team), status="in_review")
+    edited = make_notice(
+        "dsa", case=f.CaseFactory(team=team), status="approved", body_text="Our own words."
+    )
+    german = make_notice("dsa", case=f.CaseFactory(team=team), status="approved", language="de")
+    other_team = make_notice("dsa", case=f.CaseFactory(team=f.TeamFactory()), status="approved")
+    other_regime = make_notice("gdpr", case=f.CaseFactory(team=team), status="approved")
+
+    version = letters.activate(letters.save_template(team, "dsa", "en", GOOD_DSA, admin), admin)
+
+    def status(notice: m.Notice) -> str:
+        return m.Notice.objects.get(pk=notice.pk).status
+
+    assert [status(n) for n in (approved, queued)] == ["draft", "draft"]
+    assert [status(n) for n in (in_review, edited, german, other_team, other_regime)] == [
+        "in_review",
+        "approved",
+        "approved",
+        "approved",
+        "approved",
+    ]
+    event = m.CaseEvent.objects.get(kind="letter_template.activated")
+    assert sorted(event.data["withdrawn"]) == sorted([approved.pk, queued.pk])
+    assert m.Notice.objects.get(pk=approved.pk).element_check == {
+        "missing": [],
+        "complete": True,
+    }
+    # Reset withdraws again (the text changes back).
+    m.Notice.objects.filter(pk=approved.pk).update(status="approved")
+    letters.reset(team, "dsa", "en", admin)
+    assert status(approved) == "draft"
+    assert version.pk  # the version stays

@@ -14,6 +14,16 @@ Because a notice drafted from the active text states the same sentences the chec
 the notice's own element check (render.check_elements) still passes on it; it runs on every
 notice as before, so a text that somehow went wrong is caught per notice at review as well.
 
+What a reviewer approved is what is sent: a notice's unedited body follows its team's active
+text, so activating another version or resetting returns the team's approved notices of that
+regime and language that are not sent yet (approved, queued, awaiting manual submission) to
+draft, in the same transaction, locking their rows first; a sender's claim (queued -> sending)
+is a conditional update on the same rows, so each such notice is either withdrawn or already
+being sent. A notice in review is left in review: the reviewer sees the new text, and the
+review page's digest refuses an approval of a text the reviewer did not see. A notice with an
+edited body is not touched: its text does not come from the template. Left open: a notice
+claimed for sending just before the change is rendered just after it, with the new text.
+
 Races: a save numbers its version under a lock on the team's row, so two admins saving at
 once get versions n and n+1. Activation deactivates the others and activates one in a single
 transaction; the partial unique constraint on LetterTemplate leaves at most one active version
@@ -49,8 +59,9 @@ from takedown.notices.render import (
     letter_pieces,
     message_text,
     period_words,
+    store_element_check,
 )
-from takedown.workflow import record_event
+from takedown.workflow import record_event, transition
 
 # What a new text starts from: the built-in body template in the placeholder language.
 STARTER = {
@@ -317,13 +328,15 @@ def activate(version: LetterTemplate, actor: Any) -> LetterTemplate:
         if changed != 1:
             raise NotPossible(_("This version changed meanwhile; look at it again."))
         version.refresh_from_db()
+        withdrawn = _withdraw_approvals(version.team, regime, version.language, actor)
         record_event(
             None,
             "letter_template.activated",
             actor=actor,
             message=f"Letter text v{version.number} activated",
-            data=_event_data(version),
+            data={**_event_data(version), "withdrawn": withdrawn},
         )
+    _recheck(withdrawn)
     return version
 
 
@@ -342,15 +355,71 @@ def reset(team: Team, regime_code: str, lang: str, actor: Any) -> int:
         changed = LetterTemplate.objects.filter(
             **_key(team, regime.code, lang), active=True
         ).update(active=False)
+        withdrawn: list[int] = []
         if changed:
+            withdrawn = _withdraw_approvals(team, regime, lang, actor)
             record_event(
                 None,
                 "letter_template.reset",
                 actor=actor,
                 message="Letter text reset to the built-in template",
-                data={"team": team.pk, "regime": regime.code, "language": lang},
+                data={
+                    "team": team.pk,
+                    "regime": regime.code,
+                    "language": lang,
+                    "withdrawn": withdrawn,
+                },
             )
+    _recheck(withdrawn)
     return changed
+
+
+# Approved but not sent: their text would change without a reviewer seeing it.
+APPROVED_UNSENT = (
+    Notice.Status.APPROVED,
+    Notice.Status.QUEUED,
+    Notice.Status.AWAITING_MANUAL,
+)
+
+
+def _withdraw_approvals(team: Team, regime: Regime, lang: str, actor: Any) -> list[int]:
+    """Return the team's approved, unsent, unedited notices whose body this text gives to
+    draft (see the module docstring). Call inside the transaction that changes the text."""
+    notices = Notice.objects.select_for_update().filter(
+        case__team=team,
+        regime=regime.code,
+        status__in=APPROVED_UNSENT,
+        body_text="",
+    )
+    notices = notices.exclude(kind=Notice.Kind.MESSAGE)
+    # render.language_for: a language the regime has no letters in is written in English.
+    if lang == "en":
+        notices = notices.exclude(language__in=[code for code in regime.languages if code != "en"])
+    else:
+        notices = notices.filter(language=lang)
+    withdrawn = []
+    for notice in notices:
+        transition(
+            notice,
+            Notice.Status.DRAFT,
+            actor=actor,
+            message="The team's letter text changed: the approval was withdrawn.",
+            fields={
+                "approved_by": None,
+                "approved_at": None,
+                "next_attempt_at": None,
+                # A confirmation covered the text the reviewer saw, not this one.
+                "discloses_person": False,
+                "disclosure_confirmed_by": None,
+            },
+        )
+        withdrawn.append(notice.pk)
+    return withdrawn
+
+
+def _recheck(pks: list[int]) -> None:
+    for notice in Notice.objects.filter(pk__in=pks).select_related("case"):
+        store_element_check(notice)
 
 
 # --- reading --------------------------------------------------------------------------------
