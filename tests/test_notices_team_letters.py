@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 
 from takedown import models as m
 from takedown.errors import NotPossible
@@ -306,3 +307,17 @@ def test_changing_the_text_withdraws_approvals_of_unedited_unsent_notices(admin)
     letters.reset(team, "dsa", "en", admin)
     assert status(approved) == "draft"
     assert version.pk  # the version stays
+
+
+def test_database_refuses_a_second_active_version(admin):
+    """The backstop behind activate's transaction: one active version per team, regime and
+    language, whatever interleaves."""
+    team = f.TeamFactory()
+    first = letters.activate(letters.save_template(team, "dsa", "en", GOOD_DSA, admin), admin)
+    second = letters.save_template(team, "dsa", "en", GOOD_DSA, admin)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.LetterTemplate.objects.filter(pk=second.pk).update(active=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.LetterTemplate.objects.create(team=team, regime="dsa", language="en", number=1, text="x")
+    assert list(m.LetterTemplate.objects.filter(active=True)) == [first]

@@ -272,7 +272,7 @@ def save_template(team: Team, regime_code: str, lang: str, text: str, actor: Any
     check = _check_data(check_template(regime, lang, text))
     with transaction.atomic():
         # Numbering under the team's row lock: concurrent saves get consecutive numbers.
-        Team.objects.select_for_update().filter(pk=team.pk).exists()
+        list(Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True))
         key = _key(team, regime.code, lang)
         last = LetterTemplate.objects.filter(**key).aggregate(n=Max("number"))["n"] or 0
         version = LetterTemplate.objects.create(
