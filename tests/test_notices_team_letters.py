@@ -16,7 +16,13 @@ from takedown.errors import NotPossible
 from takedown.events import staff_sentence
 from takedown.notices import letters, placeholders
 from takedown.notices.regimes import get_regime
-from takedown.notices.render import check_elements, render_notice, statements_for, template_body
+from takedown.notices.render import (
+    check_elements,
+    notice_context,
+    render_notice,
+    statements_for,
+    template_body,
+)
 from tests import factories as f
 from tests.test_notices_render import NOW, ORG, make_notice
 
@@ -321,3 +327,12 @@ def test_database_refuses_a_second_active_version(admin):
     with pytest.raises(IntegrityError), transaction.atomic():
         m.LetterTemplate.objects.create(team=team, regime="dsa", language="en", number=1, text="x")
     assert list(m.LetterTemplate.objects.filter(active=True)) == [first]
+
+
+def test_sample_context_has_every_key_of_a_notices_context():
+    """The check renders the built-in pieces with sample data: a key notice_context gains must
+    be given a sample value too, or the preview and the check would read a blank."""
+    notice = make_notice("gdpr", role="dataset_maintainer")
+    sample = letters.sample_context(get_regime("gdpr"), "en", "medical", "dataset_maintainer")
+
+    assert set(notice_context(notice)) - set(sample) == set()
