@@ -182,6 +182,16 @@ EVENT_TEXTS: dict[str, Promise] = {
 # events and status changes). Parameters come from the event's data; a template whose
 # parameters the data lacks falls back to the event's stored message.
 STAFF_TEXTS: dict[str, Promise] = {
+    # A team's letter texts (takedown.notices.letters); events of no case, for the audit trail.
+    "letter_template.saved": gettext_lazy(
+        "Version %(version)s of a team's letter text (%(regime)s, %(language)s) was saved."
+    ),
+    "letter_template.activated": gettext_lazy(
+        "Version %(version)s of a team's letter text (%(regime)s, %(language)s) is now in use."
+    ),
+    "letter_template.reset": gettext_lazy(
+        "A team's letter text (%(regime)s, %(language)s) was reset to the built-in template."
+    ),
     "case.erased": gettext_lazy(
         "The person's data was erased; the case remains as anonymous statistics."
     ),

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from takedown.models.roles import CONTROLLER_ROLES
 from takedown.models.roles import RecipientRole as Role
@@ -74,19 +75,20 @@ class Element:
 
 SPECIAL_CATEGORIES = frozenset({"medical", "intimate"})
 
-URLS = Element("urls", "exact URL(s) of the content")
-NOTIFIER = Element("notifier", "name and e-mail address of the notifier")
-SIGNATURE = Element("signature", "signature of the authorised representative")
-DEADLINE = Element("deadline", "a deadline for the response")
-MANDATE = Element("mandate", "a signed mandate from the affected person on file")
+URLS = Element("urls", gettext_noop("exact URL(s) of the content"))
+NOTIFIER = Element("notifier", gettext_noop("name and e-mail address of the notifier"))
+SIGNATURE = Element("signature", gettext_noop("signature of the authorised representative"))
+DEADLINE = Element("deadline", gettext_noop("a deadline for the response"))
+MANDATE = Element("mandate", gettext_noop("a signed mandate from the affected person on file"))
 IDENTITY = Element(
-    "identity", "the affected person's name, with the disclosure confirmed by a reviewer"
+    "identity",
+    gettext_noop("the affected person's name, with the disclosure confirmed by a reviewer"),
 )
 # A DMCA notice protects the host only when it reaches the agent it designated (§512(c)(2));
 # an abuse desk is not one. The directory records the agent as a contact of its own kind.
 AGENT = Element(
     "agent",
-    "the host's designated DMCA agent (a copyright contact in the directory)",
+    gettext_noop("the host's designated DMCA agent (a copyright contact in the directory)"),
     "§512(c)(2)",
 )
 
@@ -202,25 +204,33 @@ class Regime:
 
 _GDPR_ELEMENTS = (
     URLS,
-    Element("legal_basis", "erasure ground (GDPR Art. 17(1)) and objection (Art. 21)", "Art. 17"),
+    Element(
+        "legal_basis",
+        gettext_noop("erasure ground (GDPR Art. 17(1)) and objection (Art. 21)"),
+        "Art. 17",
+    ),
     Element(
         "special_category",
-        "special-category argument for health or sex-life data (GDPR Art. 9)",
+        gettext_noop("special-category argument for health or sex-life data (GDPR Art. 9)"),
         "Art. 9",
         SPECIAL_CATEGORIES,
     ),
     Element(
         "inform_controllers",
-        "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)",
+        gettext_noop(
+            "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)"
+        ),
         "Art. 17(2)",
     ),
     Element(
         "research_exception",
-        "why the research exception does not apply (GDPR Art. 17(3)(d))",
+        gettext_noop("why the research exception does not apply (GDPR Art. 17(3)(d))"),
         "Art. 17(3)(d)",
         roles=frozenset({Role.DATASET_MAINTAINER}),
     ),
-    Element("deadline", "the one-month response deadline (GDPR Art. 12(3))", "Art. 12(3)"),
+    Element(
+        "deadline", gettext_noop("the one-month response deadline (GDPR Art. 12(3))"), "Art. 12(3)"
+    ),
     NOTIFIER,
     SIGNATURE,
     MANDATE,
@@ -277,14 +287,16 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "legal_basis",
-                    "a substantiated explanation of why the content is illegal",
+                    gettext_noop("a substantiated explanation of why the content is illegal"),
                     "Art. 16(2)(a)",
                 ),
                 Element("urls", URLS.label, "Art. 16(2)(b)"),
                 Element("notifier", NOTIFIER.label, "Art. 16(2)(c)"),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the notice is accurate and complete",
+                    gettext_noop(
+                        "statement of good-faith belief that the notice is accurate and complete"
+                    ),
                     "Art. 16(2)(d)",
                 ),
             ),
@@ -330,10 +342,14 @@ REGIMES: dict[str, Regime] = {
             discloses_person=False,
             elements=(
                 URLS,
-                Element("legal_basis", "the offence the content constitutes", "s.10(3)"),
+                Element(
+                    "legal_basis", gettext_noop("the offence the content constitutes"), "s.10(3)"
+                ),
                 Element(
                     "representation",
-                    "statement that the sender is the depicted person's representative",
+                    gettext_noop(
+                        "statement that the sender is the depicted person's representative"
+                    ),
                 ),
                 NOTIFIER,
                 SIGNATURE,
@@ -361,18 +377,22 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "signature",
-                    "signature of the depicted person or an authorised person",
+                    gettext_noop("signature of the depicted person or an authorised person"),
                     "(1)",
                 ),
                 Element(
-                    "urls", "identification and location of the intimate visual depiction", "(2)"
+                    "urls",
+                    gettext_noop("identification and location of the intimate visual depiction"),
+                    "(2)",
                 ),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the depiction is not consensual",
+                    gettext_noop(
+                        "statement of good-faith belief that the depiction is not consensual"
+                    ),
                     "(3)",
                 ),
-                Element("notifier", "contact information", "(4)"),
+                Element("notifier", gettext_noop("contact information"), "(4)"),
                 MANDATE,
             ),
             escalation=(
@@ -397,24 +417,34 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "signature",
-                    "signature of a person authorised to act for the copyright owner",
+                    gettext_noop("signature of a person authorised to act for the copyright owner"),
                     "(i)",
                 ),
                 Element(
                     "work",
-                    "identification of the copyrighted work, owned by the affected person",
+                    gettext_noop(
+                        "identification of the copyrighted work, owned by the affected person"
+                    ),
                     "(ii)",
                 ),
-                Element("urls", "identification and location of the infringing material", "(iii)"),
-                Element("notifier", "contact information of the complaining party", "(iv)"),
+                Element(
+                    "urls",
+                    gettext_noop("identification and location of the infringing material"),
+                    "(iii)",
+                ),
+                Element(
+                    "notifier", gettext_noop("contact information of the complaining party"), "(iv)"
+                ),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the use is not authorised",
+                    gettext_noop("statement of good-faith belief that the use is not authorised"),
                     "(v)",
                 ),
                 Element(
                     "perjury",
-                    "statement of accuracy and, under penalty of perjury, of authority to act",
+                    gettext_noop(
+                        "statement of accuracy and, under penalty of perjury, of authority to act"
+                    ),
                     "(vi)",
                 ),
                 MANDATE,
@@ -451,13 +481,22 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "representation",
-                    "the representative's power of attorney (instead of the person's name)",
+                    gettext_noop(
+                        "the representative's power of attorney (instead of the person's name)"
+                    ),
                 ),
                 MANDATE,
-                Element("urls", "exact URL(s) and description of the images"),
-                Element("lack_of_consent", "statement that the depicted person did not consent"),
+                Element("urls", gettext_noop("exact URL(s) and description of the images")),
+                Element(
+                    "lack_of_consent",
+                    gettext_noop("statement that the depicted person did not consent"),
+                ),
                 DEADLINE,
-                Element("reservation", "reservation of criminal and civil steps", "KUG §33"),
+                Element(
+                    "reservation",
+                    gettext_noop("reservation of criminal and civil steps"),
+                    "KUG §33",
+                ),
                 SIGNATURE,
             ),
             escalation=(
@@ -484,7 +523,9 @@ REGIMES: dict[str, Regime] = {
             discloses_person=False,
             elements=(
                 URLS,
-                Element("legal_basis", "explanation of why the images must be removed"),
+                Element(
+                    "legal_basis", gettext_noop("explanation of why the images must be removed")
+                ),
                 NOTIFIER,
                 SIGNATURE,
             ),

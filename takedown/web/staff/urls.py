@@ -10,6 +10,7 @@ from takedown.web.staff import (
     exports,
     jobs,
     ladder,
+    letters,
     notifications,
     pictures,
     replies,
@@ -35,6 +36,18 @@ urlpatterns = [
         name="reply_attachment",
     ),
     path("language/", views.set_language, name="language"),
+    # Admins: each team's own letter texts (before "<reference>/", which would match them).
+    path("templates/", letters.template_list, name="templates"),
+    path(
+        "templates/<int:team>/<str:regime>/<str:language>/",
+        letters.template_edit,
+        name="template_edit",
+    ),
+    path(
+        "templates/<int:team>/<str:regime>/<str:language>/reset/",
+        letters.template_reset,
+        name="template_reset",
+    ),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/links/exclude/", views.exclude_links, name="exclude_links"),
