@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from takedown.models import LetterTemplate
 from takedown.notices import letters
+from takedown.notices.regimes import REGIMES
 from tests.factories import TeamFactory, UserFactory
 from tests.test_notices_team_letters import GOOD_DSA, GOOD_FAITH, NO_GOOD_FAITH
 
@@ -58,7 +59,8 @@ def test_list_shows_built_in_and_customised(client, ada, team):
     rows = {
         (r["status"].regime.code, r["status"].language): r["status"] for r in page.context["rows"]
     }
-    assert len(rows) == 16  # eight regimes, two languages each
+    # Every regime in each of its languages.
+    assert set(rows) == {(code, lang) for code, r in REGIMES.items() for lang in r.languages}
     assert rows[("dsa", "en")].active.number == 1
     assert rows[("dsa", "en")].pending.number == 2
     assert rows[("dsa", "de")].active is None
