@@ -13,9 +13,13 @@ resolver without a warm cache would, for benchmarks.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import socket
 import socketserver
 import struct
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -46,6 +50,10 @@ class DnsServer(BackgroundServer):
         self._zone: Zone = {}
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        # Replies by query bytes after the id: a benchmark's burst of queries for one zone
+        # costs dnspython's parsing and rendering once per question, not once per packet.
+        self._replies: dict[bytes, tuple[tuple[str, str], bytes | None]] = {}
+        self._later = _LaterSender(self.stopping)
         for name, records in (zone or {}).items():
             self.add(name, **records)
 
@@ -53,6 +61,16 @@ class DnsServer(BackgroundServer):
         """add("www.example.com", A=["127.0.0.1"], CNAME="other.example.")"""
         with self._lock:
             self._zone[_key(name)] = records
+            self._replies.clear()
+
+    def start(self) -> DnsServer:
+        super().start()
+        self._later.start()
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        self._later.join()
 
     def _make_servers(self) -> list[socketserver.TCPServer]:
         # UDP and TCP on one port number; with port 0 the TCP side may find it taken: retry.
@@ -70,6 +88,19 @@ class DnsServer(BackgroundServer):
 
     def answer(self, wire: bytes) -> bytes | None:
         """The response to one query in wire format, or None to stay silent."""
+        with self._lock:
+            cached = self._replies.get(wire[2:])
+            if cached is not None:
+                question, reply = cached
+                self._counts[question] += 1
+                return None if reply is None else wire[:2] + reply[2:]
+        question, reply = self._render(wire)
+        with self._lock:
+            self._replies[wire[2:]] = (question, reply)
+            self._counts[question] += 1
+        return reply
+
+    def _render(self, wire: bytes) -> tuple[tuple[str, str], bytes | None]:
         import dns.flags
         import dns.message
         import dns.rcode
@@ -82,8 +113,8 @@ class DnsServer(BackgroundServer):
         question = query.question[0]
         name = question.name.to_text().lower()
         rdtype = dns.rdatatype.to_text(question.rdtype)
+        asked = (name, rdtype)
         with self._lock:
-            self._counts[(name, rdtype)] += 1
             zone = dict(self._zone)
 
         for _ in range(MAX_CHAIN):
@@ -92,7 +123,7 @@ class DnsServer(BackgroundServer):
                 response.set_rcode(dns.rcode.NXDOMAIN)
                 break
             if records.get("silent"):
-                return None
+                return asked, None
             if "rcode" in records:
                 response.set_rcode(dns.rcode.from_text(records["rcode"]))
                 break
@@ -108,7 +139,7 @@ class DnsServer(BackgroundServer):
             break
         else:
             response.set_rcode(dns.rcode.SERVFAIL)  # a CNAME loop
-        return response.to_wire()
+        return asked, response.to_wire()
 
     def count(self, name: str, rdtype: str = "A") -> int:
         with self._lock:
@@ -125,11 +156,17 @@ class DnsServer(BackgroundServer):
         with self._lock:
             self._zone.clear()
             self._counts.clear()
+            self._replies.clear()
         self.latency = 0.0
 
 
-class _UdpServer(QuietErrors, socketserver.ThreadingUDPServer):
-    pass
+class _UdpServer(QuietErrors, socketserver.UDPServer):
+    # Bursts of hundreds of queries must not overflow the socket's queue and be dropped.
+    max_packet_size = 65535
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        super().server_bind()
 
 
 class _UdpHandler(socketserver.BaseRequestHandler):
@@ -137,11 +174,58 @@ class _UdpHandler(socketserver.BaseRequestHandler):
         wire, sock = self.request
         dns_server: DnsServer = self.server.sandbox  # type: ignore[attr-defined]
         reply = dns_server.answer(wire)
-        if reply is not None:
-            # Each UDP query has its own handler thread: concurrent queries wait side by side.
-            if dns_server.latency:
-                dns_server.stopping.wait(dns_server.latency)
+        if reply is None:
+            return
+        if dns_server.latency:
+            # Answered from one thread after the latency: concurrent queries wait side by side
+            # without a thread each (starting threads cost more CPU than answering).
+            dns_server._later.send(dns_server.latency, sock, reply, self.client_address)
+        else:
             sock.sendto(reply, self.client_address)
+
+
+class _LaterSender:
+    """Sends datagrams once their delay has passed, in due order, from one thread."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self._due: list[tuple[float, int, socket.socket, bytes, Any]] = []
+        self._ready = threading.Condition()
+        self._sequence = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sandbox-dns-later", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        with self._ready:
+            self._ready.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def send(self, delay: float, sock: socket.socket, reply: bytes, address: Any) -> None:
+        with self._ready:
+            self._sequence += 1
+            heapq.heappush(
+                self._due, (time.monotonic() + delay, self._sequence, sock, reply, address)
+            )
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._ready:
+                now = time.monotonic()
+                ready = []
+                while self._due and self._due[0][0] <= now:
+                    ready.append(heapq.heappop(self._due))
+                if not ready:
+                    self._ready.wait(self._due[0][0] - now if self._due else 0.05)
+                    continue
+            for _due, _sequence, sock, reply, address in ready:
+                with contextlib.suppress(OSError):  # the server closed, or the client is gone
+                    sock.sendto(reply, address)
 
 
 class _TcpHandler(socketserver.StreamRequestHandler):
