@@ -719,26 +719,34 @@ def _bootstrap(kind: str) -> Bootstrap:
     return _bootstrap_from_file(path / f"{kind}.json" if path.is_dir() else path)
 
 
-_parsed: dict[Path, tuple[tuple[int, int], Bootstrap]] = {}
+# Path -> (mtime and size, the parsed bootstrap, when they were last compared with the file).
+_parsed: dict[Path, tuple[tuple[int, int], Bootstrap, float]] = {}
 _parsed_lock = threading.Lock()
+# A bootstrap file read in the last second is not looked at again: a batch asks for the
+# server of every domain and address, and the stat calls were a twentieth of its CPU.
+RECHECK_SECONDS: Final = 1.0
 
 
 def _bootstrap_from_file(path: Path) -> Bootstrap:
+    now = time.monotonic()
+    with _parsed_lock:
+        cached = _parsed.get(path)
+    if cached is not None and now - cached[2] < RECHECK_SECONDS:
+        return cached[1]
     try:
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size)
-        with _parsed_lock:
-            cached = _parsed.get(path)
         if cached is not None and cached[0] == key:
-            return cached[1]
-        bootstrap = parse_bootstrap(json.loads(path.read_bytes()))
+            bootstrap = cached[1]
+        else:
+            bootstrap = parse_bootstrap(json.loads(path.read_bytes()))
     except (OSError, ValueError, RdapFailed) as exc:
         logger.warning("RDAP bootstrap %s unusable: %s", path, exc)
         raise NoRdapService("RDAP bootstrap unusable") from None
     with _parsed_lock:
         if len(_parsed) > 32:
             _parsed.clear()
-        _parsed[path] = (key, bootstrap)
+        _parsed[path] = (key, bootstrap, now)
     return bootstrap
 
 
