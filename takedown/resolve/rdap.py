@@ -709,44 +709,52 @@ def _preferred_url(urls: Any) -> str | None:
     return base if base.endswith("/") else base + "/"
 
 
+# (file source, kind) -> the bootstrap and when it was read. A read in the last second serves
+# again: a batch asks for the server of every domain and address, and looking at the file
+# each time (two stat calls) was a tenth of the CPU of the batch's lookups. (A URL's cached
+# copy is still looked at each time: its age decides when it is fetched again.)
+_recent: dict[tuple[str, str], tuple[Bootstrap, float]] = {}
+RECHECK_SECONDS: Final = 1.0
+
+
 def _bootstrap(kind: str) -> Bootstrap:
     """The bootstrap that covers `kind` ("dns", "ipv4" or "ipv6")."""
     source = settings.TAKEDOWN_RDAP_BOOTSTRAP.strip()
     if source.lower().startswith(("http://", "https://")):
         url = source + f"{kind}.json" if source.endswith("/") else source
         return _bootstrap_from_url(url)
+    now = time.monotonic()
+    recent = _recent.get((source, kind))
+    if recent is not None and now - recent[1] < RECHECK_SECONDS:
+        return recent[0]
     path = Path(source).expanduser()
-    return _bootstrap_from_file(path / f"{kind}.json" if path.is_dir() else path)
+    bootstrap = _bootstrap_from_file(path / f"{kind}.json" if path.is_dir() else path)
+    if len(_recent) > 32:
+        _recent.clear()
+    _recent[(source, kind)] = (bootstrap, now)
+    return bootstrap
 
 
-# Path -> (mtime and size, the parsed bootstrap, when they were last compared with the file).
-_parsed: dict[Path, tuple[tuple[int, int], Bootstrap, float]] = {}
+_parsed: dict[Path, tuple[tuple[int, int], Bootstrap]] = {}
 _parsed_lock = threading.Lock()
-# A bootstrap file read in the last second is not looked at again: a batch asks for the
-# server of every domain and address, and the stat calls were a twentieth of its CPU.
-RECHECK_SECONDS: Final = 1.0
 
 
 def _bootstrap_from_file(path: Path) -> Bootstrap:
-    now = time.monotonic()
-    with _parsed_lock:
-        cached = _parsed.get(path)
-    if cached is not None and now - cached[2] < RECHECK_SECONDS:
-        return cached[1]
     try:
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size)
+        with _parsed_lock:
+            cached = _parsed.get(path)
         if cached is not None and cached[0] == key:
-            bootstrap = cached[1]
-        else:
-            bootstrap = parse_bootstrap(json.loads(path.read_bytes()))
+            return cached[1]
+        bootstrap = parse_bootstrap(json.loads(path.read_bytes()))
     except (OSError, ValueError, RdapFailed) as exc:
         logger.warning("RDAP bootstrap %s unusable: %s", path, exc)
         raise NoRdapService("RDAP bootstrap unusable") from None
     with _parsed_lock:
         if len(_parsed) > 32:
             _parsed.clear()
-        _parsed[path] = (key, bootstrap, now)
+        _parsed[path] = (key, bootstrap)
     return bootstrap
 
 
