@@ -6,8 +6,9 @@ zone = {"www.example.com": {"CNAME": "cdn.example.net."},
 Any record type dnspython can parse from text works ("MX": ["10 mx.example."], ...).
 CNAME chains inside the zone are followed and returned whole (CNAME records first, then the
 final records), as a recursive resolver returns them; names outside the zone are NXDOMAIN.
-A name's entry may also hold "rcode": "SERVFAIL" (or "REFUSED") to fail, or "silent": True
-to drop queries so the client times out. `latency` (seconds) delays every answer, as a
+A name's entry may also hold "rcode": "SERVFAIL" (or "REFUSED") to fail, "silent": True
+to drop queries so the client times out, or "truncate": True to answer over UDP with the TC
+flag and no records, so the client must ask again over TCP. `latency` (seconds) delays every answer, as a
 resolver without a warm cache would, for benchmarks.
 """
 
@@ -56,7 +57,7 @@ class DnsServer(BackgroundServer):
         self._lock = threading.Lock()
         # Replies by query bytes after the id: a benchmark's burst of queries for one zone
         # costs dnspython's parsing and rendering once per question, not once per packet.
-        self._replies: dict[bytes, tuple[tuple[str, str], bytes | None]] = {}
+        self._replies: dict[tuple[bool, bytes], tuple[tuple[str, str], bytes | None]] = {}
         self._later = _LaterSender(self.stopping)
         for name, records in (zone or {}).items():
             self.add(name, **records)
@@ -90,17 +91,17 @@ class DnsServer(BackgroundServer):
             return [udp, tcp]
         raise OSError("no port free for both UDP and TCP")
 
-    def answer(self, wire: bytes) -> bytes | None:
+    def answer(self, wire: bytes, *, udp: bool = False) -> bytes | None:
         """The response to one query in wire format, or None to stay silent."""
         with self._lock:
-            cached = self._replies.get(wire[2:])
+            cached = self._replies.get((udp, wire[2:]))
             if cached is not None:
                 question, reply = cached
                 self._counts[question] += 1
                 return None if reply is None else wire[:2] + reply[2:]
-        question, reply = self._render_plain(wire) or self._render(wire)
+        question, reply = self._render_plain(wire) or self._render(wire, udp=udp)
         with self._lock:
-            self._replies[wire[2:]] = (question, reply)
+            self._replies[(udp, wire[2:])] = (question, reply)
             self._counts[question] += 1
         return reply
 
@@ -157,7 +158,7 @@ class DnsServer(BackgroundServer):
             return asked, header + wire[12:end] + b"".join(answers)
         return None  # an address or name the zone holds that is not plain: _render says so
 
-    def _render(self, wire: bytes) -> tuple[tuple[str, str], bytes | None]:
+    def _render(self, wire: bytes, *, udp: bool) -> tuple[tuple[str, str], bytes | None]:
         import dns.flags
         import dns.message
         import dns.rcode
@@ -183,6 +184,9 @@ class DnsServer(BackgroundServer):
                 return asked, None
             if "rcode" in records:
                 response.set_rcode(dns.rcode.from_text(records["rcode"]))
+                break
+            if records.get("truncate") and udp:
+                response.flags |= dns.flags.TC
                 break
             if "CNAME" in records and rdtype != "CNAME":
                 target = _key(records["CNAME"])
@@ -239,7 +243,7 @@ class _UdpHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         wire, sock = self.request
         dns_server: DnsServer = self.server.sandbox  # type: ignore[attr-defined]
-        reply = dns_server.answer(wire)
+        reply = dns_server.answer(wire, udp=True)
         if reply is None:
             return
         if dns_server.latency:
