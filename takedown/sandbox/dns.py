@@ -8,8 +8,8 @@ CNAME chains inside the zone are followed and returned whole (CNAME records firs
 final records), as a recursive resolver returns them; names outside the zone are NXDOMAIN.
 A name's entry may also hold "rcode": "SERVFAIL" (or "REFUSED") to fail, "silent": True
 to drop queries so the client times out, or "truncate": True to answer over UDP with the TC
-flag and no records, so the client must ask again over TCP. `latency` (seconds) delays every answer, as a
-resolver without a warm cache would, for benchmarks.
+flag and no records, so the client must ask again over TCP. `latency` (seconds) delays every
+answer, as a resolver without a warm cache would, for benchmarks.
 """
 
 from __future__ import annotations
