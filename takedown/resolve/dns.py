@@ -207,9 +207,13 @@ class _Exchange:
         query.started = now
         query.deadline = now + self.resolver.timeout
         query.ident = secrets.randbits(16)
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM
-        )
+        try:
+            sock = socket.socket(
+                socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM
+            )
+        except OSError:  # out of file descriptors: dnspython says what went wrong
+            self._fall_back(query, now)
+            return
         try:
             sock.setblocking(False)
             # Connected: the kernel drops datagrams from anyone but the server.
@@ -256,6 +260,8 @@ class _Exchange:
 
         def settle(done: Future[Outcome]) -> None:
             error = done.exception()
+            if query.answer.done():  # abandoned meanwhile (our own failure)
+                return
             if error is None:
                 query.answer.set_result(done.result())
             else:
