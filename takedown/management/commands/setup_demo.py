@@ -31,7 +31,7 @@ from takedown.notices.generate import generate_notices
 from takedown.notices.render import notice_pdf, render_mandate
 from takedown.notices.review import approve, submit_for_review
 from takedown.notices.send import SendError, queue_notice, send_notice
-from takedown.sandbox.world import demo_urls
+from takedown.sandbox.world import DEMO_CLOUDFLARE_ACCOUNT, DEMO_CLOUDFLARE_TOKEN, demo_urls
 
 DEMO_REFERENCE = "TD-DEMO-0001"
 
@@ -58,6 +58,11 @@ class Command(BaseCommand):
         if admin is not None:
             team.members.add(admin)
         _demo_users(team)
+        if settings.TAKEDOWN_CLOUDFLARE_API_URL.startswith("http://127.0.0.1:"):
+            # Only against the sandbox's Cloudflare API (sandbox/world.py), never the real one.
+            team.cloudflare_account_id = DEMO_CLOUDFLARE_ACCOUNT
+            team.cloudflare_api_token = DEMO_CLOUDFLARE_TOKEN
+            team.save(update_fields=["cloudflare_account_id", "cloudflare_api_token"])
         logins = ", ".join(f"{name} / {password}" for name, password in demo_passwords().items())
         self.stdout.write(f"demo: web logins (username / password): {logins}")
         if Case.objects.filter(reference=DEMO_REFERENCE).exists():
