@@ -100,7 +100,7 @@ def test_seed_directory_first_run_creates_everything():
         "deleted": 0,
     }
     assert report.rules == {"created": sum(len(s.rules) for s in SEED), "updated": 0, "deleted": 0}
-    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (43, 54)
+    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (43, 55)
     assert OperatorRule.objects.count() == 151
     aws = _seeded("amazon-aws")
     assert (aws.name, aws.kind, aws.country, aws.source) == (
