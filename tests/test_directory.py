@@ -635,7 +635,7 @@ def test_seed_directory_command_output():
 
     assert out.getvalue().splitlines() == [
         "organisations: 43 created, 0 updated, 0 unchanged",
-        "contacts: 54 created, 0 updated, 0 deleted",
+        "contacts: 55 created, 0 updated, 0 deleted",
         "rules: 151 created, 0 updated, 0 deleted",
     ]
 

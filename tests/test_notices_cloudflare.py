@@ -367,6 +367,12 @@ def test_without_token_the_notice_goes_to_the_web_form(api):
     assert notice.channel == Contact.Channel.WEBFORM
     assert notice.to_address == "https://abuse.cloudflare.com/"
     assert api.requests == 0
+    from takedown.events import staff_sentence
+
+    [event] = CaseEvent.objects.filter(notice=notice, kind="notice.channel")
+    assert staff_sentence(event) == (
+        "The team has no Cloudflare API token: the notice goes through the web form instead."
+    )
 
 
 @pytest.mark.django_db
@@ -393,6 +399,37 @@ def test_confirmation_names_the_hosting_provider_for_the_next_notice(api):
     assert list(hoster.contacts.values_list("value", flat=True)) == ["abuse@hidden-hosting.example"]
     link = FoundLink.objects.get(notices=notice)
     assert responsible_party(link, Role.HOSTING, load_decisions(notice.case)) == hoster
+
+
+@pytest.mark.django_db
+def test_next_notices_go_to_the_host_cloudflare_named(api):
+    from takedown.notices.generate import plan_recipients
+
+    notice = queued()
+    send_notice(notice.pk)
+    receive(api.confirmations[0])
+
+    recipients, unrouted = plan_recipients(notice.case)
+
+    assert [(r.organisation.name, r.role) for r in recipients] == [
+        ("Hidden Hosting B.V.", Role.HOSTING)
+    ]
+    assert unrouted == []
+
+
+@pytest.mark.django_db
+def test_caseworkers_own_hosting_decision_is_kept(api):
+    from takedown.resolve.decisions import set_party
+
+    notice = queued()
+    own = OrganisationFactory(name="Chosen Host GmbH")
+    set_party(notice.case, HOST, role=Role.HOSTING, organisation=own, actor=UserFactory())
+    send_notice(notice.pk)
+
+    receive(api.confirmations[0])
+
+    link = FoundLink.objects.get(notices=notice)
+    assert responsible_party(link, Role.HOSTING) == own
 
 
 @pytest.mark.django_db
@@ -485,3 +522,77 @@ def test_token_is_encrypted_at_rest_and_never_logged(api, caplog):
     texts = CaseEvent.objects.filter(case=notice.case).values_list("message", "data")
     assert all(TOKEN not in f"{message} {data}" for message, data in texts)
     assert TOKEN not in repr(cloudflare.credentials(notice.case.team))
+
+
+@pytest.mark.django_db
+def test_staff_timeline_says_the_report_went_through_the_api(api):
+    from django.utils import translation
+
+    from takedown.events import staff_sentence
+
+    notice = queued()
+    send_notice(notice.pk)
+    event = CaseEvent.objects.get(notice=notice, kind="mail.accepted")
+
+    with translation.override("de"):
+        assert staff_sentence(event) == "Der Missbrauchsbericht wurde über die API angenommen."
+    with translation.override("en"):
+        assert staff_sentence(event) == "The abuse report was accepted through the API."
+
+
+# --- the credentials command ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_credentials_command_reads_the_token_from_stdin_and_clears(monkeypatch):
+    import io
+    import sys
+
+    from django.core.management import call_command
+
+    team = TeamFactory(name="Beratung Nord")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{TOKEN}\n"))
+    out = io.StringIO()
+
+    call_command("cloudflare_credentials", "Beratung Nord", "--account", ACCOUNT, stdout=out)
+
+    team.refresh_from_db()
+    assert cloudflare.credentials(team) == cloudflare.Credentials(ACCOUNT, TOKEN)
+    assert TOKEN not in out.getvalue()
+
+    call_command("cloudflare_credentials", "Beratung Nord", "--clear", stdout=io.StringIO())
+    team.refresh_from_db()
+    assert cloudflare.credentials(team) is None
+
+
+# --- the demo world ------------------------------------------------------------------------------
+
+
+def test_demo_world_plays_cloudflare_for_the_demo_team(tmp_path):
+    from takedown.sandbox import world
+
+    free = {name: 0 for name in world.DEFAULT_PORTS}
+    with world.start_sandbox(
+        tmp_path, ports=free, shared_dir=tmp_path / "no-shared", imap=False
+    ) as sandbox:
+        assert sandbox.cloudflare is not None
+        env = sandbox.env()
+        creds = cloudflare.Credentials(world.DEMO_CLOUDFLARE_ACCOUNT, world.DEMO_CLOUDFLARE_TOKEN)
+        body = {
+            "act": "abuse_ncsei",
+            "email": "replies+abc@org.example",
+            "email2": "replies+abc@org.example",
+            "name": "Demo Takedown e.V.",
+            "urls": f"https://{world.LEAKY}/photo.jpg",
+            "host_notification": "send",
+            "owner_notification": "send",
+            "ncsei_subject_representation": False,
+        }
+        from django.test import override_settings
+
+        with override_settings(TAKEDOWN_CLOUDFLARE_API_URL=env["TAKEDOWN_CLOUDFLARE_API_URL"]):
+            report_id = cloudflare.submit_report(creds, "abuse_ncsei", body, lambda: None)
+
+        assert [r.id for r in sandbox.cloudflare.reports] == [report_id]
+        [confirmation] = sandbox.cloudflare.confirmations
+    assert b"Hosting provider: Demo Hosting GmbH" in confirmation

@@ -770,6 +770,7 @@ def _record(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
             "message_id": notice.message_id,
             "attempt": notice.attempts,
             "recipient": recipient,
+            **({"channel": CH.API} if recipient.startswith(cloudflare.TARGET_PREFIX) else {}),
             **data,
         },
     )
