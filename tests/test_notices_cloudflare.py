@@ -275,6 +275,18 @@ def test_rejected_token_is_retried_not_failed(api):
 
 
 @pytest.mark.django_db
+def test_redirect_is_not_followed_and_retried(api):
+    notice = queued()
+    api.fail_next(302, "", "Moved")
+
+    result = send_notice(notice.pk)
+
+    assert result.outcome == "queued"
+    assert api.requests == 1
+    assert api.reports == []
+
+
+@pytest.mark.django_db
 def test_unreachable_api_is_retried(api, settings):
     from takedown.sandbox.base import free_port
 
@@ -339,13 +351,17 @@ def test_resend_after_an_uncertain_one_meets_cloudflares_dedupe_and_waits_again(
 
 
 @pytest.mark.django_db
-def test_worker_killed_after_handover_needs_check_without_second_report(api):
+@pytest.mark.parametrize(
+    ("step", "outcome", "reports"),
+    [("claimed", "queued", 0), ("handing_over", "needs_check", 0), ("accepted", "needs_check", 1)],
+)
+def test_worker_killed_at_each_step_is_recovered_without_second_report(api, step, outcome, reports):
     from takedown.notices.send import recover_stuck_sending
 
     notice = queued()
 
-    def receiver(sender, step, **kwargs):
-        if step == "accepted":
+    def receiver(sender, **kwargs):
+        if kwargs["step"] == step:
             raise WorkerKilled(step)
 
     send_checkpoint.connect(receiver, dispatch_uid="test-cf-kill")
@@ -360,8 +376,12 @@ def test_worker_killed_after_handover_needs_check_without_second_report(api):
     from django.utils import timezone
 
     counts = recover_stuck_sending(now=timezone.now() + timedelta(hours=1))
-    assert counts == {"needs_check": 1}
-    assert len(api.reports) == 1
+    assert counts == {outcome: 1}
+    assert len(api.reports) == reports
+    if outcome == "queued":
+        # Nothing was handed over: the next attempt reports it, once.
+        assert send_notice(notice.pk).outcome == "sent"
+        assert len(api.reports) == 1
 
 
 # --- no token: the web form ----------------------------------------------------------------------

@@ -262,7 +262,9 @@ def read_answer(status: int, raw: bytes) -> str:
     if _is_duplicate(data):
         # Already reported within 7 days: an earlier attempt of ours may have made it.
         raise DeliveryError("end", message, status, uncertain=True)
-    retry = status in (401, 403, 408, 429) or status >= 500
+    # Redirects are not followed (the endpoint is configuration): like 401/403 they are ours
+    # to fix, so retried, not a refusal of the report.
+    retry = status < 400 or status in (401, 403, 408, 429) or status >= 500
     raise DeliveryError("end", message, status, permanent=not retry)
 
 
