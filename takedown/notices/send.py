@@ -44,6 +44,14 @@ and committing the accepted row: one network round trip and one commit. A crash 
 is resolved automatically. (A failed write of the message body itself cannot have carried the
 terminating ".", which is its last byte, so it counts as refused, not uncertain.)
 
+Reports through Cloudflare's abuse API (notices/cloudflare.py) use the same queue, claim and
+sent log, one "recipient" per reported hostname ("cloudflare:<hostname>"): the handover row is
+committed before the HTTP request is written, and a request can be acted on only once its
+last byte arrived, so the argument above holds with "the request" for "the message" and "the
+HTTP answer" for "the reply to the final '.'". An uncertain report is looked for in
+Cloudflare's list of reports instead of a mail log. Whether a notice to Cloudflare goes
+through the API or its web form is decided when it is queued (the team's API token).
+
 Before the claim of a first attempt, notices/reroute.py resolves the notice's stale hosts
 again and takes out links whose party moved (its docstring argues why that keeps these
 guarantees and needs no new review); a retry never changes what the first attempt sent.
@@ -213,7 +221,8 @@ def normalise_address(addr: str) -> str:
 
 
 def queue_notice(notice: Notice, *, actor: Any = None) -> str:
-    """approved -> queued (e-mail) or awaiting_manual (web form, post, API). Returns the status.
+    """approved -> queued (e-mail; Cloudflare's abuse API with the team's token) or
+    awaiting_manual (web form, post, other APIs). Returns the status.
 
     Queueing starts a new message: a fresh Message-ID, attempts from zero. A notice that was
     edited after a failure comes back through review and gets a new one here; retries of one

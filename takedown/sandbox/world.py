@@ -8,7 +8,9 @@ configuration that points Takedown at it all. With a removal delay the sites act
 they receive: some images answer 404 a while after their notice arrives (Removals), so the
 demo case shows links being removed. The demo hosting provider's helpdesk acknowledges every
 notice it receives by e-mail, with a ticket number, into the reply mailbox (dovecot on
-loopback, when installed), where the dispatcher's poll finds it.
+loopback, when installed), where the dispatcher's poll finds it. Cloudflare's abuse-report API
+is played too (sandbox/cloudflare.py): the demo team's account, the demo sites as its zones,
+hosted by the demo hosting provider, whose name its confirmation e-mails give.
 """
 
 from __future__ import annotations
