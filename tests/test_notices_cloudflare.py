@@ -632,3 +632,75 @@ def test_demo_world_plays_cloudflare_for_the_demo_team(tmp_path):
         assert [r.id for r in sandbox.cloudflare.reports] == [report_id]
         [confirmation] = sandbox.cloudflare.confirmations
     assert b"Hosting provider: Demo Hosting GmbH" in confirmation
+
+
+# --- a real process killed in the middle of a report ---------------------------------------------
+
+KILL_AT = """
+import os, sys
+import django
+django.setup()
+from takedown.notices.send import send_checkpoint, send_notice
+
+def die(sender, step, **kwargs):
+    if step == sys.argv[2]:
+        os._exit(9)
+
+send_checkpoint.connect(die)
+send_notice(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("step", "recovered_to", "reports_before_recovery"),
+    [
+        ("claimed", "queued", 0),
+        # Cloudflare took the report, the process died before its answer was written down.
+        ("accepted", "needs_check", 1),
+        ("logged", "sent", 1),
+    ],
+)
+def test_report_process_killed_is_recovered_without_second_report(
+    api, field_keys, step, recovered_to, reports_before_recovery
+):
+    import os
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from django.conf import settings as django_settings
+    from django.utils import timezone
+
+    from takedown.notices.send import due_notices, recover_stuck_sending
+    from tests.test_notices_send import database_url
+
+    notice = queued()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "TAKEDOWN_FIELD_KEYS": ",".join(field_keys),
+        "TAKEDOWN_CLOUDFLARE_API_URL": api.base_url,
+        "TAKEDOWN_REPLY_DOMAIN": "replies.org.example",
+        "TAKEDOWN_ORGANISATION": "Demo Takedown e.V.",
+    }
+    process = subprocess.run(
+        [sys.executable, "-c", KILL_AT, str(notice.pk), step],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert process.returncode == 9, process.stderr.decode()[-2000:]
+
+    notice.refresh_from_db()
+    assert notice.status == "sending"
+    assert len(api.reports) == reports_before_recovery
+    later = timezone.now() + timedelta(seconds=901)
+    assert recover_stuck_sending(now=later) == {recovered_to: 1}
+    for notice_id in due_notices().values_list("pk", flat=True):
+        send_notice(notice_id)
+    notice.refresh_from_db()
+    assert notice.status == {"queued": "sent"}.get(recovered_to, recovered_to)
+    assert len(api.reports) == 1
