@@ -154,9 +154,11 @@ class Handler(BaseHTTPRequestHandler):
         # Written before the answer leaves (it arrives later in reality): a test that has the
         # answer finds the e-mail.
         api.confirm(report)
+        # Decided before waiting: a late answer must not take the next request's script.
+        lose = api.take_lose()
         if api.delay:
             api.stopping.wait(api.delay)
-        if api.take_lose():
+        if lose:
             # The report exists; its answer never leaves.
             self.close_connection = True
             return
