@@ -704,3 +704,23 @@ def test_report_process_killed_is_recovered_without_second_report(
     notice.refresh_from_db()
     assert notice.status == {"queued": "sent"}.get(recovered_to, recovered_to)
     assert len(api.reports) == 1
+
+
+@pytest.mark.django_db
+def test_setup_demo_with_the_sandbox_gives_the_demo_team_its_cloudflare_account():
+    import io
+
+    from django.core.management import call_command
+
+    from takedown.models import Team
+    from takedown.sandbox import world
+
+    call_command("setup_demo", "--sandbox", stdout=io.StringIO())
+    team = Team.objects.get(name="Demo team")
+    assert cloudflare.credentials(team) == cloudflare.Credentials(
+        world.DEMO_CLOUDFLARE_ACCOUNT, world.DEMO_CLOUDFLARE_TOKEN
+    )
+
+    call_command("setup_demo", stdout=io.StringIO())
+    team.refresh_from_db()
+    assert cloudflare.credentials(team) is None
