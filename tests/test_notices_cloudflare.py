@@ -724,3 +724,19 @@ def test_setup_demo_with_the_sandbox_gives_the_demo_team_its_cloudflare_account(
     call_command("setup_demo", stdout=io.StringIO())
     team.refresh_from_db()
     assert cloudflare.credentials(team) is None
+
+
+@pytest.mark.django_db
+def test_answer_is_stored_even_when_the_named_host_cannot_be_decided(api):
+    from takedown.models import PartyDecision, Reply
+
+    notice = queued()
+    send_notice(notice.pk)
+    # The host left the case meanwhile: the decision is refused, the answer still stored.
+    FoundLink.objects.filter(notices=notice).update(host=HostFactory(hostname="elsewhere.example"))
+
+    result = receive(api.confirmations[0])
+
+    assert result.notice == notice.pk
+    assert Reply.objects.filter(notice=notice).count() == 1
+    assert not PartyDecision.objects.filter(case=notice.case).exists()

@@ -16,7 +16,7 @@ from takedown.models import Contact, Notice, Organisation, PartyDecision
 from takedown.models import RecipientRole as Role
 from takedown.notices.cloudflare import HostingProvider, hosting_provider, target_hostname
 from takedown.notices.cloudflare import report_targets as cloudflare_targets
-from takedown.resolve.decisions import set_party
+from takedown.resolve.decisions import DecisionRefused, set_party
 
 
 def learn_from_cloudflare(notice: Notice, text: str, *, source: str) -> list[str]:
@@ -35,13 +35,19 @@ def learn_from_cloudflare(notice: Notice, text: str, *, source: str) -> list[str
             )
             if own.exists():
                 continue
-            set_party(
-                notice.case,
-                hostname,
-                role=Role.HOSTING,
-                organisation=organisation,
-                reason=f"Named by Cloudflare as the hosting provider ({source}).",
-            )
+            try:
+                # Its own savepoint: a refusal (the host left the case) must not undo the
+                # answer's storing around it (replies/inbound.py: no answer is lost).
+                with transaction.atomic():
+                    set_party(
+                        notice.case,
+                        hostname,
+                        role=Role.HOSTING,
+                        organisation=organisation,
+                        reason=f"Named by Cloudflare as the hosting provider ({source}).",
+                    )
+            except DecisionRefused:
+                continue
             decided.append(hostname)
     return decided
 
