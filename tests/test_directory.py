@@ -100,7 +100,7 @@ def test_seed_directory_first_run_creates_everything():
         "deleted": 0,
     }
     assert report.rules == {"created": sum(len(s.rules) for s in SEED), "updated": 0, "deleted": 0}
-    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (45, 60)
+    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (45, 61)
     assert OperatorRule.objects.count() == 151
     aws = _seeded("amazon-aws")
     assert (aws.name, aws.kind, aws.country, aws.source) == (
@@ -635,7 +635,7 @@ def test_seed_directory_command_output():
 
     assert out.getvalue().splitlines() == [
         "organisations: 45 created, 0 updated, 0 unchanged",
-        "contacts: 60 created, 0 updated, 0 deleted",
+        "contacts: 61 created, 0 updated, 0 deleted",
         "rules: 151 created, 0 updated, 0 deleted",
     ]
 

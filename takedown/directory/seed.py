@@ -245,6 +245,14 @@ SEED: tuple[SeedOrganisation, ...] = (
                 preferred=True,
                 verified=True,
             ),
+            # Its abuse-report API, used instead of the form where the team has an API token
+            # (takedown/notices/cloudflare.py, docs/cloudflare.md).
+            contact(
+                Purpose.ABUSE,
+                Channel.API,
+                "cloudflare",
+                "https://developers.cloudflare.com/api/resources/abuse_reports/methods/create/",
+            ),
             contact(
                 Purpose.LEGAL,
                 Channel.POSTAL,

@@ -36,6 +36,14 @@ class Team(models.Model):
         help_text="Months after closing before the person's data in a case is erased.",
     )
 
+    # Cloudflare's abuse-report API (takedown/notices/cloudflare.py): with both set, the team's
+    # notices to Cloudflare are submitted through the API; without, through its web form by hand.
+    # The token is a secret: encrypted at rest, never shown (manage.py cloudflare_credentials).
+    cloudflare_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Cloudflare account id for abuse reports."
+    )
+    cloudflare_api_token = EncryptedTextField(blank=True)
+
     def __str__(self) -> str:
         return self.name
 

@@ -59,10 +59,12 @@ from django.utils import timezone
 from takedown.checks.escalate import EscalationError, record_reply
 from takedown.events import stored
 from takedown.models import Case, Notice, Reply, ReplyAttachment
+from takedown.notices import cloudflare
 from takedown.notices.bounces import process_bounce
 from takedown.notices.send import SendError, recipient_addresses, reply_domain
 from takedown.replies import classify as c
 from takedown.replies.mail import ParsedMail, parse_message, read_paths
+from takedown.resolve.named import learn_from_cloudflare
 from takedown.workflow import record_event
 
 log = logging.getLogger(__name__)
@@ -215,6 +217,8 @@ def _store_and_act(parsed: ParsedMail, key: str, source: str) -> InboundResult:
                 notice=reply.notice,
             )
         _learn_ticket(reply.notice, reply.ticket)
+        if cloudflare.is_to_cloudflare(reply.notice):
+            learn_from_cloudflare(reply.notice, parsed.text, source=f"answer {reply.pk}")
         action = _act(reply, actor=None)
     return _result(reply, action)
 
