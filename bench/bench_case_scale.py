@@ -46,7 +46,9 @@ from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
 
 REFERENCE = "TD-SCALE-0001"
 PEAK_LIMIT_MB = 1024
-STEPS = ("import", "resolve", "generate", "dispatch", "pages")
+ALL_STEPS = ("import", "resolve-cold", "resolve-warm", "generate", "dispatch", "pages")
+# Not in the default run: notices written in SQL, for measuring pages without generate_notices.
+EXTRA_STEPS = ("notices-sql",)
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -249,6 +251,67 @@ def step_dispatch() -> dict[str, Any]:
     }
 
 
+def step_notices_sql() -> dict[str, Any]:
+    """(--steps notices-sql) The notices generate_notices would leave, written in SQL for the
+    page measurements: one draft per first party with its links, and the dataset maintainer's
+    with every link. Not a measurement of generate_notices; replaces earlier notices."""
+    _django()
+    from django.db import connection
+
+    from takedown.models import Case, FoundLink, Notice, NoticeLink, Organisation
+    from takedown.models import RecipientRole as Role
+    from takedown.web.staff.selectors import PARTY, PARTY_ROLE
+
+    case = Case.objects.get(reference=REFERENCE)
+    started = time.perf_counter()
+    Notice.objects.filter(case=case).delete()
+    parties = (
+        FoundLink.objects.filter(case=case, host__current__isnull=False)
+        .annotate(party=PARTY, party_role=PARTY_ROLE)
+        .filter(party__isnull=False)
+        .values_list("party", "party_role")
+        .distinct()
+    )
+    maintainer, _ = Organisation.objects.get_or_create(
+        name="LAION e.V.", kind=Organisation.Kind.DATASET_MAINTAINER
+    )
+    table, links = NoticeLink._meta.db_table, FoundLink._meta.db_table
+    for party, role in [*parties, (maintainer.pk, Role.DATASET_MAINTAINER)]:
+        notice = Notice.objects.create(
+            case=case, recipient_id=party, recipient_role=role, regime="gdpr"
+        )
+        chosen = FoundLink.objects.filter(case=case).annotate(party=PARTY)
+        if role != Role.DATASET_MAINTAINER:
+            chosen = chosen.filter(party=party)
+        sql, params = chosen.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (notice_id, link_id) SELECT %s, id FROM ({sql}) AS chosen",
+                [notice.pk, *params],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}; ANALYZE {links}")
+    return {
+        "seconds": time.perf_counter() - started,
+        "notices": Notice.objects.filter(case=case).count(),
+        "notice links": NoticeLink.objects.filter(notice__case=case).count(),
+    }
+
+
+def step_migrate() -> dict[str, Any]:
+    """A reused database gets the migrations added since it was imported (--steps)."""
+    _django()
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    out = StringIO()
+    call_command("migrate", stdout=out)
+    applied = [line.split()[1] for line in out.getvalue().splitlines() if "OK" in line]
+    return {"seconds": time.perf_counter() - started, "applied": applied}
+
+
 def step_pages() -> dict[str, Any]:
     _django()
     from django.conf import settings
@@ -318,6 +381,10 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_generate()
     elif step == "dispatch":
         result = step_dispatch()
+    elif step == "migrate":
+        result = step_migrate()
+    elif step == "notices-sql":
+        result = step_notices_sql()
     else:
         result = step_pages()
     peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF,)]
@@ -363,6 +430,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per sandbox query")
     parser.add_argument("--workers", type=int, default=16, help="resolve_hosts --workers")
     parser.add_argument("--processes", type=int, default=2, help="resolve_hosts --processes")
+    parser.add_argument(
+        "--steps",
+        default=",".join(ALL_STEPS),
+        help="comma-separated subset of " + ",".join(ALL_STEPS + EXTRA_STEPS) + "; without "
+        "import the database of an earlier run is reused (migrated first)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -395,13 +468,19 @@ def main() -> None:
         f"--processes {args.processes}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    steps = args.steps.split(",")
     failures: list[str] = []
     try:
-        result = run_child("import", args, env, parquet)
-        report("import", result, failures)
-        if result["hosts"] != len(world.hosts):
-            failures.append(f"import: {result['hosts']} hosts, not {len(world.hosts)}")
+        if "import" in steps:
+            result = run_child("import", args, env, parquet)
+            report("import", result, failures)
+            if result["hosts"] != len(world.hosts):
+                failures.append(f"import: {result['hosts']} hosts, not {len(world.hosts)}")
+        else:
+            report("migrate", run_child("migrate", args, env, parquet), failures)
         for phase in ("cold", "warm"):
+            if f"resolve-{phase}" not in steps:
+                continue
             before = servers.counts()
             result = run_child(f"resolve-{phase}", args, env, parquet)
             queries = delta(servers.counts(), before)
@@ -410,8 +489,9 @@ def main() -> None:
             result["per domain"] = round(domain_queries / len(world.domains), 3)
             report(f"resolve {phase}", result, failures)
             failures += check("postgres", phase, world, result, queries)
-        for step in ("generate", "dispatch", "pages"):
-            report(step, run_child(step, args, env, parquet), failures)
+        for step in ("generate", "notices-sql", "dispatch", "pages"):
+            if step in steps:
+                report(step, run_child(step, args, env, parquet), failures)
     finally:
         servers.stop()
     if failures:
