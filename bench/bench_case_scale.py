@@ -48,7 +48,7 @@ REFERENCE = "TD-SCALE-0001"
 PEAK_LIMIT_MB = 1024
 ALL_STEPS = ("import", "resolve-cold", "resolve-warm", "generate", "dispatch", "pages")
 # Not in the default run: notices written in SQL, for measuring pages without generate_notices.
-EXTRA_STEPS = ("notices-sql",)
+EXTRA_STEPS = ("resolve-synthetic", "notices-sql")
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -327,6 +327,78 @@ def step_notices_sql() -> dict[str, Any]:
     }
 
 
+def step_resolve_synthetic() -> dict[str, Any]:
+    """(--steps resolve-synthetic) Every host given a resolution without asking anyone, for
+    measuring the pages where a real resolution pass cannot finish (a loaded machine): each
+    big host its own platform, the small sites on 100 hosting providers, 45% of them with an
+    operator of their own; the platforms and hosting providers have an abuse address. Then the
+    links' stored party, as import stores it for hosts already resolved."""
+    _django()
+    from django.db import connection
+
+    from takedown.models import Case, Contact, FoundLink, Host, HostResolution, Organisation
+    from takedown.models.link import store_link_parties
+
+    case = Case.objects.get(reference=REFERENCE)
+    started = time.perf_counter()
+    kinds = Organisation.Kind
+    hosters = Organisation.objects.bulk_create(
+        Organisation(name=f"Hoster {n}", kind=kinds.HOSTING, country="DE") for n in range(100)
+    )
+    platforms = {
+        name: Organisation(name=f"Platform {name}", kind=kinds.PLATFORM, country="US")
+        for name in BIG_HOSTS
+    }
+    Organisation.objects.bulk_create(platforms.values())
+    Contact.objects.bulk_create(
+        Contact(
+            organisation=organisation,
+            purpose="abuse",
+            channel="email",
+            value=f"abuse{organisation.pk}@example.net",
+            quality="verified",
+        )
+        for organisation in [*hosters, *platforms.values()]
+    )
+    hosts = list(Host.objects.order_by("pk").values_list("pk", "hostname"))
+    operators = Organisation.objects.bulk_create(
+        (
+            Organisation(name=f"Operator of {name}", kind=kinds.OPERATOR)
+            for n, (_pk, name) in enumerate(hosts)
+            if name not in platforms and n % 20 < 9
+        ),
+        batch_size=5000,
+    )
+    operator_of = iter(operators)
+    resolutions = []
+    for n, (pk, name) in enumerate(hosts):
+        if name in platforms:
+            resolutions.append(HostResolution(host_id=pk, platform=platforms[name]))
+            continue
+        operator = next(operator_of) if n % 20 < 9 else None
+        resolutions.append(
+            HostResolution(host_id=pk, hosting=hosters[n % len(hosters)], operator=operator)
+        )
+    HostResolution.objects.bulk_create(resolutions, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Host._meta.db_table} AS host SET current_id = newest.id, status = %s "
+            f"FROM (SELECT host_id, MAX(id) AS id FROM {HostResolution._meta.db_table} "
+            f"GROUP BY host_id) AS newest WHERE newest.host_id = host.id",
+            [Host.Status.RESOLVED],
+        )
+        cursor.execute(f"ANALYZE {Host._meta.db_table}; ANALYZE {HostResolution._meta.db_table}")
+    resolved = time.perf_counter() - started
+    stored = store_link_parties(FoundLink.objects.filter(case=case))
+    return {
+        "seconds": time.perf_counter() - started,
+        "hosts": len(hosts),
+        "operators": len(operators),
+        "store_link_parties s": round(time.perf_counter() - started - resolved, 1),
+        "links": stored,
+    }
+
+
 def step_migrate() -> dict[str, Any]:
     """A reused database gets the migrations added since it was imported (--steps)."""
     _django()
@@ -431,6 +503,8 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_dispatch()
     elif step == "migrate":
         result = step_migrate()
+    elif step == "resolve-synthetic":
+        result = step_resolve_synthetic()
     elif step == "notices-sql":
         result = step_notices_sql()
     else:
@@ -544,7 +618,7 @@ def main() -> None:
             result["per domain"] = round(domain_queries / len(world.domains), 3)
             report(f"resolve {phase}", result, failures)
             failures += check("postgres", phase, world, result, queries)
-        for step in ("generate", "notices-sql", "dispatch", "pages"):
+        for step in ("resolve-synthetic", "generate", "notices-sql", "dispatch", "pages"):
             if step in steps:
                 report(step, run_child(step, args, env, parquet), failures)
     finally:
