@@ -453,7 +453,7 @@ def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
     pages = [
         ("case", staff, reverse("staff:case", args=[REFERENCE])),
         ("links", staff, reverse("staff:links", args=[REFERENCE])),
-        ("links, last page", staff, reverse("staff:links", args=[REFERENCE]) + f"?page={last}"),
+        ("links (last page)", staff, reverse("staff:links", args=[REFERENCE]) + f"?page={last}"),
         ("hosts", staff, reverse("staff:hosts", args=[REFERENCE])),
         ("review queue", staff, reverse("review:index")),
         ("review results", staff, reverse("review:results")),
