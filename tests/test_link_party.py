@@ -8,11 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from takedown.cases import open_case
 from takedown.intake.store import import_links
 from takedown.models import FoundLink, HostResolution
-from tests.factories import FoundLinkFactory, HostFactory, OrganisationFactory
+from tests.factories import (
+    CaseFactory,
+    FoundLinkFactory,
+    HostFactory,
+    OrganisationFactory,
+    TeamFactory,
+)
+from tests.test_web_staff import caseworker
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +61,15 @@ def test_link_party_of_an_import_onto_resolved_hosts(tmp_path: Path):
     parties = dict(FoundLink.objects.filter(case=case).values_list("host__hostname", "party_role"))
     assert parties == {"img.hoster-eins.de": "cdn", "new.unknown.example": ""}
     assert FoundLink.objects.get(case=case, host=resolved).party == hoster
+
+
+def test_links_page_party_beyond_a_bigint_filters_nothing(client):
+    team = TeamFactory(name="Berlin")
+    case = CaseFactory(reference="TD-2026-0161", team=team)
+    FoundLinkFactory(case=case)
+    client.force_login(caseworker("carla-party", team))
+
+    response = client.get(reverse("staff:links", args=[case.reference]), {"party": "9" * 30})
+
+    assert response.status_code == 200
+    assert len(response.context["rows"]) == 1

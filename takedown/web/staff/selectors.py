@@ -276,7 +276,7 @@ def case_links(
     )
     if party == "none":
         links = links.filter(party__isnull=True)
-    elif party.isdigit():
+    elif party.isdigit() and len(party) < 19:  # a bigint; longer is no organisation's id
         links = links.filter(party=int(party))
     if status in LINK_STATUSES:
         links = links.filter(status=status)
