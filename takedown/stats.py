@@ -417,3 +417,20 @@ def results(
         scoreboard=scoreboard(cases, now=now, removal=removal),
         generated_at=now,
     )
+
+
+def with_link_counts(notices: Iterable[Notice]) -> list[Notice]:
+    """`notices`, each with its number of links as `link_count`, counted in one grouped query
+    that reads only the (notice, link) index: a join with COUNT per notice row grouped the
+    notices' every column over all their link rows (2.8 s for a 200,000-link case)."""
+    notices = list(notices)
+    counted = dict(
+        NoticeLink.objects.filter(notice__in=[notice.pk for notice in notices])
+        .order_by()
+        .values("notice")
+        .annotate(n=Count("*"))
+        .values_list("notice", "n")
+    )
+    for notice in notices:
+        notice.link_count = counted.get(notice.pk, 0)  # type: ignore[attr-defined]
+    return notices

@@ -11,6 +11,8 @@ kinds.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -77,3 +79,12 @@ def kinds_of(role: str) -> tuple[str, ...]:
 def is_controller(kind: str) -> bool:
     """Whether a party of this kind (or the registrant) is a controller under the GDPR."""
     return ROLE_OF_KIND.get(kind) in CONTROLLER_ROLES
+
+
+def party_of(resolution: Any) -> tuple[int | None, str]:
+    """The first recipient's organisation id and role in a host resolution (or None, "")."""
+    for kind in FIRST_RECIPIENT_KINDS:
+        party_id = getattr(resolution, f"{kind}_id", None)
+        if party_id is not None:
+            return party_id, str(ROLE_OF_KIND[kind])
+    return None, ""
