@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from takedown.models import LetterTemplate
 from takedown.notices import letters
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import CaseFactory, TeamFactory, UserFactory
+from tests.test_notices_render import make_notice
 from tests.test_notices_team_letters import GOOD_DSA, GOOD_FAITH, NO_GOOD_FAITH
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +187,25 @@ def test_german_page(client, ada, team):
         == 8 + 1 + 1
     )  # every combination, the preview, the placeholder reference
     assert GOOD_FAITH not in page
+
+
+def test_notice_edit_page_names_missing_elements_in_german(client, team):
+    carla = UserFactory(username="carla")
+    carla.groups.add(Group.objects.get(name="caseworker"))
+    team.members.add(carla)
+    notice = make_notice("dsa", case=CaseFactory(team=team), created_by=carla)
+    client.force_login(carla)
+    client.post(reverse("staff:language"), {"language": "de", "next": "/"})
+    url = reverse("staff:edit_notice", args=[notice.case.reference, notice.pk])
+
+    page = client.post(url, {"subject": "", "body_text": "Bitte entfernen."}, follow=True)
+
+    assert page.context["missing"][:2] == [
+        "eine hinreichend begründete Erläuterung, warum die Inhalte rechtswidrig sind",
+        "Erklärung des guten Glaubens, dass die Meldung zutreffend und vollständig ist",
+    ]
+    notice.refresh_from_db()
+    assert notice.element_check["missing"][:2] == [  # stored in English
+        "a substantiated explanation of why the content is illegal",
+        GOOD_FAITH,
+    ]
