@@ -209,3 +209,18 @@ def test_notice_edit_page_names_missing_elements_in_german(client, team):
         "a substantiated explanation of why the content is illegal",
         GOOD_FAITH,
     ]
+
+
+def test_edit_page_checks_the_version_in_use_again(client, ada, team):
+    """A version in use that no longer passes (here its stored text is made incomplete, as a
+    new release's statements could make it) is shown as such; notices then fail their own
+    check."""
+    version = letters.activate(letters.save_template(team, "dsa", "en", GOOD_DSA, ada), ada)
+    LetterTemplate.objects.filter(pk=version.pk).update(text=NO_GOOD_FAITH)
+    client.force_login(ada)
+
+    page = client.get(_edit(team))
+
+    assert "The version in use lacks required elements" in page.content.decode()
+    assert LetterTemplate.objects.get(pk=version.pk).complete is False
+    assert client.get(reverse("staff:templates")).content.decode().count("elements missing") == 1
