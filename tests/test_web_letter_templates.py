@@ -224,3 +224,13 @@ def test_edit_page_checks_the_version_in_use_again(client, ada, team):
     assert "The version in use lacks required elements" in page.content.decode()
     assert LetterTemplate.objects.get(pk=version.pk).complete is False
     assert client.get(reverse("staff:templates")).content.decode().count("elements missing") == 1
+
+
+def test_markup_in_a_letter_text_is_shown_as_text(client, ada, team):
+    letters.save_template(team, "dsa", "en", "<script>alert(1)</script>\n\n" + GOOD_DSA, ada)
+    client.force_login(ada)
+
+    page = client.get(_edit(team)).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the editor and the preview
