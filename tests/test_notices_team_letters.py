@@ -262,6 +262,20 @@ def test_reminder_from_the_active_text_passes_the_check(admin):
     assert "reminder" in template_body(reminder)
 
 
+def test_own_opening_keeps_the_reminder_sentence_with_its_placeholder(admin):
+    team = f.TeamFactory()
+    text = "{reminder}\n\nWe write about images of a person we represent.\n\n{statements}"
+    letters.activate(letters.save_template(team, "dsa", "en", text, admin), admin)
+    first = make_notice("dsa", case=f.CaseFactory(team=team))
+    reminder = make_notice(
+        "dsa", case=first.case, kind="reminder", parent=first, links=0, mandate=False
+    )
+    reminder.links.set(first.links.all())
+
+    assert template_body(first).startswith("We write about images")
+    assert template_body(reminder).startswith("This is a reminder: we wrote to you about")
+
+
 def test_activation_checks_again(admin):
     """A version is checked again when it is activated (the built-in statements may have
     changed since it was saved): a stored "complete" is not trusted."""

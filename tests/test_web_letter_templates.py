@@ -11,7 +11,8 @@ from django.urls import reverse
 from takedown.models import LetterTemplate
 from takedown.notices import letters
 from takedown.notices.regimes import REGIMES
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import CaseFactory, TeamFactory, UserFactory
+from tests.test_notices_render import make_notice
 from tests.test_notices_team_letters import GOOD_DSA, GOOD_FAITH, NO_GOOD_FAITH
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,50 @@ def test_german_page(client, ada, team):
         == 8 + 1 + 1
     )  # every combination, the preview, the placeholder reference
     assert GOOD_FAITH not in page
+
+
+def test_notice_edit_page_names_missing_elements_in_german(client, team):
+    carla = UserFactory(username="carla")
+    carla.groups.add(Group.objects.get(name="caseworker"))
+    team.members.add(carla)
+    notice = make_notice("dsa", case=CaseFactory(team=team), created_by=carla)
+    client.force_login(carla)
+    client.post(reverse("staff:language"), {"language": "de", "next": "/"})
+    url = reverse("staff:edit_notice", args=[notice.case.reference, notice.pk])
+
+    page = client.post(url, {"subject": "", "body_text": "Bitte entfernen."}, follow=True)
+
+    assert page.context["missing"][:2] == [
+        "eine hinreichend begründete Erläuterung, warum die Inhalte rechtswidrig sind",
+        "Erklärung des guten Glaubens, dass die Meldung zutreffend und vollständig ist",
+    ]
+    notice.refresh_from_db()
+    assert notice.element_check["missing"][:2] == [  # stored in English
+        "a substantiated explanation of why the content is illegal",
+        GOOD_FAITH,
+    ]
+
+
+def test_edit_page_checks_the_version_in_use_again(client, ada, team):
+    """A version in use that no longer passes (here its stored text is made incomplete, as a
+    new release's statements could make it) is shown as such; notices then fail their own
+    check."""
+    version = letters.activate(letters.save_template(team, "dsa", "en", GOOD_DSA, ada), ada)
+    LetterTemplate.objects.filter(pk=version.pk).update(text=NO_GOOD_FAITH)
+    client.force_login(ada)
+
+    page = client.get(_edit(team))
+
+    assert "The version in use lacks required elements" in page.content.decode()
+    assert LetterTemplate.objects.get(pk=version.pk).complete is False
+    assert client.get(reverse("staff:templates")).content.decode().count("elements missing") == 1
+
+
+def test_markup_in_a_letter_text_is_shown_as_text(client, ada, team):
+    letters.save_template(team, "dsa", "en", "<script>alert(1)</script>\n\n" + GOOD_DSA, ada)
+    client.force_login(ada)
+
+    page = client.get(_edit(team)).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the editor and the preview

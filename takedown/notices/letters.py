@@ -303,16 +303,25 @@ def _event_data(version: LetterTemplate) -> dict[str, Any]:
     }
 
 
+def recheck(version: LetterTemplate) -> dict[str, Any]:
+    """Run the element check of a saved version again, against today's built-in statements
+    (a new release may word or require them differently), and store the result."""
+    regime = _regime_for(version.regime, version.language)
+    check = _check_data(check_template(regime, version.language, version.text))
+    if check != version.element_check:
+        LetterTemplate.objects.filter(pk=version.pk).update(
+            element_check=check, complete=check["complete"]
+        )
+        version.element_check, version.complete = check, check["complete"]
+    return check
+
+
 def activate(version: LetterTemplate, actor: Any) -> LetterTemplate:
     """Make `version` the one its team's notices use. The element check runs again first
     (against today's built-in statements); NotPossible if anything is missing."""
     regime = _regime_for(version.regime, version.language)
-    check = _check_data(check_template(regime, version.language, version.text))
-    LetterTemplate.objects.filter(pk=version.pk).update(
-        element_check=check, complete=check["complete"]
-    )
+    check = recheck(version)
     if not check["complete"]:
-        version.refresh_from_db()
         raise NotPossible(
             _("This version lacks required elements and cannot be used: %(list)s")
             % {"list": _missing_summary(check)}

@@ -44,6 +44,10 @@ VALUES: dict[str, Promise] = {
         "not place itself with {statement:…}."
     ),
     "closing": _("The built-in closing paragraph."),
+    "reminder": _(
+        "The sentence a reminder or an escalation opens with, empty in a first notice; "
+        "{intro} contains it already."
+    ),
     "organisation": _("The name of our organisation."),
     "recipient": _("The recipient's name."),
     "role": _("The recipient's role (hosting provider, site operator, …)."),

@@ -517,6 +517,11 @@ def compose_body(
         )
     values = {
         **pieces,
+        # The opening sentence of a reminder or an escalation ("" in a first notice), which
+        # {intro} carries too: for a text that words its own opening.
+        "reminder": _clean(
+            _render([f"notices/{lang}/common/_reminder.txt"], context, autoescape=False)
+        ),
         "organisation": context["organisation"],
         "recipient": context["recipient"]["name"],
         "role": context["role_label"],

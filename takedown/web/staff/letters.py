@@ -231,7 +231,10 @@ def _edit_page(
     latest = versions[0] if versions else None
     active = next((v for v in versions if v.active), None)
     text = latest.text if latest else letters.STARTER[language]
-    check = latest.element_check if latest else {}
+    # Checked again on every visit: the built-in statements may have changed since the save.
+    check = letters.recheck(latest) if latest else {}
+    if active is not None and active is not latest:
+        letters.recheck(active)
     rows = _combination_rows(check)
     combos = letters.combinations(regime)
     wanted = (request.GET.get("category", ""), request.GET.get("role", ""))
