@@ -34,8 +34,12 @@ and a link whose claim (its next_check_at) was taken over by another check is no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +76,9 @@ CHECKED_FIELDS = [
     "next_check_at",
     "evidence",
 ]
+# Results recorded per transaction while the rest of a batch is fetched (see _Fetching): at
+# least this many, or all that are ready when the previous chunk is recorded.
+RECORD_CHUNK = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +135,12 @@ def check_links(link_ids: list[int], *, conf: RecheckSettings | None = None) -> 
             to_fetch.append(link)
         else:
             outcomes.append(skipped)
-    seen = asyncio.run(_fetch(to_fetch, conf)) if to_fetch else []
-    with transaction.atomic():
-        outcomes += _record(to_fetch, seen, claims, conf)
+    with _Fetching(to_fetch, conf) as fetching:
+        for chunk in fetching.chunks(RECORD_CHUNK):
+            with transaction.atomic():
+                outcomes += _record(
+                    [to_fetch[index] for index, _ in chunk], [one for _, one in chunk], claims, conf
+                )
     outcomes.sort(key=lambda outcome: outcome.link_id)
     return outcomes
 
@@ -148,24 +158,90 @@ def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome
     return CheckOutcome(link.pk, link.url, link.last_verdict, link.status, reason, due, None)
 
 
-async def _fetch(links: list[FoundLink], conf: RecheckSettings) -> list[_Seen]:
-    def boil_down(index: int, result: FetchResult) -> _Seen:
-        body, result.body = result.body, None  # the bytes go no further than this
-        content_type = result.headers.get("content-type", "").lower()
-        hashes = None
-        if body and not result.error:
-            hashes = _unchanged(links[index].evidence, body) or image_hashes(body)
-        is_html = "html" in content_type or (body or b"")[:200].lstrip()[:1] == b"<"
-        return _Seen(result, hashes, len(body) if body is not None else None, is_html)
+class _Fetching:
+    """The batch's fetches on an event loop in a thread of their own, each result handed over
+    as soon as its body is boiled down, so that this thread records results while the rest of
+    the batch is still being fetched: the politeness delays (a host's links go out a second
+    apart) leave the network idle most of a batch's time, and recording used to wait for the
+    last fetch and then hold the batch up by as long again. The database is touched from the
+    calling thread only (its connection, its transaction)."""
 
-    return await fetch_each_async(
-        [link.url for link in links],
-        boil_down,
-        per_host=conf.per_host,
-        concurrency=conf.concurrency,
-        politeness_delay=conf.politeness_delay,
-        handle_in_thread=True,
-    )
+    def __init__(self, links: list[FoundLink], conf: RecheckSettings) -> None:
+        self._links = links
+        self._conf = conf
+        self._handed: queue.SimpleQueue[tuple[int, _Seen] | BaseException] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="recheck-fetch", daemon=True)
+
+    def __enter__(self) -> _Fetching:
+        if self._links:
+            self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is not None:
+            self._cancel()  # recording failed: stop fetching what nobody will record
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _cancel(self) -> None:
+        self._stop.set()
+        if self._loop is not None and self._task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._task.cancel)
+
+    def chunks(self, least: int) -> Iterator[list[tuple[int, _Seen]]]:
+        """(index in links, what was seen), at least `least` at a time (fewer only at the end),
+        and everything that is ready when the recorder comes back for more."""
+        left = len(self._links)
+        while left:
+            chunk = [self._take() for _ in range(min(least, left))]
+            while len(chunk) < left:
+                try:
+                    chunk.append(self._take(block=False))
+                except queue.Empty:
+                    break
+            left -= len(chunk)
+            yield chunk
+
+    def _take(self, *, block: bool = True) -> tuple[int, _Seen]:
+        item = self._handed.get(block=block)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._fetch())
+        except BaseException as exc:  # the recording thread raises it
+            self._handed.put(exc)
+
+    async def _fetch(self) -> None:
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        if self._stop.is_set():
+            return
+        links = self._links
+
+        def boil_down(index: int, result: FetchResult) -> None:
+            body, result.body = result.body, None  # the bytes go no further than this
+            content_type = result.headers.get("content-type", "").lower()
+            hashes = None
+            if body and not result.error:
+                hashes = _unchanged(links[index].evidence, body) or image_hashes(body)
+            is_html = "html" in content_type or (body or b"")[:200].lstrip()[:1] == b"<"
+            seen = _Seen(result, hashes, len(body) if body is not None else None, is_html)
+            self._handed.put((index, seen))
+
+        await fetch_each_async(
+            [link.url for link in links],
+            boil_down,
+            per_host=self._conf.per_host,
+            concurrency=self._conf.concurrency,
+            politeness_delay=self._conf.politeness_delay,
+            handle_in_thread=True,
+        )
 
 
 def _unchanged(evidence: LinkCheck | None, body: bytes) -> ImageHashes | None:
