@@ -54,7 +54,7 @@ from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Verdict
-from takedown.resolve.bulk import column_field
+from takedown.resolve.bulk import column_field, insert_returning, update_each, update_matching
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
     ConcurrentChange,
@@ -76,6 +76,7 @@ CHECKED_FIELDS = [
     "next_check_at",
     "evidence",
 ]
+CHECK_COLUMNS = [field.name for field in LinkCheck._meta.concrete_fields if not field.primary_key]
 # Results recorded per transaction while the rest of a batch is fetched (see _Fetching): at
 # least this many, or all that are ready when the previous chunk is recorded.
 RECORD_CHUNK = 200
@@ -306,7 +307,7 @@ def _record(
         decision = decide(observation(link, one), reference_for(link), previous)
         decisions.append(decision)
         checks.append(_link_check(link, one, decision, now))
-    LinkCheck.objects.bulk_create(checks, batch_size=500)
+    _insert_checks(checks)
     metrics.add("link_checks", len(checks))
 
     review_events = []
@@ -385,37 +386,38 @@ def _still_ours(
 
 
 def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) -> None:
-    """One UPDATE per link, sent as one executemany: bulk_update's CASE expressions cost
-    milliseconds of Python per link, more than the fetch and the hashing together.
+    """The checked columns of every link, in one UPDATE ... FROM VALUES per few hundred links
+    (bulk_update's CASE expressions cost milliseconds of Python per link, more than the fetch
+    and the hashing together; an UPDATE per link cost the database as much as the rest).
 
-    Each UPDATE holds only while next_check_at is still the claim's token, so a check whose
-    claim was lost cannot overwrite the one that took the link over."""
-    columns = [column_field(FoundLink, name) for name in CHECKED_FIELDS]
-    fields = [field for field, _ in columns]
-    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in columns)
-    table = connection.ops.quote_name(FoundLink._meta.db_table)
-    due_field, due_name = column_field(FoundLink, "next_check_at")
-    due_column = connection.ops.quote_name(due_name)
-    # Only column names from the model are interpolated; every value is a parameter.
-    update = f"UPDATE {table} SET {assignments} WHERE id = %s AND "  # noqa: S608
-    claimed: list[list[Any]] = []
-    unclaimed: list[list[Any]] = []  # checked on demand without a due time (tests, the shell)
+    Each row is updated only while its next_check_at is still the claim's token, so a check
+    whose claim was lost cannot overwrite the one that took the link over."""
+    attnames = [column_field(FoundLink, name)[0].attname for name in CHECKED_FIELDS]
+    claimed, unclaimed = [], []
     for link in links:
-        row = [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields]
         token = claims[link.pk]
-        if token is None:
-            unclaimed.append([*row, link.pk])
-        else:
-            claimed.append([*row, link.pk, due_field.get_db_prep_save(token, connection)])
-    saved = 0
-    with connection.cursor() as cursor:
-        for sql, rows in ((f"{due_column} = %s", claimed), (f"{due_column} IS NULL", unclaimed)):
-            if rows:
-                cursor.executemany(update + sql, rows)
-                saved += cursor.rowcount
+        values = [getattr(link, attname) for attname in attnames]
+        if token is not None:
+            claimed.append((link.pk, token, *values))
+        else:  # checked on demand without a due time (tests, the shell)
+            unclaimed.append((link.pk, *values))
+    saved = update_matching(FoundLink, CHECKED_FIELDS, "next_check_at", claimed)
+    if unclaimed:
+        # Such a link is unclaimed only while nobody gave it a due time meanwhile.
+        saved += update_each(FoundLink, CHECKED_FIELDS, unclaimed, where={"next_check_at": None})
     if saved != len(links):
         # _still_ours locked the rows, so this is a bug, not a race: record nothing of it.
         raise ConcurrentChange(f"{len(links) - saved} checked links changed while recorded")
+
+
+def _insert_checks(checks: list[LinkCheck]) -> None:
+    """bulk_create's work without preparing every value through its field (see
+    takedown.resolve.bulk): the checks get their ids."""
+    attnames = [column_field(LinkCheck, name)[0].attname for name in CHECK_COLUMNS]
+    rows = [[getattr(check, attname) for attname in attnames] for check in checks]
+    for check, pk in zip(checks, insert_returning(LinkCheck, CHECK_COLUMNS, rows), strict=True):
+        check.pk = pk
+        check._state.adding, check._state.db = False, connection.alias
 
 
 def _link_check(link: FoundLink, seen: _Seen, decision: Decision, now: datetime) -> LinkCheck:
