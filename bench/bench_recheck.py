@@ -26,6 +26,12 @@ politeness and concurrency, hashing each body in the loop's thread pool as the p
 SHA-256, pHash and PDQ for the evidence pass; SHA-256 compared with the known one (and the
 perceptual hashes only on a mismatch) for the recheck pass. The share printed is ceiling
 seconds / product seconds (issue 16 target: >= 80%).
+
+Where the time goes: every pass and ceiling also prints the CPU it cost per check in this
+process (the product or the bare loop), in the sandbox server and in the PostgreSQL backend
+(from /proc): on a shared 2-core machine CPU seconds are steadier than wall seconds, and they
+show which process sets the floor. `--profile` runs each of them under cProfile (slower) and
+writes var/bench/recheck-PASS.prof and ceiling-PASS.prof.
 """
 
 from __future__ import annotations
