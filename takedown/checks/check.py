@@ -4,7 +4,8 @@
 One batch is one event loop: `check_links` fetches every link of the batch at once with the
 per-host limits (TAKEDOWN_RECHECK_PER_HOST concurrent requests, TAKEDOWN_RECHECK_POLITENESS_DELAY
 seconds between two starts to one host), boils each body down to its hashes as soon as it
-arrives (bodies are never stored and never all held at once), and then records the batch in one
+arrives (bodies are never stored and never all held at once), and records the results in
+chunks while the rest of the batch is still being fetched (see _Fetching), each chunk in one
 transaction:
 
 - a LinkCheck per fetch (status, final URL, resolved IP, key headers, hashes, error, reason);
