@@ -405,7 +405,7 @@ def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) ->
     saved = update_matching(FoundLink, CHECKED_FIELDS, "next_check_at", claimed)
     if unclaimed:
         # Such a link is unclaimed only while nobody gave it a due time meanwhile.
-        saved += update_each(FoundLink, CHECKED_FIELDS, unclaimed, where={"next_check_at": None})
+        saved += update_each(FoundLink, CHECKED_FIELDS, unclaimed, still_null=["next_check_at"])
     if saved != len(links):
         # _still_ours locked the rows, so this is a bug, not a race: record nothing of it.
         raise ConcurrentChange(f"{len(links) - saved} checked links changed while recorded")

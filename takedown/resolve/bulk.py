@@ -34,11 +34,11 @@ def update_each(
     field_names: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     *,
-    where: dict[str, None] | None = None,
+    still_null: Sequence[str] = (),
 ) -> int:
     """UPDATE `model` SET each of `field_names` WHERE pk = row[0], from row[1:], for every
-    row (and, for each name in `where`, only while that column IS NULL); returns how many rows
-    changed. Use inside transaction.atomic() when the rows must change together."""
+    row (only while the columns of `still_null` are NULL); returns how many rows changed.
+    Use inside transaction.atomic() when the rows must change together."""
     if not rows:
         return 0
     using = router.db_for_write(model)
@@ -50,7 +50,7 @@ def update_each(
     # Only quoted names from the model's metadata go into the text; every value is a parameter.
     pk_column = column_field(model, meta.pk.name)[1]
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk_column)} = %s"  # noqa: S608
-    for name in where or {}:
+    for name in still_null:
         sql += f" AND {quote(column_field(model, name)[1])} IS NULL"
     params = [
         [
