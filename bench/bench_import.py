@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import BENCH_DIR, fresh_django
@@ -104,9 +105,14 @@ def child(db: str, parquet: Path, ceiling: bool = True) -> None:
     from takedown.intake.store import import_links
 
     case = open_case(reference="TD-BENCH-0001")
-    started = time.perf_counter()
+    server = _server_cpu() if db == "postgres" else None
+    started, cpu_started = time.perf_counter(), time.process_time()
+    server_started = server() if server else 0.0
     report = import_links(case, [parquet], dataset="laion-5b")
     seconds = time.perf_counter() - started
+    cpu = {"client_cpu_s": round(time.process_time() - cpu_started, 1)}
+    if server:
+        cpu["server_cpu_s"] = round(server() - server_started, 1)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "db": db,
@@ -115,9 +121,13 @@ def child(db: str, parquet: Path, ceiling: bool = True) -> None:
         "seconds": round(seconds, 2),
         "rows_per_s": round(report.rows / seconds),
         "peak_rss_mb": round(peak_mb),
+        **cpu,
     }
     if db == "postgres" and ceiling:
+        ceiling_started = server() if server else 0.0
         copy_seconds, bare_seconds = copy_ceiling(parquet.with_suffix(".copy"))
+        if server:
+            result["ceilings_server_cpu_s"] = round(server() - ceiling_started, 1)
         result.update(
             ceiling_seconds=round(copy_seconds, 2),
             ceiling_rows_per_s=round(report.created / copy_seconds),
@@ -127,6 +137,27 @@ def child(db: str, parquet: Path, ceiling: bool = True) -> None:
             bare_share=round(bare_seconds / seconds, 3),
         )
     print(json.dumps(result))
+
+
+def _server_cpu() -> Any:
+    """A function giving the CPU seconds of this connection's PostgreSQL backend so far, or
+    None when the server is not on this machine (its process is not in /proc)."""
+    import os
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    if not stat.exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def seconds() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return seconds
 
 
 def copy_ceiling(dump: Path) -> tuple[float, float]:
@@ -220,6 +251,13 @@ def main() -> None:
             f"{result['rows_per_s']:>8,} {result['peak_rss_mb']:>6} MB",
             flush=True,
         )
+        if "server_cpu_s" in result:
+            print(
+                f"{'':<10} CPU: this process {result['client_cpu_s']} s, its PostgreSQL "
+                f"backend {result['server_cpu_s']} s (the two COPYs of the ceiling: "
+                f"{result.get('ceilings_server_cpu_s', '-')} s)",
+                flush=True,
+            )
         if "share" in result:
             print(
                 f"{'':<10} ceiling: plain COPY of the same {result['created']:,} rows "
