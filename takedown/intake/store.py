@@ -324,7 +324,11 @@ class _Writer(threading.Thread):
                 cursor.execute(f"SET CONSTRAINTS {', '.join(self._deferred)} IMMEDIATE")
             # One import into a case at a time (every link of a case comes in by an import):
             # a second one waits here until the first commits, then sees its links.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE, self._case_id])
+            # (Two int4 keys; a case id past 2**31 shares its lock with a smaller one.)
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s::int4, %s::int4)",
+                [_LOCK_SPACE, self._case_id % 2_147_483_647],
+            )
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {FoundLink._meta.db_table} WHERE case_id = %s)",
                 [self._case_id],
