@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from takedown.cases import open_case
 from takedown.intake.normalize import MAX_URL_LENGTH
@@ -402,3 +403,75 @@ def test_import_links_hostile_file_exits_2_with_one_line_and_imports_nothing(
 
     assert (str(caught.value), caught.value.returncode) == (message, 2)
     assert (Case.objects.count(), FoundLink.objects.count()) == (0, 0)
+
+
+# --- a case without links: its import goes straight into the links table (PostgreSQL) ----
+
+
+def _spellings(n: int) -> list[str]:
+    """URL n in three spellings that normalise to one URL."""
+    return [
+        f"https://img{n % 3}.example.com/{n}.jpg",
+        f"HTTPS://IMG{n % 3}.EXAMPLE.COM:443/{n}.jpg",
+        f"https://img{n % 3}.example.com/{n}.jpg#top",
+    ]
+
+
+def test_import_links_new_case_drops_duplicates_within_and_across_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr("takedown.intake.store.BATCH_ROWS", 4)
+    lines = [spelling for n in range(10) for spelling in _spellings(n)]
+    lines += [_spellings(n)[0] for n in range(10)]  # every URL once more, batches later
+    case = open_case(reference="TD-2026-0130")
+
+    report = import_links(case, [write(tmp_path, "a.txt", "\n".join(lines) + "\n")])
+
+    assert (report.rows, report.created, report.duplicates) == (40, 10, 30)
+    urls = list(case.links.order_by("id").values_list("url", flat=True))
+    assert urls == [f"https://img{n % 3}.example.com/{n}.jpg" for n in range(10)]
+    assert report.hosts == 3
+
+
+def test_import_links_new_case_stores_links_its_duplicate_check_only_suspects(
+    tmp_path, monkeypatch
+):
+    """A key seen before sends the link the ON CONFLICT way, which stores it when it is not
+    in the case after all (as with two URLs whose hash() collides)."""
+    monkeypatch.setattr(
+        "takedown.intake.store._SeenKeys.add", lambda self, hashes: [True] * len(hashes)
+    )
+    case = open_case(reference="TD-2026-0131")
+    text = "".join(f"https://h{n}.example.com/{n}.jpg\n" for n in range(5)) * 2
+
+    report = import_links(case, [write(tmp_path, "a.txt", text)])
+
+    assert (report.created, report.duplicates) == (5, 5)
+    assert case.links.count() == 5
+
+
+def test_import_links_new_case_checks_other_cases_only_on_known_hosts(tmp_path):
+    first = open_case(reference="TD-2026-0132")
+    import_links(first, [write(tmp_path, "a.txt", "https://old.example.com/1.jpg\n")])
+    second = open_case(reference="TD-2026-0133")
+    text = "https://old.example.com/1.jpg\nhttps://old.example.com/2.jpg\nhttps://new.example.org/1.jpg\n"
+
+    report = import_links(second, [write(tmp_path, "b.txt", text)])
+
+    assert (report.created, report.in_other_cases) == (3, 1)
+    flagged = set(FoundLink.objects.filter(in_other_case=True).values_list("case_id", "url"))
+    assert flagged == {
+        (first.pk, "https://old.example.com/1.jpg"),
+        (second.pk, "https://old.example.com/1.jpg"),
+    }
+
+
+def test_import_links_leaves_foreign_keys_checked_at_commit_again(tmp_path):
+    """The import checks a link's foreign keys statement by statement; afterwards the
+    caller's transaction defers them to COMMIT again, as Django expects."""
+    case = open_case(reference="TD-2026-0134")
+    with transaction.atomic():
+        import_links(case, [write(tmp_path, "a.txt", "https://a.example.com/1.jpg\n")])
+        link = case.links.get()
+        # A dangling host id is accepted until COMMIT only while the check is deferred.
+        FoundLink.objects.filter(pk=link.pk).update(host_id=link.host_id + 10_000)
+        FoundLink.objects.filter(pk=link.pk).update(host_id=link.host_id)
+    assert case.links.get().host_id == link.host_id

@@ -4,6 +4,8 @@ import hashlib
 import socket
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from takedown.intake import normalize
 from takedown.intake.normalize import (
@@ -425,3 +427,127 @@ def test_stored_host_is_ascii_and_shown_in_unicode() -> None:
 
     assert stored == "xn--mnchen-3ya.de"
     assert host_to_unicode(stored) == "münchen.de"
+
+
+# --- the fast path gives what the full parse gives -----------------------------------------
+
+_SCHEMES = ["https", "http", "HTTP", "Https", "ftp", "data", ""]
+_SEPARATORS = ["://", ":/", ":", ":\\\\", ":///", "//"]
+_USERINFO = ["", "user@", "u:p@", "@", "a@b@"]
+_HOSTS = [
+    "example.com",
+    "img.example.co.uk",
+    "cdn_1.example.net",
+    "-edge-.example.org",
+    "Example.COM",
+    "bücher.example",
+    "faß.de",
+    "i❤.ws",
+    "xn--mnchen-3ya.de",
+    "xn--zz.de",
+    "127.0.0.1",
+    "0x7f.1",
+    "2130706433",
+    "1.2.3.999",
+    "[::1]",
+    "[::ffff:192.0.2.1]",
+    "[fe80::1%25eth0]",
+    "example.com.",
+    "ex%41mple.com",
+    "ex%zzmple.com",
+    "a..b.com",
+    "localhost",
+    "s3.amazonaws.com",
+    "foo.blogspot.com",
+    "co.uk",
+    "example.unknowntld",
+    "a" * 64 + ".com",
+    "exa mple.com",
+    "",
+]
+_PORTS = ["", ":443", ":80", ":8080", ":", ":99999", ":0", ":x", ":٣"]
+_TAIL = st.lists(
+    st.sampled_from(
+        [
+            *"/abcXYZ09.-_~:@[]?#",
+            *["..", "%", "%2e", "%2E", "%zz", "&=", "\\", " ", "\t", "\n"],
+            *["\x00", "\x7f", "\u200b", "\ufeff", "ä", "€", "😀", "\ud800"],
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+def _outcome(function, raw: str):
+    try:
+        return function(raw)
+    except InvalidURL as exc:
+        return ("invalid", exc.reason)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scheme=st.sampled_from(_SCHEMES),
+    separator=st.sampled_from(_SEPARATORS),
+    userinfo=st.sampled_from(_USERINFO),
+    host=st.sampled_from(_HOSTS),
+    port=st.sampled_from(_PORTS),
+    tail=_TAIL,
+    edges=st.sampled_from(["", " ", "\t", "\x00"]),
+)
+def test_normalize_url_fast_path_equals_full_parse(
+    scheme: str, separator: str, userinfo: str, host: str, port: str, tail: str, edges: str
+) -> None:
+    raw = f"{edges}{scheme}{separator}{userinfo}{host}{port}{tail}{edges}"
+    assert _outcome(normalize_url, raw) == _outcome(normalize._normalize_slowly, raw)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    scheme=st.sampled_from(["https://", "http://"]),
+    host=st.sampled_from([*_HOSTS[:4], "127.0.0.1", "0x7f.1", "example.com.", "a..b.com", "co.uk"]),
+    tail=_TAIL,
+)
+def test_normalize_url_fast_path_equals_full_parse_near_the_common_shape(
+    scheme: str, host: str, tail: str
+) -> None:
+    # Mostly URLs of the fast path's shape, a character or two away from leaving it.
+    raw = f"{scheme}{host}/{tail}"
+    assert _outcome(normalize_url, raw) == _outcome(normalize._normalize_slowly, raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_normalize_url_fast_path_equals_full_parse_on_any_text_after_the_host(tail: str) -> None:
+    for raw in (f"https://example.com/{tail}", f"http://img.example.de{tail}"):
+        assert _outcome(normalize_url, raw) == _outcome(normalize._normalize_slowly, raw)
+
+
+@pytest.mark.shared_data
+def test_normalize_url_fast_path_equals_full_parse_on_laion_sample() -> None:
+    import pyarrow.parquet as pq
+
+    urls = pq.read_table(shared_file(LAION_SAMPLE), columns=["URL"]).column("URL").to_pylist()
+
+    assert [_outcome(normalize_url, raw) for raw in urls] == [
+        _outcome(normalize._normalize_slowly, raw) for raw in urls
+    ]
+    # And the fast path is the one nearly every row takes (it would be vacuous otherwise).
+    assert sum(normalize._PLAIN.fullmatch(raw) is not None for raw in urls) >= 990
+
+
+def test_normalize_url_fast_path_refuses_what_it_cannot_take_as_is() -> None:
+    for raw in [
+        "https://Example.com/a",
+        "https://example.com:443/a",
+        "https://u@example.com/a",
+        "https://example.com/a#f",
+        "https://example.com/a\\b",
+        "https://example.com/a b",
+        "https://example.com?q",
+        " https://example.com/a",
+    ]:
+        assert normalize._PLAIN.fullmatch(raw) is None, raw
+    # A host the cache writes otherwise ("0x7f.1" is 127.0.0.1) goes the slow way too.
+    assert normalize_url("http://0x7f.1/a").url == "http://127.0.0.1/a"
+    assert normalize_url("http://example.com./a").url == "http://example.com/a"

@@ -66,6 +66,7 @@ PARQUET_BATCH_ROWS = 65_536
 PARQUET_BATCH_BYTES = 64 * 1024 * 1024
 # Python strings made from one Parquet batch at a time (see "Bounded memory").
 PARQUET_CHUNK_BYTES = 8 * 1024 * 1024
+PARQUET_CHUNK_ROWS = 8_192
 # The longest values read. A URL is judged by normalize_url; this cap only keeps one cell from
 # costing megabytes (URLs of up to 16 KiB are real). An entry id is the dataset's key for a
 # row (a number, a hash, sometimes a path; the column is text). A caption is cut, not
@@ -508,7 +509,9 @@ def _parquet_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
         if _is_text(schema.field(name).type):
             limits[name] = (MAX_NUMBER_TEXT_BYTES, None)
     dictionary = [name for name in limits if _is_text(schema.field(name).type)]
-    return _parquet_batches(path, columns, limits, dictionary)
+    # Rows come in lists, one per run of a batch, flattened in C: a generator frame per row
+    # costs as much as making the row.
+    return itertools.chain.from_iterable(_parquet_batches(path, columns, limits, dictionary))
 
 
 def _parquet_batches(
@@ -516,7 +519,7 @@ def _parquet_batches(
     columns: _Columns,
     limits: dict[str, tuple[int, int | None]],
     dictionary: list[str],
-) -> Iterator[Row]:
+) -> Iterator[list[Row]]:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -552,8 +555,11 @@ def _parquet_batches(
                         f"{limit:,} bytes (TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
                     )
                 row_bytes = functools.reduce(pc.add, [t.kept_lengths for t in texts.values()])
-                for start, stop in _chunks(row_bytes, PARQUET_CHUNK_BYTES):
-                    yield from _parquet_chunk(batch, columns, texts, start, stop, number)
+                for first, last in _chunks(row_bytes, PARQUET_CHUNK_BYTES):
+                    # At most PARQUET_CHUNK_ROWS Row objects (with their extras) at once.
+                    for start in range(first, last, PARQUET_CHUNK_ROWS):
+                        stop = min(start + PARQUET_CHUNK_ROWS, last)
+                        yield _parquet_chunk(batch, columns, texts, start, stop, number)
                 number += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise IntakeError(
@@ -625,10 +631,14 @@ class _TextColumn(NamedTuple):
         kept_lengths = pc.fill_null(pc.take(pc.binary_length(kept), indices), 0)
         return cls(indices, kept, kept_lengths, over, raw)
 
-    def values(self, start: int, stop: int) -> list[str | None]:
+    def values(self, start: int, stop: int, missing: str | None = None) -> list[Any]:
+        """The rows' values as Python strings; a null one is `missing`."""
         import pyarrow.compute as pc
 
-        return pc.take(self.kept, self.indices.slice(start, stop - start)).to_pylist()
+        taken = pc.take(self.kept, self.indices.slice(start, stop - start))
+        if missing is not None:
+            taken = pc.fill_null(taken, missing)
+        return taken.to_pylist()
 
     def refused(self, start: int, stop: int) -> Iterable[bool]:
         if self.over is None:
@@ -684,38 +694,42 @@ def _parquet_chunk(
     start: int,
     stop: int,
     before: int,
-) -> Iterator[Row]:
+) -> list[Row]:
     url_name, caption_name, id_name, extras = columns
     url = texts[url_name]
-    captions = texts[caption_name].values(start, stop) if caption_name else repeat(None)
-    ids: Iterable[str | None] = repeat(None)
+    links = url.values(start, stop)
+    captions = texts[caption_name].values(start, stop, "") if caption_name else repeat("")
+    ids: Iterable[str] = repeat("")
     long_ids: Iterable[bool] = repeat(False)
     if id_name is not None:
-        ids, long_ids = texts[id_name].values(start, stop), texts[id_name].refused(start, stop)
+        ids, long_ids = texts[id_name].values(start, stop, ""), texts[id_name].refused(start, stop)
     per_row: Iterable[dict[str, int | float] | None] = repeat(None)
     if extras:
         per_row = _parquet_extras(batch, extras, texts, start, stop)
-    number = before + start
-    for link, caption, entry_id, extra, long_url, long_id in zip(
-        url.values(start, stop),
-        captions,
-        ids,
-        per_row,
-        url.refused(start, stop),
-        long_ids,
-        strict=False,
+    numbers = range(before + start + 1, before + stop + 1)
+    if (
+        url.over is None
+        and (id_name is None or texts[id_name].over is None)
+        and None not in links
+        and "" not in links
+        and (id_name is None or max(map(len, ids), default=0) <= MAX_ENTRY_ID_CHARS)
     ):
-        number += 1
-        caption = caption or ""
-        entry_id = entry_id or ""
+        # Every row has a URL and a short enough id (nearly every run of a real file): the
+        # rows are made in C, without a Python step per row.
+        return list(map(_new_row, zip(numbers, links, captions, ids, per_row, repeat(""))))
+    rows: list[Row] = []
+    for number, link, caption, entry_id, extra, long_url, long_id in zip(
+        numbers, links, captions, ids, per_row, url.refused(start, stop), long_ids, strict=False
+    ):
         if long_id or len(entry_id) > MAX_ENTRY_ID_CHARS:
-            yield Row(number, None, caption, "", extra, LONG_ENTRY_ID)
+            rows.append(Row(number, None, caption, "", extra, LONG_ENTRY_ID))
         elif long_url:
-            yield Row(number, None, caption, entry_id, extra, LONG_URL)
+            rows.append(Row(number, None, caption, entry_id, extra, LONG_URL))
         elif link:
-            yield Row(number, link, caption, entry_id, extra)
+            rows.append(Row(number, link, caption, entry_id, extra))
         else:
-            yield Row(number, None, caption, entry_id, extra, NO_URL)
+            rows.append(Row(number, None, caption, entry_id, extra, NO_URL))
+    return rows
 
 
 def _parquet_extras(
@@ -736,12 +750,16 @@ def _parquet_extras(
         for _, name, convert in extras
     ]
     if not any(None in column for column in columns):
-        # The common case, every row has every value: no per-row filtering.
-        return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+        # The common case, every row has every value: no per-row filtering, dicts made in C.
+        return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
     return [
         {key: value for key, value in zip(keys, values, strict=True) if value is not None} or None
         for values in zip(*columns, strict=True)
     ]
+
+
+# Row(number, url, caption, entry_id, extra, error) from a 6-tuple, without Python code.
+_new_row = functools.partial(tuple.__new__, Row)
 
 
 def _clean_numbers(values: list[Any], convert: Convert) -> list[int | float | None]:

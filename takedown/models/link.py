@@ -101,8 +101,14 @@ class FoundLink(models.Model):
         db_index=False,
     )
     party_role = models.CharField(max_length=24, blank=True)
+    # Indexed only where set (Meta.indexes): no link has evidence when it is imported.
     evidence = models.ForeignKey(
-        "LinkCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "LinkCheck",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -123,6 +129,15 @@ class FoundLink(models.Model):
                 fields=["next_check_at"],
                 name="link_check_due",
                 condition=models.Q(next_check_at__isnull=False),
+            ),
+            # Deleting a check finds the links holding it as evidence (SET_NULL, and the
+            # database's own foreign key check); "= id" implies NOT NULL, so this partial
+            # index serves both. A full one took a NULL entry for every imported link: 17%
+            # of a plain COPY's server time on a million links (README, Import).
+            models.Index(
+                fields=["evidence"],
+                name="link_evidence",
+                condition=models.Q(evidence__isnull=False),
             ),
         ]
 
