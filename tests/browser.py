@@ -96,36 +96,6 @@ def browser() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-class _RealApps:
-    """The app registry as migration 0005's create_groups sees it, minus the permission step
-    (done beforehand on the real registry, which that step must not modify)."""
-
-    @staticmethod
-    def get_model(app_label: str, model_name: str) -> Any:
-        from django.apps import apps
-
-        return apps.get_model(app_label, model_name)
-
-    @staticmethod
-    def get_app_configs() -> list[Any]:
-        return []
-
-
-@pytest.fixture
-def roles(transactional_db: None) -> None:
-    """The role groups (caseworker, reviewer, admin) as migration 0005 creates them. An earlier
-    transactional test's flush removes them, and serialized_rollback did not bring them back
-    in every test order, so they are made again here (idempotent)."""
-    import importlib
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    importlib.import_module("takedown.migrations.0005_web").create_groups(_RealApps(), None)
-
-
 @pytest.fixture
 def new_page(browser: Browser, live_server: Any, roles: None) -> Iterator[Any]:
     """`new_page()` opens a page in a fresh context (own cookies: one per person in a test),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -9,6 +10,8 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 
 from takedown import crypto
 
@@ -125,3 +128,26 @@ def two_factor_off(settings: Any) -> None:
     """Most tests sign users in directly (force_login) and are about something else; the
     two-factor tests (tests/test_twofactor.py) turn it back on. Production refuses it off."""
     settings.TAKEDOWN_TWO_FACTOR = False
+
+
+class _RealApps:
+    """The app registry as migration 0005's create_groups sees it, minus the permission step
+    (done beforehand on the real registry, which that step must not modify)."""
+
+    @staticmethod
+    def get_model(app_label: str, model_name: str) -> Any:
+        return apps.get_model(app_label, model_name)
+
+    @staticmethod
+    def get_app_configs() -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def roles(transactional_db: None) -> None:
+    """The role groups (caseworker, reviewer, admin) as migration 0005 creates them. An earlier
+    transactional test's flush removes them, and serialized_rollback did not bring them back
+    in every test order, so they are made again here (idempotent)."""
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    importlib.import_module("takedown.migrations.0005_web").create_groups(_RealApps(), None)

@@ -188,7 +188,7 @@ def test_sending_twice_reports_once(api):
     assert len(api.reports) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_report_once(api):
     from django.db import connection
 
@@ -651,7 +651,7 @@ send_notice(int(sys.argv[1]))
 """
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("step", "recovered_to", "reports_before_recovery"),
     [
