@@ -46,7 +46,7 @@ from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
 
 REFERENCE = "TD-SCALE-0001"
 PEAK_LIMIT_MB = 1024
-STEPS = ("import", "resolve", "generate", "dispatch", "pages")
+ALL_STEPS = ("import", "resolve-cold", "resolve-warm", "generate", "dispatch", "pages")
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -249,6 +249,20 @@ def step_dispatch() -> dict[str, Any]:
     }
 
 
+def step_migrate() -> dict[str, Any]:
+    """A reused database gets the migrations added since it was imported (--steps)."""
+    _django()
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    out = StringIO()
+    call_command("migrate", stdout=out)
+    applied = [line.split()[1] for line in out.getvalue().splitlines() if "OK" in line]
+    return {"seconds": time.perf_counter() - started, "applied": applied}
+
+
 def step_pages() -> dict[str, Any]:
     _django()
     from django.conf import settings
@@ -318,6 +332,8 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_generate()
     elif step == "dispatch":
         result = step_dispatch()
+    elif step == "migrate":
+        result = step_migrate()
     else:
         result = step_pages()
     peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF,)]
@@ -363,6 +379,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per sandbox query")
     parser.add_argument("--workers", type=int, default=16, help="resolve_hosts --workers")
     parser.add_argument("--processes", type=int, default=2, help="resolve_hosts --processes")
+    parser.add_argument(
+        "--steps",
+        default=",".join(ALL_STEPS),
+        help="comma-separated subset of " + ",".join(ALL_STEPS) + "; without import the "
+        "database of an earlier run is reused (migrated first)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -395,13 +417,19 @@ def main() -> None:
         f"--processes {args.processes}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    steps = args.steps.split(",")
     failures: list[str] = []
     try:
-        result = run_child("import", args, env, parquet)
-        report("import", result, failures)
-        if result["hosts"] != len(world.hosts):
-            failures.append(f"import: {result['hosts']} hosts, not {len(world.hosts)}")
+        if "import" in steps:
+            result = run_child("import", args, env, parquet)
+            report("import", result, failures)
+            if result["hosts"] != len(world.hosts):
+                failures.append(f"import: {result['hosts']} hosts, not {len(world.hosts)}")
+        else:
+            report("migrate", run_child("migrate", args, env, parquet), failures)
         for phase in ("cold", "warm"):
+            if f"resolve-{phase}" not in steps:
+                continue
             before = servers.counts()
             result = run_child(f"resolve-{phase}", args, env, parquet)
             queries = delta(servers.counts(), before)
@@ -411,7 +439,8 @@ def main() -> None:
             report(f"resolve {phase}", result, failures)
             failures += check("postgres", phase, world, result, queries)
         for step in ("generate", "dispatch", "pages"):
-            report(step, run_child(step, args, env, parquet), failures)
+            if step in steps:
+                report(step, run_child(step, args, env, parquet), failures)
     finally:
         servers.stop()
     if failures:
