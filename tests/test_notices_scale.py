@@ -42,8 +42,9 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of two, so a handful of links takes every path a million would."""
     monkeypatch.setattr(generate, "HOST_CHUNK", 2)
     monkeypatch.setattr(generate, "LINK_BATCH", 2)
-    monkeypatch.setattr(render, "ROW_CHUNK", 2)
-    monkeypatch.setattr(render, "CHECKED_ROWS", 3)
+    for module in (render, generate):
+        monkeypatch.setattr(module, "ROW_CHUNK", 2)
+        monkeypatch.setattr(module, "CHECKED_ROWS", 3)
 
 
 def walk_plan(case: m.Case) -> tuple[list[tuple[int, str, bool, list[int]]], list[dict]]:

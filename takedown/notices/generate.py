@@ -25,6 +25,7 @@ from takedown.directory.contacts import best_contact, best_contacts
 from takedown.errors import NotPossible
 from takedown.models import (
     Case,
+    CaseEvent,
     Contact,
     FoundLink,
     Host,
@@ -41,11 +42,26 @@ from takedown.notices.hotlines import (
     routes_to_hotline,
 )
 from takedown.notices.regimes import Regime, choose_regime, regime_options
-from takedown.notices.render import store_element_check
+from takedown.notices.render import (
+    CHECKED_ROWS,
+    ROW_CHUNK,
+    Prefetched,
+    check_elements,
+    current_mandate,
+    element_check_result,
+    link_rows_of,
+    store_element_check,
+)
 from takedown.resolve.decisions import load_decisions
 from takedown.resolve.holder import HolderKind
 from takedown.resolve.jurisdiction import PartyEvidence, assess
-from takedown.workflow import DEAD_NOTICE_STATUSES, OPEN_LINK_STATUSES, record_event, transition
+from takedown.workflow import (
+    DEAD_NOTICE_STATUSES,
+    OPEN_LINK_STATUSES,
+    new_event,
+    record_event,
+    transition,
+)
 
 GERMAN_SPEAKING = frozenset({"DE", "AT", "CH", "LI"})
 # Which contact purposes suit a recipient role, in order of preference.
@@ -63,6 +79,8 @@ PURPOSES: dict[str, tuple[str, ...]] = {
 HOST_CHUNK = 2_000
 # NoticeLink rows written or deleted per statement.
 LINK_BATCH = 5_000
+# Notices whose element check is stored per statement.
+CHECK_BATCH = 500
 
 
 @dataclass
@@ -223,17 +241,25 @@ def generate_notices(case: Case, *, actor: Any = None) -> GenerateReport:
         contacts |= {(org_id, role): contact for org_id, contact in found.items()}
     with transaction.atomic():
         existing = _live_notices(case)
-        drafted: set[int] = set()
+        work = _Work()
         for recipient in recipients:
             key = (recipient.organisation.pk, recipient.role)
             notice = _draft_for(
-                case, recipient, existing.get(key, []), actor, person_country, report, contacts
+                case,
+                recipient,
+                existing.get(key, []),
+                actor,
+                person_country,
+                report,
+                contacts,
+                work,
             )
             if notice is not None:
                 report.notices.append(notice)
-                drafted.add(notice.pk)
-        # Drafts beside the routed one (a regime a caseworker added, use_regime) are current too.
-        drafted |= {n.pk for n in report.notices if n.status == Notice.Status.DRAFT}
+        work.finish(case, actor)
+        # The drafts made or refreshed, and those beside them (a regime a caseworker added,
+        # use_regime), are current.
+        drafted = {n.pk for n in report.notices if n.status == Notice.Status.DRAFT}
         _prune_stale_drafts(case, drafted)
     return report
 
@@ -246,6 +272,7 @@ def _live_notices(case: Case) -> dict[tuple[int, str], list[Notice]]:
     notices = (
         Notice.objects.filter(case=case, kind=Notice.Kind.NOTICE)
         .exclude(status__in=DEAD_NOTICE_STATUSES)
+        .select_related("recipient", "created_by", "parent")
         .order_by("-created_at")
     )
     list(notices.filter(status=Notice.Status.DRAFT).select_for_update().values_list("pk"))
@@ -282,6 +309,7 @@ def _draft_for(
     person_country: str,
     report: GenerateReport,
     contacts: dict[tuple[int, str], Contact | None],
+    work: _Work,
 ) -> Notice | None:
     organisation, role = recipient.organisation, recipient.role
     # Links already in a notice under way (in review, approved, sent ...) are covered; what is
@@ -320,10 +348,10 @@ def _draft_for(
     for other in drafts:
         if other is not existing:
             set_links(other, recipient.links)
-            store_element_check(other)
+            work.check(other, len(recipient.links))
             report.notices.append(other)
     if existing is None:
-        notice = Notice.objects.create(
+        notice = Notice(
             case=case,
             recipient=organisation,
             recipient_role=role,
@@ -331,42 +359,112 @@ def _draft_for(
             **fields,
         )
         report.created += 1
-        record_event(
-            case,
-            "notice.drafted",
-            actor=actor,
-            message=f"Draft notice to {organisation.name} ({role}).",
-            data={"regime": fields["regime"], "links": len(recipient.links)},
-            notice=notice,
-        )
-        set_links(notice, recipient.links, new=True)
-    else:
-        notice = existing
-        # Locked above and still a draft: nothing a reviewer saw can change underneath.
-        Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
-            needs_reroute=False, **fields
-        )
-        for name, value in fields.items():
-            setattr(notice, name, value)
-        report.refreshed += 1
-        set_links(notice, recipient.links)
-    store_element_check(notice)
+        work.create(notice, recipient.links)
+        return notice
+    notice = existing
+    # Locked above and still a draft: nothing a reviewer saw can change underneath.
+    Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+        needs_reroute=False, **fields
+    )
+    for name, value in fields.items():
+        setattr(notice, name, value)
+    report.refreshed += 1
+    set_links(notice, recipient.links)
+    work.check(notice, len(recipient.links))
     return notice
 
 
-def set_links(notice: Notice, link_ids: list[int], *, new: bool = False) -> None:
+class _Work:
+    """What generate_notices does for many notices at once: the links of new notices written
+    LINK_BATCH rows per statement across notices, and the element checks of notices with few
+    links run on rows read for many notices in one query (link_rows_of) and stored in one
+    statement per batch. A case of a million links may have tens of thousands of recipients
+    with a few links each; a query or two per notice is what would take the time."""
+
+    def __init__(self) -> None:
+        self.new: list[tuple[Notice, list[int]]] = []
+        self.rows: list[NoticeLink] = []
+        self.to_check: list[tuple[Notice, int]] = []
+
+    def create(self, notice: Notice, link_ids: list[int]) -> None:
+        self.new.append((notice, link_ids))
+        self.check(notice, len(link_ids))
+
+    def _add_links(self, notice: Notice, link_ids: list[int]) -> None:
+        for link_id in link_ids:
+            self.rows.append(NoticeLink(notice_id=notice.pk, link_id=link_id))
+            if len(self.rows) >= LINK_BATCH:
+                self._write()
+
+    def _write(self) -> None:
+        NoticeLink.objects.bulk_create(self.rows)
+        self.rows = []
+
+    def check(self, notice: Notice, links: int) -> None:
+        self.to_check.append((notice, links))
+
+    def finish(self, case: Case, actor: Any) -> None:
+        """Create the new notices with their events and links, then check every notice (its
+        links are all in place)."""
+        for start in range(0, len(self.new), CHECK_BATCH):
+            batch_new = self.new[start : start + CHECK_BATCH]
+            Notice.objects.bulk_create([notice for notice, _ in batch_new])
+            CaseEvent.objects.bulk_create(
+                [
+                    new_event(
+                        case,
+                        "notice.drafted",
+                        actor=actor,
+                        message=f"Draft notice to {notice.recipient.name} ({role}).",
+                        data={"regime": notice.regime, "links": len(link_ids)},
+                        notice=notice,
+                    )
+                    for notice, link_ids in batch_new
+                    for role in [notice.recipient_role]
+                ]
+            )
+            for notice, link_ids in batch_new:
+                self._add_links(notice, link_ids)
+        self.new = []
+        if self.rows:
+            self._write()
+        batch: list[Notice] = []
+        size = 0
+        for notice, links in self.to_check:
+            if links > ROW_CHUNK:
+                store_element_check(notice)  # read through a cursor, on its own
+                continue
+            if batch and (size + links > ROW_CHUNK or len(batch) >= CHECK_BATCH):
+                _check_batch(batch)
+                batch, size = [], 0
+            batch.append(notice)
+            size += links
+        if batch:
+            _check_batch(batch)
+        self.to_check = []
+
+
+def _check_batch(notices: list[Notice]) -> None:
+    found = link_rows_of(notices, CHECKED_ROWS)
+    mandates = {case_id: current_mandate(case_id) for case_id in {n.case_id for n in notices}}
+    for notice in notices:
+        read = Prefetched(found[notice.pk], mandates[notice.case_id])
+        notice.element_check = element_check_result(check_elements(notice, read))
+    Notice.objects.bulk_update(notices, ["element_check"])
+
+
+def set_links(notice: Notice, link_ids: list[int]) -> None:
     """Make `link_ids` the notice's links, what `notice.links.set` does, in batches of
     LINK_BATCH rows: a dataset maintainer's notice may carry a million links, and one model
     instance per row would not fit in memory."""
     wanted = set(link_ids)
-    if not new:
-        through = NoticeLink.objects.filter(notice=notice)
-        present = set(through.values_list("link_id", flat=True))
-        gone = sorted(present - wanted)
-        for start in range(0, len(gone), LINK_BATCH):
-            through.filter(link_id__in=gone[start : start + LINK_BATCH]).delete()
-        wanted -= present
-        del present, gone
+    through = NoticeLink.objects.filter(notice=notice)
+    present = set(through.values_list("link_id", flat=True))
+    gone = sorted(present - wanted)
+    for start in range(0, len(gone), LINK_BATCH):
+        through.filter(link_id__in=gone[start : start + LINK_BATCH]).delete()
+    wanted -= present
+    del present, gone
     added = [link_id for link_id in link_ids if link_id in wanted]
     del wanted
     for start in range(0, len(added), LINK_BATCH):

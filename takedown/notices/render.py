@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from itertools import chain
@@ -316,7 +316,12 @@ def _each_link_row(notice: Notice) -> Iterator[dict[str, Any] | None]:
     # cursor, in chunks (one sort on the server, not one per chunk).
     head = list(through[: ROW_CHUNK + 1])
     rows = head if len(head) <= ROW_CHUNK else chain(head, through[len(head) :].iterator(ROW_CHUNK))
-    for (
+    for values in rows:
+        yield _row(notice, values)
+
+
+def _row(notice: Notice, values: tuple[Any, ...]) -> dict[str, Any] | None:
+    (
         case_id,
         url,
         hostname,
@@ -328,29 +333,28 @@ def _each_link_row(notice: Notice) -> Iterator[dict[str, Any] | None]:
         ref_sha256,
         ref_phash,
         ref_pdq,
-    ) in rows:
-        if case_id != notice.case_id:
-            yield None
-            continue
-        yield {
-            "url": url,
-            # "münchen.de (xn--mnchen-3ya.de)" under an internationalised host's URL.
-            "host": host_for_display(hostname) if "xn--" in hostname else "",
-            "first_seen": created_at,
-            "entry_id": entry_id,
-            "dataset": dataset,
-            "caption": caption,
-            "entry_note": entry_note.strip(),
-            # Recomputed, not read: the manifest promises the hash of exactly this string.
-            "url_sha256": hashlib.sha256(url.encode()).hexdigest(),
-            # Hashes of the person's own copy of the image (never the image itself): they
-            # let a maintainer find re-crawled copies under other URLs.
-            "reference": {
-                name: value
-                for name, value in (("sha256", ref_sha256), ("phash", ref_phash), ("pdq", ref_pdq))
-                if value
-            },
-        }
+    ) = values
+    if case_id != notice.case_id:
+        return None
+    return {
+        "url": url,
+        # "münchen.de (xn--mnchen-3ya.de)" under an internationalised host's URL.
+        "host": host_for_display(hostname) if "xn--" in hostname else "",
+        "first_seen": created_at,
+        "entry_id": entry_id,
+        "dataset": dataset,
+        "caption": caption,
+        "entry_note": entry_note.strip(),
+        # Recomputed, not read: the manifest promises the hash of exactly this string.
+        "url_sha256": hashlib.sha256(url.encode()).hexdigest(),
+        # Hashes of the person's own copy of the image (never the image itself): they
+        # let a maintainer find re-crawled copies under other URLs.
+        "reference": {
+            name: value
+            for name, value in (("sha256", ref_sha256), ("phash", ref_phash), ("pdq", ref_pdq))
+            if value
+        },
+    }
 
 
 @dataclass
@@ -372,8 +376,27 @@ class LinkRows:
 def link_rows(notice: Notice, listed: int | None = None) -> LinkRows:
     """The notice's links of its own case, in one pass over its rows; keeps the first `listed`
     rows (all when None)."""
+    return _gather(_each_link_row(notice), listed)
+
+
+def link_rows_of(notices: list[Notice], listed: int | None = None) -> dict[int, LinkRows]:
+    """link_rows of several notices in one query (for notices with few links each: checking
+    a case's thousands of small notices should not cost a query each)."""
+    by_pk = {notice.pk: notice for notice in notices}
+    values: dict[int, list[dict[str, Any] | None]] = {pk: [] for pk in by_pk}
+    through = (
+        NoticeLink.objects.filter(notice_id__in=by_pk)
+        .order_by("notice_id", "link__created_at", "link__pk")
+        .values_list("notice_id", *_ROW_FIELDS)
+    )
+    for notice_id, *row in through:
+        values[notice_id].append(_row(by_pk[notice_id], tuple(row)))
+    return {pk: _gather(rows, listed) for pk, rows in values.items()}
+
+
+def _gather(rows: Iterable[dict[str, Any] | None], listed: int | None) -> LinkRows:
     found = LinkRows()
-    for row in _each_link_row(notice):
+    for row in rows:
         if row is None:
             found.foreign += 1
             continue
@@ -394,9 +417,17 @@ def link_rows(notice: Notice, listed: int | None = None) -> LinkRows:
     return found
 
 
-def _mandate(notice: Notice) -> Mandate | None:
+@dataclass
+class Prefetched:
+    """What the element check of a notice reads, read beforehand for many notices at once."""
+
+    rows: LinkRows  # with CHECKED_ROWS listed
+    mandate: Mandate | None  # the case's current_mandate
+
+
+def current_mandate(case_id: int) -> Mandate | None:
     return (
-        Mandate.objects.filter(case_id=notice.case_id, revoked_at__isnull=True)
+        Mandate.objects.filter(case_id=case_id, revoked_at__isnull=True)
         .order_by("-uploaded_at")
         .first()
     )
@@ -408,18 +439,20 @@ def notice_context(
     *,
     assume_disclosure: bool = False,
     listed: int | None = None,
+    prefetched: Prefetched | None = None,
 ) -> dict[str, Any]:
     """The template context: plain values from this notice and its own case only.
     `assume_disclosure` renders a disclosing regime's letter as it reads once a reviewer
     confirmed the disclosure (for the element check of a draft, never for sending). `listed`
     limits the link rows listed to the first so many (for the element check: link_rows);
-    every other value counts all of them."""
+    every other value counts all of them; `prefetched` holds them (and the mandate), read
+    beforehand for many notices."""
     regime = regime or get_regime(notice.regime)
     lang = language_for(notice, regime)
     labels = LABELS[lang]
     case = notice.case
     now = timezone.now()
-    found = link_rows(notice, listed)
+    found = prefetched.rows if prefetched else link_rows(notice, listed)
     signer = notice.created_by
     signer_name = (signer.get_full_name().strip() or signer.get_username()) if signer else ""
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
@@ -428,7 +461,7 @@ def notice_context(
     if notice.recipient_role == RecipientRole.DPA:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     due = stated_due(notice, now)
-    mandate = _mandate(notice)
+    mandate = prefetched.mandate if prefetched else current_mandate(notice.case_id)
     parent = notice.parent
     for_dpa = notice.recipient_role == RecipientRole.DPA
     for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
@@ -537,9 +570,12 @@ def _prepare(
     use_edit: bool = True,
     assume_disclosure: bool = False,
     listed: int | None = None,
+    prefetched: Prefetched | None = None,
 ) -> _Draft:
     regime = get_regime(notice.regime)
-    context = notice_context(notice, regime, assume_disclosure=assume_disclosure, listed=listed)
+    context = notice_context(
+        notice, regime, assume_disclosure=assume_disclosure, listed=listed, prefetched=prefetched
+    )
     lang, role = context["lang"], notice.recipient_role
     with translation.override(lang):
         statements = {
@@ -670,12 +706,13 @@ def statements_for(notice: Notice) -> dict[str, str]:
     return _prepare(notice, use_edit=False, listed=CHECKED_ROWS).statements
 
 
-def check_elements(notice: Notice) -> list[str]:
+def check_elements(notice: Notice, prefetched: Prefetched | None = None) -> list[str]:
     """Human labels of the required elements this notice lacks; [] means complete.
 
     A disclosing regime's draft whose disclosure no reviewer confirmed yet is checked as it
     will read once confirmed (its statements name the person), plus the confirmation itself:
-    an edit, which withdraws a confirmation, must not make the letter look incomplete."""
+    an edit, which withdraws a confirmation, must not make the letter look incomplete.
+    `prefetched`: its link rows (CHECKED_ROWS listed) and mandate, if read beforehand."""
     if notice.kind == Notice.Kind.MESSAGE:
         return [] if notice.body_text.strip() and notice.subject.strip() else ["the message text"]
     try:
@@ -685,7 +722,9 @@ def check_elements(notice: Notice) -> list[str]:
     pending = regime.discloses_person and not (
         notice.discloses_person and notice.disclosure_confirmed_by_id is not None
     )
-    missing = _missing(_prepare(notice, assume_disclosure=pending, listed=CHECKED_ROWS))
+    missing = _missing(
+        _prepare(notice, assume_disclosure=pending, listed=CHECKED_ROWS, prefetched=prefetched)
+    )
     if pending and IDENTITY.label not in missing:
         missing.append(IDENTITY.label)
     return missing
@@ -694,9 +733,14 @@ def check_elements(notice: Notice) -> list[str]:
 def store_element_check(notice: Notice) -> list[str]:
     """Run the element check and keep its result on the notice (for lists and the review)."""
     missing = check_elements(notice)
-    notice.element_check = {"missing": missing, "complete": not missing}
+    notice.element_check = element_check_result(missing)
     Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
     return missing
+
+
+def element_check_result(missing: list[str]) -> dict[str, Any]:
+    """What Notice.element_check holds."""
+    return {"missing": missing, "complete": not missing}
 
 
 def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
