@@ -47,6 +47,8 @@ from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
 REFERENCE = "TD-SCALE-0001"
 PEAK_LIMIT_MB = 1024
 ALL_STEPS = ("import", "resolve-cold", "resolve-warm", "generate", "dispatch", "pages")
+# Not in the default run: notices written in SQL, for measuring pages without generate_notices.
+EXTRA_STEPS = ("resolve-synthetic", "notices-sql")
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -291,6 +293,154 @@ def step_dispatch() -> dict[str, Any]:
     }
 
 
+def step_notices_sql() -> dict[str, Any]:
+    """(--steps notices-sql) The notices generate_notices would leave, written in SQL for the
+    page measurements: one draft per first party with a contact, with its links, and the dataset
+    maintainer's
+    with every link. Not a measurement of generate_notices; replaces earlier notices."""
+    _django()
+    from django.db import connection
+    from django.db.models import Case as When_
+    from django.db.models import CharField, Value, When
+    from django.db.models.functions import Coalesce
+
+    from takedown.models import Case, FoundLink, Notice, NoticeLink, Organisation
+    from takedown.models import RecipientRole as Role
+    from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
+
+    # The first recipient as generate_notices chooses it without decisions.
+    kinds = FIRST_RECIPIENT_KINDS
+    PARTY = Coalesce(*(f"host__current__{kind}" for kind in kinds))
+    PARTY_ROLE = When_(
+        *(
+            When(**{f"host__current__{kind}__isnull": False}, then=Value(ROLE_OF_KIND[kind]))
+            for kind in kinds
+        ),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    case = Case.objects.get(reference=REFERENCE)
+    started = time.perf_counter()
+    Notice.objects.filter(case=case).delete()
+    parties = (
+        FoundLink.objects.filter(case=case, host__current__isnull=False)
+        .annotate(first=PARTY, first_role=PARTY_ROLE)
+        # generate_notices writes to parties it has an address for.
+        .filter(first__in=Organisation.objects.filter(contacts__isnull=False).values("pk"))
+        .values_list("first", "first_role")
+        .distinct()
+    )
+    maintainer, _ = Organisation.objects.get_or_create(
+        name="LAION e.V.", kind=Organisation.Kind.DATASET_MAINTAINER
+    )
+    table, links = NoticeLink._meta.db_table, FoundLink._meta.db_table
+    Notice.objects.bulk_create(
+        Notice(case=case, recipient_id=party, recipient_role=role, regime="gdpr")
+        for party, role in [*parties, (maintainer.pk, Role.DATASET_MAINTAINER)]
+    )
+    # One statement each side: every routed link to its first party's notice, every link to
+    # the maintainer's.
+    routed = (
+        FoundLink.objects.filter(case=case)
+        .annotate(first=PARTY, first_role=PARTY_ROLE)
+        .filter(first__isnull=False)
+        .values("pk", "first", "first_role")
+    )
+    sql, params = routed.query.sql_with_params()
+    notice_table = Notice._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (notice_id, link_id) SELECT notice.id, routed.pk "
+            f"FROM ({sql}) AS routed JOIN {notice_table} AS notice ON notice.case_id = %s "
+            f"AND notice.recipient_id = routed.first AND notice.recipient_role = routed.first_role",
+            [*params, case.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (notice_id, link_id) SELECT %s, id FROM {links} "
+            f"WHERE case_id = %s",
+            [Notice.objects.get(case=case, recipient=maintainer).pk, case.pk],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}; ANALYZE {links}")
+    return {
+        "seconds": time.perf_counter() - started,
+        "notices": Notice.objects.filter(case=case).count(),
+        "notice links": NoticeLink.objects.filter(notice__case=case).count(),
+    }
+
+
+def step_resolve_synthetic() -> dict[str, Any]:
+    """(--steps resolve-synthetic) Every host given a resolution without asking anyone, for
+    measuring the pages where a real resolution pass cannot finish (a loaded machine): each
+    big host its own platform, the small sites on 100 hosting providers, 45% of them with an
+    operator of their own; the platforms and hosting providers have an abuse address. Then the
+    links' stored party, as import stores it for hosts already resolved."""
+    _django()
+    from django.db import connection
+
+    from takedown.models import Case, Contact, FoundLink, Host, HostResolution, Organisation
+    from takedown.models.link import store_link_parties
+
+    case = Case.objects.get(reference=REFERENCE)
+    started = time.perf_counter()
+    kinds = Organisation.Kind
+    hosters = Organisation.objects.bulk_create(
+        Organisation(name=f"Hoster {n}", kind=kinds.HOSTING, country="DE") for n in range(100)
+    )
+    platforms = {
+        name: Organisation(name=f"Platform {name}", kind=kinds.PLATFORM, country="US")
+        for name in BIG_HOSTS
+    }
+    Organisation.objects.bulk_create(platforms.values())
+    Contact.objects.bulk_create(
+        Contact(
+            organisation=organisation,
+            purpose="abuse",
+            channel="email",
+            value=f"abuse{organisation.pk}@example.net",
+            quality="verified",
+        )
+        for organisation in [*hosters, *platforms.values()]
+    )
+    hosts = list(Host.objects.order_by("pk").values_list("pk", "hostname"))
+    operators = Organisation.objects.bulk_create(
+        (
+            Organisation(name=f"Operator of {name}", kind=kinds.OPERATOR)
+            for n, (_pk, name) in enumerate(hosts)
+            if name not in platforms and n % 20 < 9
+        ),
+        batch_size=5000,
+    )
+    operator_of = iter(operators)
+    resolutions = []
+    for n, (pk, name) in enumerate(hosts):
+        if name in platforms:
+            resolutions.append(HostResolution(host_id=pk, platform=platforms[name]))
+            continue
+        operator = next(operator_of) if n % 20 < 9 else None
+        resolutions.append(
+            HostResolution(host_id=pk, hosting=hosters[n % len(hosters)], operator=operator)
+        )
+    HostResolution.objects.bulk_create(resolutions, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Host._meta.db_table} AS host SET current_id = newest.id, status = %s "
+            f"FROM (SELECT host_id, MAX(id) AS id FROM {HostResolution._meta.db_table} "
+            f"GROUP BY host_id) AS newest WHERE newest.host_id = host.id",
+            [Host.Status.RESOLVED],
+        )
+        cursor.execute(f"ANALYZE {Host._meta.db_table}; ANALYZE {HostResolution._meta.db_table}")
+    resolved = time.perf_counter() - started
+    stored = store_link_parties(FoundLink.objects.filter(case=case))
+    return {
+        "seconds": time.perf_counter() - started,
+        "hosts": len(hosts),
+        "operators": len(operators),
+        "store_link_parties s": round(time.perf_counter() - started - resolved, 1),
+        "links": stored,
+    }
+
+
 def step_migrate() -> dict[str, Any]:
     """A reused database gets the migrations added since it was imported (--steps)."""
     _django()
@@ -305,7 +455,7 @@ def step_migrate() -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "applied": applied}
 
 
-def step_pages() -> dict[str, Any]:
+def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
     _django()
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -315,11 +465,13 @@ def step_pages() -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from takedown.models import Case, FoundLink, Notice, Team
+    from takedown.models import Case, FoundLink, Host, HostResolution, Notice, NoticeLink, Team
     from takedown.web.portal.access import issue_portal_link
     from takedown.web.portal.views import SESSION_ACCESS, SESSION_VERIFIED
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # As in the tests: the second factor is tested on its own, not measured here.
+    settings.TAKEDOWN_TWO_FACTOR = False
     case = Case.objects.get(reference=REFERENCE)
     team, _ = Team.objects.get_or_create(name="Scale")
     case.team = team
@@ -343,7 +495,7 @@ def step_pages() -> dict[str, Any]:
     pages = [
         ("case", staff, reverse("staff:case", args=[REFERENCE])),
         ("links", staff, reverse("staff:links", args=[REFERENCE])),
-        ("links, last page", staff, reverse("staff:links", args=[REFERENCE]) + f"?page={last}"),
+        ("links (last page)", staff, reverse("staff:links", args=[REFERENCE]) + f"?page={last}"),
         ("hosts", staff, reverse("staff:hosts", args=[REFERENCE])),
         ("review queue", staff, reverse("review:index")),
         ("review results", staff, reverse("review:results")),
@@ -351,7 +503,16 @@ def step_pages() -> dict[str, Any]:
     ]
     if biggest is not None:
         pages.insert(4, ("notice", staff, reverse("staff:notice", args=[REFERENCE, biggest.pk])))
-    staff.get(pages[0][2])  # the first open writes its "case.viewed" event
+    if only:
+        pages = [page for page in pages if page[0] in only.split(",")]
+    # What autovacuum does to a table after a million inserts or updates: the visibility map
+    # that lets counts read an index alone, and fresh statistics for the planner.
+    vacuumed = time.perf_counter()
+    with connection.cursor() as cursor:
+        for model in (FoundLink, Host, HostResolution, NoticeLink, Notice):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+    vacuum_seconds = time.perf_counter() - vacuumed
+    staff.get(reverse("staff:case", args=[REFERENCE]))  # the first open writes an event
     results: dict[str, Any] = {}
     failures = []
     started = time.perf_counter()
@@ -362,7 +523,15 @@ def step_pages() -> dict[str, Any]:
         if response.status_code != 200:
             failures.append(f"{name}: HTTP {response.status_code}")
         results[name] = {"seconds": round(time.perf_counter() - begun, 3), "queries": len(queries)}
-    return {"seconds": time.perf_counter() - started, "pages": results, "failures": failures}
+        if slowest:
+            ranked = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
+            results[name]["slowest"] = [f"{q['time']} s {q['sql'][:300]}" for q in ranked[:slowest]]
+    return {
+        "seconds": time.perf_counter() - started,
+        "vacuum s": round(vacuum_seconds, 1),
+        "pages": results,
+        "failures": failures,
+    }
 
 
 def child(step: str, args: argparse.Namespace) -> None:
@@ -376,8 +545,12 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_dispatch()
     elif step == "migrate":
         result = step_migrate()
+    elif step == "resolve-synthetic":
+        result = step_resolve_synthetic()
+    elif step == "notices-sql":
+        result = step_notices_sql()
     else:
-        result = step_pages()
+        result = step_pages(args.slowest, args.pages)
     peaks = [_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]
     result["peak_rss_mb"] = round(max(peaks) / 1024)
     print(json.dumps(result, default=str))
@@ -400,6 +573,7 @@ def run_child(step: str, args: argparse.Namespace, env: dict[str, str], parquet:
     command = [sys.executable, __file__, "--child", step, "--file", str(parquet)]
     command += ["--workers", str(args.workers), "--processes", str(args.processes)]
     command += ["--once"] if args.once else []
+    command += ["--slowest", str(args.slowest), "--pages", args.pages]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-5000:])
@@ -421,6 +595,8 @@ def report(step: str, result: dict[str, Any], failures: list[str]) -> None:
     )
     for name, page in result.get("pages", {}).items():
         print(f"{'':<16}{name:<18} {page['seconds']:>7.3f} s {page['queries']:>4} queries")
+        for query in page.get("slowest", []):
+            print(f"{'':<20}{query}")
     failures += [f"{step}: {failure}" for failure in result.get("failures", [])]
     if result["peak_rss_mb"] >= PEAK_LIMIT_MB:
         failures.append(f"{step}: peak RSS {result['peak_rss_mb']} MB")
@@ -437,9 +613,13 @@ def main() -> None:
     parser.add_argument(
         "--steps",
         default=",".join(ALL_STEPS),
-        help="comma-separated subset of " + ",".join(ALL_STEPS) + "; without import the "
-        "database of an earlier run is reused (migrated first)",
+        help="comma-separated subset of " + ",".join(ALL_STEPS + EXTRA_STEPS) + "; without "
+        "import the database of an earlier run is reused (migrated first)",
     )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="print each page's N slowest SQL queries"
+    )
+    parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument(
         "--once", action="store_true", help="generate the notices once (not again on its drafts)"
     )
@@ -496,7 +676,7 @@ def main() -> None:
             result["per domain"] = round(domain_queries / len(world.domains), 3)
             report(f"resolve {phase}", result, failures)
             failures += check("postgres", phase, world, result, queries)
-        for step in ("generate", "dispatch", "pages"):
+        for step in ("resolve-synthetic", "generate", "notices-sql", "dispatch", "pages"):
             if step in steps:
                 report(step, run_child(step, args, env, parquet), failures)
     finally:

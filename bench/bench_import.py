@@ -94,9 +94,14 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
             writer.write_table(table)
 
 
-def child(db: str, parquet: Path, ceiling: bool = True) -> None:
+def child(db: str, parquet: Path, ceiling: bool = True, drop_indexes: str = "") -> None:
     """Runs in a fresh process: set up an empty database, import, print one JSON line."""
     fresh_django(db, "bench.sqlite3")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for index in filter(None, drop_indexes.split(",")):
+            cursor.execute(f"DROP INDEX {index}")  # the import without it, to price an index
     from takedown.cases import open_case
     from takedown.intake.store import import_links
 
@@ -164,11 +169,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the COPY ceiling")
+    parser.add_argument(
+        "--drop-index", default="", help="comma-separated indexes to drop before the import"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, Path(args.file), not args.no_ceiling)
+        child(args.child, Path(args.file), not args.no_ceiling, args.drop_index)
         return
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -181,7 +189,8 @@ def main() -> None:
     for db in dbs:
         out = subprocess.run(
             [sys.executable, __file__, "--child", db, "--file", str(parquet)]
-            + (["--no-ceiling"] if args.no_ceiling else []),
+            + (["--no-ceiling"] if args.no_ceiling else [])
+            + ["--drop-index", args.drop_index],
             check=True,
             capture_output=True,
             text=True,

@@ -26,20 +26,28 @@ politeness and concurrency, hashing each body in the loop's thread pool as the p
 SHA-256, pHash and PDQ for the evidence pass; SHA-256 compared with the known one (and the
 perceptual hashes only on a mismatch) for the recheck pass. The share printed is ceiling
 seconds / product seconds (issue 16 target: >= 80%).
+
+Where the time goes: every pass and ceiling also prints the CPU it cost per check in this
+process (the product or the bare loop), in the sandbox server and in the PostgreSQL backend
+(from /proc): on a shared 2-core machine CPU seconds are steadier than wall seconds, and they
+show which process sets the floor. `--profile` runs each of them under cProfile (slower) and
+writes var/bench/recheck-PASS.prof and ceiling-PASS.prof.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import fresh_django
+from bench.common import BENCH_DIR, fresh_django
 
 SEEDS = 20
 
@@ -94,7 +102,55 @@ def make_links(count: int, hosts: int, port: int) -> list[str]:
     return urls
 
 
-def timed_pass() -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid() -> int | None:
+    """The PostgreSQL backend serving this process's connection (None on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+class Meter:
+    """Wall seconds and CPU seconds of this process, the sandbox server and the database
+    backend over a stretch of the benchmark: where a pass's time goes."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pids = {"server": server_pid, "database": database_pid()}
+
+    def __enter__(self) -> Meter:
+        self.start = self._read()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        end = self._read()
+        self.used = {name: end[name] - self.start[name] for name in end}
+
+    def _read(self) -> dict[str, float]:
+        values = {"wall": time.perf_counter(), "product": time.process_time()}
+        for name, pid in self.pids.items():
+            if pid is not None:
+                values[name] = cpu_seconds(pid)
+        return values
+
+    def describe(self, links: int) -> str:
+        per_check = ", ".join(
+            f"{name} {self.used[name] * 1e6 / links:.0f}"
+            for name in ("product", "server", "database")
+            if name in self.used
+        )
+        return f"CPU us per check: {per_check}"
+
+
+def timed_pass(name: str, server_pid: int, profile: bool) -> Meter:
     from io import StringIO
 
     from django.core.management import call_command
@@ -103,9 +159,31 @@ def timed_pass() -> tuple[float, float]:
     from takedown.models import FoundLink
 
     FoundLink.objects.update(next_check_at=timezone.now())
-    cpu, wall = time.process_time(), time.perf_counter()
-    call_command("recheck_links", "--sync", stdout=StringIO())
-    return time.perf_counter() - wall, time.process_time() - cpu
+    with Meter(server_pid) as meter, profiled(f"recheck-{name}", profile):
+        call_command("recheck_links", "--sync", stdout=StringIO())
+    return meter
+
+
+@contextlib.contextmanager
+def profiled(name: str, enabled: bool) -> Iterator[None]:
+    """cProfile of the block into var/bench/NAME.prof, and its top functions printed."""
+    if not enabled:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        path = BENCH_DIR / f"{name}.prof"
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(path)
+        print(f"--- {name}: cProfile in {path}, top by own time")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
 def naive(urls: list[str], port: int) -> float:
@@ -166,6 +244,11 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--naive-sample", type=int, default=300)
     parser.add_argument("--no-ceiling", action="store_true", help="skip the ceiling loops")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each pass and ceiling under cProfile (slower), write var/bench/*.prof",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -210,11 +293,11 @@ def main() -> int:
         )
         results = {}
         for name in ("evidence", "recheck"):
-            wall, cpu = timed_pass()
-            results[name] = wall
+            meter = timed_pass(name, server.pid, args.profile)
+            results[name] = wall = meter.used["wall"]
             print(
                 f"{name:8} pass: {wall:6.1f} s  {args.links / wall:7.0f} checks/s  "
-                f"(CPU {cpu:.1f} s in this process)"
+                f"({meter.describe(args.links)})"
             )
 
         sample = urls[:: max(1, len(urls) // args.naive_sample)][: args.naive_sample]
@@ -233,11 +316,14 @@ def main() -> int:
                 )
             )
             for name, given in (("evidence", None), ("recheck", known)):
-                bare = ceiling(urls, given)
+                with Meter(server.pid) as meter, profiled(f"ceiling-{name}", args.profile):
+                    ceiling(urls, given)
+                bare = meter.used["wall"]
                 print(
                     f"ceiling ({name}): bare fetch-and-hash loop {bare:.1f} s "
-                    f"({args.links / bare:.0f} checks/s); product {args.links / results[name]:.0f} "
-                    f"checks/s = {bare / results[name]:.0%} of the ceiling"
+                    f"({args.links / bare:.0f} checks/s, {meter.describe(args.links)}); "
+                    f"product {args.links / results[name]:.0f} checks/s = "
+                    f"{bare / results[name]:.0%} of the ceiling"
                 )
 
         verdicts = dict(LinkCheck.objects.values_list("verdict").annotate(n=Count("id")).order_by())

@@ -124,7 +124,10 @@ def database_from_url(url: str, default_sqlite: Path) -> dict[str, Any]:
     sqlite:// without a path is `default_sqlite`."""
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = query_options(parts.query)
+        # JIT compilation off (unless the URL says otherwise): PostgreSQL compiles a query whose
+        # estimated cost is high, and for a page's counts over a million-link case that took
+        # about a second, longer than running them (issue 16, bench_case_scale).
+        options = {"options": "-c jit=off", **query_options(parts.query)}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),

@@ -422,6 +422,16 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 # from the sent log. Must exceed the send_notice task's hard time limit (270 s).
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
 
+# Cloudflare's abuse-report API (takedown/notices/cloudflare.py). Each team's account id and API
+# token are stored on the team (encrypted); this is where the API lives: the sandbox's address
+# in tests and the demo. Outbound requests go only to this configured endpoint.
+TAKEDOWN_CLOUDFLARE_API_URL = envstr(
+    "TAKEDOWN_CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4"
+).rstrip("/")
+# Seconds for one report request (connect, send, answer). An answer that does not come in time
+# after the report was sent makes the delivery uncertain: it is never resent automatically.
+TAKEDOWN_CLOUDFLARE_TIMEOUT = envint("TAKEDOWN_CLOUDFLARE_TIMEOUT", 30)
+
 # --- replies: answers coming back (takedown/replies) -------------------------------------------
 # Reply-To of every notice is replies+<token>@ this domain (empty: the bounce domain). The
 # mailbox answers arrive in, polled by the dispatcher: imaps://user:password@host:993/INBOX

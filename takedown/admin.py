@@ -149,6 +149,8 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "require_two_factor", "retention_months"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+    # A secret: set with `manage.py cloudflare_credentials`, never shown in a form.
+    exclude = ["cloudflare_api_token"]
 
 
 @admin.register(m.Mandate)

@@ -62,6 +62,15 @@ def rotate(token: bytes) -> bytes:
     return _fernet().rotate(token)
 
 
+def seal_text(text: str) -> str:
+    """Text for a JSON column (an event's data) as a Fernet token; "" stays ""."""
+    return encrypt(text.encode()).decode() if text else ""
+
+
+def open_text(token: str) -> str:
+    return decrypt(token.encode()).decode() if token else ""
+
+
 class EncryptedTextField(models.TextField):
     """A text column stored as a Fernet token. It cannot be searched or filtered on."""
 

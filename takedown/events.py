@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 
 # The language of the stored message: the audit trail and the staff timeline read English.
 STORED_LANGUAGE = "en"
+
+
+def stored(label: Any) -> str:
+    """A translatable label (a choice's, say) as a stored message reads it: in STORED_LANGUAGE,
+    whatever language the request that writes the message is in."""
+    with translation.override(STORED_LANGUAGE):
+        return str(label)
+
+
 # Parameters stored as ISO 8601 datetimes and shown as a date in the reader's language.
 DATE_PARAMS = frozenset({"date"})
 
@@ -173,6 +182,16 @@ EVENT_TEXTS: dict[str, Promise] = {
 # events and status changes). Parameters come from the event's data; a template whose
 # parameters the data lacks falls back to the event's stored message.
 STAFF_TEXTS: dict[str, Promise] = {
+    # A team's letter texts (takedown.notices.letters); events of no case, for the audit trail.
+    "letter_template.saved": gettext_lazy(
+        "Version %(version)s of a team's letter text (%(regime)s, %(language)s) was saved."
+    ),
+    "letter_template.activated": gettext_lazy(
+        "Version %(version)s of a team's letter text (%(regime)s, %(language)s) is now in use."
+    ),
+    "letter_template.reset": gettext_lazy(
+        "A team's letter text (%(regime)s, %(language)s) was reset to the built-in template."
+    ),
     "case.erased": gettext_lazy(
         "The person's data was erased; the case remains as anonymous statistics."
     ),
@@ -229,7 +248,22 @@ STAFF_TEXTS: dict[str, Promise] = {
     "mail.uncertain": gettext_lazy(
         "It is not certain whether the mail server received the notice."
     ),
+    # The same sent log for a report through an API (data "channel": "api", e.g. Cloudflare's
+    # abuse reports, notices/cloudflare.py).
+    "mail.handover:api": gettext_lazy("The abuse report was being sent through the API."),
+    "mail.accepted:api": gettext_lazy("The abuse report was accepted through the API."),
+    "mail.refused:api": gettext_lazy("The abuse report was refused through the API."),
+    "mail.uncertain:api": gettext_lazy(
+        "It is not certain whether the abuse report arrived: its answer was lost."
+    ),
     "mail.bounced": gettext_lazy("The notice bounced: it could not be delivered."),
+    "notice.channel": gettext_lazy("The notice's channel was changed."),
+    "notice.channel:webform": gettext_lazy(
+        "The team has no Cloudflare API token: the notice goes through the web form instead."
+    ),
+    "notice.channel:api": gettext_lazy(
+        "The notice goes through Cloudflare's abuse-report API with the team's token."
+    ),
     "mail.log": gettext_lazy("The notice was written to the sent log."),
     "notice.drafted": gettext_lazy("A notice was drafted."),
     "notice.edited": gettext_lazy("A notice's text was edited."),
@@ -315,7 +349,12 @@ def staff_sentence(event: CaseEvent) -> str:
     else the one for its kind, else its stored message. Never a raw code."""
     if event.sentence:
         return event_sentence(event)
-    template = STAFF_TEXTS.get(event.kind) or EVENT_TEXTS.get(event.kind)
+    channel = (event.data or {}).get("channel")
+    template = (
+        (STAFF_TEXTS.get(f"{event.kind}:{channel}") if channel else None)
+        or STAFF_TEXTS.get(event.kind)
+        or EVENT_TEXTS.get(event.kind)
+    )
     if template is not None:
         values = {**(event.data or {}), **(event.params or {})}
         try:

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from takedown.checks.hashing import complete_image
 from takedown.errors import NotPossible
 from takedown.models import Case, IssuedMandateForm, Mandate, Notice
 from takedown.notices.regimes import REGIMES
@@ -54,11 +55,14 @@ MANDATE_REGIMES = frozenset(code for code, regime in REGIMES.items() if regime.n
 
 class MandateRefused(NotPossible):
     """The upload is not a signed mandate. `code` says why, for the portal's wording:
-    "too_large", "not_pdf" (neither a PDF nor photos), "too_many" (pages), "unsigned"."""
+    "too_large", "not_pdf" (neither a PDF nor photos), "too_many" (pages), "unsigned",
+    "damaged" (a photo that cannot be decoded: cut off in the upload or corrupt), "too_big_photo".
+    `page` is the 1-based position of the photo at fault, where one is."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, page: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.page = page
 
 
 def sha256(data: bytes) -> str:
@@ -96,19 +100,39 @@ def _photos_to_pdf(files: Sequence[bytes]) -> bytes:
 
     register_heif_opener()
     pages = []
-    for data in files:
+    for number, data in enumerate(files, 1):
+        # Which photo to take again, where there are several to choose from.
+        at = number if len(files) > 1 else None
         try:
             image = Image.open(io.BytesIO(data))
         except (UnidentifiedImageError, OSError):
-            raise MandateRefused("not_pdf", "a file is neither a PDF nor a photo") from None
+            raise MandateRefused(
+                "not_pdf", f"file {number} is neither a PDF nor a photo", page=at
+            ) from None
         if image.format not in IMAGE_FORMATS:
-            raise MandateRefused("not_pdf", f"photos must be JPEG, PNG or HEIC, not {image.format}")
+            raise MandateRefused(
+                "not_pdf",
+                f"photos must be JPEG, PNG or HEIC, not {image.format} (file {number})",
+                page=at,
+            )
         # Checked before decoding: the header's size is what decoding would allocate.
         if image.width * image.height > MAX_PIXELS:
-            raise MandateRefused("not_pdf", "a photo is too large to be a page")
-        # Phone photos store their rotation apart from the pixels.
-        page = ImageOps.exif_transpose(image).convert("RGB")
-        page.thumbnail((MAX_SIDE, MAX_SIDE))
+            raise MandateRefused(
+                "too_big_photo", f"photo {number} is too large to be a page", page=at
+            )
+        if not complete_image(data, image.format):
+            raise MandateRefused(
+                "damaged", f"photo {number} cannot be read: it is damaged or cut off", page=at
+            )
+        try:
+            # Phone photos store their rotation apart from the pixels. A header that opens can
+            # still front a cut-off or corrupt body: decoding is where that shows.
+            page = ImageOps.exif_transpose(image).convert("RGB")
+            page.thumbnail((MAX_SIDE, MAX_SIDE))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise MandateRefused(
+                "damaged", f"photo {number} cannot be read: it is damaged or cut off", page=at
+            ) from None
         pages.append(page)
     out = io.BytesIO()
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=200.0)

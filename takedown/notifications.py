@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from takedown.models import (
+    Case,
     CaseEvent,
     DeletionRequest,
     Notice,
     NotificationPreference,
     PortalMessage,
     Reply,
+    StaffPreferences,
 )
 from takedown.web.access import cases_for
 
@@ -35,13 +39,13 @@ PER_KIND = 50
 DIGEST_INTERVAL = dt.timedelta(hours=20)
 
 KINDS = {
-    "answer": "New answer from a recipient",
-    "unmatched": "Answer that matched no notice",
-    "portal_message": "Message from the person",
-    "deletion_request": "Deletion request",
-    "withdrawal": "The person withdrew the case",
-    "returned_notice": "Notice returned by a reviewer",
-    "deadline_tomorrow": "Deadline due tomorrow",
+    "answer": gettext_lazy("New answer from a recipient"),
+    "unmatched": gettext_lazy("Answer that matched no notice"),
+    "portal_message": gettext_lazy("Message from the person"),
+    "deletion_request": gettext_lazy("Deletion request"),
+    "withdrawal": gettext_lazy("The person withdrew the case"),
+    "returned_notice": gettext_lazy("Notice returned by a reviewer"),
+    "deadline_tomorrow": gettext_lazy("Deadline due tomorrow"),
 }
 
 
@@ -55,132 +59,154 @@ class Notification:
 
     @property
     def label(self) -> str:
-        return KINDS[self.kind]
+        return str(KINDS[self.kind])
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one kind of notification comes from: the rows (newest first), when each happened,
+    what the list says of it (in the reader's language) and where it leads."""
+
+    kind: str
+    rows: Callable[[QuerySet[Case], dt.datetime], QuerySet[Any]]
+    at: Callable[[Any], dt.datetime]
+    text: Callable[[Any], str]
+    url: Callable[[Any], str]
+
+
+def _notice_text(notice: Notice) -> str:
+    return gettext("%(kind)s %(id)s to %(recipient)s") % {
+        "kind": notice.get_kind_display(),
+        "id": notice.pk,
+        "recipient": notice.recipient.name,
+    }
+
+
+def _notice_url(notice: Notice) -> str:
+    return reverse("staff:notice", args=[notice.case.reference, notice.pk])
+
+
+def _due_tomorrow(cases: QuerySet[Case], now: dt.datetime) -> QuerySet[Notice]:
+    tomorrow = timezone.localdate(now) + dt.timedelta(days=1)
+    start = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
+    return (
+        Notice.objects.filter(case__in=cases, status=Notice.Status.SENT, overdue_at__isnull=True)
+        .annotate(deadline=Coalesce("extended_until", "due_at"))
+        .filter(deadline__gte=start, deadline__lt=start + dt.timedelta(days=1))
+        .select_related("case", "recipient")
+        .order_by("deadline")
+    )
+
+
+SOURCES = (
+    Source(
+        "answer",
+        lambda cases, now: (
+            Reply.objects.filter(
+                case__in=cases, notice__isnull=False, received_at__gte=now - RECENT
+            )
+            .exclude(kind=Reply.Kind.AUTO_REPLY)
+            .select_related("case", "notice__recipient")
+            .order_by("-received_at")
+        ),
+        lambda reply: reply.received_at,
+        lambda reply: (
+            gettext("%(recipient)s: %(kind)s (%(state)s)")
+            % {
+                "recipient": reply.notice.recipient.name,
+                "kind": reply.get_kind_display(),
+                "state": reply.get_state_display().lower(),
+            }
+        ),
+        lambda reply: reverse("staff:replies", args=[reply.case.reference]) + f"#reply-{reply.pk}",
+    ),
+    Source(
+        "unmatched",
+        lambda cases, now: (
+            Reply.objects.filter(state=Reply.State.UNMATCHED)
+            .filter(Q(case__isnull=True) | Q(case__in=cases))
+            .select_related("case")
+            .order_by("-received_at")
+        ),
+        lambda reply: reply.received_at,
+        lambda reply: (
+            gettext("From %(sender)s") % {"sender": reply.from_address}
+            if reply.from_address
+            else gettext("From an unknown sender")
+        ),
+        lambda reply: reverse("staff:reply_detail", args=[reply.pk]),
+    ),
+    Source(
+        "portal_message",
+        lambda cases, now: (
+            PortalMessage.objects.filter(case__in=cases, read_at__isnull=True)
+            .select_related("case")
+            .order_by("-created_at")
+        ),
+        lambda message: message.created_at,
+        lambda message: gettext("Unread"),
+        lambda message: reverse("staff:messages", args=[message.case.reference]),
+    ),
+    Source(
+        "deletion_request",
+        lambda cases, now: (
+            DeletionRequest.objects.filter(case__in=cases, handled_at__isnull=True)
+            .select_related("case")
+            .order_by("-requested_at")
+        ),
+        lambda request: request.requested_at,
+        lambda request: gettext("Not handled yet"),
+        lambda request: reverse("staff:messages", args=[request.case.reference]),
+    ),
+    Source(
+        "withdrawal",
+        lambda cases, now: (
+            CaseEvent.objects.filter(case__in=cases, kind="case.withdrawn", at__gte=now - RECENT)
+            .select_related("case")
+            .order_by("-at")
+        ),
+        lambda event: event.at,
+        lambda event: gettext("All work on the case stops"),
+        lambda event: reverse("staff:case", args=[event.case.reference]),
+    ),
+    Source(
+        "returned_notice",
+        lambda cases, now: (
+            Notice.objects.filter(case__in=cases, status=Notice.Status.DRAFT)
+            .exclude(review_comment="")
+            .select_related("case", "recipient")
+            .order_by("-updated_at")
+        ),
+        lambda notice: notice.updated_at,
+        _notice_text,
+        _notice_url,
+    ),
+    Source(
+        "deadline_tomorrow",
+        _due_tomorrow,
+        lambda notice: notice.deadline,
+        _notice_text,
+        _notice_url,
+    ),
+)
 
 
 def notifications_for(user: Any, *, now: dt.datetime | None = None) -> list[Notification]:
-    """Everything waiting for this user in the cases they may see, newest first."""
+    """Everything waiting for this user in the cases they may see, newest first, at most
+    PER_KIND of each kind."""
     now = now or timezone.now()
-    since = now - RECENT
     cases = cases_for(user)
-    items: list[Notification] = []
-
-    answers = (
-        Reply.objects.filter(case__in=cases, notice__isnull=False, received_at__gte=since)
-        .exclude(kind=Reply.Kind.AUTO_REPLY)
-        .select_related("case", "notice__recipient")
-        .order_by("-received_at")[:PER_KIND]
-    )
-    for reply in answers:
-        assert reply.case is not None and reply.notice is not None
-        items.append(
-            Notification(
-                "answer",
-                reply.received_at,
-                reply.case.reference,
-                f"{reply.notice.recipient.name}: {reply.get_kind_display()} "
-                f"({reply.get_state_display().lower()})",
-                reverse("staff:replies", args=[reply.case.reference]) + f"#reply-{reply.pk}",
-            )
+    items = [
+        Notification(
+            source.kind,
+            source.at(row),
+            row.case.reference if row.case else "",
+            source.text(row),
+            source.url(row),
         )
-    unmatched = (
-        Reply.objects.filter(state=Reply.State.UNMATCHED)
-        .filter(Q(case__isnull=True) | Q(case__in=cases))
-        .select_related("case")
-        .order_by("-received_at")[:PER_KIND]
-    )
-    for reply in unmatched:
-        items.append(
-            Notification(
-                "unmatched",
-                reply.received_at,
-                reply.case.reference if reply.case else "",
-                f"From {reply.from_address or 'an unknown sender'}",
-                reverse("staff:reply_detail", args=[reply.pk]),
-            )
-        )
-    for message in (
-        PortalMessage.objects.filter(case__in=cases, read_at__isnull=True)
-        .select_related("case")
-        .order_by("-created_at")[:PER_KIND]
-    ):
-        reference = message.case.reference
-        items.append(
-            Notification(
-                "portal_message",
-                message.created_at,
-                reference,
-                "Unread",
-                reverse("staff:messages", args=[reference]),
-            )
-        )
-    for request in (
-        DeletionRequest.objects.filter(case__in=cases, handled_at__isnull=True)
-        .select_related("case")
-        .order_by("-requested_at")[:PER_KIND]
-    ):
-        reference = request.case.reference
-        items.append(
-            Notification(
-                "deletion_request",
-                request.requested_at,
-                reference,
-                "Not handled yet",
-                reverse("staff:messages", args=[reference]),
-            )
-        )
-    for event in (
-        CaseEvent.objects.filter(case__in=cases, kind="case.withdrawn", at__gte=since)
-        .select_related("case")
-        .order_by("-at")[:PER_KIND]
-    ):
-        assert event.case is not None
-        reference = event.case.reference
-        items.append(
-            Notification(
-                "withdrawal",
-                event.at,
-                reference,
-                "All work on the case stops",
-                reverse("staff:case", args=[reference]),
-            )
-        )
-    for notice in (
-        Notice.objects.filter(case__in=cases, status=Notice.Status.DRAFT)
-        .exclude(review_comment="")
-        .select_related("case", "recipient")
-        .order_by("-updated_at")[:PER_KIND]
-    ):
-        reference = notice.case.reference
-        items.append(
-            Notification(
-                "returned_notice",
-                notice.updated_at,
-                reference,
-                f"{notice.get_kind_display()} {notice.pk} to {notice.recipient.name}",
-                reverse("staff:notice", args=[reference, notice.pk]),
-            )
-        )
-    tomorrow = timezone.localdate(now) + dt.timedelta(days=1)
-    start = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
-    end = start + dt.timedelta(days=1)
-    for notice in (
-        Notice.objects.filter(case__in=cases, status=Notice.Status.SENT, overdue_at__isnull=True)
-        .annotate(deadline=Coalesce("extended_until", "due_at"))
-        .filter(deadline__gte=start, deadline__lt=end)
-        .select_related("case", "recipient")
-        .order_by("deadline")[:PER_KIND]
-    ):
-        reference = notice.case.reference
-        items.append(
-            Notification(
-                "deadline_tomorrow",
-                notice.deadline,
-                reference,
-                f"{notice.get_kind_display()} {notice.pk} to {notice.recipient.name}",
-                reverse("staff:notice", args=[reference, notice.pk]),
-            )
-        )
+        for source in SOURCES
+        for row in source.rows(cases, now)[:PER_KIND]
+    ]
     items.sort(key=lambda item: item.at, reverse=True)
     return items
 
@@ -207,13 +233,36 @@ def send_digests(*, now: dt.datetime | None = None) -> dict[str, int]:
         ).update(last_digest_at=now)
         if not claimed:
             continue  # another run sent it
-        lines = [f"- {KINDS[kind]}: {counts[kind]}" for kind in KINDS if counts[kind]]
-        url = settings.TAKEDOWN_PUBLIC_URL.rstrip("/") + reverse("staff:notifications")
+        language = StaffPreferences.objects.filter(user=user).values_list("language", flat=True)
+        with translation.override(language.first() or settings.LANGUAGE_CODE):
+            subject, body = _digest(counts)
         send_mail(
-            subject=f"{settings.TAKEDOWN_ORGANISATION}: {sum(counts.values())} things wait for you",
-            message="Waiting in your cases:\n\n" + "\n".join(lines) + f"\n\nSee them at {url}\n",
+            subject=subject,
+            message=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[user.email],
         )
         sent += 1
     return {"sent": sent, "skipped": skipped}
+
+
+def _digest(counts: Counter[str]) -> tuple[str, str]:
+    """The digest's subject and text, in the active language: counts per kind, a link."""
+    total = sum(counts.values())
+    subject = ngettext(
+        "%(organisation)s: %(count)s thing waits for you",
+        "%(organisation)s: %(count)s things wait for you",
+        total,
+    ) % {"organisation": settings.TAKEDOWN_ORGANISATION, "count": total}
+    lines = [f"- {KINDS[kind]}: {counts[kind]}" for kind in KINDS if counts[kind]]
+    url = settings.TAKEDOWN_PUBLIC_URL.rstrip("/") + reverse("staff:notifications")
+    body = "\n".join(
+        [
+            gettext("Waiting in your cases:"),
+            "",
+            *lines,
+            "",
+            gettext("See them at %(url)s") % {"url": url},
+        ]
+    )
+    return subject, body + "\n"

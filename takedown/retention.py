@@ -244,6 +244,6 @@ def _erase_replies(case: Case) -> int:
         from_address="", subject="", text="", raw=b"", evidence={}, ticket=""
     )
     for event in CaseEvent.objects.filter(case=case, kind="notice.reply"):
-        if event.data.get("text"):
-            CaseEvent.objects.filter(pk=event.pk).update(data={**event.data, "text": ""})
+        if event.data.get("text_sealed"):
+            CaseEvent.objects.filter(pk=event.pk).update(data={**event.data, "text_sealed": ""})
     return erased

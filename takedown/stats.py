@@ -43,7 +43,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from takedown.models import Case, FoundLink, Notice, NoticeLink
+from takedown.models import Case, FoundLink, Notice, NoticeLink, RecipientRole
 from takedown.models.link import ONLINE_VERDICTS
 from takedown.notices.regimes import UnknownRegime, get_regime
 from takedown.workflow import ACTIVE_CASE_STATUSES
@@ -227,6 +227,10 @@ def _removal_rows(cases: QuerySet[Case] | None) -> list[tuple[int, str, str, str
         notice__kind__in=CLOCKED_KINDS,
         link__status=FoundLink.Status.REMOVED,
         link__removed_at__isnull=False,
+    ).exclude(
+        # A search engine delists results; the image's removal at its host is not its doing
+        # (takedown.notices.delisting).
+        notice__recipient_role=RecipientRole.SEARCH_ENGINE
     )
     if cases is not None:
         rows = rows.filter(notice__case__in=cases.values("pk"))
@@ -413,3 +417,20 @@ def results(
         scoreboard=scoreboard(cases, now=now, removal=removal),
         generated_at=now,
     )
+
+
+def with_link_counts(notices: Iterable[Notice]) -> list[Notice]:
+    """`notices`, each with its number of links as `link_count`, counted in one grouped query
+    that reads only the (notice, link) index: a join with COUNT per notice row grouped the
+    notices' every column over all their link rows (2.8 s for a 200,000-link case)."""
+    notices = list(notices)
+    counted = dict(
+        NoticeLink.objects.filter(notice__in=[notice.pk for notice in notices])
+        .order_by()
+        .values("notice")
+        .annotate(n=Count("*"))
+        .values_list("notice", "n")
+    )
+    for notice in notices:
+        notice.link_count = counted.get(notice.pk, 0)  # type: ignore[attr-defined]
+    return notices

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from takedown import models as m
 
@@ -15,6 +17,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+
+
+def caseworker(username: str, team: m.Team | None = None) -> Any:
+    """A user in the caseworker group, a member of `team` where one is given."""
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name="caseworker"))
+    if team is not None:
+        team.members.add(user)
+    return user
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

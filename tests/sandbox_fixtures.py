@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from takedown.sandbox.cloudflare import CloudflareApi
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost
 from takedown.sandbox.imap import ImapServer, dovecot_binary
@@ -104,3 +105,15 @@ def imap_server_session() -> Iterator[ImapServer]:
 def imap_server(imap_server_session: ImapServer) -> ImapServer:
     imap_server_session.reset()
     return imap_server_session
+
+
+@pytest.fixture(scope="session")
+def cloudflare_api_session() -> Iterator[CloudflareApi]:
+    with CloudflareApi() as server:
+        yield server
+
+
+@pytest.fixture
+def cloudflare_api(cloudflare_api_session: CloudflareApi) -> CloudflareApi:
+    cloudflare_api_session.reset()
+    return cloudflare_api_session

@@ -118,6 +118,15 @@ def _everyone(outcome: str, **but: str) -> dict[str, dict[str, str]]:
 STAFF_USERS = ("caseworker", "reviewer", "admin", "other_caseworker", "other_reviewer")
 _PORTAL_PAGE = _everyone(PORTAL_START, portal=OK, other_portal=OK)
 _ADMIN = _everyone(ADMIN_LOGIN, admin=ANY)
+# Admin screens outside the Django admin (a team's letter texts): other staff get 403; a POST
+# by anyone but an admin is refused the same way before it is read.
+_NOT_ADMIN = dict.fromkeys(
+    ("caseworker", "reviewer", "other_caseworker", "other_reviewer"), FORBIDDEN
+)
+_ADMIN_SCREEN = {
+    "GET": _everyone(LOGIN, admin=OK, **_NOT_ADMIN)["GET"],
+    "POST": {"anonymous": LOGIN, "portal": LOGIN, "other_portal": LOGIN} | _NOT_ADMIN,
+}
 
 EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # Signing in.
@@ -144,6 +153,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "staff:resolve": _staff(team=MISSING, method=True),
     "staff:generate": _staff(team=MISSING, method=True),
     "staff:send": _staff(team=MISSING, method=True),
+    "staff:delisting": _staff(team=MISSING, method=True),
     "staff:ladder": _staff(team=MISSING, method=True),
     "staff:close": _staff(team=MISSING, method=True),
     "staff:submit": _staff(team=MISSING, method=True),
@@ -192,6 +202,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "POST": {"anonymous": LOGIN, "portal": LOGIN, "other_portal": LOGIN}
         | dict.fromkeys(STAFF_USERS, REDIRECT),
     },
+    # An organisation's letter texts: admins only.
+    "staff:templates": _ADMIN_SCREEN,
+    "staff:template_edit": _ADMIN_SCREEN,
+    "staff:template_reset": _ADMIN_SCREEN,
     "staff:reply_confirm": _staff(team=MISSING, method=True),
     "staff:reply_assign": _staff(team=MISSING, method=True),
     "staff:reply_dismiss": _staff(team=MISSING, method=True),
@@ -331,6 +345,9 @@ def world(settings: Any) -> World:
         "attachment": attachment.pk,
         "hostname": link.host.hostname,
         "default_pk": notice.pk,
+        "team": team.pk,
+        "regime": "dsa",
+        "language": "en",
     }
     return World(case, other_case, clients, args)
 

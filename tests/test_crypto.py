@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import json
+from importlib import import_module
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from takedown import crypto
-from takedown.models import AffectedPerson, Mandate, PortalMessage
-from tests.factories import CaseFactory
+from takedown.checks.escalate import record_reply
+from takedown.models import AffectedPerson, CaseEvent, Mandate, Notice, PortalMessage
+from takedown.notices.complaint import answers
+from tests.factories import CaseFactory, NoticeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +40,21 @@ def test_personal_fields_are_stored_encrypted():
     assert AffectedPerson.objects.get(pk=person.pk).name == "Alex Example"
 
 
+def test_letters_and_answers_are_stored_encrypted():
+    case = CaseFactory(person__name="Alex Example")
+    notice = NoticeFactory(case=case, status=Notice.Status.SENT)
+    Notice.objects.filter(pk=notice.pk).update(body_text="Dear host, Alex Example asks")
+    record_reply(notice, outcome="complied", text="We removed Alex Example's photo.", actor=None)
+
+    for column in ("body_text", "reply_text"):
+        assert "Alex" not in raw_column("takedown_notice", column, notice.pk)
+    event = CaseEvent.objects.get(kind="notice.reply")
+    assert "Alex" not in json.dumps(event.data)
+    notice.refresh_from_db()
+    assert notice.body_text == "Dear host, Alex Example asks"
+    assert [row["text"] for row in answers(notice)] == ["We removed Alex Example's photo."]
+
+
 def test_mandate_document_is_stored_encrypted():
     case = CaseFactory()
     mandate = Mandate.objects.create(case=case, signed_document=b"%PDF-1.7 signed by Alex")
@@ -49,6 +70,9 @@ def test_rotate_keys_re_encrypts_with_the_newest_key(settings, field_keys):
     case = CaseFactory(person__name="Alex Example")
     Mandate.objects.create(case=case, signed_document=b"signed")
     message = PortalMessage.objects.create(case=case, body="Please hurry, Alex")
+    answer = CaseEvent.objects.create(
+        case=case, kind="notice.reply", data={"text_sealed": crypto.seal_text("Removed, Alex")}
+    )
     new = Fernet.generate_key().decode()
     use_keys(settings, new, old)
     out = __import__("io").StringIO()
@@ -61,6 +85,9 @@ def test_rotate_keys_re_encrypts_with_the_newest_key(settings, field_keys):
     assert PortalMessage.objects.get(pk=message.pk).body == "Please hurry, Alex"
     assert "1 affected persons" in out.getvalue()
     assert "1 portal messages" in out.getvalue()
+    answer.refresh_from_db()
+    assert crypto.open_text(answer.data["text_sealed"]) == "Removed, Alex"
+    assert "1 answers kept by events" in out.getvalue()
 
 
 def test_value_without_a_matching_key_fails_loudly(settings):
@@ -146,3 +173,26 @@ def test_mandate_command_refuses_a_pdf_over_the_portal_cap(tmp_path, settings):
 
     assert caught.value.returncode == 2
     assert Mandate.objects.count() == 0
+
+
+def test_migration_seals_letters_and_answers_stored_in_plain_text():
+    migration = import_module("takedown.migrations.0018_notice_texts_encrypted")
+    notice = NoticeFactory()
+    event = CaseEvent.objects.create(
+        case=notice.case, kind="notice.reply", data={"notice": notice.pk, "text": "Alex's photo"}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE takedown_notice SET body_text = %s, reply_text = %s WHERE id = %s",
+            ["Letter for Alex", "Removed Alex's photo", notice.pk],
+        )
+    before = MigrationLoader(connection).project_state(("takedown", "0017_security")).apps
+
+    migration._seal(before, None)
+
+    assert "Alex" not in raw_column("takedown_notice", "body_text", notice.pk)
+    notice.refresh_from_db()
+    assert (notice.body_text, notice.reply_text) == ("Letter for Alex", "Removed Alex's photo")
+    event.refresh_from_db()
+    assert "text" not in event.data
+    assert crypto.open_text(event.data["text_sealed"]) == "Alex's photo"

@@ -100,7 +100,7 @@ def test_seed_directory_first_run_creates_everything():
         "deleted": 0,
     }
     assert report.rules == {"created": sum(len(s.rules) for s in SEED), "updated": 0, "deleted": 0}
-    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (43, 54)
+    assert (len(SEED), sum(len(s.contacts) for s in SEED)) == (45, 61)
     assert OperatorRule.objects.count() == 151
     aws = _seeded("amazon-aws")
     assert (aws.name, aws.kind, aws.country, aws.source) == (
@@ -121,11 +121,11 @@ def test_seed_directory_second_run_changes_nothing():
 
     report = seed_directory()
 
-    assert report.organisations == {"created": 0, "updated": 0, "unchanged": 43}
+    assert report.organisations == {"created": 0, "updated": 0, "unchanged": 45}
     assert report.contacts == {"created": 0, "updated": 0, "deleted": 0}
     assert report.rules == {"created": 0, "updated": 0, "deleted": 0}
     assert sorted(Contact.objects.values_list("pk", "value", "source_date")) == before
-    assert Organisation.objects.count() == 43
+    assert Organisation.objects.count() == 45
 
 
 def test_seed_directory_restores_its_contacts_and_keeps_overrides_and_rdap():
@@ -142,7 +142,7 @@ def test_seed_directory_restores_its_contacts_and_keeps_overrides_and_rdap():
 
     report = seed_directory()
 
-    assert report.organisations == {"created": 0, "updated": 1, "unchanged": 42}
+    assert report.organisations == {"created": 0, "updated": 1, "unchanged": 44}
     # The edited contact counts as a stray seed contact: deleted, and the seed's one created.
     assert report.contacts == {"created": 2, "updated": 0, "deleted": 1}
     assert Contact.objects.filter(pk__in=[override.pk, rdap.pk]).count() == 2
@@ -634,8 +634,8 @@ def test_seed_directory_command_output():
     call_command("seed_directory", stdout=out)
 
     assert out.getvalue().splitlines() == [
-        "organisations: 43 created, 0 updated, 0 unchanged",
-        "contacts: 54 created, 0 updated, 0 deleted",
+        "organisations: 45 created, 0 updated, 0 unchanged",
+        "contacts: 61 created, 0 updated, 0 deleted",
         "rules: 151 created, 0 updated, 0 deleted",
     ]
 
@@ -751,3 +751,15 @@ def test_seed_contact_dates_are_the_seed_date():
     seed_directory()
 
     assert set(Contact.objects.values_list("source_date", flat=True)) == {SEED_DATE}
+
+
+def test_seed_directory_updates_a_form_whose_fields_changed():
+    seed_directory()
+    form = Contact.objects.get(value="https://www.bing.com/webmaster/tools/content-removal")
+    Contact.objects.filter(pk=form.pk).update(form_fields=[{"label": "Old", "source": "urls"}])
+
+    report = seed_directory()
+
+    assert report.contacts == {"created": 0, "updated": 1, "deleted": 0}
+    form.refresh_from_db()
+    assert [item["label"] for item in form.form_fields] == ["Content URL", "Removal type"]

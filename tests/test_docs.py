@@ -41,6 +41,8 @@ REGIME_PAGES = {
     "dmca": "dmca.md",
     "kug": "germany.md",
     "generic_privacy": "README.md",
+    "search_delisting": "search-engines.md",
+    "search_outdated": "search-engines.md",
 }
 
 

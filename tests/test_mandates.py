@@ -96,6 +96,13 @@ def test_uploads_that_are_no_signed_mandate_are_refused(files: list[bytes], code
     assert Mandate.objects.count() == 0
 
 
+def test_the_photo_at_fault_is_named_by_its_place() -> None:
+    whole = photo("JPEG")
+    with pytest.raises(mandates.MandateRefused, match="photo 2 cannot be read") as refused:
+        mandates.store_signed(f.CaseFactory(), [photo("PNG"), whole[: len(whole) // 2]])
+    assert (refused.value.code, refused.value.page) == ("damaged", 2)
+
+
 def test_a_photo_too_large_for_a_page_is_refused_before_decoding(monkeypatch: Any) -> None:
     monkeypatch.setattr(mandates, "MAX_PIXELS", 100 * 100)
     with pytest.raises(mandates.MandateRefused, match="too large to be a page"):

@@ -115,6 +115,8 @@ def test_deadlines_per_regime() -> None:
         "dmca": (5, "working_days"),
         "kug": (14, "calendar_days"),
         "generic_privacy": (14, "calendar_days"),
+        "search_delisting": (1, "months"),
+        "search_outdated": (14, "calendar_days"),
     }
     # The §77b StGB period is the case's, not a letter's (takedown.complaint_period).
     assert not hasattr(get_regime("kug"), "complaint_deadline_months")
@@ -129,8 +131,13 @@ def test_mandate_and_disclosure_flags_per_regime() -> None:
         "take_it_down",
         "dmca",
         "kug",
+        "search_delisting",
     }
-    assert {code for code, r in REGIMES.items() if r.discloses_person} == {"dmca"}
+    # Delisting works on searches for the person's name (docs/law/search-engines.md).
+    assert {code for code, r in REGIMES.items() if r.discloses_person} == {
+        "dmca",
+        "search_delisting",
+    }
 
 
 def test_regime_flag_without_element_is_refused() -> None:

@@ -42,6 +42,8 @@ COMPLETE = {
     "dmca": ("hosting", "personal"),
     "kug": ("site_operator", "medical"),
     "generic_privacy": ("registrar", "other"),
+    "search_delisting": ("search_engine", "intimate"),
+    "search_outdated": ("search_engine", "medical"),
 }
 
 

@@ -11,9 +11,16 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from config.settings import mailer_from_url
-from takedown.models import DeletionRequest, Notice, NotificationPreference, PortalMessage
+from takedown.models import (
+    DeletionRequest,
+    Notice,
+    NotificationPreference,
+    PortalMessage,
+    StaffPreferences,
+)
 from takedown.notifications import notifications_for, send_digests
 from takedown.replies.inbound import receive
 from takedown.workflow import record_event
@@ -126,3 +133,23 @@ def test_send_digests_command_reports_counts(carla):
     out = StringIO()
     call_command("send_digests", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"sent": 0, "skipped": 0}
+
+
+def test_notifications_and_digest_speak_the_caseworkers_language(
+    carla, waiting, settings, smtp_server
+):
+    settings.MAILERS = {"default": mailer_from_url(f"{smtp_server.url}?timeout=5")}
+    StaffPreferences.objects.create(user=carla, language="de")
+    NotificationPreference.objects.create(user=carla, email_digest=True)
+
+    with translation.override("de"):
+        [answer] = [item for item in notifications_for(carla, now=NOW) if item.kind == "answer"]
+        assert answer.label == "Neue Antwort eines Empfängers"
+    assert answer.text == "Hoster GmbH: Entsprochen (bei der meldung vermerkt)"
+
+    assert send_digests(now=NOW)["sent"] == 1
+    [message] = smtp_server.wait_for(1)
+    assert str(message.message["Subject"]).endswith(": 7 Sachen warten auf Sie")
+    body = message.message.get_content()
+    assert "- Frist läuft morgen ab: 1" in body
+    assert "In Ihren Fällen wartet:" in body

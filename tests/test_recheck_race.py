@@ -7,6 +7,7 @@ acting during a real fetch. Hence transactional tests: the host's thread must se
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from takedown.checks import check as checking
 from takedown.checks.check import check_links
 from takedown.checks.schedule import CLAIM_LEASE, claim_links
 from takedown.models import CaseEvent, FoundLink, LinkCheck, Notice
@@ -136,3 +138,39 @@ def test_check_links_records_only_the_links_still_claimed(
         kept.pk: LinkCheck.objects.get().checked_at + timedelta(hours=24),
         lost.pk: tokens[lost.pk] + CLAIM_LEASE,
     }
+
+
+def test_check_links_records_results_while_other_links_are_still_fetched(
+    sandbox: HttpHost,  # noqa: F811
+    settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.TAKEDOWN_FETCH_READ_TIMEOUT = 6.0
+    settings.TAKEDOWN_FETCH_DEADLINE = 8.0
+    monkeypatch.setattr(checking, "RECORD_CHUNK", 1)
+    fast = make_link(sandbox, "/fast.jpg", image(1))
+    recorded_meanwhile: list[bool] = []
+
+    def wait_for_the_fast_link() -> None:
+        # The slow link's answer waits (in the image host's thread) until the fast link's
+        # check is committed: only a check that records before its batch ends gets an answer
+        # in time.
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            if LinkCheck.objects.filter(link=fast).exists():
+                recorded_meanwhile.append(True)
+                return
+            time.sleep(0.05)
+        recorded_meanwhile.append(False)
+
+    slow = make_link(
+        sandbox, "/slow.jpg", Meanwhile(wait_for_the_fast_link, image(2)), host="b.test"
+    )
+
+    outcomes = check_links([fast.pk, slow.pk])
+
+    assert recorded_meanwhile == [True]
+    assert [(o.link_id, o.verdict) for o in outcomes] == [
+        (fast.pk, "online_same"),
+        (slow.pk, "online_same"),
+    ]

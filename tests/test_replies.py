@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from takedown import crypto
 from takedown.models import CaseEvent, Notice, NoticeLink, Reply
 from takedown.replies import classify as c
 from takedown.replies.imap import ImapConfigError, parse_imap_url, poll_mailbox
@@ -214,11 +215,13 @@ def test_receive_complied_answer_is_recorded_on_its_notice(notice):
         "outcome": "complied",
         "reply": reply.pk,
         "kind": "complied",
-        # What a complaint to an authority states of each answer (takedown.notices.complaint).
-        "text": notice.reply_text,
+        # What a complaint to an authority states of each answer (takedown.notices.complaint),
+        # encrypted like the notice's copy.
+        "text_sealed": event.data["text_sealed"],
         "received_at": notice.replied_at.isoformat(),
         "extension_until": None,
     }
+    assert crypto.open_text(event.data["text_sealed"]) == notice.reply_text
     assert notice.reply_text == (
         f'E-mail answer {reply.pk} from Hoster GmbH: Complied: "we have removed; no longer '
         'accessible"'

@@ -154,3 +154,65 @@ def test_resolve_many_failure_raises_from_its_future(nameserver: DnsServer) -> N
         future = resolve_many(["broken.example"], pool)["broken.example"]
         with pytest.raises(LookupFailed, match="no server could answer"):
             future.result()
+
+
+def test_resolve_many_truncated_answer_is_asked_again_over_tcp(nameserver: DnsServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nameserver.add("big.example", A=["192.0.2.20", "192.0.2.21"], truncate=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        facts = resolve_many(["big.example"], pool)["big.example"].result()
+
+    assert facts == DnsFacts(hostname="big.example", ips=["192.0.2.20", "192.0.2.21"])
+
+
+def test_resolve_many_asks_the_next_nameserver_after_servfail(
+    nameserver: DnsServer, settings: Settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nameserver.add("shared.example", rcode="SERVFAIL")
+    with DnsServer({"shared.example": {"A": ["192.0.2.30"]}}) as second:
+        settings.TAKEDOWN_DNS_NAMESERVERS = [nameserver.address, second.address]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            facts = resolve_many(["shared.example"], pool)["shared.example"].result()
+
+        assert facts.ips == ["192.0.2.30"]
+        assert second.count("shared.example", "A") == 1
+
+
+def test_resolve_many_silent_server_times_out_within_lifetime(
+    nameserver: DnsServer, settings: Settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    nameserver.add("silent.example", silent=True)
+    nameserver.add("fine.example", A=["192.0.2.40"])
+    settings.TAKEDOWN_DNS_TIMEOUT = 0.4
+    started = time.monotonic()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = resolve_many(["silent.example", "fine.example"], pool)
+        with pytest.raises(LookupFailed) as caught:
+            futures["silent.example"].result()
+        fine = futures["fine.example"].result()
+
+    assert (caught.value.message, caught.value.transient) == ("timed out", True)
+    assert time.monotonic() - started < 1.5
+    assert fine.ips == ["192.0.2.40"]
+
+
+def test_resolve_many_asks_each_name_once_per_type(nameserver: DnsServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"h{n}.example" for n in range(300)]
+    for n, name in enumerate(names):
+        nameserver.add(name, A=[f"192.0.2.{n % 250 + 1}"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = resolve_many(names, pool)
+        answers = {name: futures[name].result() for name in names}
+
+    assert answers["h7.example"].ips == ["192.0.2.8"]
+    assert sum(nameserver.counts.values()) == 600

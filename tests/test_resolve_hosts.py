@@ -246,6 +246,10 @@ def test_resolve_host_records_snapshot_and_organisations(internet):
     assert resolution.registrar.external_key == "iana-registrar:4242"
     assert resolution.data["ips"] == ["198.51.100.7"]
     assert host.needs_decision is False
+    link.refresh_from_db()
+    # The site's operator comes before its hosting provider (FoundLink.party).
+    assert (link.party, link.party_role) == (resolution.operator, "site_operator")
+    assert resolution.operator.name == "Leaky Images Inc."
 
 
 def test_resolve_host_twice_claims_once(internet):
@@ -286,6 +290,8 @@ def test_resolve_host_change_of_hosting_flags_open_notices(internet):
 
     assert second.hosting.name == "Other Hosting BV"
     assert Host.objects.get(pk=link.host_id).status == "changed"
+    link.refresh_from_db()
+    assert (link.party, link.party_role) == (second.operator, "site_operator")
     notice.refresh_from_db()
     assert notice.needs_reroute is True
     assert link.case.events.filter(kind="notice.reroute", notice=notice).count() == 1

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from takedown import retention, tasks
+from takedown.crypto import seal_text
 from takedown.models import (
     AffectedPerson,
     Case,
@@ -400,7 +401,11 @@ def test_erase_case_erases_recipients_answers_and_their_copy_in_the_audit_trail(
         case,
         "notice.reply",
         message="Reply recorded.",
-        data={"notice": notice.pk, "outcome": "complied", "text": "We removed Alex's photo."},
+        data={
+            "notice": notice.pk,
+            "outcome": "complied",
+            "text_sealed": seal_text("We removed Alex's photo."),
+        },
     )
 
     erasure = erase_case(case, reason="retention")
@@ -416,5 +421,5 @@ def test_erase_case_erases_recipients_answers_and_their_copy_in_the_audit_trail(
     assert (reply.kind, reply.notice_id) == ("complied", notice.pk)
     assert ReplyAttachment.objects.filter(reply=reply).count() == 0
     event = CaseEvent.objects.get(case=case, kind="notice.reply")
-    assert event.data == {"notice": notice.pk, "outcome": "complied", "text": ""}
+    assert event.data == {"notice": notice.pk, "outcome": "complied", "text_sealed": ""}
     assert erasure.counts["replies"] == 1

@@ -582,7 +582,7 @@ def test_dns_latency_delays_every_answer_over_udp_and_tcp(dns_server: DnsServer)
 
 
 def test_start_sandbox_serves_demo_world(tmp_path: Path) -> None:
-    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap", "cloudflare")}
     with start_sandbox(
         tmp_path, ports=free, shared_dir=tmp_path / "no-shared", imap=False
     ) as sandbox:
@@ -602,7 +602,9 @@ def test_start_sandbox_serves_demo_world(tmp_path: Path) -> None:
         "TAKEDOWN_ALLOW_PRIVATE_NETWORK": "1",
         "TAKEDOWN_FETCH_PORTS": f"80,443,{sandbox.http.port}",
         "TAKEDOWN_SANDBOX_HTTP_PORT": str(sandbox.http.port),
+        "TAKEDOWN_CLOUDFLARE_API_URL": sandbox.cloudflare.base_url,
     }
+    assert sandbox.cloudflare.base_url.startswith("http://127.0.0.1:")
     assert (address.address, code, body, rdap_code) == ("127.0.0.1", 200, make_image(1), 200)
     assert whois_answer.startswith(b"Domain: bilderbude-demo.de\r\n")
     assert json.loads((tmp_path / "rdap-bootstrap" / "dns.json").read_text())["services"][0][0] == [
@@ -617,7 +619,7 @@ def test_demo_helpdesk_acknowledges_a_notice_into_the_reply_mailbox(tmp_path: Pa
 
     if dovecot_binary() is None:
         pytest.skip("dovecot is not installed")
-    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    free = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap", "cloudflare")}
     with start_sandbox(tmp_path, ports=free, shared_dir=tmp_path / "no-shared") as sandbox:
         assert sandbox.imap is not None
         assert sandbox.env()["TAKEDOWN_IMAP_URL"] == sandbox.imap.url()

@@ -181,7 +181,7 @@ def test_database_from_url_postgres_with_everything() -> None:
         "PASSWORD": "p:ss/w",
         "HOST": "db.internal",
         "PORT": "6543",
-        "OPTIONS": {"sslmode": "require", "connect_timeout": "5"},
+        "OPTIONS": {"options": "-c jit=off", "sslmode": "require", "connect_timeout": "5"},
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }
@@ -199,7 +199,7 @@ def test_database_from_url_postgres_minimal(scheme: str) -> None:
         "",
         "",
         "",
-        {},
+        {"options": "-c jit=off"},
     )
 
 

@@ -33,7 +33,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def test_demo_case_is_imported_and_resolved_on_embedded_defaults(tmp_path: Path):
-    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap", "cloudflare")}
     with start_sandbox(tmp_path / "sandbox", ports=ports) as sandbox:
         env = {**embedded_env(tmp_path / "var"), **sandbox.env()}
         manage(env, "migrate", "--noinput", "-v", "0")
@@ -99,7 +99,7 @@ def test_demo_case_moves_links_become_removed_after_their_notice(tmp_path: Path)
     import json
     import time
 
-    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap")}
+    ports = {name: 0 for name in ("smtp", "whois", "dns", "http", "rdap", "imap", "cloudflare")}
     with start_sandbox(tmp_path / "sandbox", ports=ports, removal_delay=1.0) as sandbox:
         env = {**embedded_env(tmp_path / "var"), **sandbox.env(), **sandbox.demo_env()}
         manage(env, "migrate", "--noinput", "-v", "0")

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.apps import apps
+from django.conf import settings
+from django.db import models
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -23,7 +26,8 @@ STAFF_SOURCES = (
     "takedown/web/staff",
     "takedown/events.py",
     "takedown/jobs.py",
-    "takedown/models/jobs.py",
+    "takedown/models",
+    "takedown/notifications.py",
 )
 
 
@@ -63,6 +67,29 @@ def test_german_catalogue_translates_every_staff_string(tmp_path) -> None:
         assert translated, strings
         assert all(translated), strings
         assert "fuzzy" not in str(entry["flags"]), strings
+
+
+# Labels that read the same in German, and the languages, named in their own.
+SAME_IN_GERMAN = {"API", "CDN", "Registrar", "Import", "In-Reply-To / References"}
+SAME_IN_GERMAN |= {name for _code, name in settings.LANGUAGES}
+
+
+def test_every_choice_label_of_the_models_reads_german() -> None:
+    """Badges and filters show the models' choice labels (statuses, kinds, roles): each is a
+    translatable string with its own German text."""
+    untranslated = []
+    for model in apps.get_app_config("takedown").get_models():
+        for field in model._meta.get_fields():
+            for _value, label in getattr(field, "flatchoices", None) or ():
+                if not isinstance(field, models.Field) or str(label) in SAME_IN_GERMAN:
+                    continue
+                with translation.override("de"):
+                    german = str(label)
+                with translation.override("en"):
+                    english = str(label)
+                if german == english:
+                    untranslated.append(f"{model.__name__}.{field.name}: {english}")
+    assert untranslated == []
 
 
 def test_timeline_sentence_in_german(db) -> None:

@@ -1341,8 +1341,27 @@ def test_portal_mandate_damaged_photo_refused(mail, case) -> None:
         "/p/mandate/", {"document": [_photo("JPEG", (300, 400), "white"), damaged]}
     )
     assert response.status_code == 400
-    assert "This is neither a PDF nor a photo." in response.content.decode()
+    assert "File 2 is neither a PDF nor a photo." in response.content.decode()
     assert Mandate.objects.count() == 0
+
+
+def test_portal_mandate_names_the_photo_cut_off_in_the_upload(mail, case) -> None:
+    client = Client()
+    sign_in(client, case, mail)
+    whole = _photo("JPEG", (600, 800), "white", quality=95).getvalue()
+    # The header opens; the body ends half way, as an interrupted phone upload leaves it.
+    cut = io.BytesIO(whole[: len(whole) // 2])
+    cut.name = "page3.jpg"
+    pages = [_photo("JPEG", (300, 400), "white"), _photo("PNG", (300, 400), "grey"), cut]
+
+    response = client.post("/p/mandate/", {"document": pages})
+
+    assert response.status_code == 400
+    assert "Photo 3 could not be read" in response.content.decode()
+    assert Mandate.objects.count() == 0
+    cut.seek(0)
+    alone = client.post("/p/mandate/", {"document": cut})
+    assert "The photo could not be read" in alone.content.decode()
 
 
 def test_portal_mandate_pdf_and_photos_together_refused(mail, case) -> None:

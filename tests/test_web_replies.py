@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,19 +20,11 @@ from tests.factories import (
     NoticeFactory,
     OrganisationFactory,
     TeamFactory,
-    UserFactory,
+    caseworker,
 )
 from tests.test_replies import DOMAIN, MESSAGE_ID, TOKEN, raw
 
 pytestmark = pytest.mark.django_db
-
-
-def caseworker(username: str, team=None):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name="caseworker"))
-    if team is not None:
-        team.members.add(user)
-    return user
 
 
 @pytest.fixture

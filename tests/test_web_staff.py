@@ -62,17 +62,10 @@ from tests.factories import (
     OrganisationFactory,
     TeamFactory,
     UserFactory,
+    caseworker,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def caseworker(username: str, team=None):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name="caseworker"))
-    if team is not None:
-        team.members.add(user)
-    return user
 
 
 @pytest.fixture
@@ -160,6 +153,7 @@ def case_urls(case, notice, imported):
         ("post", reverse("staff:resolve", args=[ref])),
         ("post", reverse("staff:generate", args=[ref])),
         ("post", reverse("staff:send", args=[ref])),
+        ("post", reverse("staff:delisting", args=[ref])),
         ("post", reverse("staff:ladder", args=[ref])),
         ("post", reverse("staff:ladder_step", args=[ref])),
         ("post", reverse("staff:close", args=[ref])),
@@ -472,9 +466,12 @@ def grow_case(case, hosts: int, links_per_host: int, events: int) -> None:
         organisation = OrganisationFactory(name=f"Party {case.pk}-{h}-{hosts}")
         host = resolved_host(f"h{h}-{hosts}.site{h}-{hosts}.example", organisation)
         FoundLink.objects.bulk_create(
+            # bulk_create skips FoundLink.save: the stored party is the writer's to set.
             FoundLink(
                 case=case,
                 host=host,
+                party=organisation,
+                party_role="hosting",
                 url=f"https://{host.hostname}/{i}.jpg",
                 url_sha256=f"{h:08d}{i:08d}{hosts:08d}".ljust(64, "0"),
             )
@@ -518,8 +515,8 @@ def test_case_page_query_count_does_not_grow_with_links(client, carla, team, pag
     ]
 
     assert counts[0] == counts[1]
-    # 21: one for the case's background jobs still running.
-    assert counts[1] <= 21
+    # 22: one for the case's background jobs still running, one for the notices' link counts.
+    assert counts[1] <= 22
 
 
 def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, hoster):
@@ -529,6 +526,8 @@ def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, ho
         FoundLink(
             case=case,
             host=host,
+            party=hoster,
+            party_role="hosting",
             url=f"https://big.hoster-eins.de/{i}.jpg",
             url_sha256=f"{i:064d}",
         )

@@ -4,7 +4,8 @@
 One batch is one event loop: `check_links` fetches every link of the batch at once with the
 per-host limits (TAKEDOWN_RECHECK_PER_HOST concurrent requests, TAKEDOWN_RECHECK_POLITENESS_DELAY
 seconds between two starts to one host), boils each body down to its hashes as soon as it
-arrives (bodies are never stored and never all held at once), and then records the batch in one
+arrives (bodies are never stored and never all held at once), and records the results in
+chunks while the rest of the batch is still being fetched (see _Fetching), each chunk in one
 transaction:
 
 - a LinkCheck per fetch (status, final URL, resolved IP, key headers, hashes, error, reason);
@@ -34,8 +35,12 @@ and a link whose claim (its next_check_at) was taken over by another check is no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,7 +55,7 @@ from takedown.checks.schedule import RecheckSettings, next_check_after
 from takedown.checks.verdict import Decision, Observation, Previous, Reference, decide
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Verdict
-from takedown.resolve.bulk import column_field
+from takedown.resolve.bulk import column_field, insert_returning, update_each, update_matching
 from takedown.workflow import (
     CHECKED_CASE_STATUSES,
     ConcurrentChange,
@@ -72,6 +77,10 @@ CHECKED_FIELDS = [
     "next_check_at",
     "evidence",
 ]
+CHECK_COLUMNS = [field.name for field in LinkCheck._meta.concrete_fields if not field.primary_key]
+# Results recorded per transaction while the rest of a batch is fetched (see _Fetching): at
+# least this many, or all that are ready when the previous chunk is recorded.
+RECORD_CHUNK = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +137,12 @@ def check_links(link_ids: list[int], *, conf: RecheckSettings | None = None) -> 
             to_fetch.append(link)
         else:
             outcomes.append(skipped)
-    seen = asyncio.run(_fetch(to_fetch, conf)) if to_fetch else []
-    with transaction.atomic():
-        outcomes += _record(to_fetch, seen, claims, conf)
+    with _Fetching(to_fetch, conf) as fetching:
+        for chunk in fetching.chunks(RECORD_CHUNK):
+            with transaction.atomic():
+                outcomes += _record(
+                    [to_fetch[index] for index, _ in chunk], [one for _, one in chunk], claims, conf
+                )
     outcomes.sort(key=lambda outcome: outcome.link_id)
     return outcomes
 
@@ -148,24 +160,90 @@ def _skip(link: FoundLink, now: datetime, conf: RecheckSettings) -> CheckOutcome
     return CheckOutcome(link.pk, link.url, link.last_verdict, link.status, reason, due, None)
 
 
-async def _fetch(links: list[FoundLink], conf: RecheckSettings) -> list[_Seen]:
-    def boil_down(index: int, result: FetchResult) -> _Seen:
-        body, result.body = result.body, None  # the bytes go no further than this
-        content_type = result.headers.get("content-type", "").lower()
-        hashes = None
-        if body and not result.error:
-            hashes = _unchanged(links[index].evidence, body) or image_hashes(body)
-        is_html = "html" in content_type or (body or b"")[:200].lstrip()[:1] == b"<"
-        return _Seen(result, hashes, len(body) if body is not None else None, is_html)
+class _Fetching:
+    """The batch's fetches on an event loop in a thread of their own, each result handed over
+    as soon as its body is boiled down, so that this thread records results while the rest of
+    the batch is still being fetched: the politeness delays (a host's links go out a second
+    apart) leave the network idle most of a batch's time, and recording used to wait for the
+    last fetch and then hold the batch up by as long again. The database is touched from the
+    calling thread only (its connection, its transaction)."""
 
-    return await fetch_each_async(
-        [link.url for link in links],
-        boil_down,
-        per_host=conf.per_host,
-        concurrency=conf.concurrency,
-        politeness_delay=conf.politeness_delay,
-        handle_in_thread=True,
-    )
+    def __init__(self, links: list[FoundLink], conf: RecheckSettings) -> None:
+        self._links = links
+        self._conf = conf
+        self._handed: queue.SimpleQueue[tuple[int, _Seen] | BaseException] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="recheck-fetch", daemon=True)
+
+    def __enter__(self) -> _Fetching:
+        if self._links:
+            self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is not None:
+            self._cancel()  # recording failed: stop fetching what nobody will record
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _cancel(self) -> None:
+        self._stop.set()
+        if self._loop is not None and self._task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._task.cancel)
+
+    def chunks(self, least: int) -> Iterator[list[tuple[int, _Seen]]]:
+        """(index in links, what was seen), at least `least` at a time (fewer only at the end),
+        and everything that is ready when the recorder comes back for more."""
+        left = len(self._links)
+        while left:
+            chunk = [self._take() for _ in range(min(least, left))]
+            while len(chunk) < left:
+                try:
+                    chunk.append(self._take(block=False))
+                except queue.Empty:
+                    break
+            left -= len(chunk)
+            yield chunk
+
+    def _take(self, *, block: bool = True) -> tuple[int, _Seen]:
+        item = self._handed.get(block=block)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._fetch())
+        except BaseException as exc:  # the recording thread raises it
+            self._handed.put(exc)
+
+    async def _fetch(self) -> None:
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        if self._stop.is_set():
+            return
+        links = self._links
+
+        def boil_down(index: int, result: FetchResult) -> None:
+            body, result.body = result.body, None  # the bytes go no further than this
+            content_type = result.headers.get("content-type", "").lower()
+            hashes = None
+            if body and not result.error:
+                hashes = _unchanged(links[index].evidence, body) or image_hashes(body)
+            is_html = "html" in content_type or (body or b"")[:200].lstrip()[:1] == b"<"
+            seen = _Seen(result, hashes, len(body) if body is not None else None, is_html)
+            self._handed.put((index, seen))
+
+        await fetch_each_async(
+            [link.url for link in links],
+            boil_down,
+            per_host=self._conf.per_host,
+            concurrency=self._conf.concurrency,
+            politeness_delay=self._conf.politeness_delay,
+            handle_in_thread=True,
+        )
 
 
 def _unchanged(evidence: LinkCheck | None, body: bytes) -> ImageHashes | None:
@@ -230,7 +308,7 @@ def _record(
         decision = decide(observation(link, one), reference_for(link), previous)
         decisions.append(decision)
         checks.append(_link_check(link, one, decision, now))
-    LinkCheck.objects.bulk_create(checks, batch_size=500)
+    _insert_checks(checks)
     metrics.add("link_checks", len(checks))
 
     review_events = []
@@ -309,37 +387,38 @@ def _still_ours(
 
 
 def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) -> None:
-    """One UPDATE per link, sent as one executemany: bulk_update's CASE expressions cost
-    milliseconds of Python per link, more than the fetch and the hashing together.
+    """The checked columns of every link, in one UPDATE ... FROM VALUES per few hundred links
+    (bulk_update's CASE expressions cost milliseconds of Python per link, more than the fetch
+    and the hashing together; an UPDATE per link cost the database as much as the rest).
 
-    Each UPDATE holds only while next_check_at is still the claim's token, so a check whose
-    claim was lost cannot overwrite the one that took the link over."""
-    columns = [column_field(FoundLink, name) for name in CHECKED_FIELDS]
-    fields = [field for field, _ in columns]
-    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in columns)
-    table = connection.ops.quote_name(FoundLink._meta.db_table)
-    due_field, due_name = column_field(FoundLink, "next_check_at")
-    due_column = connection.ops.quote_name(due_name)
-    # Only column names from the model are interpolated; every value is a parameter.
-    update = f"UPDATE {table} SET {assignments} WHERE id = %s AND "  # noqa: S608
-    claimed: list[list[Any]] = []
-    unclaimed: list[list[Any]] = []  # checked on demand without a due time (tests, the shell)
+    Each row is updated only while its next_check_at is still the claim's token, so a check
+    whose claim was lost cannot overwrite the one that took the link over."""
+    attnames = [column_field(FoundLink, name)[0].attname for name in CHECKED_FIELDS]
+    claimed, unclaimed = [], []
     for link in links:
-        row = [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields]
         token = claims[link.pk]
-        if token is None:
-            unclaimed.append([*row, link.pk])
-        else:
-            claimed.append([*row, link.pk, due_field.get_db_prep_save(token, connection)])
-    saved = 0
-    with connection.cursor() as cursor:
-        for sql, rows in ((f"{due_column} = %s", claimed), (f"{due_column} IS NULL", unclaimed)):
-            if rows:
-                cursor.executemany(update + sql, rows)
-                saved += cursor.rowcount
+        values = [getattr(link, attname) for attname in attnames]
+        if token is not None:
+            claimed.append((link.pk, token, *values))
+        else:  # checked on demand without a due time (tests, the shell)
+            unclaimed.append((link.pk, *values))
+    saved = update_matching(FoundLink, CHECKED_FIELDS, "next_check_at", claimed)
+    if unclaimed:
+        # Such a link is unclaimed only while nobody gave it a due time meanwhile.
+        saved += update_each(FoundLink, CHECKED_FIELDS, unclaimed, still_null=["next_check_at"])
     if saved != len(links):
         # _still_ours locked the rows, so this is a bug, not a race: record nothing of it.
         raise ConcurrentChange(f"{len(links) - saved} checked links changed while recorded")
+
+
+def _insert_checks(checks: list[LinkCheck]) -> None:
+    """bulk_create's work without preparing every value through its field (see
+    takedown.resolve.bulk): the checks get their ids."""
+    attnames = [column_field(LinkCheck, name)[0].attname for name in CHECK_COLUMNS]
+    rows = [[getattr(check, attname) for attname in attnames] for check in checks]
+    for check, pk in zip(checks, insert_returning(LinkCheck, CHECK_COLUMNS, rows), strict=True):
+        check.pk = pk
+        check._state.adding, check._state.db = False, connection.alias
 
 
 def _link_check(link: FoundLink, seen: _Seen, decision: Decision, now: datetime) -> LinkCheck:

@@ -36,7 +36,9 @@ from takedown.checks.outcomes import (
     lock_case,
     recompute_outcome,
 )
+from takedown.crypto import seal_text
 from takedown.errors import NotPossible
+from takedown.events import stored
 from takedown.models import AffectedPerson, Case, FoundLink, Notice, Organisation
 from takedown.models import RecipientRole as Role
 from takedown.models.roles import CONTROLLER_ROLES
@@ -121,6 +123,10 @@ def set_ladder(case: Case, roles: list[str], *, actor: Any) -> None:
 
 
 def steps_after(case: Case, role: str) -> list[str]:
+    if role == Role.SEARCH_ENGINE:
+        # Delisting is no rung of the hosts' ladder (takedown.notices.delisting): after a
+        # refusal or silence the caseworker decides (a complaint under GDPR Art. 77).
+        return []
     ladder = ladder_of(case)
     if role in ladder:
         return ladder[ladder.index(role) + 1 :]
@@ -177,14 +183,15 @@ def record_reply(
             step.case,
             "notice.reply",
             actor=actor,
-            message=f"Reply from {step.recipient.name} recorded: {Outcome(outcome).label}.",
+            message=f"Reply from {step.recipient.name} recorded: {stored(Outcome(outcome).label)}.",
             # Each answer in full, with when it came: a complaint states and attaches them all
             # (takedown.notices.complaint), and a later answer overwrites the notice's copy.
             data={
                 "notice": step.pk,
                 "via": notice.pk,
                 "outcome": outcome,
-                "text": text,
+                # Encrypted like the notice's copy: it may quote the letter and name the person.
+                "text_sealed": seal_text(text),
                 "received_at": now.isoformat(),
                 "extension_until": step.extended_until.isoformat()
                 if extension_until is not None and step.extended_until
@@ -649,7 +656,7 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
             notice.case,
             "escalation.authority_chosen",
             actor=actor,
-            message=f"Complaint {notice.pk} addressed to {authority.name} ({basis.label}).",
+            message=f"Complaint {notice.pk} addressed to {authority.name} ({stored(basis.label)}).",
             data={"notice": notice.pk, "authority": authority.pk, "basis": basis.value},
             notice=notice,
         )

@@ -101,7 +101,7 @@ def image_hashes(data: bytes) -> ImageHashes | None:
         return None
 
 
-def _complete(data: bytes, image_format: str) -> bool:
+def complete_image(data: bytes, image_format: str) -> bool:
     """Whether the file ends the way its format says it must. Pillow's own truncation check
     cannot be trusted in this process: WeasyPrint sets ImageFile.LOAD_TRUNCATED_IMAGES = True
     globally on import, after which Pillow pads a truncated image silently."""
@@ -142,7 +142,7 @@ def compute_hashes(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageHashes:
     if width * height > max_pixels:
         raise NotAnImage(f"declares too many pixels ({width}x{height}, cap {max_pixels})")
     image_format = picture.format or ""
-    if not _complete(data, image_format):
+    if not complete_image(data, image_format):
         raise NotAnImage("damaged or truncated image data")
     try:
         # Decode at 1/2, 1/4 or 1/8 scale while both sides stay >= HASH_SIDE, luminance only.

@@ -63,6 +63,8 @@ def dataset_gone(notice: Notice) -> set[int]:
 
 
 def compute_outcome(notice: Notice) -> str:
+    if notice.recipient_role == Role.SEARCH_ENGINE:
+        return _search_outcome(notice)
     rows = list(
         notice.links.filter(case_id=notice.case_id)
         # Never seen online: neither a removal nor a refusal to credit the recipient with.
@@ -79,6 +81,16 @@ def compute_outcome(notice: Notice) -> str:
     if notice.reply_outcome in (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE):
         return notice.reply_outcome
     if notice.overdue_at is not None and not notice.reply_outcome:
+        return Outcome.NO_RESPONSE
+    return Outcome.PENDING
+
+
+def _search_outcome(notice: Notice) -> str:
+    """A search engine's results are not rechecked (the link's own status says nothing about
+    them): what it answered counts, and silence past the deadline."""
+    if notice.reply_outcome and notice.reply_outcome != Outcome.PENDING:
+        return notice.reply_outcome
+    if notice.overdue_at is not None:
         return Outcome.NO_RESPONSE
     return Outcome.PENDING
 

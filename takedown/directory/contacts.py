@@ -180,6 +180,8 @@ class ContactSpec:
     source: str
     quality: str = Quality.IMPORTED
     preferred: bool = False
+    # A web form's fields, in its order (Contact.form_fields).
+    form_fields: tuple[dict[str, Any], ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -214,7 +216,8 @@ class ContactChanges:
             Contact.objects.filter(pk__in=self.delete, is_override=False).delete()
         if self.update:
             Contact.objects.bulk_update(
-                self.update, ["value", "source", "source_date", "quality", "preferred"]
+                self.update,
+                ["value", "source", "source_date", "quality", "preferred", "form_fields"],
             )
         if self.create:
             # Organisations created in the same run got their pk after planning; Django copies
@@ -256,6 +259,7 @@ def plan_contacts(
                     source_date=source_date,
                     quality=spec.quality,
                     preferred=spec.preferred,
+                    form_fields=list(spec.form_fields),
                 )
             )
             continue
@@ -263,6 +267,12 @@ def plan_contacts(
         if (contact.value, contact.source, contact.quality, contact.preferred) != wanted:
             contact.value, contact.source, contact.quality, contact.preferred = wanted
             contact.source_date = source_date
+            if spec.form_fields:
+                contact.form_fields = list(spec.form_fields)
+            changes.update.append(contact)
+        elif spec.form_fields and contact.form_fields != list(spec.form_fields):
+            # The same form with other fields: the facts about the address did not change.
+            contact.form_fields = list(spec.form_fields)
             changes.update.append(contact)
     changes.delete = [c.pk for key, c in mine.items() if key not in seen]
     return changes

@@ -94,9 +94,23 @@ def contact(
     *,
     preferred: bool = False,
     verified: bool = False,
+    form_fields: tuple[dict[str, Any], ...] = (),
 ) -> ContactSpec:
     quality = Quality.VERIFIED if verified else Quality.IMPORTED
-    return ContactSpec(purpose, channel, value, source, quality, preferred)
+    return ContactSpec(purpose, channel, value, source, quality, preferred, form_fields)
+
+
+def form_field(label: str, source: str, **extra: Any) -> dict[str, Any]:
+    """One field of a web form (Contact.form_fields; sources in notices/webform.py)."""
+    return {"label": label, "source": source, **extra}
+
+
+# Shown beside a form field that asks for an identity document.
+ID_HINT = (
+    "a copy of the person's identity document, sent only with their consent; details not"
+    " needed to verify the name may be blacked out. Check on the form whether it still asks"
+    " for one"
+)
 
 
 def via_datenanfragen(
@@ -230,6 +244,14 @@ SEED: tuple[SeedOrganisation, ...] = (
                 "https://www.cloudflare.com/trust-hub/reporting-abuse/",
                 preferred=True,
                 verified=True,
+            ),
+            # Its abuse-report API, used instead of the form where the team has an API token
+            # (takedown/notices/cloudflare.py, docs/cloudflare.md).
+            contact(
+                Purpose.ABUSE,
+                Channel.API,
+                "cloudflare",
+                "https://developers.cloudflare.com/api/resources/abuse_reports/methods/create/",
             ),
             contact(
                 Purpose.LEGAL,
@@ -1052,6 +1074,151 @@ SEED: tuple[SeedOrganisation, ...] = (
         notes="Owned by Canva. " + NO_CONTACT,
     ),
 )
+
+
+SEARCH_ENGINES: tuple[SeedOrganisation, ...] = (
+    # --- search engines: their web forms (docs/law/search-engines.md) ---------------------------
+    # Each form's fields are those the cited pages describe; a field no page names is not here.
+    SeedOrganisation(
+        key="google-search",
+        name="Google Search (Google LLC)",
+        kind=Kind.SEARCH_ENGINE,
+        country="US",
+        website="https://www.google.com/",
+        contacts=(
+            contact(
+                Purpose.NCII,
+                Channel.WEBFORM,
+                "https://support.google.com/websearch/answer/6302812",
+                "https://support.google.com/websearch/answer/6302812",
+                preferred=True,
+                form_fields=(
+                    form_field(
+                        "Type of content you want to remove",
+                        "fixed",
+                        value="Content contains nudity or sexual material",
+                    ),
+                    form_field("Your country of residence", "person_country"),
+                    form_field("Your e-mail address (for the confirmation)", "email"),
+                    form_field("How you are authorised to act for the person", "relation"),
+                    form_field("Image and web URLs", "urls"),
+                    form_field("Describe the content", "description"),
+                ),
+            ),
+            contact(
+                Purpose.DELISTING,
+                Channel.WEBFORM,
+                "https://www.google.com/webmasters/tools/legal-removal-request?complaint_type=rtbf",
+                "https://blog.servage.net/2018/02/28/google-receives-2-4m-requests-to-delete-"
+                "search-results/",
+                preferred=True,
+                form_fields=(
+                    form_field("Country whose law applies to your request", "person_country"),
+                    form_field("Full name", "person_name"),
+                    form_field("Name used to search", "queries"),
+                    form_field("Relationship to the person you represent", "relation"),
+                    form_field("Contact e-mail address", "email"),
+                    form_field("Photo ID", "by_hand", hint=ID_HINT),
+                    form_field("URLs of the results to remove", "urls"),
+                    form_field("Why each URL should be removed", "description"),
+                    form_field("Signature", "name"),
+                ),
+            ),
+            contact(
+                Purpose.OUTDATED,
+                Channel.WEBFORM,
+                "https://search.google.com/search-console/remove-outdated-content",
+                "https://developers.google.com/search/blog/2013/12/improving-url-removals-on-"
+                "third-party",
+                preferred=True,
+                form_fields=(form_field("URL (one request per URL)", "urls"),),
+            ),
+        ),
+        notes=(
+            "Google's forms: intimate images shared without consent (worldwide, its own"
+            " policy), the EU privacy form (GDPR, results for searches on the person's name in"
+            " the EU/EEA) and the outdated-content tool (anyone signed in with a Google account;"
+            " the page must return 404 or 410). Results pages of Startpage come from Google."
+        ),
+    ),
+    SeedOrganisation(
+        key="bing",
+        name="Microsoft Bing (Microsoft Corporation)",
+        kind=Kind.SEARCH_ENGINE,
+        country="US",
+        website="https://www.bing.com/",
+        contacts=(
+            contact(
+                Purpose.NCII,
+                Channel.WEBFORM,
+                "https://www.microsoft.com/en-us/concern/revengeporn",
+                "https://searchengineland.com/microsofts-revenge-porn-reporting-page-aims-to-"
+                "remove-explicit-content-from-search-results-225804",
+                preferred=True,
+                form_fields=(
+                    form_field("Name", "person_name"),
+                    form_field("E-mail address", "email"),
+                    form_field("URL of the content", "urls"),
+                    form_field(
+                        "Did you agree to the content being distributed?", "fixed", value="No"
+                    ),
+                    form_field(
+                        "Does personal information appear with the content?",
+                        "by_hand",
+                        hint="say whether the pages show the person's name or contact details",
+                    ),
+                    form_field(
+                        "Documentation (police report, court order)",
+                        "by_hand",
+                        hint="optional: Microsoft considers a report without it",
+                    ),
+                ),
+            ),
+            contact(
+                Purpose.DELISTING,
+                Channel.WEBFORM,
+                "https://www.bing.com/webmaster/tools/eu-privacy-request",
+                "https://blog.servage.net/2018/02/28/google-receives-2-4m-requests-to-delete-"
+                "search-results/",
+                preferred=True,
+                form_fields=(
+                    form_field("Full legal name", "person_name"),
+                    form_field("European country of residence", "person_country"),
+                    form_field("Documents verifying the name and country", "by_hand", hint=ID_HINT),
+                    form_field("E-mail address", "email"),
+                    form_field("Name searched", "queries"),
+                    form_field(
+                        "Role in society",
+                        "by_hand",
+                        hint="the person's public role, if any (usually none)",
+                    ),
+                    form_field("URLs to block", "urls"),
+                    form_field("Why each URL should be blocked", "description"),
+                    form_field("Electronic signature", "name"),
+                ),
+            ),
+            contact(
+                Purpose.OUTDATED,
+                Channel.WEBFORM,
+                "https://www.bing.com/webmaster/tools/content-removal",
+                "https://360doc.cn/article/56485404_803424772.html (a copy of Bing Webmaster Help)",
+                preferred=True,
+                form_fields=(
+                    form_field("Content URL", "urls"),
+                    form_field("Removal type", "fixed", value="Page removal"),
+                ),
+            ),
+        ),
+        notes=(
+            "Bing's forms: intimate images shared without consent (removed worldwide), the EU"
+            " privacy form (searches on the person's name) and the content removal tool (a"
+            " Microsoft account; Bing checks that the page is gone). DuckDuckGo, Ecosia and"
+            " Yahoo show results largely from Bing's index and have no removal form of their"
+            " own: a removal at Bing reaches them."
+        ),
+    ),
+)
+SEED = SEED + SEARCH_ENGINES
 
 
 # --- applying the seed -------------------------------------------------------------------------

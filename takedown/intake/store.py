@@ -28,6 +28,7 @@ from django.utils import timezone
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.intake.readers import IntakeError, Row, detect_format, read_rows
 from takedown.models import Case, FoundLink, Host, Import
+from takedown.models.link import store_link_parties
 from takedown.workflow import record_event
 
 BATCH_ROWS = 20_000
@@ -118,6 +119,12 @@ def import_links(
                 writer.abort()
                 raise
             report.created = writer.created
+            # Links onto hosts another case had resolved already take their party now.
+            store_link_parties(
+                FoundLink.objects.filter(
+                    case=case, id__gt=last_id, party__isnull=True, host__current__isnull=False
+                )
+            )
             report.duplicates = report.rows - report.invalid - report.created
             report.hosts = len(hosts_seen)
             report.registered_domains = len(domains_seen)

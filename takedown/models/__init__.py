@@ -20,6 +20,7 @@ from takedown.models.host import (
     ServerThrottle,
 )
 from takedown.models.jobs import Job
+from takedown.models.letter import LetterTemplate
 from takedown.models.link import FoundLink, Import, LinkCheck, Verdict
 from takedown.models.notice import Notice, NoticeLink
 from takedown.models.ops import Heartbeat, MetricTotal
@@ -49,6 +50,7 @@ __all__ = [
     "Import",
     "IssuedMandateForm",
     "Job",
+    "LetterTemplate",
     "LinkCheck",
     "Mandate",
     "MetricTotal",

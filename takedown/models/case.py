@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.crypto import EncryptedBinaryField, EncryptedTextField
 
@@ -35,6 +36,14 @@ class Team(models.Model):
         help_text="Months after closing before the person's data in a case is erased.",
     )
 
+    # Cloudflare's abuse-report API (takedown/notices/cloudflare.py): with both set, the team's
+    # notices to Cloudflare are submitted through the API; without, through its web form by hand.
+    # The token is a secret: encrypted at rest, never shown (manage.py cloudflare_credentials).
+    cloudflare_account_id = models.CharField(
+        max_length=32, blank=True, help_text="Cloudflare account id for abuse reports."
+    )
+    cloudflare_api_token = EncryptedTextField(blank=True)
+
     def __str__(self) -> str:
         return self.name
 
@@ -51,16 +60,16 @@ class Counter(models.Model):
 
 class Case(models.Model):
     class Category(models.TextChoices):
-        MEDICAL = "medical", "Medical image"
-        INTIMATE = "intimate", "Intimate image"
-        PERSONAL = "personal", "Personal photo"
-        OTHER = "other", "Other"
+        MEDICAL = "medical", _("Medical image")
+        INTIMATE = "intimate", _("Intimate image")
+        PERSONAL = "personal", _("Personal photo")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        PAUSED = "paused", "Paused"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        PAUSED = "paused", _("Paused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        CLOSED = "closed", _("Closed")
 
     # Human reference such as TD-2026-0042; see takedown.cases.next_reference.
     reference = models.CharField(max_length=32, unique=True)
@@ -155,8 +164,8 @@ class Mandate(models.Model):
     general law of agency; not GDPR Art. 80(1), see docs/law/gdpr.md)."""
 
     class Source(models.TextChoices):
-        PORTAL = "portal", "Uploaded by the person in the portal"
-        STAFF = "staff", "Uploaded by staff"
+        PORTAL = "portal", _("Uploaded by the person in the portal")
+        STAFF = "staff", _("Uploaded by staff")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mandates")
     # Always a PDF: photos of the signed paper are put together into one (takedown.mandates).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.models.directory import Organisation
 from takedown.models.roles import RecipientRole
@@ -19,8 +20,8 @@ from takedown.models.roles import RecipientRole
 
 class PartyDecision(models.Model):
     class Action(models.TextChoices):
-        SET = "set", "Responsible party set"
-        EXCLUDE = "exclude", "Links taken out of the case"
+        SET = "set", _("Responsible party set")
+        EXCLUDE = "exclude", _("Links taken out of the case")
 
     case = models.ForeignKey("takedown.Case", on_delete=models.CASCADE, related_name="+")
     # The host name, or with `whole_domain` the registered domain whose hosts it covers.

@@ -5,17 +5,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
-        OPERATOR = "operator", "Site operator"
-        PLATFORM = "platform", "Platform"
-        HOSTING = "hosting", "Hosting provider"
-        CDN = "cdn", "CDN"
-        REGISTRAR = "registrar", "Registrar"
-        DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
-        DPA = "dpa", "Data-protection authority"
+        OPERATOR = "operator", _("Site operator")
+        PLATFORM = "platform", _("Platform")
+        HOSTING = "hosting", _("Hosting provider")
+        CDN = "cdn", _("CDN")
+        REGISTRAR = "registrar", _("Registrar")
+        DATASET_MAINTAINER = "dataset_maintainer", _("Dataset maintainer")
+        DPA = "dpa", _("Data-protection authority")
+        # Lists the links in its results; asked to delist them (takedown.notices.delisting).
+        SEARCH_ENGINE = "search_engine", _("Search engine")
 
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -51,25 +54,31 @@ class Contact(models.Model):
     """One way to reach an organisation for one purpose, with where we learnt it."""
 
     class Purpose(models.TextChoices):
-        ABUSE = "abuse", "Abuse"
-        LEGAL = "legal", "Legal"
-        PRIVACY = "privacy", "Privacy / data protection"
-        COPYRIGHT = "copyright", "Copyright (DMCA agent)"
-        GENERAL = "general", "General"
+        ABUSE = "abuse", _("Abuse")
+        LEGAL = "legal", _("Legal")
+        PRIVACY = "privacy", _("Privacy / data protection")
+        COPYRIGHT = "copyright", _("Copyright (DMCA agent)")
+        GENERAL = "general", _("General")
+        # A search engine's forms (docs/law/search-engines.md): removing results that show the
+        # person (privacy delisting), intimate images shared without consent, and refreshing
+        # results whose page is gone at its source.
+        DELISTING = "delisting", _("Search-result removal (privacy)")
+        NCII = "ncii", _("Intimate images shared without consent")
+        OUTDATED = "outdated", _("Outdated search results")
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        WEBFORM = "webform", "Web form"
-        POSTAL = "postal", "Postal address"
-        API = "api", "API"
-        PHONE = "phone", "Phone"
+        EMAIL = "email", _("E-mail")
+        WEBFORM = "webform", _("Web form")
+        POSTAL = "postal", _("Postal address")
+        API = "api", _("API")
+        PHONE = "phone", _("Phone")
 
     class Quality(models.TextChoices):
-        VERIFIED = "verified", "Verified"
-        IMPORTED = "imported", "Imported"
-        WHOIS = "whois", "From WHOIS"
-        RDAP = "rdap", "From RDAP"
-        OVERRIDE = "override", "Caseworker override"
+        VERIFIED = "verified", _("Verified")
+        IMPORTED = "imported", _("Imported")
+        WHOIS = "whois", _("From WHOIS")
+        RDAP = "rdap", _("From RDAP")
+        OVERRIDE = "override", _("Caseworker override")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="contacts"
@@ -104,9 +113,9 @@ class OperatorRule(models.Model):
     """A curated rule: when it matches, the organisation is the operator, and it beats WHOIS."""
 
     class Match(models.TextChoices):
-        HOST_SUFFIX = "host_suffix", "Hostname suffix"
-        CNAME_SUFFIX = "cname_suffix", "CNAME target suffix"
-        NETWORK_NAME = "network_name", "IP network name"
+        HOST_SUFFIX = "host_suffix", _("Hostname suffix")
+        CNAME_SUFFIX = "cname_suffix", _("CNAME target suffix")
+        NETWORK_NAME = "network_name", _("IP network name")
 
     match = models.CharField(max_length=16, choices=Match.choices)
     pattern = models.CharField(max_length=253, help_text="e.g. s3.amazonaws.com, cloudfront.net")

@@ -6,11 +6,15 @@ domain (WHOIS/RDAP is asked once per domain per cache lifetime, however many cas
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.intake.normalize import host_for_display
 from takedown.models.directory import Organisation
+from takedown.models.roles import party_of
 
 
 class DomainRecord(models.Model):
@@ -81,12 +85,12 @@ class ServerThrottle(models.Model):
 
 class Host(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be resolved"
-        RESOLVING = "resolving", "Resolving"
-        RESOLVED = "resolved", "Resolved"
-        PARTIAL = "partial", "Partly resolved (some sources failed)"
-        FAILED = "failed", "Resolution failed"
-        CHANGED = "changed", "Responsible party changed"
+        PENDING = "pending", _("Waiting to be resolved")
+        RESOLVING = "resolving", _("Resolving")
+        RESOLVED = "resolved", _("Resolved")
+        PARTIAL = "partial", _("Partly resolved (some sources failed)")
+        FAILED = "failed", _("Resolution failed")
+        CHANGED = "changed", _("Responsible party changed")
 
     hostname = models.CharField(max_length=253, unique=True)
     registered_domain = models.CharField(max_length=253, db_index=True)
@@ -116,6 +120,18 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if not adding and (fields is None or "current" in fields):
+            # The links' stored party follows the current resolution (FoundLink.party); the
+            # resolver's bulk path does the same in resolve.hosts.
+            party_id, role = party_of(self.current)
+            self.links.exclude(party_id=party_id, party_role=role).update(
+                party_id=party_id, party_role=role
+            )
 
     @property
     def display_name(self) -> str:

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Case as When_
+from django.db.models import CharField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.models.case import Case
+from takedown.models.directory import Organisation
 from takedown.models.host import Host
+from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND, party_of
 
 
 class Verdict(models.TextChoices):
     """What one check of a link decided (see takedown.checks)."""
 
-    ONLINE_SAME = "online_same", "Still online, same image"
-    ONLINE_CHANGED = "online_changed", "Online, but a different image"
-    REMOVED = "removed", "Removed"
-    BLOCKED = "blocked", "Blocked (403/451)"
-    NOT_IMAGE = "not_image", "Not an image"
-    MOVED = "moved", "Moved to another host"
-    UNREACHABLE = "unreachable", "Unreachable"
+    ONLINE_SAME = "online_same", _("Still online, same image")
+    ONLINE_CHANGED = "online_changed", _("Online, but a different image")
+    REMOVED = "removed", _("Removed")
+    BLOCKED = "blocked", _("Blocked (403/451)")
+    NOT_IMAGE = "not_image", _("Not an image")
+    MOVED = "moved", _("Moved to another host")
+    UNREACHABLE = "unreachable", _("Unreachable")
 
 
 # Verdicts of a check that saw the image at the address (or where it redirected): a link is
@@ -29,14 +37,14 @@ ONLINE_VERDICTS = (Verdict.ONLINE_SAME, Verdict.ONLINE_CHANGED, Verdict.MOVED)
 
 class FoundLink(models.Model):
     class Status(models.TextChoices):
-        FOUND = "found", "Found"
-        NOTIFIED = "notified", "Notice sent"
-        REMOVED = "removed", "Removed"
+        FOUND = "found", _("Found")
+        NOTIFIED = "notified", _("Notice sent")
+        REMOVED = "removed", _("Removed")
         # Gone (404, 410, no such domain: twice in a row) before any check saw it online, and
         # no reference hashes: nothing shows it was ever there, so it is not counted removed.
-        NEVER_REACHABLE = "never_reachable", "Never reachable (never seen online)"
-        REAPPEARED = "reappeared", "Reappeared after removal"
-        EXCLUDED = "excluded", "Excluded by a caseworker"
+        NEVER_REACHABLE = "never_reachable", _("Never reachable (never seen online)")
+        REAPPEARED = "reappeared", _("Reappeared after removal")
+        EXCLUDED = "excluded", _("Excluded by a caseworker")
 
     # No single-column index on case: the (case, host) index below serves case lookups, and
     # every index costs several microseconds per row in a million-row import.
@@ -76,6 +84,23 @@ class FoundLink(models.Model):
     # A check found something a person should look at (a different image, an HTML page, a
     # redirect elsewhere, a reappearance); the reason is the last check's. Cleared by a person.
     needs_review = models.BooleanField(default=False)
+    # The first recipient resolution names for the link's host (platform or site operator, else
+    # hosting provider, else CDN of host.current) and its role: a copy, so that the links page
+    # sorts and pages a million links through the link_case_party index instead of joining
+    # every link to its host's resolution for each page. `store_link_parties` keeps it: when a
+    # host's current resolution changes (resolve.hosts, Host.save), on import, and on
+    # FoundLink.save. A caseworker's decision (resolve.decisions) is not in it; routing reads
+    # those.
+    # No index of its own: deleting an organisation (rare, by an admin) may scan.
+    party = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    party_role = models.CharField(max_length=24, blank=True)
     evidence = models.ForeignKey(
         "LinkCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -88,6 +113,12 @@ class FoundLink(models.Model):
         ]
         indexes = [
             models.Index(fields=["case", "host"], name="link_case_host"),
+            # The links page's order (party last when none), which keyset paging walks.
+            models.Index(fields=["case", "party", "host", "id"], name="link_case_party"),
+            # The few links a check flagged for a person (the case page counts them).
+            models.Index(
+                fields=["case"], name="link_needs_review", condition=models.Q(needs_review=True)
+            ),
             models.Index(
                 fields=["next_check_at"],
                 name="link_check_due",
@@ -97,6 +128,34 @@ class FoundLink(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.pk} of {self.case_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.party_id is None and self.host_id is not None:
+            self.party_id, self.party_role = party_of(self.host.current)
+        super().save(*args, **kwargs)
+
+
+# The same choice in SQL, for a host's current resolution (an expression over Host).
+HOST_PARTY = Coalesce(*(f"current__{kind}" for kind in FIRST_RECIPIENT_KINDS))
+HOST_PARTY_ROLE = When_(
+    *(
+        When(**{f"current__{kind}__isnull": False}, then=Value(ROLE_OF_KIND[kind]))
+        for kind in FIRST_RECIPIENT_KINDS
+    ),
+    default=Value(""),
+    output_field=CharField(),
+)
+
+
+def store_link_parties(links: models.QuerySet[FoundLink]) -> int:
+    """Copy each link's party and role from its host's current resolution (one UPDATE). The
+    callers narrow `links` to those that may be stale: a host whose resolution changed, links
+    just imported onto hosts already resolved."""
+    host = Host.objects.filter(pk=OuterRef("host"))
+    return links.update(
+        party=Subquery(host.values(party=HOST_PARTY)[:1]),
+        party_role=Coalesce(Subquery(host.values(role=HOST_PARTY_ROLE)[:1]), Value("")),
+    )
 
 
 class LinkCheck(models.Model):

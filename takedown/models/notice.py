@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from takedown.crypto import EncryptedTextField
 from takedown.models.case import Case
 from takedown.models.directory import Contact, Organisation
 from takedown.models.link import FoundLink
@@ -14,44 +16,44 @@ from takedown.models.roles import RecipientRole
 
 class Notice(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        APPROVED = "approved", "Approved"
-        QUEUED = "queued", "Queued for sending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        BOUNCED = "bounced", "Bounced"
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+        QUEUED = "queued", _("Queued for sending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
         # A worker died between handing the message to the server and recording it: a human
         # checks the server's log before anything is sent again.
-        NEEDS_CHECK = "needs_check", "Delivery uncertain: check before resending"
-        AWAITING_MANUAL = "awaiting_manual", "Waiting for manual submission"
-        CANCELLED = "cancelled", "Cancelled"
+        NEEDS_CHECK = "needs_check", _("Delivery uncertain: check before resending")
+        AWAITING_MANUAL = "awaiting_manual", _("Waiting for manual submission")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Kind(models.TextChoices):
-        NOTICE = "notice", "Notice"
-        REMINDER = "reminder", "Reminder"
-        ESCALATION = "escalation", "Escalation"
-        COMPLAINT = "complaint", "Complaint to an authority"
+        NOTICE = "notice", _("Notice")
+        REMINDER = "reminder", _("Reminder")
+        ESCALATION = "escalation", _("Escalation")
+        COMPLAINT = "complaint", _("Complaint to an authority")
         # The caseworker's message in the conversation about a notice (its parent): reviewed
         # and sent like a notice, with the parent's reply address; it starts no clock.
-        MESSAGE = "message", "Message to the recipient"
+        MESSAGE = "message", _("Message to the recipient")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        COMPLIED = "complied", "Complied"
-        PARTLY = "partly", "Partly complied"
-        REFUSED = "refused", "Refused"
-        NOT_RESPONSIBLE = "not_responsible", "Says it is not responsible"
-        NO_RESPONSE = "no_response", "No response"
+        PENDING = "pending", _("Pending")
+        COMPLIED = "complied", _("Complied")
+        PARTLY = "partly", _("Partly complied")
+        REFUSED = "refused", _("Refused")
+        NOT_RESPONSIBLE = "not_responsible", _("Says it is not responsible")
+        NO_RESPONSE = "no_response", _("No response")
 
     class AuthorityBasis(models.TextChoices):
-        SEAT = "seat", "Authority of the controller's seat"
-        RESIDENCE = "residence", "Authority of the person's residence (Art. 77(1))"
-        CHOSEN = "chosen", "Chosen by the caseworker"
+        SEAT = "seat", _("Authority of the controller's seat")
+        RESIDENCE = "residence", _("Authority of the person's residence (Art. 77(1))")
+        CHOSEN = "chosen", _("Chosen by the caseworker")
         # The product could not tell (a German controller whose state is not recorded): the
         # draft is addressed provisionally and cannot be approved until a caseworker chooses.
-        PENDING = "pending", "To be chosen by the caseworker"
+        PENDING = "pending", _("To be chosen by the caseworker")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NOTICE)
@@ -81,7 +83,8 @@ class Notice(models.Model):
     # The missing required elements found by the last element check; empty means complete.
     element_check = models.JSONField(default=dict, blank=True)
     subject = models.CharField(max_length=300, blank=True)
-    body_text = models.TextField(blank=True, help_text="Edited body; empty means the template's")
+    # The letter and the recipient's answer name the person or describe the pictures: encrypted.
+    body_text = EncryptedTextField(blank=True, help_text="Edited body; empty means the template's")
 
     # The person's name and contact are withheld unless the regime needs them and a reviewer
     # confirmed the disclosure.
@@ -121,7 +124,7 @@ class Notice(models.Model):
     extended_until = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
-    reply_text = models.TextField(blank=True)
+    reply_text = EncryptedTextField(blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     # What the recipient said (an Outcome value, "" before any reply); `outcome` is what the
     # links show, see takedown.checks.escalate.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from takedown.crypto import EncryptedBinaryField, EncryptedTextField
 from takedown.models.case import Case
@@ -17,34 +18,34 @@ from takedown.models.notice import Notice
 
 class Reply(models.Model):
     class Kind(models.TextChoices):
-        AUTO_REPLY = "auto_reply", "Auto-reply / out of office"
-        BOUNCE = "bounce", "Delivery failure"
-        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement of receipt"
-        COMPLIED = "complied", "Complied"
-        PARTLY_COMPLIED = "partly_complied", "Partly complied"
-        REFUSED = "refused", "Refused"
-        NOT_RESPONSIBLE = "not_responsible", "Not responsible"
-        NEEDS_INFORMATION = "needs_information", "Asks for identity or more information"
-        OTHER = "other", "Other"
+        AUTO_REPLY = "auto_reply", _("Auto-reply / out of office")
+        BOUNCE = "bounce", _("Delivery failure")
+        ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement of receipt")
+        COMPLIED = "complied", _("Complied")
+        PARTLY_COMPLIED = "partly_complied", _("Partly complied")
+        REFUSED = "refused", _("Refused")
+        NOT_RESPONSIBLE = "not_responsible", _("Not responsible")
+        NEEDS_INFORMATION = "needs_information", _("Asks for identity or more information")
+        OTHER = "other", _("Other")
 
     class State(models.TextChoices):
         # Recorded on the notice (record_reply), by a confident classification or a caseworker.
-        APPLIED = "applied", "Recorded on the notice"
+        APPLIED = "applied", _("Recorded on the notice")
         # Matched, but unsure or asking something: a caseworker confirms with one click.
-        TO_CONFIRM = "to_confirm", "Waiting for a caseworker's confirmation"
+        TO_CONFIRM = "to_confirm", _("Waiting for a caseworker's confirmation")
         # Matched nothing: in the unmatched inbox until a caseworker assigns it.
-        UNMATCHED = "unmatched", "Not matched to a notice"
+        UNMATCHED = "unmatched", _("Not matched to a notice")
         # Auto-replies and bounces: kept in the conversation, decide nothing.
-        NOTED = "noted", "Kept, nothing to decide"
-        DISMISSED = "dismissed", "Dismissed by a caseworker"
+        NOTED = "noted", _("Kept, nothing to decide")
+        DISMISSED = "dismissed", _("Dismissed by a caseworker")
 
     class MatchedBy(models.TextChoices):
-        TOKEN = "token", "Reply address"
-        THREAD = "thread", "In-Reply-To / References"
-        SUBJECT = "subject", "Reference in the subject"
-        TICKET = "ticket", "Recipient's ticket number"
-        CASEWORKER = "caseworker", "Assigned by a caseworker"
-        NONE = "", "Not matched"
+        TOKEN = "token", _("Reply address")
+        THREAD = "thread", _("In-Reply-To / References")
+        SUBJECT = "subject", _("Reference in the subject")
+        TICKET = "ticket", _("Recipient's ticket number")
+        CASEWORKER = "caseworker", _("Assigned by a caseworker")
+        NONE = "", _("Not matched")
 
     # Idempotency: the Message-ID, or "sha256:<hash of the raw message>" without one.
     message_key = models.CharField(max_length=300, unique=True)

@@ -11,7 +11,10 @@ kinds.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from takedown.models.directory import Organisation
 
@@ -19,12 +22,13 @@ PartyKind = Organisation.Kind
 
 
 class RecipientRole(models.TextChoices):
-    SITE_OPERATOR = "site_operator", "Site operator"
-    HOSTING = "hosting", "Hosting provider"
-    CDN = "cdn", "CDN"
-    REGISTRAR = "registrar", "Registrar"
-    DATASET_MAINTAINER = "dataset_maintainer", "Dataset maintainer"
-    DPA = "dpa", "Data-protection authority"
+    SITE_OPERATOR = "site_operator", _("Site operator")
+    HOSTING = "hosting", _("Hosting provider")
+    CDN = "cdn", _("CDN")
+    REGISTRAR = "registrar", _("Registrar")
+    DATASET_MAINTAINER = "dataset_maintainer", _("Dataset maintainer")
+    DPA = "dpa", _("Data-protection authority")
+    SEARCH_ENGINE = "search_engine", _("Search engine")
 
 
 # The domain holder, as registry data (RDAP, WHOIS) name it.
@@ -38,6 +42,7 @@ ROLE_OF_KIND: dict[str, RecipientRole] = {
     PartyKind.REGISTRAR: RecipientRole.REGISTRAR,
     PartyKind.DATASET_MAINTAINER: RecipientRole.DATASET_MAINTAINER,
     PartyKind.DPA: RecipientRole.DPA,
+    PartyKind.SEARCH_ENGINE: RecipientRole.SEARCH_ENGINE,
 }
 # The kind that stands for a role when nothing finer is known: a site operator the directory
 # does not list as a platform.
@@ -74,3 +79,12 @@ def kinds_of(role: str) -> tuple[str, ...]:
 def is_controller(kind: str) -> bool:
     """Whether a party of this kind (or the registrant) is a controller under the GDPR."""
     return ROLE_OF_KIND.get(kind) in CONTROLLER_ROLES
+
+
+def party_of(resolution: Any) -> tuple[int | None, str]:
+    """The first recipient's organisation id and role in a host resolution (or None, "")."""
+    for kind in FIRST_RECIPIENT_KINDS:
+        party_id = getattr(resolution, f"{kind}_id", None)
+        if party_id is not None:
+            return party_id, str(ROLE_OF_KIND[kind])
+    return None, ""

@@ -22,6 +22,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
 
+from takedown.crypto import open_text
 from takedown.models import CaseEvent, Mandate, Notice, RecipientRole
 from takedown.models.case import AffectedPerson
 
@@ -85,7 +86,7 @@ def answers(request: Notice) -> list[dict[str, Any]]:
             {
                 "at": received,
                 "outcome": str(event.data.get("outcome", "")),
-                "text": str(event.data.get("text") or ""),
+                "text": open_text(str(event.data.get("text_sealed") or "")),
                 "extension_until": extension,
             }
         )

@@ -72,6 +72,7 @@ PURPOSES: dict[str, tuple[str, ...]] = {
     Role.REGISTRAR: ("abuse", "legal", "general"),
     Role.DATASET_MAINTAINER: ("privacy", "legal", "general"),
     Role.DPA: ("privacy", "legal", "general"),
+    Role.SEARCH_ENGINE: ("delisting", "privacy", "legal", "general"),
 }
 
 
@@ -287,9 +288,12 @@ def _prune_stale_drafts(case: Case, current: set[int]) -> None:
     the same role covers (a caseworker named another party for them); empty ones are
     cancelled, so a removed or excluded link can never be sent in a stale draft, and a link
     never goes to two parties in one role."""
-    stale = Notice.objects.filter(
-        case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT
-    ).exclude(pk__in=current)
+    # Requests to search engines are the delisting step's (notices.delisting), not routing's.
+    stale = (
+        Notice.objects.filter(case=case, kind=Notice.Kind.NOTICE, status=Notice.Status.DRAFT)
+        .exclude(pk__in=current)
+        .exclude(recipient_role=Role.SEARCH_ENGINE)
+    )
     for notice in stale:
         covered = NoticeLink.objects.filter(
             notice_id__in=current, notice__recipient_role=notice.recipient_role
@@ -537,6 +541,9 @@ def _jurisdiction_regimes(
 
 def notice_regime_options(notice: Notice) -> list[tuple[Regime, str]]:
     """The regimes the caseworker may choose for this notice, with their reasons."""
+    if notice.recipient_role == Role.SEARCH_ENGINE:
+        # The link's situation decides (notices.delisting): there is nothing to choose.
+        return []
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     return regime_options(

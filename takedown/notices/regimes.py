@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from takedown.models.roles import CONTROLLER_ROLES
 from takedown.models.roles import RecipientRole as Role
@@ -74,19 +75,20 @@ class Element:
 
 SPECIAL_CATEGORIES = frozenset({"medical", "intimate"})
 
-URLS = Element("urls", "exact URL(s) of the content")
-NOTIFIER = Element("notifier", "name and e-mail address of the notifier")
-SIGNATURE = Element("signature", "signature of the authorised representative")
-DEADLINE = Element("deadline", "a deadline for the response")
-MANDATE = Element("mandate", "a signed mandate from the affected person on file")
+URLS = Element("urls", gettext_noop("exact URL(s) of the content"))
+NOTIFIER = Element("notifier", gettext_noop("name and e-mail address of the notifier"))
+SIGNATURE = Element("signature", gettext_noop("signature of the authorised representative"))
+DEADLINE = Element("deadline", gettext_noop("a deadline for the response"))
+MANDATE = Element("mandate", gettext_noop("a signed mandate from the affected person on file"))
 IDENTITY = Element(
-    "identity", "the affected person's name, with the disclosure confirmed by a reviewer"
+    "identity",
+    gettext_noop("the affected person's name, with the disclosure confirmed by a reviewer"),
 )
 # A DMCA notice protects the host only when it reaches the agent it designated (§512(c)(2));
 # an abuse desk is not one. The directory records the agent as a contact of its own kind.
 AGENT = Element(
     "agent",
-    "the host's designated DMCA agent (a copyright contact in the directory)",
+    gettext_noop("the host's designated DMCA agent (a copyright contact in the directory)"),
     "§512(c)(2)",
 )
 
@@ -202,31 +204,40 @@ class Regime:
 
 _GDPR_ELEMENTS = (
     URLS,
-    Element("legal_basis", "erasure ground (GDPR Art. 17(1)) and objection (Art. 21)", "Art. 17"),
+    Element(
+        "legal_basis",
+        gettext_noop("erasure ground (GDPR Art. 17(1)) and objection (Art. 21)"),
+        "Art. 17",
+    ),
     Element(
         "special_category",
-        "special-category argument for health or sex-life data (GDPR Art. 9)",
+        gettext_noop("special-category argument for health or sex-life data (GDPR Art. 9)"),
         "Art. 9",
         SPECIAL_CATEGORIES,
     ),
     Element(
         "inform_controllers",
-        "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)",
+        gettext_noop(
+            "request to inform other controllers and recipients (GDPR Art. 17(2), Art. 19)"
+        ),
         "Art. 17(2)",
     ),
     Element(
         "research_exception",
-        "why the research exception does not apply (GDPR Art. 17(3)(d))",
+        gettext_noop("why the research exception does not apply (GDPR Art. 17(3)(d))"),
         "Art. 17(3)(d)",
         roles=frozenset({Role.DATASET_MAINTAINER}),
     ),
-    Element("deadline", "the one-month response deadline (GDPR Art. 12(3))", "Art. 12(3)"),
+    Element(
+        "deadline", gettext_noop("the one-month response deadline (GDPR Art. 12(3))"), "Art. 12(3)"
+    ),
     NOTIFIER,
     SIGNATURE,
     MANDATE,
 )
 
-_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role != Role.DPA)
+# A search engine is asked only to delist (takedown.notices.delisting), under its own regimes.
+_ALL_BUT_DPA = tuple(role for role in ALL_ROLES if role not in (Role.DPA, Role.SEARCH_ENGINE))
 
 REGIMES: dict[str, Regime] = {
     regime.code: regime
@@ -276,14 +287,16 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "legal_basis",
-                    "a substantiated explanation of why the content is illegal",
+                    gettext_noop("a substantiated explanation of why the content is illegal"),
                     "Art. 16(2)(a)",
                 ),
                 Element("urls", URLS.label, "Art. 16(2)(b)"),
                 Element("notifier", NOTIFIER.label, "Art. 16(2)(c)"),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the notice is accurate and complete",
+                    gettext_noop(
+                        "statement of good-faith belief that the notice is accurate and complete"
+                    ),
                     "Art. 16(2)(d)",
                 ),
             ),
@@ -329,10 +342,14 @@ REGIMES: dict[str, Regime] = {
             discloses_person=False,
             elements=(
                 URLS,
-                Element("legal_basis", "the offence the content constitutes", "s.10(3)"),
+                Element(
+                    "legal_basis", gettext_noop("the offence the content constitutes"), "s.10(3)"
+                ),
                 Element(
                     "representation",
-                    "statement that the sender is the depicted person's representative",
+                    gettext_noop(
+                        "statement that the sender is the depicted person's representative"
+                    ),
                 ),
                 NOTIFIER,
                 SIGNATURE,
@@ -360,18 +377,22 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "signature",
-                    "signature of the depicted person or an authorised person",
+                    gettext_noop("signature of the depicted person or an authorised person"),
                     "(1)",
                 ),
                 Element(
-                    "urls", "identification and location of the intimate visual depiction", "(2)"
+                    "urls",
+                    gettext_noop("identification and location of the intimate visual depiction"),
+                    "(2)",
                 ),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the depiction is not consensual",
+                    gettext_noop(
+                        "statement of good-faith belief that the depiction is not consensual"
+                    ),
                     "(3)",
                 ),
-                Element("notifier", "contact information", "(4)"),
+                Element("notifier", gettext_noop("contact information"), "(4)"),
                 MANDATE,
             ),
             escalation=(
@@ -396,24 +417,34 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "signature",
-                    "signature of a person authorised to act for the copyright owner",
+                    gettext_noop("signature of a person authorised to act for the copyright owner"),
                     "(i)",
                 ),
                 Element(
                     "work",
-                    "identification of the copyrighted work, owned by the affected person",
+                    gettext_noop(
+                        "identification of the copyrighted work, owned by the affected person"
+                    ),
                     "(ii)",
                 ),
-                Element("urls", "identification and location of the infringing material", "(iii)"),
-                Element("notifier", "contact information of the complaining party", "(iv)"),
+                Element(
+                    "urls",
+                    gettext_noop("identification and location of the infringing material"),
+                    "(iii)",
+                ),
+                Element(
+                    "notifier", gettext_noop("contact information of the complaining party"), "(iv)"
+                ),
                 Element(
                     "good_faith",
-                    "statement of good-faith belief that the use is not authorised",
+                    gettext_noop("statement of good-faith belief that the use is not authorised"),
                     "(v)",
                 ),
                 Element(
                     "perjury",
-                    "statement of accuracy and, under penalty of perjury, of authority to act",
+                    gettext_noop(
+                        "statement of accuracy and, under penalty of perjury, of authority to act"
+                    ),
                     "(vi)",
                 ),
                 MANDATE,
@@ -450,13 +481,22 @@ REGIMES: dict[str, Regime] = {
             elements=(
                 Element(
                     "representation",
-                    "the representative's power of attorney (instead of the person's name)",
+                    gettext_noop(
+                        "the representative's power of attorney (instead of the person's name)"
+                    ),
                 ),
                 MANDATE,
-                Element("urls", "exact URL(s) and description of the images"),
-                Element("lack_of_consent", "statement that the depicted person did not consent"),
+                Element("urls", gettext_noop("exact URL(s) and description of the images")),
+                Element(
+                    "lack_of_consent",
+                    gettext_noop("statement that the depicted person did not consent"),
+                ),
                 DEADLINE,
-                Element("reservation", "reservation of criminal and civil steps", "KUG §33"),
+                Element(
+                    "reservation",
+                    gettext_noop("reservation of criminal and civil steps"),
+                    "KUG §33",
+                ),
                 SIGNATURE,
             ),
             escalation=(
@@ -483,11 +523,90 @@ REGIMES: dict[str, Regime] = {
             discloses_person=False,
             elements=(
                 URLS,
-                Element("legal_basis", "explanation of why the images must be removed"),
+                Element(
+                    "legal_basis", gettext_noop("explanation of why the images must be removed")
+                ),
                 NOTIFIER,
                 SIGNATURE,
             ),
             escalation="Notify the hosting provider, then the registrar (ICANN RAA §3.18).",
+        ),
+        Regime(
+            code="search_delisting",
+            title="Request to remove search results",
+            citation=(
+                "GDPR Art. 17, 21 (CJEU C-131/12 Google Spain; Art. 9: C-136/17) and the"
+                " search engine's personal-content policy"
+            ),
+            countries=None,
+            roles=(Role.SEARCH_ENGINE,),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=1,
+            deadline_unit="months",
+            deadline_basis="GDPR Art. 12(3)",
+            extension_months=2,
+            ends_on_working_day=True,
+            needs_mandate=True,
+            # Delisting works on searches for the person's name (Google Spain), and both
+            # engines' forms ask for it: the name goes out, once a reviewer confirmed it.
+            discloses_person=True,
+            elements=(
+                Element("urls", "the URLs of the pages and images the search results lead to"),
+                IDENTITY,
+                Element(
+                    "legal_basis",
+                    "the ground for delisting: GDPR Art. 17(1), 21 against the search engine"
+                    " (Art. 9 for health or sex-life data) and its own policy",
+                    "Art. 17",
+                ),
+                Element(
+                    "lack_of_consent",
+                    "statement that the person did not consent to the images being published",
+                ),
+                Element(
+                    "representation",
+                    "how the representative is authorised to act for the person",
+                ),
+                Element("deadline", "the one-month response deadline (GDPR Art. 12(3))"),
+                NOTIFIER,
+                SIGNATURE,
+                MANDATE,
+            ),
+            escalation=(
+                "A refusal under the GDPR: complaint to the supervisory authority (Art. 77);"
+                " under the engine's policy alone: resubmit with more material."
+            ),
+            notes=(
+                "Only the search results go; the images stay online until their host removes them.",
+            ),
+        ),
+        Regime(
+            code="search_outdated",
+            title="Request to refresh outdated search results",
+            citation="the search engine's outdated-content tool",
+            countries=None,
+            roles=(Role.SEARCH_ENGINE,),
+            categories=None,
+            requires_copyright=False,
+            deadline_amount=14,
+            deadline_unit="calendar_days",
+            deadline_basis="",
+            needs_mandate=False,
+            discloses_person=False,
+            elements=(
+                Element("urls", "the exact URLs as the search results show them"),
+                Element(
+                    "source_removed",
+                    "statement that the pages are gone at their source, as our checks found",
+                ),
+                NOTIFIER,
+            ),
+            escalation="None: the tool only needs the page gone; submit again after a recheck.",
+            notes=(
+                "The tools check the URL themselves (404, 410 or no such host) and need no"
+                " legal ground; 14 days is our setting.",
+            ),
         ),
     )
 }
@@ -506,6 +625,7 @@ PREFERENCE: dict[str, tuple[str, ...]] = {
     Role.REGISTRAR: ("generic_privacy",),
     Role.DATASET_MAINTAINER: ("gdpr", "uk_gdpr", "kug", "generic_privacy"),
     Role.DPA: ("gdpr", "uk_gdpr"),
+    Role.SEARCH_ENGINE: ("search_delisting", "search_outdated"),
 }  # fmt: skip
 
 

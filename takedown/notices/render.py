@@ -37,9 +37,17 @@ from django.utils.html import escape
 
 from takedown.csvsafe import csv_bytes
 from takedown.intake.normalize import host_for_display
-from takedown.models import Case, Contact, Mandate, Notice, NoticeLink, RecipientRole
+from takedown.models import (
+    Case,
+    Contact,
+    LetterTemplate,
+    Mandate,
+    Notice,
+    NoticeLink,
+    RecipientRole,
+)
 from takedown.models.case import AffectedPerson
-from takedown.notices import complaint, offences
+from takedown.notices import complaint, offences, placeholders
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
@@ -76,6 +84,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "registrar": "domain registrar",
             "dataset_maintainer": "dataset maintainer",
             "dpa": "data-protection authority",
+            "search_engine": "search engine",
         },
         "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
         "complaint": ("Complaint to the supervisory authority", "{law} Art. 77"),
@@ -118,6 +127,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "registrar": "Domain-Registrar",
             "dataset_maintainer": "Herausgeber des Datensatzes",
             "dpa": "Datenschutzaufsichtsbehörde",
+            "search_engine": "Suchmaschine",
         },
         "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
         "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77 {law}"),
@@ -144,6 +154,14 @@ LABELS: dict[str, dict[str, Any]] = {
             "generic_privacy": (
                 "Bitte um Entfernung privater Bilder",
                 "Richtlinien des Empfängers und anwendbares Datenschutzrecht",
+            ),
+            "search_delisting": (
+                "Antrag auf Entfernung von Suchergebnissen",
+                "DSGVO Art. 17, 21 (EuGH C-131/12, C-136/17) und die Richtlinien der Suchmaschine",
+            ),
+            "search_outdated": (
+                "Bitte um Aktualisierung veralteter Suchergebnisse",
+                "Werkzeug der Suchmaschine für veraltete Inhalte",
             ),
         },
         # Dative, after "innerhalb von".
@@ -256,7 +274,7 @@ def stated_due(notice: Notice, now: datetime) -> datetime | None:
     return deadline_for(notice, now)
 
 
-def _period(regime: Regime, lang: str) -> str:
+def period_words(regime: Regime, lang: str) -> str:
     return _amount(regime.deadline_amount, regime.deadline_unit, lang)
 
 
@@ -526,7 +544,7 @@ def notice_context(
         "deadline": {
             "period": _amount(grace_days(notice), "calendar_days", lang)
             if notice.kind == Notice.Kind.REMINDER
-            else _period(regime, lang),
+            else period_words(regime, lang),
             "due": _format_date(
                 due, lang, with_time=regime.deadline_unit == "hours", zone=recipient_tz(notice)
             )
@@ -564,6 +582,84 @@ def _statement_keys(regime: Regime, category: str, role: str, *, access: bool) -
     return keys
 
 
+def letter_pieces(
+    lang: str, regime: Regime, role: str, kind: str, category: str, context: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The required statements by element key (in the order the letter states them) and the
+    pieces intro, request and closing, from the built-in template files. Call inside
+    translation.override(lang)."""
+    statements = {
+        key: _clean(
+            _render(template_names(lang, regime, key, role, kind), context, autoescape=False)
+        )
+        for key in _statement_keys(regime, category, role, access=context["access_request"])
+    }
+    pieces = {
+        piece: _clean(
+            _render(template_names(lang, regime, piece, role, kind), context, autoescape=False)
+        )
+        for piece in ("intro", "request", "closing")
+    }
+    return statements, pieces
+
+
+def compose_body(
+    lang: str,
+    regime: Regime,
+    role: str,
+    context: dict[str, Any],
+    statements: dict[str, str],
+    pieces: dict[str, str],
+    team_text: str | None,
+) -> str:
+    """The letter text before any caseworker's edit: the team's own text where it has an
+    active one (takedown.models.LetterTemplate, in the placeholder language), else the
+    built-in body template."""
+    if team_text is None:
+        statement_list = [s for s in statements.values() if s]
+        return _clean(
+            _render(
+                template_names(lang, regime, "body", role),
+                {**context, **pieces, "statements": statement_list},
+                autoescape=False,
+            )
+        )
+    values = {
+        **pieces,
+        # The opening sentence of a reminder or an escalation ("" in a first notice), which
+        # {intro} carries too: for a text that words its own opening.
+        "reminder": _clean(
+            _render([f"notices/{lang}/common/_reminder.txt"], context, autoescape=False)
+        ),
+        "organisation": context["organisation"],
+        "recipient": context["recipient"]["name"],
+        "role": context["role_label"],
+        "case_reference": context["case_reference"],
+        "regime_title": context["regime"]["title"],
+        "citation": context["regime"]["citation"],
+        "deadline_period": context["deadline"]["period"],
+        "due_date": context["deadline"]["due"],
+        "notifier_email": context["notifier"]["email"],
+    }
+    return _clean(placeholders.fill(team_text, values, statements))
+
+
+def team_text(team_id: int | None, regime: str, lang: str) -> str | None:
+    """The active letter text of a team for this regime and language; None: built-in."""
+    if team_id is None:
+        return None
+    return (
+        LetterTemplate.objects.filter(team_id=team_id, regime=regime, language=lang, active=True)
+        .values_list("text", flat=True)
+        .first()
+    )
+
+
+def message_text(context: dict[str, Any]) -> str:
+    """The plain-text letter around `context["body"]`: header, links, signature."""
+    return _render(["notices/layout/message.txt"], context, autoescape=False)
+
+
 def _prepare(
     notice: Notice,
     *,
@@ -577,37 +673,16 @@ def _prepare(
         notice, regime, assume_disclosure=assume_disclosure, listed=listed, prefetched=prefetched
     )
     lang, role = context["lang"], notice.recipient_role
+    own_text = team_text(notice.case.team_id, regime.code, lang)
     with translation.override(lang):
-        statements = {
-            key: _clean(
-                _render(
-                    template_names(lang, regime, key, role, notice.kind), context, autoescape=False
-                )
-            )
-            for key in _statement_keys(
-                regime, notice.case.category, role, access=context["access_request"]
-            )
-        }
-        pieces = {
-            piece: _clean(
-                _render(
-                    template_names(lang, regime, piece, role, notice.kind),
-                    context,
-                    autoescape=False,
-                )
-            )
-            for piece in ("intro", "request", "closing")
-        }
-        template_body = _render(
-            template_names(lang, regime, "body", role),
-            {**context, **pieces, "statements": [s for s in statements.values() if s]},
-            autoescape=False,
+        statements, pieces = letter_pieces(
+            lang, regime, role, notice.kind, notice.case.category, context
         )
         edited = notice.body_text.replace("\r\n", "\n").strip() if use_edit else ""
         edited = edited.replace(DUE_PLACEHOLDER, context["deadline"]["due"])
-        body = edited or _clean(template_body)
+        body = edited or compose_body(lang, regime, role, context, statements, pieces, own_text)
         context = {**context, "body": body}
-        text = _render(["notices/layout/message.txt"], context, autoescape=False)
+        text = message_text(context)
     return _Draft(notice, regime, context, statements, body, text, context["foreign_links"])
 
 
@@ -650,10 +725,22 @@ def with_due_placeholder(notice: Notice, body_text: str) -> str:
     return body_text.replace(due, DUE_PLACEHOLDER) if due else body_text
 
 
-def _missing(draft: _Draft) -> list[str]:
-    notice, regime, ctx = draft.notice, draft.regime, draft.context
-    text = _words(draft.text)
-    body = _words(draft.body)
+def element_gaps(
+    regime: Regime,
+    category: str,
+    role: str,
+    ctx: dict[str, Any],
+    statements: dict[str, str],
+    body: str,
+    text: str,
+    *,
+    agent: bool,
+) -> list[str]:
+    """Labels of the regime's required elements for this category and role that the letter
+    (`text`, its body `body`, rendered from `ctx`) lacks. The one element check: of a notice
+    (check_elements) and of a team's letter text on sample data (takedown.notices.letters)."""
+    text = _words(text)
+    body = _words(body)
     checks = {
         # The rows the check listed must be in the letter (the layout lists what it is given);
         # every row must have a URL to list.
@@ -668,10 +755,20 @@ def _missing(draft: _Draft) -> list[str]:
         "identity": ctx["person"] is not None and ctx["person"]["name"] in text,
         # The work is the person's own only when they own the copyright (a selfie).
         "work": ctx["owns_copyright"],
-        "agent": notice.contact is not None
-        and notice.contact.purpose == Contact.Purpose.COPYRIGHT
-        and notice.contact.organisation_id == notice.recipient_id,
+        "agent": agent,
     }
+    missing = []
+    for element in regime.required_elements(category, role):
+        present = checks.get(element.key, True)
+        if element.key not in DATA_ELEMENTS:
+            present = present and _states(body, statements.get(element.key, ""))
+        if not present:
+            missing.append(element.label)
+    return missing
+
+
+def _missing(draft: _Draft) -> list[str]:
+    notice, regime, ctx = draft.notice, draft.regime, draft.context
     missing = []
     if notice.recipient_role not in regime.roles:
         roles = ", ".join(LABELS["en"]["roles"][role] for role in regime.roles)
@@ -690,13 +787,21 @@ def _missing(draft: _Draft) -> list[str]:
                 "the dataset entry id, or the caseworker's reason for its absence, of every link"
                 f" ({unnamed} without)"
             )
-    for element in regime.required_elements(notice.case.category, notice.recipient_role):
-        present = checks.get(element.key, True)
-        if element.key not in DATA_ELEMENTS:
-            statement = draft.statements.get(element.key, "")
-            present = present and _states(body, statement)
-        if not present:
-            missing.append(element.label)
+    agent = (
+        notice.contact is not None
+        and notice.contact.purpose == Contact.Purpose.COPYRIGHT
+        and notice.contact.organisation_id == notice.recipient_id
+    )
+    missing += element_gaps(
+        regime,
+        notice.case.category,
+        notice.recipient_role,
+        ctx,
+        draft.statements,
+        draft.body,
+        draft.text,
+        agent=agent,
+    )
     return missing + complaint.missing(notice)
 
 

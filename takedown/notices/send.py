@@ -44,6 +44,14 @@ and committing the accepted row: one network round trip and one commit. A crash 
 is resolved automatically. (A failed write of the message body itself cannot have carried the
 terminating ".", which is its last byte, so it counts as refused, not uncertain.)
 
+Reports through Cloudflare's abuse API (notices/cloudflare.py) use the same queue, claim and
+sent log, one "recipient" per reported hostname ("cloudflare:<hostname>"): the handover row is
+committed before the HTTP request is written, and a request can be acted on only once its
+last byte arrived, so the argument above holds with "the request" for "the message" and "the
+HTTP answer" for "the reply to the final '.'". An uncertain report is looked for in
+Cloudflare's list of reports instead of a mail log. Whether a notice to Cloudflare goes
+through the API or its web form is decided when it is queued (the team's API token).
+
 Before the claim of a first attempt, notices/reroute.py resolves the notice's stale hosts
 again and takes out links whose party moved (its docstring argues why that keeps these
 guarantees and needs no new review); a retry never changes what the first attempt sent.
@@ -63,6 +71,7 @@ import logging
 import re
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -77,9 +86,11 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from takedown import mandates
-from takedown.directory.contacts import next_contact
+from takedown.directory.contacts import NEXT_PURPOSES, best_contact, next_contact
 from takedown.errors import NotPossible
+from takedown.events import stored
 from takedown.models import Case, CaseEvent, Contact, Notice
+from takedown.notices import cloudflare
 from takedown.notices.render import RenderedNotice, render_notice
 from takedown.notices.reroute import refresh_parties
 from takedown.notices.transports import DeliveryError, Failure, open_transport
@@ -211,7 +222,8 @@ def normalise_address(addr: str) -> str:
 
 
 def queue_notice(notice: Notice, *, actor: Any = None) -> str:
-    """approved -> queued (e-mail) or awaiting_manual (web form, post, API). Returns the status.
+    """approved -> queued (e-mail; Cloudflare's abuse API with the team's token) or
+    awaiting_manual (web form, post, other APIs). Returns the status.
 
     Queueing starts a new message: a fresh Message-ID, attempts from zero. A notice that was
     edited after a failure comes back through review and gets a new one here; retries of one
@@ -222,11 +234,12 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
             f"case {notice.case.reference} is {notice.case.get_status_display().lower()}: "
             "nothing is sent for it"
         )
-    if notice.channel in MANUAL_CHANNELS:
+    _choose_cloudflare_channel(notice, actor)
+    if notice.channel in MANUAL_CHANNELS and not cloudflare.uses_api(notice):
         target = manual_target(notice)
         if not target:
             raise SendError(f"notice {notice.pk} has no form URL or address to submit to")
-        channel = Contact.Channel(notice.channel).label
+        channel = stored(Contact.Channel(notice.channel).label)
         transition(
             notice,
             N.AWAITING_MANUAL,
@@ -239,7 +252,7 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
             data={"channel": notice.channel, "target": target},
         )
         return N.AWAITING_MANUAL
-    addresses = recipient_addresses(notice)
+    addresses = delivery_targets(notice)
     transition(
         notice,
         N.QUEUED,
@@ -257,6 +270,64 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         },
     )
     return N.QUEUED
+
+
+def _choose_cloudflare_channel(notice: Notice, actor: Any) -> None:
+    """Cloudflare takes reports through its abuse API (notices/cloudflare.py) or its web form.
+    With the team's API token a notice routed to the web form goes through the API; without
+    one, a notice routed to the API goes to the web form, prepared for a caseworker
+    (notices/webform.py). A caseworker's override contact is left as chosen."""
+    contact = notice.contact
+    if contact is None or contact.is_override:
+        return
+    has_token = cloudflare.credentials(notice.case.team) is not None
+    other: Contact | None
+    if cloudflare.uses_api(notice) and not has_token:
+        other = best_contact(notice.recipient_id, [contact.purpose], [CH.WEBFORM]) or best_contact(
+            notice.recipient_id, NEXT_PURPOSES, [CH.WEBFORM]
+        )
+        if other is None:
+            raise SendError(
+                f"notice {notice.pk}: the team has no Cloudflare API token and "
+                f"{notice.recipient.name} has no web form in the directory"
+            )
+        message = (
+            "No Cloudflare API token for this team: the notice goes through Cloudflare's web "
+            "form instead."
+        )
+    elif notice.channel == CH.WEBFORM and has_token:
+        other = cloudflare.api_contact(notice.recipient_id)
+        if other is None:
+            return
+        message = "Submitted through Cloudflare's abuse-report API with the team's API token."
+    else:
+        return
+    changed = Notice.objects.filter(
+        pk=notice.pk, status=N.APPROVED, channel=notice.channel, contact=contact
+    ).update(contact=other, channel=other.channel, to_address=other.value)
+    if changed != 1:
+        raise ConcurrentChange(f"notice {notice.pk} changed while it was being queued")
+    notice.contact, notice.channel, notice.to_address = other, other.channel, other.value
+    record_event(
+        notice.case,
+        "notice.channel",
+        actor=actor,
+        notice=notice,
+        message=message,
+        data={"channel": other.channel, "contact": other.pk},
+    )
+
+
+def delivery_targets(notice: Notice) -> list[str]:
+    """What an attempt delivers to: the e-mail addresses, or for a notice through Cloudflare's
+    abuse API one report per hostname ("cloudflare:<hostname>", notices/cloudflare.py). Both
+    share the sent log below, keyed by these names."""
+    if cloudflare.uses_api(notice):
+        targets = cloudflare.report_targets(notice)
+        if not targets:
+            raise SendError(f"notice {notice.pk} has no links to report")
+        return targets
+    return recipient_addresses(notice)
 
 
 def manual_target(notice: Notice) -> str:
@@ -301,7 +372,7 @@ def resolve_uncertain(notice: Notice, actor: Any, *, delivered: bool, note: str)
     with transaction.atomic():
         if delivered:
             state = delivery_state(notice)
-            addresses = recipient_addresses(notice)
+            addresses = delivery_targets(notice)
             for address in addresses:
                 if state[address].handed_over and not state[address].accepted:
                     _record(notice, "mail.accepted", address, reply=f"confirmed by a check: {note}")
@@ -391,7 +462,7 @@ def send_notice(notice_id: int) -> SendResult:
     _checkpoint("claimed", notice)
 
     try:
-        addresses = recipient_addresses(notice)
+        addresses = delivery_targets(notice)
     except SendError as exc:
         return _conclude(notice, claim, error=str(exc))
     state = delivery_state(notice)
@@ -429,38 +500,64 @@ def _render(notice: Notice) -> RenderedNotice:
 def _deliver_all(
     notice: Notice, claim: datetime, rendered: RenderedNotice, todo: list[str]
 ) -> list[Failure]:
-    failures: list[Failure] = []
+    if cloudflare.uses_api(notice):
+        reports = cloudflare.ReportSender(notice, rendered, reply_address(notice))
+        return _deliver_each(
+            notice,
+            claim,
+            todo,
+            reports.deliver,
+            lambda target: _remember_report(notice, reports.report_ids.get(target, "")),
+        )
     transport = open_transport()
     sender = envelope_sender(notice)
+
+    def deliver(recipient: str, handover: Callable[[], None]) -> str:
+        message = build_message(notice, rendered, recipient)
+        return transport.deliver(notice, sender, recipient, message, handover=handover)
+
     try:
-        for index, recipient in enumerate(todo):
-            message = build_message(notice, rendered, recipient)
-            try:
-                reply = transport.deliver(
-                    notice,
-                    sender,
-                    recipient,
-                    message,
-                    handover=functools.partial(_log_handover, notice, claim, recipient),
-                )
-            except DeliveryError as err:
-                failure = err.failure(recipient)
-                kind = "mail.uncertain" if failure.uncertain else "mail.refused"
-                _log(notice, kind, recipient, **_failure_data(failure))
-                failures.append(failure)
-                if err.stage == "connect":
-                    # The server is unreachable: the other addresses wait for the next attempt.
-                    for rest in todo[index + 1 :]:
-                        failure = err.failure(rest)
-                        _log(notice, "mail.refused", rest, **_failure_data(failure))
-                        failures.append(failure)
-                    break
-                continue
-            _checkpoint("accepted", notice, recipient)
-            _log(notice, "mail.accepted", recipient, reply=reply)
-            _checkpoint("logged", notice, recipient)
+        return _deliver_each(notice, claim, todo, deliver)
     finally:
         transport.close()
+
+
+def _remember_report(notice: Notice, report_id: str) -> None:
+    """The first report id becomes the notice's confirmation number: answers quoting it match
+    the notice (replies/inbound.py), as for a web form's confirmation."""
+    if report_id:
+        Notice.objects.filter(pk=notice.pk, manual_confirmation="").update(
+            manual_confirmation=report_id[:200]
+        )
+
+
+def _deliver_each(
+    notice: Notice,
+    claim: datetime,
+    todo: list[str],
+    deliver: Callable[[str, Callable[[], None]], str],
+    accepted: Callable[[str], None] | None = None,
+) -> list[Failure]:
+    failures: list[Failure] = []
+    for index, recipient in enumerate(todo):
+        try:
+            reply = deliver(recipient, functools.partial(_log_handover, notice, claim, recipient))
+        except DeliveryError as err:
+            failure = err.failure(recipient)
+            kind = "mail.uncertain" if failure.uncertain else "mail.refused"
+            _log(notice, kind, recipient, **_failure_data(failure))
+            failures.append(failure)
+            if err.stage == "connect":
+                # The server is unreachable: the other addresses wait for the next attempt.
+                for rest in todo[index + 1 :]:
+                    failure = err.failure(rest)
+                    _log(notice, "mail.refused", rest, **_failure_data(failure))
+                    failures.append(failure)
+                break
+            continue
+        _checkpoint("accepted", notice, recipient)
+        _log(notice, "mail.accepted", recipient, reply=reply, then=accepted)
+        _checkpoint("logged", notice, recipient)
     return failures
 
 
@@ -536,7 +633,7 @@ def _conclude(
         notice.status = N.SENDING
         now = timezone.now()
         try:
-            addresses = recipient_addresses(notice)
+            addresses = delivery_targets(notice)
         except SendError as exc:
             addresses, error = [], error or str(exc)
         state = delivery_state(notice)
@@ -558,11 +655,16 @@ def _conclude(
 
         if uncertain:
             why = "; ".join(reasons[a] for a in uncertain)
+            where = (
+                cloudflare.where_to_check(notice)
+                if cloudflare.uses_api(notice)
+                else f"Look for Message-ID {notice.message_id} in the mail server's log"
+            )
             text = (
                 f"Delivery uncertain for {', '.join(uncertain)}: the message was handed to the "
                 f"server but its answer was not recorded ({why}). "
-                f"Look for Message-ID {notice.message_id} in the mail server's log, then record "
-                "whether it was delivered. It will not be resent automatically."
+                f"{where}, then record whether it was delivered. It will not be resent "
+                "automatically."
             )
             return _finish(notice, N.NEEDS_CHECK, text, {"last_error": text}, data, result)
 
@@ -588,8 +690,9 @@ def _conclude(
         suggestion = next_contact(notice.recipient_id, set(undelivered))
         if suggestion is not None:
             lines.append(
-                f"Next contact to try: {suggestion.get_purpose_display()} via "
-                f"{suggestion.get_channel_display()}: {suggestion.value} (contact {suggestion.pk})"
+                f"Next contact to try: {stored(suggestion.get_purpose_display())} via "
+                f"{stored(suggestion.get_channel_display())}: {suggestion.value}"
+                f" (contact {suggestion.pk})"
             )
             data["next_contact"] = suggestion.pk
         text = "\n".join(lines)
@@ -651,11 +754,21 @@ def _log_handover(notice: Notice, claim: datetime, recipient: str) -> None:
     _checkpoint("handing_over", notice, recipient)
 
 
-def _log(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
+def _log(
+    notice: Notice,
+    kind: str,
+    recipient: str,
+    *,
+    then: Callable[[str], None] | None = None,
+    **data: Any,
+) -> None:
     # Durable: the row must be on disk before the worker goes on; the server's 250 may already
-    # have been given and this row is the only memory of it.
+    # have been given and this row is the only memory of it. `then` writes in the same
+    # transaction (the report id of an accepted API report).
     with transaction.atomic(durable=True):
         _record(notice, kind, recipient, **data)
+        if then is not None:
+            then(recipient)
 
 
 def _record(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
@@ -668,6 +781,7 @@ def _record(notice: Notice, kind: str, recipient: str, **data: Any) -> None:
             "message_id": notice.message_id,
             "attempt": notice.attempts,
             "recipient": recipient,
+            **({"channel": CH.API} if recipient.startswith(cloudflare.TARGET_PREFIX) else {}),
             **data,
         },
     )

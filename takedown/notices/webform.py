@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from takedown.models import Notice
+from takedown.models import AffectedPerson, Notice
 from takedown.notices.render import notice_context, render_notice
 
 # What a form field can be filled with.
@@ -28,7 +28,16 @@ SOURCES = {
     "legal_basis": "The legal basis",
     "country": "The recipient's country",
     "deadline": "The deadline",
+    # Search engines' forms (docs/law/search-engines.md).
+    "person_name": "The person's name (only once a reviewer confirmed its disclosure)",
+    "queries": "The searches that show the results: the person's name",
+    "person_country": "The person's country of residence",
+    "relation": "Our relation to the person",
+    "fixed": "A value the directory gives (a choice on the form)",
+    "by_hand": "Filled in by the caseworker (the directory says how)",
 }
+# Why a field that needs the person's name is empty.
+NAME_WITHHELD = "the person's name goes out only after a reviewer confirmed its disclosure"
 
 
 @dataclass
@@ -52,6 +61,7 @@ def prepare_form(notice: Notice) -> PreparedForm:
     context = notice_context(notice)
     url = (notice.to_address or (notice.contact.value if notice.contact else "")).strip()
     spec = list(notice.contact.form_fields) if notice.contact is not None else []
+    context = {**context, "person_country": _person_country(notice)}
     fields = [_field(item, rendered.subject, rendered.text, context) for item in spec]
     if not fields:
         # No field list in the directory: the two every form has.
@@ -81,10 +91,14 @@ def prepare_form(notice: Notice) -> PreparedForm:
 def _field(item: dict[str, Any], subject: str, text: str, context: dict[str, Any]) -> FormField:
     label = str(item.get("label", "")).strip() or "Field"
     source = str(item.get("source", "")).strip()
-    value = _value(source, subject, text, context)
+    value = _value(source, subject, text, context, item)
     field = FormField(label, source, value)
     if source not in SOURCES:
         field.note = "unknown source in the directory: fill in by hand"
+    elif source in ("person_name", "queries") and not value:
+        field.note = NAME_WITHHELD
+    elif source == "by_hand":
+        field.note = str(item.get("hint", "")).strip() or "fill in by hand"
     limit = item.get("max_length")
     if isinstance(limit, int) and 0 < limit < len(value):
         field.value = value[: max(0, limit - 1)].rstrip() + "…"
@@ -92,8 +106,13 @@ def _field(item: dict[str, Any], subject: str, text: str, context: dict[str, Any
     return field
 
 
-def _value(source: str, subject: str, text: str, context: dict[str, Any]) -> str:
+def _value(
+    source: str, subject: str, text: str, context: dict[str, Any], item: dict[str, Any]
+) -> str:
+    if source == "fixed":
+        return str(item.get("value", ""))
     regime = context["regime"]
+    person = context["person"]
     values = {
         "subject": subject,
         "description": text,
@@ -105,5 +124,16 @@ def _value(source: str, subject: str, text: str, context: dict[str, Any]) -> str
         "legal_basis": " ".join(part for part in (regime["title"], regime["citation"]) if part),
         "country": context["recipient"]["country"],
         "deadline": context["deadline"]["due"] or context["deadline"]["period"],
+        "person_name": person["name"] if person else "",
+        "queries": person["name"] if person else "",
+        "person_country": context["person_country"],
+        "relation": "Authorised representative (written power of attorney)",
     }
     return values.get(source, "")
+
+
+def _person_country(notice: Notice) -> str:
+    try:
+        return notice.case.person.country
+    except AffectedPerson.DoesNotExist:
+        return ""

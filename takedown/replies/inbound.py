@@ -57,11 +57,14 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from takedown.checks.escalate import EscalationError, record_reply
+from takedown.events import stored
 from takedown.models import Case, Notice, Reply, ReplyAttachment
+from takedown.notices import cloudflare
 from takedown.notices.bounces import process_bounce
 from takedown.notices.send import SendError, recipient_addresses, reply_domain
 from takedown.replies import classify as c
 from takedown.replies.mail import ParsedMail, parse_message, read_paths
+from takedown.resolve.named import learn_from_cloudflare
 from takedown.workflow import record_event
 
 log = logging.getLogger(__name__)
@@ -209,11 +212,13 @@ def _store_and_act(parsed: ParsedMail, key: str, source: str) -> InboundResult:
                 "reply.received",
                 # The sender's address stays in the (encrypted) reply: it may name a person.
                 message=f"Answer from {reply.notice.recipient.name}: "
-                f"{Kind(reply.kind).label} ({reply.confidence:.0%}).",
+                f"{stored(Kind(reply.kind).label)} ({reply.confidence:.0%}).",
                 data={"reply": reply.pk, "kind": reply.kind, "matched_by": matched_by},
                 notice=reply.notice,
             )
         _learn_ticket(reply.notice, reply.ticket)
+        if cloudflare.is_to_cloudflare(reply.notice):
+            learn_from_cloudflare(reply.notice, parsed.text, source=f"answer {reply.pk}")
         action = _act(reply, actor=None)
     return _result(reply, action)
 
@@ -284,8 +289,8 @@ def _set_state(
 
 
 def _summary(reply: Reply, kind: str) -> str:
-    # The notice's reply_text is not encrypted: the recipient, the class and the deciding words
-    # only; the full text and the sender's address stay in the (encrypted) reply.
+    # The notice's copy is a summary: the recipient, the class and the deciding words; the full
+    # text, its attachments and the sender's address stay in the reply.
     words = "; ".join(reply.evidence.get("words", [])[:4])
     extra = []
     if reason := reply.evidence.get("reason"):
@@ -298,7 +303,7 @@ def _summary(reply: Reply, kind: str) -> str:
     said = f': "{words}"' if words else ""
     assert reply.notice is not None
     sender = reply.notice.recipient.name
-    return f"E-mail answer {reply.pk} from {sender}: {Kind(kind).label}{said}{tail}"
+    return f"E-mail answer {reply.pk} from {sender}: {stored(Kind(kind).label)}{said}{tail}"
 
 
 def _received_at(reply: Reply) -> dt.datetime:

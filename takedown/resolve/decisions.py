@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from takedown.errors import NotPossible
+from takedown.events import stored
 from takedown.models import (
     Case,
     Contact,
@@ -211,7 +212,7 @@ def set_party(
             "party.decided",
             actor=actor,
             message=(
-                f"{organisation.name} set as {Role(role).label.lower()} for"
+                f"{organisation.name} set as {stored(Role(role).label).lower()} for"
                 f" {_scope(target, whole_domain)}."
             ),
             data={
@@ -390,7 +391,7 @@ def find_organisations(query: str, *, limit: int = 20) -> list[Organisation]:
         Organisation.objects.filter(
             Q(name__icontains=query) | Q(website__icontains=query) | Q(external_key=query)
         )
-        .exclude(kind=Organisation.Kind.DPA)
+        .exclude(kind__in=(Organisation.Kind.DPA, Organisation.Kind.SEARCH_ENGINE))
         .order_by("name", "pk")[:limit]
     )
 

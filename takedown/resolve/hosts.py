@@ -19,7 +19,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from takedown.models import Case, Contact, Host, HostResolution, Notice, Organisation
+from takedown.models import (
+    Case,
+    Contact,
+    FoundLink,
+    Host,
+    HostResolution,
+    Notice,
+    Organisation,
+)
+from takedown.models.link import store_link_parties
+from takedown.models.roles import party_of
 from takedown.resolve.bulk import update_each
 from takedown.resolve.facts import Party
 from takedown.resolve.lookup import HostLookup, lookup_hosts
@@ -190,6 +200,7 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
         moves: dict[str, dict[int, dict[str, Any]]] = {}  # status -> host -> event data
         updates: list[Host] = []
         rerouting: list[tuple[Host, HostResolution | None, set[str]]] = []
+        new_party: list[int] = []  # hosts whose links' stored party changes
         status: str  # a Host.Status value
         for host, result, resolution in zip(hosts, results, resolutions, strict=True):
             previous = host.current
@@ -206,6 +217,8 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
                 next_at = now + _retry_delay(host.attempts)
             else:
                 next_at = now + timedelta(days=settings.TAKEDOWN_LOOKUP_CACHE_DAYS)
+            if party_of(current) != party_of(previous):
+                new_party.append(host.pk)
             host.current = current
             host.resolved_at = now
             host.next_resolve_at = next_at
@@ -251,6 +264,8 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
                 if host.pk in moved
             ],
         )
+        if moved.intersection(new_party):
+            store_link_parties(FoundLink.objects.filter(host__in=moved.intersection(new_party)))
         for host, previous, changed in rerouting:
             if host.pk in moved:
                 _flag_notices_for_rerouting(host, previous, changed)

@@ -41,13 +41,29 @@ from takedown.models.roles import REGISTRANT, PartyKind, is_controller
 from takedown.resolve.countries import to_alpha2
 from takedown.resolve.facts import REDACTED
 
-REGIMES = ("gdpr", "dsa", "uk_gdpr", "uk_osa", "take_it_down", "dmca", "kug", "generic_privacy")
+REGIMES = (
+    "gdpr",
+    "dsa",
+    "uk_gdpr",
+    "uk_osa",
+    "take_it_down",
+    "dmca",
+    "kug",
+    "generic_privacy",
+    # Requests to search engines (takedown.notices.delisting); no host's party decides them.
+    "search_delisting",
+    "search_outdated",
+)
 _EU = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
 EU_EEA: frozenset[str] = frozenset(f"{_EU} IS LI NO".split())  # the EEA adds IS, LI, NO
 
 # Labels of the party roles: the organisation kinds that can hold a host, and the registrant.
 ROLE_LABELS: dict[str, str] = {
-    **{kind: str(label) for kind, label in PartyKind.choices if kind != PartyKind.DPA},
+    **{
+        kind: str(label)
+        for kind, label in PartyKind.choices
+        if kind not in (PartyKind.DPA, PartyKind.SEARCH_ENGINE)
+    },
     REGISTRANT: "Registrant",
 }
 # Who can take the image down, in the order their country decides the regimes.
@@ -69,6 +85,8 @@ REGIME_LABELS = {
     "dmca": "DMCA",
     "kug": "KUG §22",
     "generic_privacy": "generic privacy request",
+    "search_delisting": "search-result removal request",
+    "search_outdated": "outdated search-result request",
 }
 
 

@@ -299,21 +299,25 @@ def _after(delay: float, query: Callable[..., Any], *args: Any) -> Any:
 
 class _Turns:
     """Throttle turns for one batch of lookups. Without an interval only a quota block is
-    checked, once per server per batch (not once per query); with one, every query reserves
-    its own slot, shared with every other worker."""
+    checked, once per server per batch (one read of the blocked servers for the batch, not one
+    per query or per server); with one, every query reserves its own slot, shared with every
+    other worker."""
 
     def __init__(self) -> None:
         self._blocked: dict[str, LookupFailed | None] = {}
+        self._is_blocked: Callable[[str], bool] | None = None
 
     def reserve(self, server: str, interval: float) -> float:
         if interval > 0:
             return throttle.reserve_turn(server, interval)
         if server not in self._blocked:
-            try:
-                throttle.reserve_turn(server, 0)
-                self._blocked[server] = None
-            except LookupFailed as exc:
-                self._blocked[server] = exc
+            if self._is_blocked is None:
+                self._is_blocked = throttle.blocked_now()
+            self._blocked[server] = (
+                LookupFailed(server, "blocked after a quota answer", transient=True)
+                if self._is_blocked(server)
+                else None
+            )
         refusal = self._blocked[server]
         if refusal is not None:
             raise LookupFailed(refusal.source, refusal.message, transient=refusal.transient)

@@ -10,6 +10,7 @@ as transient, to be retried later.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -60,6 +61,21 @@ def reserve_turn(server: str, interval: float, *, max_wait: float = 30.0) -> flo
     if wait == QUEUE_FULL:
         raise LookupFailed(server, f"more than {max_wait:.0f}s of queries queued", transient=True)
     return float(wait)
+
+
+def blocked_now() -> Callable[[str], bool]:
+    """Whether a server is blocked after a quota answer, for one batch of lookups without an
+    interval: in the database the blocked servers are read once (one query for the batch, not
+    one per server it asks); in Redis each server's block is its own key, read on demand."""
+    redis = _redis()
+    if redis is not None:
+        return lambda server: bool(redis.exists(_key("blocked", server)))
+    blocked = set(
+        ServerThrottle.objects.filter(blocked_until__gt=timezone.now()).values_list(
+            "server", flat=True
+        )
+    )
+    return blocked.__contains__
 
 
 def block(server: str, seconds: float) -> None:

@@ -37,7 +37,10 @@ class QuietErrors:
 
 
 class QuietThreadingTCPServer(QuietErrors, socketserver.ThreadingTCPServer):
-    pass
+    # The default backlog of 5 drops the SYNs of a client opening dozens of connections at
+    # once (resolution's WHOIS queries), which then wait a second for the retry; a registry's
+    # WHOIS server accepts far more.
+    request_queue_size = 1024
 
 
 class BackgroundServer:

@@ -8,7 +8,9 @@ configuration that points Takedown at it all. With a removal delay the sites act
 they receive: some images answer 404 a while after their notice arrives (Removals), so the
 demo case shows links being removed. The demo hosting provider's helpdesk acknowledges every
 notice it receives by e-mail, with a ticket number, into the reply mailbox (dovecot on
-loopback, when installed), where the dispatcher's poll finds it.
+loopback, when installed), where the dispatcher's poll finds it. Cloudflare's abuse-report API
+is played too (sandbox/cloudflare.py): the demo team's account, the demo sites as its zones,
+hosted by the demo hosting provider, whose name its confirmation e-mails give.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
+from takedown.sandbox.cloudflare import CloudflareApi
 from takedown.sandbox.dns import DnsServer
 from takedown.sandbox.http import HttpHost, Route, html, image, redirect, status
 from takedown.sandbox.imap import ImapServer, dovecot_binary
@@ -43,7 +46,13 @@ DEFAULT_PORTS = {
     "http": 8080,
     "rdap": 8081,
     "imap": 8143,
+    "cloudflare": 8044,
 }
+
+# The demo team's Cloudflare account in the sandbox API (setup_demo stores them on the team when
+# Takedown points at the sandbox); hosts behind the sandbox's Cloudflare name their real host.
+DEMO_CLOUDFLARE_ACCOUNT = "0d3e0f00d3e0f00d3e0f00d3e0f00d3e"
+DEMO_CLOUDFLARE_TOKEN = "sandbox-demo-token"  # noqa: S105 (the sandbox's, not a secret)
 
 PICSHARE = "img.picshare-demo.com"
 BILDERBUDE = "www.bilderbude-demo.de"
@@ -69,6 +78,7 @@ class Sandbox:
     removals: Removals | None = None
     # The reply mailbox; None where dovecot is not installed (then answers are not played).
     imap: ImapServer | None = None
+    cloudflare: CloudflareApi | None = None
 
     @property
     def rdap_bootstrap_dir(self) -> Path:
@@ -89,6 +99,8 @@ class Sandbox:
         }
         if self.imap is not None:
             env["TAKEDOWN_IMAP_URL"] = self.imap.url()
+        if self.cloudflare is not None:
+            env["TAKEDOWN_CLOUDFLARE_API_URL"] = self.cloudflare.base_url
         return env
 
     @staticmethod
@@ -110,6 +122,8 @@ class Sandbox:
             server.stop()
         if self.imap is not None:
             self.imap.stop()
+        if self.cloudflare is not None:
+            self.cloudflare.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -158,6 +172,11 @@ def start_sandbox(
         except BaseException:
             sandbox.stop()
             raise
+    try:
+        sandbox.cloudflare = CloudflareApi(port=ports.get("cloudflare", 0)).start()
+    except BaseException:
+        sandbox.stop()
+        raise
     load_demo_world(sandbox, shared_dir if shared_dir is not None else shared_data_dir())
     rdap.write_bootstrap(sandbox.rdap_bootstrap_dir)
     if removal_delay is not None:
@@ -290,6 +309,17 @@ def load_demo_world(sandbox: Sandbox, shared_dir: Path) -> None:
 
     if sandbox.imap is not None:
         sandbox.smtp.listeners.append(DemoHelpdesk(sandbox.imap))
+
+    if sandbox.cloudflare is not None:
+        # The demo sites as Cloudflare zones, hosted by the demo hosting provider: a report
+        # about them is answered with its name, into the reply mailbox where there is one.
+        sandbox.cloudflare.add_account(DEMO_CLOUDFLARE_ACCOUNT, DEMO_CLOUDFLARE_TOKEN)
+        for hostname in (PICSHARE, BILDERBUDE, LEAKY):
+            sandbox.cloudflare.add_zone(
+                hostname, hosting_name="Demo Hosting GmbH", hosting_email="abuse@hoster-demo.de"
+            )
+        if sandbox.imap is not None:
+            sandbox.cloudflare.listeners.append(sandbox.imap.deliver)
 
     raw = shared_dir / "whois" / "raw"
     if raw.is_dir():

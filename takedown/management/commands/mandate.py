@@ -54,5 +54,6 @@ class Command(BaseCommand):
         try:
             mandates.store_signed(case, [path.read_bytes() for path in paths], actor=user)
         except mandates.MandateRefused as refused:
-            raise CommandError(f"{paths[0]}: {refused.message}", returncode=2) from None
+            at_fault = paths[refused.page - 1] if refused.page else paths[0]
+            raise CommandError(f"{at_fault}: {refused.message}", returncode=2) from None
         self.stdout.write(f"stored the signed mandate for {case.reference} (encrypted)")

@@ -4,7 +4,7 @@ Rotation: put a new key first in TAKEDOWN_FIELD_KEYS (keep the old ones after it
 run this command, then remove the old keys. Values are read with any key and written with the
 first, row by row, each in its own small transaction, so it can run while the app is up.
 Every model field of the encrypted kinds is covered, so a new encrypted field needs no change
-here.
+here; so are the recipients' answers the notice.reply events keep sealed for complaints.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
-from takedown.crypto import EncryptedBinaryField, EncryptedTextField
+from takedown.crypto import EncryptedBinaryField, EncryptedTextField, rotate
+from takedown.models import CaseEvent
 
 ENCRYPTED_FIELDS = (EncryptedTextField, EncryptedBinaryField)
 
@@ -42,4 +43,20 @@ class Command(BaseCommand):
                     row.save(update_fields=fields)
                 rows += 1
             counts.append(f"{rows} {model._meta.verbose_name_plural}")
+        counts.append(f"{_rotate_sealed_answers()} answers kept by events")
         self.stdout.write("re-encrypted " + ", ".join(counts))
+
+
+def _rotate_sealed_answers() -> int:
+    rows = 0
+    sealed = CaseEvent.objects.filter(kind="notice.reply").exclude(data__text_sealed="")
+    for pk in sealed.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            event = CaseEvent.objects.select_for_update().filter(pk=pk).first()
+            token = str(event.data.get("text_sealed") or "") if event else ""
+            if event is None or not token:
+                continue
+            event.data = {**event.data, "text_sealed": rotate(token.encode()).decode()}
+            event.save(update_fields=["data"])
+        rows += 1
+    return rows

@@ -1,7 +1,8 @@
 """`manage.py sandbox`: run the local WHOIS, RDAP, DNS, HTTP, SMTP and IMAP servers for the demo.
 
 Default ports: SMTP 8025, WHOIS 8043, DNS 8053 (UDP and TCP), HTTP image hosts 8080,
-RDAP 8081, IMAP (the reply mailbox, dovecot, when installed) 8143.
+RDAP 8081, IMAP (the reply mailbox, dovecot, when installed) 8143, Cloudflare's abuse-report
+API 8044 (sandbox/cloudflare.py).
 It prints the settings that point Takedown at them and writes the same lines to
 <var-dir>/sandbox.env; mail that arrives lands in <var-dir>/mail/*.eml.
 """

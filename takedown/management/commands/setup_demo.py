@@ -31,7 +31,7 @@ from takedown.notices.generate import generate_notices
 from takedown.notices.render import notice_pdf, render_mandate
 from takedown.notices.review import approve, submit_for_review
 from takedown.notices.send import SendError, queue_notice, send_notice
-from takedown.sandbox.world import demo_urls
+from takedown.sandbox.world import DEMO_CLOUDFLARE_ACCOUNT, DEMO_CLOUDFLARE_TOKEN, demo_urls
 
 DEMO_REFERENCE = "TD-DEMO-0001"
 
@@ -45,8 +45,14 @@ class Command(BaseCommand):
             action="store_true",
             help="resolve, generate, approve and send the demo notices (needs the sandbox)",
         )
+        parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="the demo team reports to the sandbox's Cloudflare API (its demo account)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.sandbox = bool(options["sandbox"])
         self.load_case()
         if options["pipeline"]:
             self.run_pipeline()
@@ -58,6 +64,7 @@ class Command(BaseCommand):
         if admin is not None:
             team.members.add(admin)
         _demo_users(team)
+        _demo_cloudflare(team, sandbox=self.sandbox)
         logins = ", ".join(f"{name} / {password}" for name, password in demo_passwords().items())
         self.stdout.write(f"demo: web logins (username / password): {logins}")
         if Case.objects.filter(reference=DEMO_REFERENCE).exists():
@@ -140,6 +147,20 @@ def demo_passwords() -> dict[str, str]:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(known, handle)
     return known
+
+
+def _demo_cloudflare(team: Team, *, sandbox: bool) -> None:
+    """With the sandbox the demo team has the sandbox Cloudflare API's demo account, so its
+    notices to Cloudflare go through the API; without, that account (which exists nowhere
+    else) is removed again and they go through the web form."""
+    if sandbox:
+        team.cloudflare_account_id = DEMO_CLOUDFLARE_ACCOUNT
+        team.cloudflare_api_token = DEMO_CLOUDFLARE_TOKEN
+    elif team.cloudflare_account_id == DEMO_CLOUDFLARE_ACCOUNT:
+        team.cloudflare_account_id, team.cloudflare_api_token = "", ""
+    else:
+        return
+    team.save(update_fields=["cloudflare_account_id", "cloudflare_api_token"])
 
 
 def _demo_users(team: Team | None) -> tuple[Any, Any]:

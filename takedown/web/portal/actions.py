@@ -128,11 +128,8 @@ def mark_messages_read(case: Case, *, actor: Any) -> int:
 
 def store_signed_mandate(case: Case, files: list[bytes]) -> Mandate:
     """The person uploads their signed authorisation: one PDF, or photos of the signed pages
-    (see takedown.mandates)."""
-    try:
-        return mandates.store_signed(case, files)
-    except mandates.MandateRefused as refused:
-        raise PortalError(refused.code) from None
+    (see takedown.mandates, whose MandateRefused says which photo is at fault)."""
+    return mandates.store_signed(case, files)
 
 
 def revoke_mandate(case: Case) -> list[int]:

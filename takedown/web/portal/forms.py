@@ -68,9 +68,32 @@ MANDATE_REFUSALS = {
         " the signed pages (JPEG, PNG or HEIC)."
     ),
     "too_many": _("Please upload at most 10 photos, one for each page."),
+    "damaged": _(
+        "The photo could not be read: it may be damaged or was cut off while uploading. Please"
+        " take it again."
+    ),
+    "too_big_photo": _(
+        "The photo is too large. Please take it again with a lower resolution, or send a PDF."
+    ),
     "unsigned": _(
         "This is the form as we sent it, without your signature. Please print it, sign it, and"
         " upload the signed copy."
+    ),
+}
+
+
+# The same, for one file of several: which one to take again.
+PER_PHOTO = {
+    "not_pdf": _(
+        "File %(page)s is neither a PDF nor a photo. Please upload photos of the signed pages"
+        " (JPEG, PNG or HEIC), or the signed page as one PDF."
+    ),
+    "damaged": _(
+        "Photo %(page)s could not be read: it may be damaged or was cut off while uploading."
+        " Please take that photo again and upload all pages once more."
+    ),
+    "too_big_photo": _(
+        "Photo %(page)s is too large. Please take it again with a lower resolution, or send a PDF."
     ),
 }
 
@@ -108,10 +131,13 @@ class MandateForm(forms.Form):
         cleaned["files"] = [upload.read(cap + 1) for upload in uploads]
         return cleaned
 
-    def refuse(self, code: str) -> None:
-        """Show why takedown.mandates refused the upload."""
+    def refuse(self, code: str, page: int | None = None) -> None:
+        """Show why takedown.mandates refused the upload, naming the photo at fault."""
         if code == "too_large":
             self.add_error("document", too_large_error())
+            return
+        if page is not None and code in PER_PHOTO:
+            self.add_error("document", PER_PHOTO[code] % {"page": page})
         else:
             self.add_error("document", MANDATE_REFUSALS.get(code, MANDATE_REFUSALS["not_pdf"]))
 

@@ -46,17 +46,23 @@ def _dates(
     ahead: dict[str, datetime] = {}
     passed: set[str] = set()
     refused: set[str] = set()
-    for host, sent_at, due_at, extended, outcome in NoticeLink.objects.filter(
-        notice__case=case,
-        notice__status=Notice.Status.SENT,
-        link__host__hostname__in=hosts,
-    ).values_list(
-        "link__host__hostname",
-        "notice__sent_at",
-        "notice__due_at",
-        "notice__extended_until",
-        "notice__outcome",
+    for host, sent_at, due_at, extended, outcome in (
+        NoticeLink.objects.filter(
+            notice__case=case,
+            notice__status=Notice.Status.SENT,
+            link__host__hostname__in=hosts,
+        )
+        .values_list(
+            "link__host__hostname",
+            "notice__sent_at",
+            "notice__due_at",
+            "notice__extended_until",
+            "notice__outcome",
+        )
+        .order_by()
+        .distinct()
     ):
+        # distinct: one row per site and notice, not per link (a CDN host has thousands).
         if outcome in REFUSALS:
             refused.add(host)
         if sent_at is not None and (host not in first or sent_at < first[host]):

@@ -8,6 +8,7 @@ comments, notice texts, other cases and any image never pass through this module
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,34 +64,54 @@ def _sent_notice_links() -> Any:
 
 
 def summary(case: Case) -> dict[str, int]:
-    """How many links are in each plain-language state: one query, however many links."""
+    """How many links are in each plain-language state: one query, however many links.
+
+    Grouped by status and last verdict alone (a handful of groups, hashed in one pass), with
+    one count per combination of the three notice facts that only a notified link's state
+    reads (see _state). Grouping by those facts as well made PostgreSQL sort every link of
+    the case: over a second at 200,000 links."""
     now = timezone.now()
+    notified = Q(status=FoundLink.Status.NOTIFIED)
+    flags = {
+        "waiting": Exists(
+            _sent_notice_links().filter(
+                Q(notice__due_at__gt=now) | Q(notice__extended_until__gt=now)
+            )
+        ),
+        "has_deadline": Exists(_sent_notice_links().filter(notice__due_at__isnull=False)),
+        "refused": Exists(_sent_notice_links().filter(notice__outcome__in=REFUSALS)),
+    }
+    combinations = list(itertools.product((False, True), repeat=len(flags)))
+
+    def where(combination: tuple[bool, ...]) -> Q:
+        found = notified
+        for flag, value in zip(flags.values(), combination, strict=True):
+            found &= Q(flag) if value else ~Q(flag)
+        return found
+
     rows = (
         _visible_links(case)
+        .values("status", "last_verdict")
         .annotate(
-            waiting=Exists(
-                _sent_notice_links().filter(
-                    Q(notice__due_at__gt=now) | Q(notice__extended_until__gt=now)
-                )
-            ),
-            has_deadline=Exists(_sent_notice_links().filter(notice__due_at__isnull=False)),
-            refused=Exists(_sent_notice_links().filter(notice__outcome__in=REFUSALS)),
+            others=Count("pk", filter=~notified),
+            **{f"c{n}": Count("pk", filter=where(c)) for n, c in enumerate(combinations)},
         )
-        .values("status", "last_verdict", "waiting", "has_deadline", "refused")
-        .annotate(n=Count("pk"))
         .order_by()
     )
     counts = dict.fromkeys(LABELS, 0)
     for row in rows:
-        state = _state(
-            case.status,
-            row["status"],
-            row["last_verdict"],
-            waiting=row["waiting"],
-            has_deadline=row["has_deadline"],
-            refused=row["refused"],
-        )
-        counts[state] += row["n"]
+        groups = [((False,) * len(flags), row["others"])]
+        groups += [(c, row[f"c{n}"]) for n, c in enumerate(combinations)]
+        for combination, n in groups:
+            if not n:
+                continue
+            state = _state(
+                case.status,
+                row["status"],
+                row["last_verdict"],
+                **dict(zip(flags, combination, strict=True)),
+            )
+            counts[state] += n
     return counts
 
 

@@ -360,8 +360,8 @@ def mandate(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     if posted and form.is_valid():
         try:
             actions.store_signed_mandate(access.case, form.cleaned_data["files"])
-        except PortalError as refused:
-            form.refuse(refused.message)
+        except mandates.MandateRefused as refused:
+            form.refuse(refused.code, refused.page)
         else:
             messages.success(request, _("Thank you. We received your signed authorisation."))
             return redirect("portal:mandate")

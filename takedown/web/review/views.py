@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -88,7 +88,6 @@ def _in_review(user: Any) -> QuerySet[Notice]:
         .filter(status=Notice.Status.IN_REVIEW)
         .select_related("case", "recipient", "created_by", "disclosure_confirmed_by")
         .annotate(
-            link_count=Count("links", distinct=True),
             submitted_by=Subquery(submission.values("actor_id")[:1]),
             submitted_at=Subquery(submission.values("at")[:1]),
         )
@@ -101,7 +100,7 @@ def _in_review(user: Any) -> QuerySet[Notice]:
 def queue(request: HttpRequest) -> HttpResponse:
     notices = _in_review(request.user)
     total = notices.count()
-    rows = [_row(notice, request.user) for notice in notices[:QUEUE_LIMIT]]
+    rows = [_row(notice, request.user) for notice in stats.with_link_counts(notices[:QUEUE_LIMIT])]
     return render(
         request,
         "review/queue.html",

@@ -34,6 +34,11 @@ class DraftForm(forms.Form):
     )
 
 
+def _missing(notice: Notice) -> list[str]:
+    # Stored in English (the audit language); the regimes' element labels read in the page's.
+    return [_(label) for label in (notice.element_check or {}).get("missing", [])]
+
+
 @staff_required
 def edit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case = get_case_for(request.user, reference)
@@ -56,7 +61,7 @@ def edit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
                 messages.error(request, getattr(refused, "message", str(refused)))
             else:
                 notice.refresh_from_db()
-                missing = (notice.element_check or {}).get("missing", [])
+                missing = _missing(notice)
                 if missing:
                     messages.warning(
                         request,
@@ -83,7 +88,7 @@ def edit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         {
             **page,
             "form": form,
-            "missing": (notice.element_check or {}).get("missing", []),
+            "missing": _missing(notice),
             "placeholder": DUE_PLACEHOLDER,
         },
     )

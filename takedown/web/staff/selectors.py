@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db.models import (
     BigIntegerField,
-    CharField,
     Count,
     Exists,
     F,
@@ -20,11 +19,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
-)
-from django.db.models import (
-    Case as When_,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.fields.json import KeyTextTransform
@@ -48,7 +42,7 @@ from takedown.models import (
     PortalMessage,
     RecipientRole,
 )
-from takedown.models.roles import FIRST_RECIPIENT_KINDS, ROLE_OF_KIND
+from takedown.models.roles import FIRST_RECIPIENT_KINDS
 from takedown.stats import overdue_notices_qs
 from takedown.workflow import OPEN_LINK_STATUSES
 
@@ -86,7 +80,7 @@ def _count_per_case(queryset: QuerySet) -> Coalesce:
         queryset.filter(case=OuterRef("pk"))
         .order_by()
         .values("case")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # an index-only count where the filter allows it
         .values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
@@ -222,16 +216,6 @@ MIN_FRAGMENT = 3
 
 # --- a case's links by responsible party -------------------------------------------------------
 
-# The first recipient of a link's notice, as takedown.notices.generate chooses it.
-PARTY = Coalesce(*(f"host__current__{kind}" for kind in FIRST_RECIPIENT_KINDS))
-PARTY_ROLE = When_(
-    *(
-        When(**{f"host__current__{kind}__isnull": False}, then=Value(ROLE_OF_KIND[kind]))
-        for kind in FIRST_RECIPIENT_KINDS
-    ),
-    default=Value(""),
-    output_field=CharField(),
-)
 LINK_STATUSES = [value for value, _label in FoundLink.Status.choices]
 
 
@@ -245,7 +229,7 @@ class PartyGroup:
 
     @property
     def role_label(self) -> str:
-        return RecipientRole(self.role).label if self.role else ""
+        return str(RecipientRole(self.role).label) if self.role else ""
 
 
 def party_groups(case: Case) -> list[Mapping[str, Any]]:
@@ -254,7 +238,6 @@ def party_groups(case: Case) -> list[Mapping[str, Any]]:
     status_counts = {status: Count("pk", filter=Q(status=status)) for status in LINK_STATUSES}
     return list(
         FoundLink.objects.filter(case=case)
-        .annotate(party=PARTY, party_role=PARTY_ROLE)
         .values("party", "party_role")
         .annotate(total=Count("pk"), **status_counts)
         .order_by("-total", "party")
@@ -285,22 +268,15 @@ def case_links(
     review: bool = False,
     url: str = "",
 ) -> QuerySet:
-    """The links of a case for the links table, ordered by party, host and id."""
-    links = (
-        FoundLink.objects.filter(case=case)
-        .annotate(party=PARTY)
-        .select_related(
-            "host",
-            "host__current__platform",
-            "host__current__operator",
-            "host__current__hosting",
-            "host__current__cdn",
-        )
-        .order_by(F("party").asc(nulls_last=True), "host__hostname", "pk")
+    """The links of a case for the links table, ordered by party (none last), host and id:
+    the order of the link_case_party index. Without select_related: `with_hosts` loads a
+    page's hosts and parties."""
+    links = FoundLink.objects.filter(case=case).order_by(
+        F("party").asc(nulls_last=True), "host", "pk"
     )
     if party == "none":
         links = links.filter(party__isnull=True)
-    elif party.isdigit():
+    elif party.isdigit() and len(party) < 19:  # a bigint; longer is no organisation's id
         links = links.filter(party=int(party))
     if status in LINK_STATUSES:
         links = links.filter(status=status)
@@ -313,6 +289,20 @@ def case_links(
     return links
 
 
+def with_hosts(links: QuerySet[FoundLink], ids: list[int]) -> list[FoundLink]:
+    """The links `ids` (one page of case_links) in that order, with their hosts and the
+    parties of their current resolutions (one query)."""
+    found = links.filter(pk__in=ids).select_related(
+        "host",
+        "host__current__platform",
+        "host__current__operator",
+        "host__current__hosting",
+        "host__current__cdn",
+    )
+    by_id = {link.pk: link for link in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def first_party(link: FoundLink) -> Organisation | None:
     current = link.host.current
     if current is None:
@@ -322,11 +312,12 @@ def first_party(link: FoundLink) -> Organisation | None:
 
 def case_hosts(case: Case, *, flagged_only: bool = False) -> QuerySet[Host]:
     """The hosts a case links to, with their current resolution and the case's link count."""
+    # COUNT(*), not of the id: the (case, host) index alone answers it, without reading rows.
     link_count = (
         FoundLink.objects.filter(case=case, host=OuterRef("pk"))
         .order_by()
         .values("host")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values("n")
     )
     hosts = (

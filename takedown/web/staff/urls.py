@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.urls import path
 
 from takedown.web.staff import (
+    delisting,
     drafts,
     exports,
     jobs,
     ladder,
+    letters,
     notifications,
     pictures,
     replies,
@@ -34,6 +36,18 @@ urlpatterns = [
         name="reply_attachment",
     ),
     path("language/", views.set_language, name="language"),
+    # Admins: each team's own letter texts (before "<reference>/", which would match them).
+    path("templates/", letters.template_list, name="templates"),
+    path(
+        "templates/<int:team>/<str:regime>/<str:language>/",
+        letters.template_edit,
+        name="template_edit",
+    ),
+    path(
+        "templates/<int:team>/<str:regime>/<str:language>/reset/",
+        letters.template_reset,
+        name="template_reset",
+    ),
     path("<str:reference>/", views.case_detail, name="case"),
     path("<str:reference>/links/", views.case_links, name="links"),
     path("<str:reference>/links/exclude/", views.exclude_links, name="exclude_links"),
@@ -53,6 +67,7 @@ urlpatterns = [
     path("<str:reference>/resolve/", views.resolve, name="resolve"),
     path("<str:reference>/generate/", views.generate, name="generate"),
     path("<str:reference>/send/", views.send_approved, name="send"),
+    path("<str:reference>/delisting/", delisting.prepare, name="delisting"),
     path("<str:reference>/ladder/", views.change_ladder, name="ladder"),
     path("<str:reference>/ladder/step/", ladder.ladder_step, name="ladder_step"),
     path("<str:reference>/close/", views.close, name="close"),

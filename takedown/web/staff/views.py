@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +46,7 @@ from takedown.models import (
     Organisation,
     RecipientRole,
 )
+from takedown.notices.delisting import offer as delisting_offer
 from takedown.notices.generate import (
     notice_regime_options,
     unrouted_reason,
@@ -59,6 +59,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
+from takedown.stats import with_link_counts
 from takedown.web.access import (
     PERSON_FIELDS,
     audit_case_viewed,
@@ -288,10 +289,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     for row in groups:
         for status in selectors.LINK_STATUSES:
             link_totals[status] += row[status]
-    notices = (
-        case.notices.select_related("recipient", "contact")
-        .annotate(link_count=Count("noticelink"))
-        .order_by("-created_at", "-pk")
+    notices = with_link_counts(
+        case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk")
     )
     flagged_hosts = selectors.case_hosts(case, flagged_only=True).count()
     events = timeline_rows(
@@ -333,6 +332,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "imports": case.imports.order_by("-created_at")[:5],
             "resolve_form": ResolveForm(),
             "ladder": ladder_rows(case),
+            "delisting": delisting_offer(
+                case, removed=link_totals[FoundLink.Status.REMOVED], notices=notices
+            ),
             "close_form": CloseForm(),
             "reopen_form": ReopenForm(),
             "jobs": running_jobs(case),
@@ -464,8 +466,14 @@ def case_links(request: HttpRequest, reference: str) -> HttpResponse:
     )
     if request.GET.get("export") == "csv":
         return exports.links_csv(case, links)
-    page = Paginator(links, LINKS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(link, selectors.first_party(link)) for link in page.object_list]
+    # Page through ids alone (the link_case_party index, without the rows' joins), then load
+    # the page's rows: a far page skips index entries, not joined rows.
+    ids = links.values_list("pk", flat=True)
+    page = Paginator(ids, LINKS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        (link, selectors.first_party(link))
+        for link in selectors.with_hosts(links, list(page.object_list))
+    ]
     return render(
         request,
         "staff/links.html",
