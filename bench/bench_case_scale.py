@@ -153,7 +153,7 @@ def step_resolve(phase: str, workers: int, processes: int) -> dict[str, Any]:
     }
 
 
-def step_generate() -> dict[str, Any]:
+def step_generate(twice: bool) -> dict[str, Any]:
     _django()
     from django.db.models import Count
 
@@ -162,10 +162,22 @@ def step_generate() -> dict[str, Any]:
     from takedown.notices.generate import generate_notices
 
     case = Case.objects.get(reference=REFERENCE)
+    # A reused database (--steps without import) may hold an earlier run's notices: generate
+    # from none, as after the import.
+    earlier = Notice.objects.filter(case=case).count()
+    if earlier:
+        NoticeLink.objects.filter(notice__case=case).delete()
+        Notice.objects.filter(case=case).delete()
 
     started = time.perf_counter()
+    cpu = time.process_time()
     report = generate_notices(case)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    # Once more on the drafts it made: every draft refreshed, no row written.
+    begun = time.perf_counter()
+    again = generate_notices(case) if twice else None
+    again_seconds = time.perf_counter() - begun
     notices = Notice.objects.filter(case=case)
     per_recipient = (
         notices.values("recipient_id", "recipient_role").annotate(n=Count("id")).filter(n__gt=1)
@@ -198,14 +210,44 @@ def step_generate() -> dict[str, Any]:
         )
     if counted["dataset maintainer"] != links:
         failures.append(f"{counted['dataset maintainer']} links to the maintainer, not {links}")
+    if again and (again.created, again.refreshed) != (0, report.created):
+        failures.append(f"again: {again.created} created, {again.refreshed} refreshed")
+    ceiling = _links_ceiling(case)
     return {
         "seconds": seconds,
+        "ceiling s": round(ceiling, 1),
+        "share of ceiling": f"{ceiling / seconds:.0%}",
+        "earlier notices removed": earlier,
         "notices": notices.count(),
         "links in notices": counted,
         "unrouted": report.unrouted_links,
         "rate": f"{links / seconds:,.0f} links/s",
+        "CPU s": round(cpu, 1),
+        "again s": round(again_seconds, 1) if again else "not run (--once)",
         "failures": failures,
     }
+
+
+def _links_ceiling(case: Any) -> float:
+    """The floor under generate_notices: its notices' link rows (two per link) written by one
+    INSERT ... SELECT into a table with NoticeLink's columns and indexes, with no planning, no
+    notice rows and no element checks. Seconds."""
+    from django.db import connection, transaction
+
+    from takedown.models import NoticeLink
+
+    table = NoticeLink._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE ceiling_links (LIKE {table} INCLUDING ALL)")
+        started = time.perf_counter()
+        cursor.execute(
+            f"INSERT INTO ceiling_links (notice_id, link_id) SELECT l.notice_id, l.link_id"
+            f" FROM {table} l JOIN takedown_notice n ON n.id = l.notice_id WHERE n.case_id = %s",
+            [case.pk],
+        )
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE ceiling_links")
+    return seconds
 
 
 def step_dispatch() -> dict[str, Any]:
@@ -498,7 +540,7 @@ def child(step: str, args: argparse.Namespace) -> None:
     elif step in ("resolve-cold", "resolve-warm"):
         result = step_resolve(step.split("-")[1], args.workers, args.processes)
     elif step == "generate":
-        result = step_generate()
+        result = step_generate(not args.once)
     elif step == "dispatch":
         result = step_dispatch()
     elif step == "migrate":
@@ -509,15 +551,28 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_notices_sql()
     else:
         result = step_pages(args.slowest, args.pages)
-    peaks = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF,)]
-    peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    peaks = [_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]
     result["peak_rss_mb"] = round(max(peaks) / 1024)
     print(json.dumps(result, default=str))
+
+
+def _own_peak_kb() -> int:
+    """This process's peak RSS in KiB. Linux carries ru_maxrss over exec, so a step's child
+    would report the parent's size at fork (the sandbox world: 600 MB at a million links);
+    VmHWM counts this program's own memory only."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_child(step: str, args: argparse.Namespace, env: dict[str, str], parquet: Path) -> Any:
     command = [sys.executable, __file__, "--child", step, "--file", str(parquet)]
     command += ["--workers", str(args.workers), "--processes", str(args.processes)]
+    command += ["--once"] if args.once else []
     command += ["--slowest", str(args.slowest), "--pages", args.pages]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -565,6 +620,9 @@ def main() -> None:
         "--slowest", type=int, default=0, help="print each page's N slowest SQL queries"
     )
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
+    parser.add_argument(
+        "--once", action="store_true", help="generate the notices once (not again on its drafts)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()

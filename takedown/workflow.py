@@ -281,7 +281,35 @@ def record_event(
 ) -> CaseEvent:
     """An event that is not a status change: an import, a reveal of personal details, a reply.
     It says `message`, or the sentence `sentence` of takedown.events with `params`."""
-    return CaseEvent.objects.create(
+    event = new_event(
+        case,
+        kind,
+        actor=actor,
+        message=message,
+        sentence=sentence,
+        params=params,
+        visible_to_person=visible_to_person,
+        data=data,
+        **refs,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def new_event(
+    case: Case | None,
+    kind: str,
+    *,
+    actor: Any = None,
+    message: str = "",
+    sentence: str = "",
+    params: Mapping[str, Any] | None = None,
+    visible_to_person: bool = False,
+    data: Mapping[str, Any] | None = None,
+    **refs: Any,
+) -> CaseEvent:
+    """record_event's row, not yet saved: many are written in one statement (bulk_create)."""
+    return CaseEvent(
         case=case,
         actor=_actor(actor),
         kind=kind,

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from takedown.models import Case, FoundLink, Notice
+from takedown.models import Case, Notice
 from takedown.workflow import record_event, transition
 
 MANUAL_TASK = "task.manual_legal_step"
@@ -33,14 +33,14 @@ def hotlines_for(country: str) -> list[dict[str, str]]:
 
 
 def record_hotline_steps(
-    case: Case, links_by_country: dict[str, list[FoundLink]], *, actor: Any = None
+    case: Case, links_by_country: dict[str, list[int]], *, actor: Any = None
 ) -> list[dict[str, Any]]:
     """One manual step per host country not yet recorded; returns the steps (new and old)."""
     steps = []
     with transaction.atomic():
         for country, links in sorted(links_by_country.items()):
             hotlines = hotlines_for(country)
-            step = {"country": country, "hotlines": hotlines, "links": [link.pk for link in links]}
+            step = {"country": country, "hotlines": hotlines, "links": list(links)}
             steps.append(step)
             if case.events.filter(kind=MANUAL_TASK, data__hotline_country=country).exists():
                 continue
@@ -59,10 +59,11 @@ def record_hotline_steps(
     return steps
 
 
-def by_host_country(links: Iterable[tuple[FoundLink, str]]) -> dict[str, list[FoundLink]]:
-    grouped: dict[str, list[FoundLink]] = {}
-    for link, country in links:
-        grouped.setdefault(country.upper(), []).append(link)
+def by_host_country(links: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
+    """Link ids grouped by the country of their host's first recipient."""
+    grouped: dict[str, list[int]] = {}
+    for link_id, country in links:
+        grouped.setdefault(country.upper(), []).append(link_id)
     return grouped
 
 

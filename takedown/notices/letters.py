@@ -177,6 +177,9 @@ def sample_context(regime: Regime, lang: str, category: str, role: str) -> dict[
         "signer": {"name": sample["signer"]},
         "person": person,
         "links": links,
+        "link_count": len(links),
+        "links_without_url": 0,
+        "unnamed_entries": 0,
         "foreign_links": 0,
         "attachment_names": [f"{reference}-links.csv"],
         "complaint": {

@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +36,7 @@ from django.utils import formats, timezone, translation
 from django.utils.html import escape
 
 from takedown.csvsafe import csv_bytes
+from takedown.intake.normalize import host_for_display
 from takedown.models import (
     Case,
     Contact,
@@ -298,69 +301,176 @@ def _person(
     return {"name": person.name} if person.name.strip() else None
 
 
-def _link_rows(notice: Notice) -> tuple[list[dict[str, Any]], int]:
-    """The notice's links of its own case, and how many belong to another case (a bug
-    elsewhere: they are left out, and the element check reports them)."""
-    rows = []
-    foreign = 0
+# Link rows read per query: the rows of a dataset maintainer's notice may number a million.
+ROW_CHUNK = 5_000
+# The link rows the element check renders into the letter to see that the layout lists them;
+# every further row it checks as data (check_elements), so checking a notice of a million links
+# needs neither a dict per link nor a letter a million lines long.
+CHECKED_ROWS = 100
+_ROW_FIELDS = (
+    "link__case_id",
+    "link__url",
+    "link__host__hostname",
+    "link__created_at",
+    "link__entry_id",
+    "link__dataset",
+    "link__caption",
+    "link__entry_id_note",
+    "link__ref_sha256",
+    "link__ref_phash",
+    "link__ref_pdq",
+)
+
+
+def _each_link_row(notice: Notice) -> Iterator[dict[str, Any] | None]:
+    """The notice's link rows in letter order, read as tuples in chunks; None for a link of
+    another case (a bug elsewhere: it is left out, and the element check reports it)."""
     through = (
         NoticeLink.objects.filter(notice=notice)
-        .select_related("link__host")
         .order_by("link__created_at", "link__pk")
+        .values_list(*_ROW_FIELDS)
     )
-    for item in through:
-        link = item.link
-        if link.case_id != notice.case_id:
-            foreign += 1
+    # Most notices hold a few links: one query reads them. Only a longer one goes on through a
+    # cursor, in chunks (one sort on the server, not one per chunk).
+    head = list(through[: ROW_CHUNK + 1])
+    rows = head if len(head) <= ROW_CHUNK else chain(head, through[len(head) :].iterator(ROW_CHUNK))
+    for values in rows:
+        yield _row(notice, values)
+
+
+def _row(notice: Notice, values: tuple[Any, ...]) -> dict[str, Any] | None:
+    (
+        case_id,
+        url,
+        hostname,
+        created_at,
+        entry_id,
+        dataset,
+        caption,
+        entry_note,
+        ref_sha256,
+        ref_phash,
+        ref_pdq,
+    ) = values
+    if case_id != notice.case_id:
+        return None
+    return {
+        "url": url,
+        # "münchen.de (xn--mnchen-3ya.de)" under an internationalised host's URL.
+        "host": host_for_display(hostname) if "xn--" in hostname else "",
+        "first_seen": created_at,
+        "entry_id": entry_id,
+        "dataset": dataset,
+        "caption": caption,
+        "entry_note": entry_note.strip(),
+        # Recomputed, not read: the manifest promises the hash of exactly this string.
+        "url_sha256": hashlib.sha256(url.encode()).hexdigest(),
+        # Hashes of the person's own copy of the image (never the image itself): they
+        # let a maintainer find re-crawled copies under other URLs.
+        "reference": {
+            name: value
+            for name, value in (("sha256", ref_sha256), ("phash", ref_phash), ("pdq", ref_pdq))
+            if value
+        },
+    }
+
+
+@dataclass
+class LinkRows:
+    """What a notice's letter says about its links: the rows it lists (all of them, or the
+    first `listed` for the element check) and the facts drawn from every row."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0  # links of the notice's own case
+    foreign: int = 0  # links of another case, left out
+    without_url: int = 0
+    unnamed: int = 0  # dataset rows with neither an entry id nor the reason for its absence
+    datasets: set[str] = field(default_factory=set)
+    reference_hashes: bool = False
+    # Rows without an entry id but with the caseworker's reason, by their number in the list.
+    entry_notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def link_rows(notice: Notice, listed: int | None = None) -> LinkRows:
+    """The notice's links of its own case, in one pass over its rows; keeps the first `listed`
+    rows (all when None)."""
+    return _gather(_each_link_row(notice), listed)
+
+
+def link_rows_of(notices: list[Notice], listed: int | None = None) -> dict[int, LinkRows]:
+    """link_rows of several notices in one query (for notices with few links each: checking
+    a case's thousands of small notices should not cost a query each)."""
+    by_pk = {notice.pk: notice for notice in notices}
+    values: dict[int, list[dict[str, Any] | None]] = {pk: [] for pk in by_pk}
+    through = (
+        NoticeLink.objects.filter(notice_id__in=by_pk)
+        .order_by("notice_id", "link__created_at", "link__pk")
+        .values_list("notice_id", *_ROW_FIELDS)
+    )
+    for notice_id, *row in through:
+        values[notice_id].append(_row(by_pk[notice_id], tuple(row)))
+    return {pk: _gather(rows, listed) for pk, rows in values.items()}
+
+
+def _gather(rows: Iterable[dict[str, Any] | None], listed: int | None) -> LinkRows:
+    found = LinkRows()
+    for row in rows:
+        if row is None:
+            found.foreign += 1
             continue
-        rows.append(
-            {
-                "url": link.url,
-                # "münchen.de (xn--mnchen-3ya.de)" under an internationalised host's URL.
-                "host": link.host.display_name if "xn--" in link.host.hostname else "",
-                "first_seen": link.created_at,
-                "entry_id": link.entry_id,
-                "dataset": link.dataset,
-                "caption": link.caption,
-                "entry_note": link.entry_id_note.strip(),
-                # Recomputed, not read: the manifest promises the hash of exactly this string.
-                "url_sha256": hashlib.sha256(link.url.encode()).hexdigest(),
-                # Hashes of the person's own copy of the image (never the image itself): they
-                # let a maintainer find re-crawled copies under other URLs.
-                "reference": {
-                    name: value
-                    for name, value in (
-                        ("sha256", link.ref_sha256),
-                        ("phash", link.ref_phash),
-                        ("pdq", link.ref_pdq),
-                    )
-                    if value
-                },
-            }
-        )
-    return rows, foreign
+        found.count += 1
+        if listed is None or found.count <= listed:
+            found.rows.append(row)
+        if not row["url"]:
+            found.without_url += 1
+        if row["dataset"]:
+            found.datasets.add(row["dataset"])
+        if row["reference"]:
+            found.reference_hashes = True
+        if not row["entry_id"]:
+            if row["entry_note"]:
+                found.entry_notes.append({"no": found.count, "reason": row["entry_note"]})
+            else:
+                found.unnamed += 1
+    return found
 
 
-def _mandate(notice: Notice) -> Mandate | None:
+@dataclass
+class Prefetched:
+    """What the element check of a notice reads, read beforehand for many notices at once."""
+
+    rows: LinkRows  # with CHECKED_ROWS listed
+    mandate: Mandate | None  # the case's current_mandate
+
+
+def current_mandate(case_id: int) -> Mandate | None:
     return (
-        Mandate.objects.filter(case_id=notice.case_id, revoked_at__isnull=True)
+        Mandate.objects.filter(case_id=case_id, revoked_at__isnull=True)
         .order_by("-uploaded_at")
         .first()
     )
 
 
 def notice_context(
-    notice: Notice, regime: Regime | None = None, *, assume_disclosure: bool = False
+    notice: Notice,
+    regime: Regime | None = None,
+    *,
+    assume_disclosure: bool = False,
+    listed: int | None = None,
+    prefetched: Prefetched | None = None,
 ) -> dict[str, Any]:
     """The template context: plain values from this notice and its own case only.
     `assume_disclosure` renders a disclosing regime's letter as it reads once a reviewer
-    confirmed the disclosure (for the element check of a draft, never for sending)."""
+    confirmed the disclosure (for the element check of a draft, never for sending). `listed`
+    limits the link rows listed to the first so many (for the element check: link_rows);
+    every other value counts all of them; `prefetched` holds them (and the mandate), read
+    beforehand for many notices."""
     regime = regime or get_regime(notice.regime)
     lang = language_for(notice, regime)
     labels = LABELS[lang]
     case = notice.case
     now = timezone.now()
-    links, foreign = _link_rows(notice)
+    found = prefetched.rows if prefetched else link_rows(notice, listed)
     signer = notice.created_by
     signer_name = (signer.get_full_name().strip() or signer.get_username()) if signer else ""
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
@@ -369,7 +479,7 @@ def notice_context(
     if notice.recipient_role == RecipientRole.DPA:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     due = stated_due(notice, now)
-    mandate = _mandate(notice)
+    mandate = prefetched.mandate if prefetched else current_mandate(notice.case_id)
     parent = notice.parent
     for_dpa = notice.recipient_role == RecipientRole.DPA
     for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
@@ -419,18 +529,17 @@ def notice_context(
         "signer": {"name": signer_name},
         "person": _person(notice, regime, assume_disclosure=assume_disclosure)
         or complaint.named_person(notice),
-        "links": links,
-        "foreign_links": foreign,
+        "links": found.rows,
+        "link_count": found.count,
+        "foreign_links": found.foreign,
+        "links_without_url": found.without_url,
+        "unnamed_entries": found.unnamed,
         "attachment_names": attachment_names(case.reference, is_dataset=for_dataset)
         + complaint.names(notice),
         "complaint": complaint.context(notice, lambda value: _format_date(value, lang)),
-        "datasets": sorted({row["dataset"] for row in links if row["dataset"]}),
-        "entry_notes": [
-            {"no": number, "reason": row["entry_note"]}
-            for number, row in enumerate(links, start=1)
-            if not row["entry_id"] and row["entry_note"]
-        ],
-        "reference_hashes": any(row["reference"] for row in links),
+        "datasets": sorted(found.datasets),
+        "entry_notes": found.entry_notes,
+        "reference_hashes": found.reference_hashes,
         "is_dataset": for_dataset,
         "deadline": {
             "period": _amount(grace_days(notice), "calendar_days", lang)
@@ -551,9 +660,18 @@ def message_text(context: dict[str, Any]) -> str:
     return _render(["notices/layout/message.txt"], context, autoescape=False)
 
 
-def _prepare(notice: Notice, *, use_edit: bool = True, assume_disclosure: bool = False) -> _Draft:
+def _prepare(
+    notice: Notice,
+    *,
+    use_edit: bool = True,
+    assume_disclosure: bool = False,
+    listed: int | None = None,
+    prefetched: Prefetched | None = None,
+) -> _Draft:
     regime = get_regime(notice.regime)
-    context = notice_context(notice, regime, assume_disclosure=assume_disclosure)
+    context = notice_context(
+        notice, regime, assume_disclosure=assume_disclosure, listed=listed, prefetched=prefetched
+    )
     lang, role = context["lang"], notice.recipient_role
     own_text = team_text(notice.case.team_id, regime.code, lang)
     with translation.override(lang):
@@ -581,7 +699,7 @@ def _clean(text: str) -> str:
 
 def template_body(notice: Notice) -> str:
     """The template's letter text for this notice: what an editor starts from."""
-    return _prepare(notice, use_edit=False).body
+    return _prepare(notice, use_edit=False, listed=CHECKED_ROWS).body
 
 
 def _words(text: str) -> str:
@@ -624,7 +742,11 @@ def element_gaps(
     text = _words(text)
     body = _words(body)
     checks = {
-        "urls": bool(ctx["links"]) and all(row["url"] in text for row in ctx["links"]),
+        # The rows the check listed must be in the letter (the layout lists what it is given);
+        # every row must have a URL to list.
+        "urls": ctx["link_count"] > 0
+        and not ctx["links_without_url"]
+        and all(row["url"] in text for row in ctx["links"]),
         "notifier": bool(ctx["organisation"] and ctx["notifier"]["email"])
         and ctx["organisation"] in text
         and ctx["notifier"]["email"] in text,
@@ -659,7 +781,7 @@ def _missing(draft: _Draft) -> list[str]:
         missing.append(f"links of this case only ({draft.foreign_links} belong to another case)")
     if ctx["is_dataset"]:
         # A maintainer finds an entry by its id; a URL alone may match many rows or none.
-        unnamed = sum(1 for row in ctx["links"] if not (row["entry_id"] or row["entry_note"]))
+        unnamed = ctx["unnamed_entries"]
         if unnamed:
             missing.append(
                 "the dataset entry id, or the caseworker's reason for its absence, of every link"
@@ -686,15 +808,16 @@ def _missing(draft: _Draft) -> list[str]:
 def statements_for(notice: Notice) -> dict[str, str]:
     """The required sentences of this notice by element key, as the template words them (an
     editor can highlight them; removing one fails the element check)."""
-    return _prepare(notice, use_edit=False).statements
+    return _prepare(notice, use_edit=False, listed=CHECKED_ROWS).statements
 
 
-def check_elements(notice: Notice) -> list[str]:
+def check_elements(notice: Notice, prefetched: Prefetched | None = None) -> list[str]:
     """Human labels of the required elements this notice lacks; [] means complete.
 
     A disclosing regime's draft whose disclosure no reviewer confirmed yet is checked as it
     will read once confirmed (its statements name the person), plus the confirmation itself:
-    an edit, which withdraws a confirmation, must not make the letter look incomplete."""
+    an edit, which withdraws a confirmation, must not make the letter look incomplete.
+    `prefetched`: its link rows (CHECKED_ROWS listed) and mandate, if read beforehand."""
     if notice.kind == Notice.Kind.MESSAGE:
         return [] if notice.body_text.strip() and notice.subject.strip() else ["the message text"]
     try:
@@ -704,7 +827,9 @@ def check_elements(notice: Notice) -> list[str]:
     pending = regime.discloses_person and not (
         notice.discloses_person and notice.disclosure_confirmed_by_id is not None
     )
-    missing = _missing(_prepare(notice, assume_disclosure=pending))
+    missing = _missing(
+        _prepare(notice, assume_disclosure=pending, listed=CHECKED_ROWS, prefetched=prefetched)
+    )
     if pending and IDENTITY.label not in missing:
         missing.append(IDENTITY.label)
     return missing
@@ -713,9 +838,14 @@ def check_elements(notice: Notice) -> list[str]:
 def store_element_check(notice: Notice) -> list[str]:
     """Run the element check and keep its result on the notice (for lists and the review)."""
     missing = check_elements(notice)
-    notice.element_check = {"missing": missing, "complete": not missing}
+    notice.element_check = element_check_result(missing)
     Notice.objects.filter(pk=notice.pk).update(element_check=notice.element_check)
     return missing
+
+
+def element_check_result(missing: list[str]) -> dict[str, Any]:
+    """What Notice.element_check holds."""
+    return {"missing": missing, "complete": not missing}
 
 
 def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
