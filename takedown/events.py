@@ -266,6 +266,9 @@ STAFF_TEXTS: dict[str, Promise] = {
     ),
     "mail.log": gettext_lazy("The notice was written to the sent log."),
     "notice.drafted": gettext_lazy("A notice was drafted."),
+    "delisting.prepared": gettext_lazy(
+        "Requests to the search engines were prepared (removed or refused links)."
+    ),
     "notice.edited": gettext_lazy("A notice's text was edited."),
     "notice.disclosure_confirmed": gettext_lazy(
         "Disclosing the person's details to the recipient was confirmed."
