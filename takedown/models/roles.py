@@ -76,6 +76,12 @@ def kinds_of(role: str) -> tuple[str, ...]:
     return tuple(kind for kind in RESOLUTION_KINDS if ROLE_OF_KIND[kind] == role)
 
 
+def kind_in_role(organisation_kind: str, role: str) -> str:
+    """The party kind the jurisdiction rules reason about for an organisation in `role`: its
+    own kind when that kind has this role (a platform), else the kind that stands for it."""
+    return organisation_kind if ROLE_OF_KIND.get(organisation_kind) == role else KIND_OF_ROLE[role]
+
+
 def is_controller(kind: str) -> bool:
     """Whether a party of this kind (or the registrant) is a controller under the GDPR."""
     return ROLE_OF_KIND.get(kind) in CONTROLLER_ROLES

@@ -34,7 +34,7 @@ from takedown.models import (
     Organisation,
 )
 from takedown.models import RecipientRole as Role
-from takedown.models.roles import KIND_OF_ROLE, ROLE_OF_KIND
+from takedown.models.roles import kind_in_role
 from takedown.notices.hotlines import (
     by_host_country,
     cancel_unsent,
@@ -527,7 +527,7 @@ def _jurisdiction_regimes(
     return assess(
         [
             PartyEvidence(
-                _jurisdiction_role(organisation, role),
+                kind_in_role(organisation.kind, role),
                 organisation.name,
                 organisation.country,
                 source,
@@ -673,12 +673,6 @@ def describe(notice: Notice) -> dict[str, Any]:
         "links": notice.links.count(),
         "missing": notice.element_check.get("missing", []),
     }
-
-
-def _jurisdiction_role(organisation: Organisation, role: str) -> str:
-    """The party kind the jurisdiction rules reason about: the organisation's own kind when it
-    has this role (a platform), else the kind that stands for the role."""
-    return organisation.kind if ROLE_OF_KIND.get(organisation.kind) == role else KIND_OF_ROLE[role]
 
 
 def _maintainers_by_dataset() -> dict[str, Organisation]:

@@ -34,7 +34,7 @@ from takedown.models import (
     PartyDecision,
 )
 from takedown.models import RecipientRole as Role
-from takedown.models.roles import KIND_OF_ROLE, ROLE_OF_KIND, kinds_of
+from takedown.models.roles import KIND_OF_ROLE, kind_in_role, kinds_of
 from takedown.resolve.countries import to_alpha2
 from takedown.resolve.holder import HolderKind, classify_holder
 from takedown.resolve.jurisdiction import PartyEvidence, assess
@@ -417,17 +417,13 @@ def jurisdiction_with_decisions(
         assert organisation is not None
         evidence.append(
             PartyEvidence(
-                _kind_for(organisation, decision.role),
+                kind_in_role(organisation.kind, decision.role),
                 organisation.name,
                 organisation.country,
                 "override",
             )
         )
     return assess(evidence, person_country=person_country).as_dict()
-
-
-def _kind_for(organisation: Organisation, role: str) -> str:
-    return organisation.kind if ROLE_OF_KIND.get(organisation.kind) == role else KIND_OF_ROLE[role]
 
 
 def _user(actor: Any) -> Any:
