@@ -293,21 +293,22 @@ def with_hosts(links: QuerySet[FoundLink], ids: list[int]) -> list[FoundLink]:
     """The links `ids` (one page of case_links) in that order, with their hosts and the
     parties of their current resolutions (one query)."""
     found = links.filter(pk__in=ids).select_related(
-        "host",
-        "host__current__platform",
-        "host__current__operator",
-        "host__current__hosting",
-        "host__current__cdn",
+        "host", *(f"host__current__{kind}" for kind in FIRST_RECIPIENT_KINDS)
     )
     by_id = {link.pk: link for link in found}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def first_party(link: FoundLink) -> Organisation | None:
+    """The first recipient of the link's host's current resolution, in the order of
+    models.roles.party_of (which the stored FoundLink.party follows too)."""
     current = link.host.current
     if current is None:
         return None
-    return current.platform or current.operator or current.hosting or current.cdn
+    return next(
+        (getattr(current, kind) for kind in FIRST_RECIPIENT_KINDS if getattr(current, kind)),
+        None,
+    )
 
 
 def case_hosts(case: Case, *, flagged_only: bool = False) -> QuerySet[Host]:
