@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from django.apps import apps
@@ -17,7 +13,7 @@ from django.utils import translation
 
 from takedown.events import staff_sentence
 from takedown.workflow import record_event
-from tests.test_web_portal import MAKEMESSAGES, _needs_gettext, _po_entries
+from tests.test_web_portal import assert_all_translated, extracted_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 STAFF_SOURCES = (
@@ -32,25 +28,7 @@ STAFF_SOURCES = (
 
 
 def test_german_catalogue_translates_every_staff_string(tmp_path) -> None:
-    _needs_gettext()
-    for part in STAFF_SOURCES:
-        source, target = ROOT / part, tmp_path / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copyfile(source, target)
-    catalogue = tmp_path / "locale/de/LC_MESSAGES/django.po"
-    catalogue.parent.mkdir(parents=True)
-    shutil.copyfile(ROOT / "locale/de/LC_MESSAGES/django.po", catalogue)
-    subprocess.run(
-        [sys.executable, "-c", MAKEMESSAGES],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-        capture_output=True,
-    )
-    entries = [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
+    entries = extracted_catalogue(tmp_path, STAFF_SOURCES)
     msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
     # The extraction found the staff pages: templates, views, the job and timeline sentences.
     assert {
@@ -61,12 +39,7 @@ def test_german_catalogue_translates_every_staff_string(tmp_path) -> None:
         "background.",
     } <= msgids
     assert len(entries) >= 300
-    for entry in entries:
-        strings = entry["strings"]
-        translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
-        assert translated, strings
-        assert all(translated), strings
-        assert "fuzzy" not in str(entry["flags"]), strings
+    assert_all_translated(entries)
 
 
 # Labels that read the same in German, and the languages, named in their own.

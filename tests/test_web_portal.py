@@ -1166,12 +1166,17 @@ def _needs_gettext() -> None:
     pytest.skip(reason)
 
 
-def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
+def extracted_catalogue(tmp_path: Path, sources: tuple[str, ...]) -> list[dict[str, object]]:
+    """The German catalogue's entries for the strings makemessages finds in `sources` (files
+    or folders of the project, copied into `tmp_path` with the catalogue)."""
     _needs_gettext()
-    for part in ("templates/portal", "takedown/web/portal"):
-        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    # The sentences of the person's timeline live with the events.
-    shutil.copyfile(ROOT / "takedown/events.py", tmp_path / "takedown/events.py")
+    for part in sources:
+        source, target = ROOT / part, tmp_path / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, target)
     catalogue = tmp_path / "locale/de/LC_MESSAGES/django.po"
     catalogue.parent.mkdir(parents=True)
     shutil.copyfile(ROOT / "locale/de/LC_MESSAGES/django.po", catalogue)
@@ -1182,7 +1187,23 @@ def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
         check=True,
         capture_output=True,
     )
-    entries = [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
+    return [e for e in _po_entries(catalogue) if e["strings"].get("msgid")]  # type: ignore[union-attr]
+
+
+def assert_all_translated(entries: list[dict[str, object]]) -> None:
+    for entry in entries:
+        strings = entry["strings"]
+        translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
+        assert translated, strings
+        assert all(translated), strings
+        assert "fuzzy" not in str(entry["flags"]), strings
+
+
+def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
+    # The sentences of the person's timeline live with the events.
+    entries = extracted_catalogue(
+        tmp_path, ("templates/portal", "takedown/web/portal", "takedown/events.py")
+    )
     msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
     # The extraction found the portal: strings of a template and of the Python code.
     assert {
@@ -1191,12 +1212,7 @@ def test_german_catalogue_translates_every_portal_string(tmp_path) -> None:
         "Your signed authorisation was received.",
     } <= msgids
     assert len(entries) >= 100
-    for entry in entries:
-        strings = entry["strings"]
-        translated = [v for k, v in strings.items() if k.startswith("msgstr")]  # type: ignore[union-attr]
-        assert translated, strings
-        assert all(translated), strings
-        assert "fuzzy" not in str(entry["flags"]), strings
+    assert_all_translated(entries)
 
 
 def test_german_compiled_catalogue_matches_the_po_file(tmp_path) -> None:
