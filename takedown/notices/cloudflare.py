@@ -46,7 +46,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from takedown.models import Case, Contact, Notice, Team
-from takedown.notices.render import RenderedNotice, notice_context
+from takedown.notices.render import RenderedNotice, notice_context, shorten
 from takedown.notices.transports import DeliveryError
 
 # The value of the directory contact (channel "api") that stands for Cloudflare's abuse API.
@@ -130,12 +130,6 @@ def target_hostname(target: str) -> str:
     return target.removeprefix(TARGET_PREFIX)
 
 
-def _shorten(text: str, limit: int, tail: str = "") -> str:
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - len(tail) - 1)].rstrip() + "…" + tail
-
-
 def report_body(
     notice: Notice, rendered: RenderedNotice, context: dict[str, Any], hostname: str, email: str
 ) -> dict[str, Any]:
@@ -151,24 +145,24 @@ def report_body(
         "act": act,
         "email": email,
         "email2": email,
-        "name": _shorten(name, MAX_NAME),
+        "name": shorten(name, MAX_NAME),
         "urls": "\n".join(urls),
         # Forward to the hosting provider and the site owner under our name: anonymous
         # forwarding would hide who to answer. (DMCA/trademark could not be anonymous anyway.)
         "host_notification": "send",
         "owner_notification": "send",
-        "title": _shorten(rendered.subject, MAX_NAME),
+        "title": shorten(rendered.subject, MAX_NAME),
     }
     if context["organisation"]:
-        body["company"] = _shorten(context["organisation"], MAX_COMPANY)
+        body["company"] = shorten(context["organisation"], MAX_COMPANY)
     tail = f"\n\n(Shortened; full notice: {reference}, available on request.)"
     if act == NCSEI:
         # We report for the person: the submitter is not the person depicted.
         body["ncsei_subject_representation"] = False
-        body["comments"] = _shorten(rendered.text, MAX_COMMENTS, tail)
+        body["comments"] = shorten(rendered.text, MAX_COMMENTS, tail)
     else:
-        body["justification"] = _shorten(rendered.text, MAX_JUSTIFICATION, tail)
-        body["comments"] = _shorten(f"Our reference: {reference}.", MAX_COMMENTS)
+        body["justification"] = shorten(rendered.text, MAX_JUSTIFICATION, tail)
+        body["comments"] = shorten(f"Our reference: {reference}.", MAX_COMMENTS)
     return body
 
 

@@ -690,6 +690,13 @@ def _prepare(
 DUE_PLACEHOLDER = "[due date]"
 
 
+def shorten(text: str, limit: int, tail: str = "") -> str:
+    """`text` in at most `limit` characters: cut at a character, an ellipsis, then `tail`."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(tail) - 1)].rstrip() + "…" + tail
+
+
 def _clean(text: str) -> str:
     """Collapse the blank lines template tags leave behind; keep paragraph breaks."""
     # ASCII whitespace only: the German templates bind "§ 22" with no-break spaces.

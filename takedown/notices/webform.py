@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from takedown.models import AffectedPerson, Notice
-from takedown.notices.render import notice_context, render_notice
+from takedown.notices.render import notice_context, render_notice, shorten
 
 # What a form field can be filled with.
 SOURCES = {
@@ -101,7 +101,7 @@ def _field(item: dict[str, Any], subject: str, text: str, context: dict[str, Any
         field.note = str(item.get("hint", "")).strip() or "fill in by hand"
     limit = item.get("max_length")
     if isinstance(limit, int) and 0 < limit < len(value):
-        field.value = value[: max(0, limit - 1)].rstrip() + "…"
+        field.value = shorten(value, limit)
         field.note = f"shortened to the form's {limit} characters: attach the PDF for the rest"
     return field
 
