@@ -189,12 +189,9 @@ def offer(
     not_removed = list(unremoved_links(case).values_list("pk", flat=True))
     covered: dict[tuple[int, str], set[int]] = {}
     if engine_ids:
-        live = Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE).exclude(
-            status__in=DEAD_NOTICE_STATUSES
-        )
-        for engine_id, regime, link_id in NoticeLink.objects.filter(notice__in=live).values_list(
-            "notice__recipient_id", "notice__regime", "link_id"
-        ):
+        for engine_id, regime, link_id in NoticeLink.objects.filter(
+            notice__in=_live(case)
+        ).values_list("notice__recipient_id", "notice__regime", "link_id"):
             covered.setdefault((engine_id, regime), set()).add(link_id)
 
     def new(link_ids: list[int], regime: str) -> int:
@@ -215,10 +212,12 @@ def offer(
     )
 
 
-def _live(case: Case, regime: str) -> Any:
-    return Notice.objects.filter(
-        case=case, recipient_role=Role.SEARCH_ENGINE, regime=regime
-    ).exclude(status__in=DEAD_NOTICE_STATUSES)
+def _live(case: Case, regime: str = "") -> Any:
+    """The case's requests to search engines that still stand (of `regime`, where given)."""
+    live = Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE).exclude(
+        status__in=DEAD_NOTICE_STATUSES
+    )
+    return live.filter(regime=regime) if regime else live
 
 
 def prepare_delisting(case: Case, *, actor: Any = None) -> DelistingReport:
