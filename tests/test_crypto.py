@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 from importlib import import_module
 
@@ -14,9 +15,12 @@ from takedown import crypto
 from takedown.checks.escalate import record_reply
 from takedown.models import AffectedPerson, CaseEvent, Mandate, Notice, PortalMessage
 from takedown.notices.complaint import answers
+from takedown.resolve.bulk import insert_returning, update_matching
 from tests.factories import CaseFactory, NoticeFactory
 
 pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
 
 
 def raw_column(table: str, column: str, pk: int) -> str | bytes:
@@ -196,3 +200,18 @@ def test_migration_seals_letters_and_answers_stored_in_plain_text():
     event.refresh_from_db()
     assert "text" not in event.data
     assert crypto.open_text(event.data["text_sealed"]) == "Alex's photo"
+
+
+def test_bulk_writes_encrypt_what_the_field_encrypts():
+    """resolve.bulk hands plain text columns to the driver unprepared; a field that encrypts
+    (a TextField subclass) must still go through its own preparation."""
+    case = CaseFactory()
+    [pk] = insert_returning(
+        PortalMessage, ["case", "body", "created_at"], [(case.pk, "Hi, Alex", NOW)]
+    )
+    assert "Alex" not in raw_column("takedown_portalmessage", "body", pk)
+    assert PortalMessage.objects.get(pk=pk).body == "Hi, Alex"
+
+    assert update_matching(PortalMessage, ["body"], "case", [(pk, case.pk, "Bye, Alex")]) == 1
+    assert "Alex" not in raw_column("takedown_portalmessage", "body", pk)
+    assert PortalMessage.objects.get(pk=pk).body == "Bye, Alex"

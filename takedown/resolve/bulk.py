@@ -67,20 +67,22 @@ def update_each(
         return cursor.rowcount
 
 
-# Columns whose Python values the database drivers take as they are (a str, an int, a bool,
-# None; a foreign key's id): their fields' get_db_prep_save only checks and returns them.
+# Fields whose Python values the database drivers take as they are (a str, an int, a bool,
+# None; a foreign key's id): their get_db_prep_save only checks and returns them. By exact
+# class: a subclass may prepare its values (crypto.EncryptedTextField is a TextField that
+# encrypts), and goes through its own preparation.
 _PLAIN: Final = frozenset(
     {
-        "CharField",
-        "TextField",
-        "BooleanField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "ForeignKey",
+        models.CharField,
+        models.TextField,
+        models.BooleanField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.ForeignKey,
     }
 )
 
@@ -93,7 +95,7 @@ def _preparers(
     def prepare(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
         return lambda value: field.get_db_prep_save(value, connection)
 
-    return [None if field.get_internal_type() in _PLAIN else prepare(field) for field in fields]
+    return [None if type(field) in _PLAIN else prepare(field) for field in fields]
 
 
 def _prepared(row: Sequence[Any], preparers: Sequence[Callable[[Any], Any] | None]) -> list[Any]:
