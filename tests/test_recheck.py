@@ -8,11 +8,13 @@ address and port are let through, so redirects to private addresses must still b
 from __future__ import annotations
 
 import hashlib
+import signal
 from datetime import timedelta
 
 import pytest
 from pytest_django.fixtures import Settings
 
+from takedown.checks import check as check_module
 from takedown.checks.check import check_links
 from takedown.models import CaseEvent, FoundLink, Host, LinkCheck, MetricTotal
 from takedown.sandbox.dns import DnsServer
@@ -451,3 +453,26 @@ def test_check_links_many_hosts_one_batch_one_query_set(
 
     assert [o.verdict for o in outcomes] == ["online_same"] * 12
     assert LinkCheck.objects.count() == 12
+
+
+def test_check_links_fails_instead_of_waiting_for_a_result_that_never_comes(
+    sandbox: HttpHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = make_link(sandbox, "/a.png")
+
+    async def hands_nothing_over(urls, handle, **options):  # a fetch that lost a result
+        return None
+
+    def too_long(signum, frame):
+        raise TimeoutError("check_links waited for a result that never came")
+
+    monkeypatch.setattr(check_module, "fetch_each_async", hands_nothing_over)
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        with pytest.raises(RuntimeError, match="without a result"):
+            check_links([link.pk])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert LinkCheck.objects.filter(link=link).count() == 0

@@ -219,6 +219,10 @@ class _Fetching:
             asyncio.run(self._fetch())
         except BaseException as exc:  # the recording thread raises it
             self._handed.put(exc)
+        else:
+            # Read only if a link was never handed over: the recorder fails instead of
+            # waiting for it for ever.
+            self._handed.put(RuntimeError("the batch's fetch ended without a result for a link"))
 
     async def _fetch(self) -> None:
         self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
