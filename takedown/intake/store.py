@@ -109,6 +109,7 @@ def import_links(
     gc.disable()
     try:
         with transaction.atomic():
+            _lock_case(case)
             last_id = FoundLink.objects.aggregate(last=models.Max("id"))["last"] or 0
             writer = _Writer(case, dataset)
             writer.start()
@@ -159,6 +160,23 @@ def import_links(
         if gc_was_enabled:
             gc.enable()
     return report
+
+
+def _lock_case(case: Case) -> None:
+    """(PostgreSQL) One import into a case at a time, until its transaction ends: every link of
+    a case comes in by an import, so a second import waits here until the first commits and
+    then sees its links. Without it both would find the case empty and COPY the same URLs
+    straight into the links table (_Writer._store_links_direct), and the second would fail on
+    the unique index. Taken before anything is read, so the report (created, in other cases)
+    counts this import's links only. SQLite has one writer at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # Two int4 keys; a case id past 2**31 shares its lock with a smaller one.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s::int4, %s::int4)",
+            [_LOCK_SPACE, case.pk % 2_147_483_647],
+        )
 
 
 def _batches(
@@ -329,13 +347,8 @@ class _Writer(threading.Thread):
             self._deferred = [_quote(name) for (name,) in cursor.fetchall()]
             if self._deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(self._deferred)} IMMEDIATE")
-            # One import into a case at a time (every link of a case comes in by an import):
-            # a second one waits here until the first commits, then sees its links.
-            # (Two int4 keys; a case id past 2**31 shares its lock with a smaller one.)
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s::int4, %s::int4)",
-                [_LOCK_SPACE, self._case_id % 2_147_483_647],
-            )
+            # import_links holds the case's import lock (_lock_case): the links seen here are
+            # every link another import committed.
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {FoundLink._meta.db_table} WHERE case_id = %s)",
                 [self._case_id],
