@@ -91,9 +91,7 @@ def signed_pdf(files: Sequence[bytes]) -> bytes:
     if len(files) == 1 and files[0].startswith(b"%PDF"):
         return files[0]
     if any(data.startswith(b"%PDF") for data in files):
-        raise MandateRefused(
-            "not_pdf", gettext("upload one PDF, or photos of the pages, not both")
-        )
+        raise MandateRefused("not_pdf", gettext("upload one PDF, or photos of the pages, not both"))
     if len(files) > MAX_PAGES:
         raise MandateRefused(
             "too_many",
@@ -134,26 +132,26 @@ def _photos_to_pdf(files: Sequence[bytes]) -> bytes:
                 page=at,
             )
         if not complete_image(data, image.format):
-            raise MandateRefused(
-                "damaged", _damaged(number), page=at
-            )
+            raise _damaged(number, at)
         try:
             # Phone photos store their rotation apart from the pixels. A header that opens can
             # still front a cut-off or corrupt body: decoding is where that shows.
             page = ImageOps.exif_transpose(image).convert("RGB")
             page.thumbnail((MAX_SIDE, MAX_SIDE))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise MandateRefused(
-                "damaged", _damaged(number), page=at
-            ) from None
+            raise _damaged(number, at) from None
         pages.append(page)
     out = io.BytesIO()
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=200.0)
     return out.getvalue()
 
 
-def _damaged(number: int) -> str:
-    return gettext("photo %(number)d cannot be read: it is damaged or cut off") % {"number": number}
+def _damaged(number: int, at: int | None) -> MandateRefused:
+    return MandateRefused(
+        "damaged",
+        gettext("photo %(number)d cannot be read: it is damaged or cut off") % {"number": number},
+        page=at,
+    )
 
 
 def store_signed(case: Case, files: Sequence[bytes], *, actor: Any = None) -> Mandate:

@@ -120,7 +120,10 @@ class ConcurrentChange(NotPossible):
 
 def status_label(model: type[models.Model], status: str) -> str:
     """The status as the pages show it (translated), e.g. "In review" for in_review."""
-    return str(dict(model._meta.get_field("status").flatchoices).get(status, status))
+    field = model._meta.get_field("status")
+    assert isinstance(field, models.Field)
+    return str(dict(field.flatchoices).get(status, status))
+
 
 
 def _not_allowed(obj: Case | FoundLink | Notice | Host, to: str) -> TransitionNotAllowed:
@@ -165,10 +168,7 @@ def _changed_meanwhile(obj: Case | FoundLink | Notice | Host) -> ConcurrentChang
         message = gettext("The host %(name)s was changed meanwhile: look at it again.")
     else:
         message = gettext("This link was changed meanwhile: look at it again.")
-    return ConcurrentChange(
-        message
-        % {"name": _name(obj)}
-    )
+    return ConcurrentChange(message % {"name": _name(obj)})
 
 
 def transition(

@@ -424,7 +424,6 @@ def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) ->
         )
 
 
-
 def _insert_checks(checks: list[LinkCheck]) -> None:
     """bulk_create's work without preparing every value through its field (see
     takedown.resolve.bulk): the checks get their ids."""

@@ -643,9 +643,7 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
     """Address a complaint draft to `authority`: the caseworker's choice, e.g. the person's
     residence authority instead of the seat's (Art. 77(1) gives the person that choice)."""
     if notice.kind != NoticeKind.COMPLAINT or notice.status != N.DRAFT:
-        raise EscalationError(
-            gettext("notice %(id)s is not a complaint draft") % {"id": notice.pk}
-        )
+        raise EscalationError(gettext("notice %(id)s is not a complaint draft") % {"id": notice.pk})
     if authority.kind != Organisation.Kind.DPA:
         raise EscalationError(
             gettext("%(name)s is not a data-protection authority") % {"name": authority.name}
@@ -670,9 +668,7 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
         if not Notice.objects.filter(pk=notice.pk, status=N.DRAFT).update(
             recipient=authority, authority_basis=basis, **fields
         ):
-            raise EscalationError(
-                gettext("notice %(id)s is no longer a draft") % {"id": notice.pk}
-            )
+            raise EscalationError(gettext("notice %(id)s is no longer a draft") % {"id": notice.pk})
 
         notice.refresh_from_db()
         record_event(

@@ -216,11 +216,14 @@ def iter_datenanfragen(path: Path) -> Iterator[tuple[str, str, Any]]:
             yield _kind_of(path.parent.name), str(path), _load_json(path)
         else:
             raise DirectoryImportError(
-                gettext("%(where)s: expected a .jsonl or .json file or a directory") % {"where": path}
+                gettext("%(where)s: expected a .jsonl or .json file or a directory")
+                % {"where": path}
             )
         return
     if not path.is_dir():
-        raise DirectoryImportError(gettext("%(where)s: no such file or directory") % {"where": path})
+        raise DirectoryImportError(
+            gettext("%(where)s: no such file or directory") % {"where": path}
+        )
     found = False
     for kind in (COMPANIES, AUTHORITIES):
         jsonl = path / f"{kind}.jsonl"
@@ -301,7 +304,8 @@ def parse_record(
     slug = check.text("slug", required=True)
     if not _SLUG.fullmatch(slug):
         raise DirectoryImportError(
-            gettext("%(where)s: slug %(slug)s is not [a-z0-9-]+") % {"where": where, "slug": repr(slug)}
+            gettext("%(where)s: slug %(slug)s is not [a-z0-9-]+")
+            % {"where": where, "slug": repr(slug)}
         )
     name = check.text("name", required=True, max_length=300)
     address = check.text("address", required=True)

@@ -188,9 +188,7 @@ def _open(path: str | os.PathLike[str]) -> IO[bytes]:
 
 
 def _unreadable(exc: OSError) -> IntakeError:
-    return IntakeError(
-        gettext("cannot read file (%(error)s)") % {"error": exc.strerror or exc}
-    )
+    return IntakeError(gettext("cannot read file (%(error)s)") % {"error": exc.strerror or exc})
 
 
 def _count(number: int) -> str:

@@ -360,7 +360,6 @@ def _missing_summary(check: dict[str, Any]) -> str:
     return ", ".join(_(label) for label in labels)
 
 
-
 def reset(team: Team, regime_code: str, lang: str, actor: Any) -> int:
     """Back to the built-in template: no version stays active (the history is kept).
     Returns how many versions were deactivated (0: the built-in one was in use already)."""

@@ -63,9 +63,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
     author, submitter = notice.created_by_id, _submitter_id(notice)
     if author is None and submitter is None:
         # Without a recorded author, "someone else" cannot be checked: four eyes need two names.
-        raise ReviewError(
-            gettext("the notice has no recorded author: its author must submit it")
-        )
+        raise ReviewError(gettext("the notice has no recorded author: its author must submit it"))
     if reviewer.pk in {author, submitter}:
         raise ReviewError(gettext("a notice must be approved by someone other than its author"))
     if notice.needs_reroute:
@@ -81,7 +79,6 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
                     "explicitly to approve"
                 )
                 % {"regime": regime_title(regime)}
-
             )
         with transaction.atomic():
             Notice.objects.filter(pk=notice.pk).update(
@@ -182,7 +179,6 @@ def _require_reviewer(user: Any, step: str) -> None:
             message = gettext("%(user)s may not reject notices (no reviewer permission)")
 
         raise ReviewError(message % {"user": user})
-
 
 
 def _submitter_id(notice: Notice) -> int | None:

@@ -211,7 +211,9 @@ def recipient_addresses(notice: Notice) -> list[str]:
 def normalise_address(addr: str) -> str:
     local, _, domain = addr.strip().rpartition("@")
     if not local or not domain or not local.isascii() or any(c in addr for c in ' <>"\\'):
-        raise SendError(gettext("not a usable e-mail address: %(address)s") % {"address": repr(addr)})
+        raise SendError(
+            gettext("not a usable e-mail address: %(address)s") % {"address": repr(addr)}
+        )
     try:
         domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
@@ -242,8 +244,7 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         target = manual_target(notice)
         if not target:
             raise SendError(
-                gettext("notice %(id)s has no form URL or address to submit to")
-                % {"id": notice.pk}
+                gettext("notice %(id)s has no form URL or address to submit to") % {"id": notice.pk}
             )
         channel = stored(Contact.Channel(notice.channel).label)
         transition(

@@ -149,7 +149,9 @@ def _target(case: Case, target: str, whole_domain: bool) -> str:
     target = target.strip().lower().rstrip(".")
     if not _links_of(case, target, whole_domain).exists():
         if whole_domain:
-            message = gettext("No link of case %(reference)s is on the registered domain %(target)s.")
+            message = gettext(
+                "No link of case %(reference)s is on the registered domain %(target)s."
+            )
         else:
             message = gettext("No link of case %(reference)s is on the host %(target)s.")
         raise DecisionRefused(message % {"reference": case.reference, "target": repr(target)})
