@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.test_web_portal import assert_all_translated, extracted_catalogue
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "takedown"
 TRANSLATING = {"gettext", "ngettext", "pgettext", "npgettext"}
@@ -162,7 +164,41 @@ def test_every_refusal_message_is_translated_when_raised() -> None:
     assert [str(f) for f in found] == []
 
 
+def refusal_modules(trees: dict[str, ast.Module]) -> tuple[str, ...]:
+    """The modules that refuse something: each calls a NotPossible class."""
+    refusals = refusal_classes(trees)
+    return tuple(
+        path
+        for path, tree in trees.items()
+        if any(
+            isinstance(node, ast.Call) and _name(node.func) in refusals for node in ast.walk(tree)
+        )
+    )
+
+
+def test_german_catalogue_translates_every_refusal(tmp_path) -> None:
+    modules = refusal_modules(_trees())
+    entries = extracted_catalogue(tmp_path, modules)
+    msgids = {str(e["strings"]["msgid"]) for e in entries}  # type: ignore[index]
+
+    # The extraction found the refusals of the domain, the workflow and the importers.
+    assert {
+        "takedown/workflow.py",
+        "takedown/notices/review.py",
+        "takedown/intake/readers.py",
+        "takedown/web/portal/access.py",
+    } <= set(modules)
+    assert {
+        "Notice %(name)s is “%(status)s”: it cannot be set to “%(to)s”.",
+        "a notice must be approved by someone other than its author",
+        "line %(line)d: not UTF-8 text",
+    } <= msgids
+    assert len(entries) >= 150
+    assert_all_translated(entries)
+
+
 def test_the_check_finds_an_untranslated_refusal() -> None:
+
     source = """
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
