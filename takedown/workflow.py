@@ -125,7 +125,6 @@ def status_label(model: type[models.Model], status: str) -> str:
     return str(dict(field.flatchoices).get(status, status))
 
 
-
 def _not_allowed(obj: Case | FoundLink | Notice | Host, to: str) -> TransitionNotAllowed:
     """What cannot be done, in words: one whole sentence per kind of row (translators need
     whole sentences, and German nouns have genders)."""
