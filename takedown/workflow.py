@@ -243,8 +243,13 @@ def transition_many(
     `fields` are further columns set on every row moved (values or expressions, e.g.
     F("attempts") + 1); `row_data` adds per-row entries to each row's event data."""
     if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
-        # The callers name their statuses in the code: this is a programming error.
-        raise ValueError(f"{model.__name__}: {from_statuses} -> {to} is not in the table")
+        raise TransitionNotAllowed(
+            gettext("Nothing can be set to “%(to)s” from “%(statuses)s”.")
+            % {
+                "to": status_label(model, to),
+                "statuses": " / ".join(status_label(model, status) for status in from_statuses),
+            }
+        )
 
     # Hosts belong to no single case: their events carry the host, like transition()'s do.
     case_column = "pk" if model is Case else None if model is Host else "case_id"

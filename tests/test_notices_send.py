@@ -799,7 +799,7 @@ def test_approved_notice_of_a_paused_case_is_not_queued():
     transition(notice.case, Case.Status.PAUSED)
     notice = Notice.objects.select_related("case").get(pk=notice.pk)
 
-    with pytest.raises(SendError, match="is paused: nothing is sent"):
+    with pytest.raises(SendError, match="is “Paused”: nothing is sent"):
         queue_notice(notice)
     assert Notice.objects.get(pk=notice.pk).status == "approved"
 
