@@ -60,9 +60,8 @@ def test_transition_not_in_table_is_refused_and_changes_nothing():
 
     with pytest.raises(TransitionNotAllowed) as refused:
         transition(notice, Notice.Status.SENT)
-    with translation.override("de"):
-        with pytest.raises(TransitionNotAllowed) as german:
-            transition(notice, Notice.Status.SENT)
+    with translation.override("de"), pytest.raises(TransitionNotAllowed) as german:
+        transition(notice, Notice.Status.SENT)
 
     # In words, with the statuses as the pages name them: no "draft -> sent".
     assert refused.value.message == f"Notice {notice.pk} is “Draft”: it cannot be set to “Sent”."
@@ -81,9 +80,7 @@ def test_transition_on_stale_copy_fails_loudly_and_writes_no_event():
     stale = FoundLink.objects.get(pk=link.pk)
     transition(first, FoundLink.Status.NOTIFIED)
 
-    with pytest.raises(
-        ConcurrentChange, match="This link was changed meanwhile: look at it again."
-    ):
+    with pytest.raises(ConcurrentChange, match="This link was changed meanwhile: look at it again"):
         transition(stale, FoundLink.Status.EXCLUDED)
 
     link.refresh_from_db()
@@ -209,7 +206,7 @@ def test_transition_many_refuses_a_move_the_table_forbids():
     link = FoundLinkFactory(status=FoundLink.Status.REMOVED)
 
     with pytest.raises(
-        TransitionNotAllowed, match="Nothing can be set to “Notice sent” from “Removed”."
+        TransitionNotAllowed, match="Nothing can be set to “Notice sent” from “Removed”"
     ):
         transition_many(FoundLink, [link.pk], [FoundLink.Status.REMOVED], FoundLink.Status.NOTIFIED)
 
