@@ -48,7 +48,6 @@ def _move_all(
             ngettext("%(count)d item set to “%(to)s”.", "%(count)d items set to “%(to)s”.", moved)
             % {"count": moved, "to": status_label(model, to)},
         )
-
     for reason in refused[:10]:
         modeladmin.message_user(request, reason, level=messages.WARNING)
 

@@ -95,7 +95,6 @@ def withdraw_complaint_consent(case: Case, *, actor: Any = None, by_person: bool
     """The person no longer wants to be named: complaints not yet sent cannot be approved."""
     if case.complaint_consent_at is None:
         raise ConsentError(gettext("no consent is recorded on this case"))
-
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
             complaint_consent_at=None, complaint_consent_how="", complaint_consent_recorded_by=None

@@ -184,7 +184,6 @@ def record_knowledge(
                 "record the day the person learned of the images first"
             )
         )
-
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
             learned_of_act_on=act_on, learned_of_offender_on=offender_on

@@ -8,7 +8,6 @@ web request has the caseworker's language active, a background job the language 
 that started it (jobs.run_job), a command LANGUAGE_CODE (English).
 
 Views, the admin and the commands catch NotPossible and show its message; they catch nothing
-
 broader. A ValueError, KeyError or TypeError is a programming error and must reach the error
 page and the log instead of turning into a flash message that hides it.
 """

@@ -168,8 +168,7 @@ def run_job(job_id: int) -> str | None:
 
 
 def _run_claimed(job: Job) -> str:
-    if job.attempts
- > MAX_ATTEMPTS:
+    if job.attempts > MAX_ATTEMPTS:
         _finish(job, Job.Status.FAILED, error=_("The job stopped several times; start it again."))
         _remove(upload_path(job))
         return Job.Status.FAILED

@@ -250,8 +250,7 @@ def transition_many(
                 "statuses": " / ".join(status_label(model, status) for status in from_statuses),
             }
         )
-    # Hosts belong to no single case
-: their events carry the host, like transition()'s do.
+    # Hosts belong to no single case: their events carry the host, like transition()'s do.
     case_column = "pk" if model is Case else None if model is Host else "case_id"
     refs = {FoundLink: "link", Notice: "notice", Host: "host"}
     row_data = row_data or {}

@@ -669,7 +669,6 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
             recipient=authority, authority_basis=basis, **fields
         ):
             raise EscalationError(gettext("notice %(id)s is no longer a draft") % {"id": notice.pk})
-
         notice.refresh_from_db()
         record_event(
             notice.case,

@@ -141,7 +141,6 @@ def override_contact(
         raise ContactError(gettext("an override needs a value"))
     if not reason:
         raise ContactError(gettext("an override needs a reason"))
-
     user = actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         contact = Contact.objects.create(

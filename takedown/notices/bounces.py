@@ -73,7 +73,6 @@ def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
         box = mailbox.mbox(path, factory=None, create=False)
     else:
         raise SendError(gettext("%(path)s does not exist") % {"path": path})
-
     try:
         for key in box.iterkeys():
             yield str(key), box.get_bytes(key)

@@ -194,7 +194,6 @@ def extend_deadline(
                 "basis": regime.deadline_basis,
             }
         )
-
     until = end_of_day(until_day, zone)
     with transaction.atomic():
         # The overdue mark and an unsent reminder were premature: the recipient is in time.

@@ -589,7 +589,6 @@ def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -
                     gettext("there is already a %(regime)s notice to this recipient")
                     % {"regime": code}
                 )
-
             chosen = Notice.objects.create(
                 case=case,
                 recipient=notice.recipient,

@@ -187,7 +187,6 @@ def normalise_region(country: str, region: str) -> str:
             gettext("%(country)s has no region %(code)s (known: %(known)s)")
             % {"country": prefix, "code": code, "known": listed}
         )
-
     return region
 
 

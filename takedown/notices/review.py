@@ -177,7 +177,6 @@ def _require_reviewer(user: Any, step: str) -> None:
             message = gettext("%(user)s may not approve notices (no reviewer permission)")
         else:
             message = gettext("%(user)s may not reject notices (no reviewer permission)")
-
         raise ReviewError(message % {"user": user})
 
 

@@ -383,7 +383,6 @@ def resolve_uncertain(notice: Notice, actor: Any, *, delivered: bool, note: str)
             gettext("notice %(id)s is “%(status)s”, not waiting for a check")
             % {"id": notice.pk, "status": notice.get_status_display()}
         )
-
     now = timezone.now()
     with transaction.atomic():
         if delivered:

@@ -165,7 +165,6 @@ def parse_target(target: str) -> tuple[str, str, str, bool]:
                 )
                 % {"target": repr(target)}
             ) from None
-
     return norm.hostname, norm.registered_domain, norm.platform_suffix, norm.is_ip
 
 

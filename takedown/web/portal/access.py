@@ -89,7 +89,6 @@ def issue_portal_link(case: Case, *, actor: Any, days: int | None = None) -> str
                 "code there before it shows the case on a new device."
             )
         )
-
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():

@@ -176,7 +176,6 @@ def reopen_case(case: Case, *, reason: str, actor: Any) -> Case:
         raise StaffActionError(
             gettext("The case is not closed or withdrawn: there is nothing to reopen.")
         )
-
     transition(
         case,
         Case.Status.OPEN,
