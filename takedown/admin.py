@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,7 +21,7 @@ from takedown.notices.review import approve, edit, submit_for_review
 from takedown.notices.send import queue_notice
 from takedown.retention import set_legal_hold
 from takedown.web.access import PERSON_FIELDS, audit_case_viewed, audit_person_revealed
-from takedown.workflow import record_event, transition
+from takedown.workflow import record_event, status_label, transition
 
 
 def _move_all(
@@ -41,7 +42,12 @@ def _move_all(
         except NotPossible as exc:
             refused.append(exc.message)
     if moved:
-        modeladmin.message_user(request, f"{moved} moved to {to}.")
+        model = queryset.model
+        modeladmin.message_user(
+            request,
+            ngettext("%(count)d item set to “%(to)s”.", "%(count)d items set to “%(to)s”.", moved)
+            % {"count": moved, "to": status_label(model, to)},
+        )
     for reason in refused[:10]:
         modeladmin.message_user(request, reason, level=messages.WARNING)
 

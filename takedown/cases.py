@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import AffectedPerson, Case, Counter, Notice, RecipientRole
@@ -64,10 +65,12 @@ def record_complaint_consent(
     person's data without knowing whose they are). `how` says how it was given."""
     how = (how or "").strip()
     if not how:
-        raise ConsentError("say how the person gave their consent (e.g. 'signed form', 'phone')")
+        raise ConsentError(
+            gettext("say how the person gave their consent (e.g. 'signed form', 'phone')")
+        )
     given_at = given_at or timezone.now()
     if given_at > timezone.now():
-        raise ConsentError("consent cannot be given in the future")
+        raise ConsentError(gettext("consent cannot be given in the future"))
     recorder = None if by_person else actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
@@ -91,7 +94,7 @@ def record_complaint_consent(
 def withdraw_complaint_consent(case: Case, *, actor: Any = None, by_person: bool = False) -> None:
     """The person no longer wants to be named: complaints not yet sent cannot be approved."""
     if case.complaint_consent_at is None:
-        raise ConsentError("no consent is recorded on this case")
+        raise ConsentError(gettext("no consent is recorded on this case"))
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
             complaint_consent_at=None, complaint_consent_how="", complaint_consent_recorded_by=None

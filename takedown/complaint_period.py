@@ -37,6 +37,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import Case, FoundLink, Notice, RecipientRole
@@ -175,11 +176,13 @@ def record_knowledge(
     where it applies. The earlier record is replaced, and the change is in the audit trail."""
     today = timezone.localdate()
     if act_on > today or (offender_on is not None and offender_on > today):
-        raise KnowledgeError("the day of knowledge cannot be in the future")
+        raise KnowledgeError(gettext("the day of knowledge cannot be in the future"))
     if offender_on is not None and offender_on < act_on:
         raise KnowledgeError(
-            "the offender of an act cannot have been known before the act itself: "
-            "record the day the person learned of the images first"
+            gettext(
+                "the offender of an act cannot have been known before the act itself: "
+                "record the day the person learned of the images first"
+            )
         )
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(

@@ -2,6 +2,11 @@
 asked can act on (no address on file, the notice is no longer in review, a file that cannot be
 read).
 
+The message is translated when the refusal is raised (`gettext("Notice %(id)s is ...") % {...}`,
+named placeholders, whole sentences; tests/test_refusals_translated.py checks every raise): a
+web request has the caseworker's language active, a background job the language of the page
+that started it (jobs.run_job), a command LANGUAGE_CODE (English).
+
 Views, the admin and the commands catch NotPossible and show its message; they catch nothing
 broader. A ValueError, KeyError or TypeError is a programming error and must reach the error
 page and the log instead of turning into a flash message that hides it.

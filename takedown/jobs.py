@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -91,7 +91,9 @@ def start_job(
             kind=kind,
             case=case,
             notice=notice,
-            params=params or {},
+            # The worker writes a refusal in the language of the page that started the job:
+            # the page shows that text later, as stored.
+            params={**(params or {}), "language": translation.get_language() or ""},
             created_by=actor if getattr(actor, "pk", None) else None,
             lease_until=timezone.now() + lease_duration(),
         )
@@ -161,6 +163,11 @@ def run_job(job_id: int) -> str | None:
     job = claim(job_id)
     if job is None:
         return None
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return _run_claimed(job)
+
+
+def _run_claimed(job: Job) -> str:
     if job.attempts > MAX_ATTEMPTS:
         _finish(job, Job.Status.FAILED, error=_("The job stopped several times; start it again."))
         _remove(upload_path(job))

@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.checks.hashing import complete_image
 from takedown.errors import NotPossible
@@ -81,16 +82,21 @@ def signed_pdf(files: Sequence[bytes]) -> bytes:
     """One PDF from an upload: a single PDF as it is, or photos (JPEG, PNG, HEIC) as one page
     each, in the order given."""
     if not files:
-        raise MandateRefused("not_pdf", "no file was uploaded")
+        raise MandateRefused("not_pdf", gettext("no file was uploaded"))
     if sum(len(data) for data in files) > settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES:
         limit = settings.TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024)
-        raise MandateRefused("too_large", f"the upload is larger than {limit} MB")
+        raise MandateRefused(
+            "too_large", gettext("the upload is larger than %(limit)d MB") % {"limit": limit}
+        )
     if len(files) == 1 and files[0].startswith(b"%PDF"):
         return files[0]
     if any(data.startswith(b"%PDF") for data in files):
-        raise MandateRefused("not_pdf", "upload one PDF, or photos of the pages, not both")
+        raise MandateRefused("not_pdf", gettext("upload one PDF, or photos of the pages, not both"))
     if len(files) > MAX_PAGES:
-        raise MandateRefused("too_many", f"at most {MAX_PAGES} photos (one per page)")
+        raise MandateRefused(
+            "too_many",
+            gettext("at most %(max)d photos (one per page)") % {"max": MAX_PAGES},
+        )
     return _photos_to_pdf(files)
 
 
@@ -107,36 +113,45 @@ def _photos_to_pdf(files: Sequence[bytes]) -> bytes:
             image = Image.open(io.BytesIO(data))
         except (UnidentifiedImageError, OSError):
             raise MandateRefused(
-                "not_pdf", f"file {number} is neither a PDF nor a photo", page=at
+                "not_pdf",
+                gettext("file %(number)d is neither a PDF nor a photo") % {"number": number},
+                page=at,
             ) from None
         if image.format not in IMAGE_FORMATS:
             raise MandateRefused(
                 "not_pdf",
-                f"photos must be JPEG, PNG or HEIC, not {image.format} (file {number})",
+                gettext("photos must be JPEG, PNG or HEIC, not %(format)s (file %(number)d)")
+                % {"format": image.format, "number": number},
                 page=at,
             )
         # Checked before decoding: the header's size is what decoding would allocate.
         if image.width * image.height > MAX_PIXELS:
             raise MandateRefused(
-                "too_big_photo", f"photo {number} is too large to be a page", page=at
+                "too_big_photo",
+                gettext("photo %(number)d is too large to be a page") % {"number": number},
+                page=at,
             )
         if not complete_image(data, image.format):
-            raise MandateRefused(
-                "damaged", f"photo {number} cannot be read: it is damaged or cut off", page=at
-            )
+            raise _damaged(number, at)
         try:
             # Phone photos store their rotation apart from the pixels. A header that opens can
             # still front a cut-off or corrupt body: decoding is where that shows.
             page = ImageOps.exif_transpose(image).convert("RGB")
             page.thumbnail((MAX_SIDE, MAX_SIDE))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise MandateRefused(
-                "damaged", f"photo {number} cannot be read: it is damaged or cut off", page=at
-            ) from None
+            raise _damaged(number, at) from None
         pages.append(page)
     out = io.BytesIO()
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=200.0)
     return out.getvalue()
+
+
+def _damaged(number: int, at: int | None) -> MandateRefused:
+    return MandateRefused(
+        "damaged",
+        gettext("photo %(number)d cannot be read: it is damaged or cut off") % {"number": number},
+        page=at,
+    )
 
 
 def store_signed(case: Case, files: Sequence[bytes], *, actor: Any = None) -> Mandate:
@@ -146,7 +161,8 @@ def store_signed(case: Case, files: Sequence[bytes], *, actor: Any = None) -> Ma
     digest = sha256(pdf)
     if IssuedMandateForm.objects.filter(sha256=digest).exists():
         raise MandateRefused(
-            "unsigned", "this is the unsigned form as we generated it: upload the signed copy"
+            "unsigned",
+            gettext("this is the unsigned form as we generated it: upload the signed copy"),
         )
     by_staff = getattr(actor, "pk", None) is not None
     with transaction.atomic():
@@ -187,7 +203,7 @@ def revoke(case: Case, *, actor: Any = None) -> list[int]:
     with transaction.atomic():
         live = list(Mandate.objects.select_for_update().filter(case=case, revoked_at__isnull=True))
         if not live:
-            raise MandateRefused("none", "there is no mandate on file to revoke")
+            raise MandateRefused("none", gettext("there is no mandate on file to revoke"))
         Mandate.objects.filter(pk__in=[m.pk for m in live]).update(
             revoked_at=now, revoked_by=actor if by_staff else None
         )

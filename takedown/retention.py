@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.checks.outcomes import close
 from takedown.errors import NotPossible
@@ -128,10 +129,7 @@ def erase_case(case: Case, *, actor: Any = None, reason: str) -> Erasure:
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.legal_hold:
-            raise ErasureRefused(
-                f"Case {locked.reference} is under a legal hold: its data cannot be erased "
-                "until an admin lifts the hold."
-            )
+            raise _held(locked)
         erasure = Erasure(case_id=locked.pk, reference=locked.reference)
         claimed = Case.objects.filter(pk=locked.pk, erased_at__isnull=True).update(
             erased_at=timezone.now()
@@ -187,10 +185,7 @@ def erase_on_request(case: Case, *, actor: Any) -> Erasure:
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.legal_hold:
-            raise ErasureRefused(
-                f"Case {locked.reference} is under a legal hold: its data cannot be erased "
-                "until an admin lifts the hold."
-            )
+            raise _held(locked)
         if locked.status in ACTIVE_CASE_STATUSES:
             close(locked, reason=DELETION_CLOSE_REASON, actor=actor, automatic=False)
         return erase_case(locked, actor=actor, reason="deletion_request")
@@ -212,16 +207,28 @@ def erase_expired(now: dt.datetime | None = None, *, dry_run: bool = False) -> l
     return done
 
 
+def _held(case: Case) -> ErasureRefused:
+    return ErasureRefused(
+        gettext(
+            "Case %(reference)s is under a legal hold: its data cannot be erased until an admin "
+            "lifts the hold."
+        )
+        % {"reference": case.reference}
+    )
+
+
 def set_legal_hold(case: Case, *, hold: bool, reason: str, actor: Any) -> None:
     """Place or lift a legal hold. Placing one needs a reason; both are audit events (the
     reason is the admin's words about the proceedings, kept internal)."""
     reason = (reason or "").strip()
     if hold and not reason:
-        raise ErasureRefused("A legal hold needs a reason.")
+        raise ErasureRefused(gettext("A legal hold needs a reason."))
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if hold and locked.erased_at is not None:
-            raise ErasureRefused(f"Case {locked.reference} was already erased.")
+            raise ErasureRefused(
+                gettext("Case %(reference)s was already erased.") % {"reference": locked.reference}
+            )
         Case.objects.filter(pk=locked.pk).update(
             legal_hold=hold, legal_hold_reason=reason if hold else ""
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.events import stored_message
@@ -117,6 +118,58 @@ class ConcurrentChange(NotPossible):
     """The row's status changed between reading it and updating it: someone else moved it first."""
 
 
+def status_label(model: type[models.Model], status: str) -> str:
+    """The status as the pages show it (translated), e.g. "In review" for in_review."""
+    field = model._meta.get_field("status")
+    assert isinstance(field, models.Field)
+    return str(dict(field.flatchoices).get(status, status))
+
+
+def _not_allowed(obj: Case | FoundLink | Notice | Host, to: str) -> TransitionNotAllowed:
+    """What cannot be done, in words: one whole sentence per kind of row (translators need
+    whole sentences, and German nouns have genders)."""
+    model = type(obj)
+    if model is Case:
+        message = gettext("Case %(name)s is “%(status)s”: it cannot be set to “%(to)s”.")
+    elif model is Notice:
+        message = gettext("Notice %(name)s is “%(status)s”: it cannot be set to “%(to)s”.")
+    elif model is Host:
+        message = gettext("The host %(name)s is “%(status)s”: it cannot be set to “%(to)s”.")
+    else:
+        message = gettext("This link is “%(status)s”: it cannot be set to “%(to)s”.")
+    return TransitionNotAllowed(
+        message
+        % {
+            "name": _name(obj),
+            "status": status_label(model, obj.status),
+            "to": status_label(model, to),
+        }
+    )
+
+
+def _name(obj: Case | FoundLink | Notice | Host) -> str:
+    if isinstance(obj, Case):
+        return obj.reference
+    if isinstance(obj, Host):
+        return obj.display_name
+    return str(obj.pk)
+
+
+def _changed_meanwhile(obj: Case | FoundLink | Notice | Host) -> ConcurrentChange:
+    model = type(obj)
+    if model is Case:
+        message = gettext("Case %(name)s was changed by someone else meanwhile: look at it again.")
+    elif model is Notice:
+        message = gettext(
+            "Notice %(name)s was changed by someone else meanwhile: look at it again."
+        )
+    elif model is Host:
+        message = gettext("The host %(name)s was changed meanwhile: look at it again.")
+    else:
+        message = gettext("This link was changed meanwhile: look at it again.")
+    return ConcurrentChange(message % {"name": _name(obj)})
+
+
 def transition(
     obj: Case | FoundLink | Notice | Host,
     to: str,
@@ -140,19 +193,14 @@ def transition(
     table = TRANSITIONS[model]
     from_status = obj.status
     if to not in table.get(from_status, frozenset()):
-        raise TransitionNotAllowed(
-            f"{model.__name__} {obj.pk}: {from_status} -> {to} is not allowed"
-        )
+        raise _not_allowed(obj, to)
     extra = dict(fields or {})
     with transaction.atomic():
         changed = model._default_manager.filter(pk=obj.pk, status=from_status).update(
             status=to, **extra
         )
         if changed != 1:
-            raise ConcurrentChange(
-                f"{model.__name__} {obj.pk} is no longer {from_status}: "
-                "it was changed by someone else"
-            )
+            raise _changed_meanwhile(obj)
         event = CaseEvent.objects.create(
             case_id=_case_id(obj),
             actor=_actor(actor),
@@ -195,7 +243,13 @@ def transition_many(
     `fields` are further columns set on every row moved (values or expressions, e.g.
     F("attempts") + 1); `row_data` adds per-row entries to each row's event data."""
     if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
-        raise TransitionNotAllowed(f"{model.__name__}: {from_statuses} -> {to} is not allowed")
+        raise TransitionNotAllowed(
+            gettext("Nothing can be set to “%(to)s” from “%(statuses)s”.")
+            % {
+                "to": status_label(model, to),
+                "statuses": " / ".join(status_label(model, status) for status in from_statuses),
+            }
+        )
     # Hosts belong to no single case: their events carry the host, like transition()'s do.
     case_column = "pk" if model is Case else None if model is Host else "case_id"
     refs = {FoundLink: "link", Notice: "notice", Host: "host"}

@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
+from django.utils import translation
 
 from takedown import crypto
 
@@ -111,6 +112,15 @@ def job_files(settings: Any, tmp_path: Path) -> Path:
     """Each test's uploads and rendered files for background jobs in its own folder."""
     settings.TAKEDOWN_JOB_FILES_DIR = tmp_path / "jobs"
     return settings.TAKEDOWN_JOB_FILES_DIR
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test() -> Iterator[None]:
+    """A request leaves its language active in the thread (LocaleMiddleware and the staff's
+    own choice activate it; nothing deactivates it): a German page in one test must not turn
+    the next test's refusals German."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

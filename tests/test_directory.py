@@ -737,9 +737,9 @@ def test_override_wins_and_is_recorded_with_its_author():
 
 def test_override_contact_refuses_bad_input():
     org = OrganisationFactory()
-    with pytest.raises(ContactError, match="unknown purpose 'spam'"):
+    with pytest.raises(ContactError, match="“spam” is not a purpose a contact can have"):
         override_contact(org, "spam", Ch.EMAIL, "a@b.example", actor=None, reason="r")
-    with pytest.raises(ContactError, match="unknown channel 'fax'"):
+    with pytest.raises(ContactError, match="“fax” is not a way to reach a contact"):
         override_contact(org, P.ABUSE, "fax", "+49 1", actor=None, reason="r")
     with pytest.raises(ContactError, match="needs a reason"):
         override_contact(org, P.ABUSE, Ch.EMAIL, "a@b.example", actor=None, reason="  ")

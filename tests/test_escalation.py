@@ -399,7 +399,7 @@ def test_reply_with_extension_postpones_the_reminder(world):
 
 def test_set_ladder_validates_and_records(world):
     for roles, message in [
-        (["hosting", "ftc"], "unknown ladder step(s) 'ftc'"),
+        (["hosting", "ftc"], "unknown ladder step 'ftc'"),
         ([], "at least one step"),
         (["hosting", "hosting"], "only once"),
         (["manual", "hosting"], "must be the last step"),

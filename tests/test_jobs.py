@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from takedown.dispatch import hand_out_jobs
 from takedown.jobs import MAX_ATTEMPTS, read_encrypted, run_job, start_job, upload_path
@@ -65,6 +65,30 @@ def test_import_job_on_a_closed_case_fails_with_the_reason(worker, job_files):
     job.refresh_from_db()
     assert job.error == "The case is closed: reopen it first."
     assert (FoundLink.objects.count(), list(job_files.iterdir())) == (0, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_refuses_in_the_language_of_the_page_that_started_it(worker, job_files):
+    """The worker runs in English (LANGUAGE_CODE); the page shows the stored refusal later,
+    so it is written in the language of the caseworker who started the job."""
+    case = CaseFactory()
+    not_text = {"format": "text", "dataset": "", "source_name": "x.txt"}
+    with translation.override("de"):
+        german = start_job(Job.Kind.IMPORT, case, params=not_text, upload=[b"\xff\xfe\n"])
+    with translation.override("en"):
+        english = start_job(Job.Kind.IMPORT, case, params=not_text, upload=[b"\xff\xfe\n"])
+
+    wait_until(
+        lambda: (
+            set(Job.objects.filter(pk__in=[german.pk, english.pk]).values_list("status"))
+            == {(Job.Status.FAILED,)}
+        )
+    )
+    german.refresh_from_db()
+    english.refresh_from_db()
+    assert german.error == "Zeile 1: kein UTF-8-Text (nichts wurde importiert)"
+    assert english.error == "line 1: not UTF-8 text (nothing was imported)"
+    assert (german.params["language"], english.params["language"]) == ("de", "en")
 
 
 @pytest.mark.django_db

@@ -523,7 +523,7 @@ def test_resolve_uncertain_as_delivered_still_sends_to_the_other_address(mail, s
 def test_resolve_uncertain_refuses_a_notice_that_is_not_waiting_for_a_check(mail):
     notice = queued_notice()
 
-    with pytest.raises(SendError, match="is queued, not waiting for a check"):
+    with pytest.raises(SendError, match="is “Queued for sending”, not waiting for a check"):
         resolve_uncertain(notice, UserFactory(), delivered=True, note="?")
 
 
@@ -799,7 +799,7 @@ def test_approved_notice_of_a_paused_case_is_not_queued():
     transition(notice.case, Case.Status.PAUSED)
     notice = Notice.objects.select_related("case").get(pk=notice.pk)
 
-    with pytest.raises(SendError, match="is paused: nothing is sent"):
+    with pytest.raises(SendError, match="is “Paused”: nothing is sent"):
         queue_notice(notice)
     assert Notice.objects.get(pk=notice.pk).status == "approved"
 

@@ -1103,7 +1103,7 @@ def test_record_reply_refusal_by_the_domain_is_a_message(client, carla, full_cas
 
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [
-        f"notice {notice.pk} is draft: only a sent notice has replies"
+        f"notice {notice.pk} is “Draft”: only a sent notice has replies"
     ]
     assert not CaseEvent.objects.filter(kind="notice.reply").exists()
 
@@ -1121,7 +1121,7 @@ def test_change_ladder(client, carla, case):
     case.refresh_from_db()
     assert case.escalation_ladder == ["hosting", "registrar", "dpa"]
     errors = [str(m) for m in bad.context["messages"] if m.level_tag == "error"]
-    assert len(errors) == 1 and errors[0].startswith("unknown ladder step(s) 'bogus'")
+    assert len(errors) == 1 and errors[0].startswith("unknown ladder step 'bogus'")
 
 
 def test_close_case_with_reason(client, carla, full_case):
@@ -1635,7 +1635,7 @@ def test_reference_hashes_with_a_bad_row_store_nothing(client, carla, case):
     good.refresh_from_db()
     assert good.ref_sha256 == ""
     assert [str(m) for m in response.context["messages"]] == [
-        "Nothing was stored: 1 rows cannot be used. row 3: no such link in this case"
+        "Nothing was stored: 1 row cannot be used. row 3: no such link in this case"
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.models import F, Model
+from django.utils import translation
 
 from takedown import workflow
 from takedown.models import Case, CaseEvent, FoundLink, Host, Notice
@@ -57,8 +58,16 @@ def test_transition_sets_extra_fields_in_the_same_update():
 def test_transition_not_in_table_is_refused_and_changes_nothing():
     notice = NoticeFactory()
 
-    with pytest.raises(TransitionNotAllowed, match="draft -> sent is not allowed"):
+    with pytest.raises(TransitionNotAllowed) as refused:
         transition(notice, Notice.Status.SENT)
+    with translation.override("de"), pytest.raises(TransitionNotAllowed) as german:
+        transition(notice, Notice.Status.SENT)
+
+    # In words, with the statuses as the pages name them: no "draft -> sent".
+    assert refused.value.message == f"Notice {notice.pk} is “Draft”: it cannot be set to “Sent”."
+    assert german.value.message == (
+        f"Meldung {notice.pk} ist „Entwurf“: Sie kann nicht auf „Verschickt“ gesetzt werden."
+    )
 
     notice.refresh_from_db()
     assert notice.status == "draft"
@@ -71,7 +80,7 @@ def test_transition_on_stale_copy_fails_loudly_and_writes_no_event():
     stale = FoundLink.objects.get(pk=link.pk)
     transition(first, FoundLink.Status.NOTIFIED)
 
-    with pytest.raises(ConcurrentChange, match="no longer found"):
+    with pytest.raises(ConcurrentChange, match="This link was changed meanwhile: look at it again"):
         transition(stale, FoundLink.Status.EXCLUDED)
 
     link.refresh_from_db()
@@ -196,7 +205,9 @@ def test_transition_many_moves_only_rows_still_in_a_from_status():
 def test_transition_many_refuses_a_move_the_table_forbids():
     link = FoundLinkFactory(status=FoundLink.Status.REMOVED)
 
-    with pytest.raises(TransitionNotAllowed):
+    with pytest.raises(
+        TransitionNotAllowed, match="Nothing can be set to “Notice sent” from “Removed”"
+    ):
         transition_many(FoundLink, [link.pk], [FoundLink.Status.REMOVED], FoundLink.Status.NOTIFIED)
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from takedown import metrics
 from takedown.checks.fetch import FetchResult, fetch_each_async
@@ -412,7 +413,15 @@ def _save_checked(links: list[FoundLink], claims: dict[int, datetime | None]) ->
         saved += update_each(FoundLink, CHECKED_FIELDS, unclaimed, still_null=["next_check_at"])
     if saved != len(links):
         # _still_ours locked the rows, so this is a bug, not a race: record nothing of it.
-        raise ConcurrentChange(f"{len(links) - saved} checked links changed while recorded")
+        changed = len(links) - saved
+        raise ConcurrentChange(
+            ngettext(
+                "%(count)d checked link changed while recorded",
+                "%(count)d checked links changed while recorded",
+                changed,
+            )
+            % {"count": changed}
+        )
 
 
 def _insert_checks(checks: list[LinkCheck]) -> None:

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from takedown.checks.outcomes import (
     cancel_unsent,
@@ -87,19 +88,25 @@ class EscalationError(NotPossible):
 
 def validate_ladder(roles: Any) -> list[str]:
     if not isinstance(roles, list | tuple) or not all(isinstance(r, str) for r in roles):
-        raise EscalationError("the ladder must be a list of step names")
+        raise EscalationError(gettext("the ladder must be a list of step names"))
     steps = [role.strip() for role in roles]
     if not steps:
-        raise EscalationError("the ladder needs at least one step")
+        raise EscalationError(gettext("the ladder needs at least one step"))
     if unknown := [step for step in steps if step not in LADDER_STEPS]:
         raise EscalationError(
-            f"unknown ladder step(s) {', '.join(map(repr, unknown))}: "
-            f"choose from {', '.join(LADDER_STEPS)}"
+            ngettext(
+                "unknown ladder step %(steps)s: choose from %(choices)s",
+                "unknown ladder steps %(steps)s: choose from %(choices)s",
+                len(unknown),
+            )
+            % {"steps": ", ".join(map(repr, unknown)), "choices": ", ".join(LADDER_STEPS)}
         )
     if len(set(steps)) != len(steps):
-        raise EscalationError("each ladder step may appear only once")
+        raise EscalationError(gettext("each ladder step may appear only once"))
     if MANUAL in steps and steps[-1] != MANUAL:
-        raise EscalationError(f"{MANUAL!r} ends the ladder: it must be the last step")
+        raise EscalationError(
+            gettext("%(step)s ends the ladder: it must be the last step") % {"step": repr(MANUAL)}
+        )
     return steps
 
 
@@ -155,21 +162,25 @@ def record_reply(
     answer came within the first period."""
     if outcome not in REPLY_OUTCOMES:
         raise EscalationError(
-            f"unknown reply outcome {outcome!r}: choose from {', '.join(REPLY_OUTCOMES)}"
+            gettext("unknown reply outcome %(outcome)s: choose from %(choices)s")
+            % {"outcome": repr(outcome), "choices": ", ".join(REPLY_OUTCOMES)}
         )
     text = (text or "").strip()
     if not text:
-        raise EscalationError("the reply text is required (what the recipient said)")
+        raise EscalationError(gettext("the reply text is required (what the recipient said)"))
     if notice.status != N.SENT:
         raise EscalationError(
-            f"notice {notice.pk} is {notice.status}: only a sent notice has replies"
+            gettext("notice %(id)s is “%(status)s”: only a sent notice has replies")
+            % {"id": notice.pk, "status": notice.get_status_display()}
         )
     if extension_until is not None and outcome != Outcome.PENDING:
-        raise EscalationError("an extension comes with outcome 'pending' (the answer is still due)")
+        raise EscalationError(
+            gettext("an extension comes with outcome 'pending' (the answer is still due)")
+        )
     step = notice.parent if notice.kind == NoticeKind.REMINDER and notice.parent else notice
     now = received_at or timezone.now()
     if now > timezone.now():
-        raise EscalationError("the reply cannot have arrived in the future")
+        raise EscalationError(gettext("the reply cannot have arrived in the future"))
     with transaction.atomic():
         lock_case(step.case_id)  # before any notice row: see lock_case
         if extension_until is not None:
@@ -236,10 +247,13 @@ def close_case(case: Case, *, reason: str, actor: Any) -> None:
     """Close the case by a caseworker's decision; unsent notices are cancelled."""
     reason = (reason or "").strip()
     if not reason:
-        raise EscalationError("closing a case needs a reason")
+        raise EscalationError(gettext("closing a case needs a reason"))
     case = Case.objects.get(pk=case.pk)
     if case.status not in ACTIVE_CASE_STATUSES:
-        raise EscalationError(f"case {case.reference} is {case.status}: it cannot be closed")
+        raise EscalationError(
+            gettext("case %(reference)s is “%(status)s”: it cannot be closed")
+            % {"reference": case.reference, "status": case.get_status_display()}
+        )
     close(
         case,
         reason=reason,
@@ -629,14 +643,18 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
     """Address a complaint draft to `authority`: the caseworker's choice, e.g. the person's
     residence authority instead of the seat's (Art. 77(1) gives the person that choice)."""
     if notice.kind != NoticeKind.COMPLAINT or notice.status != N.DRAFT:
-        raise EscalationError(f"notice {notice.pk} is not a complaint draft")
+        raise EscalationError(gettext("notice %(id)s is not a complaint draft") % {"id": notice.pk})
     if authority.kind != Organisation.Kind.DPA:
-        raise EscalationError(f"{authority.name} is not a data-protection authority")
+        raise EscalationError(
+            gettext("%(name)s is not a data-protection authority") % {"name": authority.name}
+        )
     regime = complaint_regime(authority.country)
     if regime is None:
         raise EscalationError(
-            f"{authority.name} is not an authority of the EU/EEA or the UK (its country: "
-            f"{authority.country or 'unknown'})"
+            gettext(
+                "%(name)s is not an authority of the EU/EEA or the UK (its country: %(country)s)"
+            )
+            % {"name": authority.name, "country": authority.country or gettext("unknown")}
         )
     residence = residence_authority(notice.case)
     basis = (
@@ -650,7 +668,7 @@ def choose_authority(notice: Notice, authority: Organisation, *, actor: Any) -> 
         if not Notice.objects.filter(pk=notice.pk, status=N.DRAFT).update(
             recipient=authority, authority_basis=basis, **fields
         ):
-            raise EscalationError(f"notice {notice.pk} is no longer a draft")
+            raise EscalationError(gettext("notice %(id)s is no longer a draft") % {"id": notice.pk})
         notice.refresh_from_db()
         record_event(
             notice.case,

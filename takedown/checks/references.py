@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
 from takedown.checks.hashing import normalise_hash
 from takedown.errors import NotPossible
@@ -49,12 +50,15 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceHashError(f"cannot read {path.name}: {type(exc).__name__}") from None
+        raise ReferenceHashError(
+            gettext("cannot read %(file)s: %(error)s")
+            % {"file": path.name, "error": type(exc).__name__}
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     columns = set(reader.fieldnames or [])
     if "url" not in columns or not columns & set(HASH_BITS):
         raise ReferenceHashError(
-            "expected a CSV header with url and at least one of sha256,phash,pdq"
+            gettext("expected a CSV header with url and at least one of sha256,phash,pdq")
         )
 
     report = ReferenceReport()
@@ -99,11 +103,20 @@ def store_hashes(
             except InvalidURL as exc:
                 _error(report, number, f"url: {exc.reason}")
         if report.errors:
-            raise ReferenceHashError(f"{len(report.errors)} rows cannot be used", report.errors)
+            raise _unusable(report)
     if not wanted:
-        raise ReferenceHashError("every link of the case has reference hashes already")
+        raise ReferenceHashError(gettext("every link of the case has reference hashes already"))
     report.rows = len(wanted)
     return _store(case, wanted, report, actor)
+
+
+def _unusable(report: ReferenceReport) -> ReferenceHashError:
+    count = len(report.errors)
+    return ReferenceHashError(
+        ngettext("%(count)d row cannot be used", "%(count)d rows cannot be used", count)
+        % {"count": count},
+        report.errors,
+    )
 
 
 def _store(
@@ -121,7 +134,7 @@ def _store(
         if key not in links:
             _error(report, number, "no such link in this case")
     if report.errors:
-        raise ReferenceHashError(f"{len(report.errors)} rows cannot be used", report.errors)
+        raise _unusable(report)
 
     with transaction.atomic():
         for key, (_, hashes) in wanted.items():

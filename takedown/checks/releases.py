@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from takedown.checks.outcomes import RELEASE_COMPARED, recompute_outcome
 from takedown.errors import NotPossible
@@ -155,14 +156,20 @@ def compare_release(
             anchored = anchored or digest in known_hashes
     if report.rows == report.invalid:
         raise ReleaseError(
-            f"the release has no valid rows ({report.rows} read, {report.invalid} without a "
-            "usable URL): nothing was compared"
+            gettext(
+                "the release has no valid rows (%(rows)d read, %(invalid)d without a usable URL): "
+                "nothing was compared"
+            )
+            % {"rows": report.rows, "invalid": report.invalid}
         )
     if not partial and not anchored:
         raise ReleaseError(
-            f"none of the {report.rows - report.invalid} valid rows is an entry known from "
-            f"{dataset}, so the file may not be a release of {dataset} and no entry is taken "
-            "for gone: nothing was compared (for one shard of a release, use --partial)"
+            gettext(
+                "none of the %(valid)d valid rows is an entry known from %(dataset)s, so the file "
+                "may not be a release of %(dataset)s and no entry is taken for gone: nothing was "
+                "compared (for one shard of a release, use --partial)"
+            )
+            % {"valid": report.rows - report.invalid, "dataset": dataset}
         )
     with transaction.atomic():
         for notice in notices:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import Contact, Organisation
@@ -128,14 +129,18 @@ def override_contact(
 ) -> Contact:
     """Record a caseworker's contact for `organisation`; it wins in best_contact from now on."""
     if purpose not in Contact.Purpose.values:
-        raise ContactError(f"unknown purpose {purpose!r}")
+        raise ContactError(
+            gettext("“%(purpose)s” is not a purpose a contact can have.") % {"purpose": purpose}
+        )
     if channel not in Contact.Channel.values:
-        raise ContactError(f"unknown channel {channel!r}")
+        raise ContactError(
+            gettext("“%(channel)s” is not a way to reach a contact.") % {"channel": channel}
+        )
     value, reason = value.strip(), reason.strip()
     if not value:
-        raise ContactError("an override needs a value")
+        raise ContactError(gettext("an override needs a value"))
     if not reason:
-        raise ContactError("an override needs a reason")
+        raise ContactError(gettext("an override needs a reason"))
     user = actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         contact = Contact.objects.create(

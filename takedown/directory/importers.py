@@ -45,6 +45,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.directory.contacts import ContactChanges, ContactSpec, plan_contacts
 from takedown.errors import NotPossible
@@ -214,10 +215,15 @@ def iter_datenanfragen(path: Path) -> Iterator[tuple[str, str, Any]]:
         elif path.suffix == ".json":
             yield _kind_of(path.parent.name), str(path), _load_json(path)
         else:
-            raise DirectoryImportError(f"{path}: expected a .jsonl or .json file or a directory")
+            raise DirectoryImportError(
+                gettext("%(where)s: expected a .jsonl or .json file or a directory")
+                % {"where": path}
+            )
         return
     if not path.is_dir():
-        raise DirectoryImportError(f"{path}: no such file or directory")
+        raise DirectoryImportError(
+            gettext("%(where)s: no such file or directory") % {"where": path}
+        )
     found = False
     for kind in (COMPANIES, AUTHORITIES):
         jsonl = path / f"{kind}.jsonl"
@@ -233,7 +239,10 @@ def iter_datenanfragen(path: Path) -> Iterator[tuple[str, str, Any]]:
         yield from _read_folder(path, path.name)
     if not found:
         raise DirectoryImportError(
-            f"{path}: holds neither companies(.jsonl) nor supervisory-authorities(.jsonl)"
+            gettext(
+                "%(where)s: holds neither companies(.jsonl) nor supervisory-authorities(.jsonl)"
+            )
+            % {"where": path}
         )
 
 
@@ -252,12 +261,10 @@ def _read_jsonl(path: Path, kind: str) -> Iterator[tuple[str, str, Any]]:
             try:
                 record = json.loads(raw.decode("utf-8"))
             except json.JSONDecodeError as exc:
-                raise DirectoryImportError(f"{where}: invalid JSON ({exc.msg})") from None
+                raise _invalid_json(where, exc.msg) from None
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 # Not UTF-8, a number of thousands of digits, nesting too deep for the parser.
-                raise DirectoryImportError(
-                    f"{where}: invalid JSON ({type(exc).__name__})"
-                ) from None
+                raise _invalid_json(where, type(exc).__name__) from None
             yield kind, where, record
 
 
@@ -266,7 +273,8 @@ def _read_folder(folder: Path, kind: str) -> Iterator[tuple[str, str, Any]]:
         record = _load_json(file)
         if isinstance(record, dict) and record.get("slug") != file.stem:
             raise DirectoryImportError(
-                f"{file}: slug {record.get('slug')!r} does not match the file name"
+                gettext("%(where)s: slug %(slug)s does not match the file name")
+                % {"where": file, "slug": repr(record.get("slug"))}
             )
         yield kind, str(file), record
 
@@ -275,7 +283,13 @@ def _load_json(file: Path) -> Any:
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
-        raise DirectoryImportError(f"{file}: invalid JSON ({exc})") from None
+        raise _invalid_json(str(file), str(exc)) from None
+
+
+def _invalid_json(where: str, error: str) -> DirectoryImportError:
+    return DirectoryImportError(
+        gettext("%(where)s: invalid JSON (%(error)s)") % {"where": where, "error": error}
+    )
 
 
 # --- checking and mapping -----------------------------------------------------------------------
@@ -285,11 +299,14 @@ def parse_record(
     kind: str, where: str, record: Any, *, include_scraped: bool = False
 ) -> ParsedOrganisation:
     if not isinstance(record, dict):
-        raise DirectoryImportError(f"{where}: expected a JSON object")
+        raise DirectoryImportError(gettext("%(where)s: expected a JSON object") % {"where": where})
     check = _Checker(where, record)
     slug = check.text("slug", required=True)
     if not _SLUG.fullmatch(slug):
-        raise DirectoryImportError(f"{where}: slug {slug!r} is not [a-z0-9-]+")
+        raise DirectoryImportError(
+            gettext("%(where)s: slug %(slug)s is not [a-z0-9-]+")
+            % {"where": where, "slug": repr(slug)}
+        )
     name = check.text("name", required=True, max_length=300)
     address = check.text("address", required=True)
     countries = check.strings("relevant-countries", required=True)
@@ -302,12 +319,18 @@ def parse_record(
     comments = check.strings("comments")
     medium = check.text("suggested-transport-medium")
     if medium and medium not in (_COMPANY_MEDIA if kind == COMPANIES else _AUTHORITY_MEDIA):
-        raise DirectoryImportError(f"{where}: unknown suggested-transport-medium {medium!r}")
+        raise DirectoryImportError(
+            gettext("%(where)s: unknown suggested-transport-medium %(medium)s")
+            % {"where": where, "medium": repr(medium)}
+        )
     notes: list[str] = []
     if kind == COMPANIES:
         quality = check.text("quality", required=True)
         if quality not in _QUALITIES:
-            raise DirectoryImportError(f"{where}: unknown quality {quality!r}")
+            raise DirectoryImportError(
+                gettext("%(where)s: unknown quality %(quality)s")
+                % {"where": where, "quality": repr(quality)}
+            )
         categories = check.strings("categories")
         runs = check.strings("runs")
         if runs:
@@ -381,17 +404,27 @@ class _Checker:
     def __init__(self, where: str, record: dict[str, Any]) -> None:
         self.where, self.record = where, record
 
+    def missing(self, name: str) -> DirectoryImportError:
+        return DirectoryImportError(
+            gettext("%(where)s: missing required field %(field)s")
+            % {"where": self.where, "field": repr(name)}
+        )
+
     def text(self, name: str, *, required: bool = False, max_length: int = 0) -> str:
         value = self.record.get(name)
         if value is None:
             if required:
-                raise DirectoryImportError(f"{self.where}: missing required field {name!r}")
+                raise self.missing(name)
             return ""
         if not isinstance(value, str) or (required and not value.strip()):
-            raise DirectoryImportError(f"{self.where}: field {name!r} must be a non-empty string")
+            raise DirectoryImportError(
+                gettext("%(where)s: field %(field)s must be a non-empty string")
+                % {"where": self.where, "field": repr(name)}
+            )
         if max_length and len(value) > max_length:
             raise DirectoryImportError(
-                f"{self.where}: field {name!r} is longer than {max_length} characters"
+                gettext("%(where)s: field %(field)s is longer than %(max)d characters")
+                % {"where": self.where, "field": repr(name), "max": max_length}
             )
         return value.strip()
 
@@ -399,10 +432,13 @@ class _Checker:
         value = self.record.get(name)
         if value is None:
             if required:
-                raise DirectoryImportError(f"{self.where}: missing required field {name!r}")
+                raise self.missing(name)
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise DirectoryImportError(f"{self.where}: field {name!r} must be a list of strings")
+            raise DirectoryImportError(
+                gettext("%(where)s: field %(field)s must be a list of strings")
+                % {"where": self.where, "field": repr(name)}
+            )
         return value
 
 
@@ -443,7 +479,10 @@ def import_datenanfragen(
     for kind, where, record in iter_datenanfragen(path):
         item = parse_record(kind, where, record, include_scraped=include_scraped)
         if item.external_key in parsed:
-            raise DirectoryImportError(f"{where}: slug {item.slug!r} appears twice")
+            raise DirectoryImportError(
+                gettext("%(where)s: slug %(slug)s appears twice")
+                % {"where": where, "slug": repr(item.slug)}
+            )
         parsed[item.external_key] = (kind, item)
     source_date = source_date or timezone.localdate()
     report = ImportReport()

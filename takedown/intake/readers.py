@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 
@@ -137,13 +139,16 @@ def read_rows(path: str | os.PathLike[str], format: str | None = None) -> Iterat
     if format is None:
         format = _detect(path, head)
     elif format not in FORMATS:
-        raise IntakeError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
+        raise IntakeError(
+            gettext("unknown format %(format)s (expected one of %(formats)s)")
+            % {"format": repr(format), "formats": ", ".join(FORMATS)}
+        )
     if format == "parquet":
         if not head.startswith(_PARQUET_MAGIC):
-            raise IntakeError("not a Parquet file (no PAR1 magic number)")
+            raise IntakeError(gettext("not a Parquet file (no PAR1 magic number)"))
         return _parquet_rows(path)
     if head.startswith(_PARQUET_MAGIC):
-        raise IntakeError(f"the file is Parquet, not {format}")
+        raise IntakeError(gettext("the file is Parquet, not %(format)s") % {"format": format})
     _refuse_compressed(head)
     if format == "text":
         return _text_rows(path)
@@ -173,13 +178,22 @@ def _open(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        raise IntakeError("file not found") from None
+        raise IntakeError(gettext("file not found")) from None
     except IsADirectoryError:
-        raise IntakeError("not a file but a directory") from None
+        raise IntakeError(gettext("not a file but a directory")) from None
     except PermissionError:
-        raise IntakeError("permission denied") from None
+        raise IntakeError(gettext("permission denied")) from None
     except OSError as exc:
-        raise IntakeError(f"cannot read file ({exc.strerror or exc})") from None
+        raise _unreadable(exc) from None
+
+
+def _unreadable(exc: OSError) -> IntakeError:
+    return IntakeError(gettext("cannot read file (%(error)s)") % {"error": exc.strerror or exc})
+
+
+def _count(number: int) -> str:
+    """1,000,000 in English, 1.000.000 in German."""
+    return number_format(number, force_grouping=True)
 
 
 def _read_head(path: str | os.PathLike[str]) -> bytes:
@@ -187,13 +201,16 @@ def _read_head(path: str | os.PathLike[str]) -> bytes:
         try:
             return file.read(_SNIFF_BYTES)
         except OSError as exc:
-            raise IntakeError(f"cannot read file ({exc.strerror or exc})") from None
+            raise _unreadable(exc) from None
 
 
 def _refuse_compressed(head: bytes) -> None:
     for magic, name in _COMPRESSED.items():
         if head.startswith(magic):
-            raise IntakeError(f"the file is {name}-compressed; decompress it first")
+            raise IntakeError(
+                gettext("the file is %(compression)s-compressed; decompress it first")
+                % {"compression": name}
+            )
 
 
 def _decode_head(head: bytes) -> str:
@@ -204,7 +221,7 @@ def _decode_head(head: bytes) -> str:
     try:
         return decoder.decode(head, final=False)
     except UnicodeDecodeError:
-        raise IntakeError("not UTF-8 text") from None
+        raise IntakeError(gettext("not UTF-8 text")) from None
 
 
 def _utf8_lines(file: IO[bytes]) -> Iterator[str]:
@@ -217,13 +234,16 @@ def _utf8_lines(file: IO[bytes]) -> Iterator[str]:
             iter(functools.partial(file.readline, MAX_LINE_BYTES + 1), b""), 1
         ):
             if len(raw) > MAX_LINE_BYTES:
-                raise IntakeError(f"line {number}: longer than {MAX_LINE_BYTES:,} bytes")
+                raise IntakeError(
+                    gettext("line %(line)d: longer than %(max)s bytes")
+                    % {"line": number, "max": _count(MAX_LINE_BYTES)}
+                )
             line = raw.decode()
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
             yield line
     except UnicodeDecodeError:
-        raise IntakeError(f"line {number}: not UTF-8 text") from None
+        raise IntakeError(gettext("line %(line)d: not UTF-8 text") % {"line": number}) from None
 
 
 def _sniff_line(line: str) -> str:
@@ -315,12 +335,20 @@ def _columns_by_name(names: Sequence[str], positions: _Columns) -> _Columns:
     )
 
 
-def _missing_url_column(where: str, names: Sequence[str]) -> IntakeError:
+def _missing_url_column(kind: str, names: Sequence[str]) -> IntakeError:
     # Names are shortened: a headerless file puts a whole data row here.
-    found = ", ".join(repr(name[:40]) for name in names[:20]) or "none"
-    return IntakeError(
-        f"no URL column in the {where} (expected one named url or link; columns found: {found})"
-    )
+    found = ", ".join(repr(name[:40]) for name in names[:20]) or gettext("none")
+    if kind == "Parquet":
+        message = gettext(
+            "no URL column in the Parquet file (expected one named url or link; columns found: "
+            "%(found)s)"
+        )
+    else:
+        message = gettext(
+            "no URL column in the %(kind)s header (expected one named url or link; columns "
+            "found: %(found)s)"
+        )
+    return IntakeError(message % {"kind": kind, "found": found})
 
 
 def _extra(values: Iterable[tuple[str, Any, Convert]]) -> dict[str, int | float] | None:
@@ -362,7 +390,7 @@ def _csv_rows(path: str | os.PathLike[str], kind: str) -> Iterator[Row]:
         header = _csv_header(csv.reader(_utf8_lines(file), delimiter=_DELIMITERS[kind]), kind)
     columns = _find_columns(header)
     if columns.url is None:
-        raise _missing_url_column(f"{kind} header", header)
+        raise _missing_url_column(kind, header)
     return _csv_records(path, kind, columns)
 
 
@@ -375,8 +403,10 @@ def _csv_header(reader: Iterator[list[str]], kind: str) -> list[str]:
             if any(field.strip() for field in record):
                 return record
     except csv.Error as exc:
-        raise IntakeError(f"malformed {kind} header: {exc}") from None
-    raise IntakeError(f"empty file: no {kind} header")
+        raise IntakeError(
+            gettext("malformed %(kind)s header: %(error)s") % {"kind": kind, "error": exc}
+        ) from None
+    raise IntakeError(gettext("empty file: no %(kind)s header") % {"kind": kind})
 
 
 def _csv_records(path: str | os.PathLike[str], kind: str, columns: _Columns) -> Iterator[Row]:
@@ -409,7 +439,10 @@ def _csv_records(path: str | os.PathLike[str], kind: str, columns: _Columns) -> 
                 else:
                     yield Row(number, None, caption, entry_id, extra, NO_URL)
         except csv.Error as exc:
-            raise IntakeError(f"malformed {kind} at line {reader.line_num}: {exc}") from None
+            raise IntakeError(
+                gettext("malformed %(kind)s at line %(line)d: %(error)s")
+                % {"kind": kind, "line": reader.line_num, "error": exc}
+            ) from None
 
 
 # --- JSON lines -----------------------------------------------------------------------------
@@ -426,11 +459,18 @@ def _jsonl_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
             try:
                 obj = loads(line, parse_int=_json_int)
             except json.JSONDecodeError as exc:
-                raise IntakeError(f"line {number}: malformed JSON ({exc.msg})") from None
+                raise IntakeError(
+                    gettext("line %(line)d: malformed JSON (%(error)s)")
+                    % {"line": number, "error": exc.msg}
+                ) from None
             except _JsonLimit as exc:
-                raise IntakeError(f"line {number}: {exc}") from None
+                raise IntakeError(
+                    gettext("line %(line)d: %(error)s") % {"line": number, "error": exc}
+                ) from None
             except RecursionError:
-                raise IntakeError(f"line {number}: JSON nested too deeply") from None
+                raise IntakeError(
+                    gettext("line %(line)d: JSON nested too deeply") % {"line": number}
+                ) from None
             if type(obj) is not dict:
                 yield Row(number, None, error="line is not a JSON object")
                 continue
@@ -469,7 +509,10 @@ class _JsonLimit(ValueError):
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > MAX_JSON_DIGITS:
-        raise _JsonLimit(f"a number with {digits:,} digits (at most {MAX_JSON_DIGITS})")
+        raise _JsonLimit(
+            gettext("a number with %(digits)s digits (at most %(max)d)")
+            % {"digits": _count(digits), "max": MAX_JSON_DIGITS}
+        )
     return int(text)
 
 
@@ -483,21 +526,26 @@ def _parquet_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
-        raise IntakeError(f"unreadable Parquet file ({_first_line(exc)})") from None
+        raise IntakeError(
+            gettext("unreadable Parquet file (%(error)s)") % {"error": _first_line(exc)}
+        ) from None
     names = schema.names
     columns = _columns_by_name(names, _find_columns(names))
     if columns.url is None:
-        raise _missing_url_column("Parquet file", names)
+        raise _missing_url_column("Parquet", names)
     for name, accept in (
         (columns.url, _is_text),
         (columns.caption, _is_text_or_number),
         (columns.entry_id, _is_text_or_number),
     ):
         if name is not None and not accept(schema.field(name).type):
-            expected = "text" if accept is _is_text else "text or a number"
-            raise IntakeError(
-                f"the Parquet column {name!r} holds {schema.field(name).type}, not {expected}"
-            )
+            if accept is _is_text:
+                message = gettext("the Parquet column %(column)s holds %(type)s, not text")
+            else:
+                message = gettext(
+                    "the Parquet column %(column)s holds %(type)s, not text or a number"
+                )
+            raise IntakeError(message % {"column": repr(name), "type": schema.field(name).type})
     # How many UTF-8 bytes of one value are decoded at most, and whether a longer value is
     # cut to its first characters (a caption) or refused (a URL or id is useless cut).
     limits: dict[str, tuple[int, int | None]] = {columns.url: (MAX_URL_BYTES, None)}
@@ -551,8 +599,11 @@ def _parquet_batches(
                 decoded += sum(text.raw_bytes for text in texts.values())
                 if decoded > limit:
                     raise IntakeError(
-                        f"row {number + batch.num_rows}: the Parquet file decodes to more than "
-                        f"{limit:,} bytes (TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+                        gettext(
+                            "row %(row)d: the Parquet file decodes to more than %(limit)s bytes "
+                            "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+                        )
+                        % {"row": number + batch.num_rows, "limit": _count(limit)}
                     )
                 row_bytes = functools.reduce(pc.add, [t.kept_lengths for t in texts.values()])
                 for first, last in _chunks(row_bytes, PARQUET_CHUNK_BYTES):
@@ -563,7 +614,8 @@ def _parquet_batches(
                 number += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise IntakeError(
-            f"unreadable Parquet file after row {number} ({_first_line(exc)})"
+            gettext("unreadable Parquet file after row %(row)d (%(error)s)")
+            % {"row": number, "error": _first_line(exc)}
         ) from None
 
 
@@ -584,8 +636,11 @@ def _declared_row_bytes(metadata: Any, wanted: list[str], limit: int) -> int:
         per_row = max(per_row, -(-size // max(row_group.num_rows, 1)))
     if declared > limit:
         raise IntakeError(
-            f"the Parquet file holds {declared:,} bytes uncompressed, more than {limit:,} "
-            "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+            gettext(
+                "the Parquet file holds %(declared)s bytes uncompressed, more than %(limit)s "
+                "(TAKEDOWN_IMPORT_MAX_DECODED_BYTES)"
+            )
+            % {"declared": _count(declared), "limit": _count(limit)}
         )
     return per_row
 
@@ -667,7 +722,10 @@ def _check_utf8(dictionary: pa.Array, indices: pa.Array, name: str, before: int)
             bad.append(position)
     used = pc.is_in(indices, value_set=pa.array(bad, indices.type))
     first = pc.index(used, True).as_py()
-    raise IntakeError(f"row {before + max(first, 0) + 1}: the column {name!r} is not UTF-8 text")
+    raise IntakeError(
+        gettext("row %(row)d: the column %(column)s is not UTF-8 text")
+        % {"row": before + max(first, 0) + 1, "column": repr(name)}
+    )
 
 
 def _chunks(row_bytes: pa.Array, budget: int) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.models import CaseEvent, Notice
 from takedown.notices.send import SendError, bounce_domain, delivery_state, recipient_addresses
@@ -63,12 +64,15 @@ def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
     box: mailbox.Mailbox
     if path.is_dir():
         if not (path / "cur").is_dir() or not (path / "new").is_dir():
-            raise SendError(f"{path} is a folder but not a Maildir (no cur/ and new/)")
+            raise SendError(
+                gettext("%(path)s is a folder but not a Maildir (no cur/ and new/)")
+                % {"path": path}
+            )
         box = mailbox.Maildir(path, factory=None, create=False)
     elif path.is_file():
         box = mailbox.mbox(path, factory=None, create=False)
     else:
-        raise SendError(f"{path} does not exist")
+        raise SendError(gettext("%(path)s does not exist") % {"path": path})
     try:
         for key in box.iterkeys():
             yield str(key), box.get_bytes(key)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
@@ -138,18 +139,33 @@ def extend_deadline(
     if isinstance(until, dt.datetime) and timezone.is_naive(until):
         until_day = until.date()
     if notice.status != Notice.Status.SENT or notice.due_at is None or notice.sent_at is None:
-        raise DeadlineError(f"notice {notice.pk} is {notice.status}: no deadline is running")
+        raise DeadlineError(
+            gettext("notice %(id)s is “%(status)s”: no deadline is running")
+            % {"id": notice.pk, "status": notice.get_status_display()}
+        )
     if notice.kind == Notice.Kind.COMPLAINT or not regime.extension_months:
-        raise DeadlineError(f"{regime.title}: the law allows the recipient no extension")
+        raise DeadlineError(
+            gettext("%(regime)s: the law allows the recipient no extension")
+            % {"regime": regime.title}
+        )
     if notice.escalated_at is not None:
-        raise DeadlineError(f"notice {notice.pk} was already escalated: too late to extend")
+        raise DeadlineError(
+            gettext("notice %(id)s was already escalated: too late to extend") % {"id": notice.pk}
+        )
     first_due = notice.due_at.astimezone(zone).date()
     announced_day = (announced_at or timezone.now()).astimezone(zone).date()
     if announced_day > first_due:
         raise DeadlineError(
-            f"{regime.title}: an extension counts only if announced by {first_due:%Y-%m-%d}, "
-            f"when the first period ran out ({regime.deadline_basis}); it was announced on "
-            f"{announced_day:%Y-%m-%d}"
+            gettext(
+                "%(regime)s: an extension counts only if announced by %(due)s, when the first "
+                "period ran out (%(basis)s); it was announced on %(announced)s"
+            )
+            % {
+                "regime": regime.title,
+                "due": f"{first_due:%Y-%m-%d}",
+                "basis": regime.deadline_basis,
+                "announced": f"{announced_day:%Y-%m-%d}",
+            }
         )
     latest = regime.latest_extension(
         notice.sent_at, country=notice.recipient.country, region=notice.recipient.region
@@ -159,12 +175,24 @@ def extend_deadline(
     current_day = (notice.extended_until or notice.due_at).astimezone(zone).date()
     if until_day <= current_day:
         raise DeadlineError(
-            f"the extension must end after the current deadline ({current_day:%Y-%m-%d})"
+            gettext("the extension must end after the current deadline (%(due)s)")
+            % {"due": f"{current_day:%Y-%m-%d}"}
         )
     if until_day > latest_day:
         raise DeadlineError(
-            f"{regime.title}: the deadline can be extended to {latest_day:%Y-%m-%d} at the "
-            f"latest ({regime.extension_months} further months, {regime.deadline_basis})"
+            ngettext(
+                "%(regime)s: the deadline can be extended to %(latest)s at the latest (%(months)d "
+                "further month, %(basis)s)",
+                "%(regime)s: the deadline can be extended to %(latest)s at the latest (%(months)d "
+                "further months, %(basis)s)",
+                regime.extension_months,
+            )
+            % {
+                "regime": regime.title,
+                "latest": f"{latest_day:%Y-%m-%d}",
+                "months": regime.extension_months,
+                "basis": regime.deadline_basis,
+            }
         )
     until = end_of_day(until_day, zone)
     with transaction.atomic():

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from takedown.directory.contacts import best_contact, best_contacts
 from takedown.errors import NotPossible
@@ -563,9 +564,11 @@ def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -
     routing chose, or `beside` it as a second draft to the same recipient (a KUG demand beside
     a GDPR request). Generating the notices again keeps the choice."""
     if notice.kind != Notice.Kind.NOTICE or notice.status != Notice.Status.DRAFT:
-        raise RegimeChoiceError("only a first notice in draft can change its legal regime")
+        raise RegimeChoiceError(gettext("only a first notice in draft can change its legal regime"))
     if code not in {regime.code for regime, _ in notice_regime_options(notice)}:
-        raise RegimeChoiceError(f"{code} does not apply to this recipient and case")
+        raise RegimeChoiceError(
+            gettext("%(regime)s does not apply to this recipient and case") % {"regime": code}
+        )
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
     fields = route(case, notice.recipient, notice.recipient_role, person_country, regime_code=code)
@@ -582,7 +585,10 @@ def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -
                 .exclude(status__in=DEAD_NOTICE_STATUSES)
                 .exists()
             ):
-                raise RegimeChoiceError(f"there is already a {code} notice to this recipient")
+                raise RegimeChoiceError(
+                    gettext("there is already a %(regime)s notice to this recipient")
+                    % {"regime": code}
+                )
             chosen = Notice.objects.create(
                 case=case,
                 recipient=notice.recipient,

@@ -356,7 +356,8 @@ def _missing_summary(check: dict[str, Any]) -> str:
     labels: list[str] = []
     for combination in check["combinations"]:
         labels += [label for label in combination["missing"] if label not in labels]
-    return ", ".join(labels)
+    # The element labels are stored in English (gettext_noop): shown in the page's language.
+    return ", ".join(_(label) for label in labels)
 
 
 def reset(team: Team, regime_code: str, lang: str, actor: Any) -> int:

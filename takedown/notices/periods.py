@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
+
 from takedown.errors import NotPossible
 from takedown.notices.zones import recipient_zone, zone_name
 
@@ -103,9 +105,9 @@ def period_end(
     alpha-2) and `region` (ISO 3166-2, e.g. DE-BY), received at `received`. A naive
     `received` is read as the recipient's local time."""
     if unit not in DEADLINE_UNITS:
-        raise PeriodError(f"unknown deadline unit {unit!r}")
+        raise PeriodError(gettext("unknown deadline unit %(unit)s") % {"unit": repr(unit)})
     if amount < 0:
-        raise PeriodError("a period cannot be negative")
+        raise PeriodError(gettext("a period cannot be negative"))
     country, region = country.upper(), normalise_region(country, region)
     zone_key = zone_name(country, region, default=default_zone)
     zone = ZoneInfo(zone_key)
@@ -162,17 +164,29 @@ def normalise_region(country: str, region: str) -> str:
     country = country.strip().upper()
     if "-" not in region:
         if not country:
-            raise PeriodError(f"region {region!r} needs its country (or write it as CC-{region})")
+            raise PeriodError(
+                gettext("region %(region)s needs its country (or write it as CC-%(code)s)")
+                % {"region": repr(region), "code": region}
+            )
         region = f"{country}-{region}"
     prefix, _, code = region.partition("-")
     if not (len(prefix) == 2 and prefix.isalpha() and 1 <= len(code) <= 3 and code.isalnum()):
-        raise PeriodError(f"region {region!r} is not an ISO 3166-2 code such as DE-BY")
+        raise PeriodError(
+            gettext("region %(region)s is not an ISO 3166-2 code such as DE-BY")
+            % {"region": repr(region)}
+        )
     if country and prefix != country:
-        raise PeriodError(f"region {region} does not belong to country {country}")
+        raise PeriodError(
+            gettext("region %(region)s does not belong to country %(country)s")
+            % {"region": region, "country": country}
+        )
     known = subdivisions(prefix)
     if known and code not in known:
         listed = ", ".join(sorted(k for k in known if len(k) <= 3))
-        raise PeriodError(f"{prefix} has no region {code} (known: {listed})")
+        raise PeriodError(
+            gettext("%(country)s has no region %(code)s (known: %(known)s)")
+            % {"country": prefix, "code": code, "known": listed}
+        )
     return region
 
 

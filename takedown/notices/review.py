@@ -9,11 +9,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import Notice
 from takedown.notices.regimes import IDENTITY, get_regime
-from takedown.notices.render import store_element_check, with_due_placeholder
+from takedown.notices.render import regime_title, store_element_check, with_due_placeholder
 from takedown.workflow import ConcurrentChange, record_event, transition
 
 REVIEW_PERMISSION = "takedown.review_notice"
@@ -39,7 +40,10 @@ def submit_for_review(notice: Notice, actor: Any) -> None:
         )
     ]
     if blocking:
-        raise ReviewError("cannot submit for review: missing " + "; ".join(blocking))
+        raise ReviewError(
+            gettext("cannot submit for review: missing %(missing)s")
+            % {"missing": "; ".join(gettext(label) for label in blocking)}
+        )
     transition(
         notice,
         Notice.Status.IN_REVIEW,
@@ -51,22 +55,30 @@ def submit_for_review(notice: Notice, actor: Any) -> None:
 
 def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) -> None:
     if notice.status != Notice.Status.IN_REVIEW:
-        raise ReviewError(f"notice {notice.pk} is {notice.status}, not in review")
+        raise ReviewError(
+            gettext("the notice is no longer in review (it is “%(status)s”)")
+            % {"status": notice.get_status_display()}
+        )
     _require_reviewer(reviewer, "approve")
     author, submitter = notice.created_by_id, _submitter_id(notice)
     if author is None and submitter is None:
         # Without a recorded author, "someone else" cannot be checked: four eyes need two names.
-        raise ReviewError("the notice has no recorded author: its author must submit it")
+        raise ReviewError(gettext("the notice has no recorded author: its author must submit it"))
     if reviewer.pk in {author, submitter}:
-        raise ReviewError("a notice must be approved by someone other than its author")
+        raise ReviewError(gettext("a notice must be approved by someone other than its author"))
     if notice.needs_reroute:
-        raise ReviewError("the responsible party changed: generate the notices again first")
+        raise ReviewError(
+            gettext("the responsible party changed: generate the notices again first")
+        )
     regime = get_regime(notice.regime)
     if regime.discloses_person and not notice.disclosure_confirmed_by_id:
         if not confirm_disclosure:
             raise ReviewError(
-                f"{regime.title} requires naming the affected person: "
-                "confirm the disclosure explicitly to approve"
+                gettext(
+                    "%(regime)s requires naming the affected person: confirm the disclosure "
+                    "explicitly to approve"
+                )
+                % {"regime": regime_title(regime)}
             )
         with transaction.atomic():
             Notice.objects.filter(pk=notice.pk).update(
@@ -82,7 +94,10 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
             )
     missing = store_element_check(notice)
     if missing:
-        raise ReviewError("cannot approve: missing " + "; ".join(missing))
+        raise ReviewError(
+            gettext("cannot approve: missing %(missing)s")
+            % {"missing": "; ".join(gettext(label) for label in missing)}
+        )
     transition(
         notice,
         Notice.Status.APPROVED,
@@ -94,7 +109,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
 
 def reject(notice: Notice, reviewer: Any, comment: str) -> None:
     if not comment.strip():
-        raise ReviewError("a rejection needs a comment for the author")
+        raise ReviewError(gettext("a rejection needs a comment for the author"))
     _require_reviewer(reviewer, "reject")
     transition(
         notice,
@@ -140,18 +155,29 @@ def edit(
                 **changes, discloses_person=False, disclosure_confirmed_by=None
             )
             if saved != 1:
-                raise ConcurrentChange(f"notice {notice.pk} is no longer a draft")
+                raise ConcurrentChange(
+                    gettext("notice %(id)s is no longer a draft: someone changed it meanwhile")
+                    % {"id": notice.pk}
+                )
             for name, value in changes.items():
                 setattr(notice, name, value)
             record_event(notice.case, "notice.edited", actor=actor, notice=notice)
         else:
-            raise ReviewError(f"notice {notice.pk} is {notice.status}: it can no longer be edited")
+            raise ReviewError(
+                gettext("notice %(id)s is “%(status)s”: it can no longer be edited")
+                % {"id": notice.pk, "status": notice.get_status_display()}
+            )
         store_element_check(notice)
 
 
 def _require_reviewer(user: Any, step: str) -> None:
     if not user.has_perm(REVIEW_PERMISSION):
-        raise ReviewError(f"{user} may not {step} notices (no reviewer permission)")
+        # Whole sentences per step: translators need them.
+        if step == "approve":
+            message = gettext("%(user)s may not approve notices (no reviewer permission)")
+        else:
+            message = gettext("%(user)s may not reject notices (no reviewer permission)")
+        raise ReviewError(message % {"user": user})
 
 
 def _submitter_id(notice: Notice) -> int | None:

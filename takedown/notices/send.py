@@ -84,6 +84,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown import mandates
 from takedown.directory.contacts import NEXT_PURPOSES, best_contact, next_contact
@@ -203,18 +204,22 @@ def recipient_addresses(notice: Notice) -> list[str]:
         if normalised not in addresses:
             addresses.append(normalised)
     if not addresses:
-        raise SendError(f"notice {notice.pk} has no e-mail address")
+        raise SendError(gettext("notice %(id)s has no e-mail address") % {"id": notice.pk})
     return addresses
 
 
 def normalise_address(addr: str) -> str:
     local, _, domain = addr.strip().rpartition("@")
     if not local or not domain or not local.isascii() or any(c in addr for c in ' <>"\\'):
-        raise SendError(f"not a usable e-mail address: {addr!r}")
+        raise SendError(
+            gettext("not a usable e-mail address: %(address)s") % {"address": repr(addr)}
+        )
     try:
         domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise SendError(f"not a usable e-mail domain: {domain!r}") from None
+        raise SendError(
+            gettext("not a usable e-mail domain: %(domain)s") % {"domain": repr(domain)}
+        ) from None
     return f"{local}@{domain}"
 
 
@@ -231,14 +236,16 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
     """
     if notice.case.status != Case.Status.OPEN:
         raise SendError(
-            f"case {notice.case.reference} is {notice.case.get_status_display().lower()}: "
-            "nothing is sent for it"
+            gettext("case %(reference)s is “%(status)s”: nothing is sent for it")
+            % {"reference": notice.case.reference, "status": notice.case.get_status_display()}
         )
     _choose_cloudflare_channel(notice, actor)
     if notice.channel in MANUAL_CHANNELS and not cloudflare.uses_api(notice):
         target = manual_target(notice)
         if not target:
-            raise SendError(f"notice {notice.pk} has no form URL or address to submit to")
+            raise SendError(
+                gettext("notice %(id)s has no form URL or address to submit to") % {"id": notice.pk}
+            )
         channel = stored(Contact.Channel(notice.channel).label)
         transition(
             notice,
@@ -288,8 +295,11 @@ def _choose_cloudflare_channel(notice: Notice, actor: Any) -> None:
         )
         if other is None:
             raise SendError(
-                f"notice {notice.pk}: the team has no Cloudflare API token and "
-                f"{notice.recipient.name} has no web form in the directory"
+                gettext(
+                    "notice %(id)s: the team has no Cloudflare API token and %(recipient)s has no "
+                    "web form in the directory"
+                )
+                % {"id": notice.pk, "recipient": notice.recipient.name}
             )
         message = (
             "No Cloudflare API token for this team: the notice goes through Cloudflare's web "
@@ -306,7 +316,9 @@ def _choose_cloudflare_channel(notice: Notice, actor: Any) -> None:
         pk=notice.pk, status=N.APPROVED, channel=notice.channel, contact=contact
     ).update(contact=other, channel=other.channel, to_address=other.value)
     if changed != 1:
-        raise ConcurrentChange(f"notice {notice.pk} changed while it was being queued")
+        raise ConcurrentChange(
+            gettext("notice %(id)s changed while it was being queued") % {"id": notice.pk}
+        )
     notice.contact, notice.channel, notice.to_address = other, other.channel, other.value
     record_event(
         notice.case,
@@ -325,7 +337,7 @@ def delivery_targets(notice: Notice) -> list[str]:
     if cloudflare.uses_api(notice):
         targets = cloudflare.report_targets(notice)
         if not targets:
-            raise SendError(f"notice {notice.pk} has no links to report")
+            raise SendError(gettext("notice %(id)s has no links to report") % {"id": notice.pk})
         return targets
     return recipient_addresses(notice)
 
@@ -344,7 +356,7 @@ def mark_submitted(notice: Notice, actor: Any, confirmation: str) -> None:
     number (ticket id, registered-post number) the recipient gave."""
     confirmation = confirmation.strip()
     if not confirmation:
-        raise SendError("a manual submission needs the confirmation number or reference")
+        raise SendError(gettext("a manual submission needs the confirmation number or reference"))
     now = timezone.now()
     transition(
         notice,
@@ -365,9 +377,12 @@ def resolve_uncertain(notice: Notice, actor: Any, *, delivered: bool, note: str)
     """
     note = note.strip()
     if not note:
-        raise SendError("say what the check found (e.g. the server's log line)")
+        raise SendError(gettext("say what the check found (e.g. the server's log line)"))
     if notice.status != N.NEEDS_CHECK:
-        raise SendError(f"notice {notice.pk} is {notice.status}, not waiting for a check")
+        raise SendError(
+            gettext("notice %(id)s is “%(status)s”, not waiting for a check")
+            % {"id": notice.pk, "status": notice.get_status_display()}
+        )
     now = timezone.now()
     with transaction.atomic():
         if delivered:

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.events import stored
@@ -147,9 +148,20 @@ def _links_of(case: Case, target: str, whole_domain: bool) -> Any:
 def _target(case: Case, target: str, whole_domain: bool) -> str:
     target = target.strip().lower().rstrip(".")
     if not _links_of(case, target, whole_domain).exists():
-        what = "registered domain" if whole_domain else "host"
-        raise DecisionRefused(f"No link of case {case.reference} is on the {what} {target!r}.")
+        if whole_domain:
+            message = gettext(
+                "No link of case %(reference)s is on the registered domain %(target)s."
+            )
+        else:
+            message = gettext("No link of case %(reference)s is on the host %(target)s.")
+        raise DecisionRefused(message % {"reference": case.reference, "target": repr(target)})
     return target
+
+
+def _not_decidable(role: str) -> DecisionRefused:
+    return DecisionRefused(
+        gettext("%(role)s is not a role a caseworker can set.") % {"role": repr(role)}
+    )
 
 
 def _scope(target: str, whole_domain: bool) -> str:
@@ -193,7 +205,7 @@ def set_party(
     """Decide that `organisation` is the party in `role` for `target` in this case. It replaces
     an earlier decision for the same role and ends an exclusion of the same target."""
     if role not in DECIDABLE_ROLES:
-        raise DecisionRefused(f"{role!r} is not a role a caseworker can set.")
+        raise _not_decidable(role)
     with transaction.atomic():
         target = _target(case, target, whole_domain)
         _clear(case, target, whole_domain, actor, [role, ""])
@@ -231,7 +243,7 @@ def exclude_host(
 ) -> PartyDecision:
     """Take the open links of `target` out of this case (they are not pursued any more)."""
     if not reason.strip():
-        raise DecisionRefused("An exclusion needs a reason.")
+        raise DecisionRefused(gettext("An exclusion needs a reason."))
     with transaction.atomic():
         target = _target(case, target, whole_domain)
         _clear(case, target, whole_domain, actor, [""])
@@ -279,7 +291,11 @@ def clear_decisions(
         target = _target(case, target, whole_domain)
         cleared = _clear(case, target, whole_domain, actor, ["", *DECIDABLE_ROLES])
         if not cleared:
-            raise DecisionRefused(f"There is no decision for {_scope(target, whole_domain)}.")
+            if whole_domain:
+                message = gettext("There is no decision for every host of %(target)s.")
+            else:
+                message = gettext("There is no decision for %(target)s.")
+            raise DecisionRefused(message % {"target": target})
         record_event(
             case,
             "party.cleared",
@@ -307,18 +323,28 @@ def new_organisation(
     name = name.strip()
     code = to_alpha2(country or "")
     if not name:
-        raise DecisionRefused("A new organisation needs a name.")
+        raise DecisionRefused(gettext("A new organisation needs a name."))
     if not code:
-        raise DecisionRefused(f"{country!r} is not a country (ISO 3166-1 alpha-2, e.g. DE).")
+        raise DecisionRefused(
+            gettext("%(country)s is not a country (ISO 3166-1 alpha-2, e.g. DE).")
+            % {"country": repr(country)}
+        )
     region = region.strip().upper()
     if region and not valid_region(code, region):
-        raise DecisionRefused(f"{region!r} is not an ISO 3166-2 region of {code} (e.g. DE-BY).")
+        raise DecisionRefused(
+            gettext("%(region)s is not an ISO 3166-2 region of %(country)s (e.g. DE-BY).")
+            % {"region": repr(region), "country": code}
+        )
     if email and not _EMAIL.match(email.strip()):
-        raise DecisionRefused(f"{email!r} is not an e-mail address.")
+        raise DecisionRefused(
+            gettext("%(email)s is not an e-mail address.") % {"email": repr(email)}
+        )
     if web_form and not web_form.strip().lower().startswith(("https://", "http://")):
-        raise DecisionRefused(f"{web_form!r} is not a web address.")
+        raise DecisionRefused(
+            gettext("%(address)s is not a web address.") % {"address": repr(web_form)}
+        )
     if role not in DECIDABLE_ROLES:
-        raise DecisionRefused(f"{role!r} is not a role a caseworker can set.")
+        raise _not_decidable(role)
     organisation = Organisation.objects.create(
         name=name[:300],
         kind=KIND_OF_ROLE[role],
@@ -355,7 +381,9 @@ def holder_organisation(case: Case, target: str, *, whole_domain: bool = False) 
         privacy_proxy=bool(registrant.get("privacy_proxy")),
     )
     if holder.kind not in (HolderKind.ORGANISATION, HolderKind.PERSON):
-        raise DecisionRefused(f"{target}: {holder.reason}")
+        raise DecisionRefused(
+            gettext("%(target)s: %(reason)s") % {"target": target, "reason": holder.reason}
+        )
     country = to_alpha2(registrant.get("country", ""))
     key = f"holder:{holder.name}:{country}".lower()[:200]
     organisation, _ = Organisation.objects.get_or_create(

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from takedown.directory.contacts import best_contacts
 from takedown.directory.rules import best_by_role, load_rules, match_rules
@@ -149,13 +150,20 @@ def parse_target(target: str) -> tuple[str, str, str, bool]:
     try:
         norm = normalize_url(candidate)
     except InvalidURL as exc:
-        raise BadTarget(f"{target!r} is not a usable URL or host name: {exc.reason}") from None
+        raise BadTarget(
+            gettext("%(target)s is not a usable URL or host name: %(reason)s")
+            % {"target": repr(target), "reason": exc.reason}
+        ) from None
     if norm.is_ip:
         try:
             check_address(norm.hostname.strip("[]"))
         except AddressNotAllowed:
             raise BadTarget(
-                f"{target!r} is not a public address: nobody on the internet is responsible for it"
+                gettext(
+                    "%(target)s is not a public address: nobody on the internet is responsible "
+                    "for it"
+                )
+                % {"target": repr(target)}
             ) from None
     return norm.hostname, norm.registered_domain, norm.platform_suffix, norm.is_ip
 

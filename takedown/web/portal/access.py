@@ -80,12 +80,14 @@ def issue_portal_link(case: Case, *, actor: Any, days: int | None = None) -> str
     is shown once and never stored."""
     days = settings.TAKEDOWN_PORTAL_LINK_DAYS if days is None else days
     if not 1 <= days <= 365:
-        raise PortalError("A portal link is valid for 1 to 365 days.")
+        raise PortalError(_("A portal link is valid for 1 to 365 days."))
     person = _person(case)
     if person is None or not person.email.strip():
         raise PortalError(
-            "The affected person has no e-mail address on file: the portal sends a one-time "
-            "code there before it shows the case on a new device."
+            _(
+                "The affected person has no e-mail address on file: the portal sends a one-time "
+                "code there before it shows the case on a new device."
+            )
         )
     token = secrets.token_urlsafe(32)
     now = timezone.now()

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, DeletionRequest, FoundLink, Notice
@@ -30,9 +31,16 @@ class StaffActionError(NotPossible):
 def _note(note: str, *, required: bool) -> str:
     note = (note or "").strip()
     if required and not note:
-        raise StaffActionError("Write a short note of what was done.")
+        raise StaffActionError(gettext("Write a short note of what was done."))
     if len(note) > NOTE_MAX:
-        raise StaffActionError(f"The note is too long (at most {NOTE_MAX} characters).")
+        raise StaffActionError(
+            ngettext(
+                "The note is too long (at most %(max)d character).",
+                "The note is too long (at most %(max)d characters).",
+                NOTE_MAX,
+            )
+            % {"max": NOTE_MAX}
+        )
     return note
 
 
@@ -45,7 +53,7 @@ def clear_link_review(case: Case, link_id: int, *, actor: Any, note: str = "") -
             needs_review=False
         )
         if cleared != 1:
-            raise StaffActionError("This link does not need a look (any more).")
+            raise StaffActionError(gettext("This link does not need a look (any more)."))
         link = FoundLink.objects.select_related("host").get(pk=link_id)
         record_event(
             case,
@@ -69,7 +77,7 @@ def set_entry_id_note(case: Case, link_id: int, *, actor: Any, note: str) -> Fou
             entry_id_note=note
         )
         if updated != 1:
-            raise StaffActionError("This link has an entry id (or is not in this case).")
+            raise StaffActionError(gettext("This link has an entry id (or is not in this case)."))
         link = FoundLink.objects.get(pk=link_id)
         record_event(
             case,
@@ -95,7 +103,9 @@ def set_entry_id_notes(case: Case, notice: Notice, *, actor: Any, note: str) -> 
         ).values_list("pk", flat=True)
         ids = list(links)
         if not ids:
-            raise StaffActionError("Every link of this notice has an entry id or a reason.")
+            raise StaffActionError(
+                gettext("Every link of this notice has an entry id or a reason.")
+            )
         FoundLink.objects.filter(pk__in=ids).update(entry_id_note=note)
         record_event(
             case,
@@ -119,7 +129,7 @@ def complete_manual_task(case: Case, event_id: int, *, actor: Any, note: str) ->
         Case.objects.select_for_update().filter(pk=case.pk).first()
         task = open_manual_tasks().filter(case=case, pk=event_id).first()
         if task is None:
-            raise StaffActionError("This legal step is already marked done.")
+            raise StaffActionError(gettext("This legal step is already marked done."))
         return record_event(
             case,
             MANUAL_TASK_DONE,
@@ -142,7 +152,7 @@ def handle_deletion_request(
             pk=request_id, case=case, handled_at__isnull=True
         ).update(handled_at=timezone.now(), handled_by=actor)
         if handled != 1:
-            raise StaffActionError("This deletion request was already handled.")
+            raise StaffActionError(gettext("This deletion request was already handled."))
         if erase:
             # A legal hold refuses (NotPossible): the whole step, the mark too, is undone.
             erase_on_request(case, actor=actor)
@@ -163,7 +173,9 @@ def reopen_case(case: Case, *, reason: str, actor: Any) -> Case:
     reason = _note(reason, required=True)
     case = Case.objects.get(pk=case.pk)
     if case.status in ACTIVE_CASE_STATUSES:
-        raise StaffActionError("The case is not closed or withdrawn: there is nothing to reopen.")
+        raise StaffActionError(
+            gettext("The case is not closed or withdrawn: there is nothing to reopen.")
+        )
     transition(
         case,
         Case.Status.OPEN,

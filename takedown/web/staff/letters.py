@@ -13,14 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, RecipientRole, Team
 from takedown.notices import letters, placeholders
 from takedown.notices.regimes import DEADLINE, REGIMES, Regime
-from takedown.notices.render import LABELS
+from takedown.notices.render import regime_title
 from takedown.web.access import admin_required
 
 ROLE_NAMES: dict[str, Promise] = {
@@ -52,13 +52,6 @@ class LetterForm(forms.Form):
             "the signature are added around this text."
         ),
     )
-
-
-def regime_title(regime: Regime) -> str:
-    """The regime's title in the language of the page."""
-    if (get_language() or "en").startswith("de"):
-        return str(LABELS["de"]["regimes"].get(regime.code, (regime.title,))[0])
-    return regime.title
 
 
 def _team(request: HttpRequest, team_id: int | str | None = None) -> Team | None:

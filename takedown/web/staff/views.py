@@ -1233,7 +1233,7 @@ def access_request(request: HttpRequest, reference: str, pk: int) -> HttpRespons
 
     def step() -> str:
         if notice.status != Notice.Status.DRAFT or notice.regime not in ACCESS_REGIMES:
-            raise actions.StaffActionError("Only a GDPR request in draft can ask for access.")
+            raise actions.StaffActionError(_("Only a GDPR request in draft can ask for access."))
         Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
             access_request=wanted
         )
