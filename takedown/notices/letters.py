@@ -59,6 +59,7 @@ from takedown.notices.render import (
     letter_pieces,
     message_text,
     period_words,
+    regime_heading,
     store_element_check,
 )
 from takedown.workflow import record_event, transition
@@ -125,7 +126,7 @@ def sample_context(regime: Regime, lang: str, category: str, role: str) -> dict[
     for_dpa = role == RecipientRole.DPA
     for_dataset = role == RecipientRole.DATASET_MAINTAINER
     law = labels["laws"].get(regime.code, "")
-    title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
+    title, citation = regime_heading(regime, lang)
     if for_dpa:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     links = []

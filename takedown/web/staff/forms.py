@@ -23,6 +23,14 @@ from takedown.web.portal.forms import MultipleFileField, MultipleFileInput
 FORMAT_CHOICES = [("", _("Detect from the file"))] + [(f, f) for f in FORMATS]
 
 
+def in_letter_language(form: forms.Form, language: str, *names: str) -> forms.Form:
+    """Mark the fields that hold a letter's text as being in the letter's language (not the
+    page's): screen readers and spell checkers read them so."""
+    for name in names:
+        form.fields[name].widget.attrs["lang"] = language
+    return form
+
+
 class QueueFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),

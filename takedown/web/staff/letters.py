@@ -13,15 +13,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, RecipientRole, Team
 from takedown.notices import letters, placeholders
 from takedown.notices.regimes import DEADLINE, REGIMES, Regime
-from takedown.notices.render import LABELS
+from takedown.notices.render import finding_label, regime_title
 from takedown.web.access import admin_required
+from takedown.web.staff.forms import in_letter_language
 
 ROLE_NAMES: dict[str, Promise] = {
     RecipientRole.SITE_OPERATOR: gettext_lazy("Site operator"),
@@ -52,13 +53,6 @@ class LetterForm(forms.Form):
             "the signature are added around this text."
         ),
     )
-
-
-def regime_title(regime: Regime) -> str:
-    """The regime's title in the language of the page."""
-    if (get_language() or "en").startswith("de"):
-        return str(LABELS["de"]["regimes"].get(regime.code, (regime.title,))[0])
-    return regime.title
 
 
 def _team(request: HttpRequest, team_id: int | str | None = None) -> Team | None:
@@ -112,7 +106,7 @@ def _combination_rows(check: dict[str, Any]) -> list[dict[str, Any]]:
             "category_code": item["category"],
             "role_code": item["role"],
             # Stored in English (the audit language); shown in the page's language.
-            "missing": [_(label) for label in item["missing"]],
+            "missing": [finding_label(label) for label in item["missing"]],
         }
         for item in check.get("combinations", [])
     ]
@@ -228,6 +222,7 @@ def _edit_page(
     *,
     status: int = 200,
 ) -> HttpResponse:
+    in_letter_language(form, language, "text")
     latest = versions[0] if versions else None
     active = next((v for v in versions if v.active), None)
     text = latest.text if latest else letters.STARTER[language]
@@ -259,7 +254,7 @@ def _edit_page(
             "active": active,
             "rows": rows,
             "preview": preview,
-            "preview_missing": [_(label) for label in preview.missing],
+            "preview_missing": [finding_label(label) for label in preview.missing],
             "preview_category": CATEGORY_NAMES.get(wanted[0], wanted[0]),
             "preview_role": ROLE_NAMES.get(wanted[1], wanted[1]),
             "category_choices": _choices(CATEGORY_NAMES, [c for c, _r in combos]),
