@@ -23,6 +23,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from takedown.directory.seed import seed_directory
 from takedown.jobs import output_path, write_encrypted
@@ -55,7 +56,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.test_attack_access import url_patterns
+from tests.test_attack_access import EXPECTED, OK, REDIRECT, url_patterns
 from tests.test_web_staff import resolved_host
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +172,8 @@ def world(settings: Any) -> World:
     carla = _staff("carla", "caseworker", team, email="carla@org.example")
     rita = _staff("rita", "reviewer", team)
     ada = _staff("ada", "admin", is_staff=True)
+    # Enrolled: her sign-in asks for a code (two_factor:verify).
+    TOTPDevice.objects.create(user=ada, name="authenticator", confirmed=True)
     case = CaseFactory(
         reference="TD-2026-0100", team=team, assigned_to=carla, category=Case.Category.INTIMATE
     )
@@ -325,6 +328,7 @@ def world(settings: Any) -> World:
         "review:results": [{}],
         "review:notice": [{"pk": n.pk} for n in notices.values()],
         "two_factor:setup": [{}],
+        "two_factor:verify": [{}],
     }
     world.data = [
         case.reference,
@@ -345,15 +349,43 @@ def world(settings: Any) -> World:
     return world
 
 
-# Pages that are no HTML page of their own, or that need no German text.
+# Downloads, not pages: CSV files and PDFs (the letters' own, in the notice's language).
 NOT_PAGES = {"staff:notices_csv", "staff:notice_pdf", "staff:job_output", "staff:mandate_form"}
 NOT_PAGES |= {"review:notice_pdf", "review:results_csv"}
+
+
+# The pages the walk requests (the world fixture says with which objects).
+PAGES = (
+    "staff:queue", "staff:new", "staff:inbox", "staff:notifications", "staff:reply_detail",
+    "staff:case", "staff:links", "staff:hosts", "staff:party", "staff:timeline",
+    "staff:messages", "staff:replies", "staff:import_links", "staff:import", "staff:notice",
+    "staff:edit_notice", "staff:notice_form", "staff:job", "staff:job_status",
+    "staff:templates", "staff:template_edit", "staff:template_reset",
+    "review:index", "review:results", "review:notice", "two_factor:setup", "two_factor:verify",
+)  # fmt: skip
+
+
+def staff_pages() -> set[str]:
+    """Every URL name a caseworker, reviewer or admin can open (GET) outside the Django admin
+    and the portal, as the access matrix states it (the web form of a notice that has none
+    sends back to the notice)."""
+    return {
+        name
+        for name, rows in EXPECTED.items()
+        if name.split(":")[0] in ("staff", "review", "two_factor")
+        and {OK, REDIRECT} & {rows["GET"].get(who) for who in ("caseworker", "reviewer", "admin")}
+    }
+
+
+def test_the_walk_covers_every_staff_and_review_page() -> None:
+    # A new page must join the world below (with objects that show what it can show).
+    assert staff_pages() - NOT_PAGES == set(PAGES)
 
 
 def _who(name: str) -> str:
     if name.startswith("review:"):
         return "rita"
-    if name.startswith("staff:template"):
+    if name.startswith("staff:template") or name == "two_factor:verify":
         return "ada"
     return "carla"
 
@@ -374,4 +406,4 @@ def test_every_staff_and_review_page_reads_german(world: World) -> None:
 
     report = "\n".join(f"{url}:\n  " + "\n  ".join(lines) for url, lines in offenders.items())
     assert offenders == {}, report
-    assert requested == set(world.pages)
+    assert requested == set(world.pages) == set(PAGES)

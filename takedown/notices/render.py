@@ -834,8 +834,11 @@ def finding_label(finding: str) -> str:
         return translated
     for template, pattern in _FINDING_PATTERNS:
         if match := pattern.fullmatch(finding):
+            wording = gettext(template)
+            if wording == template:
+                return finding  # an English reader reads it as stored
             shown = _DETAILED[template]
-            return gettext(template) % {
+            return wording % {
                 key: shown.get(key, str)(value) for key, value in match.groupdict().items()
             }
     return finding
