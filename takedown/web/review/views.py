@@ -25,7 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from takedown import stats
@@ -44,7 +43,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
-from takedown.web.staff.selectors import evidence_rows
+from takedown.web.staff.selectors import PARTY_LABELS, evidence_rows
 from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
@@ -139,14 +138,6 @@ def seen_digest(rendered: RenderedNotice) -> str:
 
 
 PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar")
-ROLE_LABELS = {
-    "platform": gettext_lazy("Platform"),
-    "operator": gettext_lazy("Site operator"),
-    "cdn": gettext_lazy("CDN"),
-    "hosting": gettext_lazy("Hosting provider"),
-    "registrar": gettext_lazy("Registrar"),
-    "registrant": gettext_lazy("Registrant"),
-}
 
 
 def _parties(resolution: Any) -> list[dict[str, Any]]:
@@ -174,7 +165,7 @@ def _parties(resolution: Any) -> list[dict[str, Any]]:
     # The registrant (and any role without an organisation) as the sources named it.
     rows.extend(said.values())
     for row in rows:
-        row["label"] = ROLE_LABELS.get(row["role"], row["role"])
+        row["label"] = PARTY_LABELS.get(row["role"], row["role"])
     return rows
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from takedown.checks.escalate import LADDER_STEPS
 from takedown.intake.readers import FORMATS
@@ -18,6 +19,10 @@ from takedown.notices.periods import PeriodError, normalise_region
 from takedown.resolve.decisions import DECIDABLE_ROLES
 from takedown.web.access import is_admin
 from takedown.web.portal.forms import MultipleFileField, MultipleFileInput
+
+# Django's label of an empty choice in a select (django.db.models.fields.BLANK_CHOICE_LABEL),
+# which Django's own German catalogue does not translate yet: ours does (it comes first).
+gettext_noop("- Select an option -")
 
 # Pasted lists are read as plain text (one URL per line) unless another format is chosen.
 FORMAT_CHOICES = [("", _("Detect from the file"))] + [(f, f) for f in FORMATS]
