@@ -56,6 +56,7 @@ from takedown.notices.render import (
     LABELS,
     compose_body,
     element_gaps,
+    finding_label,
     letter_pieces,
     message_text,
     period_words,
@@ -354,10 +355,11 @@ def activate(version: LetterTemplate, actor: Any) -> LetterTemplate:
 
 
 def _missing_summary(check: dict[str, Any]) -> str:
+    """The findings of every combination, once each, in the active language."""
     labels: list[str] = []
     for combination in check["combinations"]:
         labels += [label for label in combination["missing"] if label not in labels]
-    return ", ".join(labels)
+    return ", ".join(finding_label(label) for label in labels)
 
 
 def reset(team: Team, regime_code: str, lang: str, actor: Any) -> int:
