@@ -269,8 +269,11 @@ def world(settings: Any) -> World:
         sent_at=timezone.now(),
     )
     prepare_delisting(case, actor=carla)
-    for delisting in Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE):
-        notices[f"delisting {delisting.pk}"] = delisting
+    # One request per situation on the notice pages (the engines' requests read alike); the
+    # form page of each (the engines' forms differ).
+    delistings = list(Notice.objects.filter(case=case, recipient_role=Role.SEARCH_ENGINE))
+    for delisting in delistings:
+        notices.setdefault(delisting.regime, delisting)
 
     # What the portal, the rechecks and the answers leave for the caseworker.
     send_message(case, "Gibt es Neuigkeiten?")
@@ -320,7 +323,9 @@ def world(settings: Any) -> World:
         "staff:notice": every_notice,
         "staff:edit_notice": [{**ref, "pk": notices[name].pk} for name in ("draft", "in_review")],
         "staff:notice_form": [
-            {**ref, "pk": n.pk} for n in notices.values() if n.channel == Contact.Channel.WEBFORM
+            {**ref, "pk": n.pk}
+            for n in {*notices.values(), *delistings}
+            if n.channel == Contact.Channel.WEBFORM
         ],
         "staff:job": [{**ref, "pk": job.pk} for job in jobs],
         "staff:job_status": [{**ref, "pk": job.pk} for job in jobs],
