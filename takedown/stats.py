@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from takedown.models import Case, FoundLink, Notice, NoticeLink, RecipientRole
 from takedown.models.link import ONLINE_VERDICTS
+from takedown.notices import render
 from takedown.notices.regimes import UnknownRegime, get_regime
 from takedown.workflow import ACTIVE_CASE_STATUSES
 
@@ -262,8 +263,9 @@ def _medians(groups: dict[tuple[str, str], list[timedelta]]) -> list[Median]:
 
 
 def regime_title(code: str) -> str:
+    """The regime's title in the active language (a page's), or its code if it is unknown."""
     try:
-        return get_regime(code).title
+        return render.regime_title(get_regime(code))
     except UnknownRegime:
         return code
 

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from takedown import models as m
 from takedown.notices.clock import deadline_for
 from takedown.notices.regimes import REGIMES, get_regime
 from takedown.notices.render import (
     check_elements,
+    finding_label,
     render_notice,
     stated_due,
     statements_for,
@@ -224,6 +225,43 @@ def test_check_elements_wrong_role_and_category_are_reported() -> None:
 
 def test_check_elements_unknown_regime() -> None:
     assert check_elements(make_notice("nope")) == ["a known legal regime ('nope' is not one)"]
+
+
+def test_findings_are_stored_in_english_and_shown_in_the_readers_language() -> None:
+    # A German letter, checked while a German caseworker is signed in: the check reads the
+    # letter in its own language and records its findings in English; the page translates.
+    notice = make_notice("take_it_down", role="dataset_maintainer", language="de")
+    with translation.override("de"):
+        found = check_elements(notice)
+        shown = [finding_label(finding) for finding in found]
+        others = [
+            finding_label(finding)
+            for finding in (
+                "a known legal regime ('nope' is not one)",
+                "links of this case only (3 belong to another case)",
+                "the message text",
+                "exact URL(s) of the content",
+                "a finding no catalogue knows",
+            )
+        ]
+
+    assert found == [
+        "a recipient this regime addresses (site operator, hosting provider)",
+        "content this regime covers (intimate images)",
+    ]
+    assert shown == [
+        "ein Empfänger, an den sich diese Rechtsgrundlage richtet (Betreiber der Website,"
+        " Hosting-Anbieter)",
+        "Inhalte, die diese Rechtsgrundlage erfasst (Kategorie: Intimes Bild)",
+    ]
+    assert others == [
+        "eine bekannte Rechtsgrundlage ('nope' ist keine)",
+        "nur Links dieses Falls (3 gehören zu einem anderen Fall)",
+        "der Text der Nachricht",
+        "genaue URL(s) der Inhalte",
+        "a finding no catalogue knows",
+    ]
+    assert [finding_label(finding) for finding in found] == found
 
 
 STATEMENT_CASES = [

@@ -24,6 +24,17 @@ STAFF_SOURCES = (
     "takedown/jobs.py",
     "takedown/models",
     "takedown/notifications.py",
+    # The reviewer's pages.
+    "templates/review",
+    "takedown/web/review",
+    # What the staff pages show from the domain: the element check's findings and the regimes'
+    # reasons, the web-form checklist, the directory's form hints, an answer's next step.
+    "takedown/notices/regimes.py",
+    "takedown/notices/render.py",
+    "takedown/notices/complaint.py",
+    "takedown/notices/webform.py",
+    "takedown/directory/seed.py",
+    "takedown/replies/inbound.py",
 )
 
 

@@ -589,10 +589,11 @@ def test_hosts_page_shows_which_source_said_what(client, carla, case, hoster):
     content = client.get(reverse("staff:hosts", args=[case.reference])).content.decode()
 
     assert (
-        "<td>hosting</td><td>Hoster Eins GmbH</td><td>DE</td><td><code>rdap</code></td>" in content
+        "<td>Hosting provider</td><td>Hoster Eins GmbH</td><td>DE</td><td><code>rdap</code></td>"
+        in content
     )
     assert (
-        "<td>registrar</td><td>Example Registrar</td><td>US</td><td><code>whois</code></td>"
+        "<td>Registrar</td><td>Example Registrar</td><td>US</td><td><code>whois</code></td>"
         in content
     )
     assert "hosting in DE (rdap)" in content

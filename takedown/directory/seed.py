@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from takedown.directory.contacts import ContactChanges, ContactSpec, plan_contacts
 from takedown.directory.rules import clear_rule_cache, normalize_pattern
@@ -105,8 +106,9 @@ def form_field(label: str, source: str, **extra: Any) -> dict[str, Any]:
     return {"label": label, "source": source, **extra}
 
 
-# Shown beside a form field that asks for an identity document.
-ID_HINT = (
+# Shown beside a form field that asks for an identity document. Hints are the caseworker's
+# guidance: the form page shows them in the caseworker's language (notices/webform.py).
+ID_HINT = gettext_noop(
     "a copy of the person's identity document, sent only with their consent; details not"
     " needed to verify the name may be blacked out. Check on the form whether it still asks"
     " for one"
@@ -1165,12 +1167,14 @@ SEARCH_ENGINES: tuple[SeedOrganisation, ...] = (
                     form_field(
                         "Does personal information appear with the content?",
                         "by_hand",
-                        hint="say whether the pages show the person's name or contact details",
+                        hint=gettext_noop(
+                            "say whether the pages show the person's name or contact details"
+                        ),
                     ),
                     form_field(
                         "Documentation (police report, court order)",
                         "by_hand",
-                        hint="optional: Microsoft considers a report without it",
+                        hint=gettext_noop("optional: Microsoft considers a report without it"),
                     ),
                 ),
             ),
@@ -1190,7 +1194,7 @@ SEARCH_ENGINES: tuple[SeedOrganisation, ...] = (
                     form_field(
                         "Role in society",
                         "by_hand",
-                        hint="the person's public role, if any (usually none)",
+                        hint=gettext_noop("the person's public role, if any (usually none)"),
                     ),
                     form_field("URLs to block", "urls"),
                     form_field("Why each URL should be blocked", "description"),

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop
 
 from takedown.crypto import open_text
 from takedown.models import CaseEvent, Mandate, Notice, RecipientRole
@@ -203,13 +204,19 @@ def missing(notice: Notice) -> list[str]:
     found = []
     if notice.kind == Kind.COMPLAINT and notice.authority_basis == Basis.PENDING:
         found.append(
-            "the competent authority, chosen by the caseworker (the controller's seat is not "
-            "known well enough to tell)"
+            gettext_noop(
+                "the competent authority, chosen by the caseworker (the controller's seat is "
+                "not known well enough to tell)"
+            )
         )
     if notice.case.complaint_consent_at is None:
-        found.append("the person's consent to be named as the complainant, recorded on the case")
+        found.append(
+            gettext_noop(
+                "the person's consent to be named as the complainant, recorded on the case"
+            )
+        )
     elif not _complainant(notice):
-        found.append("the complainant's name")
+        found.append(gettext_noop("the complainant's name"))
     return found
 
 

@@ -51,6 +51,7 @@ from takedown.notices.render import (
     current_mandate,
     element_check_result,
     link_rows_of,
+    regime_heading,
     store_element_check,
 )
 from takedown.resolve.decisions import load_decisions
@@ -541,18 +542,23 @@ def _jurisdiction_regimes(
 
 
 def notice_regime_options(notice: Notice) -> list[tuple[Regime, str]]:
-    """The regimes the caseworker may choose for this notice, with their reasons."""
+    """The regimes the caseworker may choose for this notice, each with its title, citation
+    and reasons in the active language (the caseworker's page)."""
     if notice.recipient_role == Role.SEARCH_ENGINE:
         # The link's situation decides (notices.delisting): there is nothing to choose.
         return []
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
-    return regime_options(
+    options = regime_options(
         _jurisdiction_regimes(case, notice.recipient, notice.recipient_role, person_country),
         role=notice.recipient_role,
         category=case.category,
         owns_copyright=case.owns_copyright,
     )
+    return [
+        (regime, "{} ({}): {}".format(*regime_heading(regime), reason))
+        for regime, reason in options
+    ]
 
 
 class RegimeChoiceError(NotPossible):

@@ -56,9 +56,11 @@ from takedown.notices.render import (
     LABELS,
     compose_body,
     element_gaps,
+    finding_label,
     letter_pieces,
     message_text,
     period_words,
+    regime_heading,
     store_element_check,
 )
 from takedown.workflow import record_event, transition
@@ -125,7 +127,7 @@ def sample_context(regime: Regime, lang: str, category: str, role: str) -> dict[
     for_dpa = role == RecipientRole.DPA
     for_dataset = role == RecipientRole.DATASET_MAINTAINER
     law = labels["laws"].get(regime.code, "")
-    title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
+    title, citation = regime_heading(regime, lang)
     if for_dpa:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     links = []
@@ -353,11 +355,11 @@ def activate(version: LetterTemplate, actor: Any) -> LetterTemplate:
 
 
 def _missing_summary(check: dict[str, Any]) -> str:
+    """The findings of every combination, once each, in the active language."""
     labels: list[str] = []
     for combination in check["combinations"]:
         labels += [label for label in combination["missing"] if label not in labels]
-    # The element labels are stored in English (gettext_noop): shown in the page's language.
-    return ", ".join(_(label) for label in labels)
+    return ", ".join(finding_label(label) for label in labels)
 
 
 def reset(team: Team, regime_code: str, lang: str, actor: Any) -> int:

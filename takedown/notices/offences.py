@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 
 @dataclass(frozen=True)
 class Question:
     key: str
     en: str
     de: str
+
+    @property
+    def text(self) -> str:
+        """The question in the active language (the caseworker's page)."""
+        return self.de if (get_language() or "en").startswith("de") else self.en
 
 
 QUESTIONS: dict[str, Question] = {

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from takedown.models.roles import CONTROLLER_ROLES
 from takedown.models.roles import RecipientRole as Role
@@ -552,23 +552,32 @@ REGIMES: dict[str, Regime] = {
             # engines' forms ask for it: the name goes out, once a reviewer confirmed it.
             discloses_person=True,
             elements=(
-                Element("urls", "the URLs of the pages and images the search results lead to"),
+                Element(
+                    "urls",
+                    gettext_noop("the URLs of the pages and images the search results lead to"),
+                ),
                 IDENTITY,
                 Element(
                     "legal_basis",
-                    "the ground for delisting: GDPR Art. 17(1), 21 against the search engine"
-                    " (Art. 9 for health or sex-life data) and its own policy",
+                    gettext_noop(
+                        "the ground for delisting: GDPR Art. 17(1), 21 against the search engine"
+                        " (Art. 9 for health or sex-life data) and its own policy"
+                    ),
                     "Art. 17",
                 ),
                 Element(
                     "lack_of_consent",
-                    "statement that the person did not consent to the images being published",
+                    gettext_noop(
+                        "statement that the person did not consent to the images being published"
+                    ),
                 ),
                 Element(
                     "representation",
-                    "how the representative is authorised to act for the person",
+                    gettext_noop("how the representative is authorised to act for the person"),
                 ),
-                Element("deadline", "the one-month response deadline (GDPR Art. 12(3))"),
+                Element(
+                    "deadline", gettext_noop("the one-month response deadline (GDPR Art. 12(3))")
+                ),
                 NOTIFIER,
                 SIGNATURE,
                 MANDATE,
@@ -595,10 +604,12 @@ REGIMES: dict[str, Regime] = {
             needs_mandate=False,
             discloses_person=False,
             elements=(
-                Element("urls", "the exact URLs as the search results show them"),
+                Element("urls", gettext_noop("the exact URLs as the search results show them")),
                 Element(
                     "source_removed",
-                    "statement that the pages are gone at their source, as our checks found",
+                    gettext_noop(
+                        "statement that the pages are gone at their source, as our checks found"
+                    ),
                 ),
                 NOTIFIER,
             ),
@@ -640,8 +651,9 @@ def regime_options(
     candidates: Iterable[str], *, role: str, category: str, owns_copyright: bool
 ) -> list[tuple[Regime, str]]:
     """Every regime among `candidates` (the jurisdiction regimes of the recipient) that can
-    address `role` for this case, in order of preference, each with the reason it applies: the
-    caseworker may choose another than the first (a KUG demand beside or instead of GDPR)."""
+    address `role` for this case, in order of preference, each with the reason it applies (in
+    the active language, without the regime's title): the caseworker may choose another than
+    the first (a KUG demand beside or instead of GDPR)."""
     wanted = set(candidates) | {"generic_privacy"}
     options = []
     for code in PREFERENCE[role]:
@@ -657,24 +669,40 @@ def regime_options(
 
 
 def _reason(regime: Regime, category: str) -> str:
+    """Why the regime fits, in the active language (the caseworker's page)."""
     where = (
-        "applies to any recipient"
+        gettext("applies to any recipient")
         if regime.countries is None
-        else "the recipient's country is one where it applies"
+        else gettext("the recipient's country is one where it applies")
     )
     if regime.person_countries is not None:
-        where += " (or the person lives where it applies)"
+        where += " " + gettext("(or the person lives where it applies)")
     parts = [where]
     if regime.categories is not None:
-        parts.append(f"covers {category} images")
+        parts.append(gettext("covers %(category)s images") % {"category": category})
     if regime.requires_copyright:
-        parts.append("the person owns the copyright")
-    basis = regime.deadline_basis or "our setting"
-    period = f"{regime.deadline_amount} {regime.deadline_unit.replace('_', ' ')}"
-    parts.append(f"answer within {period} ({basis})")
+        parts.append(gettext("the person owns the copyright"))
+    parts.append(
+        gettext("answer within %(period)s (%(basis)s)")
+        % {
+            "period": _period(regime.deadline_amount, regime.deadline_unit),
+            "basis": regime.deadline_basis or gettext("our setting"),
+        }
+    )
     if regime.needs_mandate:
-        parts.append("needs the signed mandate")
-    return f"{regime.title} ({regime.citation}): " + "; ".join(parts) + "."
+        parts.append(gettext("needs the signed mandate"))
+    return "; ".join(parts) + "."
+
+
+def _period(amount: int, unit: str) -> str:
+    words = {
+        "hours": ngettext("%(n)d hour", "%(n)d hours", amount),
+        "calendar_days": ngettext("%(n)d calendar day", "%(n)d calendar days", amount),
+        "working_days": ngettext("%(n)d working day", "%(n)d working days", amount),
+        "weeks": ngettext("%(n)d week", "%(n)d weeks", amount),
+        "months": ngettext("%(n)d month", "%(n)d months", amount),
+    }
+    return words[unit] % {"n": amount}
 
 
 def choose_regime(

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
+from django.utils.translation import gettext, gettext_noop
 
 from takedown.csvsafe import csv_bytes
 from takedown.intake.normalize import host_for_display
@@ -475,7 +476,7 @@ def notice_context(
     signer_name = (signer.get_full_name().strip() or signer.get_username()) if signer else ""
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
     law = labels["laws"].get(regime.code, "")
-    title, citation = labels["regimes"].get(regime.code, (regime.title, regime.citation))
+    title, citation = regime_heading(regime, lang)
     if notice.recipient_role == RecipientRole.DPA:
         title, citation = labels["complaint"][0], labels["complaint"][1].format(law=law)
     due = stated_due(notice, now)
@@ -774,26 +775,103 @@ def element_gaps(
     return missing
 
 
+# The element check's findings beyond a regime's own elements (Element.label) and a letter to
+# an authority's (complaint.missing). A finding is stored in English, in Notice.element_check
+# and in a letter text's check: the record, the commands and the logs read it so, and every
+# reader of one stored result sees the same finding. Staff pages show it in the reader's
+# language through finding_label.
+WRONG_ROLE = gettext_noop("a recipient this regime addresses (%(roles)s)")
+WRONG_CATEGORY = gettext_noop("content this regime covers (%(categories)s images)")
+FOREIGN_LINKS = gettext_noop("links of this case only (%(count)s belong to another case)")
+UNNAMED_ENTRIES = gettext_noop(
+    "the dataset entry id, or the caseworker's reason for its absence, of every link"
+    " (%(count)s without)"
+)
+UNKNOWN_REGIME = gettext_noop("a known legal regime (%(code)s is not one)")
+MESSAGE_TEXT = gettext_noop("the message text")
+
+
+def _role_names(english: str) -> str:
+    """ "site operator, hosting provider" (as a finding names roles) in the active language."""
+    names = {name: role for role, name in LABELS["en"]["roles"].items()}
+    words = LABELS.get((translation.get_language() or "en")[:2], LABELS["en"])["roles"]
+    return ", ".join(words.get(names.get(name, ""), name) for name in english.split(", "))
+
+
+def _category_names(english: str) -> str:
+    return ", ".join(
+        str(Case.Category(code).label) if code in Case.Category.values else code
+        for code in english.split(", ")
+    )
+
+
+# Each finding with details: how to read the details back, and how to show them.
+_DETAILED: dict[str, dict[str, Any]] = {
+    WRONG_ROLE: {"roles": _role_names},
+    WRONG_CATEGORY: {"categories": _category_names},
+    FOREIGN_LINKS: {},
+    UNNAMED_ENTRIES: {},
+    UNKNOWN_REGIME: {},
+}
+
+
+def _finding_pattern(template: str) -> re.Pattern[str]:
+    pieces = re.split(r"%\((\w+)\)s", template)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(pieces))
+    )
+
+
+_FINDING_PATTERNS = [(template, _finding_pattern(template)) for template in _DETAILED]
+
+
+def finding_label(finding: str) -> str:
+    """A stored finding of the element check (a regime element's label, a letter to an
+    authority's gap, or one of the findings above with its details), in the active language.
+    A finding no catalogue knows stays as it is."""
+    translated = gettext(finding)
+    if translated != finding:
+        return translated
+    for template, pattern in _FINDING_PATTERNS:
+        if match := pattern.fullmatch(finding):
+            wording = gettext(template)
+            if wording == template:
+                return finding  # an English reader reads it as stored
+            shown = _DETAILED[template]
+            return wording % {
+                key: shown.get(key, str)(value) for key, value in match.groupdict().items()
+            }
+    return finding
+
+
+def regime_heading(regime: Regime, language: str | None = None) -> tuple[str, str]:
+    """The regime's title and citation in `language`, by default the active one (a staff
+    page names the regime as a letter in the reader's language would)."""
+    lang = (language or translation.get_language() or "en")[:2]
+    labels = LABELS.get(lang, LABELS["en"])
+    return labels["regimes"].get(regime.code, (regime.title, regime.citation))
+
+
+def regime_title(regime: Regime) -> str:
+    """The regime's title in the active language."""
+    return str(regime_heading(regime)[0])
+
+
 def _missing(draft: _Draft) -> list[str]:
     notice, regime, ctx = draft.notice, draft.regime, draft.context
     missing = []
     if notice.recipient_role not in regime.roles:
         roles = ", ".join(LABELS["en"]["roles"][role] for role in regime.roles)
-        missing.append(f"a recipient this regime addresses ({roles})")
+        missing.append(WRONG_ROLE % {"roles": roles})
     if regime.categories is not None and notice.case.category not in regime.categories:
-        missing.append(
-            f"content this regime covers ({', '.join(sorted(regime.categories))} images)"
-        )
+        missing.append(WRONG_CATEGORY % {"categories": ", ".join(sorted(regime.categories))})
     if draft.foreign_links:
-        missing.append(f"links of this case only ({draft.foreign_links} belong to another case)")
+        missing.append(FOREIGN_LINKS % {"count": draft.foreign_links})
     if ctx["is_dataset"]:
         # A maintainer finds an entry by its id; a URL alone may match many rows or none.
         unnamed = ctx["unnamed_entries"]
         if unnamed:
-            missing.append(
-                "the dataset entry id, or the caseworker's reason for its absence, of every link"
-                f" ({unnamed} without)"
-            )
+            missing.append(UNNAMED_ENTRIES % {"count": unnamed})
     agent = (
         notice.contact is not None
         and notice.contact.purpose == Contact.Purpose.COPYRIGHT
@@ -826,11 +904,11 @@ def check_elements(notice: Notice, prefetched: Prefetched | None = None) -> list
     an edit, which withdraws a confirmation, must not make the letter look incomplete.
     `prefetched`: its link rows (CHECKED_ROWS listed) and mandate, if read beforehand."""
     if notice.kind == Notice.Kind.MESSAGE:
-        return [] if notice.body_text.strip() and notice.subject.strip() else ["the message text"]
+        return [] if notice.body_text.strip() and notice.subject.strip() else [MESSAGE_TEXT]
     try:
         regime = get_regime(notice.regime)
     except UnknownRegime:
-        return [f"a known legal regime ({notice.regime!r} is not one)"]
+        return [UNKNOWN_REGIME % {"code": repr(notice.regime)}]
     pending = regime.discloses_person and not (
         notice.discloses_person and notice.disclosure_confirmed_by_id is not None
     )

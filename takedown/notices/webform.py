@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from takedown.models import AffectedPerson, Notice
 from takedown.notices.render import notice_context, render_notice, shorten
 
@@ -37,7 +39,9 @@ SOURCES = {
     "by_hand": "Filled in by the caseworker (the directory says how)",
 }
 # Why a field that needs the person's name is empty.
-NAME_WITHHELD = "the person's name goes out only after a reviewer confirmed its disclosure"
+NAME_WITHHELD = gettext_noop(
+    "the person's name goes out only after a reviewer confirmed its disclosure"
+)
 
 
 @dataclass
@@ -56,7 +60,9 @@ class PreparedForm:
 
 
 def prepare_form(notice: Notice) -> PreparedForm:
-    """The values for the notice's form and the steps to submit it."""
+    """The values for the notice's form and the steps to submit it. The values are the
+    notice's (in its language); the labels the directory gives are the form's own; the steps
+    and notes are for the caseworker, in the active language."""
     rendered = render_notice(notice, with_pdf=False)
     context = notice_context(notice)
     url = (notice.to_address or (notice.contact.value if notice.contact else "")).strip()
@@ -67,42 +73,53 @@ def prepare_form(notice: Notice) -> PreparedForm:
         # No field list in the directory: the two every form has.
         fields = [
             _field(
-                {"label": "Subject", "source": "subject"}, rendered.subject, rendered.text, context
+                {"label": gettext("Subject"), "source": "subject"},
+                rendered.subject,
+                rendered.text,
+                context,
             ),
             _field(
-                {"label": "Description", "source": "description"},
+                {"label": gettext("Description"), "source": "description"},
                 rendered.subject,
                 rendered.text,
                 context,
             ),
         ]
     checklist = [
-        f"Open the form: {url}",
-        *(f"Fill in “{f.label}”" for f in fields),
-        f"Attach the notice PDF ({context['case_reference']}-notice-{notice.pk}.pdf) and the "
-        "links list, where the form takes attachments",
-        "Submit the form and keep its confirmation page",
-        "Record the confirmation number here (Mark as submitted): answers quoting it are "
-        "matched to this notice",
+        gettext("Open the form: %(url)s") % {"url": url},
+        *(gettext("Fill in “%(label)s”") % {"label": f.label} for f in fields),
+        gettext(
+            "Attach the notice PDF (%(file)s) and the links list, where the form takes attachments"
+        )
+        % {"file": f"{context['case_reference']}-notice-{notice.pk}.pdf"},
+        gettext("Submit the form and keep its confirmation page"),
+        gettext(
+            "Record the confirmation number here (Mark as submitted): answers quoting it are "
+            "matched to this notice"
+        ),
     ]
     return PreparedForm(url, fields, checklist)
 
 
 def _field(item: dict[str, Any], subject: str, text: str, context: dict[str, Any]) -> FormField:
-    label = str(item.get("label", "")).strip() or "Field"
+    label = str(item.get("label", "")).strip() or gettext("Field")
     source = str(item.get("source", "")).strip()
     value = _value(source, subject, text, context, item)
     field = FormField(label, source, value)
     if source not in SOURCES:
-        field.note = "unknown source in the directory: fill in by hand"
+        field.note = gettext("unknown source in the directory: fill in by hand")
     elif source in ("person_name", "queries") and not value:
-        field.note = NAME_WITHHELD
+        field.note = gettext(NAME_WITHHELD)
     elif source == "by_hand":
-        field.note = str(item.get("hint", "")).strip() or "fill in by hand"
+        # A hint of the directory seed has a translation; one written in the admin shows as is.
+        hint = str(item.get("hint", "")).strip()
+        field.note = gettext(hint) if hint else gettext("fill in by hand")
     limit = item.get("max_length")
     if isinstance(limit, int) and 0 < limit < len(value):
         field.value = shorten(value, limit)
-        field.note = f"shortened to the form's {limit} characters: attach the PDF for the rest"
+        field.note = gettext(
+            "shortened to the form's %(limit)d characters: attach the PDF for the rest"
+        ) % {"limit": limit}
     return field
 
 

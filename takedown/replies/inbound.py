@@ -55,6 +55,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from takedown.checks.escalate import EscalationError, record_reply
 from takedown.events import stored
@@ -82,16 +84,24 @@ OUTCOMES: dict[str, str] = {
     Kind.NOT_RESPONSIBLE: Outcome.NOT_RESPONSIBLE,
 }
 # What the caseworker is told to do next, per kind.
-NEXT_STEPS: dict[str, str] = {
-    Kind.AUTO_REPLY: "Nothing: an automatic answer. The deadline runs on.",
-    Kind.BOUNCE: "The address failed: try the next contact of the recipient.",
-    Kind.ACKNOWLEDGEMENT: "Wait for the decision; the recipient's ticket number is kept.",
-    Kind.COMPLIED: "The links are rechecked to confirm the removal.",
-    Kind.PARTLY_COMPLIED: "Check which links are still online; remind for the rest.",
-    Kind.REFUSED: "Decide the next step of the ladder (complaint, authority, legal step).",
-    Kind.NOT_RESPONSIBLE: "Turn to the party they name, or the next step of the ladder.",
-    Kind.NEEDS_INFORMATION: "Answer their question (identity, mandate, URLs) from the case.",
-    Kind.OTHER: "Read it and record what it means.",
+NEXT_STEPS: dict[str, Promise] = {
+    Kind.AUTO_REPLY: gettext_lazy("Nothing: an automatic answer. The deadline runs on."),
+    Kind.BOUNCE: gettext_lazy("The address failed: try the next contact of the recipient."),
+    Kind.ACKNOWLEDGEMENT: gettext_lazy(
+        "Wait for the decision; the recipient's ticket number is kept."
+    ),
+    Kind.COMPLIED: gettext_lazy("The links are rechecked to confirm the removal."),
+    Kind.PARTLY_COMPLIED: gettext_lazy("Check which links are still online; remind for the rest."),
+    Kind.REFUSED: gettext_lazy(
+        "Decide the next step of the ladder (complaint, authority, legal step)."
+    ),
+    Kind.NOT_RESPONSIBLE: gettext_lazy(
+        "Turn to the party they name, or the next step of the ladder."
+    ),
+    Kind.NEEDS_INFORMATION: gettext_lazy(
+        "Answer their question (identity, mandate, URLs) from the case."
+    ),
+    Kind.OTHER: gettext_lazy("Read it and record what it means."),
 }
 
 

@@ -25,7 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from takedown import stats
@@ -33,12 +32,18 @@ from takedown.csvsafe import csv_bytes
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Team, Verdict
 from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime
-from takedown.notices.render import RenderedNotice, check_elements, render_notice
+from takedown.notices.render import (
+    RenderedNotice,
+    check_elements,
+    finding_label,
+    regime_title,
+    render_notice,
+)
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
-from takedown.web.staff.selectors import evidence_rows
+from takedown.web.staff.selectors import PARTY_LABELS, evidence_rows
 from takedown.workflow import ConcurrentChange
 
 QUEUE_LIMIT = 200
@@ -58,6 +63,11 @@ class QueueRow:
     own: bool  # the reviewer wrote or submitted it: four eyes forbid approving
 
     @property
+    def regime_title(self) -> str:
+        """The regime's title in the reader's language; the code of one that does not exist."""
+        return regime_title(self.regime) if self.regime else self.notice.regime
+
+    @property
     def needs_disclosure(self) -> bool:
         return bool(self.regime and self.regime.discloses_person)
 
@@ -75,7 +85,7 @@ def _regime(code: str) -> Regime | None:
 
 def _row(notice: Notice, user: Any) -> QueueRow:
     own = user.pk in {notice.created_by_id, getattr(notice, "submitted_by", None)}
-    missing = list((notice.element_check or {}).get("missing", []))
+    missing = [finding_label(m) for m in (notice.element_check or {}).get("missing", [])]
     return QueueRow(notice, _regime(notice.regime), missing, own)
 
 
@@ -128,14 +138,6 @@ def seen_digest(rendered: RenderedNotice) -> str:
 
 
 PARTY_ROLES = ("platform", "operator", "cdn", "hosting", "registrar")
-ROLE_LABELS = {
-    "platform": gettext_lazy("Platform"),
-    "operator": gettext_lazy("Site operator"),
-    "cdn": gettext_lazy("CDN"),
-    "hosting": gettext_lazy("Hosting provider"),
-    "registrar": gettext_lazy("Registrar"),
-    "registrant": gettext_lazy("Registrant"),
-}
 
 
 def _parties(resolution: Any) -> list[dict[str, Any]]:
@@ -163,7 +165,7 @@ def _parties(resolution: Any) -> list[dict[str, Any]]:
     # The registrant (and any role without an organisation) as the sources named it.
     rows.extend(said.values())
     for row in rows:
-        row["label"] = ROLE_LABELS.get(row["role"], row["role"])
+        row["label"] = PARTY_LABELS.get(row["role"], row["role"])
     return rows
 
 
@@ -227,7 +229,7 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rendered, error = None, ""
     try:
         rendered = render_notice(notice, with_pdf=False)
-        missing = check_elements(notice)
+        missing = [finding_label(finding) for finding in check_elements(notice)]
     except UnknownRegime:
         error = _("This notice names a legal regime that does not exist: it cannot be rendered.")
         missing = []
@@ -467,7 +469,10 @@ def _results_data(request: HttpRequest) -> tuple[stats.Results, ResultFilter, di
     choices = {
         "periods": PERIODS,
         "teams": _teams_for(request.user),
-        "regimes": sorted(REGIMES.values(), key=lambda regime: regime.title),
+        "regimes": sorted(
+            ({"code": code, "title": regime_title(regime)} for code, regime in REGIMES.items()),
+            key=lambda regime: regime["title"],
+        ),
         "countries": countries,
     }
     return _narrowed(data, chosen), chosen, choices

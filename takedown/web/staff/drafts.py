@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from takedown.errors import NotPossible
 from takedown.models import Notice
 from takedown.notices.regimes import UnknownRegime
-from takedown.notices.render import DUE_PLACEHOLDER, template_body
+from takedown.notices.render import DUE_PLACEHOLDER, finding_label, template_body
 from takedown.notices.review import edit
 from takedown.web.access import get_case_for, staff_required
+from takedown.web.staff.forms import in_letter_language
 from takedown.workflow import ConcurrentChange
 
 EDITABLE = (Notice.Status.DRAFT, Notice.Status.IN_REVIEW, Notice.Status.APPROVED)
@@ -35,8 +36,8 @@ class DraftForm(forms.Form):
 
 
 def _missing(notice: Notice) -> list[str]:
-    # Stored in English (the audit language); the regimes' element labels read in the page's.
-    return [_(label) for label in (notice.element_check or {}).get("missing", [])]
+    # Stored in English (the audit language); shown in the page's.
+    return [finding_label(label) for label in (notice.element_check or {}).get("missing", [])]
 
 
 @staff_required
@@ -87,7 +88,7 @@ def edit_notice(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         "staff/notice_edit.html",
         {
             **page,
-            "form": form,
+            "form": in_letter_language(form, notice.language, "subject", "body_text"),
             "missing": _missing(notice),
             "placeholder": DUE_PLACEHOLDER,
         },

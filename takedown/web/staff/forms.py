@@ -10,6 +10,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from takedown.checks.escalate import LADDER_STEPS
 from takedown.intake.readers import FORMATS
@@ -19,8 +20,20 @@ from takedown.resolve.decisions import DECIDABLE_ROLES
 from takedown.web.access import is_admin
 from takedown.web.portal.forms import MultipleFileField, MultipleFileInput
 
+# Django's label of an empty choice in a select (django.db.models.fields.BLANK_CHOICE_LABEL),
+# which Django's own German catalogue does not translate yet: ours does (it comes first).
+gettext_noop("- Select an option -")
+
 # Pasted lists are read as plain text (one URL per line) unless another format is chosen.
 FORMAT_CHOICES = [("", _("Detect from the file"))] + [(f, f) for f in FORMATS]
+
+
+def in_letter_language(form: forms.Form, language: str, *names: str) -> forms.Form:
+    """Mark the fields that hold a letter's text as being in the letter's language (not the
+    page's): screen readers and spell checkers read them so."""
+    for name in names:
+        form.fields[name].widget.attrs["lang"] = language
+    return form
 
 
 class QueueFilterForm(forms.Form):

@@ -20,8 +20,9 @@ from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, RecipientRole, Team
 from takedown.notices import letters, placeholders
 from takedown.notices.regimes import DEADLINE, REGIMES, Regime
-from takedown.notices.render import regime_title
+from takedown.notices.render import finding_label, regime_title
 from takedown.web.access import admin_required
+from takedown.web.staff.forms import in_letter_language
 
 ROLE_NAMES: dict[str, Promise] = {
     RecipientRole.SITE_OPERATOR: gettext_lazy("Site operator"),
@@ -105,7 +106,7 @@ def _combination_rows(check: dict[str, Any]) -> list[dict[str, Any]]:
             "category_code": item["category"],
             "role_code": item["role"],
             # Stored in English (the audit language); shown in the page's language.
-            "missing": [_(label) for label in item["missing"]],
+            "missing": [finding_label(label) for label in item["missing"]],
         }
         for item in check.get("combinations", [])
     ]
@@ -221,6 +222,7 @@ def _edit_page(
     *,
     status: int = 200,
 ) -> HttpResponse:
+    in_letter_language(form, language, "text")
     latest = versions[0] if versions else None
     active = next((v for v in versions if v.active), None)
     text = latest.text if latest else letters.STARTER[language]
@@ -252,7 +254,7 @@ def _edit_page(
             "active": active,
             "rows": rows,
             "preview": preview,
-            "preview_missing": [_(label) for label in preview.missing],
+            "preview_missing": [finding_label(label) for label in preview.missing],
             "preview_category": CATEGORY_NAMES.get(wanted[0], wanted[0]),
             "preview_role": ROLE_NAMES.get(wanted[1], wanted[1]),
             "category_choices": _choices(CATEGORY_NAMES, [c for c, _r in combos]),

@@ -25,6 +25,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from takedown.complaint_period import german_case
 from takedown.intake.normalize import InvalidURL, normalize_url
@@ -358,6 +359,15 @@ def needing_decision(case: Case) -> Q:
 
 
 EVIDENCE_ROLES = ("platform", "operator", "cdn", "hosting", "registrar", "registrant")
+# The parties' roles as the pages name them, in the reader's language.
+PARTY_LABELS = {
+    "platform": gettext_lazy("Platform"),
+    "operator": gettext_lazy("Site operator"),
+    "cdn": gettext_lazy("CDN"),
+    "hosting": gettext_lazy("Hosting provider"),
+    "registrar": gettext_lazy("Registrar"),
+    "registrant": gettext_lazy("Registrant"),
+}
 
 
 def evidence_rows(resolution: Any) -> list[dict[str, Any]]:
@@ -372,6 +382,7 @@ def evidence_rows(resolution: Any) -> list[dict[str, Any]]:
         rows.append(
             {
                 "role": role,
+                "label": PARTY_LABELS[role],
                 "who": party.get("organization") or party.get("name") or "",
                 "country": party.get("country") or "",
                 "source": party.get("source") or "",

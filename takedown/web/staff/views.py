@@ -54,7 +54,12 @@ from takedown.notices.generate import (
 )
 from takedown.notices.offences import QUESTIONS, clean_facts
 from takedown.notices.regimes import UnknownRegime
-from takedown.notices.render import ACCESS_REGIMES, render_notice, store_element_check
+from takedown.notices.render import (
+    ACCESS_REGIMES,
+    finding_label,
+    render_notice,
+    store_element_check,
+)
 from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
@@ -661,7 +666,10 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "notice": notice,
             "rendered": rendered,
             "render_error": error,
-            "missing": (notice.element_check or {}).get("missing", []),
+            "missing": [
+                finding_label(finding)
+                for finding in (notice.element_check or {}).get("missing", [])
+            ],
             "link_count": notice.links.count(),
             # A dataset notice names each entry: the links without an id need a reason.
             # A few shown one by one; the rest take one reason for all (a file without ids).
