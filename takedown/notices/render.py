@@ -920,13 +920,6 @@ def check_elements(notice: Notice, prefetched: Prefetched | None = None) -> list
     return missing
 
 
-def regime_title(regime: Regime) -> str:
-    """The regime's title in the active language (of the page, or of the refusal)."""
-    if (translation.get_language() or "en").startswith("de"):
-        return str(LABELS["de"]["regimes"].get(regime.code, (regime.title,))[0])
-    return regime.title
-
-
 def store_element_check(notice: Notice) -> list[str]:
     """Run the element check and keep its result on the notice (for lists and the review)."""
     missing = check_elements(notice)

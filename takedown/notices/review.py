@@ -14,7 +14,12 @@ from django.utils.translation import gettext
 from takedown.errors import NotPossible
 from takedown.models import Notice
 from takedown.notices.regimes import IDENTITY, get_regime
-from takedown.notices.render import regime_title, store_element_check, with_due_placeholder
+from takedown.notices.render import (
+    finding_label,
+    regime_title,
+    store_element_check,
+    with_due_placeholder,
+)
 from takedown.workflow import ConcurrentChange, record_event, transition
 
 REVIEW_PERMISSION = "takedown.review_notice"
@@ -42,7 +47,7 @@ def submit_for_review(notice: Notice, actor: Any) -> None:
     if blocking:
         raise ReviewError(
             gettext("cannot submit for review: missing %(missing)s")
-            % {"missing": "; ".join(gettext(label) for label in blocking)}
+            % {"missing": "; ".join(finding_label(label) for label in blocking)}
         )
     transition(
         notice,
