@@ -232,6 +232,8 @@ class RenderedNotice:
     attachments: list[Attachment] = field(default_factory=list)
     # The name of every file the notice carries when sent (for pages that do not build them).
     filenames: list[str] = field(default_factory=list)
+    # False above TAKEDOWN_NOTICE_LISTED_LINKS: the letter states the number, the zip lists them.
+    links_in_letter: bool = True
 
 
 @dataclass
@@ -1028,8 +1030,8 @@ def data_attachments(
 
 
 def links_csv(notice: Notice) -> Iterator[str]:
-    """The notice's links CSV, a chunk of text at a time, streamed from the database (the
-    download of a notice whose letter does not list them)."""
+    """The notice's links CSV as the attachment carries it, a chunk of text at a time, streamed
+    from the database (the pages' download of a notice whose letter does not list them)."""
     buffer = io.StringIO()
     add, finish = links_csv_file("").open(buffer)
     for row in _own_rows(notice):
@@ -1098,7 +1100,9 @@ def render_notice(
     if ctx["links_in_letter"]:
         names.append(notice_json_name(notice))
     names.append(pdf_name)
-    return RenderedNotice(_subject(draft), draft.text, html, attachments, names)
+    return RenderedNotice(
+        _subject(draft), draft.text, html, attachments, names, ctx["links_in_letter"]
+    )
 
 
 def render_pdf(context: dict[str, Any]) -> bytes:

@@ -57,7 +57,7 @@ class PreparedForm:
 
 def prepare_form(notice: Notice) -> PreparedForm:
     """The values for the notice's form and the steps to submit it."""
-    rendered = render_notice(notice, with_pdf=False)
+    rendered = render_notice(notice, with_pdf=False, with_data=False)
     context = notice_context(notice)
     url = (notice.to_address or (notice.contact.value if notice.contact else "")).strip()
     spec = list(notice.contact.form_fields) if notice.contact is not None else []
