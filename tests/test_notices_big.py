@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import translation
 from pypdf import PdfReader
 
 from takedown import models as m
@@ -354,3 +355,16 @@ def test_listed_notice_page_has_no_download(client, team_notice, settings):
     assert b"links-download" not in html
     for url in urls(notice):
         assert url.encode() in html
+
+
+@pytest.mark.usefixtures("mail")
+def test_refusal_at_queueing_is_german_in_a_german_session(settings):
+    notice = approved()
+    settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES = 1000
+
+    with translation.override("de"), pytest.raises(SendError) as refused:
+        queue_notice(notice)
+
+    assert str(refused.value).startswith(
+        f"Meldung {notice.pk} ist zu groß für den Versand per E-Mail: mindestens 0.0 MB"
+    )
