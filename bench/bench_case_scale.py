@@ -625,6 +625,15 @@ def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
     ]
     if biggest is not None:
         pages.insert(4, ("notice", staff, reverse("staff:notice", args=[REFERENCE, biggest.pk])))
+    # The dataset maintainer's notice of every link (issue 16): its letter states their number.
+    whole = (
+        Notice.objects.filter(case=case, recipient_role="dataset_maintainer").order_by("pk").first()
+    )
+    if whole is not None:
+        pages += [
+            ("maintainer notice", staff, reverse("staff:notice", args=[REFERENCE, whole.pk])),
+            ("review: maintainer", staff, reverse("review:notice", args=[whole.pk])),
+        ]
     if only:
         pages = [page for page in pages if page[0] in only.split(",")]
     # What autovacuum does to a table after a million inserts or updates: the visibility map

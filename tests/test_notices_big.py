@@ -366,5 +366,5 @@ def test_refusal_at_queueing_is_german_in_a_german_session(settings):
         queue_notice(notice)
 
     assert str(refused.value).startswith(
-        f"Meldung {notice.pk} ist zu groß für den Versand per E-Mail: mindestens 0.0 MB"
+        f"Meldung {notice.pk} ist zu groß für den Versand per E-Mail: mindestens 0,0 MB"
     )

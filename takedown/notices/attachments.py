@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils import formats
 from django.utils.translation import gettext
 
 from takedown.csvsafe import CsvWriter
@@ -58,7 +59,7 @@ def too_large(notice_id: int, size: int) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f}"
+    return formats.number_format(size / 1_000_000, decimal_pos=1)
 
 
 # --- the formats ---------------------------------------------------------------------------------

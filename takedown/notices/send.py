@@ -56,6 +56,15 @@ Before the claim of a first attempt, notices/reroute.py resolves the notice's st
 again and takes out links whose party moved (its docstring argues why that keeps these
 guarantees and needs no new review); a retry never changes what the first attempt sent.
 
+Size: a notice e-mail is never larger than TAKEDOWN_NOTICE_MAX_MAIL_BYTES. `queue_notice`
+refuses a notice that certainly exceeds it (a floor from its number of links,
+notices/attachments.wire_floor), with a message that says what to do; `send_notice` renders the
+notice, measures the message as the wire would carry it, and, if it is too large, concludes the
+attempt as failed (not retried) before any handover: no sent-log row but the failure, nothing
+cut, nothing sent. So a notice goes out whole with every link or not at all, and the guarantees
+above are untouched: the check sits between the claim and the first handover, where a rendering
+failure already concluded an attempt.
+
 Recovery: a notice in SENDING whose claim is older than TAKEDOWN_SEND_CLAIM_TIMEOUT belongs to
 a dead worker (the timeout is longer than the send task's hard time limit). `recover_stuck_sending`
 concludes it from the sent log with the same function a live worker uses at the end of an
