@@ -368,3 +368,24 @@ def test_refusal_at_queueing_is_german_in_a_german_session(settings):
     assert str(refused.value).startswith(
         f"Meldung {notice.pk} ist zu groß für den Versand per E-Mail: mindestens 0,0 MB"
     )
+
+
+def test_facts_of_an_unlisted_notice_counted_in_sql_are_what_the_rows_say(monkeypatch):
+    """Above the threshold and past one chunk, link_rows counts in SQL what _gather finds in
+    the rows; every fact the element check and the letter use must agree."""
+    monkeypatch.setattr(render, "ROW_CHUNK", 2)
+    notice = maintainer_notice()
+    links = list(notice.links.order_by("pk"))
+    m.FoundLink.objects.filter(pk=links[0].pk).update(url="")
+    m.FoundLink.objects.filter(pk=links[1].pk).update(entry_id="", entry_id_note=" \n ")
+    m.FoundLink.objects.filter(pk=links[2].pk).update(entry_id="", entry_id_note="no id known")
+    m.FoundLink.objects.filter(pk=links[3].pk).update(ref_phash="ab" * 8, dataset="coyo")
+    notice.links.add(f.FoundLinkFactory(url="https://other.example/x.jpg"))  # another case's
+
+    sql = render.link_rows(notice, 3)
+    rows = render._gather(render._each_link_row(notice), 3)
+
+    facts = ("count", "foreign", "without_url", "unnamed", "datasets", "reference_hashes")
+    assert [getattr(sql, name) for name in facts] == [getattr(rows, name) for name in facts]
+    assert [getattr(sql, name) for name in facts] == [7, 1, 1, 1, {"coyo", "laion-5b"}, True]
+    assert sql.rows == rows.rows

@@ -31,6 +31,7 @@ from itertools import chain
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
@@ -357,17 +358,25 @@ _ROW_FIELDS = (
 def _each_link_row(notice: Notice) -> Iterator[dict[str, Any] | None]:
     """The notice's link rows in letter order, read as tuples in chunks; None for a link of
     another case (a bug elsewhere: it is left out, and the element check reports it)."""
-    through = (
+    for values in _rest(notice, list(_through(notice)[: ROW_CHUNK + 1])):
+        yield _row(notice, values)
+
+
+def _through(notice: Notice) -> QuerySet[NoticeLink, tuple[Any, ...]]:
+    return (
         NoticeLink.objects.filter(notice=notice)
         .order_by("link__created_at", "link__pk")
         .values_list(*_ROW_FIELDS)
     )
-    # Most notices hold a few links: one query reads them. Only a longer one goes on through a
-    # cursor, in chunks (one sort on the server, not one per chunk).
-    head = list(through[: ROW_CHUNK + 1])
-    rows = head if len(head) <= ROW_CHUNK else chain(head, through[len(head) :].iterator(ROW_CHUNK))
-    for values in rows:
-        yield _row(notice, values)
+
+
+def _rest(notice: Notice, head: list[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
+    """`head` (the first ROW_CHUNK + 1 rows), then the rest. Most notices hold a few links:
+    one query read them. Only a longer one goes on through a cursor, in chunks (one sort on the
+    server, not one per chunk)."""
+    if len(head) <= ROW_CHUNK:
+        return head
+    return chain(head, _through(notice)[len(head) :].iterator(ROW_CHUNK))
 
 
 def _row(notice: Notice, values: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -425,8 +434,55 @@ class LinkRows:
 
 def link_rows(notice: Notice, listed: int | None = None) -> LinkRows:
     """The notice's links of its own case, in one pass over its rows; keeps the first `listed`
-    rows (all when None)."""
-    return _gather(_each_link_row(notice), listed)
+    rows (all when None). A notice of more links than its letter lists
+    (TAKEDOWN_NOTICE_LISTED_LINKS) and than one chunk holds is counted and checked in SQL
+    instead (_facts_in_sql), every row still: its pages and its element check then read no
+    row of it beyond the first chunk."""
+    head = list(_through(notice)[: ROW_CHUNK + 1])
+    if len(head) > ROW_CHUNK and listed is not None:
+        own = NoticeLink.objects.filter(notice=notice, link__case_id=notice.case_id).count()
+        if own > settings.TAKEDOWN_NOTICE_LISTED_LINKS:
+            return _facts_in_sql(notice, own, [_row(notice, values) for values in head], listed)
+    return _gather((_row(notice, values) for values in _rest(notice, head)), listed)
+
+
+def _facts_in_sql(
+    notice: Notice, own: int, head: list[dict[str, Any] | None], listed: int
+) -> LinkRows:
+    """What _gather finds in the rows, counted by the database (the same facts: a test
+    compares the two); the first `listed` rows from `head`. No entry notes: they are named by
+    their number in a letter that lists its rows, and this one lists none."""
+    case_id = notice.case_id
+    mine = Q(link__case_id=case_id)
+    through = NoticeLink.objects.filter(notice=notice)
+    counts = through.aggregate(
+        total=Count("pk"),
+        without_url=Count("pk", filter=mine & Q(link__url="")),
+        # An entry note of whitespace only is none (_row strips it).
+        unnamed=Count(
+            "pk", filter=mine & Q(link__entry_id="", link__entry_id_note__regex=r"^\s*$")
+        ),
+        hashed=Count(
+            "pk",
+            filter=mine
+            & (Q(link__ref_sha256__gt="") | Q(link__ref_phash__gt="") | Q(link__ref_pdq__gt="")),
+        ),
+    )
+    datasets = (
+        through.filter(mine)
+        .exclude(link__dataset="")
+        .values_list("link__dataset", flat=True)
+        .distinct()
+    )
+    return LinkRows(
+        rows=[row for row in head if row is not None][:listed],
+        count=own,
+        foreign=counts["total"] - own,
+        without_url=counts["without_url"],
+        unnamed=counts["unnamed"],
+        datasets=set(datasets),
+        reference_hashes=counts["hashed"] > 0,
+    )
 
 
 def link_rows_of(notices: list[Notice], listed: int | None = None) -> dict[int, LinkRows]:
