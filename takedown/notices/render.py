@@ -8,6 +8,10 @@ names (`request_cdn.txt`) before general ones (`request.txt`). The layouts in
 templates/notices/layout/ wrap that body with the header, the URL table and the signature block,
 as plain text, HTML e-mail and PDF. A caseworker's edited text (`Notice.body_text`) replaces
 the body only: header, URL table and signature stay generated, so editing cannot lose a URL.
+A notice of more links than TAKEDOWN_NOTICE_LISTED_LINKS (a dataset maintainer's, up to a million)
+lists none: in place of the table the layout states their number and names the attached zip,
+which carries the data files written row by row from the database (notices/attachments.py);
+its facts are counted in SQL (link_rows), so no step holds a row per link.
 
 The context holds plain values built from the notice's own case only (its links filtered to
 `notice.case`); templates never see a model, so they cannot reach the person's details. Those
