@@ -22,6 +22,16 @@ number of distinct hosts. Each step runs in a fresh child process, so its peak R
   pages      the staff case, links, hosts and notice pages, the reviewer's queue and results,
              the affected person's portal status page: time and SQL queries of each
 
+Not in the default run (--steps ...; see README "Benchmarks"):
+
+  send-big   the dataset maintainer's notice of every link rendered and "sent" to the
+             sandbox SMTP server: refused when queued (TAKEDOWN_NOTICE_MAX_MAIL_BYTES), then,
+             queued past that check, its zip streamed from the database and found too large
+             before the handover: nothing sent. Peak RSS of streaming a million rows.
+  send-part  a maintainer's notice of the first --send-links links (default 50,000), which
+             fits the limit: rendered (letter without rows, zip) and sent once to the sandbox
+             SMTP; the message's zip carries every link exactly once
+
 Exits 1 when a check fails or a step's peak RSS reaches 1 GB.
 """
 
@@ -32,6 +42,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -43,12 +54,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_import import BIG_HOSTS, TLDS
 from bench.bench_resolve import build_world, check, delta, start_servers
 from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
+from takedown.sandbox.smtp import SmtpServer
 
 REFERENCE = "TD-SCALE-0001"
 PEAK_LIMIT_MB = 1024
 ALL_STEPS = ("import", "resolve-cold", "resolve-warm", "generate", "dispatch", "pages")
 # Not in the default run: notices written in SQL, for measuring pages without generate_notices.
-EXTRA_STEPS = ("resolve-synthetic", "notices-sql")
+EXTRA_STEPS = ("resolve-synthetic", "notices-sql", "send-big", "send-part")
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -369,6 +381,116 @@ def step_notices_sql() -> dict[str, Any]:
     }
 
 
+def step_send(part: int) -> dict[str, Any]:
+    """(--steps send-big / send-part) The maintainer's notice (of every link, or a new one of
+    the first `part` links) approved and sent to the sandbox SMTP server of EMAIL_URL, through
+    queue_notice and send_notice as a worker would."""
+    _django()
+    import csv
+    import email
+    import io
+    import zipfile
+
+    from django.conf import settings
+    from django.db import connection
+
+    from takedown.models import CaseEvent, FoundLink, Mandate, Notice, NoticeLink
+    from takedown.models import RecipientRole as Role
+    from takedown.notices.send import SendError, queue_notice, send_notice
+
+    case = FoundLink.objects.filter(case__reference=REFERENCE).first().case  # type: ignore[union-attr]
+    if not Mandate.objects.filter(case=case, revoked_at__isnull=True).exists():
+        Mandate.objects.create(case=case, signed_document=b"%PDF-1.7 bench stand-in")
+    whole = Notice.objects.filter(case=case, recipient_role=Role.DATASET_MAINTAINER).order_by("pk")[
+        0
+    ]
+    if part:
+        Notice.objects.filter(case=case, regime="gdpr", subject="bench part").delete()
+        notice = Notice.objects.create(
+            case=case,
+            recipient=whole.recipient,
+            recipient_role=Role.DATASET_MAINTAINER,
+            regime="gdpr",
+            subject="bench part",
+        )
+        links = FoundLink._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {NoticeLink._meta.db_table} (notice_id, link_id) SELECT %s, id "
+                f"FROM {links} WHERE case_id = %s ORDER BY created_at, id LIMIT %s",
+                [notice.pk, case.pk, part],
+            )
+    else:
+        notice = whole
+    Notice.objects.filter(pk=notice.pk).update(
+        status=Notice.Status.APPROVED, to_address="dsa@laion.example", channel="email"
+    )
+    CaseEvent.objects.filter(notice=notice, kind__startswith="mail.").delete()
+    notice = Notice.objects.select_related("case").get(pk=notice.pk)
+    count = notice.links.count()
+    limit = settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES
+    failures = []
+    started = time.perf_counter()
+    refused = ""
+    try:
+        queue_notice(notice)
+    except SendError as exc:
+        refused = str(exc)
+        # Queued past the check, as if the limit had been raised meanwhile: the exact check
+        # before the handover must stop it too.
+        settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES = 10**12
+        queue_notice(notice)
+        settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES = limit
+    queued = time.perf_counter() - started
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = send_notice(notice.pk)
+    sent_s, cpu = time.perf_counter() - started, time.process_time() - cpu
+    accepted = CaseEvent.objects.filter(notice=notice, kind="mail.accepted").count()
+    handed = CaseEvent.objects.filter(notice=notice, kind="mail.handover").count()
+    again = send_notice(notice.pk).outcome
+    spool = Path(os.environ["BENCH_SMTP_DIR"])
+    received = len(list(spool.glob("*.eml")))
+    out: dict[str, Any] = {
+        "seconds": sent_s,
+        "links": count,
+        "queue s": round(queued, 2),
+        "refused at queueing": bool(refused),
+        "outcome": result.outcome,
+        "CPU s": round(cpu, 1),
+        "handovers": handed,
+        "accepted": accepted,
+        "again": again,
+        "messages the server received": received,
+    }
+    if part:
+        if refused or (result.outcome, handed, accepted, again) != ("sent", 1, 1, "skipped"):
+            failures.append(f"not sent once: {out}")
+        path = max(Path(os.environ["BENCH_SMTP_DIR"]).glob("*.eml"))
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        zipped = next(
+            p for p in message.iter_attachments() if p.get_content_type() == "application/zip"
+        )
+        content = zipped.get_content()
+        out["message MB"] = round(path.stat().st_size / 1e6, 1)
+        out["zip MB"] = round(len(content) / 1e6, 1)
+        with zipfile.ZipFile(io.BytesIO(content)) as bundle:
+            name = next(n for n in bundle.namelist() if n.endswith("-links.csv"))
+            urls = [row["url"] for row in csv.DictReader(io.StringIO(bundle.read(name).decode()))]
+        if len(urls) != count or len(set(urls)) != count:
+            failures.append(f"zip: {len(urls)} rows, {len(set(urls))} distinct, {count} links")
+    elif refused:
+        out["refusal"] = refused[:60] + "..."
+        out["at sending"] = Notice.objects.get(pk=notice.pk).last_error[:110] + "..."
+        if result.outcome != "failed" or handed or accepted or received:
+            failures.append("the oversized notice was not stopped before the handover")
+    elif (result.outcome, handed, accepted, again, received) != ("sent", 1, 1, "skipped", 1):
+        # Small enough (--quick): sent, once.
+        failures.append(f"not sent once: {out}")
+    out["failures"] = failures
+    return out
+
+
 def step_resolve_synthetic() -> dict[str, Any]:
     """(--steps resolve-synthetic) Every host given a resolution without asking anyone, for
     measuring the pages where a real resolution pass cannot finish (a loaded machine): each
@@ -503,6 +625,15 @@ def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
     ]
     if biggest is not None:
         pages.insert(4, ("notice", staff, reverse("staff:notice", args=[REFERENCE, biggest.pk])))
+    # The dataset maintainer's notice of every link (issue 16): its letter states their number.
+    whole = (
+        Notice.objects.filter(case=case, recipient_role="dataset_maintainer").order_by("pk").first()
+    )
+    if whole is not None:
+        pages += [
+            ("maintainer notice", staff, reverse("staff:notice", args=[REFERENCE, whole.pk])),
+            ("review: maintainer", staff, reverse("review:notice", args=[whole.pk])),
+        ]
     if only:
         pages = [page for page in pages if page[0] in only.split(",")]
     # What autovacuum does to a table after a million inserts or updates: the visibility map
@@ -549,6 +680,8 @@ def child(step: str, args: argparse.Namespace) -> None:
         result = step_resolve_synthetic()
     elif step == "notices-sql":
         result = step_notices_sql()
+    elif step in ("send-big", "send-part"):
+        result = step_send(args.send_links if step == "send-part" else 0)
     else:
         result = step_pages(args.slowest, args.pages)
     peaks = [_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]
@@ -574,6 +707,7 @@ def run_child(step: str, args: argparse.Namespace, env: dict[str, str], parquet:
     command += ["--workers", str(args.workers), "--processes", str(args.processes)]
     command += ["--once"] if args.once else []
     command += ["--slowest", str(args.slowest), "--pages", args.pages]
+    command += ["--send-links", str(args.send_links)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-5000:])
@@ -622,6 +756,9 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument(
         "--once", action="store_true", help="generate the notices once (not again on its drafts)"
+    )
+    parser.add_argument(
+        "--send-links", type=int, default=50_000, help="links of the send-part notice"
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -679,6 +816,14 @@ def main() -> None:
         for step in ("resolve-synthetic", "generate", "notices-sql", "dispatch", "pages"):
             if step in steps:
                 report(step, run_child(step, args, env, parquet), failures)
+        for step in ("send-big", "send-part"):
+            if step in steps:
+                # The server in this process: what it holds is not the step's memory.
+                spool = BENCH_DIR / f"smtp-{step}"
+                shutil.rmtree(spool, ignore_errors=True)
+                with SmtpServer(eml_dir=spool) as smtp:
+                    mail = {"EMAIL_URL": f"{smtp.url}?timeout=120", "BENCH_SMTP_DIR": str(spool)}
+                    report(step, run_child(step, args, {**env, **mail}, parquet), failures)
     finally:
         servers.stop()
     if failures:

@@ -421,6 +421,12 @@ TAKEDOWN_SEND_RETRY_SECONDS = envint("TAKEDOWN_SEND_RETRY_SECONDS", 60)
 # A notice in SENDING whose claim is older than this belongs to a dead worker and is concluded
 # from the sent log. Must exceed the send_notice task's hard time limit (270 s).
 TAKEDOWN_SEND_CLAIM_TIMEOUT = envint("TAKEDOWN_SEND_CLAIM_TIMEOUT", 900)
+# A notice of more links than this does not list them in its letter and PDF: it states their
+# number and attaches them as one zip file (CSV and JSON); see takedown/notices/render.py.
+TAKEDOWN_NOTICE_LISTED_LINKS = envint("TAKEDOWN_NOTICE_LISTED_LINKS", 2000)
+# The largest e-mail a notice may be (bytes on the wire, attachments encoded). A notice that
+# would be larger is refused when queued and never handed over (takedown/notices/bundle.py).
+TAKEDOWN_NOTICE_MAX_MAIL_BYTES = envint("TAKEDOWN_NOTICE_MAX_MAIL_BYTES", 20_000_000)
 
 # Cloudflare's abuse-report API (takedown/notices/cloudflare.py). Each team's account id and API
 # token are stored on the team (encrypted); this is where the API lives: the sandbox's address

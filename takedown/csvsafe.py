@@ -14,8 +14,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import IO
 
-__all__ = ["FORMULA_START", "csv_bytes", "neutralise"]
+__all__ = ["FORMULA_START", "CsvWriter", "csv_bytes", "neutralise"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -24,10 +25,21 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+class CsvWriter:
+    """UTF-8 CSV with CRLF line ends (RFC 4180) onto a text stream, a row at a time, every cell,
+    the header too, neutralised."""
+
+    def __init__(self, out: IO[str], header: Sequence[str]) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
+        self.write(header)
+
+    def write(self, cells: Sequence[str]) -> None:
+        self._writer.writerow([neutralise(cell) for cell in cells])
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """UTF-8 CSV with CRLF line ends (RFC 4180), every cell, the header too, neutralised."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(cell) for cell in header])
-    writer.writerows([neutralise(cell) for cell in row] for row in rows)
+    writer = CsvWriter(out, header)
+    for row in rows:
+        writer.write(row)
     return out.getvalue().encode()

@@ -147,6 +147,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "staff:import": _staff(team=MISSING),
     "staff:notice": _staff(team=MISSING),
     "staff:notice_pdf": _staff(team=MISSING),
+    "staff:notice_links": _staff(team=MISSING),
     "staff:portal_link": _staff(team=MISSING, method=True),
     "staff:reveal": _staff(team=MISSING, method=True),
     "staff:mandate": _staff(team=MISSING, method=True),
@@ -218,6 +219,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "review:results": _review(team=OK),
     "review:notice": _review(team=MISSING),
     "review:notice_pdf": _review(team=MISSING),
+    "review:notice_links": _review(team=MISSING),
     "review:approve": _review(team=MISSING, method=True),
     "review:reject": _review(team=MISSING, method=True),
     # The affected person's portal: the session says whose case it is; no URL names one.

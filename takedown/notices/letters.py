@@ -184,6 +184,8 @@ def sample_context(regime: Regime, lang: str, category: str, role: str) -> dict[
         "unnamed_entries": 0,
         "foreign_links": 0,
         "attachment_names": [f"{reference}-links.csv"],
+        "links_in_letter": True,
+        "links_statement": "",
         "complaint": {
             "complainant": sample["person"],
             "authority_pending": False,

@@ -8,6 +8,10 @@ names (`request_cdn.txt`) before general ones (`request.txt`). The layouts in
 templates/notices/layout/ wrap that body with the header, the URL table and the signature block,
 as plain text, HTML e-mail and PDF. A caseworker's edited text (`Notice.body_text`) replaces
 the body only: header, URL table and signature stay generated, so editing cannot lose a URL.
+A notice of more links than TAKEDOWN_NOTICE_LISTED_LINKS (a dataset maintainer's, up to a million)
+lists none: in place of the table the layout states their number and names the attached zip,
+which carries the data files written row by row from the database (notices/attachments.py);
+its facts are counted in SQL (link_rows), so no step holds a row per link.
 
 The context holds plain values built from the notice's own case only (its links filtered to
 `notice.case`); templates never see a model, so they cannot reach the person's details. Those
@@ -22,7 +26,7 @@ navigated a reviewer's browser away). Pages escape what they show; nothing here 
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,12 +35,12 @@ from itertools import chain
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext, gettext_noop
 
-from takedown.csvsafe import csv_bytes
 from takedown.intake.normalize import host_for_display
 from takedown.models import (
     Case,
@@ -49,6 +53,18 @@ from takedown.models import (
 )
 from takedown.models.case import AffectedPerson
 from takedown.notices import complaint, offences, placeholders
+from takedown.notices.attachments import (
+    DataFile,
+    MailTooLarge,
+    json_file,
+    links_csv_file,
+    manifest_csv_file,
+    manifest_entry,
+    notice_url,
+    too_large,
+    write_all,
+    zip_bundle,
+)
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
 from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
@@ -72,6 +88,15 @@ LABELS: dict[str, dict[str, Any]] = {
         "col_caption": "Caption",
         "col_sha256": "SHA-256 of the URL",
         "attachments": "Attached",
+        # In place of the list, in a notice of more links than TAKEDOWN_NOTICE_LISTED_LINKS.
+        # DSA Art. 16(2)(b) asks for the exact electronic location of each item: the list
+        # gives it, and the sentence says so and makes the list part of the notice.
+        "links_attached": (
+            "This notice concerns {count} URLs. Because of their number they are not listed in "
+            "this letter: the attached file {archive} lists every one of them with its exact "
+            "URL, the exact electronic location of the content ({files}). That list is part of "
+            "this notice."
+        ),
         "closing_formula": "Yours faithfully,",
         "signed": "/s/",
         "authorised_representative": "authorised representative of",
@@ -115,6 +140,12 @@ LABELS: dict[str, dict[str, Any]] = {
         "col_caption": "Bildunterschrift",
         "col_sha256": "SHA-256 der URL",
         "attachments": "Anlagen",
+        "links_attached": (
+            "Diese Meldung betrifft {count} URLs. Wegen ihrer Zahl sind sie nicht in diesem "
+            "Schreiben aufgeführt: Die beigefügte Datei {archive} nennt jede einzelne mit ihrer "
+            "genauen URL, der genauen elektronischen Fundstelle des Inhalts ({files}). Diese "
+            "Liste ist Bestandteil dieser Meldung."
+        ),
         "closing_formula": "Mit freundlichen Grüßen",
         "signed": "gez.",
         "authorised_representative": "bevollmächtigte Vertretung für",
@@ -201,8 +232,14 @@ class RenderedNotice:
     subject: str
     text: str  # plain-text body
     html: str  # HTML e-mail body
-    # links CSV always; manifest CSV+JSON for dataset maintainers; PDF unless with_pdf=False
+    # links CSV always; manifest CSV+JSON for dataset maintainers; the notice as JSON (for a
+    # notice of more links than TAKEDOWN_NOTICE_LISTED_LINKS these four in one zip); the
+    # complaint's files; PDF unless with_pdf=False. None of them with with_data=False.
     attachments: list[Attachment] = field(default_factory=list)
+    # The name of every file the notice carries when sent (for pages that do not build them).
+    filenames: list[str] = field(default_factory=list)
+    # False above TAKEDOWN_NOTICE_LISTED_LINKS: the letter states the number, the zip lists them.
+    links_in_letter: bool = True
 
 
 @dataclass
@@ -326,17 +363,25 @@ _ROW_FIELDS = (
 def _each_link_row(notice: Notice) -> Iterator[dict[str, Any] | None]:
     """The notice's link rows in letter order, read as tuples in chunks; None for a link of
     another case (a bug elsewhere: it is left out, and the element check reports it)."""
-    through = (
+    for values in _rest(notice, list(_through(notice)[: ROW_CHUNK + 1])):
+        yield _row(notice, values)
+
+
+def _through(notice: Notice) -> QuerySet[NoticeLink, tuple[Any, ...]]:
+    return (
         NoticeLink.objects.filter(notice=notice)
         .order_by("link__created_at", "link__pk")
         .values_list(*_ROW_FIELDS)
     )
-    # Most notices hold a few links: one query reads them. Only a longer one goes on through a
-    # cursor, in chunks (one sort on the server, not one per chunk).
-    head = list(through[: ROW_CHUNK + 1])
-    rows = head if len(head) <= ROW_CHUNK else chain(head, through[len(head) :].iterator(ROW_CHUNK))
-    for values in rows:
-        yield _row(notice, values)
+
+
+def _rest(notice: Notice, head: list[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
+    """`head` (the first ROW_CHUNK + 1 rows), then the rest. Most notices hold a few links:
+    one query read them. Only a longer one goes on through a cursor, in chunks (one sort on the
+    server, not one per chunk)."""
+    if len(head) <= ROW_CHUNK:
+        return head
+    return chain(head, _through(notice)[len(head) :].iterator(ROW_CHUNK))
 
 
 def _row(notice: Notice, values: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -394,8 +439,55 @@ class LinkRows:
 
 def link_rows(notice: Notice, listed: int | None = None) -> LinkRows:
     """The notice's links of its own case, in one pass over its rows; keeps the first `listed`
-    rows (all when None)."""
-    return _gather(_each_link_row(notice), listed)
+    rows (all when None). A notice of more links than its letter lists
+    (TAKEDOWN_NOTICE_LISTED_LINKS) and than one chunk holds is counted and checked in SQL
+    instead (_facts_in_sql), every row still: its pages and its element check then read no
+    row of it beyond the first chunk."""
+    head = list(_through(notice)[: ROW_CHUNK + 1])
+    if len(head) > ROW_CHUNK and listed is not None:
+        own = NoticeLink.objects.filter(notice=notice, link__case_id=notice.case_id).count()
+        if own > settings.TAKEDOWN_NOTICE_LISTED_LINKS:
+            return _facts_in_sql(notice, own, [_row(notice, values) for values in head], listed)
+    return _gather((_row(notice, values) for values in _rest(notice, head)), listed)
+
+
+def _facts_in_sql(
+    notice: Notice, own: int, head: list[dict[str, Any] | None], listed: int
+) -> LinkRows:
+    """What _gather finds in the rows, counted by the database (the same facts: a test
+    compares the two); the first `listed` rows from `head`. No entry notes: they are named by
+    their number in a letter that lists its rows, and this one lists none."""
+    case_id = notice.case_id
+    mine = Q(link__case_id=case_id)
+    through = NoticeLink.objects.filter(notice=notice)
+    counts = through.aggregate(
+        total=Count("pk"),
+        without_url=Count("pk", filter=mine & Q(link__url="")),
+        # An entry note of whitespace only is none (_row strips it).
+        unnamed=Count(
+            "pk", filter=mine & Q(link__entry_id="", link__entry_id_note__regex=r"^\s*$")
+        ),
+        hashed=Count(
+            "pk",
+            filter=mine
+            & (Q(link__ref_sha256__gt="") | Q(link__ref_phash__gt="") | Q(link__ref_pdq__gt="")),
+        ),
+    )
+    datasets = (
+        through.filter(mine)
+        .exclude(link__dataset="")
+        .values_list("link__dataset", flat=True)
+        .distinct()
+    )
+    return LinkRows(
+        rows=[row for row in head if row is not None][:listed],
+        count=own,
+        foreign=counts["total"] - own,
+        without_url=counts["without_url"],
+        unnamed=counts["unnamed"],
+        datasets=set(datasets),
+        reference_hashes=counts["hashed"] > 0,
+    )
 
 
 def link_rows_of(notices: list[Notice], listed: int | None = None) -> dict[int, LinkRows]:
@@ -430,7 +522,10 @@ def _gather(rows: Iterable[dict[str, Any] | None], listed: int | None) -> LinkRo
             found.reference_hashes = True
         if not row["entry_id"]:
             if row["entry_note"]:
-                found.entry_notes.append({"no": found.count, "reason": row["entry_note"]})
+                # Named by their number in the letter, which lists no rows above the threshold
+                # (the manifest carries each reason then).
+                if found.count <= settings.TAKEDOWN_NOTICE_LISTED_LINKS:
+                    found.entry_notes.append({"no": found.count, "reason": row["entry_note"]})
             else:
                 found.unnamed += 1
     return found
@@ -465,13 +560,18 @@ def notice_context(
     confirmed the disclosure (for the element check of a draft, never for sending). `listed`
     limits the link rows listed to the first so many (for the element check: link_rows);
     every other value counts all of them; `prefetched` holds them (and the mandate), read
-    beforehand for many notices."""
+    beforehand for many notices. A notice of more links than TAKEDOWN_NOTICE_LISTED_LINKS lists
+    none (`links_in_letter` False): its letter states their number and names the attached zip
+    (notices/attachments.py), and no more rows than that are held at once."""
     regime = regime or get_regime(notice.regime)
     lang = language_for(notice, regime)
     labels = LABELS[lang]
     case = notice.case
     now = timezone.now()
-    found = prefetched.rows if prefetched else link_rows(notice, listed)
+    most = settings.TAKEDOWN_NOTICE_LISTED_LINKS
+    found = prefetched.rows if prefetched else link_rows(notice, most if listed is None else listed)
+    in_letter = found.count <= most
+    data_names = data_file_names(notice)
     signer = notice.created_by
     signer_name = (signer.get_full_name().strip() or signer.get_username()) if signer else ""
     notifier_email = (signer.email if signer else "") or settings.DEFAULT_FROM_EMAIL
@@ -483,7 +583,7 @@ def notice_context(
     mandate = prefetched.mandate if prefetched else current_mandate(notice.case_id)
     parent = notice.parent
     for_dpa = notice.recipient_role == RecipientRole.DPA
-    for_dataset = notice.recipient_role == RecipientRole.DATASET_MAINTAINER
+    for_dataset = _for_dataset(notice)
     facts = offences.clean_facts(case.legal_facts or {})
     recipient = notice.recipient
     named = offences.applicable(recipient.country, facts, recipient.region)
@@ -530,16 +630,24 @@ def notice_context(
         "signer": {"name": signer_name},
         "person": _person(notice, regime, assume_disclosure=assume_disclosure)
         or complaint.named_person(notice),
-        "links": found.rows,
+        "links": found.rows if in_letter else [],
+        "links_in_letter": in_letter,
+        "links_statement": ""
+        if in_letter
+        else labels["links_attached"].format(
+            count=_number(found.count, lang),
+            archive=archive_name(case.reference),
+            files=", ".join(data_names),
+        ),
         "link_count": found.count,
         "foreign_links": found.foreign,
         "links_without_url": found.without_url,
         "unnamed_entries": found.unnamed,
-        "attachment_names": attachment_names(case.reference, is_dataset=for_dataset)
+        "attachment_names": (data_names[:-1] if in_letter else [archive_name(case.reference)])
         + complaint.names(notice),
         "complaint": complaint.context(notice, lambda value: _format_date(value, lang)),
         "datasets": sorted(found.datasets),
-        "entry_notes": found.entry_notes,
+        "entry_notes": found.entry_notes if in_letter else [],
         "reference_hashes": found.reference_hashes,
         "is_dataset": for_dataset,
         "deadline": {
@@ -752,9 +860,15 @@ def element_gaps(
     checks = {
         # The rows the check listed must be in the letter (the layout lists what it is given);
         # every row must have a URL to list.
+        # Above TAKEDOWN_NOTICE_LISTED_LINKS the letter lists none: it must say that the
+        # attached list gives each exact URL; every row was still checked for one.
         "urls": ctx["link_count"] > 0
         and not ctx["links_without_url"]
-        and all(row["url"] in text for row in ctx["links"]),
+        and (
+            all(row["url"] in text for row in ctx["links"])
+            if ctx["links_in_letter"]
+            else _words(ctx["links_statement"]) in text
+        ),
         "notifier": bool(ctx["organisation"] and ctx["notifier"]["email"])
         and ctx["organisation"] in text
         and ctx["notifier"]["email"] in text,
@@ -934,57 +1048,54 @@ def element_check_result(missing: list[str]) -> dict[str, Any]:
 
 
 def attachment_names(reference: str, *, is_dataset: bool) -> list[str]:
-    """The data files every notice carries (the PDF comes on top, named per notice)."""
+    """The data files every notice carries (the notice as JSON and the PDF come on top, named
+    per notice)."""
     names = [f"{reference}-links.csv"]
     if is_dataset:
         names += [f"{reference}-removal-manifest.csv", f"{reference}-removal-manifest.json"]
     return names
 
 
-def links_csv(links: list[dict[str, Any]]) -> bytes:
-    return csv_bytes(
-        ["url", "first_seen", "entry_id", "url_sha256"],
-        [
-            [row["url"], row["first_seen"].isoformat(), row["entry_id"], row["url_sha256"]]
-            for row in links
-        ],
-    )
+def notice_json_name(notice: Notice) -> str:
+    return f"{notice.case.reference}-notice-{notice.pk}.json"
 
 
-REFERENCE_HASHES = ("sha256", "phash", "pdq")
+def data_file_names(notice: Notice) -> list[str]:
+    """Every data file of the notice, the notice as JSON last."""
+    reference = notice.case.reference
+    return [*attachment_names(reference, is_dataset=_for_dataset(notice)), notice_json_name(notice)]
 
 
-def manifest_entries(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    for row in links:
-        entry: dict[str, Any] = {
-            "dataset": row["dataset"],
-            "entry_id": row["entry_id"],
-            "url": row["url"],
-            "caption": row["caption"],
-            "url_sha256": row["url_sha256"],
-        }
-        if not row["entry_id"] and row["entry_note"]:
-            entry["entry_id_missing_reason"] = row["entry_note"]
-        if row["reference"]:
-            entry["reference_image"] = row["reference"]
-        entries.append(entry)
-    return entries
+def archive_name(reference: str) -> str:
+    """The zip that carries the data files of a notice whose letter does not list its links."""
+    return f"{reference}-links.zip"
 
 
-def manifest_csv(links: list[dict[str, Any]]) -> bytes:
-    header = ["dataset", "entry_id", "url", "caption", "url_sha256"]
-    columns = [f"reference_{name}" for name in REFERENCE_HASHES]
-    rows = [
-        [entry[key] for key in header]
-        + [entry.get("reference_image", {}).get(name, "") for name in REFERENCE_HASHES]
-        for entry in manifest_entries(links)
-    ]
-    return csv_bytes(header + columns, rows)
+def _for_dataset(notice: Notice) -> bool:
+    return notice.recipient_role == RecipientRole.DATASET_MAINTAINER
 
 
-def manifest_json(context: dict[str, Any]) -> bytes:
-    document = {
+def _number(count: int, lang: str) -> str:
+    """1,000,000 in English, 1.000.000 in German."""
+    with translation.override(lang):
+        return formats.number_format(count, force_grouping=True)
+
+
+def data_files(notice: Notice, context: dict[str, Any]) -> list[DataFile]:
+    """The writers of the notice's data files (data_file_names), fed one link row at a time."""
+    names = data_file_names(notice)
+    files = [links_csv_file(names[0])]
+    if context["is_dataset"]:
+        files += [
+            manifest_csv_file(names[1]),
+            json_file(names[2], _manifest_head(context), "entries", manifest_entry),
+        ]
+    files.append(json_file(names[-1], _notice_head(notice, context), "urls", notice_url))
+    return files
+
+
+def _manifest_head(context: dict[str, Any]) -> dict[str, Any]:
+    return {
         "manifest_version": 1,
         "case_reference": context["case_reference"],
         "requested_by": context["organisation"],
@@ -993,17 +1104,17 @@ def manifest_json(context: dict[str, Any]) -> bytes:
         "action": "remove",
         "scope": ["index", "future_releases", "mirrors"],
         "datasets": context["datasets"],
-        "entries": manifest_entries(context["links"]),
+        "entries": [],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def notice_json(notice: Notice, context: dict[str, Any]) -> bytes:
+def _notice_head(notice: Notice, context: dict[str, Any]) -> dict[str, Any]:
     """The notice as data, for recipients that process notices by machine: the references, the
-    URLs and their hashes, the legal basis, the deadline (ISO 8601, UTC)."""
+    URLs and their hashes (`urls`, written row by row), the legal basis, the deadline (ISO
+    8601, UTC)."""
     due = stated_due(notice, timezone.now())
     regime = context["regime"]
-    document = {
+    return {
         "format": "takedown-notice",
         "version": 1,
         "case_reference": context["case_reference"],
@@ -1022,21 +1133,53 @@ def notice_json(notice: Notice, context: dict[str, Any]) -> bytes:
         },
         "deadline": due.astimezone(UTC).isoformat() if due else None,
         "deadline_period": context["deadline"]["period"],
-        "urls": [
-            {
-                "url": row["url"],
-                "url_sha256": row["url_sha256"],
-                "first_seen": row["first_seen"].isoformat(),
-                **(
-                    {"dataset": row["dataset"], "entry_id": row["entry_id"]}
-                    if row["dataset"]
-                    else {}
-                ),
-            }
-            for row in context["links"]
-        ],
+        "urls": [],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _own_rows(notice: Notice) -> Iterator[dict[str, Any]]:
+    """Every link row of the notice's own case, from the server in chunks (_each_link_row)."""
+    return (row for row in _each_link_row(notice) if row is not None)
+
+
+def data_attachments(
+    notice: Notice, context: dict[str, Any], *, mail_limit: int | None = None
+) -> list[Attachment]:
+    """The data files as attachments: each on its own when the letter lists the links (they
+    are in memory already), else all in one zip written from a second pass over the rows
+    (notices/attachments.py). With `mail_limit`, a zip that alone would make the mail larger
+    raises MailTooLarge before it is read into memory."""
+    files = data_files(notice, context)
+    if context["links_in_letter"]:
+        outs = [io.StringIO() for _ in files]
+        write_all(files, context["links"], outs)
+        return [
+            Attachment(data.filename, out.getvalue().encode(), data.mimetype)
+            for data, out in zip(files, outs, strict=True)
+        ]
+    bundle = zip_bundle(files, _own_rows(notice), limit=mail_limit)
+    if bundle.content is None:
+        raise MailTooLarge(too_large(notice.pk, bundle.wire_size))
+    if bundle.rows != context["link_count"]:
+        # The letter states one number and the list would hold another: links were added or
+        # taken out between the two passes. Never send that; rendering again will agree.
+        raise RuntimeError(f"notice {notice.pk}: its links changed while it was rendered")
+    return [Attachment(archive_name(context["case_reference"]), bundle.content, "application/zip")]
+
+
+def links_csv(notice: Notice) -> Iterator[str]:
+    """The notice's links CSV as the attachment carries it, a chunk of text at a time, streamed
+    from the database (the pages' download of a notice whose letter does not list them)."""
+    buffer = io.StringIO()
+    add, finish = links_csv_file("").open(buffer)
+    for row in _own_rows(notice):
+        add(row)
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    finish()
+    yield buffer.getvalue()
 
 
 def _subject(draft: _Draft) -> str:
@@ -1059,39 +1202,45 @@ def render_message(notice: Notice) -> RenderedNotice:
     return RenderedNotice(notice.subject, text, html, [])
 
 
-def render_notice(notice: Notice, *, with_pdf: bool = True) -> RenderedNotice:
-    """The notice as it goes out. Raises UnknownRegime for a bad regime code."""
+def render_notice(
+    notice: Notice,
+    *,
+    with_pdf: bool = True,
+    with_data: bool = True,
+    mail_limit: int | None = None,
+) -> RenderedNotice:
+    """The notice as it goes out. Raises UnknownRegime for a bad regime code. Pages that show
+    the letter leave the data files out (`with_data=False`: for a notice of a million links
+    they are a second pass over its rows); `mail_limit`: see data_attachments."""
     if notice.kind == Notice.Kind.MESSAGE:
         return render_message(notice)
     draft = _prepare(notice)
     ctx = draft.context
     reference = ctx["case_reference"]
+    pdf_name = f"{reference}-notice-{notice.pk}.pdf"
     with translation.override(ctx["lang"]):
         html = _render(["notices/layout/message.html"], ctx, autoescape=True)
-        names = ctx["attachment_names"]
-        attachments = [Attachment(names[0], links_csv(ctx["links"]), "text/csv")]
-        if ctx["is_dataset"]:
+        attachments: list[Attachment] = []
+        if with_data:
+            data = data_attachments(notice, ctx, mail_limit=mail_limit)
+            # Every notice also as data (the last data file), for recipients that process
+            # notices by machine; it comes after the complaint's files.
+            last = data[-1:] if ctx["links_in_letter"] else []
+            attachments = data[: len(data) - len(last)]
             attachments += [
-                Attachment(names[1], manifest_csv(ctx["links"]), "text/csv"),
-                Attachment(names[2], manifest_json(ctx), "application/json"),
+                Attachment(item.filename, item.content, item.mimetype)
+                for item in complaint.files(notice, lambda request: _prepare(request).text)
             ]
-        attachments += [
-            Attachment(item.filename, item.content, item.mimetype)
-            for item in complaint.files(notice, lambda request: _prepare(request).text)
-        ]
-        # Every notice also as data, for recipients that process notices by machine.
-        attachments.append(
-            Attachment(
-                f"{reference}-notice-{notice.pk}.json", notice_json(notice, ctx), "application/json"
-            )
-        )
+            attachments += last
         if with_pdf:
-            attachments.append(
-                Attachment(
-                    f"{reference}-notice-{notice.pk}.pdf", render_pdf(ctx), "application/pdf"
-                )
-            )
-    return RenderedNotice(_subject(draft), draft.text, html, attachments)
+            attachments.append(Attachment(pdf_name, render_pdf(ctx), "application/pdf"))
+    names = [*ctx["attachment_names"]]
+    if ctx["links_in_letter"]:
+        names.append(notice_json_name(notice))
+    names.append(pdf_name)
+    return RenderedNotice(
+        _subject(draft), draft.text, html, attachments, names, ctx["links_in_letter"]
+    )
 
 
 def render_pdf(context: dict[str, Any]) -> bytes:

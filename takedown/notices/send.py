@@ -56,6 +56,15 @@ Before the claim of a first attempt, notices/reroute.py resolves the notice's st
 again and takes out links whose party moved (its docstring argues why that keeps these
 guarantees and needs no new review); a retry never changes what the first attempt sent.
 
+Size: a notice e-mail is never larger than TAKEDOWN_NOTICE_MAX_MAIL_BYTES. `queue_notice`
+refuses a notice that certainly exceeds it (a floor from its number of links,
+notices/attachments.wire_floor), with a message that says what to do; `send_notice` renders the
+notice, measures the message as the wire would carry it, and, if it is too large, concludes the
+attempt as failed (not retried) before any handover: no sent-log row but the failure, nothing
+cut, nothing sent. So a notice goes out whole with every link or not at all, and the guarantees
+above are untouched: the check sits between the claim and the first handover, where a rendering
+failure already concluded an attempt.
+
 Recovery: a notice in SENDING whose claim is older than TAKEDOWN_SEND_CLAIM_TIMEOUT belongs to
 a dead worker (the timeout is longer than the send task's hard time limit). `recover_stuck_sending`
 concludes it from the sent log with the same function a live worker uses at the end of an
@@ -92,9 +101,10 @@ from takedown.errors import NotPossible
 from takedown.events import stored
 from takedown.models import Case, CaseEvent, Contact, Notice
 from takedown.notices import cloudflare
-from takedown.notices.render import RenderedNotice, render_notice
+from takedown.notices.attachments import MailTooLarge, too_large, wire_floor
+from takedown.notices.render import RenderedNotice, data_file_names, render_notice
 from takedown.notices.reroute import refresh_parties
-from takedown.notices.transports import DeliveryError, Failure, open_transport
+from takedown.notices.transports import DeliveryError, Failure, open_transport, wire_bytes
 from takedown.schedule import backoff
 from takedown.schedule import lease as lease_rows
 from takedown.workflow import ConcurrentChange, record_event, transition
@@ -260,6 +270,8 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         )
         return N.AWAITING_MANUAL
     addresses = delivery_targets(notice)
+    if not cloudflare.uses_api(notice):
+        _refuse_oversized(notice)
     transition(
         notice,
         N.QUEUED,
@@ -277,6 +289,16 @@ def queue_notice(notice: Notice, *, actor: Any = None) -> str:
         },
     )
     return N.QUEUED
+
+
+def _refuse_oversized(notice: Notice) -> None:
+    """Refuse at queueing a notice whose e-mail certainly exceeds TAKEDOWN_NOTICE_MAX_MAIL_BYTES
+    (the floor of notices/attachments.py, from the number of links alone), so the caseworker
+    learns it now; the exact size is checked before the handover (send_notice)."""
+    links = notice.links.filter(case_id=notice.case_id).count()
+    floor = wire_floor(links, len(data_file_names(notice)))
+    if floor > settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES:
+        raise SendError(too_large(notice.pk, floor))
 
 
 def _choose_cloudflare_channel(notice: Notice, actor: Any) -> None:
@@ -486,6 +508,11 @@ def send_notice(notice_id: int) -> SendResult:
     if todo:
         try:
             rendered = _render(notice)
+            if not cloudflare.uses_api(notice):
+                _check_size(notice, rendered, todo)
+        except MailTooLarge as exc:
+            # Before any handover: nothing of it was sent. Not retried: it stays too large.
+            return _conclude(notice, claim, error=exc.message)
         except Exception as exc:
             # Rendering is deterministic: retrying would fail the same way.
             log.exception("notice %s: rendering failed", notice.pk)
@@ -509,7 +536,16 @@ def _load(notice_id: int) -> Notice | None:
 
 
 def _render(notice: Notice) -> RenderedNotice:
-    return render_notice(notice)
+    return render_notice(notice, mail_limit=settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES)
+
+
+def _check_size(notice: Notice, rendered: RenderedNotice, addresses: list[str]) -> None:
+    """The message as the wire carries it must fit TAKEDOWN_NOTICE_MAX_MAIL_BYTES; the messages
+    to the addresses differ in the To header alone, so the longest address stands for all."""
+    longest = max(addresses, key=len)
+    size = len(wire_bytes(build_message(notice, rendered, longest)))
+    if size > settings.TAKEDOWN_NOTICE_MAX_MAIL_BYTES:
+        raise MailTooLarge(too_large(notice.pk, size))
 
 
 def _deliver_all(

@@ -63,7 +63,7 @@ def prepare_form(notice: Notice) -> PreparedForm:
     """The values for the notice's form and the steps to submit it. The values are the
     notice's (in its language); the labels the directory gives are the form's own; the steps
     and notes are for the caseworker, in the active language."""
-    rendered = render_notice(notice, with_pdf=False)
+    rendered = render_notice(notice, with_pdf=False, with_data=False)
     context = notice_context(notice)
     url = (notice.to_address or (notice.contact.value if notice.contact else "")).strip()
     spec = list(notice.contact.form_fields) if notice.contact is not None else []

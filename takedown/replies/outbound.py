@@ -42,7 +42,7 @@ def draft_answer(notice: Notice, *, actor: Any, text: str) -> Notice:
         raise AnswerError(f"case {notice.case.reference} is not open")
     latest = notice.replies.exclude(from_address="").order_by("-received_at", "-pk").first()
     to = latest.from_address if latest is not None else ", ".join(recipient_addresses(notice))
-    subject = _PREFIX.sub("", render_notice(notice, with_pdf=False).subject)
+    subject = _PREFIX.sub("", render_notice(notice, with_pdf=False, with_data=False).subject)
     with transaction.atomic():
         if not notice.reply_token:
             # Sent before reply tokens existed: the conversation gets one now.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.queue, name="index"),
     path("notices/<int:pk>/", views.notice_detail, name="notice"),
     path("notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("notices/<int:pk>/links.csv", views.notice_links, name="notice_links"),
     path("notices/<int:pk>/approve/", views.approve_notice, name="approve"),
     path("notices/<int:pk>/reject/", views.reject_notice, name="reject"),
     path("results/", views.results, name="results"),

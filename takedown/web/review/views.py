@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +43,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import approve, reject
 from takedown.web.access import cases_for, is_admin, reviewer_required
 from takedown.web.review import charts
+from takedown.web.staff import exports
 from takedown.web.staff.selectors import PARTY_LABELS, evidence_rows
 from takedown.workflow import ConcurrentChange
 
@@ -228,7 +229,8 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     notice.submitted_by = submission.actor_id if submission else None  # type: ignore[attr-defined]
     rendered, error = None, ""
     try:
-        rendered = render_notice(notice, with_pdf=False)
+        # The letter only: the data files of a notice of a million links are a pass over them.
+        rendered = render_notice(notice, with_pdf=False, with_data=False)
         missing = [finding_label(finding) for finding in check_elements(notice)]
     except UnknownRegime:
         error = _("This notice names a legal regime that does not exist: it cannot be rendered.")
@@ -268,6 +270,13 @@ def notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@reviewer_required
+def notice_links(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Every link of the notice, as its attached links CSV lists them (URLs, dates, entry ids
+    and hashes of the URLs: nothing about the affected person)."""
+    return exports.notice_links(_get_notice(request, pk))
+
+
 def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
     # Back to the queue after a decision, or to the notice when the decision was refused.
     return redirect(reverse("review:notice", args=[notice.pk]))
@@ -278,7 +287,7 @@ def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
 def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
     try:
-        current = seen_digest(render_notice(notice, with_pdf=False))
+        current = seen_digest(render_notice(notice, with_pdf=False, with_data=False))
     except UnknownRegime:
         current = ""
     seen = request.POST.get("seen", "")

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from takedown.csvsafe import csv_bytes
-from takedown.models import Case, FoundLink
+from takedown.models import Case, FoundLink, Notice
+from takedown.notices.render import links_csv as notice_links_csv
 from takedown.stats import with_link_counts
 from takedown.web.access import get_case_for, staff_required
 
@@ -35,6 +36,20 @@ def _when(value: object) -> str:
 def _download(case: Case, what: str, body: bytes) -> HttpResponse:
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}-{what}.csv"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+def notice_links(notice: Notice) -> StreamingHttpResponse:
+    """Every link of a notice as its attached links CSV lists them, streamed from the database
+    (a million rows are never in memory at once): for the staff and the reviewer's notice
+    pages, whose letter may state only their number."""
+    response = StreamingHttpResponse(
+        (chunk.encode() for chunk in notice_links_csv(notice)),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"{notice.case.reference}-notice-{notice.pk}-links.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store, private"
     return response
 

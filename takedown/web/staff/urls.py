@@ -76,6 +76,7 @@ urlpatterns = [
     path("<str:reference>/reopen/", views.reopen, name="reopen"),
     path("<str:reference>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("<str:reference>/notices/<int:pk>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("<str:reference>/notices/<int:pk>/links.csv", views.notice_links, name="notice_links"),
     path("<str:reference>/notices/<int:pk>/form/", webforms.notice_form, name="notice_form"),
     path("<str:reference>/notices/<int:pk>/edit/", drafts.edit_notice, name="edit_notice"),
     path("<str:reference>/notices/<int:pk>/submit/", views.submit_notice, name="submit"),

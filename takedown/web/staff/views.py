@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +117,8 @@ from takedown.workflow import (
 
 CASES_PER_PAGE = 50
 UNNAMED_SHOWN = 20
+# Links shown on the page of a notice whose letter does not list them (the download has all).
+FIRST_LINKS = 100
 LINKS_PER_PAGE = 100
 GROUPS_PER_PAGE = 25
 HOSTS_PER_PAGE = 25
@@ -654,7 +656,8 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
     case, notice = _notice_of(request, reference, pk)
     rendered, error = None, ""
     try:
-        rendered = render_notice(notice, with_pdf=False)
+        # The letter only: the data files of a notice of a million links are a pass over them.
+        rendered = render_notice(notice, with_pdf=False, with_data=False)
     except UnknownRegime:
         error = _("This notice names an unknown legal regime; generate the notices again.")
     return render(
@@ -671,6 +674,10 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
                 for finding in (notice.element_check or {}).get("missing", [])
             ],
             "link_count": notice.links.count(),
+            # A letter that does not list its links: the first ones here, all in the download.
+            "first_links": notice.links.filter(case=case).only("url").order_by("pk")[:FIRST_LINKS]
+            if rendered is not None and not rendered.links_in_letter
+            else [],
             # A dataset notice names each entry: the links without an id need a reason.
             # A few shown one by one; the rest take one reason for all (a file without ids).
             "unnamed_links": list(notice.links.filter(entry_id="").order_by("pk")[:UNNAMED_SHOWN])
@@ -694,9 +701,18 @@ def notice_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 
 
 @staff_required
+def notice_links(request: HttpRequest, reference: str, pk: int) -> StreamingHttpResponse:
+    """Every link of the notice as the attached links CSV lists it, streamed from the database."""
+    _case, notice = _notice_of(request, reference, pk)
+    return exports.notice_links(notice)
+
+
+@staff_required
 def notice_pdf(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case, notice = _notice_of(request, reference, pk)
-    if notice.links.count() > RENDER_INLINE_LINKS:
+    count = notice.links.count()
+    # Above TAKEDOWN_NOTICE_LISTED_LINKS the PDF lists none: a page or two.
+    if RENDER_INLINE_LINKS < count <= settings.TAKEDOWN_NOTICE_LISTED_LINKS:
         # A notice listing thousands of links takes WeasyPrint far longer than a request may.
         return redirect(
             job_url(start_job(Job.Kind.RENDER, case, notice=notice, actor=request.user))
