@@ -90,10 +90,18 @@ def _translators(tree: ast.Module) -> set[str]:
     }
 
 
-def _problem(node: ast.expr, translators: set[str], scope: ast.AST | None) -> str | None:
-    """None if `node` is a translated message, else what is wrong with it."""
+def _problem(
+    node: ast.expr,
+    translators: set[str],
+    scope: ast.AST | None,
+    wording: frozenset[str] = frozenset(),
+) -> str | None:
+    """None if `node` is a translated message, else what is wrong with it. `wording`: the
+    functions of takedown/ that only return translated messages (see _wording_functions)."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         return _problem(node.left, translators, scope)
+    if isinstance(node, ast.Call) and _name(node.func) in wording:
+        return None
     if isinstance(node, ast.Call) and _name(node.func) in translators:
         texts = [arg for arg in node.args if isinstance(arg, ast.Constant)]
         if not texts or not all(isinstance(arg.value, str) for arg in texts):
@@ -118,9 +126,29 @@ def _problem(node: ast.expr, translators: set[str], scope: ast.AST | None) -> st
     return f"the message {ast.unparse(node)[:60]!r} is not a gettext/ngettext call"
 
 
+def _wording_functions(trees: dict[str, ast.Module]) -> frozenset[str]:
+    """Functions whose every return is a translated message (a message built in one place and
+    raised from another, e.g. notices/attachments.too_large). A name defined twice counts only
+    if every definition qualifies."""
+    verdicts: dict[str, bool] = {}
+    for tree in trees.values():
+        translators = _translators(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return)]
+            ok = bool(returns) and all(
+                value is not None and _problem(value, translators, node) is None
+                for value in returns
+            )
+            verdicts[node.name] = verdicts.get(node.name, True) and ok
+    return frozenset(name for name, ok in verdicts.items() if ok)
+
+
 def findings(trees: dict[str, ast.Module]) -> tuple[list[Finding], int]:
     """The untranslated refusals, and how many refusal calls were read."""
     refusals = refusal_classes(trees)
+    wording = _wording_functions(trees)
     found: list[Finding] = []
     calls = 0
     for path, tree in trees.items():
@@ -149,7 +177,7 @@ def findings(trees: dict[str, ast.Module]) -> tuple[list[Finding], int]:
                 key=lambda f: (f.end_lineno or f.lineno) - f.lineno,
                 default=None,
             )
-            if (problem := _problem(message, translators, scope)) is not None:
+            if (problem := _problem(message, translators, scope, wording)) is not None:
                 found.append(Finding(path, node.lineno, refusal, problem))
     return found, calls
 
@@ -221,12 +249,25 @@ def positional(case):
 
 def built(case):
     raise Refused(_("Case ") + case)
+
+def worded(case):
+    return _("Case %(ref)s is closed.") % {"ref": case}
+
+def unworded(case):
+    if case:
+        return _("Case %(ref)s is closed.") % {"ref": case}
+    return f"case {case}"
+
+def through_helpers(case):
+    raise Refused(worded(case))
+    raise Refused(unworded(case))
 """
     found, calls = findings({"takedown/example.py": ast.parse(source)})
 
-    assert calls == 5
+    assert calls == 7
     assert [(f.line, f.problem.split(" ")[0]) for f in found] == [
         (16, "the"),
         (19, "positional"),
         (22, "the"),
+        (34, "the"),
     ]
