@@ -37,13 +37,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from takedown.models import Case, FoundLink, Notice, NoticeLink, RecipientRole
+from takedown import tallies
+from takedown.models import Case, CaseTally, FoundLink, Notice, NoticeLink, RecipientRole
 from takedown.models.link import ONLINE_VERDICTS
 from takedown.notices.regimes import UnknownRegime, get_regime
 from takedown.workflow import ACTIVE_CASE_STATUSES
@@ -122,6 +122,8 @@ class Results:
     overdue: list[OverdueNotice]
     scoreboard: list[Responsiveness]
     generated_at: datetime = field(default_factory=timezone.now)
+    # The oldest of the stored counts of large cases the figures include (takedown.tallies).
+    counted_at: datetime | None = None
 
 
 def _links(cases: QuerySet[Case] | None) -> QuerySet[FoundLink]:
@@ -141,36 +143,43 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _as_date(value: date | datetime) -> date:
-    # TruncWeek gives an aware datetime at local midnight on a DateTimeField.
-    return timezone.localtime(value).date() if isinstance(value, datetime) else value
+def _split(cases: QuerySet[Case] | None) -> Split:
+    """The links of `cases` to count live, and the stored counts of the large cases among
+    them (takedown.tallies), whose links are not counted again. One query."""
+    counted = tallies.counted_cases()
+    if cases is not None:
+        counted = counted.filter(case__in=cases.values("pk"))
+    stored = list(counted)
+    if not stored:
+        return _links(cases), stored
+    # Through the cases, not NOT IN over the links: the (case, host) index finds each live
+    # case's links instead of a scan of every link.
+    live_cases = (Case.objects.all() if cases is None else cases).exclude(
+        pk__in=[tally.case_id for tally in stored]
+    )
+    return FoundLink.objects.filter(case__in=live_cases.values("pk")), stored
+
+
+Split = tuple[QuerySet[FoundLink], list[CaseTally]]
 
 
 def link_weeks(
-    cases: QuerySet[Case] | None = None, *, weeks: int = 12, now: datetime | None = None
+    cases: QuerySet[Case] | None = None,
+    *,
+    weeks: int = 12,
+    now: datetime | None = None,
+    split: Split | None = None,
 ) -> list[Week]:
-    """The last `weeks` weeks up to the current one, oldest first. Two queries."""
+    """The last `weeks` weeks up to the current one, oldest first. Three queries."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     now = now or timezone.now()
-    links = _links(cases).exclude(status=FoundLink.Status.EXCLUDED)
-    found_by_week = dict(
-        links.annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .values_list("week", "n")
-        .order_by()
-    )
-    removed_by_week = dict(
-        links.filter(status=FoundLink.Status.REMOVED, removed_at__isnull=False)
-        .annotate(week=TruncWeek("removed_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .values_list("week", "n")
-        .order_by()
-    )
-    found = _sum_by_week(found_by_week)
-    removed = _sum_by_week(removed_by_week)
+    live, stored = split or _split(cases)
+    counts = tallies.weekly(live.exclude(status=FoundLink.Status.EXCLUDED))
+    for name, by_week in tallies.stored_weeks(stored).items():
+        for week, n in by_week.items():
+            counts[name][week] = counts[name].get(week, 0) + n
+    found, removed = counts["found"], counts["removed"]
     last = _week_start(timezone.localtime(now).date())
     starts = [last - timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
     # Everything before the window still counts towards "still online".
@@ -186,28 +195,31 @@ def link_weeks(
     return result
 
 
-def _sum_by_week(rows: dict[Any, int]) -> dict[date, int]:
-    totals: dict[date, int] = defaultdict(int)
-    for week, n in rows.items():
-        totals[_as_date(week)] += n
-    return totals
-
-
-def link_totals(cases: QuerySet[Case] | None = None) -> dict[str, int]:
+def link_totals(
+    cases: QuerySet[Case] | None = None, *, split: Split | None = None
+) -> dict[str, int]:
     """found (not excluded), removed, still_online, never_reachable, not_seen_online (the rest
-    of found) and excluded. One query."""
+    of found) and excluded. Two queries."""
     S = FoundLink.Status
-    counts = _links(cases).aggregate(
-        all=Count("pk"),
-        removed=Count("pk", filter=Q(status=S.REMOVED)),
-        online=Count(
-            "pk",
-            filter=Q(status__in=[S.FOUND, S.NOTIFIED, S.REAPPEARED])
-            & Q(last_verdict__in=ONLINE_VERDICTS),
-        ),
-        never=Count("pk", filter=Q(status=S.NEVER_REACHABLE)),
-        excluded=Count("pk", filter=Q(status=S.EXCLUDED)),
+    live, stored = split or _split(cases)
+    rows: list[tuple[str, str, int]] = list(
+        live.values("status", "last_verdict")
+        .annotate(n=Count("pk"))
+        .values_list("status", "last_verdict", "n")
+        .order_by()
     )
+    rows += [(row[0], row[1], row[-1]) for tally in stored for row in tally.states]
+    counts = dict.fromkeys(("all", "removed", "online", "never", "excluded"), 0)
+    for status, verdict, n in rows:
+        counts["all"] += n
+        if status == S.REMOVED:
+            counts["removed"] += n
+        elif status == S.NEVER_REACHABLE:
+            counts["never"] += n
+        elif status == S.EXCLUDED:
+            counts["excluded"] += n
+        elif status in (S.FOUND, S.NOTIFIED, S.REAPPEARED) and verdict in ONLINE_VERDICTS:
+            counts["online"] += n
     found = counts["all"] - counts["excluded"]
     return {
         "found": found,
@@ -406,16 +418,19 @@ def results(
     now: datetime | None = None,
     weeks: int = 12,
 ) -> Results:
-    """Everything the results page shows, in six queries."""
+    """Everything the results page shows, in eight queries."""
     now = now or timezone.now()
     removal = removal_times(cases)
+    split = _split(cases)
+    stored = split[1]
     return Results(
-        weeks=link_weeks(cases, weeks=weeks, now=now),
-        totals=link_totals(cases),
+        weeks=link_weeks(cases, weeks=weeks, now=now, split=split),
+        totals=link_totals(cases, split=split),
         removal=removal,
         overdue=overdue_notices(cases, now=now),
         scoreboard=scoreboard(cases, now=now, removal=removal),
         generated_at=now,
+        counted_at=min((tally.counted_at for tally in stored if tally.counted_at), default=None),
     )
 
 
