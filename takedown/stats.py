@@ -418,7 +418,7 @@ def results(
     now: datetime | None = None,
     weeks: int = 12,
 ) -> Results:
-    """Everything the results page shows, in eight queries."""
+    """Everything the results page shows, in seven queries."""
     now = now or timezone.now()
     removal = removal_times(cases)
     split = _split(cases)
