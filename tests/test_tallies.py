@@ -9,10 +9,12 @@ compares each of those with the live count, and the tests run it after each kind
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -208,3 +210,18 @@ def test_case_page_shows_the_stored_counts_and_when_they_were_counted(client):
     assert "These numbers were counted" in page
     assert "Page Host" in page
     assert "found 3," in page
+
+
+def test_recount_cases_counts_the_large_cases(settings):
+    settings.TAKEDOWN_TALLY_THRESHOLD = 3
+    large, small = CaseFactory(), CaseFactory()
+    host = resolved_host("img.cmd.example", OrganisationFactory())
+    FoundLink.objects.bulk_create(
+        FoundLink(case=case, host=host, url=f"https://img.cmd.example/{i}", url_sha256=f"{i}")
+        for case, n in ((large, 3), (small, 2))
+        for i in range(n)
+    )
+    out = StringIO()
+    call_command("recount_cases", stdout=out)
+    assert out.getvalue() == f"case {large.pk}: 3 links counted\n"
+    assert list(CaseTally.objects.values_list("case_id", "links")) == [(large.pk, 3)]
