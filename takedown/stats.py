@@ -126,11 +126,6 @@ class Results:
     counted_at: datetime | None = None
 
 
-def _links(cases: QuerySet[Case] | None) -> QuerySet[FoundLink]:
-    links = FoundLink.objects.all()
-    return links if cases is None else links.filter(case__in=cases.values("pk"))
-
-
 def _notices(cases: QuerySet[Case] | None) -> QuerySet[Notice]:
     # A caseworker's message in a conversation is no request: not counted as one.
     notices = Notice.objects.filter(status=Notice.Status.SENT, sent_at__isnull=False).exclude(
@@ -145,19 +140,21 @@ def _week_start(day: date) -> date:
 
 def _split(cases: QuerySet[Case] | None) -> Split:
     """The links of `cases` to count live, and the stored counts of the large cases among
-    them (takedown.tallies), whose links are not counted again. One query."""
+    them (takedown.tallies), whose links are not counted again. Two queries."""
     counted = tallies.counted_cases()
     if cases is not None:
         counted = counted.filter(case__in=cases.values("pk"))
     stored = list(counted)
-    if not stored:
-        return _links(cases), stored
-    # Through the cases, not NOT IN over the links: the (case, host) index finds each live
-    # case's links instead of a scan of every link.
-    live_cases = (Case.objects.all() if cases is None else cases).exclude(
-        pk__in=[tally.case_id for tally in stored]
+    # The live cases' ids, not a subquery and not NOT IN over the links: PostgreSQL cannot
+    # tell how few cases a subquery leaves and scanned every link of the large case (0.2 s at
+    # 200,000 links); with the ids the (case, host) index finds each live case's links.
+    live_ids = list(
+        (Case.objects.all() if cases is None else cases)
+        .exclude(pk__in=[tally.case_id for tally in stored])
+        .values_list("pk", flat=True)
+        .order_by()
     )
-    return FoundLink.objects.filter(case__in=live_cases.values("pk")), stored
+    return FoundLink.objects.filter(case__in=live_ids), stored
 
 
 Split = tuple[QuerySet[FoundLink], list[CaseTally]]
@@ -418,7 +415,7 @@ def results(
     now: datetime | None = None,
     weeks: int = 12,
 ) -> Results:
-    """Everything the results page shows, in seven queries."""
+    """Everything the results page shows, in eight queries."""
     now = now or timezone.now()
     removal = removal_times(cases)
     split = _split(cases)
