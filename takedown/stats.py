@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -431,18 +431,26 @@ def results(
     )
 
 
-def with_link_counts(notices: Iterable[Notice]) -> list[Notice]:
+def with_link_counts(
+    notices: Iterable[Notice], counted: Mapping[str, int] | None = None
+) -> list[Notice]:
     """`notices`, each with its number of links as `link_count`, counted in one grouped query
     that reads only the (notice, link) index: a join with COUNT per notice row grouped the
-    notices' every column over all their link rows (2.8 s for a 200,000-link case)."""
+    notices' every column over all their link rows (2.8 s for a 200,000-link case). Notices
+    in `counted` (a large case's stored counts, by notice id: takedown.tallies) are not
+    counted again."""
     notices = list(notices)
-    counted = dict(
-        NoticeLink.objects.filter(notice__in=[notice.pk for notice in notices])
-        .order_by()
-        .values("notice")
-        .annotate(n=Count("*"))
-        .values_list("notice", "n")
-    )
+    counted = counted or {}
+    known = {pk: counted[str(pk)] for pk in (notice.pk for notice in notices) if str(pk) in counted}
+    rest = [notice.pk for notice in notices if notice.pk not in known]
+    if rest:
+        known.update(
+            NoticeLink.objects.filter(notice__in=rest)
+            .order_by()
+            .values("notice")
+            .annotate(n=Count("*"))
+            .values_list("notice", "n")
+        )
     for notice in notices:
-        notice.link_count = counted.get(notice.pk, 0)  # type: ignore[attr-defined]
+        notice.link_count = known.get(notice.pk, 0)  # type: ignore[attr-defined]
     return notices

@@ -124,6 +124,17 @@ def flagged_hosts(case: Case) -> int:
     return Host.objects.filter(needing_decision(case)).count()
 
 
+def notice_links(case: Case) -> dict[int, int]:
+    """Links per notice of the case (one grouped count over the (notice, link) index)."""
+    return dict(
+        NoticeLink.objects.filter(notice__case=case)
+        .order_by()
+        .values("notice")
+        .annotate(n=Count("*"))
+        .values_list("notice", "n")
+    )
+
+
 def _sent_notice_links() -> QuerySet[NoticeLink]:
     return NoticeLink.objects.filter(link=OuterRef("pk"), notice__status=Notice.Status.SENT)
 
@@ -229,6 +240,7 @@ def recount(case_id: int) -> CaseTally | None:
             )
         tally.links = total
         tally.flagged_hosts = flagged_hosts(case)
+        tally.notice_links = {str(notice): n for notice, n in notice_links(case).items()}
         tally.states = link_states(links, now)
         tally.weeks = {
             name: {day.isoformat(): n for day, n in counts.items()}

@@ -65,6 +65,10 @@ def assert_counts_match(case: Case) -> CaseTally:
         for value in tallies.LINK_STATUSES
     }
     assert tally.flagged_hosts == tallies.flagged_hosts(case)
+    notices = case.notices.order_by("pk")
+    assert [n.link_count for n in stats.with_link_counts(notices, tally.notice_links)] == [
+        n.link_count for n in stats.with_link_counts(notices)
+    ]
     # The portal: the overview and the paginator's number of links (excluded ones hidden).
     assert status.summary(case, tally) == status.summary(case)
     page, rows = status.link_page(case, 1, tally=tally)

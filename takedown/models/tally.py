@@ -25,6 +25,8 @@ class CaseTally(models.Model):
     # [status, last_verdict, waiting, has_deadline, refused, links]: every link of the case
     # grouped by what the portal's states and the results' totals read (tallies.link_states).
     states = models.JSONField(default=list)
+    # {notice id: links} of the case's notices (the case page's notice list).
+    notice_links = models.JSONField(default=dict)
     # {"found": {"YYYY-MM-DD": links}, "removed": {...}}: links not excluded per local week
     # (tallies.weekly).
     weeks = models.JSONField(default=dict)

@@ -299,7 +299,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         flagged_hosts = tally.flagged_hosts
     group_page = Paginator(groups, GROUPS_PER_PAGE).get_page(request.GET.get("gpage"))
     notices = with_link_counts(
-        case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk")
+        case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk"),
+        tally.notice_links if tally else None,
     )
     events = timeline_rows(
         case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")[
