@@ -485,6 +485,9 @@ def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
     Notice.objects.filter(pk__in=notices[::3]).update(status=Notice.Status.IN_REVIEW)
     biggest = Notice.objects.filter(case=case).order_by("-pk").first()
     last = (FoundLink.objects.filter(case=case).count() + 99) // 100
+    portal_last = (
+        FoundLink.objects.filter(case=case).exclude(status=FoundLink.Status.EXCLUDED).count() + 49
+    ) // 50
     staff = Client()
     staff.force_login(user)
     issue_portal_link(case, actor=None)
@@ -501,6 +504,7 @@ def step_pages(slowest: int = 0, only: str = "") -> dict[str, Any]:
         ("review queue", staff, reverse("review:index")),
         ("review results", staff, reverse("review:results")),
         ("portal status", portal, reverse("portal:home")),
+        ("portal last page", portal, reverse("portal:home") + f"?page={portal_last}"),
     ]
     if biggest is not None:
         pages.insert(4, ("notice", staff, reverse("staff:notice", args=[REFERENCE, biggest.pk])))
