@@ -125,26 +125,28 @@ class LinkRow:
 def link_page(
     case: Case, page_number: Any, show: int | None = None, tally: CaseTally | None = None
 ) -> tuple[Page, list[LinkRow]]:
-    """One page of the case's links with their state: two queries, whatever the page size
-    (one when a large case's last count gives the paginator its number of links).
+    """One page of the case's links with their state: three queries, whatever the page size
+    (two when a large case's last count gives the paginator its number of links).
 
     The links of a site are together (issue 14: the page groups them by site), in the order of
     the link_case_party index (responsible party, host, id), so that a page reads the index up
-    to its rows instead of sorting every link of the case by host name."""
-    links = (
-        _visible_links(case)
-        .select_related("host")
-        .order_by(F("party").asc(nulls_last=True), "host", "pk")
-    )
-    paginator = Paginator(
-        links.only("pk", "url", "status", "last_verdict", "removed_at", "host__hostname"),
-        LINKS_PER_PAGE,
-    )
+    to its rows instead of sorting every link of the case by host name. The paginator pages
+    the ids alone and the page's rows are then loaded with their hosts: a far page skips index
+    entries, not rows joined to their hosts (7.2 s for the last page of a million links)."""
+    ordered = _visible_links(case).order_by(F("party").asc(nulls_last=True), "host", "pk")
+    paginator = Paginator(ordered.values_list("pk", flat=True), LINKS_PER_PAGE)
     if tally is not None:
         # Paginator.count is a cached property: the stored number stands in for the COUNT.
         paginator.count = sum(row["links"] for row in tallies.visible_states(tally.states))
     page = paginator.get_page(page_number)
-    ids = [link.pk for link in page.object_list]
+    ids = list(page.object_list)
+    found = (
+        FoundLink.objects.filter(case=case, pk__in=ids)
+        .select_related("host")
+        .only("pk", "url", "status", "last_verdict", "removed_at", "host__hostname")
+    )
+    by_id = {link.pk: link for link in found}
+    links = [by_id[pk] for pk in ids if pk in by_id]
     deadlines: dict[int, list[datetime]] = {}
     refused: set[int] = set()
     for link_id, due_at, extended, outcome in NoticeLink.objects.filter(
@@ -157,7 +159,7 @@ def link_page(
             deadlines.setdefault(link_id, []).append(deadline)
     now = timezone.now()
     rows = []
-    for link in page.object_list:
+    for link in links:
         dues = deadlines.get(link.pk, [])
         future = [d for d in dues if d > now]
         state = _state(
