@@ -23,11 +23,12 @@ Why a snapshot and not counters kept exactly by every writer:
   notice's deadline passes, which no write announces. A recount is right by construction:
   it runs the live query.
 - What a snapshot costs is freshness, and the page says so ("counted 40 s ago"). A view that
-  finds the counts older than TAKEDOWN_TALLY_MAX_AGE asks for a recount (`tally_of`); the
-  counts a person or caseworker sees are at most that old plus one recount's time (25 s at a
-  million links on a loaded machine, 6 s at 200,000) after the last view. The import asks for one when it ends, so a case
-  that grows past the threshold gets its first counts without a view asking; until they are
-  stored the pages count live.
+  finds the counts older than TAKEDOWN_TALLY_MAX_AGE asks for a recount (`tally_of`), so a
+  case looked at often shows counts at most that old plus one recount's time (25 s at a
+  million links on a loaded machine, 6 s at 200,000); the first view after a quiet spell shows
+  the old counts with their age, and the views after the recount fresh ones. The import asks
+  for one when it ends, so a case that grows past the threshold gets its first counts without
+  a view asking; until they are stored the pages count live.
 
 Why a recount is neither lost nor run by every view at once: the view claims the recount with
 a conditional update on `recount_until` (a lease, as the dispatcher's), and sends the task
