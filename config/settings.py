@@ -220,6 +220,10 @@ TAKEDOWN_JOB_FILES_DIR = Path(envstr("TAKEDOWN_JOB_FILES_DIR") or VAR_DIR / "job
 # A background job's message or a worker's claim on it lasts this long; past it the dispatcher
 # hands the job out again (a lost message, a dead worker).
 TAKEDOWN_JOB_LEASE_SECONDS = envint("TAKEDOWN_JOB_LEASE_SECONDS", 30 * 60)
+# A case with at least this many links shows its counts as counted in the background, at most
+# TAKEDOWN_TALLY_MAX_AGE seconds old before a view asks for a recount (takedown.tallies).
+TAKEDOWN_TALLY_THRESHOLD = envint("TAKEDOWN_TALLY_THRESHOLD", 20_000)
+TAKEDOWN_TALLY_MAX_AGE = envint("TAKEDOWN_TALLY_MAX_AGE", 60)
 # Reference pictures are hashed in memory and never stored: larger ones are refused.
 TAKEDOWN_REFERENCE_IMAGE_MAX_BYTES = envint("TAKEDOWN_REFERENCE_IMAGE_MAX_BYTES", 20 * 1024 * 1024)
 TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES = envint("TAKEDOWN_PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

@@ -12,7 +12,7 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
-from takedown import dispatch, jobs, notifications
+from takedown import dispatch, jobs, notifications, tallies
 from takedown.checks.check import check_links
 from takedown.checks.escalate import escalate_due, mark_overdue
 from takedown.checks.schedule import claim_leased, release_hosts
@@ -157,6 +157,15 @@ def run_job(job_id: int) -> str | None:
 
 
 # --- retention ----------------------------------------------------------------------------------
+
+
+@shared_task(name="takedown.tasks.recount_case", ignore_result=True, soft_time_limit=300)
+def recount_case(case_id: int) -> int | None:
+    """Count a large case's links for its pages (takedown.tallies); a lost run is asked for
+    again by the next view that finds the counts stale."""
+    tally = tallies.recount(case_id)
+    log.info("recount: case %s, %s links", case_id, tally.links if tally else "below threshold")
+    return tally.links if tally else None
 
 
 @shared_task(name="takedown.tasks.erase_expired", ignore_result=True)

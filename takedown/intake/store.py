@@ -34,6 +34,7 @@ from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.intake.readers import IntakeError, Row, detect_format, read_rows
 from takedown.models import Case, FoundLink, Host, Import
 from takedown.models.link import store_link_parties
+from takedown.tallies import after_import
 from takedown.workflow import record_event
 
 BATCH_ROWS = 20_000
@@ -156,6 +157,8 @@ def import_links(
                 params={"count": report.created},
                 data={k: v for k, v in report.as_dict().items() if k != "errors"},
             )
+            if report.created:
+                after_import(case)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -34,11 +34,13 @@ from takedown.models.portal import (
 from takedown.models.reply import NotificationPreference, Reply, ReplyAttachment
 from takedown.models.roles import RecipientRole
 from takedown.models.staff import StaffPreferences
+from takedown.models.tally import CaseTally, PartyTally
 
 __all__ = [
     "AffectedPerson",
     "Case",
     "CaseEvent",
+    "CaseTally",
     "Contact",
     "Counter",
     "DeletionRequest",
@@ -62,6 +64,7 @@ __all__ = [
     "OperatorRule",
     "Organisation",
     "PartyDecision",
+    "PartyTally",
     "PortalAccess",
     "PortalCode",
     "PortalDevice",

@@ -33,9 +33,6 @@ class Site:
     open: bool = False  # holds the link whose full address the person asked to see
 
 
-REFUSALS = (Notice.Outcome.REFUSED, Notice.Outcome.NOT_RESPONSIBLE)
-
-
 def _dates(
     case: Case, hosts: list[str]
 ) -> dict[str, tuple[datetime | None, datetime | None, bool, bool]]:
@@ -63,7 +60,7 @@ def _dates(
         .distinct()
     ):
         # distinct: one row per site and notice, not per link (a CDN host has thousands).
-        if outcome in REFUSALS:
+        if outcome in status.REFUSALS:
             refused.add(host)
         if sent_at is not None and (host not in first or sent_at < first[host]):
             first[host] = sent_at
@@ -191,7 +188,7 @@ def case_state(case: Case) -> list[str]:
     refusals = (
         case.notices.filter(
             status=Notice.Status.SENT,
-            outcome__in=[Notice.Outcome.REFUSED, Notice.Outcome.NOT_RESPONSIBLE],
+            outcome__in=status.REFUSALS,
         )
         .select_related("recipient")
         .order_by("-replied_at", "-pk")[:3]

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from takedown import mandates
+from takedown import mandates, tallies
 from takedown.cases import record_complaint_consent, withdraw_complaint_consent
 from takedown.complaint_period import KnowledgeError, record_knowledge
 from takedown.errors import NotPossible
@@ -254,10 +254,12 @@ def _case_context(access: PortalAccess, request: HttpRequest) -> dict[str, Any]:
 def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
     case = access.case
     show = request.GET.get("show", "")
+    # A large case's counts come from its last background count (takedown.tallies).
+    tally = tallies.tally_of(case)
     page, rows = status.link_page(
-        case, request.GET.get("page"), int(show) if show.isdigit() else None
+        case, request.GET.get("page"), int(show) if show.isdigit() else None, tally
     )
-    counts = status.summary(case)
+    counts = status.summary(case, tally)
     return _render(
         request,
         "home.html",
@@ -274,6 +276,7 @@ def home(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             "page": page,
             "next_deadline": person_date(status.next_deadline(case)),
             "complaint_deadline": status.complaint_deadline(case)[0],
+            "counted_at": tally.counted_at if tally else None,
         },
     )
 

@@ -38,14 +38,13 @@ from takedown.models import (
     LinkCheck,
     Notice,
     Organisation,
-    PartyDecision,
     PortalAccess,
     PortalMessage,
     RecipientRole,
 )
 from takedown.models.roles import FIRST_RECIPIENT_KINDS
 from takedown.stats import overdue_notices_qs
-from takedown.workflow import OPEN_LINK_STATUSES
+from takedown.tallies import LINK_STATUSES, needing_decision
 
 QUEUE_VIEWS = ("mine", "team", "overdue", "review", "decision")
 # Written by takedown.checks.escalate when the ladder has no notice left to send; a caseworker
@@ -217,8 +216,6 @@ MIN_FRAGMENT = 3
 
 # --- a case's links by responsible party -------------------------------------------------------
 
-LINK_STATUSES = [value for value, _label in FoundLink.Status.choices]
-
 
 @dataclass
 class PartyGroup:
@@ -233,20 +230,9 @@ class PartyGroup:
         return str(RecipientRole(self.role).label) if self.role else ""
 
 
-def party_groups(case: Case) -> list[Mapping[str, Any]]:
-    """One row per responsible party: its id, role and link counts by status (one query;
-    as many rows as parties, not links)."""
-    status_counts = {status: Count("pk", filter=Q(status=status)) for status in LINK_STATUSES}
-    return list(
-        FoundLink.objects.filter(case=case)
-        .values("party", "party_role")
-        .annotate(total=Count("pk"), **status_counts)
-        .order_by("-total", "party")
-    )
-
-
 def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
-    """The rows of one page of party_groups, with their organisations (one query)."""
+    """The rows of one page of party groups (tallies.party_groups, live or stored), with their
+    organisations (one query)."""
     organisations = Organisation.objects.in_bulk([row["party"] for row in rows if row["party"]])
     return [
         PartyGroup(
@@ -254,7 +240,7 @@ def with_organisations(rows: list[Mapping[str, Any]]) -> list[PartyGroup]:
             organisation=organisations.get(row["party"]),
             role=row["party_role"],
             total=row["total"],
-            by_status={status: row[status] for status in LINK_STATUSES},
+            by_status=row["by_status"],
         )
         for row in rows
     ]
@@ -337,25 +323,6 @@ def case_hosts(case: Case, *, flagged_only: bool = False) -> QuerySet[Host]:
     if flagged_only:
         hosts = hosts.filter(needing_decision(case))
     return hosts
-
-
-def needing_decision(case: Case) -> Q:
-    """The hosts of `case` that need a caseworker's decision: those with open links whose
-    evidence conflicts (needs_decision), whose party changed, or which resolution left without
-    anyone to write to; none that a caseworker has already decided for this case."""
-    decided = PartyDecision.objects.filter(case=case, cleared_at__isnull=True)
-    no_recipient = Q(current__isnull=True) | Q(
-        **{f"current__{kind}__isnull": True for kind in FIRST_RECIPIENT_KINDS}
-    )
-    settled = ~Q(status__in=[Host.Status.PENDING, Host.Status.RESOLVING])
-    return (
-        (Q(needs_decision=True) | Q(status=Host.Status.CHANGED) | (no_recipient & settled))
-        & Q(
-            pk__in=FoundLink.objects.filter(case=case, status__in=OPEN_LINK_STATUSES).values("host")
-        )
-        & ~Q(hostname__in=decided.filter(whole_domain=False).values("target"))
-        & ~Q(registered_domain__in=decided.filter(whole_domain=True).values("target"))
-    )
 
 
 EVIDENCE_ROLES = ("platform", "operator", "cdn", "hosting", "registrar", "registrant")

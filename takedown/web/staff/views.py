@@ -8,7 +8,7 @@ function each; a refusal by the domain becomes a message, never a traceback.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from takedown import complaint_period, mandates
+from takedown import complaint_period, mandates, tallies
 from takedown.cases import open_case, record_complaint_consent, withdraw_complaint_consent
 from takedown.checks import escalate
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
@@ -290,16 +291,24 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
     audit_case_viewed(request, case)
     person = AffectedPerson.objects.filter(case=case).first()
-    groups = selectors.party_groups(case)
+    # A large case's counts come from its last background count (takedown.tallies).
+    tally = tallies.tally_of(case)
+    if tally is None:
+        live = tallies.party_groups(case)
+        groups: Sequence[Mapping[str, Any]] | QuerySet[Any, Any] = live
+        link_totals = tallies.status_totals(
+            (status, n) for row in live for status, n in row["by_status"].items()
+        )
+        flagged_hosts = tallies.flagged_hosts(case)
+    else:
+        groups = tallies.stored_party_groups(case)
+        link_totals = tallies.stored_status_totals(tally)
+        flagged_hosts = tally.flagged_hosts
     group_page = Paginator(groups, GROUPS_PER_PAGE).get_page(request.GET.get("gpage"))
-    link_totals = {status: 0 for status in selectors.LINK_STATUSES}
-    for row in groups:
-        for status in selectors.LINK_STATUSES:
-            link_totals[status] += row[status]
     notices = with_link_counts(
-        case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk")
+        case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk"),
+        tally.notice_links if tally else None,
     )
-    flagged_hosts = selectors.case_hosts(case, flagged_only=True).count()
     events = timeline_rows(
         case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")[
             :RECENT_EVENTS
@@ -331,8 +340,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             ],
             "groups": selectors.with_organisations(list(group_page.object_list)),
             "group_page": group_page,
-            "link_total": sum(row["total"] for row in groups),
+            "link_total": sum(link_totals.values()),
             "link_totals": link_totals,
+            "counted_at": tally.counted_at if tally else None,
             "notices": notices,
             "flagged_hosts": flagged_hosts,
             "events": events,
