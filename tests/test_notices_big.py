@@ -388,4 +388,4 @@ def test_facts_of_an_unlisted_notice_counted_in_sql_are_what_the_rows_say(monkey
     facts = ("count", "foreign", "without_url", "unnamed", "datasets", "reference_hashes")
     assert [getattr(sql, name) for name in facts] == [getattr(rows, name) for name in facts]
     assert [getattr(sql, name) for name in facts] == [7, 1, 1, 1, {"coyo", "laion-5b"}, True]
-    assert sql.rows == rows.rows
+    assert (sql.rows, len(rows.rows)) == ([], 3)  # the letter lists none
