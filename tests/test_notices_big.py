@@ -189,7 +189,7 @@ def test_element_check_still_checks_every_row_of_an_unlisted_notice(monkeypatch)
     ) in missing
 
 
-def test_element_check_refuses_an_unlisted_letter_whose_edit_dropped_the_statement():
+def test_edited_body_of_an_unlisted_notice_keeps_the_attached_list_statement():
     notice = make_notice("dsa", role="hosting", category="intimate", links=LINKS)
     assert check_elements(notice) == []
     # The statement belongs to the layout, not the body: an edit cannot remove it.
