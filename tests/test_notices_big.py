@@ -345,6 +345,41 @@ def test_reviewer_notice_page_shows_the_letter_count_and_download(client, team_n
     assert sorted(row["url"] for row in rows) == urls(notice)
 
 
+def test_reviewer_approval_is_withdrawn_when_the_unlisted_links_change(client, team_notice):
+    """The letter of an unlisted notice states only the number of its links: one link swapped
+    for another after the reviewer read the page keeps the text, but not the approval."""
+    notice = team_notice
+    client.force_login(member("rita", "reviewer", notice.case.team))
+    html = client.get(reverse("review:notice", args=[notice.pk])).content.decode()
+    seen = html.split('name="seen" value="', 1)[1].split('"', 1)[0]
+    dropped = notice.links.order_by("pk").first()
+    added = f.FoundLinkFactory(
+        case=notice.case, host=dropped.host, dataset="laion-5b", entry_id="E-99"
+    )
+    assert check_elements(notice) == []
+    notice.links.remove(dropped)
+    notice.links.add(added)
+    assert check_elements(notice) == []  # still complete: only the approval is in the way
+    assert render_notice(notice, with_pdf=False, with_data=False).text.count(f"{LINKS} URLs") == 1
+
+    client.post(reverse("review:approve", args=[notice.pk]), {"seen": seen})
+
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.IN_REVIEW
+
+
+def test_reviewer_approves_an_unlisted_notice_as_shown(client, team_notice):
+    notice = team_notice
+    client.force_login(member("rita", "reviewer", notice.case.team))
+    html = client.get(reverse("review:notice", args=[notice.pk])).content.decode()
+    seen = html.split('name="seen" value="', 1)[1].split('"', 1)[0]
+
+    client.post(reverse("review:approve", args=[notice.pk]), {"seen": seen})
+
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.APPROVED
+
+
 def test_listed_notice_page_has_no_download(client, team_notice, settings):
     settings.TAKEDOWN_NOTICE_LISTED_LINKS = LINKS
     notice = team_notice

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +30,17 @@ from django.views.decorators.http import require_POST
 from takedown import stats
 from takedown.csvsafe import csv_bytes
 from takedown.errors import NotPossible
-from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Team, Verdict
+from takedown.models import (
+    Case,
+    CaseEvent,
+    FoundLink,
+    Host,
+    LinkCheck,
+    Notice,
+    NoticeLink,
+    Team,
+    Verdict,
+)
 from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime
 from takedown.notices.render import (
     RenderedNotice,
@@ -126,13 +136,24 @@ def _get_notice(request: HttpRequest, pk: int) -> Notice:
     return get_object_or_404(notices, pk=pk)
 
 
-def seen_digest(rendered: RenderedNotice) -> str:
+def seen_digest(rendered: RenderedNotice, notice: Notice) -> str:
     """What the reviewer was shown: the approve form carries it, and approving checks it
     against the notice as it renders now. So no approval without the notice page (the queue
     has no approve button, and a crafted POST lacks the digest), and none of a text that
-    changed after the reviewer read it (a caseworker's edit, a re-generation)."""
+    changed after the reviewer read it (a caseworker's edit, a re-generation).
+
+    A notice of more links than its letter lists (TAKEDOWN_NOTICE_LISTED_LINKS) states only
+    their number: its set of links is taken in as well (count, sum, least and greatest id, one
+    pass over the (notice, link) index), so links swapped or rerouted after the reviewer read
+    the page withdraw the approval even where the number stays the same."""
     digest = hashlib.sha256()
-    for part in (rendered.subject, rendered.text):
+    parts = [rendered.subject, rendered.text]
+    if not rendered.links_in_letter:
+        facts = NoticeLink.objects.filter(notice=notice).aggregate(
+            n=Count("link_id"), total=Sum("link_id"), low=Min("link_id"), high=Max("link_id")
+        )
+        parts.append(repr(sorted(facts.items())))
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
@@ -247,7 +268,7 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "submission": submission,
             "links": notice.links.filter(case=notice.case).only("url").order_by("pk")[:100],
             "link_count": notice.links.count(),
-            "seen": seen_digest(rendered) if rendered else "",
+            "seen": seen_digest(rendered, notice) if rendered else "",
             "evidence": _evidence(notice),
             "evidence_hosts": EVIDENCE_HOSTS,
         },
@@ -287,7 +308,7 @@ def _back(request: HttpRequest, notice: Notice) -> HttpResponseRedirect:
 def approve_notice(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _get_notice(request, pk)
     try:
-        current = seen_digest(render_notice(notice, with_pdf=False, with_data=False))
+        current = seen_digest(render_notice(notice, with_pdf=False, with_data=False), notice)
     except UnknownRegime:
         current = ""
     seen = request.POST.get("seen", "")
