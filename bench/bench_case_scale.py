@@ -38,6 +38,7 @@ Exits 1 when a check fails or a step's peak RSS reaches 1 GB.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import random
@@ -53,7 +54,7 @@ os.environ.setdefault("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_import import BIG_HOSTS, TLDS
 from bench.bench_resolve import build_world, check, delta, start_servers
-from bench.common import BENCH_DIR, POSTGRES_URL, fresh_django
+from bench.common import BENCH_DIR, POSTGRES_URL, SqlStats, fresh_django
 from takedown.sandbox.smtp import SmtpServer
 
 REFERENCE = "TD-SCALE-0001"
@@ -145,7 +146,16 @@ def step_resolve(phase: str, workers: int, processes: int) -> dict[str, Any]:
 
     if phase == "warm":
         request_resolution(Host.objects.all())
+    # BENCH_PROFILE / BENCH_SQL_STATS (with --processes 1: forked children are not seen): a
+    # cProfile of the step under var/bench/, and its statements' database time by shape.
+    profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+    sql = SqlStats() if os.environ.get("BENCH_SQL_STATS") else None
+    if profile is not None:
+        profile.enable()
+    if sql is not None:
+        sql.__enter__()
     started = time.perf_counter()
+    cpu = time.process_time()
     call_command(
         "resolve_hosts",
         "--sync",
@@ -156,12 +166,20 @@ def step_resolve(phase: str, workers: int, processes: int) -> dict[str, Any]:
         stdout=StringIO(),
     )
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    if sql is not None:
+        sql.__exit__(None, None, None)
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(BENCH_DIR / f"case-scale-resolve-{phase}.prof")
     statuses = Counter(Host.objects.values_list("status", flat=True))
     hosts = sum(statuses.values())
     return {
         "seconds": seconds,
         "statuses": dict(statuses),
         "rate": f"{hosts / seconds:,.0f} hosts/s",
+        "CPU s": round(cpu, 1),
+        **({"sql": sql.top()} if sql is not None else {}),
     }
 
 
@@ -734,7 +752,9 @@ def run_child(step: str, args: argparse.Namespace, env: dict[str, str], parquet:
 
 def report(step: str, result: dict[str, Any], failures: list[str]) -> None:
     details = {
-        k: v for k, v in result.items() if k not in ("seconds", "peak_rss_mb", "failures", "pages")
+        k: v
+        for k, v in result.items()
+        if k not in ("seconds", "peak_rss_mb", "failures", "pages", "sql")
     }
     print(
         f"{step:<14} {result['seconds']:>8.1f} s {result['peak_rss_mb']:>6} MB peak  "
@@ -745,6 +765,8 @@ def report(step: str, result: dict[str, Any], failures: list[str]) -> None:
         print(f"{'':<16}{name:<18} {page['seconds']:>7.3f} s {page['queries']:>4} queries")
         for query in page.get("slowest", []):
             print(f"{'':<20}{query}")
+    for line in result.get("sql", []):
+        print(f"{'':<16}{line}")
     failures += [f"{step}: {failure}" for failure in result.get("failures", [])]
     if result["peak_rss_mb"] >= PEAK_LIMIT_MB:
         failures.append(f"{step}: peak RSS {result['peak_rss_mb']} MB")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from takedown import metrics
 from takedown.checks.schedule import feed_new_links, lease_due_links, make_due
 from takedown.models import FoundLink, Host, Job, Notice
+from takedown.models.link import store_stale_link_parties
 from takedown.notices import send as sending
 from takedown.resolve.hosts import due_hosts, prepare_resolution, release_stale_claims
 from takedown.schedule import lease
@@ -41,7 +42,7 @@ def dispatch_due_work() -> dict[str, int]:
     """Find due work in the database and hand it to the workers."""
     counts = {"released": release_stale_claims(), "domains": 0, "hosts": 0}
     hosts, domains = hand_out_hosts()
-    counts.update(hosts=hosts, domains=domains)
+    counts.update(hosts=hosts, domains=domains, link_parties=store_stale_link_parties())
     recovered = sending.recover_stuck_sending()
     counts.update(notices_recovered=sum(recovered.values()), notices=hand_out_notices())
     fed = feed_new_links()

@@ -242,18 +242,9 @@ def transition_many(
 
     `fields` are further columns set on every row moved (values or expressions, e.g.
     F("attempts") + 1); `row_data` adds per-row entries to each row's event data."""
-    if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
-        raise TransitionNotAllowed(
-            gettext("Nothing can be set to “%(to)s” from “%(statuses)s”.")
-            % {
-                "to": status_label(model, to),
-                "statuses": " / ".join(status_label(model, status) for status in from_statuses),
-            }
-        )
+    check_transition(model, from_statuses, to)
     # Hosts belong to no single case: their events carry the host, like transition()'s do.
     case_column = "pk" if model is Case else None if model is Host else "case_id"
-    refs = {FoundLink: "link", Notice: "notice", Host: "host"}
-    row_data = row_data or {}
     with transaction.atomic():
         # In id order, as the checks lock their links: batches sharing rows cannot deadlock.
         rows = (
@@ -267,18 +258,54 @@ def transition_many(
         else:
             read = list(rows.values_list("pk", "status", case_column))
         moved = _update_still_in(model, read, to, dict(fields or {}))
-        CaseEvent.objects.bulk_create(
-            CaseEvent(
-                case_id=case_id,
-                actor=_actor(actor),
-                kind=f"{model.__name__.lower()}.{to}",
-                message=message,
-                data={"from": status, "to": to, "id": pk, **(data or {}), **row_data.get(pk, {})},
-                **({f"{refs[model]}_id": pk} if model in refs else {}),
-            )
-            for pk, status, case_id in moved
+        record_moves(
+            model,
+            [(pk, status, to, case_id) for pk, status, case_id in moved],
+            actor=actor,
+            message=message,
+            data=data,
+            row_data=row_data,
         )
     return [pk for pk, _, _ in moved]
+
+
+def check_transition(model: type[models.Model], from_statuses: Sequence[str], to: str) -> None:
+    """Raise TransitionNotAllowed unless the table allows `to` from each of `from_statuses`."""
+    if any(to not in TRANSITIONS[model].get(status, frozenset()) for status in from_statuses):
+        raise TransitionNotAllowed(
+            gettext("Nothing can be set to “%(to)s” from “%(statuses)s”.")
+            % {
+                "to": status_label(model, to),
+                "statuses": " / ".join(status_label(model, status) for status in from_statuses),
+            }
+        )
+
+
+def record_moves(
+    model: type[models.Model],
+    moves: Sequence[tuple[int, str, str, int | None]],
+    *,
+    actor: Any = None,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+    row_data: Mapping[int, Mapping[str, Any]] | None = None,
+) -> None:
+    """The status-change events of rows a caller moved in bulk (transition_many, or one
+    conditional UPDATE of its own after check_transition): one per (pk, from, to, case id),
+    in one INSERT."""
+    refs = {FoundLink: "link", Notice: "notice", Host: "host"}
+    row_data = row_data or {}
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=case_id,
+            actor=_actor(actor),
+            kind=f"{model.__name__.lower()}.{to}",
+            message=message,
+            data={"from": status, "to": to, "id": pk, **(data or {}), **row_data.get(pk, {})},
+            **({f"{refs[model]}_id": pk} if model in refs else {}),
+        )
+        for pk, status, to, case_id in moves
+    )
 
 
 class _Changed(Exception):

@@ -13,9 +13,11 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from takedown.dispatch import dispatch_due_work
 from takedown.models import CaseEvent, Host, MetricTotal, NetworkClaim, NetworkRecord
+from takedown.models.link import store_stale_link_parties
 from takedown.resolve.cache import _address_key
-from takedown.resolve.hosts import resolve_batch
+from takedown.resolve.hosts import look_up_batch, record_batch, request_resolution, resolve_batch
 from takedown.resolve.lookup import lookup_host, lookup_hosts
 from takedown.sandbox.rdap import rdap_ip_network
 from tests.factories import FoundLinkFactory, HostFactory
@@ -203,3 +205,82 @@ def test_lookup_hosts_answers_its_own_network_before_waiting_for_another_process
     assert [r.hosting.network for r in results] == ["DEMO-HOSTING-NET", "OTHER-NET"]
     assert ip_queries(internet["rdap"]) == 2
     assert NetworkClaim.objects.filter(claimed_at__isnull=False).count() == 0
+
+
+def test_record_batch_leaves_a_host_released_meanwhile_to_its_next_worker(internet):  # noqa: F811
+    """Looked up on one thread, recorded on another (resolve_hosts --sync): a host whose claim
+    was released in between (stale) is not recorded, the others are, in one statement."""
+    hosts = leaky_hosts(internet, 2)
+    looked_up = look_up_batch([host.pk for host in hosts])
+    assert set(Host.objects.values_list("status", flat=True)) == {"resolving"}
+    Host.objects.filter(pk=hosts[1].pk).update(status="pending", claimed_at=None)
+
+    resolutions = record_batch(looked_up)
+
+    assert resolutions[0].host.status == "resolved"
+    assert Host.objects.get(pk=hosts[0].pk).current == resolutions[0]
+    assert Host.objects.get(pk=hosts[0].pk).claimed_at is None
+    released = Host.objects.get(pk=hosts[1].pk)
+    assert (released.status, released.current) == ("pending", None)
+    assert not CaseEvent.objects.filter(host=released, kind="host.resolved").exists()
+
+
+def test_record_batch_failure_puts_the_hosts_back(internet, monkeypatch):  # noqa: F811
+    hosts = leaky_hosts(internet, 2)
+    looked_up = look_up_batch([host.pk for host in hosts])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("takedown.resolve.hosts.record_resolutions", broken)
+    with pytest.raises(RuntimeError):
+        record_batch(looked_up)
+
+    assert set(Host.objects.values_list("status", flat=True)) == {"failed"}
+    assert all(host.next_resolve_at > timezone.now() for host in Host.objects.all())
+
+
+def test_request_resolution_makes_many_hosts_due_with_an_event_each(internet):  # noqa: F811
+    hosts = leaky_hosts(internet, 3)
+    resolve_batch([hosts[0].pk, hosts[1].pk])
+    Host.objects.filter(pk=hosts[1].pk).update(status="resolving")  # a worker has it
+
+    assert request_resolution(Host.objects.all()) == 2
+
+    statuses = dict(Host.objects.values_list("pk", "status"))
+    assert statuses == {hosts[0].pk: "pending", hosts[1].pk: "resolving", hosts[2].pk: "pending"}
+    assert CaseEvent.objects.filter(host=hosts[0], kind="host.pending").count() == 1
+    assert not CaseEvent.objects.filter(host=hosts[2], kind="host.pending").exists()
+    assert Host.objects.get(pk=hosts[0].pk).next_resolve_at <= timezone.now()
+
+
+def test_links_get_the_new_party_in_one_pass_after_the_batch(internet):  # noqa: F811
+    hosts = leaky_hosts(internet, 2)
+    links = [FoundLinkFactory(host=host) for host in hosts]
+    other = FoundLinkFactory(host=HostFactory(hostname="www.bilder-demo.de"))
+
+    resolve_batch([host.pk for host in hosts])
+
+    assert set(Host.objects.filter(link_party_stale=True)) == set(hosts)
+    assert store_stale_link_parties() == 2
+    for link in links:
+        link.refresh_from_db()
+        assert link.party is not None
+        assert link.party == Host.objects.get(pk=link.host_id).current.operator
+    other.refresh_from_db()
+    assert (other.party, other.party_role) == (None, "")
+    assert not Host.objects.filter(link_party_stale=True).exists()
+    # Resolved again to the same party: nothing to copy.
+    request_resolution(hosts)
+    resolve_batch([host.pk for host in hosts])
+    assert store_stale_link_parties() == 0
+
+
+def test_dispatcher_copies_the_parties_left_over(internet):  # noqa: F811
+    link = FoundLinkFactory(host=leaky_hosts(internet, 1)[0])
+    resolve_batch([link.host_id])
+
+    assert dispatch_due_work()["link_parties"] == 1
+
+    link.refresh_from_db()
+    assert link.party_role == "site_operator"

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from takedown.directory.rules import clear_rule_cache
 from takedown.models import DomainRecord, Host, HostResolution, OperatorRule
+from takedown.models.link import store_stale_link_parties
 from takedown.resolve import throttle
 from takedown.resolve.facts import LookupFailed
 from takedown.resolve.hosts import request_resolution, resolve_host
@@ -246,9 +247,16 @@ def test_resolve_host_records_snapshot_and_organisations(internet):
     assert resolution.registrar.external_key == "iana-registrar:4242"
     assert resolution.data["ips"] == ["198.51.100.7"]
     assert host.needs_decision is False
+    # The links get the host's new party (FoundLink.party) in one pass for many hosts, later.
+    assert host.link_party_stale is True
     link.refresh_from_db()
-    # The site's operator comes before its hosting provider (FoundLink.party).
+    assert (link.party, link.party_role) == (None, "")
+    assert store_stale_link_parties() == 1
+    link.refresh_from_db()
+    # The site's operator comes before its hosting provider.
     assert (link.party, link.party_role) == (resolution.operator, "site_operator")
+    assert Host.objects.get(pk=link.host_id).link_party_stale is False
+    assert store_stale_link_parties() == 0
     assert resolution.operator.name == "Leaky Images Inc."
 
 
@@ -290,6 +298,7 @@ def test_resolve_host_change_of_hosting_flags_open_notices(internet):
 
     assert second.hosting.name == "Other Hosting BV"
     assert Host.objects.get(pk=link.host_id).status == "changed"
+    store_stale_link_parties()
     link.refresh_from_db()
     assert (link.party, link.party_role) == (second.operator, "site_operator")
     notice.refresh_from_db()
@@ -328,9 +337,14 @@ def test_resolve_hosts_command_sync_resolves_due_hosts_of_case(internet):
     assert out.getvalue().splitlines() == [
         "resolving 2 hosts on 2 registered domains",
         "  2/2 hosts",
+        "the links of 2 hosts got their new party",
         "done: 2 resolved",
     ]
     assert set(Host.objects.values_list("status", flat=True)) == {"resolved"}
+    # The run ends with every link carrying its host's party (FoundLink.party).
+    assert not Host.objects.filter(link_party_stale=True).exists()
+    link.refresh_from_db()
+    assert link.party_role == "site_operator"
 
 
 def test_throttle_block_is_not_extended_by_refused_queries(settings):

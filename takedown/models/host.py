@@ -108,6 +108,11 @@ class Host(models.Model):
     )
     # Set when a caseworker must decide (conflicting or missing jurisdiction evidence).
     needs_decision = models.BooleanField(default=False)
+    # Set when resolution changed the host's first party and its links' stored copy
+    # (FoundLink.party) is not written yet: the links table has no index on the host alone, so
+    # finding a host's links reads the whole table, and resolution marks the hosts instead
+    # and leaves the copying to `store_stale_link_parties`, one pass for many hosts.
+    link_party_stale = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -115,7 +120,12 @@ class Host(models.Model):
                 fields=["next_resolve_at"],
                 name="host_resolve_due",
                 condition=models.Q(next_resolve_at__isnull=False),
-            )
+            ),
+            models.Index(
+                fields=["id"],
+                name="host_link_party_stale",
+                condition=models.Q(link_party_stale=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,15 @@
 """Writing many rows at once, cheaply.
 
 Django's bulk_update builds one CASE WHEN expression per row and field, which costs more Python
-than the lookups it records (about 40 % of resolving a batch of hosts). `update_each` sends one
-parameterised UPDATE per row through executemany instead: one statement compiled once, the
-values prepared by the fields themselves, so it behaves like the ORM on SQLite and PostgreSQL.
+than the lookups it records (about 40 % of resolving a batch of hosts), and an UPDATE per row
+costs the database a statement each. `update_each` and `update_matching` send one UPDATE ...
+FROM (a table of the rows) per chunk of rows instead, and `insert_returning` one INSERT.
 
 The rechecks write a row and update a link per check, thousands a minute, and there even
 preparing each value through its field (bulk_create's way) cost more Python than fetching the
-image: `insert_returning` and `update_matching` hand plain values (text, numbers, booleans,
-ids) to the driver as they are and prepare only the others (dates, JSON, addresses), and
-`update_matching` sends one UPDATE ... FROM VALUES per chunk of rows instead of one per row.
-"""
+image: these functions hand plain values (text, numbers, booleans, ids) to the driver as they
+are and prepare only the others (dates, JSON, addresses) through their fields, so they behave
+like the ORM on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,32 +38,7 @@ def update_each(
     """UPDATE `model` SET each of `field_names` WHERE pk = row[0], from row[1:], for every
     row (only while the columns of `still_null` are NULL); returns how many rows changed.
     Use inside transaction.atomic() when the rows must change together."""
-    if not rows:
-        return 0
-    using = router.db_for_write(model)
-    connection = connections[using]
-    meta = model._meta
-    fields = [column_field(model, name) for name in field_names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column)} = %s" for _, column in fields)
-    # Only quoted names from the model's metadata go into the text; every value is a parameter.
-    pk_column = column_field(model, meta.pk.name)[1]
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk_column)} = %s"  # noqa: S608
-    for name in still_null:
-        sql += f" AND {quote(column_field(model, name)[1])} IS NULL"
-    params = [
-        [
-            *(
-                field.get_db_prep_save(value, connection)
-                for (field, _), value in zip(fields, row[1:], strict=True)
-            ),
-            row[0],
-        ]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-        return cursor.rowcount
+    return len(_update_rows(model, None, field_names, rows, still_null))
 
 
 # Fields whose Python values the database drivers take as they are (a str, an int, a bool,
@@ -168,10 +142,35 @@ def update_matching(
     """For each row (pk, value of `match`, *values of `field_names`): UPDATE the `model` row
     with that pk, only while its column `match` still holds that value (not NULL), setting
     `field_names`. Returns how many rows changed. Use inside transaction.atomic()."""
+    return len(_update_rows(model, match, field_names, rows))
+
+
+def update_matching_ids(
+    model: type[models.Model],
+    field_names: Sequence[str],
+    match: str,
+    rows: Sequence[Sequence[Any]],
+) -> list[int]:
+    """update_matching, returning the primary keys of the rows it changed."""
+    return _update_rows(model, match, field_names, rows)
+
+
+def _update_rows(
+    model: type[models.Model],
+    match: str | None,
+    field_names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    still_null: Sequence[str] = (),
+) -> list[int]:
+    """One UPDATE ... FROM (a table of the rows) per chunk of rows: each row (pk, [value of
+    `match`,] *values of `field_names`) sets its fields where the pk is the row's (and `match`
+    still holds the row's value, and the columns of `still_null` are NULL). The pks of the rows
+    changed (both databases: UPDATE ... RETURNING, SQLite since 3.35)."""
     if not rows:
-        return 0
+        return []
     connection = connections[router.db_for_write(model)]
-    fields = [column_field(model, name) for name in [model._meta.pk.name, match, *field_names]]
+    keys = [model._meta.pk.name, *([match] if match else [])]
+    fields = [column_field(model, name) for name in [*keys, *field_names]]
     preparers = _preparers([field for field, _ in fields], connection)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -183,10 +182,16 @@ def update_matching(
         aliases = [f"column{index + 1}" for index in range(len(fields))]
         named = "new"
     assignments = ", ".join(
-        f"{column} = new.{alias}" for column, alias in zip(columns[2:], aliases[2:], strict=True)
+        f"{column} = new.{alias}"
+        for column, alias in zip(columns[len(keys) :], aliases[len(keys) :], strict=True)
     )
+    conditions = [
+        f"{table}.{column} = new.{alias}"
+        for column, alias in zip(columns[: len(keys)], aliases[: len(keys)], strict=True)
+    ]
+    conditions += [f"{table}.{quote(column_field(model, name)[1])} IS NULL" for name in still_null]
     step = _rows_per_statement(len(fields), connection)
-    changed = 0
+    changed: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), step):
             values, params = _table_of(
@@ -195,9 +200,8 @@ def update_matching(
             # Only quoted model names and aliases go into the text; every value is a parameter.
             sql = (
                 f"UPDATE {table} SET {assignments} FROM ({values}) AS {named} "  # noqa: S608
-                f"WHERE {table}.{columns[0]} = new.{aliases[0]} "
-                f"AND {table}.{columns[1]} = new.{aliases[1]}"
+                f"WHERE {' AND '.join(conditions)} RETURNING {table}.{columns[0]}"
             )
             cursor.execute(sql, params)
-            changed += cursor.rowcount
+            changed.extend(pk for (pk,) in cursor.fetchall())
     return changed

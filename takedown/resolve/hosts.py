@@ -16,21 +16,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from takedown.models import (
     Case,
     Contact,
-    FoundLink,
     Host,
     HostResolution,
     Notice,
     Organisation,
 )
-from takedown.models.link import store_link_parties
 from takedown.models.roles import party_of
-from takedown.resolve.bulk import update_each
+from takedown.resolve.bulk import update_matching_ids
 from takedown.resolve.facts import Party
 from takedown.resolve.lookup import HostLookup, lookup_hosts
 from takedown.schedule import backoff
@@ -38,7 +36,9 @@ from takedown.workflow import (
     UNSENT_NOTICE_STATUSES,
     ConcurrentChange,
     TransitionNotAllowed,
+    check_transition,
     record_event,
+    record_moves,
     transition,
     transition_many,
 )
@@ -88,19 +88,38 @@ def prepare_resolution(*, case: Case | None = None, refresh: bool = False) -> No
         request_resolution(scope.distinct())
 
 
-def request_resolution(hosts: Iterable[Host], *, actor: Any = None) -> int:
-    """Re-resolution on demand: make these hosts due now."""
+# Hosts per statement group when many are made due at once (SQLite: 999 parameters at most).
+REQUEST_CHUNK = 900
+
+
+def request_resolution(hosts: Iterable[Host] | QuerySet[Host], *, actor: Any = None) -> int:
+    """Re-resolution on demand: make these hosts due now (a host being resolved is left to its
+    worker). Set-based, a few statements per REQUEST_CHUNK hosts: a refresh of a case of
+    100,000 hosts is no 100,000 transitions. Returns how many hosts were made due."""
+    if isinstance(hosts, QuerySet):
+        rows = list(hosts.values_list("pk", "status"))
+    else:
+        rows = [(host.pk, host.status) for host in hosts]
+    now = timezone.now()
     count = 0
-    for host in hosts:
-        if host.status == Host.Status.RESOLVING:
-            continue
-        if host.status == Host.Status.PENDING:
-            Host.objects.filter(pk=host.pk).update(next_resolve_at=timezone.now())
-        else:
-            transition(
-                host, Host.Status.PENDING, actor=actor, fields={"next_resolve_at": timezone.now()}
+    for start in range(0, len(rows), REQUEST_CHUNK):
+        chunk = rows[start : start + REQUEST_CHUNK]
+        pending = [pk for pk, status in chunk if status == Host.Status.PENDING]
+        others = [pk for pk, status in chunk if status != Host.Status.PENDING]
+        if pending:
+            count += Host.objects.filter(pk__in=pending, status=Host.Status.PENDING).update(
+                next_resolve_at=now
             )
-        count += 1
+        if others:
+            moved = transition_many(
+                Host,
+                others,
+                [status for status in RESOLVABLE if status != Host.Status.PENDING],
+                Host.Status.PENDING,
+                actor=actor,
+                fields={"next_resolve_at": now},
+            )
+            count += len(moved)
     return count
 
 
@@ -115,7 +134,26 @@ def resolve_batch(host_ids: list[int], *, refresh: bool = False) -> list[HostRes
 
     Together: each registered domain and IP network among them is asked about once, all the
     network waits overlap (resolve.lookup.lookup_hosts), and the claim and the record are one
-    transaction each for the whole batch, not a handful of queries per host."""
+    transaction each for the whole batch, not a handful of queries per host. The two halves
+    (`look_up_batch`, `record_batch`) may run on different threads, so that one batch is
+    recorded while the next one's lookups wait (resolve_hosts --sync): between them the hosts
+    stay claimed (RESOLVING), so a crash in between loses no host (the dispatcher releases the
+    claims after CLAIM_TIMEOUT) and no other worker records them."""
+    return record_batch(look_up_batch(host_ids, refresh=refresh))
+
+
+@dataclass
+class LookedUp:
+    """A claimed batch and its lookups, waiting to be recorded (record_batch)."""
+
+    host_ids: list[int]
+    hosts: list[Host]  # the claimed ones, RESOLVING
+    results: list[HostLookup]
+
+
+def look_up_batch(host_ids: list[int], *, refresh: bool = False) -> LookedUp:
+    """Claim these hosts (those another worker has are left out) and look them up together.
+    On an unexpected failure the claimed hosts are put back (FAILED, retried later)."""
     hosts = {
         host.pk: host
         for host in Host.objects.select_related("current").filter(
@@ -133,7 +171,7 @@ def resolve_batch(host_ids: list[int], *, refresh: bool = False) -> list[HostRes
     for host in batch:
         host.status = Host.Status.RESOLVING
         host.attempts += 1
-    resolutions: dict[int, HostResolution] = {}
+    results: list[HostLookup] = []
     if batch:
         try:
             results = lookup_hosts(
@@ -143,12 +181,24 @@ def resolve_batch(host_ids: list[int], *, refresh: bool = False) -> list[HostRes
                 ],
                 refresh=refresh,
             )
-            resolutions = record_resolutions(batch, results)
         except Exception:
             # Unexpected failure (a bug, the database): put the hosts back, retry later.
             _fail_unexpectedly(batch)
             raise
-    return [resolutions.get(pk) for pk in host_ids]
+    return LookedUp(host_ids, batch, results)
+
+
+def record_batch(looked_up: LookedUp) -> list[HostResolution | None]:
+    """Record the lookups of a claimed batch (record_resolutions), in the order of its
+    `host_ids`; on an unexpected failure its hosts are put back (FAILED, retried later)."""
+    resolutions: dict[int, HostResolution] = {}
+    if looked_up.hosts:
+        try:
+            resolutions = record_resolutions(looked_up.hosts, looked_up.results)
+        except Exception:
+            _fail_unexpectedly(looked_up.hosts)
+            raise
+    return [resolutions.get(pk) for pk in looked_up.host_ids]
 
 
 def _fail_unexpectedly(hosts: list[Host]) -> None:
@@ -232,40 +282,56 @@ def record_resolutions(hosts: list[Host], results: list[HostLookup]) -> dict[int
             }
             if changed:
                 rerouting.append((host, previous, changed))
-        moved: set[int] = set()
-        for status, events in moves.items():
-            moved.update(
-                transition_many(
-                    Host, list(events), [Host.Status.RESOLVING], status, row_data=events
-                )
+        # One statement for the whole batch: each host's status change and its fields, only
+        # for hosts still ours (RESOLVING): one released as stale meanwhile belongs to its next
+        # worker. The links' stored party is copied later, many hosts in one pass over the links
+        # (store_stale_link_parties): a mark set here stays set until then.
+        for status in moves:
+            check_transition(Host, [Host.Status.RESOLVING], status)
+        status_of = {pk: status for status, events in moves.items() for pk in events}
+        stale = set(new_party)
+        moved = set(
+            update_matching_ids(
+                Host,
+                [
+                    "status",
+                    "current",
+                    "resolved_at",
+                    "next_resolve_at",
+                    "claimed_at",
+                    "needs_decision",
+                    "attempts",
+                    "link_party_stale",
+                ],
+                "status",
+                [
+                    (
+                        host.pk,
+                        Host.Status.RESOLVING,
+                        status_of[host.pk],
+                        host.current.pk if host.current else None,
+                        host.resolved_at,
+                        host.next_resolve_at,
+                        None,
+                        host.needs_decision,
+                        host.attempts,
+                        # A mark not yet copied stays: the host was claimed with it.
+                        host.link_party_stale or host.pk in stale,
+                    )
+                    for host in sorted(updates, key=lambda host: host.pk)
+                ],
             )
-        # Only hosts still ours: one released as stale meanwhile belongs to its next worker.
-        update_each(
+        )
+        record_moves(
             Host,
             [
-                "current",
-                "resolved_at",
-                "next_resolve_at",
-                "claimed_at",
-                "needs_decision",
-                "attempts",
+                (pk, Host.Status.RESOLVING, status, None)
+                for status, events in moves.items()
+                for pk in events
+                if pk in moved
             ],
-            [
-                (
-                    host.pk,
-                    host.current.pk if host.current else None,
-                    host.resolved_at,
-                    host.next_resolve_at,
-                    None,
-                    host.needs_decision,
-                    host.attempts,
-                )
-                for host in updates
-                if host.pk in moved
-            ],
+            row_data={pk: data for events in moves.values() for pk, data in events.items()},
         )
-        if moved.intersection(new_party):
-            store_link_parties(FoundLink.objects.filter(host__in=moved.intersection(new_party)))
         for host, previous, changed in rerouting:
             if host.pk in moved:
                 _flag_notices_for_rerouting(host, previous, changed)

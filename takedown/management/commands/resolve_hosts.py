@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,10 +21,13 @@ from django.db import connection
 
 from takedown.dispatch import queue_resolution
 from takedown.management.lookups import case_named
+from takedown.models.link import store_stale_link_parties
 from takedown.resolve.hosts import (
+    LookedUp,
     due_hosts,
+    look_up_batch,
     prepare_resolution,
-    resolve_batch,
+    record_batch,
 )
 from takedown.schedule import pack
 
@@ -65,10 +69,18 @@ class Command(BaseCommand):
             statuses = _resolve_in_processes(batches, processes, workers, options["refresh"])
         else:
             statuses = _resolve_all(batches, workers, options["refresh"])
+        copied = 0
+        last_copy = time.monotonic()
         for done, status in enumerate(statuses, start=1):
             counts[status] = counts.get(status, 0) + 1
             if done % 50 == 0 or done == total:
                 self.stdout.write(f"  {done}/{total} hosts")
+            if time.monotonic() - last_copy > LINK_PARTY_SECONDS:
+                copied += store_stale_link_parties()
+                last_copy = time.monotonic()
+        copied += store_stale_link_parties()
+        if copied:
+            self.stdout.write(f"the links of {copied} hosts got their new party")
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         self.stdout.write(f"done: {summary or 'nothing was due'}")
 
@@ -79,6 +91,10 @@ def _group(hosts: Any) -> dict[str, list[int]]:
         grouped.setdefault(domain, []).append(host_id)
     return grouped
 
+
+# While resolving, the links of the hosts whose party changed get it this often (each time one
+# pass over the links table: see Host.link_party_stale), and once more at the end.
+LINK_PARTY_SECONDS = 60.0
 
 # Hosts per batch at most: a batch is one transaction, and its lookups wait together.
 BATCH_HOSTS = 64
@@ -93,39 +109,71 @@ def _batches(groups: list[list[int]], workers: int) -> list[list[int]]:
 
 
 def _resolve_all(batches: list[list[int]], workers: int, refresh: bool) -> Iterator[str]:
-    """Resolve the batches on `workers` threads, yielding each host's status as its batch
-    finishes. A thread keeps its database connection for all the batches it takes and closes
-    it when done."""
+    """Resolve the batches, yielding each host's status as its batch is recorded: `workers`
+    threads claim and look up batches (resolve.hosts.look_up_batch) and hand them to
+    `_recorders(workers)` threads that record them (record_batch), so a batch is recorded while
+    the next ones' lookups wait. Lookups run at most `workers` batches ahead of the recording.
+    Each thread keeps its database connection for all its batches and closes it when done."""
     todo: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
     for batch in batches:
         todo.put(batch)
-    results: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    looked_up: queue.Queue[LookedUp | None] = queue.Queue(maxsize=max(1, workers))
+    results: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
 
-    def work() -> None:
+    def look_up() -> None:
         try:
             while True:
                 try:
                     batch = todo.get_nowait()
                 except queue.Empty:
                     return
-                for status in _resolve_batch(batch, refresh):
+                try:
+                    looked_up.put(look_up_batch(batch, refresh=refresh))
+                except Exception:
+                    log.exception("looking up hosts %s failed", batch)
+                    for _ in batch:
+                        results.put("error")
+        finally:
+            connection.close()
+            results.put(_Done())
+
+    def record() -> None:
+        try:
+            while (item := looked_up.get()) is not None:
+                for status in _record(item):
                     results.put(status)
         finally:
             connection.close()
             results.put(None)
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers))]
-    for thread in threads:
+    lookers = [threading.Thread(target=look_up, daemon=True) for _ in range(max(1, workers))]
+    recorders = [threading.Thread(target=record, daemon=True) for _ in range(_recorders(workers))]
+    for thread in [*lookers, *recorders]:
         thread.start()
-    running = len(threads)
-    while running:
+    looking, recording = len(lookers), len(recorders)
+    while recording:
         status = results.get()
-        if status is None:
-            running -= 1
+        if isinstance(status, _Done):
+            looking -= 1
+            if not looking:  # every batch looked up: the recorders stop after the last one
+                for _ in recorders:
+                    looked_up.put(None)
+        elif status is None:
+            recording -= 1
         else:
             yield status
-    for thread in threads:
+    for thread in [*lookers, *recorders]:
         thread.join()
+
+
+class _Done:
+    """A lookup thread has no more batches."""
+
+
+def _recorders(workers: int) -> int:
+    """Recording a batch takes a fraction of the time its lookups wait: a quarter as many
+    recording threads as lookup threads keep up (and hold fewer database connections)."""
+    return max(1, workers // 4)
 
 
 def _resolve_in_processes(
@@ -173,10 +221,10 @@ def _child(batches: list[list[int]], workers: int, refresh: bool, results: Any) 
         results.put(None)
 
 
-def _resolve_batch(host_ids: list[int], refresh: bool) -> list[str]:
+def _record(looked_up: LookedUp) -> list[str]:
     try:
-        resolutions = resolve_batch(host_ids, refresh=refresh)
+        resolutions = record_batch(looked_up)
     except Exception:
-        log.exception("resolving hosts %s failed", host_ids)
-        return ["error"] * len(host_ids)
+        log.exception("recording hosts %s failed", looked_up.host_ids)
+        return ["error"] * len(looked_up.host_ids)
     return [resolution.host.status if resolution else "skipped" for resolution in resolutions]
