@@ -115,7 +115,7 @@ def test_every_page_costs_the_same_queries_at_30_and_300_links(world):
     assert Notice.objects.filter(case=large, status=Notice.Status.IN_REVIEW).count() == 10
     assert FoundLink.objects.filter(case=large, status=FoundLink.Status.REMOVED).count() == 100
     assert large_counts == small_counts
-    assert max(large_counts.values()) <= 26
+    assert max(large_counts.values()) <= 27  # the case page: 27 with its notices paged
 
 
 def test_pages_of_counted_cases_cost_the_same_queries_at_30_and_300_links(world, settings):
@@ -130,4 +130,4 @@ def test_pages_of_counted_cases_cost_the_same_queries_at_30_and_300_links(world,
     large_counts = counts(world, large)
 
     assert large_counts == small_counts
-    assert max(large_counts.values()) <= 26
+    assert max(large_counts.values()) <= 27  # the case page: 27 with its notices paged

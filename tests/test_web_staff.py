@@ -516,9 +516,10 @@ def test_case_page_query_count_does_not_grow_with_links(client, carla, team, pag
     ]
 
     assert counts[0] == counts[1]
-    # 23: one for the case's background jobs still running, one for the notices' link counts,
-    # one asking for the case's stored counts (takedown.tallies; these cases are counted live).
-    assert counts[1] <= 23
+    # 24: one for the case's background jobs still running, one for the notices' link counts,
+    # one asking for the case's stored counts (takedown.tallies; these cases are counted live),
+    # one counting the notices for their pages.
+    assert counts[1] <= 24
 
 
 def test_case_page_10000_links_renders_one_page_of_links(client, carla, team, hoster):
@@ -2028,3 +2029,22 @@ def test_exclude_links_asks_first_then_excludes(client, carla, case):
     assert [str(m) for m in done.context["messages"]] == [
         "2 links excluded: they are no longer reported or checked."
     ]
+
+
+def test_case_page_lists_notices_a_page_at_a_time(client, carla, case, hoster, monkeypatch):
+    """A million-link case has tens of thousands of notices: the case page shows a page of
+    them, newest first, with links to the others."""
+    monkeypatch.setattr("takedown.web.staff.views.NOTICES_PER_PAGE", 2)
+    notices = [NoticeFactory(case=case, recipient=hoster, created_by=carla) for _ in range(5)]
+    client.force_login(carla)
+    url = reverse("staff:case", args=[case.reference])
+
+    def listed(page: int) -> list[int]:
+        html = client.get(url, {"npage": page}).content.decode()
+        return [n.pk for n in notices if f'/notices/{n.pk}/"' in html]
+
+    newest_first = sorted((n.pk for n in notices), reverse=True)
+    assert listed(1) == sorted(newest_first[:2])
+    assert listed(2) == sorted(newest_first[2:4])
+    assert listed(3) == sorted(newest_first[4:])
+    assert "npage=2" in client.get(url).content.decode()

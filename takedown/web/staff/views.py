@@ -122,6 +122,9 @@ UNNAMED_SHOWN = 20
 FIRST_LINKS = 100
 LINKS_PER_PAGE = 100
 GROUPS_PER_PAGE = 25
+# A case of a million links has tens of thousands of notices (one per site operator): the case
+# page lists them a page at a time (all of them: the notices CSV export).
+NOTICES_PER_PAGE = 50
 HOSTS_PER_PAGE = 25
 EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 15
@@ -305,10 +308,11 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         link_totals = tallies.stored_status_totals(tally)
         flagged_hosts = tally.flagged_hosts
     group_page = Paginator(groups, GROUPS_PER_PAGE).get_page(request.GET.get("gpage"))
-    notices = with_link_counts(
+    notice_page = Paginator(
         case.notices.select_related("recipient", "contact").order_by("-created_at", "-pk"),
-        tally.notice_links if tally else None,
-    )
+        NOTICES_PER_PAGE,
+    ).get_page(request.GET.get("npage"))
+    notices = with_link_counts(notice_page, tally.notice_links if tally else None)
     events = timeline_rows(
         case.events.select_related("actor", "notice__recipient").order_by("-at", "-pk")[
             :RECENT_EVENTS
@@ -344,6 +348,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "link_totals": link_totals,
             "counted_at": tally.counted_at if tally else None,
             "notices": notices,
+            "notice_page": notice_page,
             "flagged_hosts": flagged_hosts,
             "events": events,
             "imports": case.imports.order_by("-created_at")[:5],
