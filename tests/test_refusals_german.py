@@ -47,8 +47,8 @@ def _errors(response) -> list[str]:
     [
         (
             "de",
-            "Nicht freigegeben: eine Meldung muss von jemand anderem als ihrem Verfasser "
-            "freigegeben werden.",
+            "Nicht freigegeben: eine Meldung muss von einer anderen Person freigegeben werden "
+            "als der, die sie verfasst hat.",
         ),
         ("en", "Not approved: a notice must be approved by someone other than its author."),
     ],
