@@ -903,6 +903,14 @@ UNNAMED_ENTRIES = gettext_noop(
 )
 UNKNOWN_REGIME = gettext_noop("a known legal regime (%(code)s is not one)")
 MESSAGE_TEXT = gettext_noop("the message text")
+FINDINGS = (
+    WRONG_ROLE,
+    WRONG_CATEGORY,
+    FOREIGN_LINKS,
+    UNNAMED_ENTRIES,
+    UNKNOWN_REGIME,
+    MESSAGE_TEXT,
+)
 
 
 def _role_names(english: str) -> str:

@@ -101,7 +101,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
     if missing:
         raise ReviewError(
             gettext("cannot approve: missing %(missing)s")
-            % {"missing": "; ".join(gettext(label) for label in missing)}
+            % {"missing": "; ".join(finding_label(label) for label in missing)}
         )
     transition(
         notice,
