@@ -118,9 +118,34 @@ def _problem(node: ast.expr, translators: set[str], scope: ast.AST | None) -> st
     return f"the message {ast.unparse(node)[:60]!r} is not a gettext/ngettext call"
 
 
+def wordings(trees: dict[str, ast.Module]) -> set[str]:
+    """The project's functions that word a message for a refusal: every value they return
+    is a translated message (e.g. attachments.too_large, which several raises share). By
+    name: a name that some function does not live up to is not one."""
+    names, others = set(), set()
+    for tree in trees.values():
+        translators = _translators(tree)
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            returned = [
+                node.value
+                for node in ast.walk(function)
+                if isinstance(node, ast.Return) and node.value is not None
+            ]
+            if returned and all(
+                _problem(value, translators, function) is None for value in returned
+            ):
+                names.add(function.name)
+            else:
+                others.add(function.name)
+    return names - others
+
+
 def findings(trees: dict[str, ast.Module]) -> tuple[list[Finding], int]:
     """The untranslated refusals, and how many refusal calls were read."""
     refusals = refusal_classes(trees)
+    worded = wordings(trees)
     found: list[Finding] = []
     calls = 0
     for path, tree in trees.items():
@@ -143,6 +168,8 @@ def findings(trees: dict[str, ast.Module]) -> tuple[list[Finding], int]:
             message = node.args[at] if len(node.args) > at else (keyword or [None])[0]
             if message is None:
                 continue  # NotPossible's own default sentence, which is translated
+            if isinstance(message, ast.Call) and _name(message.func) in worded:
+                continue
             # The innermost function holding the call: where a message name is bound.
             scope = min(
                 (f for f in functions if f.lineno <= node.lineno <= (f.end_lineno or f.lineno)),

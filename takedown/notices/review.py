@@ -13,10 +13,9 @@ from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import Notice
-from takedown.notices.regimes import IDENTITY, get_regime
+from takedown.notices.regimes import IDENTITY, get_regime, regime_title
 from takedown.notices.render import (
     finding_label,
-    regime_title,
     store_element_check,
     with_due_placeholder,
 )

@@ -31,12 +31,11 @@ from takedown import stats
 from takedown.csvsafe import csv_bytes
 from takedown.errors import NotPossible
 from takedown.models import Case, CaseEvent, FoundLink, Host, LinkCheck, Notice, Team, Verdict
-from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime
+from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime, regime_title
 from takedown.notices.render import (
     RenderedNotice,
     check_elements,
     finding_label,
-    regime_title,
     render_notice,
 )
 from takedown.notices.render import notice_pdf as render_pdf
