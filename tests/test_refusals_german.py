@@ -77,7 +77,10 @@ def test_approving_ones_own_notice_is_refused_in_the_reviewers_language(
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("de", "Nicht freigegeben: die Meldung ist nicht mehr in Prüfung (sie ist „Entwurf“)."),
+        (
+            "de",
+            "Nicht freigegeben: die Meldung ist nicht mehr in Prüfung (ihr Status ist „Entwurf“).",
+        ),
         ("en", "Not approved: the notice is no longer in review (it is “Draft”)."),
     ],
 )
@@ -114,7 +117,11 @@ def test_a_staff_refusal_follows_the_users_chosen_language(berlin, carla):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("de", "Fall {ref} ist „Abgeschlossen“: Er kann nicht auf „Pausiert“ gesetzt werden."),
+        (
+            "de",
+            "Fall {ref} hat den Status „Abgeschlossen“: Er kann nicht auf „Pausiert“ gesetzt"
+            " werden.",
+        ),
         ("en", "Case {ref} is “Closed”: it cannot be set to “Paused”."),
     ],
 )
