@@ -362,7 +362,12 @@ def world(settings: Any) -> World:
 
 # Downloads, not pages: CSV files and PDFs (the letters' own, in the notice's language).
 NOT_PAGES = {"staff:notices_csv", "staff:notice_pdf", "staff:job_output", "staff:mandate_form"}
-NOT_PAGES |= {"review:notice_pdf", "review:results_csv"}
+NOT_PAGES |= {
+    "review:notice_pdf",
+    "review:results_csv",
+    "staff:notice_links",
+    "review:notice_links",
+}
 
 
 # The pages the walk requests (the world fixture says with which objects).
