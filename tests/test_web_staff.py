@@ -142,6 +142,7 @@ def case_urls(case, notice, imported):
         ("get", reverse("staff:import", args=[ref, imported.pk])),
         ("get", reverse("staff:notice", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_pdf", args=[ref, notice.pk])),
+        ("get", reverse("staff:notice_links", args=[ref, notice.pk])),
         ("get", reverse("staff:notice_form", args=[ref, notice.pk])),
         ("get", reverse("staff:edit_notice", args=[ref, notice.pk])),
         ("post", reverse("staff:import_links", args=[ref])),
