@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -130,15 +130,15 @@ class CaseAdmin(ReadOnlyStatusAdmin):
                 shown.update(flatten_fieldsets(inline.get_fieldsets(request, case)))
         return [name for name in PERSON_FIELDS if name in shown and getattr(person, name)]
 
-    @admin.action(description="Pause the selected cases")
+    @admin.action(description=gettext_lazy("Pause the selected cases"))
     def pause_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
         _move_all(self, request, queryset, m.Case.Status.PAUSED)
 
-    @admin.action(description="Close the selected cases")
+    @admin.action(description=gettext_lazy("Close the selected cases"))
     def close_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
         _move_all(self, request, queryset, m.Case.Status.CLOSED)
 
-    @admin.action(description="Reopen the selected cases")
+    @admin.action(description=gettext_lazy("Reopen the selected cases"))
     def reopen_cases(self, request: HttpRequest, queryset: QuerySet) -> None:
         _move_all(self, request, queryset, m.Case.Status.OPEN)
 
@@ -201,7 +201,7 @@ class HostAdmin(ReadOnlyStatusAdmin):
     raw_id_fields = ["current"]
     actions = ["resolve_again"]
 
-    @admin.action(description="Resolve the selected hosts again")
+    @admin.action(description=gettext_lazy("Resolve the selected hosts again"))
     def resolve_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         _move_all(self, request, queryset, m.Host.Status.PENDING)
 
@@ -316,15 +316,17 @@ class NoticeAdmin(ReadOnlyStatusAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Submit the selected drafts for review")
+    @admin.action(description=gettext_lazy("Submit the selected drafts for review"))
     def submit_for_review(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda notice: submit_for_review(notice, request.user))
 
-    @admin.action(description="Approve the selected notices (four eyes: not your own)")
+    @admin.action(
+        description=gettext_lazy("Approve the selected notices (four eyes: not your own)")
+    )
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda notice: approve(notice, request.user))
 
-    @admin.action(description="Queue the selected approved notices for sending")
+    @admin.action(description=gettext_lazy("Queue the selected approved notices for sending"))
     def queue_for_sending(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda notice: queue_notice(notice, actor=request.user))
 
@@ -335,9 +337,17 @@ class NoticeAdmin(ReadOnlyStatusAdmin):
                 step(notice)
                 done += 1
             except NotPossible as exc:
-                self.message_user(request, f"Notice {notice.pk}: {exc}", level=messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("Notice %(id)s: %(reason)s") % {"id": notice.pk, "reason": exc.message},
+                    level=messages.WARNING,
+                )
         if done:
-            self.message_user(request, f"{done} notices done.")
+            self.message_user(
+                request,
+                ngettext("%(count)d notice done.", "%(count)d notices done.", done)
+                % {"count": done},
+            )
 
 
 @admin.register(m.CaseEvent)

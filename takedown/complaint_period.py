@@ -180,8 +180,8 @@ def record_knowledge(
     if offender_on is not None and offender_on < act_on:
         raise KnowledgeError(
             gettext(
-                "the offender of an act cannot have been known before the act itself: "
-                "record the day the person learned of the images first"
+                "the day the person learned of the offender cannot be before the day they "
+                "learned of the images"
             )
         )
     with transaction.atomic():

@@ -45,8 +45,7 @@ from django.utils import timezone
 from takedown import tallies
 from takedown.models import Case, CaseTally, FoundLink, Notice, NoticeLink, RecipientRole
 from takedown.models.link import ONLINE_VERDICTS
-from takedown.notices import render
-from takedown.notices.regimes import UnknownRegime, get_regime
+from takedown.notices.regimes import regime_name
 from takedown.workflow import ACTIVE_CASE_STATUSES
 
 # Notice kinds whose sending starts a removal clock for the recipient (see the module text).
@@ -271,14 +270,6 @@ def _medians(groups: dict[tuple[str, str], list[timedelta]]) -> list[Median]:
     return sorted(rows, key=lambda row: (row.median, row.label))
 
 
-def regime_title(code: str) -> str:
-    """The regime's title in the active language (a page's), or its code if it is unknown."""
-    try:
-        return render.regime_title(get_regime(code))
-    except UnknownRegime:
-        return code
-
-
 def removal_times(cases: QuerySet[Case] | None = None) -> RemovalTimes:
     """Median time to removal by recipient, by the recipient's country and by regime. One query."""
     return _removal_times(_removal_rows(cases))
@@ -292,7 +283,7 @@ def _removal_times(rows: Iterable[tuple[int, str, str, str, timedelta]]) -> Remo
     for org_id, name, country, regime, elapsed in rows:
         by_recipient[(str(org_id), name)].append(elapsed)
         by_country[(country, country or "unknown")].append(elapsed)
-        by_regime[(regime, regime_title(regime))].append(elapsed)
+        by_regime[(regime, regime_name(regime))].append(elapsed)
         everything.append(elapsed)
     return RemovalTimes(
         by_recipient=_medians(by_recipient),

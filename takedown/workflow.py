@@ -136,7 +136,7 @@ def _not_allowed(obj: Case | FoundLink | Notice | Host, to: str) -> TransitionNo
     elif model is Host:
         message = gettext("The host %(name)s is “%(status)s”: it cannot be set to “%(to)s”.")
     else:
-        message = gettext("This link is “%(status)s”: it cannot be set to “%(to)s”.")
+        message = gettext("Link %(name)s is “%(status)s”: it cannot be set to “%(to)s”.")
     return TransitionNotAllowed(
         message
         % {
@@ -166,7 +166,7 @@ def _changed_meanwhile(obj: Case | FoundLink | Notice | Host) -> ConcurrentChang
     elif model is Host:
         message = gettext("The host %(name)s was changed meanwhile: look at it again.")
     else:
-        message = gettext("This link was changed meanwhile: look at it again.")
+        message = gettext("Link %(name)s was changed meanwhile: look at it again.")
     return ConcurrentChange(message % {"name": _name(obj)})
 
 

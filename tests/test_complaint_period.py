@@ -116,7 +116,11 @@ def test_a_case_is_german_by_the_person_or_a_publishing_party():
     ("act", "offender", "message"),
     [
         (date(2099, 1, 1), None, "cannot be in the future"),
-        (date(2027, 3, 15), date(2027, 3, 1), "cannot have been known before the act"),
+        (
+            date(2027, 3, 15),
+            date(2027, 3, 1),
+            "cannot be before the day they learned of the images",
+        ),
     ],
 )
 def test_record_knowledge_refuses_impossible_dates(act, offender, message):

@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from takedown.checks.escalate import mark_overdue
 from takedown.models import Notice
@@ -131,8 +131,14 @@ def test_extension_under_a_regime_without_one_is_refused():
 
     with pytest.raises(DeadlineError, match="allows the recipient no extension"):
         extend_deadline(notice, date(2027, 1, 25))
+    with translation.override("de"), pytest.raises(DeadlineError) as german:
+        extend_deadline(notice, date(2027, 1, 25))
     notice.refresh_from_db()
     assert notice.extended_until is None
+    # The regime by its German title, as the notice page names it; not "DSA notice".
+    assert german.value.message.startswith(
+        "Meldung rechtswidriger Inhalte nach dem Digital Services Act: "
+    )
 
 
 def test_extension_before_the_current_deadline_is_refused():

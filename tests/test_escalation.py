@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from takedown.cases import record_complaint_consent
 from takedown.checks.escalate import (
@@ -358,7 +358,7 @@ def test_reply_to_a_reminder_answers_the_request(world):
         ({"outcome": "refused", "text": "  "}, "the reply text is required"),
         (
             {"outcome": "refused", "text": "No.", "extension_until": at(2027, 3, 1, 0, 0)},
-            "an extension comes with outcome 'pending'",
+            "the answer is still due: choose the outcome “No decision yet",
         ),
     ],
 )
@@ -369,6 +369,24 @@ def test_record_reply_bad_input_is_refused_and_nothing_written(world, kwargs, me
         record_reply(first, actor=world.author, **kwargs)
     first.refresh_from_db()
     assert (first.reply_text, first.reply_outcome, first.replied_at) == ("", "", None)
+
+
+def test_an_extension_with_another_outcome_names_the_forms_choice_in_german(world):
+    with time_machine.travel(at(2027, 1, 11, 9, 0), tick=False):
+        first = world.send(world.first_notice())
+    with translation.override("de"), pytest.raises(NotPossible) as refused:
+        record_reply(
+            first,
+            actor=world.author,
+            outcome="refused",
+            text="No.",
+            extension_until=at(2027, 3, 1, 0, 0),
+        )
+    # The choice as the reply form shows it, not the code "pending".
+    assert refused.value.message == (
+        "eine gewährte Fristverlängerung heißt, dass die Antwort noch aussteht: Wählen Sie das"
+        " Ergebnis „Noch keine Entscheidung (z. B. um mehr Zeit gebeten)“"
+    )
 
 
 def test_record_reply_to_an_unsent_notice_is_refused(world):

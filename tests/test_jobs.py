@@ -91,6 +91,41 @@ def test_a_job_refuses_in_the_language_of_the_page_that_started_it(worker, job_f
     assert (german.params["language"], english.params["language"]) == ("de", "en")
 
 
+NOT_TEXT = {"format": "text", "dataset": "", "source_name": "x.txt"}
+
+
+@pytest.mark.django_db
+def test_run_job_leaves_the_callers_language(job_files):
+    """A German job runs in German and the thread is English again afterwards: the next task
+    of the same worker thread does not inherit the language (run inline, one thread)."""
+    with translation.override("de"):
+        job = start_job(Job.Kind.IMPORT, CaseFactory(), params=NOT_TEXT, upload=[b"\xff\xfe\n"])
+    translation.activate("en")
+
+    assert run_job(job.pk) == Job.Status.FAILED
+
+    assert translation.get_language() == "en"
+    job.refresh_from_db()
+    assert job.error == "Zeile 1: kein UTF-8-Text (nichts wurde importiert)"
+
+
+@pytest.mark.django_db
+def test_a_job_without_a_stored_language_runs_in_language_code(job_files, settings):
+    """Jobs started before the language was stored (no "language" key) run in English."""
+    assert settings.LANGUAGE_CODE == "en"
+    with translation.override("de"):
+        job = start_job(Job.Kind.IMPORT, CaseFactory(), params=NOT_TEXT, upload=[b"\xff\xfe\n"])
+    del job.params["language"]
+    Job.objects.filter(pk=job.pk).update(params=job.params)
+
+    with translation.override("de"):
+        assert run_job(job.pk) == Job.Status.FAILED
+        assert translation.get_language() == "de"
+
+    job.refresh_from_db()
+    assert job.error == "line 1: not UTF-8 text (nothing was imported)"
+
+
 @pytest.mark.django_db
 def test_upload_is_stored_encrypted_in_chunks(job_files, monkeypatch):
     monkeypatch.setattr("takedown.jobs.CHUNK", 16)

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,9 @@ import time_machine
 from django.utils import timezone, translation
 
 from takedown import models as m
+from takedown.notices import complaint, render
 from takedown.notices.clock import deadline_for
+from takedown.notices.letters import ACCESS_LABEL
 from takedown.notices.regimes import REGIMES, get_regime
 from takedown.notices.render import (
     check_elements,
@@ -262,6 +265,25 @@ def test_findings_are_stored_in_english_and_shown_in_the_readers_language() -> N
         "a finding no catalogue knows",
     ]
     assert [finding_label(finding) for finding in found] == found
+
+
+EVERY_FINDING = sorted(
+    {element.label for code in REGIMES for element in get_regime(code).elements}
+    | set(render.FINDINGS)
+    | set(complaint.FINDINGS)
+    | {ACCESS_LABEL}
+)
+
+
+@pytest.mark.parametrize("finding", EVERY_FINDING)
+def test_every_finding_of_the_element_check_reads_german(finding: str) -> None:
+    """Whatever the check can find (a regime's element, a letter to an authority's gap, a
+    finding with details) is in the catalogue: a German page never names it in English."""
+    with translation.override("de"):
+        shown = finding_label(finding)
+
+    assert shown != finding
+    assert re.findall(r"%\((\w+)\)s", shown) == re.findall(r"%\((\w+)\)s", finding)
 
 
 STATEMENT_CASES = [

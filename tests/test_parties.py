@@ -9,10 +9,16 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from takedown.models import CaseEvent, FoundLink, Host, Notice, Organisation, PartyDecision
 from takedown.notices.generate import generate_notices
-from takedown.resolve.decisions import jurisdiction_with_decisions, load_decisions
+from takedown.resolve.decisions import (
+    DecisionRefused,
+    holder_organisation,
+    jurisdiction_with_decisions,
+    load_decisions,
+)
 from takedown.resolve.hosts import resolve_host
 from takedown.sandbox.rdap import rdap_domain, rdap_entity
 from tests.factories import (
@@ -116,6 +122,17 @@ def test_holder_organisation_is_the_site_operator_and_gets_the_notice(world, cas
         ("Bilderfirma Demo GmbH", "site_operator", "recht@bilderfirma-demo.com")
     ]
     assert report.notices[0].regime == "gdpr"
+
+
+def test_no_holder_to_confirm_is_refused_in_the_callers_language(case):
+    link_on(case, "img.unresolved-demo.com")  # never resolved: no registrant on record
+
+    with translation.override("de"), pytest.raises(DecisionRefused) as refused:
+        holder_organisation(case, "img.unresolved-demo.com")
+
+    assert refused.value.message == (
+        "img.unresolved-demo.com: Die Registry nennt keinen Inhaber der Domain"
+    )
 
 
 def test_holder_region_comes_from_the_registry_address(world, case):

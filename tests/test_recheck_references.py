@@ -74,3 +74,15 @@ def test_reference_hashes_without_hash_columns_is_refused(tmp_path: Path) -> Non
 
     with pytest.raises(CommandError, match="expected a CSV header with url"):
         call_command("reference_hashes", "--case", case.reference, str(path))
+
+
+def test_reference_hashes_that_are_not_utf8_say_so(tmp_path: Path) -> None:
+    """In words, not "cannot read refs.csv: UnicodeDecodeError"."""
+    case = CaseFactory()
+    path = tmp_path / "refs.csv"
+    path.write_bytes(b"url,sha256\n\xff\xfe\n")
+
+    with pytest.raises(CommandError) as refused:
+        call_command("reference_hashes", "--case", case.reference, str(path))
+
+    assert str(refused.value) == "the file is not UTF-8 text; nothing was stored"

@@ -11,7 +11,13 @@ from django.urls import reverse
 
 from takedown.models import Case, Notice
 from takedown.workflow import transition
-from tests.factories import CaseFactory, TeamFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    FoundLinkFactory,
+    NoticeFactory,
+    TeamFactory,
+    UserFactory,
+)
 from tests.test_web_review import member, shown, submitted_notice
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +53,8 @@ def _errors(response) -> list[str]:
     [
         (
             "de",
-            "Nicht freigegeben: eine Meldung muss von jemand anderem als ihrem Verfasser "
-            "freigegeben werden.",
+            "Nicht freigegeben: eine Meldung muss von einer anderen Person freigegeben werden "
+            "als der, die sie verfasst hat.",
         ),
         ("en", "Not approved: a notice must be approved by someone other than its author."),
     ],
@@ -71,7 +77,10 @@ def test_approving_ones_own_notice_is_refused_in_the_reviewers_language(
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("de", "Nicht freigegeben: die Meldung ist nicht mehr in Prüfung (sie ist „Entwurf“)."),
+        (
+            "de",
+            "Nicht freigegeben: die Meldung ist nicht mehr in Prüfung (ihr Status ist „Entwurf“).",
+        ),
         ("en", "Not approved: the notice is no longer in review (it is “Draft”)."),
     ],
 )
@@ -108,7 +117,11 @@ def test_a_staff_refusal_follows_the_users_chosen_language(berlin, carla):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("de", "Fall {ref} ist „Abgeschlossen“: Er kann nicht auf „Pausiert“ gesetzt werden."),
+        (
+            "de",
+            "Fall {ref} hat den Status „Abgeschlossen“: Er kann nicht auf „Pausiert“ gesetzt"
+            " werden.",
+        ),
         ("en", "Case {ref} is “Closed”: it cannot be set to “Paused”."),
     ],
 )
@@ -128,6 +141,35 @@ def test_a_transition_the_table_forbids_is_refused_in_words(language, expected):
     assert [str(m) for m in response.context["messages"]] == [expected.format(ref=case.reference)]
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED
+
+
+def test_the_admins_notice_actions_report_in_german():
+    """The admin's notice actions: each refusal with the notice's number, and the count done,
+    in German; not "Notice 12: Meldung ..." nor "1 notices done"."""
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    other = UserFactory(username="rita", is_staff=True)
+    link = FoundLinkFactory()
+    own, theirs = (
+        NoticeFactory(
+            case=link.case, status=Notice.Status.IN_REVIEW, created_by=author, regime="dsa"
+        )
+        for author in (root, other)
+    )
+    for notice in (own, theirs):
+        notice.links.add(link)
+    browser = _browser(root, "de")
+
+    response = browser.post(
+        reverse("admin:takedown_notice_changelist"),
+        {"action": "approve", "_selected_action": [own.pk, theirs.pk]},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Meldung {own.pk}: eine Meldung muss von einer anderen Person freigegeben werden als"
+        " der, die sie verfasst hat",
+        "1 Meldung erledigt.",
+    ]
 
 
 def test_a_commands_refusal_stays_english(carla):

@@ -62,7 +62,7 @@ def test_case_page_records_the_day_of_knowledge_and_shows_the_deadline(client, t
         ).content.decode()
     assert "Recorded. A criminal complaint must be filed by 2027-06-15." in page
     assert "by 2027-06-15</span> § 33 KUG, § 201a StGB, § 184k StGB" in page
-    assert "cannot have been known before the act" in refused
+    assert "cannot be before the day they learned of the images" in refused
     case.refresh_from_db()
     assert case.learned_of_offender_on == date(2027, 3, 20)
 

@@ -114,9 +114,9 @@ def test_kug_demand_beside_or_instead_of_gdpr(client, carla, case, hoster):  # n
     )
     kug = Notice.objects.get(case=case, recipient=hoster, regime="kug")
     assert [str(m) for m in refused.context["messages"]] == [
-        f"Notice {kug.pk} now uses kug.",
-        f"Notice {notice.pk} now uses gdpr.",
-        "take_it_down does not apply to this recipient and case",
+        f"Notice {kug.pk} now uses “Removal demand under the right to one's own image”.",
+        f"Notice {notice.pk} now uses “GDPR erasure request”.",
+        "“TAKE IT DOWN Act removal request” does not apply to this recipient and case",
     ]
 
 

@@ -66,7 +66,8 @@ def test_transition_not_in_table_is_refused_and_changes_nothing():
     # In words, with the statuses as the pages name them: no "draft -> sent".
     assert refused.value.message == f"Notice {notice.pk} is “Draft”: it cannot be set to “Sent”."
     assert german.value.message == (
-        f"Meldung {notice.pk} ist „Entwurf“: Sie kann nicht auf „Verschickt“ gesetzt werden."
+        f"Meldung {notice.pk} hat den Status „Entwurf“: Sie kann nicht auf „Verschickt“ gesetzt"
+        " werden."
     )
 
     notice.refresh_from_db()
@@ -80,7 +81,9 @@ def test_transition_on_stale_copy_fails_loudly_and_writes_no_event():
     stale = FoundLink.objects.get(pk=link.pk)
     transition(first, FoundLink.Status.NOTIFIED)
 
-    with pytest.raises(ConcurrentChange, match="This link was changed meanwhile: look at it again"):
+    with pytest.raises(
+        ConcurrentChange, match=f"Link {link.pk} was changed meanwhile: look at it again"
+    ):
         transition(stale, FoundLink.Status.EXCLUDED)
 
     link.refresh_from_db()

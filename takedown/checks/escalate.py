@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from takedown.checks.outcomes import (
     cancel_unsent,
@@ -74,6 +74,8 @@ REPLY_OUTCOMES = (
     Outcome.REFUSED,
     Outcome.NOT_RESPONSIBLE,
 )
+# How the reply form names the outcome "pending": the recipient has not decided yet.
+NO_DECISION_YET = gettext_lazy("No decision yet (e.g. asked for more time)")
 # Replies after which waiting and reminding achieve nothing.
 MOVES_ON = (Outcome.REFUSED, Outcome.NOT_RESPONSIBLE)
 STEP_KINDS = [NoticeKind.NOTICE, NoticeKind.ESCALATION, NoticeKind.COMPLAINT]
@@ -175,7 +177,11 @@ def record_reply(
         )
     if extension_until is not None and outcome != Outcome.PENDING:
         raise EscalationError(
-            gettext("an extension comes with outcome 'pending' (the answer is still due)")
+            gettext(
+                "a granted extension means the answer is still due: choose the outcome "
+                "“%(pending)s”"
+            )
+            % {"pending": NO_DECISION_YET}
         )
     step = notice.parent if notice.kind == NoticeKind.REMINDER and notice.parent else notice
     now = received_at or timezone.now()

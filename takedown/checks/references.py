@@ -49,10 +49,12 @@ def import_reference_hashes(case: Case, path: Path, *, actor: Any = None) -> Ref
     """Store the reference hashes of `path` on the case's links: all rows or none."""
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ReferenceHashError(gettext("the file is not UTF-8 text")) from None
+    except OSError:
+        # The command's own file; the web page's upload is a file the view has just written.
         raise ReferenceHashError(
-            gettext("cannot read %(file)s: %(error)s")
-            % {"file": path.name, "error": type(exc).__name__}
+            gettext("the file %(file)s cannot be read") % {"file": path.name}
         ) from None
     reader = csv.DictReader(io.StringIO(text))
     columns = set(reader.fieldnames or [])

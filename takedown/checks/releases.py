@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from takedown.checks.outcomes import RELEASE_COMPARED, recompute_outcome
 from takedown.errors import NotPossible
@@ -164,10 +164,14 @@ def compare_release(
         )
     if not partial and not anchored:
         raise ReleaseError(
-            gettext(
+            ngettext(
+                "the %(valid)d valid row is not an entry known from %(dataset)s, so the file "
+                "may not be a release of %(dataset)s and no entry is taken for gone: nothing was "
+                "compared (for one shard of a release, use --partial)",
                 "none of the %(valid)d valid rows is an entry known from %(dataset)s, so the file "
                 "may not be a release of %(dataset)s and no entry is taken for gone: nothing was "
-                "compared (for one shard of a release, use --partial)"
+                "compared (for one shard of a release, use --partial)",
+                report.rows - report.invalid,
             )
             % {"valid": report.rows - report.invalid, "dataset": dataset}
         )

@@ -18,7 +18,7 @@ from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.periods import Period, end_of_day, period_end
-from takedown.notices.regimes import get_regime
+from takedown.notices.regimes import get_regime, regime_title
 from takedown.notices.zones import recipient_zone
 from takedown.workflow import on_enter, record_event, transition, transition_many
 
@@ -146,7 +146,7 @@ def extend_deadline(
     if notice.kind == Notice.Kind.COMPLAINT or not regime.extension_months:
         raise DeadlineError(
             gettext("%(regime)s: the law allows the recipient no extension")
-            % {"regime": regime.title}
+            % {"regime": regime_title(regime)}
         )
     if notice.escalated_at is not None:
         raise DeadlineError(
@@ -161,7 +161,7 @@ def extend_deadline(
                 "period ran out (%(basis)s); it was announced on %(announced)s"
             )
             % {
-                "regime": regime.title,
+                "regime": regime_title(regime),
                 "due": f"{first_due:%Y-%m-%d}",
                 "basis": regime.deadline_basis,
                 "announced": f"{announced_day:%Y-%m-%d}",
@@ -188,7 +188,7 @@ def extend_deadline(
                 regime.extension_months,
             )
             % {
-                "regime": regime.title,
+                "regime": regime_title(regime),
                 "latest": f"{latest_day:%Y-%m-%d}",
                 "months": regime.extension_months,
                 "basis": regime.deadline_basis,

@@ -197,26 +197,30 @@ def named_person(notice: Notice) -> dict[str, str] | None:
     return {"name": name} if name else None
 
 
+# What missing() can find, stored in English like a regime element's label (see
+# render.finding_label).
+NO_AUTHORITY = gettext_noop(
+    "the competent authority, chosen by the caseworker (the controller's seat is "
+    "not known well enough to tell)"
+)
+NO_CONSENT = gettext_noop(
+    "the person's consent to be named as the complainant, recorded on the case"
+)
+NO_NAME = gettext_noop("the complainant's name")
+FINDINGS = (NO_AUTHORITY, NO_CONSENT, NO_NAME)
+
+
 def missing(notice: Notice) -> list[str]:
     """What a letter to an authority lacks besides the regime's elements."""
     if not is_to_authority(notice):
         return []
     found = []
     if notice.kind == Kind.COMPLAINT and notice.authority_basis == Basis.PENDING:
-        found.append(
-            gettext_noop(
-                "the competent authority, chosen by the caseworker (the controller's seat is "
-                "not known well enough to tell)"
-            )
-        )
+        found.append(NO_AUTHORITY)
     if notice.case.complaint_consent_at is None:
-        found.append(
-            gettext_noop(
-                "the person's consent to be named as the complainant, recorded on the case"
-            )
-        )
+        found.append(NO_CONSENT)
     elif not _complainant(notice):
-        found.append(gettext_noop("the complainant's name"))
+        found.append(NO_NAME)
     return found
 
 

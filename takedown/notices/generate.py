@@ -42,7 +42,13 @@ from takedown.notices.hotlines import (
     record_hotline_steps,
     routes_to_hotline,
 )
-from takedown.notices.regimes import Regime, choose_regime, regime_options
+from takedown.notices.regimes import (
+    Regime,
+    choose_regime,
+    regime_heading,
+    regime_name,
+    regime_options,
+)
 from takedown.notices.render import (
     CHECKED_ROWS,
     ROW_CHUNK,
@@ -51,7 +57,6 @@ from takedown.notices.render import (
     current_mandate,
     element_check_result,
     link_rows_of,
-    regime_heading,
     store_element_check,
 )
 from takedown.resolve.decisions import load_decisions
@@ -573,7 +578,8 @@ def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -
         raise RegimeChoiceError(gettext("only a first notice in draft can change its legal regime"))
     if code not in {regime.code for regime, _ in notice_regime_options(notice)}:
         raise RegimeChoiceError(
-            gettext("%(regime)s does not apply to this recipient and case") % {"regime": code}
+            gettext("“%(regime)s” does not apply to this recipient and case")
+            % {"regime": regime_name(code)}
         )
     case = notice.case
     person_country = getattr(getattr(case, "person", None), "country", "") or ""
@@ -592,8 +598,8 @@ def use_regime(notice: Notice, code: str, *, actor: Any, beside: bool = False) -
                 .exists()
             ):
                 raise RegimeChoiceError(
-                    gettext("there is already a %(regime)s notice to this recipient")
-                    % {"regime": code}
+                    gettext("there is already a notice “%(regime)s” to this recipient")
+                    % {"regime": regime_name(code)}
                 )
             chosen = Notice.objects.create(
                 case=case,

@@ -48,7 +48,7 @@ from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, Notice, RecipientRole, Team
 from takedown.models.roles import CONTROLLER_ROLES
 from takedown.notices import placeholders
-from takedown.notices.regimes import DEADLINE, REGIMES, Regime, get_regime
+from takedown.notices.regimes import DEADLINE, REGIMES, Regime, get_regime, regime_heading
 from takedown.notices.render import (
     ACCESS_REGIMES,
     ALWAYS_STATED,
@@ -60,7 +60,6 @@ from takedown.notices.render import (
     letter_pieces,
     message_text,
     period_words,
-    regime_heading,
     store_element_check,
 )
 from takedown.workflow import record_event, transition

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 from takedown.models.roles import CONTROLLER_ROLES
@@ -715,3 +715,63 @@ def choose_regime(
         candidates, role=role, category=category, owns_copyright=owns_copyright
     )
     return options[0][0] if options else None
+
+
+# Each regime's title and citation in the languages beside English (English comes from the
+# Regime itself): a letter's heading, and how a staff page or a refusal names the regime.
+HEADINGS: dict[str, dict[str, tuple[str, str]]] = {
+    "de": {
+        "gdpr": ("Antrag auf Löschung nach der DSGVO", "DSGVO Art. 17, 21 (Art. 9)"),
+        "dsa": (
+            "Meldung rechtswidriger Inhalte nach dem Digital Services Act",
+            "Verordnung (EU) 2022/2065 (DSA) Art. 16",
+        ),
+        "uk_gdpr": ("Antrag auf Löschung nach der UK GDPR", "UK GDPR Art. 17, 21 (Art. 9)"),
+        "uk_osa": (
+            "Meldung rechtswidriger Inhalte nach dem Online Safety Act",
+            "Online Safety Act 2023 s.10(3)",
+        ),
+        "take_it_down": (
+            "Entfernungsantrag nach dem TAKE IT DOWN Act",
+            "47 U.S.C. §223a (TAKE IT DOWN Act)",
+        ),
+        "dmca": ("DMCA-Benachrichtigung (Takedown Notice)", "17 U.S.C. §512(c)(3)"),
+        "kug": (
+            "Aufforderung zur Entfernung nach dem Recht am eigenen Bild",
+            "KUG §§ 22, 23, 33",
+        ),
+        "generic_privacy": (
+            "Bitte um Entfernung privater Bilder",
+            "Richtlinien des Empfängers und anwendbares Datenschutzrecht",
+        ),
+        "search_delisting": (
+            "Antrag auf Entfernung von Suchergebnissen",
+            "DSGVO Art. 17, 21 (EuGH C-131/12, C-136/17) und die Richtlinien der Suchmaschine",
+        ),
+        "search_outdated": (
+            "Bitte um Aktualisierung veralteter Suchergebnisse",
+            "Werkzeug der Suchmaschine für veraltete Inhalte",
+        ),
+    },
+}
+
+
+def regime_heading(regime: Regime, language: str | None = None) -> tuple[str, str]:
+    """The regime's title and citation in `language`, by default the active one (a staff
+    page names the regime as a letter in the reader's language would)."""
+    lang = (language or translation.get_language() or "en")[:2]
+    return HEADINGS.get(lang, {}).get(regime.code, (regime.title, regime.citation))
+
+
+def regime_title(regime: Regime) -> str:
+    """The regime's title in the active language."""
+    return regime_heading(regime)[0]
+
+
+def regime_name(code: str) -> str:
+    """The title in the active language of the regime with this code; the code itself if no
+    regime has it (a page or a refusal names a notice's stored regime)."""
+    try:
+        return regime_title(get_regime(code))
+    except UnknownRegime:
+        return code

@@ -67,7 +67,7 @@ from takedown.notices.attachments import (
 )
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
-from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime
+from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime, regime_heading
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
 LABELS: dict[str, dict[str, Any]] = {
@@ -114,7 +114,6 @@ LABELS: dict[str, dict[str, Any]] = {
         },
         "laws": {"gdpr": "GDPR", "uk_gdpr": "UK GDPR"},
         "complaint": ("Complaint to the supervisory authority", "{law} Art. 77"),
-        "regimes": {},  # English titles and citations come from the Regime itself
         "units": {
             "hours": ("{n} hour", "{n} hours"),
             "calendar_days": ("{n} day", "{n} days"),
@@ -163,39 +162,6 @@ LABELS: dict[str, dict[str, Any]] = {
         },
         "laws": {"gdpr": "DSGVO", "uk_gdpr": "UK GDPR"},
         "complaint": ("Beschwerde bei der Aufsichtsbehörde", "Art. 77 {law}"),
-        "regimes": {
-            "gdpr": ("Antrag auf Löschung nach der DSGVO", "DSGVO Art. 17, 21 (Art. 9)"),
-            "dsa": (
-                "Meldung rechtswidriger Inhalte nach dem Digital Services Act",
-                "Verordnung (EU) 2022/2065 (DSA) Art. 16",
-            ),
-            "uk_gdpr": ("Antrag auf Löschung nach der UK GDPR", "UK GDPR Art. 17, 21 (Art. 9)"),
-            "uk_osa": (
-                "Meldung rechtswidriger Inhalte nach dem Online Safety Act",
-                "Online Safety Act 2023 s.10(3)",
-            ),
-            "take_it_down": (
-                "Entfernungsantrag nach dem TAKE IT DOWN Act",
-                "47 U.S.C. §223a (TAKE IT DOWN Act)",
-            ),
-            "dmca": ("DMCA-Benachrichtigung (Takedown Notice)", "17 U.S.C. §512(c)(3)"),
-            "kug": (
-                "Aufforderung zur Entfernung nach dem Recht am eigenen Bild",
-                "KUG §§ 22, 23, 33",
-            ),
-            "generic_privacy": (
-                "Bitte um Entfernung privater Bilder",
-                "Richtlinien des Empfängers und anwendbares Datenschutzrecht",
-            ),
-            "search_delisting": (
-                "Antrag auf Entfernung von Suchergebnissen",
-                "DSGVO Art. 17, 21 (EuGH C-131/12, C-136/17) und die Richtlinien der Suchmaschine",
-            ),
-            "search_outdated": (
-                "Bitte um Aktualisierung veralteter Suchergebnisse",
-                "Werkzeug der Suchmaschine für veraltete Inhalte",
-            ),
-        },
         # Dative, after "innerhalb von".
         "units": {
             "hours": ("{n} Stunde", "{n} Stunden"),
@@ -905,6 +871,14 @@ UNNAMED_ENTRIES = gettext_noop(
 )
 UNKNOWN_REGIME = gettext_noop("a known legal regime (%(code)s is not one)")
 MESSAGE_TEXT = gettext_noop("the message text")
+FINDINGS = (
+    WRONG_ROLE,
+    WRONG_CATEGORY,
+    FOREIGN_LINKS,
+    UNNAMED_ENTRIES,
+    UNKNOWN_REGIME,
+    MESSAGE_TEXT,
+)
 
 
 def _role_names(english: str) -> str:
@@ -958,19 +932,6 @@ def finding_label(finding: str) -> str:
                 key: shown.get(key, str)(value) for key, value in match.groupdict().items()
             }
     return finding
-
-
-def regime_heading(regime: Regime, language: str | None = None) -> tuple[str, str]:
-    """The regime's title and citation in `language`, by default the active one (a staff
-    page names the regime as a letter in the reader's language would)."""
-    lang = (language or translation.get_language() or "en")[:2]
-    labels = LABELS.get(lang, LABELS["en"])
-    return labels["regimes"].get(regime.code, (regime.title, regime.citation))
-
-
-def regime_title(regime: Regime) -> str:
-    """The regime's title in the active language."""
-    return str(regime_heading(regime)[0])
 
 
 def _missing(draft: _Draft) -> list[str]:

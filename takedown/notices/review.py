@@ -13,10 +13,9 @@ from django.utils.translation import gettext
 
 from takedown.errors import NotPossible
 from takedown.models import Notice
-from takedown.notices.regimes import IDENTITY, get_regime
+from takedown.notices.regimes import IDENTITY, get_regime, regime_title
 from takedown.notices.render import (
     finding_label,
-    regime_title,
     store_element_check,
     with_due_placeholder,
 )
@@ -101,7 +100,7 @@ def approve(notice: Notice, reviewer: Any, *, confirm_disclosure: bool = False) 
     if missing:
         raise ReviewError(
             gettext("cannot approve: missing %(missing)s")
-            % {"missing": "; ".join(gettext(label) for label in missing)}
+            % {"missing": "; ".join(finding_label(label) for label in missing)}
         )
     transition(
         notice,

@@ -380,9 +380,18 @@ def holder_organisation(case: Case, target: str, *, whole_domain: bool = False) 
         registrant.get("organization", ""),
         privacy_proxy=bool(registrant.get("privacy_proxy")),
     )
+    # holder.reason is the stored English record; the refusal words the kind itself.
+    if holder.kind == HolderKind.PRIVACY_SERVICE:
+        raise DecisionRefused(
+            gettext(
+                "%(target)s: the domain's holder is hidden behind a privacy service or withheld "
+                "by the registry"
+            )
+            % {"target": target}
+        )
     if holder.kind not in (HolderKind.ORGANISATION, HolderKind.PERSON):
         raise DecisionRefused(
-            gettext("%(target)s: %(reason)s") % {"target": target, "reason": holder.reason}
+            gettext("%(target)s: the registry names no holder of the domain") % {"target": target}
         )
     country = to_alpha2(registrant.get("country", ""))
     key = f"holder:{holder.name}:{country}".lower()[:200]

@@ -41,12 +41,11 @@ from takedown.models import (
     Team,
     Verdict,
 )
-from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime
+from takedown.notices.regimes import REGIMES, Regime, UnknownRegime, get_regime, regime_title
 from takedown.notices.render import (
     RenderedNotice,
     check_elements,
     finding_label,
-    regime_title,
     render_notice,
 )
 from takedown.notices.render import notice_pdf as render_pdf

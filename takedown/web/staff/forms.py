@@ -12,7 +12,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from takedown.checks.escalate import LADDER_STEPS
+from takedown.checks.escalate import LADDER_STEPS, NO_DECISION_YET
 from takedown.intake.readers import FORMATS
 from takedown.models import Case, Notice, Organisation, Team
 from takedown.notices.periods import PeriodError, normalise_region
@@ -227,7 +227,7 @@ class ReplyForm(forms.Form):
             (Notice.Outcome.PARTLY, Notice.Outcome.PARTLY.label),
             (Notice.Outcome.REFUSED, Notice.Outcome.REFUSED.label),
             (Notice.Outcome.NOT_RESPONSIBLE, Notice.Outcome.NOT_RESPONSIBLE.label),
-            (Notice.Outcome.PENDING, _("No decision yet (e.g. asked for more time)")),
+            (Notice.Outcome.PENDING, NO_DECISION_YET),
         ],
     )
     text = forms.CharField(

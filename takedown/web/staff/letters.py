@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, RecipientRole, Team
 from takedown.notices import letters, placeholders
-from takedown.notices.regimes import DEADLINE, REGIMES, Regime
-from takedown.notices.render import finding_label, regime_title
+from takedown.notices.regimes import DEADLINE, REGIMES, Regime, regime_title
+from takedown.notices.render import finding_label
 from takedown.web.access import admin_required
 from takedown.web.staff.forms import in_letter_language
 

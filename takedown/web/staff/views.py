@@ -54,7 +54,7 @@ from takedown.notices.generate import (
     use_regime,
 )
 from takedown.notices.offences import QUESTIONS, clean_facts
-from takedown.notices.regimes import UnknownRegime
+from takedown.notices.regimes import UnknownRegime, regime_name
 from takedown.notices.render import (
     ACCESS_REGIMES,
     finding_label,
@@ -1258,7 +1258,10 @@ def choose_regime(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         chosen = use_regime(
             notice, request.POST.get("regime", ""), actor=request.user, beside=beside
         )
-        return _("Notice %(id)d now uses %(regime)s.") % {"id": chosen.pk, "regime": chosen.regime}
+        return _("Notice %(id)d now uses “%(regime)s”.") % {
+            "id": chosen.pk,
+            "regime": regime_name(chosen.regime),
+        }
 
     return _act(request, case, step, needs_open=True, back=_notice_url(case, notice))
 
