@@ -29,11 +29,13 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from takedown.intake.normalize import InvalidURL, normalize_url
 from takedown.intake.readers import IntakeError, Row, detect_format, read_rows
 from takedown.models import Case, FoundLink, Host, Import
 from takedown.models.link import store_link_parties
+from takedown.stored_text import Detail, StoredText
 from takedown.tallies import after_import
 from takedown.workflow import record_event
 
@@ -45,6 +47,41 @@ PROBE_CHUNK = 2_000
 _LOCK_SPACE = 0x7D1
 
 __all__ = ["ImportReport", "IntakeError", "import_links"]
+
+
+# Why a row was not imported, as the readers and normalize_url word it: stored in English in the
+# import's report (the commands' JSON, the record), shown on the staff pages in the reader's
+# language. A reason no template knows is shown as stored.
+_NUMBER = Detail(pattern=r"[\d,]+")
+row_error_label = StoredText(
+    {
+        gettext_noop("no URL in this row"): {},
+        gettext_noop("URL is not a string"): {},
+        gettext_noop("line is not a JSON object"): {},
+        gettext_noop("URL longer than %(limit)s bytes"): {"limit": _NUMBER},
+        gettext_noop("URL longer than %(limit)s characters"): {"limit": _NUMBER},
+        gettext_noop("entry id longer than %(limit)s characters"): {"limit": _NUMBER},
+        gettext_noop("empty URL"): {},
+        gettext_noop("URL is not valid Unicode"): {},
+        gettext_noop("no scheme (expected http:// or https://)"): {},
+        gettext_noop("data: URL: the image itself, not an address it can be removed from"): {},
+        gettext_noop("scheme '%(scheme)s' not allowed (only http and https)"): {
+            "scheme": Detail(pattern=r"[^']{0,20}")
+        },
+        gettext_noop("whitespace or control character in host"): {},
+        gettext_noop("invalid character in host"): {},
+        gettext_noop("invalid international domain name"): {},
+        gettext_noop("empty host"): {},
+        gettext_noop("host is a single label, not a public domain name"): {},
+        gettext_noop("host longer than 253 characters"): {},
+        gettext_noop("empty label in host"): {},
+        gettext_noop("host label longer than 63 characters"): {},
+        gettext_noop("invalid IPv4 address"): {},
+        gettext_noop("invalid IPv6 address"): {},
+        gettext_noop("invalid port"): {},
+        gettext_noop("port out of range"): {},
+    }
+)
 
 
 @dataclass

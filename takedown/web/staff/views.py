@@ -33,6 +33,7 @@ from takedown.checks import escalate
 from takedown.checks.references import ReferenceHashError, import_reference_hashes
 from takedown.dispatch import queue_approved
 from takedown.errors import NotPossible
+from takedown.intake.store import row_error_label
 from takedown.jobs import running_jobs, start_job
 from takedown.models import (
     AffectedPerson,
@@ -279,10 +280,16 @@ def import_links_view(request: HttpRequest, reference: str) -> HttpResponse:
 def import_report(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case = get_case_for(request.user, reference)
     imported = get_object_or_404(Import, pk=pk, case=case)
+    report = imported.report
+    # The reasons are stored as the importer worded them (English): shown in the reader's.
+    errors = [
+        {**error, "reason": row_error_label(str(error.get("reason", "")))}
+        for error in report.get("errors", [])
+    ]
     return render(
         request,
         "staff/import_report.html",
-        {"case": case, "import": imported, "r": imported.report},
+        {"case": case, "import": imported, "r": report, "errors": errors},
     )
 
 
