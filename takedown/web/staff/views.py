@@ -65,6 +65,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
+from takedown.resolve.jurisdiction import reason_label
 from takedown.stats import with_link_counts
 from takedown.web.access import (
     PERSON_FIELDS,
@@ -533,6 +534,12 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
             host.current,
             host.decisions,  # type: ignore[attr-defined]
         )
+        # The resolver stores its reasons in English; the page shows them in the reader's.
+        law = (host.current.data or {}).get("jurisdiction", {}) if host.current else {}
+        host.reasons = [reason_label(r) for r in law.get("reasons", [])]  # type: ignore[attr-defined]
+        host.decision_reasons = [  # type: ignore[attr-defined]
+            reason_label(r) for r in law.get("decision_reasons", [])
+        ]
     return render(
         request,
         "staff/hosts.html",
