@@ -1,5 +1,5 @@
-"""The resolver's jurisdiction reasons, stored in English, shown in the reader's language
-(takedown.resolve.jurisdiction.reason_label through takedown.stored_text.StoredText)."""
+"""The resolver's jurisdiction and holder reasons, stored in English, shown in the reader's
+language (jurisdiction.reason_label and holder.reason_label, through stored_text.StoredText)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from takedown.models import HostResolution
+from takedown.resolve import holder
 from takedown.resolve.jurisdiction import REASONS, PartyEvidence, assess, reason_label
 from tests.factories import (
     CaseFactory,
@@ -73,9 +74,10 @@ def _stored() -> list[str]:
     return texts
 
 
-def test_every_reason_template_has_german_with_the_same_details() -> None:
+@pytest.mark.parametrize("templates", [REASONS.templates, holder.REASONS.templates])
+def test_every_reason_template_has_german_with_the_same_details(templates) -> None:
     with translation.override("de"):
-        for template in REASONS.templates:
+        for template in templates:
             german = translation.gettext(template)
             assert german != template, template
             assert sorted(re.findall(r"%\(\w+\)s", german)) == sorted(
@@ -139,3 +141,26 @@ def test_hosts_page_shows_reasons_in_the_readers_language(client) -> None:
     assert "Hosting-Anbieter Hoster Eins GmbH ist in DE (rdap)" in german
     assert "GDPR Art. 9 applies if the images show health or sex life." in english
     assert "Hosting provider Hoster Eins GmbH is in DE (rdap)" in english
+
+
+def test_holder_reasons_are_shown_in_german() -> None:
+    stored = [
+        holder.classify_holder("", "", privacy_proxy=True).reason,
+        holder.classify_holder("", "Example Ltd.").reason,
+        holder.classify_holder("", "Example GmbH").reason,
+        holder.classify_holder("Hans Muster GmbH", "").reason,
+        holder.classify_holder("Erika Muster", "").reason,
+        holder.classify_holder("", "", redacted=True).reason,
+        holder.classify_party(None).reason,
+    ]
+    assert len(set(stored)) == len(stored)
+    with translation.override("de"):
+        shown = [holder.reason_label(text) for text in stored]
+    assert all(german != english for german, english in zip(shown, stored, strict=True))
+    assert shown[1] == "Die Registry nennt die Organisation Example Ltd."
+    assert shown[4] == (
+        "Der Inhaber Erika Muster scheint eine Privatperson zu sein: Die Fallbearbeitung muss"
+        " das bestätigen, bevor eine Meldung an ihn geht."
+    )
+    with translation.override("en"):
+        assert [holder.reason_label(text) for text in stored] == stored

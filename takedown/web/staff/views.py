@@ -65,6 +65,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
+from takedown.resolve.holder import reason_label as holder_reason
 from takedown.resolve.jurisdiction import reason_label
 from takedown.stats import with_link_counts
 from takedown.web.access import (
@@ -580,6 +581,9 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
     decisions = party_decisions.load_decisions(case)
     decided = decisions.for_host(host)
     unrouted = "" if decisions.first_recipient(host) else unrouted_reason(host)
+    holder = dict(((host.current.data or {}).get("holder") if host.current else None) or {})
+    if holder.get("reason"):
+        holder["reason"] = holder_reason(holder["reason"])  # stored in English
     return render(
         request,
         "staff/party.html",
@@ -588,7 +592,7 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
             "tab": "hosts",
             "host": host,
             "evidence": selectors.evidence_rows(host.current),
-            "holder": ((host.current.data or {}).get("holder") if host.current else None) or {},
+            "holder": holder,
             "decisions": decided,
             "unrouted": unrouted,
             "query": query,
