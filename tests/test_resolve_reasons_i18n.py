@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from takedown.models import HostResolution
+from takedown.notices.regimes import REGIMES, deadline_basis, get_regime
 from takedown.resolve import holder
 from takedown.resolve.jurisdiction import REASONS, PartyEvidence, assess, reason_label
 from tests.factories import (
@@ -164,3 +165,14 @@ def test_holder_reasons_are_shown_in_german() -> None:
     )
     with translation.override("en"):
         assert [holder.reason_label(text) for text in stored] == stored
+
+
+def test_deadline_basis_is_cited_in_the_letters_language() -> None:
+    gdpr, tida = get_regime("gdpr"), get_regime("take_it_down")
+    assert deadline_basis(gdpr, "de") == "Art. 12 Abs. 3 DSGVO"
+    assert deadline_basis(gdpr, "en") == "GDPR Art. 12(3)" == gdpr.deadline_basis
+    assert deadline_basis(tida, "de") == "47 U.S.C. §223a(a)(3)"
+    with translation.override("de"):
+        assert deadline_basis(gdpr) == "Art. 12 Abs. 3 DSGVO"
+        for regime in REGIMES.values():
+            assert deadline_basis(regime) or not regime.deadline_basis

@@ -67,7 +67,14 @@ from takedown.notices.attachments import (
 )
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
-from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime, regime_heading
+from takedown.notices.regimes import (
+    IDENTITY,
+    Regime,
+    UnknownRegime,
+    deadline_basis,
+    get_regime,
+    regime_heading,
+)
 from takedown.stored_text import Detail, StoredText
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
@@ -585,7 +592,7 @@ def notice_context(
             "title": title,
             "citation": citation,
             "law": law,
-            "deadline_basis": regime.deadline_basis,
+            "deadline_basis": deadline_basis(regime, lang),
         },
         "role": notice.recipient_role,
         "role_label": labels["roles"].get(notice.recipient_role, notice.recipient_role),
