@@ -11,7 +11,7 @@ from django.utils import translation
 
 from takedown.models import HostResolution
 from takedown.notices.regimes import REGIMES, deadline_basis, get_regime
-from takedown.resolve import holder
+from takedown.resolve import facts, holder
 from takedown.resolve.jurisdiction import REASONS, PartyEvidence, assess, reason_label
 from tests.factories import (
     CaseFactory,
@@ -75,7 +75,9 @@ def _stored() -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("templates", [REASONS.templates, holder.REASONS.templates])
+@pytest.mark.parametrize(
+    "templates", [REASONS.templates, holder.REASONS.templates, facts.ERRORS.templates]
+)
 def test_every_reason_template_has_german_with_the_same_details(templates) -> None:
     with translation.override("de"):
         for template in templates:
@@ -127,7 +129,13 @@ def test_hosts_page_shows_reasons_in_the_readers_language(client) -> None:
     host = HostFactory(hostname="img.hoster-eins.de", registered_domain="hoster-eins.de")
     found = assess([PartyEvidence("hosting", "Hoster Eins GmbH", "DE", "rdap")], category=None)
     host.current = HostResolution.objects.create(
-        host=host, hosting=hoster, data={"jurisdiction": found.as_dict()}
+        host=host,
+        hosting=hoster,
+        data={"jurisdiction": found.as_dict()},
+        errors=[
+            {"source": "whois", "message": facts.NO_WHOIS_SERVER % {"tld": "zz"}},
+            {"source": "rdap", "message": "HTTP 418 from the server"},
+        ],
     )
     host.save()
     FoundLinkFactory(case=case, host=host)
@@ -142,6 +150,9 @@ def test_hosts_page_shows_reasons_in_the_readers_language(client) -> None:
     assert "Hosting-Anbieter Hoster Eins GmbH ist in DE (rdap)" in german
     assert "GDPR Art. 9 applies if the images show health or sex life." in english
     assert "Hosting provider Hoster Eins GmbH is in DE (rdap)" in english
+    assert "<span>kein WHOIS-Server für .zz</span>" in german
+    assert '<span lang="en">HTTP 418 from the server</span>' in german
+    assert "no WHOIS server for .zz" in english
 
 
 def test_holder_reasons_are_shown_in_german() -> None:

@@ -65,6 +65,7 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
+from takedown.resolve.facts import error_label
 from takedown.resolve.holder import reason_label as holder_reason
 from takedown.resolve.jurisdiction import reason_label
 from takedown.stats import with_link_counts
@@ -540,6 +541,16 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
         host.reasons = [reason_label(r) for r in law.get("reasons", [])]  # type: ignore[attr-defined]
         host.decision_reasons = [  # type: ignore[attr-defined]
             reason_label(r) for r in law.get("decision_reasons", [])
+        ]
+        # Lookup errors too; one no template knows (a server's own words) stays marked English.
+        host.errors = [  # type: ignore[attr-defined]
+            {
+                "source": e.get("source", ""),
+                "message": error_label(m),
+                "english": error_label(m) == m,
+            }
+            for e in (host.current.errors or [] if host.current else [])
+            for m in [e.get("message", "")]
         ]
     return render(
         request,
