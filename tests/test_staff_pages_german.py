@@ -182,7 +182,7 @@ def world(settings: Any) -> World:
     hoster = OrganisationFactory(name="Hoster Eins GmbH", country="DE")
     ContactFactory(organisation=hoster, value="abuse@hoster.example")
     host = resolved_host("img.hoster-eins.de", hoster)
-    # As the resolver words them (in English: the hosts page marks them so).
+    # As the resolver words them: stored in English, shown in German (reason_label).
     host.current.data["jurisdiction"]["reasons"] = [
         "Hosting provider Hoster Eins GmbH is in DE (rdap): GDPR, DSA, KUG."
     ]

@@ -18,7 +18,7 @@ from takedown.errors import NotPossible
 from takedown.models import FoundLink, Notice
 from takedown.models import RecipientRole as Role
 from takedown.notices.periods import Period, end_of_day, period_end
-from takedown.notices.regimes import get_regime, regime_title
+from takedown.notices.regimes import deadline_basis, get_regime, regime_title
 from takedown.notices.zones import recipient_zone
 from takedown.workflow import on_enter, record_event, transition, transition_many
 
@@ -163,7 +163,7 @@ def extend_deadline(
             % {
                 "regime": regime_title(regime),
                 "due": f"{first_due:%Y-%m-%d}",
-                "basis": regime.deadline_basis,
+                "basis": deadline_basis(regime),
                 "announced": f"{announced_day:%Y-%m-%d}",
             }
         )
@@ -191,7 +191,7 @@ def extend_deadline(
                 "regime": regime_title(regime),
                 "latest": f"{latest_day:%Y-%m-%d}",
                 "months": regime.extension_months,
-                "basis": regime.deadline_basis,
+                "basis": deadline_basis(regime),
             }
         )
     until = end_of_day(until_day, zone)

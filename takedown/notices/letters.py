@@ -48,7 +48,14 @@ from takedown.errors import NotPossible
 from takedown.models import Case, LetterTemplate, Notice, RecipientRole, Team
 from takedown.models.roles import CONTROLLER_ROLES
 from takedown.notices import placeholders
-from takedown.notices.regimes import DEADLINE, REGIMES, Regime, get_regime, regime_heading
+from takedown.notices.regimes import (
+    DEADLINE,
+    REGIMES,
+    Regime,
+    deadline_basis,
+    get_regime,
+    regime_heading,
+)
 from takedown.notices.render import (
     ACCESS_REGIMES,
     ALWAYS_STATED,
@@ -168,7 +175,7 @@ def sample_context(regime: Regime, lang: str, category: str, role: str) -> dict[
             "title": title,
             "citation": citation,
             "law": law,
-            "deadline_basis": regime.deadline_basis,
+            "deadline_basis": deadline_basis(regime, lang),
         },
         "role": role,
         "role_label": labels["roles"].get(role, role),

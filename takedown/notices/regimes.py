@@ -253,7 +253,7 @@ REGIMES: dict[str, Regime] = {
             requires_copyright=False,
             deadline_amount=1,
             deadline_unit="months",
-            deadline_basis="GDPR Art. 12(3)",
+            deadline_basis=gettext_noop("GDPR Art. 12(3)"),
             extension_months=2,
             ends_on_working_day=True,
             needs_mandate=True,
@@ -318,7 +318,7 @@ REGIMES: dict[str, Regime] = {
             requires_copyright=False,
             deadline_amount=1,
             deadline_unit="months",
-            deadline_basis="UK GDPR Art. 12(3)",
+            deadline_basis=gettext_noop("UK GDPR Art. 12(3)"),
             extension_months=2,
             ends_on_working_day=True,
             needs_mandate=True,
@@ -544,7 +544,7 @@ REGIMES: dict[str, Regime] = {
             requires_copyright=False,
             deadline_amount=1,
             deadline_unit="months",
-            deadline_basis="GDPR Art. 12(3)",
+            deadline_basis=gettext_noop("GDPR Art. 12(3)"),
             extension_months=2,
             ends_on_working_day=True,
             needs_mandate=True,
@@ -686,7 +686,7 @@ def _reason(regime: Regime, category: str) -> str:
         gettext("answer within %(period)s (%(basis)s)")
         % {
             "period": _period(regime.deadline_amount, regime.deadline_unit),
-            "basis": regime.deadline_basis or gettext("our setting"),
+            "basis": deadline_basis(regime) or gettext("our setting"),
         }
     )
     if regime.needs_mandate:
@@ -761,6 +761,15 @@ def regime_heading(regime: Regime, language: str | None = None) -> tuple[str, st
     page names the regime as a letter in the reader's language would)."""
     lang = (language or translation.get_language() or "en")[:2]
     return HEADINGS.get(lang, {}).get(regime.code, (regime.title, regime.citation))
+
+
+def deadline_basis(regime: Regime, language: str | None = None) -> str:
+    """The law that sets the regime's deadline, cited in `language` (by default the active
+    one); "" when the law sets none. Stored and logged in English, as Regime.deadline_basis."""
+    if not regime.deadline_basis:
+        return ""
+    with translation.override(language or translation.get_language()):
+        return gettext(regime.deadline_basis)
 
 
 def regime_title(regime: Regime) -> str:

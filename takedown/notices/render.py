@@ -39,7 +39,7 @@ from django.db.models import Count, Q, QuerySet
 from django.template import Context, Engine, engines
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from takedown.intake.normalize import host_for_display
 from takedown.models import (
@@ -67,7 +67,15 @@ from takedown.notices.attachments import (
 )
 from takedown.notices.clock import deadline_for, grace_days, recipient_tz
 from takedown.notices.pdf import asset_url, html_to_pdf
-from takedown.notices.regimes import IDENTITY, Regime, UnknownRegime, get_regime, regime_heading
+from takedown.notices.regimes import (
+    IDENTITY,
+    Regime,
+    UnknownRegime,
+    deadline_basis,
+    get_regime,
+    regime_heading,
+)
+from takedown.stored_text import Detail, StoredText
 
 # Layout words per language. The letter text itself lives in templates/notices/<lang>/.
 LABELS: dict[str, dict[str, Any]] = {
@@ -584,7 +592,7 @@ def notice_context(
             "title": title,
             "citation": citation,
             "law": law,
-            "deadline_basis": regime.deadline_basis,
+            "deadline_basis": deadline_basis(regime, lang),
         },
         "role": notice.recipient_role,
         "role_label": labels["roles"].get(notice.recipient_role, notice.recipient_role),
@@ -896,42 +904,22 @@ def _category_names(english: str) -> str:
 
 
 # Each finding with details: how to read the details back, and how to show them.
-_DETAILED: dict[str, dict[str, Any]] = {
-    WRONG_ROLE: {"roles": _role_names},
-    WRONG_CATEGORY: {"categories": _category_names},
-    FOREIGN_LINKS: {},
-    UNNAMED_ENTRIES: {},
-    UNKNOWN_REGIME: {},
-}
-
-
-def _finding_pattern(template: str) -> re.Pattern[str]:
-    pieces = re.split(r"%\((\w+)\)s", template)
-    return re.compile(
-        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(pieces))
-    )
-
-
-_FINDING_PATTERNS = [(template, _finding_pattern(template)) for template in _DETAILED]
+_DETAILED = StoredText(
+    {
+        WRONG_ROLE: {"roles": Detail(_role_names)},
+        WRONG_CATEGORY: {"categories": Detail(_category_names)},
+        FOREIGN_LINKS: {},
+        UNNAMED_ENTRIES: {},
+        UNKNOWN_REGIME: {},
+    }
+)
 
 
 def finding_label(finding: str) -> str:
     """A stored finding of the element check (a regime element's label, a letter to an
     authority's gap, or one of the findings above with its details), in the active language.
     A finding no catalogue knows stays as it is."""
-    translated = gettext(finding)
-    if translated != finding:
-        return translated
-    for template, pattern in _FINDING_PATTERNS:
-        if match := pattern.fullmatch(finding):
-            wording = gettext(template)
-            if wording == template:
-                return finding  # an English reader reads it as stored
-            shown = _DETAILED[template]
-            return wording % {
-                key: shown.get(key, str)(value) for key, value in match.groupdict().items()
-            }
-    return finding
+    return _DETAILED(finding)
 
 
 def _missing(draft: _Draft) -> list[str]:

@@ -30,7 +30,13 @@ from django.conf import settings
 
 from takedown.net import ip_endpoint, parse_ip
 from takedown.resolve.dns_wire import Reply, Unusable, decode_reply, encode_query
-from takedown.resolve.facts import DnsFacts, LookupFailed
+from takedown.resolve.facts import (
+    LOOKUP_FAILED,
+    NO_SERVER_ANSWERED,
+    TIMED_OUT,
+    DnsFacts,
+    LookupFailed,
+)
 
 if TYPE_CHECKING:  # dnspython takes about 0.1 s to import: only the lookups load it
     import dns.name
@@ -110,7 +116,7 @@ def _ask_many(
     except Exception as exc:
         # Our failure, not the network's: every name still waiting gets an answer.
         log.exception("DNS lookups failed")
-        exchange.abandon(LookupFailed("dns", f"lookup failed ({type(exc).__name__})"))
+        exchange.abandon(LookupFailed("dns", LOOKUP_FAILED % {"error": type(exc).__name__}))
 
 
 def _when_both(
@@ -254,7 +260,7 @@ class _Exchange:
     def _fall_back(self, query: _Query, now: float) -> None:
         left = self.resolver.lifetime - (now - query.started if query.started else 0.0)
         if left <= 0:
-            query.answer.set_result(LookupFailed("dns", "timed out", transient=True))
+            query.answer.set_result(LookupFailed("dns", TIMED_OUT, transient=True))
             return
         job = self.executor.submit(_ask, _resolver(left), query.qname, query.rdtype)
 
@@ -266,7 +272,7 @@ class _Exchange:
                 query.answer.set_result(done.result())
             else:
                 query.answer.set_result(
-                    LookupFailed("dns", f"lookup failed ({type(error).__name__})")
+                    LookupFailed("dns", LOOKUP_FAILED % {"error": type(error).__name__})
                 )
 
         job.add_done_callback(settle)
@@ -317,12 +323,12 @@ def _ask(resolver: dns.resolver.Resolver, qname: dns.name.Name, rdtype: str) -> 
     except dns.resolver.NXDOMAIN as exc:
         return Reply(nxdomain=True, chain=_chain_of_nxdomain(exc, qname))
     except dns.exception.Timeout:
-        return LookupFailed("dns", "timed out", transient=True)
+        return LookupFailed("dns", TIMED_OUT, transient=True)
     except dns.resolver.NoNameservers:
         # Every server answered SERVFAIL or REFUSED (or a malformed reply).
-        return LookupFailed("dns", "no server could answer", transient=True)
+        return LookupFailed("dns", NO_SERVER_ANSWERED, transient=True)
     except dns.exception.DNSException as exc:
-        return LookupFailed("dns", f"lookup failed ({type(exc).__name__})")
+        return LookupFailed("dns", LOOKUP_FAILED % {"error": type(exc).__name__})
     addresses = []
     if answer.rrset is not None:
         # An RRset is a set: sort so the same answer always gives the same facts.

@@ -10,7 +10,40 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
+from takedown.stored_text import StoredText
+
 REDACTED = "redacted"
+
+
+# The common lookup errors. A message is stored in English (a resolution's errors, the logs);
+# pages show it through `error_label`, and one no template knows (a server's own words) as is.
+TIMED_OUT = gettext_noop("timed out")
+NO_SERVER_ANSWERED = gettext_noop("no server could answer")
+LOOKUP_FAILED = gettext_noop("lookup failed (%(error)s)")
+NXDOMAIN = gettext_noop("name does not resolve (NXDOMAIN)")
+QUOTA_BLOCKED = gettext_noop("blocked after a quota answer")
+QUEUED_TOO_LONG = gettext_noop("more than %(seconds)ss of queries queued")
+NOT_REGISTERED = gettext_noop("domain not registered")
+NO_WHOIS_SERVER = gettext_noop("no WHOIS server for .%(tld)s")
+ERRORS = StoredText(
+    {
+        TIMED_OUT: {},
+        NO_SERVER_ANSWERED: {},
+        LOOKUP_FAILED: {},
+        NXDOMAIN: {},
+        QUOTA_BLOCKED: {},
+        QUEUED_TOO_LONG: {},
+        NOT_REGISTERED: {},
+        NO_WHOIS_SERVER: {},
+    }
+)
+
+
+def error_label(message: str) -> str:
+    """A stored lookup error's message in the active language."""
+    return ERRORS(message)
 
 
 class LookupFailed(Exception):

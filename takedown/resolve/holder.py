@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from django.utils.translation import gettext_noop
+
 from takedown.resolve.facts import REDACTED, Party
+from takedown.stored_text import StoredText
 
 
 class HolderKind(StrEnum):
@@ -272,6 +275,34 @@ def has_legal_form(name: str) -> bool:
     return bool(_ORG_WORDS.search(text))
 
 
+# The reasons, stored in English with the resolution; pages show them through `reason_label`.
+HIDDEN = gettext_noop("The holder is hidden behind a privacy service or redacted (%(shown)s).")
+NAMES_ORGANISATION = gettext_noop("The registry names the organisation %(name)s.")
+LEGAL_FORM = gettext_noop("The holder's name carries a legal form: %(name)s.")
+PRIVATE_PERSON = gettext_noop(
+    "The holder %(name)s looks like a private person: a caseworker must confirm"
+    " before a notice goes to them."
+)
+WITHHELD = gettext_noop("The registry withheld the holder.")
+NO_HOLDER = gettext_noop("The registry names no holder.")
+REASONS = StoredText(
+    {
+        HIDDEN: {},
+        NAMES_ORGANISATION: {},
+        LEGAL_FORM: {},
+        PRIVATE_PERSON: {},
+        WITHHELD: {},
+        NO_HOLDER: {},
+    }
+)
+
+
+def reason_label(reason: str) -> str:
+    """A stored Holder.reason in the active language. A name that ends in "." shares its dot
+    with the sentence (`_sentence`), in either language."""
+    return REASONS(reason)
+
+
 def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
@@ -300,37 +331,36 @@ def classify_holder(
         return Holder(
             HolderKind.PRIVACY_SERVICE,
             "",
-            f"The holder is hidden behind a privacy service or redacted ({shown or REDACTED}).",
+            HIDDEN % {"shown": shown or REDACTED},
         )
     org, person = _usable(raw_org), _usable(raw_name)
     if org.casefold() in _PERSON_PLACEHOLDERS:
         org = ""
     if org and (org.casefold() != person.casefold() or has_legal_form(org)):
         return Holder(
-            HolderKind.ORGANISATION, org, _sentence(f"The registry names the organisation {org}")
+            HolderKind.ORGANISATION, org, _sentence((NAMES_ORGANISATION % {"name": org})[:-1])
         )
     if person and has_legal_form(person):
         return Holder(
             HolderKind.ORGANISATION,
             person,
-            _sentence(f"The holder's name carries a legal form: {person}"),
+            _sentence((LEGAL_FORM % {"name": person})[:-1]),
         )
     if person:
         return Holder(
             HolderKind.PERSON,
             person,
-            f"The holder {person} looks like a private person: a caseworker must confirm"
-            " before a notice goes to them.",
+            PRIVATE_PERSON % {"name": person},
         )
     if redacted:
-        return Holder(HolderKind.PRIVACY_SERVICE, "", "The registry withheld the holder.")
-    return Holder(HolderKind.UNKNOWN, "", "The registry names no holder.")
+        return Holder(HolderKind.PRIVACY_SERVICE, "", WITHHELD)
+    return Holder(HolderKind.UNKNOWN, "", NO_HOLDER)
 
 
 def classify_party(party: Party | None) -> Holder:
     """classify_holder for a registrant as RDAP or WHOIS parsed it (None: no registrant)."""
     if party is None:
-        return Holder(HolderKind.UNKNOWN, "", "The registry names no holder.")
+        return Holder(HolderKind.UNKNOWN, "", NO_HOLDER)
     # A parser may also flag the record itself as redacted (a placeholder it recognised
     # without writing "redacted" into the fields); Party grows that flag with the parser.
     redacted = REDACTED in (party.name, party.organization) or bool(

@@ -33,13 +33,17 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from takedown.models.roles import REGISTRANT, PartyKind, is_controller
 from takedown.resolve.countries import to_alpha2
 from takedown.resolve.facts import REDACTED
+from takedown.stored_text import Detail, StoredText
 
 REGIMES = (
     "gdpr",
@@ -64,7 +68,7 @@ ROLE_LABELS: dict[str, str] = {
         for kind, label in PartyKind.choices
         if kind not in (PartyKind.DPA, PartyKind.SEARCH_ENGINE)
     },
-    REGISTRANT: "Registrant",
+    REGISTRANT: gettext_noop("Registrant"),
 }
 # Who can take the image down, in the order their country decides the regimes.
 ACTING_ROLES = (
@@ -84,10 +88,65 @@ REGIME_LABELS = {
     "take_it_down": "TAKE IT DOWN Act",
     "dmca": "DMCA",
     "kug": "KUG §22",
-    "generic_privacy": "generic privacy request",
-    "search_delisting": "search-result removal request",
-    "search_outdated": "outdated search-result request",
+    "generic_privacy": gettext_noop("generic privacy request"),
+    "search_delisting": gettext_noop("search-result removal request"),
+    "search_outdated": gettext_noop("outdated search-result request"),
 }
+NO_CONTENT_REGIME = gettext_noop("no content regime")
+REGISTRAR_STEP = gettext_noop(
+    " (a registrar is a late escalation step; it can disclose a registrant)"
+)
+UNNAMED = gettext_noop("(unnamed)")
+UNNAMED_IT = "it"  # the party an Art. 3(2) reason names when it has no name
+
+# The reasons and decision reasons, stored in English on a host's resolution (the record, the
+# commands and the logs read them so); pages show them through `reason_label`.
+REDACTED_IN = gettext_noop("%(role)s %(name)s: country redacted in %(source)s.")
+SOURCES_DISAGREE = gettext_noop(
+    "%(role)s: %(said)s; a caseworker must decide which entity is responsible."
+)
+SOURCE_SAYS = gettext_noop("%(source)s says %(country)s")
+SOURCE_WINS = gettext_noop(
+    "%(role)s: %(chosen)s says %(country)s, %(other)s says %(other_country)s; %(used)s is used"
+    " (override > directory > rule > registry data: registry data shows where a network is"
+    " registered, not who answers for the service)."
+)
+ART9_HEALTH = gettext_noop("GDPR Art. 9: health data are a special category.")
+ART9_SEX_LIFE = gettext_noop("GDPR Art. 9: data about a person's sex life are a special category.")
+ART9_IF = gettext_noop("GDPR Art. 9 applies if the images show health or sex life.")
+CDN_NOT_HOSTING = gettext_noop(
+    "A CDN is a caching service (DSA Art. 5), not a hosting service:"
+    " the DSA Art. 16 notice route does not apply to it."
+)
+OSA_PRIORITY = gettext_noop(
+    "Online Safety Act s.10(3): sharing intimate images without consent is a priority"
+    " offence (Sexual Offences Act 2003 s.66B)."
+)
+OSA_ILLEGAL = gettext_noop(
+    "Online Safety Act s.10(3) covers illegal content: the notice must name the"
+    " offence (for intimate images, Sexual Offences Act 2003 s.66B)."
+)
+TIDA_ONLY_IF = gettext_noop("TAKE IT DOWN Act applies only to intimate images.")
+TIDA_NOT = gettext_noop("TAKE IT DOWN Act does not apply: it covers intimate images only.")
+DMCA_ONLY_IF = gettext_noop("DMCA applies only if the affected person owns the copyright.")
+PERSON_ART32 = gettext_noop(
+    "The affected person is in %(country)s: GDPR may bind %(name)s under Art. 3(2) if it"
+    " offers services to or monitors people in the EU (low confidence)."
+)
+PARTY_IN = gettext_noop("%(role)s %(name)s is in %(country)s (%(sources)s): %(regimes)s.")
+NOT_SETTLED = gettext_noop("%(role)s has no settled country; regimes rest on the %(acting)s.")
+NO_ACTING = gettext_noop(
+    "Neither a platform, operator, dataset maintainer nor hosting provider has a known country."
+)
+PERSON_ANY_SITE = gettext_noop(
+    "The affected person is in %(country)s: GDPR applies to whoever runs the site,"
+    " inside the EU/EEA or under Art. 3(2) (low confidence)."
+)
+ONLY_REGISTRAR = gettext_noop("Only the registrar's country (%(country)s) is known: %(rest)s")
+NO_PARTY = gettext_noop("No party that can remove the image has a settled country.")
+NO_PARTY_REDACTED = gettext_noop(
+    "No party that can remove the image has a settled country (%(roles)s: redacted)."
+)
 
 
 @dataclass(frozen=True)
@@ -135,22 +194,32 @@ def _settle(entries: list[PartyEvidence], notes: list[str], decisions: list[str]
     known = [e for e in entries if e.country not in ("", REDACTED)]
     for e in entries:
         if e.country == REDACTED:
-            notes.append(f"{label} {e.name or '(unnamed)'}: country redacted in {e.source}.")
+            notes.append(
+                REDACTED_IN % {"role": label, "name": e.name or UNNAMED, "source": e.source}
+            )
     if not known:
         return _Role(name=entries[0].name)
     top = max(SOURCE_RANK[e.source] for e in known)
     best = [e for e in known if SOURCE_RANK[e.source] == top]
     if len({e.country for e in best}) > 1:
-        said = ", ".join(f"{e.source} says {e.country} ({e.name})" for e in best)
-        decisions.append(f"{label}: {said}; a caseworker must decide which entity is responsible.")
+        said = ", ".join(
+            f"{SOURCE_SAYS % {'source': e.source, 'country': e.country}} ({e.name})" for e in best
+        )
+        decisions.append(SOURCES_DISAGREE % {"role": label, "said": said})
         return _Role(conflict=True)
     chosen = best[0]
     for e in known:
         if e.country != chosen.country:
             notes.append(
-                f"{label}: {chosen.source} says {chosen.country}, {e.source} says {e.country};"
-                f" {chosen.source} is used (override > directory > rule > registry data: registry"
-                " data shows where a network is registered, not who answers for the service)."
+                SOURCE_WINS
+                % {
+                    "role": label,
+                    "chosen": chosen.source,
+                    "country": chosen.country,
+                    "other": e.source,
+                    "other_country": e.country,
+                    "used": chosen.source,
+                }
             )
     sources = sorted({e.source for e in known if e.country == chosen.country})
     return _Role(country=chosen.country, name=chosen.name, sources=sources)
@@ -166,43 +235,34 @@ def _party_regimes(
     if country in EU_EEA or country == "GB":
         found.add("gdpr" if country in EU_EEA else "uk_gdpr")
         if category == "medical":
-            notes.append("GDPR Art. 9: health data are a special category.")
+            notes.append(ART9_HEALTH)
         elif category == "intimate":
-            notes.append("GDPR Art. 9: data about a person's sex life are a special category.")
+            notes.append(ART9_SEX_LIFE)
         elif category is None:
-            notes.append("GDPR Art. 9 applies if the images show health or sex life.")
+            notes.append(ART9_IF)
     if country in EU_EEA:
         if role in (PartyKind.HOSTING, PartyKind.PLATFORM):
             found.add("dsa")
         elif role == PartyKind.CDN:
-            notes.append(
-                "A CDN is a caching service (DSA Art. 5), not a hosting service:"
-                " the DSA Art. 16 notice route does not apply to it."
-            )
+            notes.append(CDN_NOT_HOSTING)
     if country == "DE":
         found.add("kug")
     if country == "GB" and role == PartyKind.PLATFORM:
         found.add("uk_osa")
-        notes.append(
-            "Online Safety Act s.10(3): sharing intimate images without consent is a priority"
-            " offence (Sexual Offences Act 2003 s.66B)."
-            if category == "intimate"
-            else "Online Safety Act s.10(3) covers illegal content: the notice must name the"
-            " offence (for intimate images, Sexual Offences Act 2003 s.66B)."
-        )
+        notes.append(OSA_PRIORITY if category == "intimate" else OSA_ILLEGAL)
     if country == "US":
         if role == PartyKind.PLATFORM:
             if category == "intimate":
                 found.add("take_it_down")
             elif category is None:
-                notes.append("TAKE IT DOWN Act applies only to intimate images.")
+                notes.append(TIDA_ONLY_IF)
             else:
-                notes.append("TAKE IT DOWN Act does not apply: it covers intimate images only.")
+                notes.append(TIDA_NOT)
         if role in (PartyKind.HOSTING, PartyKind.PLATFORM, PartyKind.CDN):
             if owns_copyright:
                 found.add("dmca")
             elif category is None:
-                notes.append("DMCA applies only if the affected person owns the copyright.")
+                notes.append(DMCA_ONLY_IF)
     return found or {"generic_privacy"}
 
 
@@ -235,17 +295,20 @@ def assess(
         found = _party_regimes(role, settled.country, category, owns_copyright, notes)
         if person in EU_EEA and is_controller(role) and settled.country not in EU_EEA:
             found.add("gdpr")
-            notes.append(
-                f"The affected person is in {person}: GDPR may bind {settled.name or 'it'} under"
-                " Art. 3(2) if it offers services to or monitors people in the EU (low confidence)."
-            )
+            notes.append(PERSON_ART32 % {"country": person, "name": settled.name or UNNAMED_IT})
         party_regimes[role] = found
-        listed = ", ".join(REGIME_LABELS[code] for code in _ordered(found)) or "no content regime"
+        listed = ", ".join(REGIME_LABELS[code] for code in _ordered(found)) or NO_CONTENT_REGIME
         if role == PartyKind.REGISTRAR:
-            listed += " (a registrar is a late escalation step; it can disclose a registrant)"
+            listed += REGISTRAR_STEP
         reasons.append(
-            f"{ROLE_LABELS[role]} {settled.name or '(unnamed)'} is in {settled.country}"
-            f" ({', '.join(settled.sources)}): {listed}."
+            PARTY_IN
+            % {
+                "role": ROLE_LABELS[role],
+                "name": settled.name or UNNAMED,
+                "country": settled.country,
+                "sources": ", ".join(settled.sources),
+                "regimes": listed,
+            }
         )
         reasons.extend(notes)
 
@@ -263,32 +326,26 @@ def assess(
         for role in ACTING_ROLES[: ACTING_ROLES.index(acting)]:
             if role in roles and not roles[role].conflict:
                 decisions.append(
-                    f"{ROLE_LABELS[role]} has no settled country; regimes rest on the"
-                    f" {ROLE_LABELS[acting].lower()}."
+                    NOT_SETTLED % {"role": ROLE_LABELS[role], "acting": ROLE_LABELS[acting].lower()}
                 )
     elif countries:
         # Only a CDN or the registrant is placed: whoever can remove the original is not.
         confidence = "low"
-        decisions.append(
-            "Neither a platform, operator, dataset maintainer nor hosting provider has a known"
-            " country."
-        )
+        decisions.append(NO_ACTING)
     else:
         registrar = roles.get(PartyKind.REGISTRAR, _Role()).country
         countries = [registrar] if registrar else []
         regimes = {"generic_privacy"}
         if person in EU_EEA:
             regimes.add("gdpr")
-            reasons.append(
-                f"The affected person is in {person}: GDPR applies to whoever runs the site,"
-                " inside the EU/EEA or under Art. 3(2) (low confidence)."
-            )
+            reasons.append(PERSON_ANY_SITE % {"country": person})
         confidence = "low" if registrar or person in EU_EEA or decisions else "none"
         redacted = sorted({ROLE_LABELS[p.role].lower() for p in parties if p.country == REDACTED})
-        only = f"Only the registrar's country ({registrar}) is known: " if registrar else ""
-        withheld = f" ({', '.join(redacted)}: redacted)" if redacted else ""
+        none_settled = NO_PARTY_REDACTED % {"roles": ", ".join(redacted)} if redacted else NO_PARTY
         decisions.append(
-            f"{only}No party that can remove the image has a settled country{withheld}."
+            ONLY_REGISTRAR % {"country": registrar, "rest": none_settled}
+            if registrar
+            else none_settled
         )
     by_party = [
         {
@@ -311,3 +368,99 @@ def assess(
         decision_reasons=decisions,
         by_party=by_party,
     )
+
+
+def _alternatives(words: Sequence[str]) -> str:
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+
+_LOWER_ROLES = {label.lower(): label for label in ROLE_LABELS.values()}
+THIS_PARTY = gettext_noop("this party")  # shows an Art. 3(2) reason's unnamed "it"
+
+
+def _role(label: str) -> str:
+    return gettext(label)
+
+
+def _lower_role(label: str) -> str:
+    return gettext(_LOWER_ROLES.get(label, label))
+
+
+def _lower_roles(labels: str) -> str:
+    return ", ".join(_lower_role(label) for label in labels.split(", "))
+
+
+def _name(name: str) -> str:
+    return gettext(UNNAMED) if name == UNNAMED else name
+
+
+def _art32_name(name: str) -> str:
+    return gettext(THIS_PARTY) if name == UNNAMED_IT else name
+
+
+_SOURCE = _alternatives(list(SOURCE_RANK))
+
+
+def _said(said: str) -> str:
+    return re.sub(
+        rf"\b({_SOURCE}) says ([A-Z]{{2}})\b",
+        lambda m: gettext(SOURCE_SAYS) % {"source": m[1], "country": m[2]},
+        said,
+    )
+
+
+def _regimes(listed: str) -> str:
+    step = listed.endswith(REGISTRAR_STEP)
+    names = listed.removesuffix(REGISTRAR_STEP)
+    shown = ", ".join(gettext(name) for name in names.split(", "))
+    return shown + gettext(REGISTRAR_STEP) if step else shown
+
+
+_ROLE = Detail(_role, _alternatives(list(ROLE_LABELS.values())))
+_ACTING = Detail(_lower_role, _alternatives(list(_LOWER_ROLES)))
+_NAME = Detail(_name)
+_COUNTRY = Detail(str, "[A-Z]{2}")
+_SOURCE_DETAIL = Detail(str, _SOURCE)
+REASONS = StoredText(
+    {
+        REDACTED_IN: {"role": _ROLE, "name": _NAME, "source": _SOURCE_DETAIL},
+        SOURCES_DISAGREE: {"role": _ROLE, "said": Detail(_said)},
+        SOURCE_WINS: {
+            "role": _ROLE,
+            "chosen": _SOURCE_DETAIL,
+            "country": _COUNTRY,
+            "other": _SOURCE_DETAIL,
+            "other_country": _COUNTRY,
+            "used": _SOURCE_DETAIL,
+        },
+        ART9_HEALTH: {},
+        ART9_SEX_LIFE: {},
+        ART9_IF: {},
+        CDN_NOT_HOSTING: {},
+        OSA_PRIORITY: {},
+        OSA_ILLEGAL: {},
+        TIDA_ONLY_IF: {},
+        TIDA_NOT: {},
+        DMCA_ONLY_IF: {},
+        PERSON_ART32: {"country": _COUNTRY, "name": Detail(_art32_name)},
+        PARTY_IN: {
+            "role": _ROLE,
+            "name": _NAME,
+            "country": _COUNTRY,
+            "sources": Detail(str, rf"(?:{_SOURCE})(?:, (?:{_SOURCE}))*"),
+            "regimes": Detail(_regimes),
+        },
+        NOT_SETTLED: {"role": _ROLE, "acting": _ACTING},
+        NO_ACTING: {},
+        PERSON_ANY_SITE: {"country": _COUNTRY},
+        ONLY_REGISTRAR: {"country": _COUNTRY, "rest": Detail(lambda rest: reason_label(rest))},
+        NO_PARTY: {},
+        NO_PARTY_REDACTED: {"roles": Detail(_lower_roles)},
+    }
+)
+
+
+def reason_label(reason: str) -> str:
+    """A stored reason or decision reason of `assess`, in the active language; a reason no
+    template knows (one stored by an older wording) stays as it is."""
+    return REASONS(reason)

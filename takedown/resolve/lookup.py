@@ -27,6 +27,8 @@ from takedown.models import Organisation
 from takedown.net import AddressNotAllowed, check_address
 from takedown.resolve import cache, dns, rdap, throttle, whois
 from takedown.resolve.facts import (
+    NXDOMAIN,
+    QUOTA_BLOCKED,
     REDACTED,
     DnsFacts,
     DomainFacts,
@@ -322,7 +324,7 @@ class _Turns:
             if self._is_blocked is None:
                 self._is_blocked = throttle.blocked_now()
             self._blocked[server] = (
-                LookupFailed(server, "blocked after a quota answer", transient=True)
+                LookupFailed(server, QUOTA_BLOCKED, transient=True)
                 if self._is_blocked(server)
                 else None
             )
@@ -336,9 +338,7 @@ class _Turns:
         if exc.quota and server:
             retry_after = getattr(exc, "retry_after", None)
             throttle.block(server, float(retry_after or settings.TAKEDOWN_QUOTA_BACKOFF))
-            self._blocked[server] = LookupFailed(
-                server, "blocked after a quota answer", transient=True
-            )
+            self._blocked[server] = LookupFailed(server, QUOTA_BLOCKED, transient=True)
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -355,7 +355,7 @@ def _take_names(result: HostLookup, answer: Future[DnsFacts] | None) -> None:
         return
     result.ips, result.cname_chain, result.nxdomain = facts.ips, facts.cname_chain, facts.nxdomain
     if facts.nxdomain:
-        result.errors.append({"source": "dns", "message": "name does not resolve (NXDOMAIN)"})
+        result.errors.append({"source": "dns", "message": NXDOMAIN})
 
 
 def _start_network(

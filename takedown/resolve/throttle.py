@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from takedown.models import ServerThrottle
-from takedown.resolve.facts import LookupFailed
+from takedown.resolve.facts import QUEUED_TOO_LONG, QUOTA_BLOCKED, LookupFailed
 
 # Reserve the next slot: returns the milliseconds to wait, -1 while the server is blocked, or
 # -2 when the queue is longer than the caller will wait (then nothing is reserved).
@@ -53,13 +53,13 @@ def reserve_turn(server: str, interval: float, *, max_wait: float = 30.0) -> flo
     # under steady load would be blocked again and again by its own refusals.
     if interval <= 0:
         if _blocked(server):
-            raise LookupFailed(server, "blocked after a quota answer", transient=True)
+            raise LookupFailed(server, QUOTA_BLOCKED, transient=True)
         return 0.0
     wait = _reserve(server, interval, max_wait)
     if wait == BLOCKED:
-        raise LookupFailed(server, "blocked after a quota answer", transient=True)
+        raise LookupFailed(server, QUOTA_BLOCKED, transient=True)
     if wait == QUEUE_FULL:
-        raise LookupFailed(server, f"more than {max_wait:.0f}s of queries queued", transient=True)
+        raise LookupFailed(server, QUEUED_TOO_LONG % {"seconds": f"{max_wait:.0f}"}, transient=True)
     return float(wait)
 
 

@@ -57,7 +57,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from takedown.net import AddressNotAllowed, check_address, is_public, parse_hostport, parse_ip
 from takedown.resolve.dns import resolve_host
-from takedown.resolve.facts import DomainFacts, LookupFailed
+from takedown.resolve.facts import NO_WHOIS_SERVER, NOT_REGISTERED, DomainFacts, LookupFailed
 from takedown.resolve.whois_parse import (
     SOURCE,
     WhoisAnswer,
@@ -354,7 +354,7 @@ def _registry_server(domain: str, budget: _Budget) -> str:
         with _iana_lock:
             _iana_cache[tld] = cached
     if not cached:
-        raise LookupFailed(SOURCE, f"no WHOIS server for .{tld}")
+        raise LookupFailed(SOURCE, NO_WHOIS_SERVER % {"tld": tld})
     return cached
 
 
@@ -380,7 +380,7 @@ def known_server_for(domain: str) -> str | None:
     with _iana_lock:
         cached = _iana_cache.get(tld)
     if cached == "":
-        raise LookupFailed(SOURCE, f"no WHOIS server for .{tld}")
+        raise LookupFailed(SOURCE, NO_WHOIS_SERVER % {"tld": tld})
     return cached
 
 
@@ -413,7 +413,7 @@ def _raise_for_refusal(answer: WhoisAnswer) -> None:
 
 def _raise_for_unknown(answer: WhoisAnswer) -> None:
     if _NOT_FOUND.search(answer.text):
-        raise LookupFailed(SOURCE, "domain not registered")
+        raise LookupFailed(SOURCE, NOT_REGISTERED)
 
 
 # --- the lookup -------------------------------------------------------------------------------

@@ -66,6 +66,9 @@ from takedown.notices.render import notice_pdf as render_pdf
 from takedown.notices.review import submit_for_review
 from takedown.notices.send import mark_submitted as record_submission
 from takedown.resolve import decisions as party_decisions
+from takedown.resolve.facts import error_label
+from takedown.resolve.holder import reason_label as holder_reason
+from takedown.resolve.jurisdiction import reason_label
 from takedown.stats import with_link_counts
 from takedown.web.access import (
     PERSON_FIELDS,
@@ -540,6 +543,22 @@ def case_hosts(request: HttpRequest, reference: str) -> HttpResponse:
             host.current,
             host.decisions,  # type: ignore[attr-defined]
         )
+        # The resolver stores its reasons in English; the page shows them in the reader's.
+        law = (host.current.data or {}).get("jurisdiction", {}) if host.current else {}
+        host.reasons = [reason_label(r) for r in law.get("reasons", [])]  # type: ignore[attr-defined]
+        host.decision_reasons = [  # type: ignore[attr-defined]
+            reason_label(r) for r in law.get("decision_reasons", [])
+        ]
+        # Lookup errors too; one no template knows (a server's own words) stays marked English.
+        host.errors = [  # type: ignore[attr-defined]
+            {
+                "source": e.get("source", ""),
+                "message": error_label(m),
+                "english": error_label(m) == m,
+            }
+            for e in (host.current.errors or [] if host.current else [])
+            for m in [e.get("message", "")]
+        ]
     return render(
         request,
         "staff/hosts.html",
@@ -580,6 +599,9 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
     decisions = party_decisions.load_decisions(case)
     decided = decisions.for_host(host)
     unrouted = "" if decisions.first_recipient(host) else unrouted_reason(host)
+    holder = dict(((host.current.data or {}).get("holder") if host.current else None) or {})
+    if holder.get("reason"):
+        holder["reason"] = holder_reason(holder["reason"])  # stored in English
     return render(
         request,
         "staff/party.html",
@@ -588,7 +610,7 @@ def host_party(request: HttpRequest, reference: str, hostname: str) -> HttpRespo
             "tab": "hosts",
             "host": host,
             "evidence": selectors.evidence_rows(host.current),
-            "holder": ((host.current.data or {}).get("holder") if host.current else None) or {},
+            "holder": holder,
             "decisions": decided,
             "unrouted": unrouted,
             "query": query,
