@@ -44,12 +44,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from takedown import crypto
-from takedown.dispatch import enqueue_job, queue_recheck, queue_resolution
+from takedown.dispatch import enqueue_job, hand_out_hosts, queue_recheck
 from takedown.errors import NotPossible
 from takedown.intake.store import IntakeError, import_links
 from takedown.models import Case, FoundLink, Host, Import, Job, Notice
 from takedown.notices.generate import generate_notices
 from takedown.notices.render import notice_pdf
+from takedown.resolve.hosts import due_hosts, prepare_resolution
 from takedown.workflow import CHECKED_CASE_STATUSES, record_event
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,11 @@ def _run_render(job: Job) -> dict[str, Any]:
 
 def _start_resolve(job: Job) -> dict[str, Any]:
     case, refresh = job.case, bool(job.params.get("refresh"))
-    hosts, domains = queue_resolution(case=case, refresh=refresh)
+    prepare_resolution(case=case, refresh=refresh)
+    # The page's bar shows the total at once: handing out a case's hosts (a task per registered
+    # domain) takes seconds, and the first hosts are resolved meanwhile.
+    _update(job, total=due_hosts(case=case).count())
+    hosts, domains = hand_out_hosts(case=case, refresh=refresh)
     record_event(
         case,
         "case.resolve_requested",
