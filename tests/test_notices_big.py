@@ -15,7 +15,6 @@ import zipfile
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
@@ -31,6 +30,7 @@ from takedown.sandbox.smtp import SmtpServer
 from tests import factories as f
 from tests.test_notices_render import complete_notice, frozen, make_notice  # noqa: F401
 from tests.test_notices_send import mail  # noqa: F401
+from tests.test_web_review import member
 
 pytestmark = pytest.mark.django_db
 
@@ -285,13 +285,6 @@ def test_zip_above_the_mail_limit_is_not_read_into_a_message(settings, smtp_serv
 
 
 # --- the pages -----------------------------------------------------------------------------------
-
-
-def member(username: str, role: str, team: m.Team) -> Any:
-    user = f.UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=role))
-    team.members.add(user)
-    return user
 
 
 @pytest.fixture
